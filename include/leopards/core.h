@@ -1,0 +1,83 @@
+/* leopards core: status codes, error context, memory helpers and the version.
+ * Every public function returns lp_status (LP_OK = 0) and writes results through
+ * out-parameters; an lp_error, when given, receives a message that says what and where. */
+#ifndef LEOPARDS_CORE_H
+#define LEOPARDS_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LP_VERSION "0.1.0"
+
+/* One list generates the enum, the names and the messages. */
+#define LP_STATUS_LIST(X)                                                        \
+  X(LP_OK, "ok", "success")                                                      \
+  X(LP_ENOMEM, "no-memory", "out of memory")                                     \
+  X(LP_EIO, "io", "input/output error")                                          \
+  X(LP_EPARSE, "parse", "malformed input")                                       \
+  X(LP_EINVAL, "invalid", "invalid argument")                                    \
+  X(LP_ERANGE, "range", "value out of range")                                    \
+  X(LP_ENOTFOUND, "not-found", "not found")                                      \
+  X(LP_EDATA, "data", "data unsuitable for the method")                          \
+  X(LP_ENUMERIC, "numeric", "numerical failure")                                 \
+  X(LP_ECONVERGE, "convergence", "did not converge")                             \
+  X(LP_ESTATE, "state", "operation not allowed in the current state")            \
+  X(LP_EDENIED, "denied", "permission denied")                                   \
+  X(LP_EINTEGRITY, "integrity", "integrity check failed")                        \
+  X(LP_EDB, "database", "database error")                                        \
+  X(LP_EUNSUPPORTED, "unsupported", "not supported")
+
+typedef enum {
+#define LP_X_ENUM(code, name, msg) code,
+  LP_STATUS_LIST(LP_X_ENUM)
+#undef LP_X_ENUM
+      LP_STATUS_COUNT
+} lp_status;
+
+/* Static text for a status; never allocates, never NULL. */
+const char *lp_strerror(lp_status s);
+/* Short machine name ("parse", "range", ...) for JSON error objects. */
+const char *lp_status_name(lp_status s);
+
+/* Where an error happened and what it was. All fields are optional: line and
+ * column are 0 when unknown, strings empty. `message` is the full sentence a user
+ * sees, already carrying the location. */
+typedef struct lp_error {
+  lp_status status;
+  char file[256];
+  long line;
+  long column;
+  char field[128];
+  char message[1024];
+} lp_error;
+
+/* Reset to LP_OK with empty fields. Accepts NULL. */
+void lp_error_clear(lp_error *err);
+
+/* Record an error with printf-style text; returns `s` so callers can
+ * `return lp_error_set(err, LP_EINVAL, "...")`. NULL err only returns s. */
+lp_status lp_error_set(lp_error *err, lp_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record an error at a place in an input: the message becomes
+ * "FILE:LINE: column FIELD: text" (parts that are unknown are left out). */
+lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
+                      const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Put `prefix: ` in front of an existing message (for context added on the way up). */
+void lp_error_prefix(lp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocation that reports failure through lp_status instead of returning NULL
+ * silently; the size is checked for overflow (n * size). */
+lp_status lp_calloc(size_t n, size_t size, void *out_ptr);
+lp_status lp_realloc_array(void *inout_ptr, size_t n, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,224 @@
+/* RFC 4180 CSV reader into an lp_table: every cell kept as text, every row with the
+ * line it started on, so that later typed access can name file, line and column. */
+#include <leopards/table.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/table_internal.h"
+
+void lp_table_free(lp_table *t) {
+  if (!t) return;
+  free(t->text);
+  free(t->cells);
+  free(t->lines);
+  free(t->source);
+  free(t);
+}
+
+/* Growable byte buffer for cell texts (each cell NUL-terminated). */
+typedef struct {
+  char *p;
+  size_t len, cap;
+} buf_t;
+
+static lp_status buf_put(buf_t *b, char c) {
+  if (b->len == b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    if (lp_realloc_array(&b->p, cap, 1)) return LP_ENOMEM;
+    b->cap = cap;
+  }
+  b->p[b->len++] = c;
+  return LP_OK;
+}
+
+typedef struct {
+  size_t *v;
+  size_t len, cap;
+} offs_t;
+
+static lp_status offs_put(offs_t *o, size_t x) {
+  if (o->len == o->cap) {
+    size_t cap = o->cap ? o->cap * 2 : 256;
+    if (lp_realloc_array(&o->v, cap, sizeof *o->v)) return LP_ENOMEM;
+    o->cap = cap;
+  }
+  o->v[o->len++] = x;
+  return LP_OK;
+}
+
+lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out,
+                             lp_error *err) {
+  *out = NULL;
+  if (!source) source = "<input>";
+  buf_t buf = {0};
+  offs_t cells = {0}, lines = {0}, rowlen = {0};
+  lp_status st = LP_OK;
+  size_t i = 0;
+  long line = 1;
+  if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
+      (unsigned char)text[2] == 0xBF)
+    i = 3;
+
+  /* Parse records. Each record: fields until a line end or the end of input. */
+  while (i < len) {
+    long rec_line = line;
+    /* Skip a blank line (only a line end). */
+    if (text[i] == '\n' || (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) {
+      i += text[i] == '\r' ? 2 : 1;
+      line++;
+      continue;
+    }
+    size_t nfields = 0;
+    for (;;) {
+      if ((st = offs_put(&cells, buf.len))) goto fail;
+      nfields++;
+      if (i < len && text[i] == '"') {
+        long quote_line = line;
+        i++;
+        for (;;) {
+          if (i >= len) {
+            st = lp_error_at(err, LP_EPARSE, source, quote_line, NULL,
+                             "quoted field is never closed (missing '\"')");
+            goto fail;
+          }
+          char c = text[i];
+          if (c == '"') {
+            if (i + 1 < len && text[i + 1] == '"') {
+              if ((st = buf_put(&buf, '"'))) goto fail;
+              i += 2;
+              continue;
+            }
+            i++;
+            break;
+          }
+          if (c == '\n') line++;
+          if ((st = buf_put(&buf, c))) goto fail;
+          i++;
+        }
+        if (i < len && text[i] != ',' && text[i] != '\n' &&
+            !(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n') && text[i] != '\r') {
+          st = lp_error_at(err, LP_EPARSE, source, line, NULL,
+                           "field %zu: unexpected text after a closing quote", nfields);
+          goto fail;
+        }
+      } else {
+        while (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
+          if (text[i] == '"') {
+            st = lp_error_at(err, LP_EPARSE, source, line, NULL,
+                             "field %zu: a quote inside an unquoted field (quote the whole field "
+                             "and double the quote)",
+                             nfields);
+            goto fail;
+          }
+          if (text[i] == '\0') {
+            st = lp_error_at(err, LP_EPARSE, source, line, NULL,
+                             "field %zu: a NUL byte (is this a text file?)", nfields);
+            goto fail;
+          }
+          if ((st = buf_put(&buf, text[i]))) goto fail;
+          i++;
+        }
+      }
+      if ((st = buf_put(&buf, '\0'))) goto fail;
+      if (i < len && text[i] == ',') {
+        i++;
+        continue;
+      }
+      /* End of record. */
+      if (i < len && text[i] == '\r') i++;
+      if (i < len && text[i] == '\n') i++;
+      line++;
+      break;
+    }
+    if ((st = offs_put(&lines, (size_t)rec_line))) goto fail;
+    if ((st = offs_put(&rowlen, nfields))) goto fail;
+  }
+
+  if (lines.len == 0) {
+    st = lp_error_at(err, LP_EPARSE, source, 0, NULL, "the file is empty (a header row is needed)");
+    goto fail;
+  }
+  size_t ncols = rowlen.v[0];
+  for (size_t r = 1; r < lines.len; r++) {
+    if (rowlen.v[r] != ncols) {
+      st = lp_error_at(err, LP_EPARSE, source, (long)lines.v[r], NULL,
+                       "%zu fields where the header has %zu", rowlen.v[r], ncols);
+      goto fail;
+    }
+  }
+  for (size_t c = 0; c < ncols; c++) {
+    const char *name = buf.p + cells.v[c];
+    if (!*name) {
+      st = lp_error_at(err, LP_EPARSE, source, 1, NULL, "column %zu has no name", c + 1);
+      goto fail;
+    }
+    for (size_t d = 0; d < c; d++) {
+      if (!strcmp(name, buf.p + cells.v[d])) {
+        st = lp_error_at(err, LP_EPARSE, source, 1, NULL, "column name '%s' appears twice", name);
+        goto fail;
+      }
+    }
+  }
+
+  lp_table *t;
+  if ((st = lp_calloc(1, sizeof *t, &t))) goto fail;
+  t->text = buf.p;
+  t->cells = cells.v;
+  t->ncols = ncols;
+  t->nrows = lines.len - 1;
+  t->lines = malloc((t->nrows ? t->nrows : 1) * sizeof *t->lines);
+  t->source = strdup(source);
+  if (!t->lines || !t->source) {
+    t->text = NULL;
+    t->cells = NULL;
+    lp_table_free(t);
+    st = LP_ENOMEM;
+    goto fail;
+  }
+  for (size_t r = 0; r < t->nrows; r++) t->lines[r] = (long)lines.v[r + 1];
+  free(lines.v);
+  free(rowlen.v);
+  *out = t;
+  return LP_OK;
+
+fail:
+  if (st == LP_ENOMEM) lp_error_at(err, LP_ENOMEM, source, 0, NULL, "out of memory reading CSV");
+  free(buf.p);
+  free(cells.v);
+  free(lines.v);
+  free(rowlen.v);
+  return st;
+}
+
+lp_status lp_table_read_csv(const char *path, lp_table **out, lp_error *err) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return lp_error_at(err, LP_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
+  char *data = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 65536;
+      if (lp_realloc_array(&data, cap, 1)) {
+        fclose(f);
+        free(data);
+        return lp_error_at(err, LP_ENOMEM, path, 0, NULL, "out of memory");
+      }
+    }
+    size_t got = fread(data + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(data);
+    return lp_error_at(err, LP_EIO, path, 0, NULL, "read error (is it a directory?)");
+  }
+  lp_status st = lp_table_parse_csv(data, len, path, out, err);
+  free(data);
+  return st;
+}

@@ -1,0 +1,98 @@
+/* Status names and messages (from the one X-macro list) and the error context helpers. */
+#include <leopards/core.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_msgs[] = {
+#define LP_X_MSG(code, name, msg) msg,
+    LP_STATUS_LIST(LP_X_MSG)
+#undef LP_X_MSG
+};
+static const char *const status_names[] = {
+#define LP_X_NAME(code, name, msg) name,
+    LP_STATUS_LIST(LP_X_NAME)
+#undef LP_X_NAME
+};
+
+const char *lp_strerror(lp_status s) {
+  if ((unsigned)s >= LP_STATUS_COUNT) return "unknown status";
+  return status_msgs[s];
+}
+
+const char *lp_status_name(lp_status s) {
+  if ((unsigned)s >= LP_STATUS_COUNT) return "unknown";
+  return status_names[s];
+}
+
+void lp_error_clear(lp_error *err) {
+  if (!err) return;
+  memset(err, 0, sizeof *err);
+}
+
+lp_status lp_error_set(lp_error *err, lp_status s, const char *fmt, ...) {
+  if (!err) return s;
+  lp_error_clear(err);
+  err->status = s;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->message, sizeof err->message, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
+                      const char *field, const char *fmt, ...) {
+  if (!err) return s;
+  lp_error_clear(err);
+  err->status = s;
+  if (file) snprintf(err->file, sizeof err->file, "%s", file);
+  err->line = line;
+  if (field) snprintf(err->field, sizeof err->field, "%s", field);
+  char text[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  size_t k = 0;
+  char *m = err->message;
+  size_t cap = sizeof err->message;
+  if (file && *file) k += (size_t)snprintf(m + k, cap - k, "%s:", file);
+  if (line > 0 && k < cap) k += (size_t)snprintf(m + k, cap - k, "%ld:", line);
+  if (k > 0 && k < cap) k += (size_t)snprintf(m + k, cap - k, " ");
+  if (field && *field && k < cap) k += (size_t)snprintf(m + k, cap - k, "column '%s': ", field);
+  if (k < cap) snprintf(m + k, cap - k, "%s", text);
+  return s;
+}
+
+void lp_error_prefix(lp_error *err, const char *fmt, ...) {
+  if (!err) return;
+  char prefix[256], old[sizeof err->message];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  memcpy(old, err->message, sizeof old);
+  snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+}
+
+lp_status lp_calloc(size_t n, size_t size, void *out_ptr) {
+  void **out = out_ptr;
+  *out = NULL;
+  if (size && n > SIZE_MAX / size) return LP_ENOMEM;
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) return LP_ENOMEM;
+  *out = p;
+  return LP_OK;
+}
+
+lp_status lp_realloc_array(void *inout_ptr, size_t n, size_t size) {
+  void **io = inout_ptr;
+  if (size && n > SIZE_MAX / size) return LP_ENOMEM;
+  void *p = realloc(*io, (n ? n : 1) * (size ? size : 1));
+  if (!p) return LP_ENOMEM;
+  *io = p;
+  return LP_OK;
+}
