@@ -91,7 +91,6 @@ typedef struct lp_prop2 {
   double ci[2];
   double chisq, chisq_p;       /* Pearson chi-square, with or without Yates as asked */
   double fisher_p;             /* two-sided Fisher exact (fisher.test) */
-  double odds_ratio;           /* conditional MLE, as fisher.test reports it */
 } lp_prop2;
 
 /* Two proportions from counts e1/n1 and e2/n2, interval at `level` by `method`;
@@ -102,6 +101,71 @@ lp_status lp_prop2_compute(long e1, long n1, long e2, long n2, lp_prop_ci method
 
 /* Wilson score interval for one proportion (prop.test(correct = FALSE) bounds). */
 void lp_wilson_interval(long e, long n, double z, double ci[2]);
+
+/* ---------------------------------------------------------------- regression */
+
+typedef struct lp_lm_fit {
+  size_t n, p;     /* rows; coefficients including the intercept */
+  size_t rank;
+  double *coef, *se, *t, *pval; /* p each; NAN where aliased */
+  bool *aliased;                /* p: column linearly dependent on earlier ones */
+  double sigma;                 /* residual standard error */
+  double df_resid;              /* n - rank */
+  double r_squared, adj_r_squared;
+} lp_lm_fit;
+
+/* Least squares of y on an intercept (if `intercept`) and the k columns of x
+ * (n x k, row-major), by Householder QR, as lm(): a column whose norm, after
+ * removing the earlier columns, is below `tol` times its own norm is aliased (R's
+ * dqrdc2 rule, tol = 1e-7) and gets NAN like R's NA. t-based P values with n - rank
+ * df. `out` is initialised here; release with lp_lm_fit_clear. Fails when
+ * n <= rank (no residual degrees of freedom) or on non-finite input. */
+lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y, bool intercept,
+                            double tol, lp_lm_fit *out, lp_error *err);
+void lp_lm_fit_clear(lp_lm_fit *fit);
+
+/* Bootstrap percentile interval for one regression coefficient, resampling rows
+ * (within `strata` when given: n codes, or NULL). The model is y ~ intercept +
+ * x columns + one absorbed factor `group` (n codes 0..ngroups-1, or NULL): the
+ * factor's effects are swept out within each replicate instead of being
+ * estimated, which gives the same coefficient for `coef` (an index into x's
+ * columns) as the full least-squares fit at a fraction of the cost. A replicate in
+ * which the coefficient is not estimable gives a non-finite value, dropped as boot
+ * does. Replicate r uses the stream (seed, r). `estimate` is the coefficient on the
+ * data. */
+lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, const int *group,
+                          size_t ngroups, const int *strata, size_t coef,
+                          const lp_boot_options *o, double *replicates_out, lp_boot_result *out,
+                          lp_error *err);
+
+/* ---------------------------------------------------------------- subgroups */
+
+typedef struct lp_subgroup_effect {
+  size_t n[2];      /* per arm */
+  double estimate;  /* mean of arm 0 minus mean of arm 1 in the subgroup */
+  double se;        /* sqrt(s0^2/n0 + s1^2/n1) */
+  double ci[2];     /* estimate -+ z se at the level asked */
+} lp_subgroup_effect;
+
+typedef struct lp_interaction_result {
+  size_t nsub;
+  lp_subgroup_effect *sub; /* nsub entries, owned */
+  double statistic;        /* heterogeneity Q on the data */
+  double p;                /* (1 + #{Q* >= Q}) / (1 + B') */
+  size_t permutations;     /* B' permutations with a defined statistic */
+} lp_interaction_result;
+
+/* Heterogeneity of the arm effect across subgroups, by permutation: Q is the
+ * inverse-variance weighted sum of squared deviations of the subgroup effects
+ * from their weighted mean (Cochran's Q). Each permutation shuffles both the arm
+ * labels and the subgroup labels over the patients (the paper's test), and Q is
+ * recomputed; a permutation where some subgroup-by-arm cell has fewer than 2
+ * patients or no variance is not counted. `arm` holds 0/1, `sub` 0..nsub-1.
+ * Permutation b uses the stream (seed, b): independent of the thread count. */
+lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, size_t n, size_t nsub,
+                              size_t permutations, uint64_t seed, int threads, double level,
+                              lp_interaction_result *out, lp_error *err);
+void lp_interaction_result_clear(lp_interaction_result *r);
 
 /* ---------------------------------------------------------------- power */
 

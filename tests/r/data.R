@@ -9,3 +9,6 @@ lung2$sex <- factor(lung2$sex, levels = 1:2, labels = c("male", "female"))
 write_data(lung2, "lung")                                    # survival: inst = clustering
 write_data(survival::rats, "rats")                           # survival: litter clusters
 write_data(survival::ovarian, "ovarian")                     # survival
+mt <- mtcars
+mt$wt2 <- 2 * mt$wt                                          # aliased with wt, for lm's NA rule
+write_data(mt, "mtcars_alias")
