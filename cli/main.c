@@ -43,9 +43,13 @@ static int match_path(const char *path, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+  if (argc < 2) {
+    print_overview(stderr);
+    return CLI_EUSAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     print_overview(stdout);
-    return argc < 2 ? CLI_EUSAGE : CLI_OK;
+    return CLI_OK;
   }
   if (!strcmp(argv[1], "--version")) {
     printf("leopards %s\n", LP_VERSION);
