@@ -167,6 +167,29 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
                               lp_interaction_result *out, lp_error *err);
 void lp_interaction_result_clear(lp_interaction_result *r);
 
+/* ---------------------------------------------------------------- multiple imputation */
+
+typedef struct lp_mi_pooled {
+  size_t m;
+  double qbar;    /* pooled estimate: mean of the m estimates */
+  double ubar;    /* within-imputation variance: mean of the m variances */
+  double b;       /* between-imputation variance of the estimates */
+  double t;       /* total variance ubar + (1 + 1/m) b */
+  double df;      /* Barnard-Rubin degrees of freedom */
+  double r;       /* relative increase in variance (1 + 1/m) b / ubar */
+  double fmi;     /* fraction of missing information */
+  double se;      /* sqrt(t) */
+  double ci[2];   /* qbar -+ t_df quantile * se */
+  double p;       /* two-sided, t with df */
+} lp_mi_pooled;
+
+/* Rubin's rules as mice::pool applies them (rule "rubin1987"): m >= 2 estimates q
+ * and their squared standard errors u; `dfcom` is the complete-data degrees of
+ * freedom (INFINITY for large-sample estimates), with the Barnard-Rubin adjustment
+ * and mice's floor of 1e-4 on lambda. */
+lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, double level,
+                     lp_mi_pooled *out, lp_error *err);
+
 /* ---------------------------------------------------------------- power */
 
 typedef struct lp_power_result {
