@@ -1,0 +1,443 @@
+/* The figures of the report: Kaplan-Meier curves with numbers at risk, forest
+ * plot, line chart with interval bars, CONSORT flow diagram. Sizes are in points. */
+#include <leopards/figure.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/canvas.h"
+
+#define FONT 9.0
+#define SMALL 8.0
+
+/* ------------------------------------------------------------ Kaplan-Meier */
+
+lp_status lp_figure_km(const lp_km_figure *f, const lp_fig_target *to, lp_error *err) {
+  if (!f->nseries || !(f->xmax > 0) || !(f->ymin < 1) || !(f->xstep > 0))
+    return lp_error_set(err, LP_EINVAL, "Kaplan-Meier figure: no series or bad axis limits");
+  /* The left margin holds the y labels and, below, the arm names of the at-risk table. */
+  const double W = 500, left = 92, right = 24, top = f->title ? 34 : 16, ph = 250;
+  const double risk_row = 14, risk_top = top + ph + 46;
+  const double H = risk_top + 16 + risk_row * (double)f->nseries + (f->nrisk ? 10 : -16);
+  const double pw = W - left - right;
+  lp__canvas c;
+  lp_status st = lp__canvas_open(&c, to, W, H, err);
+  if (st) return st;
+  cairo_t *cr = c.cr;
+#define KX(x) (left + (x) / f->xmax * pw)
+#define KY(y) (top + (1 - ((y) - f->ymin) / (1 - f->ymin)) * ph)
+  if (f->title) lp__text(cr, left, 20, f->title, 11, LP__LEFT, true);
+  /* Axes and ticks. */
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  lp__line(cr, left, top, left, top + ph, 0.8);
+  lp__line(cr, left, top + ph, left + pw, top + ph, 0.8);
+  char lab[32];
+  for (double x = 0; x <= f->xmax + 1e-9; x += f->xstep) {
+    lp__line(cr, KX(x), top + ph, KX(x), top + ph + 4, 0.8);
+    lp__tick_label(lab, sizeof lab, x);
+    lp__text(cr, KX(x), top + ph + 14, lab, FONT, LP__CENTRE, false);
+  }
+  double ystep = (1 - f->ymin) > 0.5 ? 0.2 : 0.1;
+  for (double y = 1; y >= f->ymin - 1e-9; y -= ystep) {
+    lp__line(cr, left - 4, KY(y), left, KY(y), 0.8);
+    snprintf(lab, sizeof lab, "%.1f", y);
+    lp__text(cr, left - 7, KY(y) + 3, lab, FONT, LP__RIGHT, false);
+  }
+  lp__text(cr, left + pw / 2, top + ph + 30, f->xlabel ? f->xlabel : "", FONT, LP__CENTRE, false);
+  cairo_save(cr);
+  cairo_translate(cr, 18, top + ph / 2);
+  cairo_rotate(cr, -M_PI / 2);
+  lp__text(cr, 0, 0, f->ylabel ? f->ylabel : "", FONT, LP__CENTRE, false);
+  cairo_restore(cr);
+  /* Curves: steps, then censoring ticks. */
+  cairo_save(cr);
+  cairo_rectangle(cr, left, top - 2, pw + 2, ph + 4);
+  cairo_clip(cr);
+  for (size_t s = 0; s < f->nseries; s++) {
+    const lp_fig_series *se = &f->series[s];
+    lp__colour(cr, s);
+    cairo_set_line_width(cr, 1.6);
+    if (s % 2) {
+      double dash[2] = {5, 2.5};
+      cairo_set_dash(cr, dash, 2, 0);
+    } else {
+      cairo_set_dash(cr, NULL, 0, 0);
+    }
+    double yprev = 1;
+    cairo_move_to(cr, KX(0), KY(1));
+    for (size_t i = 0; i < se->n; i++) {
+      double x = fmin(se->x[i], f->xmax);
+      cairo_line_to(cr, KX(x), KY(yprev));
+      cairo_line_to(cr, KX(x), KY(se->y[i]));
+      yprev = se->y[i];
+    }
+    cairo_line_to(cr, KX(f->xmax), KY(yprev));
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    for (size_t k = 0; k < se->nmarks; k++) {
+      double x = se->mark_x[k], y = 1;
+      if (x > f->xmax) continue;
+      for (size_t i = 0; i < se->n && se->x[i] <= x; i++) y = se->y[i];
+      lp__line(cr, KX(x), KY(y) - 3.5, KX(x), KY(y) + 3.5, 1.0);
+    }
+  }
+  cairo_restore(cr);
+  /* Legend (top right, inside the plot: curves start at 1 and fall, so the lower
+   * right is usually free; use it). */
+  double ly = top + ph - 12 - 14 * (double)(f->nseries - 1) - (f->annotation ? 16 : 0);
+  for (size_t s = 0; s < f->nseries; s++) {
+    lp__colour(cr, s);
+    if (s % 2) {
+      double dash[2] = {5, 2.5};
+      cairo_set_dash(cr, dash, 2, 0);
+    }
+    lp__line(cr, left + pw - 150, ly + 14 * (double)s - 3, left + pw - 126, ly + 14 * (double)s - 3, 1.6);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    lp__text(cr, left + pw - 120, ly + 14 * (double)s, f->series[s].label, FONT, LP__LEFT, false);
+  }
+  if (f->annotation) lp__text(cr, left + pw - 4, top + ph - 10, f->annotation, SMALL, LP__RIGHT, false);
+  /* Numbers at risk. */
+  if (f->nrisk) {
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    lp__text(cr, 6, risk_top, "No. at risk", FONT, LP__LEFT, true);
+    for (size_t s = 0; s < f->nseries; s++) {
+      double y = risk_top + 14 + risk_row * (double)s;
+      lp__colour(cr, s);
+      lp__text(cr, 6, y, f->series[s].label, SMALL, LP__LEFT, false);
+      for (size_t k = 0; k < f->nrisk; k++) {
+        if (f->risk_times[k] > f->xmax + 1e-9) continue;
+        snprintf(lab, sizeof lab, "%ld", f->at_risk[s * f->nrisk + k]);
+        lp__text(cr, KX(f->risk_times[k]), y, lab, SMALL, LP__CENTRE, false);
+      }
+    }
+  }
+#undef KX
+#undef KY
+  return lp__canvas_close(&c, to, err);
+}
+
+/* ------------------------------------------------------------ forest plot */
+
+lp_status lp_figure_forest(const lp_forest_figure *f, const lp_fig_target *to, lp_error *err) {
+  if (!f->nrows || !(f->xmax > f->xmin) || (f->log_scale && !(f->xmin > 0)))
+    return lp_error_set(err, LP_EINVAL, "forest plot: no rows or bad axis limits");
+  const double row = 17, label_w = 190, left_w = 110, plot_w = 200, right_w = 80;
+  const double top = (f->title ? 30 : 10) + 16, W = label_w + left_w + plot_w + right_w + 20;
+  const double H = top + row * (double)f->nrows + 58;
+  lp__canvas c;
+  lp_status st = lp__canvas_open(&c, to, W, H, err);
+  if (st) return st;
+  cairo_t *cr = c.cr;
+  double x0 = 10 + label_w + left_w;
+  double a = f->log_scale ? log(f->xmin) : f->xmin, b = f->log_scale ? log(f->xmax) : f->xmax;
+#define FX(v) (x0 + ((f->log_scale ? log(v) : (v)) - a) / (b - a) * plot_w)
+  if (f->title) lp__text(cr, 10, 20, f->title, 11, LP__LEFT, true);
+  if (f->left_heading) lp__text(cr, 10 + label_w + left_w - 8, top - 6, f->left_heading, SMALL, LP__RIGHT, true);
+  if (f->right_heading) lp__text(cr, x0 + plot_w + 10, top - 6, f->right_heading, SMALL, LP__LEFT, true);
+  double bottom = top + row * (double)f->nrows;
+  /* Reference line. */
+  if (f->null_value >= f->xmin && f->null_value <= f->xmax) {
+    cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
+    double dash[2] = {3, 2};
+    cairo_set_dash(cr, dash, 2, 0);
+    lp__line(cr, FX(f->null_value), top, FX(f->null_value), bottom, 0.8);
+    cairo_set_dash(cr, NULL, 0, 0);
+  }
+  for (size_t i = 0; i < f->nrows; i++) {
+    const lp_forest_row *r = &f->rows[i];
+    double y = top + row * ((double)i + 0.5);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    lp__text(cr, r->heading ? 10 : 18, y + 3, r->label, FONT, LP__LEFT, r->heading);
+    if (r->heading) continue;
+    if (r->left_text) lp__text(cr, 10 + label_w + left_w - 8, y + 3, r->left_text, SMALL, LP__RIGHT, false);
+    if (r->right_text) lp__text(cr, x0 + plot_w + 10, y + 3, r->right_text, SMALL, LP__LEFT, false);
+    if (!isfinite(r->estimate)) continue;
+    double lo = fmax(r->lo, f->xmin), hi = fmin(r->hi, f->xmax);
+    lp__colour(cr, 0);
+    if (isfinite(lo) && isfinite(hi)) {
+      lp__line(cr, FX(lo), y, FX(hi), y, 1.2);
+      /* Arrow heads where the interval runs off the axis. */
+      if (r->lo < f->xmin) {
+        cairo_move_to(cr, FX(lo), y);
+        cairo_line_to(cr, FX(lo) + 5, y - 3);
+        cairo_line_to(cr, FX(lo) + 5, y + 3);
+        cairo_fill(cr);
+      }
+      if (r->hi > f->xmax) {
+        cairo_move_to(cr, FX(hi), y);
+        cairo_line_to(cr, FX(hi) - 5, y - 3);
+        cairo_line_to(cr, FX(hi) - 5, y + 3);
+        cairo_fill(cr);
+      }
+    }
+    if (r->estimate >= f->xmin && r->estimate <= f->xmax) {
+      cairo_rectangle(cr, FX(r->estimate) - 3.5, y - 3.5, 7, 7);
+      cairo_fill(cr);
+    }
+  }
+  /* Axis. */
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  lp__line(cr, x0, bottom + 4, x0 + plot_w, bottom + 4, 0.8);
+  char lab[32];
+  for (int k = 0; k <= 4; k++) {
+    double v = f->log_scale ? exp(a + (b - a) * k / 4) : f->xmin + (f->xmax - f->xmin) * k / 4;
+    lp__line(cr, FX(v), bottom + 4, FX(v), bottom + 8, 0.8);
+    if (f->log_scale) snprintf(lab, sizeof lab, "%.2g", v);
+    else lp__tick_label(lab, sizeof lab, round(v * 1000) / 1000);
+    lp__text(cr, FX(v), bottom + 18, lab, SMALL, LP__CENTRE, false);
+  }
+  if (f->xlabel) lp__text(cr, x0 + plot_w / 2, bottom + 32, f->xlabel, FONT, LP__CENTRE, false);
+  if (f->favours_left) lp__text(cr, FX(f->null_value) - 4, bottom + 46, f->favours_left, SMALL, LP__RIGHT, false);
+  if (f->favours_right) lp__text(cr, FX(f->null_value) + 4, bottom + 46, f->favours_right, SMALL, LP__LEFT, false);
+#undef FX
+  return lp__canvas_close(&c, to, err);
+}
+
+/* ------------------------------------------------------------ line chart */
+
+lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_error *err) {
+  if (!f->nseries || !(f->xmax > f->xmin) || !(f->xstep > 0))
+    return lp_error_set(err, LP_EINVAL, "line chart: no series or bad axis limits");
+  double ymin = f->ymin, ymax = f->ymax;
+  if (isnan(ymin) || isnan(ymax)) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t s = 0; s < f->nseries; s++)
+      for (size_t i = 0; i < f->series[s].n; i++) {
+        const lp_fig_series *se = &f->series[s];
+        double l = se->lo ? se->lo[i] : se->y[i], h = se->hi ? se->hi[i] : se->y[i];
+        if (isfinite(l)) lo = fmin(lo, l);
+        if (isfinite(h)) hi = fmax(hi, h);
+      }
+    if (!isfinite(lo)) lo = 0, hi = 1;
+    if (isnan(ymin)) ymin = floor(lo);
+    if (isnan(ymax)) ymax = ceil(hi);
+    if (ymax <= ymin) ymax = ymin + 1;
+  }
+  const double W = 480, left = 56, right = 20, top = f->title ? 34 : 16, ph = 230, H = top + ph + 44;
+  const double pw = W - left - right;
+  lp__canvas c;
+  lp_status st = lp__canvas_open(&c, to, W, H, err);
+  if (st) return st;
+  cairo_t *cr = c.cr;
+#define LX(x) (left + ((x) - f->xmin) / (f->xmax - f->xmin) * pw)
+#define LY(y) (top + (1 - ((y) - ymin) / (ymax - ymin)) * ph)
+  if (f->title) lp__text(cr, left, 20, f->title, 11, LP__LEFT, true);
+  lp__line(cr, left, top, left, top + ph, 0.8);
+  lp__line(cr, left, top + ph, left + pw, top + ph, 0.8);
+  char lab[32];
+  for (double x = ceil(f->xmin / f->xstep - 1e-9) * f->xstep; x <= f->xmax + 1e-9; x += f->xstep) {
+    lp__line(cr, LX(x), top + ph, LX(x), top + ph + 4, 0.8);
+    lp__tick_label(lab, sizeof lab, x);
+    lp__text(cr, LX(x), top + ph + 14, lab, FONT, LP__CENTRE, false);
+  }
+  double span = ymax - ymin, ystep = span <= 2 ? 0.5 : span <= 5 ? 1 : span <= 10 ? 2 : span <= 25 ? 5 : 10;
+  for (double y = ceil(ymin / ystep) * ystep; y <= ymax + 1e-9; y += ystep) {
+    lp__line(cr, left - 4, LY(y), left, LY(y), 0.8);
+    lp__tick_label(lab, sizeof lab, y);
+    lp__text(cr, left - 7, LY(y) + 3, lab, FONT, LP__RIGHT, false);
+  }
+  if (f->xlabel) lp__text(cr, left + pw / 2, top + ph + 30, f->xlabel, FONT, LP__CENTRE, false);
+  if (f->ylabel) {
+    cairo_save(cr);
+    cairo_translate(cr, 16, top + ph / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    lp__text(cr, 0, 0, f->ylabel, FONT, LP__CENTRE, false);
+    cairo_restore(cr);
+  }
+  /* Series dodged sideways by a fraction of the x step so that bars do not overlap. */
+  for (size_t s = 0; s < f->nseries; s++) {
+    const lp_fig_series *se = &f->series[s];
+    double dodge = ((double)s - ((double)f->nseries - 1) / 2) * f->xstep * 0.12;
+    lp__colour(cr, s);
+    bool started = false;
+    cairo_set_line_width(cr, 1.4);
+    for (size_t i = 0; i < se->n; i++) {
+      if (!isfinite(se->y[i])) {
+        started = false;
+        continue;
+      }
+      double x = LX(se->x[i] + dodge), y = LY(se->y[i]);
+      if (started) cairo_line_to(cr, x, y);
+      else cairo_move_to(cr, x, y);
+      started = true;
+    }
+    cairo_stroke(cr);
+    for (size_t i = 0; i < se->n; i++) {
+      if (!isfinite(se->y[i])) continue;
+      double x = LX(se->x[i] + dodge);
+      if (se->lo && se->hi && isfinite(se->lo[i]) && isfinite(se->hi[i]))
+        lp__line(cr, x, LY(se->lo[i]), x, LY(se->hi[i]), 0.9);
+      if (s % 2) cairo_rectangle(cr, x - 2.5, LY(se->y[i]) - 2.5, 5, 5);
+      else cairo_arc(cr, x, LY(se->y[i]), 2.7, 0, 2 * M_PI);
+      cairo_fill(cr);
+    }
+    /* Legend, top right. */
+    double ly = top + 12 + 14 * (double)s;
+    lp__line(cr, left + pw - 150, ly - 3, left + pw - 126, ly - 3, 1.4);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    lp__text(cr, left + pw - 120, ly, se->label, FONT, LP__LEFT, false);
+  }
+#undef LX
+#undef LY
+  return lp__canvas_close(&c, to, err);
+}
+
+/* ------------------------------------------------------------ CONSORT */
+
+/* A box of text lines (the first may be bold) at x, y (top left), width w. Returns
+ * the height. Long lines wrap at spaces. */
+static double box(cairo_t *cr, double x, double y, double w, const char *const *lines, size_t n,
+                  bool draw) {
+  const double pad = 5, lh = 11;
+  double yy = y + pad + 8;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = lines[i];
+    double level = 0; /* one indent level per leading space */
+    while (*s == ' ') s++, level += 1;
+    double indent = 9 * level;
+    double avail = w - 2 * pad - indent;
+    char buf[256];
+    while (*s) {
+      /* Longest prefix that fits, broken at a space. */
+      size_t len = strlen(s), cut = len;
+      snprintf(buf, sizeof buf, "%s", s);
+      while (lp__text_width(cr, buf, SMALL, false) > avail) {
+        size_t k = strlen(buf);
+        while (k > 0 && buf[k - 1] != ' ') k--;
+        if (k <= 1) break;
+        buf[k - 1] = '\0';
+        cut = k;
+      }
+      if (cut > len) cut = len;
+      if (draw) lp__text(cr, x + pad + indent, yy, buf, SMALL, LP__LEFT, false);
+      yy += lh;
+      s += strlen(buf);
+      while (*s == ' ') s++;
+      indent += 9; /* continuation lines hang */
+      avail = w - 2 * pad - indent;
+    }
+  }
+  double h = yy - y - 8 + pad - 2;
+  if (draw) {
+    cairo_set_line_width(cr, 0.8);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_stroke(cr);
+  }
+  return h;
+}
+
+static void arrow(cairo_t *cr, double x0, double y0, double x1, double y1) {
+  lp__line(cr, x0, y0, x1, y1, 0.8);
+  double a = atan2(y1 - y0, x1 - x0);
+  cairo_move_to(cr, x1, y1);
+  cairo_line_to(cr, x1 - 6 * cos(a - 0.4), y1 - 6 * sin(a - 0.4));
+  cairo_line_to(cr, x1 - 6 * cos(a + 0.4), y1 - 6 * sin(a + 0.4));
+  cairo_fill(cr);
+}
+
+/* The text lines of an arm's assignment box; returns their number. */
+static size_t arm_lines(const lp_consort_arm *arm, char t[][160], const char **lines) {
+  size_t n = 0;
+  snprintf(t[n], 160, "%ld Were assigned to receive %s", arm->assigned, arm->name);
+  lines[n] = t[n], n++;
+  snprintf(t[n], 160, " %ld Received %s", arm->received, arm->name);
+  lines[n] = t[n], n++;
+  long not = 0;
+  for (size_t i = 0; i < arm->nnot; i++) not += arm->not_received[i].count;
+  snprintf(t[n], 160, " %ld Did not receive %s", not, arm->name);
+  lines[n] = t[n], n++;
+  for (size_t i = 0; i < arm->nnot && n < 60; i++, n++) {
+    snprintf(t[n], 160, "  %ld %s", arm->not_received[i].count, arm->not_received[i].text);
+    lines[n] = t[n];
+  }
+  return n;
+}
+
+/* Draw (or, with draw false, measure) the whole diagram; returns its height. */
+static double consort_draw(cairo_t *cr, const lp_consort_figure *f, bool draw) {
+  const double W = 520, colw = 200, gap = 40, x_left = (W - 2 * colw - gap) / 2;
+  const double x_right = x_left + colw + gap, mid = W / 2;
+  char t[64][160];
+  const char *lines[64];
+  size_t n = 0;
+  double y = 12;
+  /* Assessed. */
+  snprintf(t[0], sizeof t[0], "%ld Patients were assessed for eligibility", f->assessed);
+  lines[0] = t[0];
+  double bw = 220, h = box(cr, mid - bw / 2 - 60, y, bw, lines, 1, draw);
+  double y_assessed = y + h;
+  /* Exclusions, to the right. */
+  n = 0;
+  snprintf(t[n], sizeof t[n], "%ld Were excluded", f->excluded);
+  lines[n] = t[n];
+  n++;
+  for (size_t i = 0; i < f->nreasons && n < 60; i++, n++) {
+    snprintf(t[n], sizeof t[n], " %ld %s", f->reasons[i].count, f->reasons[i].text);
+    lines[n] = t[n];
+  }
+  double ex_y = y_assessed + 14, ex_x = mid - 30;
+  double ex_h = box(cr, ex_x, ex_y, W - ex_x - 8, lines, n, draw);
+  if (draw) {
+    lp__line(cr, mid - 60, y_assessed, mid - 60, ex_y + ex_h + 24, 0.8);
+    arrow(cr, mid - 60, ex_y + 10, ex_x, ex_y + 10);
+  }
+  y = ex_y + ex_h + 24;
+  snprintf(t[0], sizeof t[0], "%ld Underwent randomization", f->randomised);
+  lines[0] = t[0];
+  h = box(cr, mid - bw / 2 - 60, y, bw, lines, 1, draw);
+  double y_rand = y + h;
+  y = y_rand + 30;
+  if (draw) {
+    lp__line(cr, mid - 60, y_rand, mid - 60, y_rand + 15, 0.8);
+    lp__line(cr, x_left + colw / 2, y_rand + 15, x_right + colw / 2, y_rand + 15, 0.8);
+    arrow(cr, x_left + colw / 2, y_rand + 15, x_left + colw / 2, y);
+    arrow(cr, x_right + colw / 2, y_rand + 15, x_right + colw / 2, y);
+  }
+  double bottom = y;
+  double arm_h[2] = {0, 0};
+  /* Measure both assignment boxes first so the analysis boxes line up. */
+  for (int a = 0; a < 2; a++) {
+    n = arm_lines(&f->arm[a], t, lines);
+    arm_h[a] = box(cr, a ? x_right : x_left, y, colw, lines, n, false);
+  }
+  double hmax = fmax(arm_h[0], arm_h[1]);
+  for (int a = 0; a < 2 && draw; a++) {
+    n = arm_lines(&f->arm[a], t, lines);
+    box(cr, a ? x_right : x_left, y, colw, lines, n, true);
+  }
+  y += hmax + 24;
+  for (int a = 0; a < 2; a++) {
+    const lp_consort_arm *arm = &f->arm[a];
+    double x = a ? x_right : x_left;
+    if (draw) arrow(cr, x + colw / 2, y - 24 + (arm_h[a] - hmax), x + colw / 2, y);
+    n = 0;
+    snprintf(t[n], sizeof t[n], "%ld Were included in the primary analysis", arm->analysed);
+    lines[n] = t[n], n++;
+    for (size_t i = 0; i < arm->nexcluded && n < 60; i++, n++) {
+      snprintf(t[n], sizeof t[n], " %ld %s", arm->excluded[i].count, arm->excluded[i].text);
+      lines[n] = t[n];
+    }
+    h = box(cr, x, y, colw, lines, n, draw);
+    bottom = fmax(bottom, y + h);
+  }
+  return bottom + 12;
+}
+
+lp_status lp_figure_consort(const lp_consort_figure *f, const lp_fig_target *to, lp_error *err) {
+  if (f->assessed < 0 || f->randomised < 0)
+    return lp_error_set(err, LP_EINVAL, "CONSORT figure: negative counts");
+  /* Measure on a scratch surface, then draw at the right height. */
+  cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 4, 4);
+  cairo_t *cr = cairo_create(scratch);
+  double H = consort_draw(cr, f, false);
+  cairo_destroy(cr);
+  cairo_surface_destroy(scratch);
+  lp__canvas c;
+  lp_status st = lp__canvas_open(&c, to, 520, H, err);
+  if (st) return st;
+  consort_draw(c.cr, f, true);
+  return lp__canvas_close(&c, to, err);
+}
