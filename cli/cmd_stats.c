@@ -468,57 +468,6 @@ fail:
   return st;
 }
 
-/* Bootstrap one lm coefficient: absorb the factor term with the most columns
- * (other than the one of interest) for speed; the coefficient is the same. */
-static lp_status lm_bootstrap(const model_data *m, size_t target, const int *strata,
-                              const lp_boot_options *o, lp_boot_result *br, lp_error *err) {
-  const lp_design *d = &m->d;
-  int absorb = -1;
-  size_t best = 1;
-  for (size_t j = 0; j < d->p;) {
-    size_t e = j;
-    while (e < d->p && d->term[e] == d->term[j]) e++;
-    bool has_target = target >= j && target < e;
-    bool is_factor = e - j > 1 || strcmp(d->names[j], m->cov[d->term[j]]) != 0;
-    if (is_factor && !has_target && e - j >= best) {
-      best = e - j;
-      absorb = d->term[j];
-    }
-    j = e;
-  }
-  size_t k = 0, ngroups = 1, tk = 0;
-  double *x = malloc(d->n * (d->p ? d->p : 1) * sizeof *x);
-  int *group = absorb >= 0 ? calloc(d->n, sizeof *group) : NULL;
-  if (!x || (absorb >= 0 && !group)) {
-    free(x);
-    free(group);
-    return lp_error_set(err, LP_ENOMEM, "out of memory");
-  }
-  for (size_t j = 0; j < d->p; j++) {
-    if (d->term[j] == absorb) continue;
-    if (j == target) tk = k;
-    for (size_t i = 0; i < d->n; i++) x[i * d->p + k] = d->x[i * d->p + j];
-    k++;
-  }
-  /* Compact rows from stride p to stride k. */
-  for (size_t i = 0; i < d->n; i++)
-    memmove(x + i * k, x + i * d->p, k * sizeof *x);
-  if (absorb >= 0) {
-    size_t level = 0;
-    for (size_t j = 0; j < d->p; j++) {
-      if (d->term[j] != absorb) continue;
-      level++;
-      for (size_t i = 0; i < d->n; i++)
-        if (d->x[i * d->p + j] == 1.0) group[i] = (int)level;
-    }
-    ngroups = level + 1;
-  }
-  lp_status st = lp_lm_boot_coef(x, d->n, k, m->y, group, ngroups, strata, tk, o, NULL, br, err);
-  free(x);
-  free(group);
-  return st;
-}
-
 static int run_lm(const cli_args *a) {
   const char *data, *ycol, *covs;
   int rc;
@@ -565,7 +514,7 @@ static int run_lm(const cli_args *a) {
       if (!st) st = lp_factor_init(&sf, m.t, cs, m.rows, m.n, &err);
       strata = sf.codes;
     }
-    if (!st) st = lm_bootstrap(&m, target, strata, &o, &br, &err);
+    if (!st) st = lp_lm_boot_design(&m.d, m.y, target, strata, &o, &br, &err);
     lp_factor_clear(&sf);
     if (st) {
       lp_lm_fit_clear(&fit);

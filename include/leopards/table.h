@@ -82,6 +82,7 @@ typedef struct lp_design {
   double *x;     /* n x p, row-major */
   char **names;  /* p names */
   int *term;     /* p: index of the term (input column) each column comes from */
+  bool *factor;  /* p: the column is an indicator of a factor level */
 } lp_design;
 /* `cols` lists the covariates in order; a column is a factor if it is not numeric
  * or if its name is in `factors`. Only the given rows are used. A factor with one

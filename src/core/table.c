@@ -300,6 +300,7 @@ void lp_design_clear(lp_design *d) {
   free(d->names);
   free(d->x);
   free(d->term);
+  free(d->factor);
   memset(d, 0, sizeof *d);
 }
 
@@ -341,7 +342,7 @@ lp_status lp_design_init(lp_design *d, const lp_table *t, const char *const *col
   d->n = n;
   d->p = p;
   if (lp_calloc(n * (p ? p : 1), sizeof *d->x, &d->x) || lp_calloc(p, sizeof *d->names, &d->names) ||
-      lp_calloc(p, sizeof *d->term, &d->term)) {
+      lp_calloc(p, sizeof *d->term, &d->term) || lp_calloc(p, sizeof *d->factor, &d->factor)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
@@ -362,6 +363,7 @@ lp_status lp_design_init(lp_design *d, const lp_table *t, const char *const *col
         }
         snprintf(d->names[c], len, "%s%s", cols[j], fac[j].levels[l]);
         d->term[c] = (int)j;
+        d->factor[c] = true;
         for (size_t i = 0; i < n; i++) d->x[i * p + c] = fac[j].codes[i] == (int)l ? 1.0 : 0.0;
       }
     } else {

@@ -3,6 +3,7 @@
  * by weighted normal equations with one factor swept out (absorbed). */
 #include <leopards/rng.h>
 #include <leopards/stats.h>
+#include <leopards/table.h>
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
@@ -324,5 +325,52 @@ done:
   free(start);
   free(counts);
   free(weights);
+  return st;
+}
+
+lp_status lp_lm_boot_design(const lp_design *d, const double *y, size_t target, const int *strata,
+                            const lp_boot_options *o, lp_boot_result *out, lp_error *err) {
+  if (target >= d->p) return lp_error_set(err, LP_EINVAL, "coefficient index outside the model");
+  /* The factor term with the most columns, not holding the target, is absorbed. */
+  int absorb = -1;
+  size_t best = 0;
+  for (size_t j = 0; j < d->p;) {
+    size_t e = j;
+    while (e < d->p && d->term[e] == d->term[j]) e++;
+    bool has_target = target >= j && target < e;
+    if (d->factor[j] && !has_target && e - j > best) {
+      best = e - j;
+      absorb = d->term[j];
+    }
+    j = e;
+  }
+  size_t k = 0, tk = 0, ngroups = 1;
+  double *x = malloc(d->n * (d->p ? d->p : 1) * sizeof *x);
+  int *group = absorb >= 0 ? calloc(d->n ? d->n : 1, sizeof *group) : NULL;
+  if (!x || (absorb >= 0 && !group)) {
+    free(x);
+    free(group);
+    return lp_error_set(err, LP_ENOMEM, "out of memory");
+  }
+  for (size_t j = 0; j < d->p; j++) {
+    if (d->term[j] == absorb) continue;
+    if (j == target) tk = k;
+    k++;
+  }
+  for (size_t i = 0; i < d->n; i++) {
+    size_t c = 0, level = 0;
+    for (size_t j = 0; j < d->p; j++) {
+      if (d->term[j] == absorb) {
+        level++;
+        if (d->x[i * d->p + j] == 1.0) group[i] = (int)level;
+        continue;
+      }
+      x[i * k + c++] = d->x[i * d->p + j];
+    }
+    ngroups = level + 1;
+  }
+  lp_status st = lp_lm_boot_coef(x, d->n, k, y, group, ngroups, strata, tk, o, NULL, out, err);
+  free(x);
+  free(group);
   return st;
 }

@@ -1,0 +1,30 @@
+/* State of one plan run, shared by plan_run.c and the analysis kinds in other
+ * files of the trial module (plan_cox.c). */
+#ifndef LEOPARDS_PLAN_RUN_H
+#define LEOPARDS_PLAN_RUN_H
+
+#include <stdbool.h>
+
+#include "trial/plan_internal.h"
+
+typedef struct lp__run {
+  const lp_table *t;
+  const lp_plan_options *o;
+  lp_error *err;
+  lp_results *out;
+  const char *plan_source;
+  size_t n;
+  int *arm;        /* per data row: 0 first arm, 1 second, -1 neither */
+  bool *keep;
+  double *v, *a, *b, *work, *scratch;
+  size_t *rows;
+} lp__run;
+
+lp_status lp__plan_error(const lp__run *x, const lp_plan_row *r, const char *col, lp_status s,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+lp_status lp__plan_column(const lp__run *x, const lp_plan_row *r, const char *plan_col, const char *name,
+                     double *out);
+lp_status lp__plan_select(const lp__run *x, const lp_plan_row *r, bool *keep);
+lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res);
+
+#endif

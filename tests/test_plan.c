@@ -1,0 +1,186 @@
+/* Analysis plans: parsing (every error names the plan line and column), the
+ * built-in LeoPARDS plan, and each analysis kind on a synthetic trial against R. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <leopards/plan.h>
+
+#include "testutil.h"
+
+static const lp_result *row(const lp_results *r, const char *id) {
+  for (size_t i = 0; i < r->n; i++)
+    if (!strcmp(r->rows[i].id, id)) return &r->rows[i];
+  fail_msg("no result row %s", id);
+  return &r->rows[0]; /* not reached */
+}
+
+static void test_run_vs_r(void **state) {
+  char path[1024];
+  lp_plan *plan;
+  lp_error err;
+  if (lp_plan_load(test_path(path, sizeof path, "data/plan_test.csv"), &plan, &err)) fail_msg("%s", err.message);
+  assert_int_equal(lp_plan_size(plan), 8);
+  lp_table *t = data_load("trialdata");
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 20000;
+  o.permutations = 2000;
+  lp_results res;
+  if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
+  lp_ref *ref = ref_load("plan");
+  assert_int_equal(res.n, 8);
+  const lp_result *r = row(&res, "sofa");
+  check_close(r->arm_stat[0][0], ref_get(ref, "mean.means.1"), 1e-12, "mean levo");
+  check_close(r->arm_stat[1][1], ref_get(ref, "mean.sds.2"), 1e-12, "sd placebo");
+  check_close(r->estimate, ref_get(ref, "mean.means.1") - ref_get(ref, "mean.means.2"), 1e-12, "mean difference");
+  check_close(r->p, ref_get(ref, "mean.p"), 1e-9, "Mann-Whitney P");
+  assert_true(r->ci[0] < r->estimate && r->estimate < r->ci[1]);
+  char want[32];
+  snprintf(want, sizeof want, "%.2f±%.2f", ref_get(ref, "mean.means.1"), ref_get(ref, "mean.sds.1"));
+  assert_string_equal(r->arm_text[0], want);
+  r = row(&res, "los_surv");
+  for (int k = 0; k < 3; k++) {
+    check_close(r->arm_stat[0][k], ref_getf(ref, "median.surv.q.%d", k + 1), 1e-12, "median/IQR levo");
+    check_close(r->arm_stat[1][k], ref_getf(ref, "median.surv.q.%d", k + 4), 1e-12, "median/IQR placebo");
+  }
+  check_close(r->p, ref_get(ref, "median.surv.p"), 1e-9, "survivors P");
+  r = row(&res, "death");
+  check_close(r->arm_stat[0][0], ref_get(ref, "binary.counts.1"), 0, "deaths levo");
+  check_close(r->arm_stat[1][1], ref_get(ref, "binary.counts.4"), 0, "N placebo");
+  check_close(r->ci[0], ref_get(ref, "binary.wald.1"), 1e-9, "Wald lower");
+  check_close(r->ci[1], ref_get(ref, "binary.wald.2"), 1e-9, "Wald upper");
+  check_close(r->p, ref_get(ref, "binary.p"), 1e-9, "chi-square P");
+  r = row(&res, "svt");
+  check_close(r->arm_stat[0][1], ref_get(ref, "count.counts.3"), 0, "count denominators: all patients");
+  check_close(r->ci[0], ref_get(ref, "count.ci.1"), 1e-9, "prop.test lower");
+  check_close(r->ci[1], ref_get(ref, "count.ci.2"), 1e-9, "prop.test upper");
+  assert_string_equal(r->p_text, ">0.99");
+  r = row(&res, "adjusted");
+  check_close(r->estimate, ref_get(ref, "adjusted.coef.1"), 1e-9, "adjusted coefficient");
+  check_close(r->p, ref_get(ref, "adjusted.coef.2"), 1e-7, "adjusted P");
+  assert_true(r->ci[0] < r->estimate && r->estimate < r->ci[1]);
+  r = row(&res, "mi");
+  check_close(r->estimate, ref_get(ref, "imputed.pooled.1"), 1e-9, "pooled estimate");
+  double se = sqrt(ref_get(ref, "imputed.pooled.2"));
+  assert_true(r->ci[1] - r->ci[0] > 2 * 1.96 * se && r->ci[1] - r->ci[0] < 2 * 1.98 * se);
+  r = row(&res, "lactate");
+  assert_int_equal(res.nsubgroups, 1);
+  assert_int_equal(res.subgroups[0].nlevels, 2);
+  assert_string_equal(res.subgroups[0].levels[0], "<=2");
+  check_close(res.subgroups[0].estimate[0], ref_get(ref, "subgroup.<=2.1"), 1e-9, "subgroup effect");
+  check_close(res.subgroups[0].estimate[1], ref_get(ref, "subgroup.>2.1"), 1e-9, "subgroup effect");
+  assert_true(r->p > 0 && r->p <= 1);
+  r = row(&res, "age");
+  assert_non_null(strstr(r->arm_text[0], "–"));
+  assert_true(isnan(r->p));
+  ref_free(ref);
+  lp_results_clear(&res);
+  lp_plan_free(plan);
+  lp_table_free(t);
+}
+
+static void test_leopards_plan(void **state) {
+  lp_plan *p;
+  lp_error err;
+  if (lp_plan_leopards(&p, &err)) fail_msg("%s", err.message);
+  assert_true(lp_plan_size(p) > 60);
+  lp_plan_free(p);
+  lp_plan_free(NULL);
+}
+
+static void expect_plan_error(const char *body, long line, const char *field, const char *needle) {
+  char text[2048];
+  snprintf(text, sizeof text, "id,table,label,kind,outcome,ci,test,population,digits,subgroup,adjust\n%s", body);
+  lp_plan *p = (lp_plan *)1;
+  lp_error err;
+  assert_int_not_equal(lp_plan_parse(text, strlen(text), "my.plan", &p, &err), LP_OK);
+  assert_null(p);
+  if (!strstr(err.message, needle)) fail_msg("'%s' lacks '%s'", err.message, needle);
+  assert_string_equal(err.file, "my.plan");
+  assert_int_equal(err.line, line);
+  if (field) assert_string_equal(err.field, field);
+}
+
+static void test_plan_errors(void **state) {
+  expect_plan_error("a,t3,A,mean,y,bootstrap,,,,,\na,t3,B,mean,y,bootstrap,,,,,\n", 3, "id", "id 'a' is used twice");
+  expect_plan_error("a,t3,A,average,y,,,,,,\n", 2, "kind", "unknown analysis kind 'average'");
+  expect_plan_error("a,t3,A,binary,y,wlad,,,,,\n", 2, "ci", "unknown interval method 'wlad'");
+  expect_plan_error("a,t3,A,binary,y,bootstrap,,,,,\n", 2, "ci", "not an interval for a difference of proportions");
+  expect_plan_error("a,t3,A,mean,y,wald,,,,,\n", 2, "ci", "not an interval for a difference of means");
+  expect_plan_error("a,t3,A,mean,y,,t-test,,,,\n", 2, "test", "unknown test 't-test'");
+  expect_plan_error("a,t3,A,mean,,,,,,,\n", 2, "outcome", "needs an outcome column");
+  expect_plan_error("a,t3,A,mean,y,,,,9,,\n", 2, "digits", "digits must be a whole number");
+  expect_plan_error("a,t3,A,subgroup,y,,,,,,\n", 2, "subgroup", "needs a subgroup column");
+  expect_plan_error("a,t3,A,adjusted,y,,,,,,\n", 2, "adjust", "needs covariates");
+  expect_plan_error("a,t3,A,cox,,,,,,,\n", 2, "time", "needs time and event");
+  expect_plan_error(",t3,A,mean,y,,,,,,\n", 2, "id", "needs an id");
+  expect_plan_error("", 1, NULL, "no analyses");
+  lp_plan *p;
+  lp_error err;
+  const char *nohead = "id,table,kind,outcome\na,t,mean,y\n";
+  assert_int_equal(lp_plan_parse(nohead, strlen(nohead), "x.plan", &p, &err), LP_EPARSE);
+  assert_non_null(strstr(err.message, "a plan needs a column 'label'"));
+  const char *extra = "id,table,label,kind,outcome,colour\na,t,A,mean,y,red\n";
+  assert_int_equal(lp_plan_parse(extra, strlen(extra), "x.plan", &p, &err), LP_EPARSE);
+  assert_non_null(strstr(err.message, "column 'colour': unknown plan column"));
+  assert_int_equal(lp_plan_load("/nonexistent.plan", &p, &err), LP_EIO);
+
+  /* Run-time errors: a column the data set lacks, a population that is not 0/1. */
+  lp_table *t = data_load("trialdata");
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 100;
+  const char *missing = "id,table,label,kind,outcome\nx,t3,X,mean,sofa_mean\ny,t3,Y,mean,nosuch\n";
+  assert_int_equal(lp_plan_parse(missing, strlen(missing), "run.plan", &p, &err), LP_OK);
+  lp_results res;
+  assert_int_equal(lp_plan_run(p, t, &o, &res, &err), LP_ENOTFOUND);
+  assert_non_null(strstr(err.message, "run.plan:3: column 'outcome': the data set"));
+  assert_non_null(strstr(err.message, "has no column 'nosuch'"));
+  assert_int_equal(res.n, 0); /* nothing half-filled */
+  lp_plan_free(p);
+  const char *pop = "id,table,label,kind,outcome,population\nx,t3,X,mean,sofa_mean,age\n";
+  assert_int_equal(lp_plan_parse(pop, strlen(pop), "run.plan", &p, &err), LP_OK);
+  assert_int_equal(lp_plan_run(p, t, &o, &res, &err), LP_EDATA);
+  assert_non_null(strstr(err.message, "population column 'age' must hold 0 or 1"));
+  lp_plan_free(p);
+  const char *bin = "id,table,label,kind,outcome,ci\nx,t3,X,binary,age,wald\n";
+  assert_int_equal(lp_plan_parse(bin, strlen(bin), "run.plan", &p, &err), LP_OK);
+  assert_int_equal(lp_plan_run(p, t, &o, &res, &err), LP_EDATA);
+  assert_non_null(strstr(err.message, "'age' must be 0 or 1"));
+  lp_plan_free(p);
+  o.arms[0] = "drug";
+  const char *ok = "id,table,label,kind,outcome\nx,t3,X,mean,sofa_mean\n";
+  assert_int_equal(lp_plan_parse(ok, strlen(ok), "run.plan", &p, &err), LP_OK);
+  assert_int_equal(lp_plan_run(p, t, &o, &res, &err), LP_EDATA);
+  assert_non_null(strstr(err.message, "both arms 'drug' and 'placebo'"));
+  lp_plan_free(p);
+  lp_table_free(t);
+}
+
+static void test_format_p(void **state) {
+  char b[16];
+  const double p[] = {0.995, 0.43, 0.053, 0.0449, 0.0451, 0.05, 0.01, 0.0099, 0.001, 0.00099, NAN};
+  const char *want[] = {">0.99", "0.43", "0.053", "0.04", "0.045", "0.05", "0.01", "0.010", "0.001", "<0.001", ""};
+  for (size_t i = 0; i < sizeof p / sizeof *p; i++) {
+    lp_format_p(p[i], b, sizeof b);
+    assert_string_equal(b, want[i]);
+  }
+  assert_string_equal(lp_analysis_kind_name(LP_AN_COX), "cox");
+  assert_string_equal(lp_analysis_kind_name((lp_analysis_kind)99), "unknown");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_run_vs_r), cmocka_unit_test(test_leopards_plan),
+      cmocka_unit_test(test_plan_errors), cmocka_unit_test(test_format_p),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
