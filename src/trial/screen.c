@@ -199,7 +199,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
   const char *reason = json_string_value(json_object_get(clean, "reason_not_enrolled"));
   char *reason_copy = reason ? strdup(reason) : NULL;
   json_object_del(clean, "reason_not_enrolled");
-  char *inputs = json_dumps(clean, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
+  char *inputs = json_dumps(clean, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
   json_decref(clean);
   char now[40];
   lp__now(t, now, sizeof now);
