@@ -527,7 +527,7 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   struct stat sb;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
   if (stat(path, &sb) == 0)
-    return lp_error_set(err, LP_EINVAL, "%s already exists: import builds a fresh database", path);
+    return lp_error_set(err, LP_ESTATE, "%s already exists: import builds a fresh database", path);
   int version;
   long counts[N_EXPORT];
   lp_status s = read_manifest(dir, &version, counts, err);

@@ -50,7 +50,7 @@ lp_status lp_key_create(lp_trial *t, const char *path, lp_trial_key **out, lp_er
   if (fd < 0) {
     lp_key_free(k);
     if (errno == EEXIST)
-      return lp_error_set(err, LP_EINVAL, "%s already exists: a key is never overwritten", path);
+      return lp_error_set(err, LP_ESTATE, "%s already exists: a key is never overwritten", path);
     return lp_error_set(err, LP_EIO, "%s: cannot create the key file: %s", path, strerror(errno));
   }
   if (fchmod(fd, 0600) != 0) {

@@ -218,9 +218,9 @@ const char *lp__record_describe(const char *table, const char *col, char *buf, s
 /* ---- value checks ---- */
 
 typedef struct {
-  const char *file; /* input name */
-  long line;        /* CSV line, 0 for JSON */
-  char where[48];   /* "record 3: " for JSON */
+  char file[1100]; /* input name: a CSV path, "--json-in" or "--json-in[3]" */
+  long line;       /* CSV line, 0 for JSON */
+  char where[8];   /* unused prefix, kept empty */
 } loc;
 
 #define FAIL(l, fieldname, ...) lp__record_fail(err, l, fieldname, __VA_ARGS__)
@@ -568,12 +568,13 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   size_t i;
   json_t *o;
   json_array_foreach(arr, i, o) {
-    loc l = {source, tab ? lp_table_line(tab, i) : 0, ""};
-    if (!tab && json_array_size(arr) > 1) snprintf(l.where, sizeof l.where, "record %zu: ", i + 1);
+    loc l = {"", tab ? lp_table_line(tab, i) : 0, ""};
+    if (!tab && json_array_size(arr) > 1) snprintf(l.file, sizeof l.file, "%s[%zu]", source, i + 1);
+    else snprintf(l.file, sizeof l.file, "%s", source);
     if ((s = record_one(t, kind, o, &l, user, reason, err))) {
-      if (err && err->file[0] == '\0' && (tab || l.where[0])) {
+      if (err && err->file[0] == '\0') { /* a rule without a field: still say where */
         lp_error e2 = *err;
-        lp_error_at(err, s, source, l.line, NULL, "%s%s", l.where, e2.message);
+        lp_error_at(err, s, l.file, l.line, NULL, "%s", e2.message);
       }
       goto fail;
     }

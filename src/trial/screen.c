@@ -300,10 +300,10 @@ lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *
   json_t *o;
   json_array_foreach(a, i, o) {
     if (s) break;
-    char where[64];
-    snprintf(where, sizeof where, "element %zu: ", i + 1);
-    if (!json_is_object(o)) s = lp_error_at(err, LP_EDATA, source, 0, NULL, "%snot an object", where);
-    else s = screen_object(t, o, NULL, source, 0, where, user, eligible, err);
+    char where[1100];
+    snprintf(where, sizeof where, "%s[%zu]", source ? source : "--json-in", i + 1);
+    if (!json_is_object(o)) s = lp_error_at(err, LP_EDATA, where, 0, NULL, "not an object");
+    else s = screen_object(t, o, NULL, where, 0, "", user, eligible, err);
     if (!s) (*count)++;
   }
   json_decref(a);

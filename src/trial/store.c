@@ -385,7 +385,7 @@ static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long s
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc == SQLITE_CONSTRAINT_UNIQUE)
-    return lp_error_set(err, LP_EINVAL, "%s: user '%s' already exists", t->path, name);
+    return lp_error_set(err, LP_ESTATE, "%s: user '%s' already exists", t->path, name);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "adding a user");
   return lp__audit_row(t, "users", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by,
                        "user registered", err);
@@ -450,7 +450,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   if (nsites == 0) return lp_error_set(err, LP_EINVAL, "a trial needs at least one site");
   struct stat sb;
   if (stat(path, &sb) == 0)
-    return lp_error_set(err, LP_EINVAL, "%s already exists; a new trial needs a new file", path);
+    return lp_error_set(err, LP_ESTATE, "%s already exists; a new trial needs a new file", path);
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
   snprintf(t->path, sizeof t->path, "%s", path);
@@ -483,7 +483,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     const char *code = sites[i].code, *name = sites[i].name ? sites[i].name : sites[i].code;
     if (!code || !*code || strlen(code) > 32 || strchr(code, ',') || strchr(code, ' ')) {
       sqlite3_finalize(st);
-      s = lp_error_set(err, LP_EINVAL, "site %zu: a site code needs 1 to 32 characters without spaces or commas", i + 1);
+      s = lp_error_set(err, LP_EDATA, "site %zu: a site code needs 1 to 32 characters without spaces or commas", i + 1);
       goto fail;
     }
     sqlite3_reset(st);
@@ -493,7 +493,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     if (rc != SQLITE_DONE) {
       sqlite3_finalize(st);
       if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        s = lp_error_set(err, LP_EINVAL, "site code '%s' is given twice", code);
+        s = lp_error_set(err, LP_EDATA, "site code '%s' is given twice", code);
       else
         s = lp__db_fail(t, err, "adding a site");
       goto fail;
