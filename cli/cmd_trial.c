@@ -1,0 +1,560 @@
+/* leopards trial commands: init, users, the sealed list, screening, randomisation,
+ * unblinding and lock. Data entry, audit, export and import are in cmd_trial_data.c;
+ * this file holds the command table for both. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <leopards/table.h>
+#include <leopards/trial.h>
+
+#include "cli.h"
+#include "cmd_trial.h"
+
+int cli_trial_open(const cli_args *a, lp_trial **t) {
+  const char *db;
+  int rc = cli_require(a, "db", &db);
+  if (rc) return rc;
+  lp_error err;
+  if (lp_trial_open(db, t, &err)) return cli_fail(a, &err);
+  return CLI_OK;
+}
+
+int cli_trial_key(const cli_args *a, lp_trial *t, lp_trial_key **k) {
+  const char *kp;
+  int rc = cli_require(a, "key", &kp);
+  if (rc) return rc;
+  lp_error err;
+  if (lp_key_load(t, kp, k, &err)) return cli_fail(a, &err);
+  return CLI_OK;
+}
+
+/* ---- trial init ---- */
+
+static const cli_opt init_opts[] = {
+    {"db", "FILE", "new trial database (must not exist)"},
+    {"sites", "FILE.csv|N", "sites: a CSV with columns code[,name], or a number (S01, S02, ...)"},
+    {"protocol", "NAME", "leopards (arms levosimendan/placebo, default) or generic (A/B)"},
+    {"user", "NAME", "first trial manager (default: your login name)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_init(const cli_args *a) {
+  const char *db, *sites_opt;
+  int rc;
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "sites", &sites_opt))) return rc;
+  lp_error err;
+  lp_site_def *defs = NULL;
+  size_t n = 0;
+  lp_table *tab = NULL;
+  char (*codes)[8] = NULL;
+  char *end;
+  long num = strtol(sites_opt, &end, 10);
+  if (*sites_opt && !*end) {
+    if (num < 1 || num > 999) return cli_usage_error(a, "--sites: give 1 to 999 sites");
+    n = (size_t)num;
+    defs = calloc(n, sizeof *defs);
+    codes = calloc(n, sizeof *codes);
+    if (!defs || !codes) {
+      free(defs);
+      free(codes);
+      return cli_usage_error(a, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+      snprintf(codes[i], sizeof codes[i], n < 100 ? "S%02zu" : "S%03zu", i + 1);
+      defs[i].code = defs[i].name = codes[i];
+    }
+  } else {
+    size_t cc, cn;
+    if (lp_table_read_csv(sites_opt, &tab, &err) || lp_table_column(tab, "code", &cc, &err)) {
+      lp_table_free(tab);
+      return cli_fail(a, &err);
+    }
+    bool has_name = lp_table_column(tab, "name", &cn, NULL) == LP_OK;
+    n = lp_table_nrows(tab);
+    defs = calloc(n ? n : 1, sizeof *defs);
+    for (size_t i = 0; defs && i < n; i++) {
+      defs[i].code = lp_table_cell(tab, i, cc);
+      defs[i].name = has_name ? lp_table_cell(tab, i, cn) : NULL;
+      if (!defs[i].code) {
+        lp_error_at(&err, LP_EDATA, sites_opt, lp_table_line(tab, i), "code", "a site code is required");
+        free(defs);
+        lp_table_free(tab);
+        return cli_fail(a, &err);
+      }
+    }
+  }
+  const char *user = cli_str(a, "user");
+  if (!user) user = getenv("USER");
+  if (!user || !*user) user = "manager";
+  lp_trial *t;
+  lp_status s = lp_trial_create(db, cli_str(a, "protocol"), defs, n, user, &t, &err);
+  free(defs);
+  free(codes);
+  lp_table_free(tab);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) {
+    lp_trial_close(t);
+    return cli_print_json(json_pack("{s:s, s:I, s:s, s:i}", "db", db, "sites", (json_int_t)n,
+                                    "manager", user, "schema_version", LP_TRIAL_SCHEMA_VERSION));
+  }
+  printf("created %s: %zu sites, arms %s/%s, trial manager %s (schema version %d)\n", db, n,
+         lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1), user, LP_TRIAL_SCHEMA_VERSION);
+  lp_trial_close(t);
+  return CLI_OK;
+}
+
+/* ---- user add ---- */
+
+static const cli_opt user_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"name", "NAME", "user to register"},
+    {"role", "ROLE", "investigator, manager or statistician"},
+    {"site", "S", "site of an investigator"},
+    {"user", "NAME", "trial manager registering the user"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_user_add(const cli_args *a) {
+  const char *name, *user;
+  int rc, role = -1;
+  static const char *const roles[] = {"investigator", "manager", "statistician", NULL};
+  if ((rc = cli_require(a, "name", &name)) || (rc = cli_require(a, "user", &user)) ||
+      (rc = cli_choice(a, "role", roles, &role)))
+    return rc;
+  if (role < 0) return cli_usage_error(a, "option --role is required");
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  if (lp_user_add(t, user, name, (lp_role)role, cli_str(a, "site"), &err)) {
+    lp_trial_close(t);
+    return cli_fail(a, &err);
+  }
+  lp_trial_close(t);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:s?}", "name", name, "role", roles[role], "site",
+                                    cli_str(a, "site")));
+  printf("registered %s as %s%s%s\n", name, roles[role], cli_str(a, "site") ? " at site " : "",
+         cli_str(a, "site") ? cli_str(a, "site") : "");
+  return CLI_OK;
+}
+
+/* ---- list generate / report ---- */
+
+static const cli_opt gen_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"key", "FILE", "key file: created (mode 0600) on the first run, read on later runs"},
+    {"block-sizes", "4,6", "allowed block sizes, even (first run only; default 4,6)"},
+    {"initial-per-site", "N", "unused slots each site keeps (default 40; later runs top up to it)"},
+    {"site", "S", "only this site"},
+    {"user", "NAME", "the statistician"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_generate(const cli_args *a) {
+  const char *kp, *user;
+  int rc;
+  if ((rc = cli_require(a, "key", &kp)) || (rc = cli_require(a, "user", &user))) return rc;
+  lp_list_options o;
+  lp_list_options_default(&o);
+  o.site = cli_str(a, "site");
+  long per = 0;
+  if ((rc = cli_long(a, "initial-per-site", 1, 100000, &per))) return rc;
+  o.per_site = per;
+  double *bs = NULL;
+  size_t nbs = 0;
+  if ((rc = cli_double_list(a, "block-sizes", &bs, &nbs))) return rc;
+  if (nbs > LP_LIST_MAX_SIZES) {
+    free(bs);
+    return cli_usage_error(a, "--block-sizes: at most %d sizes", LP_LIST_MAX_SIZES);
+  }
+  for (size_t i = 0; i < nbs; i++) {
+    if (bs[i] != (int)bs[i]) {
+      free(bs);
+      return cli_usage_error(a, "--block-sizes: sizes are whole numbers");
+    }
+    o.block_sizes[i] = (int)bs[i];
+  }
+  o.nsizes = nbs;
+  free(bs);
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_trial_key *k = NULL;
+  bool created = false;
+  if (access(kp, F_OK) == 0) {
+    if (lp_key_load(t, kp, &k, &err)) {
+      lp_trial_close(t);
+      return cli_fail(a, &err);
+    }
+  } else {
+    if (lp_key_create(t, kp, &k, &err)) {
+      lp_trial_close(t);
+      return cli_fail(a, &err);
+    }
+    created = true;
+  }
+  lp_list_summary sum;
+  lp_status s = lp_list_generate(t, k, &o, user, &sum, &err);
+  lp_key_free(k);
+  lp_trial_close(t);
+  if (s) {
+    if (created) unlink(kp); /* never registered: nothing was sealed with it */
+    return cli_fail(a, &err);
+  }
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "key", kp, "key_created", created,
+                                    "sites", (json_int_t)sum.sites, "slots_added",
+                                    (json_int_t)sum.slots_added, "slots_total",
+                                    (json_int_t)sum.slots_total, "slots_checked",
+                                    (json_int_t)sum.slots_checked));
+  printf("%s%s; %ld sites: %ld slots added, %ld in all; %ld existing slots re-derived from the secret and equal\n",
+         created ? "new key written to " : "key ", kp, sum.sites, sum.slots_added, sum.slots_total,
+         sum.slots_checked);
+  if (created)
+    printf("keep %s apart from the database (mode 0600): whoever holds it can see every allocation\n", kp);
+  return CLI_OK;
+}
+
+static const cli_opt report_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"key", "FILE", "key file"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_report(const cli_args *a) {
+  lp_trial *t;
+  lp_trial_key *k;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_key(a, t, &k))) {
+    lp_trial_close(t);
+    return rc;
+  }
+  lp_error err;
+  lp_list_report r;
+  lp_status s = lp_list_report_make(t, k, &r, &err);
+  lp_key_free(k);
+  if (s) {
+    lp_trial_close(t);
+    return cli_fail(a, &err);
+  }
+  double per = r.used ? r.expected_correct / (double)r.used : 0;
+  if (cli_has(a, "json")) {
+    json_t *sizes = json_array(), *sites = json_array();
+    for (size_t i = 0; i < r.nsizes; i++) json_array_append_new(sizes, json_integer(r.block_sizes[i]));
+    for (size_t i = 0; i < r.nsites; i++) {
+      lp_list_site_report *x = &r.sites[i];
+      json_t *blocks = json_object();
+      for (size_t z = 0; z < r.nsizes; z++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", r.block_sizes[z]);
+        json_object_set_new(blocks, key, json_integer(x->blocks_started[z]));
+      }
+      json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "site", x->site,
+                                             "slots", (json_int_t)x->slots, "used", (json_int_t)x->used,
+                                             "arm_a", (json_int_t)x->used_arm[0], "arm_b",
+                                             (json_int_t)x->used_arm[1], "max_imbalance",
+                                             (json_int_t)x->max_imbalance, "expected_correct_guesses",
+                                             cli_num(x->expected_correct), "blocks_by_size", blocks));
+    }
+    json_t *root = json_pack(
+        "{s:o, s:b, s:I, s:I, s:I, s:{s:s, s:o, s:o, s:f, s:o}, s:o}", "block_sizes", sizes,
+        "reproduces_from_secret", r.reproduces, "allocated", (json_int_t)r.used, "arm_a",
+        (json_int_t)r.used_arm[0], "arm_b", (json_int_t)r.used_arm[1], "predictability", "strategy",
+        "convergence (guess the arm behind in the site; coin toss on ties)", "expected_correct_guesses",
+        cli_num(r.expected_correct), "per_allocation", cli_num(r.used ? per : NAN), "coin", 0.5,
+        "design_per_allocation", cli_num(r.design_rate), "sites", sites);
+    lp_list_report_clear(&r);
+    lp_trial_close(t);
+    return cli_print_json(root);
+  }
+  printf("list of %s: block sizes", lp_trial_arm_label(t, 0));
+  printf(" ");
+  for (size_t i = 0; i < r.nsizes; i++) printf("%s%d", i ? "," : "", r.block_sizes[i]);
+  printf(" (for the statistician only); %s from the secret\n",
+         r.reproduces ? "every slot reproduces" : "SLOTS DO NOT REPRODUCE");
+  printf("allocated %ld: %s %ld, %s %ld\n", r.used, lp_trial_arm_label(t, 0), r.used_arm[0],
+         lp_trial_arm_label(t, 1), r.used_arm[1]);
+  printf("predictability (convergence strategy: guess the arm behind in the site, coin on ties):\n");
+  printf("  expected correct guesses %.1f of %ld (%.3f per allocation; a coin gets 0.500; the design "
+         "gives %.3f in the long run)\n\n",
+         r.expected_correct, r.used, per, r.design_rate);
+  printf("  %-10s %6s %6s %6s %6s %9s %10s\n", "site", "slots", "used", "A", "B", "max |A-B|", "guesses");
+  for (size_t i = 0; i < r.nsites; i++) {
+    lp_list_site_report *x = &r.sites[i];
+    printf("  %-10s %6ld %6ld %6ld %6ld %9ld %10.1f\n", x->site, x->slots, x->used, x->used_arm[0],
+           x->used_arm[1], x->max_imbalance, x->expected_correct);
+  }
+  lp_list_report_clear(&r);
+  lp_trial_close(t);
+  return CLI_OK;
+}
+
+/* ---- screen ---- */
+
+static const cli_opt screen_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"site", "S", "screening site (default for CSV rows without a site column)"},
+    {"patient", "P", "patient code (leave out for a patient not enrolled)"},
+    {"json-in", "JSON", "eligibility inputs: one object, or an array of objects with site/patient"},
+    {"data", "FILE.csv", "eligibility inputs, one screened patient per row"},
+    {"user", "NAME", "investigator at the site"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_screen(const cli_args *a) {
+  const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");
+  int rc;
+  if ((rc = cli_require(a, "user", &user))) return rc;
+  if (!!jin == !!data) return cli_usage_error(a, "give exactly one of --json-in and --data");
+  const char *site = cli_str(a, "site"), *patient = cli_str(a, "patient");
+  bool single = jin && jin[strspn(jin, " \t\n")] == '{';
+  if (single && !site) return cli_usage_error(a, "option --site is required");
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_status s;
+  if (single) {
+    lp_screen_result r;
+    s = lp_trial_screen(t, site, patient, jin, user, &r, &err);
+    lp_trial_close(t);
+    if (s) return cli_fail(a, &err);
+    if (cli_has(a, "json"))
+      return cli_print_json(json_pack("{s:I, s:s, s:s?, s:b, s:s}", "screening_id", (json_int_t)r.id, "site",
+                                      site, "patient", patient, "eligible", r.eligible, "failed", r.failed));
+    printf("screening %ld at site %s%s%s: %s%s\n", r.id, site, patient ? ", patient " : "",
+           patient ? patient : "", r.eligible ? "eligible" : "not eligible: ", r.failed);
+    return CLI_OK;
+  }
+  size_t count, eligible;
+  if (patient) {
+    lp_trial_close(t);
+    return cli_usage_error(a, "--patient goes with a single --json-in object; in a batch each row has its patient");
+  }
+  if (jin) s = lp_trial_screen_many(t, jin, "--json-in", user, &count, &eligible, &err);
+  else s = lp_trial_screen_csv(t, data, site, user, &count, &eligible, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:I, s:I}", "screened", (json_int_t)count, "eligible", (json_int_t)eligible));
+  printf("screened %zu patients: %zu eligible\n", count, eligible);
+  return CLI_OK;
+}
+
+/* ---- randomize ---- */
+
+static const cli_opt rand_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"site", "S", "site"},
+    {"patient", "P", "patient code (screened eligible at the site)"},
+    {"user", "NAME", "investigator at the site"},
+    {"key", "FILE", "randomisation service only: lets the list extend itself"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_randomize(const cli_args *a) {
+  const char *site, *patient, *user;
+  int rc;
+  if ((rc = cli_require(a, "site", &site)) || (rc = cli_require(a, "patient", &patient)) ||
+      (rc = cli_require(a, "user", &user)))
+    return rc;
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_trial_key *k = NULL;
+  if (cli_has(a, "key") && (rc = cli_trial_key(a, t, &k))) {
+    lp_trial_close(t);
+    return rc;
+  }
+  lp_trial_use_key(t, k);
+  lp_error err;
+  lp_allocation r;
+  lp_status s = lp_trial_randomize(t, site, patient, user, &r, &err);
+  lp_key_free(k);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (!r.existing && r.slots_left < 10 && !k)
+    fprintf(stderr, "leopards randomize: warning: site %s has %ld unused slots left; ask the statistician to "
+                    "extend the list\n", r.site, r.slots_left);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}", "patient", r.patient, "site", r.site,
+                                    "sequence", (json_int_t)r.sequence, "pack", (json_int_t)r.pack,
+                                    "randomized_at", r.randomized_at, "existing", r.existing));
+  if (r.existing)
+    printf("patient %s was already randomised at site %s on %s by %s: pack %ld (no new allocation)\n",
+           r.patient, r.site, r.randomized_at, r.user, r.pack);
+  else
+    printf("patient %s randomised at site %s: give pack %ld (site sequence %ld, %s)\n", r.patient, r.site,
+           r.pack, r.sequence, r.randomized_at);
+  return CLI_OK;
+}
+
+/* ---- unblind ---- */
+
+static const cli_opt unblind_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"key", "FILE", "key file"},
+    {"patient", "P", "the one patient to unblind"},
+    {"reason", "TEXT", "clinical reason (recorded in the audit trail)"},
+    {"user", "NAME", "investigator of the patient's site, trial manager or statistician"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_unblind(const cli_args *a) {
+  const char *patient, *reason, *user;
+  int rc;
+  if ((rc = cli_require(a, "patient", &patient)) || (rc = cli_require(a, "reason", &reason)) ||
+      (rc = cli_require(a, "user", &user)))
+    return rc;
+  lp_trial *t;
+  lp_trial_key *k;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_key(a, t, &k))) {
+    lp_trial_close(t);
+    return rc;
+  }
+  lp_error err;
+  lp_unblinding u;
+  lp_status s = lp_trial_unblind(t, k, patient, reason, user, &u, &err);
+  lp_key_free(k);
+  char label[64];
+  snprintf(label, sizeof label, "%s", s ? "" : lp_trial_arm_label(t, u.arm));
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "patient", u.patient, "site", u.site,
+                                    "arm", u.arm ? "B" : "A", "arm_label", label, "unblinded_by", u.user,
+                                    "unblinded_at", u.at, "unblinding_id", (json_int_t)u.id));
+  printf("patient %s (site %s) received: %s (arm %s)\nunblinding %ld recorded at %s by %s\n", u.patient,
+         u.site, label, u.arm ? "B" : "A", u.id, u.at, u.user);
+  return CLI_OK;
+}
+
+static const cli_opt unblind_list_opts[] = {{"db", "FILE", "trial database"}, {"json", NULL, "print JSON"}, {0}};
+
+static int run_unblind_list(const cli_args *a) {
+  lp_trial *t;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_unblinding *u;
+  size_t n;
+  lp_status s = lp_trial_unblindings(t, &u, &n, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)u[i].id,
+                                           "patient", u[i].patient, "site", u[i].site, "user", u[i].user,
+                                           "at", u[i].at, "reason", u[i].reason));
+    free(u);
+    return cli_print_json(arr);
+  }
+  printf("%zu emergency unblinding%s\n", n, n == 1 ? "" : "s");
+  for (size_t i = 0; i < n; i++)
+    printf("  %ld  %s  patient %s (site %s)  by %s: %s\n", u[i].id, u[i].at, u[i].patient, u[i].site,
+           u[i].user, u[i].reason);
+  free(u);
+  return CLI_OK;
+}
+
+/* ---- lock ---- */
+
+static const cli_opt lock_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"user", "NAME", "trial manager or statistician"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_lock(const cli_args *a) {
+  const char *user;
+  int rc;
+  if ((rc = cli_require(a, "user", &user))) return rc;
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_status s = lp_trial_lock(t, user, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:b, s:s}", "locked", 1, "by", user));
+  printf("database locked by %s: no data can change; the statistician can now export the allocations "
+         "with the key\n", user);
+  return CLI_OK;
+}
+
+/* ---- the command table ---- */
+
+static char screen_usage[4096], record_usage[LP_RECORD_COUNT][6144];
+
+const cli_cmd cli_trial_cmds[] = {
+    {"trial init", "create a trial database (schema, sites, first trial manager)", init_opts,
+     "example:\n  leopards trial init --db trial.db --sites 34 --user alice", run_init},
+    {"user add", "register a user: investigator (of a site), manager or statistician", user_opts, NULL,
+     run_user_add},
+    {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)",
+     gen_opts,
+     "Each site gets 1:1 permuted blocks (sizes drawn uniformly from --block-sizes) from a\n"
+     "ChaCha20 stream keyed by the secret in the key file; arms are stored sealed. Run it\n"
+     "again at any time to top every site up to --initial-per-site unused slots.",
+     run_generate},
+    {"list report", "balance and predictability of the list (statistician, with the key)", report_opts, NULL,
+     run_report},
+    {"screen", "record a screened patient: eligibility inputs, criteria met or failed", screen_opts,
+     screen_usage, run_screen},
+    {"randomize", "randomise an eligible patient: take the site's next slot, print the pack number",
+     rand_opts,
+     "Prints the pack number, never the arm. A patient is randomised once: a second request\n"
+     "prints the first allocation. JSON: {patient, site, sequence, pack, randomized_at, existing}.",
+     run_randomize},
+    {"unblind", "emergency unblinding of one patient (with the key, a reason and a user)", unblind_opts,
+     NULL, run_unblind},
+    {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
+     run_unblind_list},
+    {"record baseline", "record baseline data (Tables 1 and 2, APACHE II, SOFA)", cli_record_opts,
+     record_usage[LP_RECORD_BASELINE], cli_run_record},
+    {"record daily", "record daily ICU data (SOFA inputs, vasoactive doses, ventilation, RRT)",
+     cli_record_opts, record_usage[LP_RECORD_DAILY], cli_run_record},
+    {"record infusion", "record study-drug infusion events", cli_record_opts,
+     record_usage[LP_RECORD_INFUSION], cli_run_record},
+    {"record outcome", "record outcomes (discharges, death, weaning, consent withdrawal)",
+     cli_record_opts, record_usage[LP_RECORD_OUTCOME], cli_run_record},
+    {"record ae", "record adverse events", cli_record_opts, record_usage[LP_RECORD_AE],
+     cli_run_record},
+    {"audit verify", "check the audit chain and every trial row against it", cli_verify_opts,
+     "Exit 0 when intact, 1 naming the first edited, deleted, inserted or reordered entry\n"
+     "and every row changed outside leopards. --anchor checks a head recorded elsewhere.",
+     cli_run_verify},
+    {"audit log", "print the audit trail (optionally one patient's entries)", cli_log_opts, NULL,
+     cli_run_log},
+    {"lock", "lock the database: no data can change afterwards", lock_opts, NULL, run_lock},
+    {"export", "export the trial as CSV (arms only with the key, only after lock)", cli_export_opts,
+     "Writes DIR/<table>.csv for every table, DIR/data_dictionary.csv and DIR/manifest.csv;\n"
+     "with --key after lock also DIR/allocations.csv (mode 0600).",
+     cli_run_export},
+    {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts,
+     NULL, cli_run_import},
+};
+const size_t cli_trial_ncmds = sizeof cli_trial_cmds / sizeof cli_trial_cmds[0];
+
+/* Help texts that list fields are filled in before the first use. */
+__attribute__((constructor)) static void fill_usage(void) {
+  char fields[3500];
+  lp_screen_fields_help(fields, sizeof fields);
+  snprintf(screen_usage, sizeof screen_usage,
+           "eligibility fields (JSON keys or CSV columns; a missing input leaves its criterion\n"
+           "unmet, so a patient is eligible only when every criterion was assessed and met):\n%s\n"
+           "example:\n  leopards screen --db trial.db --site S01 --patient P001 --user bob \\\n"
+           "      --json-in '{\"age\":64,\"infection\":1,...}'",
+           fields);
+  for (int k = 0; k < LP_RECORD_COUNT; k++) {
+    char f[5000];
+    lp_record_fields_help((lp_record_kind)k, f, sizeof f);
+    snprintf(record_usage[k], sizeof record_usage[k],
+             "fields (JSON keys or CSV columns; unknown names are refused):\n%s\n"
+             "All rows are checked and written in one transaction, or none. A row for a record that\n"
+             "exists changes it and needs --reason.",
+             f);
+  }
+}

@@ -1,0 +1,22 @@
+/* Shared by the trial command files (cmd_trial.c, cmd_trial_data.c): opening the
+ * database and the key from the options, and the commands defined in the data file. */
+#ifndef LEOPARDS_CLI_CMD_TRIAL_H
+#define LEOPARDS_CLI_CMD_TRIAL_H
+
+#include <leopards/trial.h>
+
+#include "cli.h"
+
+/* Open --db / load --key; on failure print the error and return the exit code. */
+int cli_trial_open(const cli_args *a, lp_trial **t);
+int cli_trial_key(const cli_args *a, lp_trial *t, lp_trial_key **k);
+
+extern const cli_opt cli_record_opts[], cli_verify_opts[], cli_log_opts[], cli_export_opts[],
+    cli_import_opts[];
+int cli_run_record(const cli_args *a);
+int cli_run_verify(const cli_args *a);
+int cli_run_log(const cli_args *a);
+int cli_run_export(const cli_args *a);
+int cli_run_import(const cli_args *a);
+
+#endif

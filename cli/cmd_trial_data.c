@@ -1,0 +1,192 @@
+/* leopards trial data commands: record (baseline, daily, infusion, outcome, ae),
+ * audit verify and log, export and import. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <leopards/trial.h>
+
+#include "cli.h"
+#include "cmd_trial.h"
+
+/* ---- record ---- */
+
+const cli_opt cli_record_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"json-in", "JSON", "one record as a JSON object, or an array of them"},
+    {"data", "FILE.csv", "records, one per row (header row of field names)"},
+    {"user", "NAME", "investigator of the patient's site, or trial manager"},
+    {"reason", "TEXT", "reason for changing existing records (required for a change)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_record(const cli_args *a) {
+  const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");
+  int rc;
+  if ((rc = cli_require(a, "user", &user))) return rc;
+  if (!!jin == !!data) return cli_usage_error(a, "give exactly one of --json-in and --data");
+  lp_record_kind kind;
+  lp_error err;
+  if (lp_record_kind_parse(a->cmd->path + strlen("record "), &kind, &err)) return cli_fail(a, &err);
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  size_t rows;
+  lp_status s = jin ? lp_record_json(t, kind, jin, "--json-in", user, cli_str(a, "reason"), &rows, &err)
+                    : lp_record_csv(t, kind, data, user, cli_str(a, "reason"), &rows, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:I}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows));
+  printf("recorded %zu %s record%s\n", rows, lp_record_kind_name(kind), rows == 1 ? "" : "s");
+  return CLI_OK;
+}
+
+/* ---- audit ---- */
+
+const cli_opt cli_verify_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"anchor", "N:HASH", "entry N must have this hash (a head recorded outside the database)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_verify(const cli_args *a) {
+  long anchor = 0;
+  char hex[80] = "";
+  const char *an = cli_str(a, "anchor");
+  if (an) {
+    char *colon = strchr(an, ':'), *end;
+    anchor = strtol(an, &end, 10);
+    if (!colon || end != colon || anchor < 1 || strlen(colon + 1) != 64)
+      return cli_usage_error(a, "--anchor: expected ENTRY:HASH (a number, a colon, 64 hex digits)");
+    snprintf(hex, sizeof hex, "%s", colon + 1);
+  }
+  lp_trial *t;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_audit_report r;
+  lp_status s = lp_audit_verify(t, anchor, an ? hex : NULL, &r, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) {
+    json_t *probs = json_array();
+    for (size_t i = 0; i < r.nproblems; i++) {
+      json_t *p = json_pack("{s:s}", "message", r.problems[i].message);
+      if (r.problems[i].entry) json_object_set_new(p, "entry", json_integer(r.problems[i].entry));
+      if (r.problems[i].table[0]) json_object_set_new(p, "table", json_string(r.problems[i].table));
+      if (r.problems[i].row) json_object_set_new(p, "row", json_integer(r.problems[i].row));
+      json_array_append_new(probs, p);
+    }
+    json_t *root = json_pack("{s:b, s:I, s:I, s:s, s:o, s:I}", "intact", r.nproblems == 0, "entries",
+                             (json_int_t)r.entries, "rows_checked", (json_int_t)r.rows_checked, "head",
+                             r.head, "problems", probs, "more_problems", (json_int_t)r.more);
+    rc = cli_print_json(root);
+    return r.nproblems ? CLI_EDATA : rc;
+  }
+  if (r.nproblems == 0) {
+    printf("audit trail intact: %ld entries chained, %ld trial rows match their latest entry\n"
+           "head: entry %ld hash %s\n", r.entries, r.rows_checked, r.entries, r.head);
+    return CLI_OK;
+  }
+  fprintf(stderr, "leopards audit verify: FAILED: %s\n", r.problems[0].message);
+  printf("audit trail NOT intact: %zu problem%s%s\n", r.nproblems + r.more,
+         r.nproblems + r.more == 1 ? "" : "s", r.more ? " (first ones listed)" : "");
+  for (size_t i = 0; i < r.nproblems; i++) printf("  %s\n", r.problems[i].message);
+  return CLI_EDATA;
+}
+
+const cli_opt cli_log_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"patient", "P", "only this patient's entries"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+typedef struct {
+  bool json;
+  json_t *arr;
+  long n;
+} log_ctx;
+
+static int print_entry(void *ctx, const lp_audit_entry *e) {
+  log_ctx *c = ctx;
+  c->n++;
+  if (c->json) {
+    json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s}", "id",
+                                            (json_int_t)e->id, "at", e->at, "user", e->user, "action", e->action,
+                                            "table", e->table, "row", (json_int_t)e->row, "patient", e->patient,
+                                            "reason", e->reason, "old", e->old_value, "new", e->new_value,
+                                            "hash", e->hash));
+    return 0;
+  }
+  printf("%ld  %s  %-10s %-6s %s row %ld%s%s%s%s\n", e->id, e->at, e->user, e->action, e->table, e->row,
+         e->patient ? " patient " : "", e->patient ? e->patient : "", e->reason ? "  reason: " : "",
+         e->reason ? e->reason : "");
+  if (e->old_value) printf("      old: %s\n", e->old_value);
+  if (e->new_value) printf("      new: %s\n", e->new_value);
+  return 0;
+}
+
+int cli_run_log(const cli_args *a) {
+  lp_trial *t;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  log_ctx c = {cli_has(a, "json"), json_array(), 0};
+  lp_error err;
+  lp_status s = lp_audit_log(t, cli_str(a, "patient"), print_entry, &c, &err);
+  lp_trial_close(t);
+  if (s) {
+    json_decref(c.arr);
+    return cli_fail(a, &err);
+  }
+  if (c.json) return cli_print_json(c.arr);
+  json_decref(c.arr);
+  if (c.n == 0) printf("no audit entries%s%s\n", cli_str(a, "patient") ? " for patient " : "",
+                       cli_str(a, "patient") ? cli_str(a, "patient") : "");
+  return CLI_OK;
+}
+
+/* ---- export / import ---- */
+
+const cli_opt cli_export_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"out", "DIR", "directory for the CSV files (created if missing)"},
+    {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_export(const cli_args *a) {
+  const char *out;
+  int rc;
+  if ((rc = cli_require(a, "out", &out))) return rc;
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_trial_key *k = NULL;
+  if (cli_has(a, "key") && (rc = cli_trial_key(a, t, &k))) {
+    lp_trial_close(t);
+    return rc;
+  }
+  lp_error err;
+  lp_status s = lp_trial_export(t, out, k, &err);
+  lp_key_free(k);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:b}", "out", out, "allocations", k != NULL));
+  printf("exported to %s%s\n", out, k ? " (with allocations.csv: the arms)" : "");
+  return CLI_OK;
+}
+
+const cli_opt cli_import_opts[] = {
+    {"db", "FILE", "new trial database (must not exist)"},
+    {"from", "DIR", "directory written by 'leopards export'"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_import(const cli_args *a) {
+  const char *db, *from;
+  int rc;
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "from", &from))) return rc;
+  lp_error err;
+  if (lp_trial_import(db, from, &err)) return cli_fail(a, &err);
+  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:s, s:b}", "db", db, "from", from, "verified", 1));
+  printf("imported %s into %s; audit trail verified\n", from, db);
+  return CLI_OK;
+}

@@ -1,0 +1,281 @@
+/* leopards trial: the trial's SQLite store (one file per trial, WAL, synchronous=FULL,
+ * every change in one transaction), the sealed randomisation list, randomisation,
+ * emergency unblinding, data entry, database lock, export/import and the hash-chained
+ * audit trail. A context `lp_trial *` carries the open database; nothing is global. */
+#ifndef LEOPARDS_TRIAL_H
+#define LEOPARDS_TRIAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <leopards/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Schema version this code writes; older files are upgraded on open (never losing
+ * data), newer ones are refused. */
+#define LP_TRIAL_SCHEMA_VERSION 2
+
+typedef struct lp_trial lp_trial;
+typedef struct lp_trial_key lp_trial_key;
+
+/* ---- store ---- */
+
+typedef struct lp_site_def {
+  const char *code; /* short code used on the command line ("S01") */
+  const char *name; /* display name */
+} lp_site_def;
+
+/* Create a new trial file (refused if `path` exists): schema, WAL, a random trial id,
+ * the protocol's arm labels, the sites, and `manager` registered as the first trial
+ * manager. Everything in one transaction; on failure the file is removed. */
+lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
+                          size_t nsites, const char *manager, lp_trial **out, lp_error *err);
+/* Open an existing trial file, upgrading an older schema (a copy of the file is kept
+ * as PATH.schema-vN.bak first). Fails if the file is not a leopards trial. */
+lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
+void lp_trial_close(lp_trial *t);
+
+/* Replace the clock (tests): `fn` writes an ISO-8601 UTC time into buf. */
+typedef void (*lp_clock_fn)(void *ctx, char *buf, size_t n);
+void lp_trial_set_clock(lp_trial *t, lp_clock_fn fn, void *ctx);
+/* Give the context a key (borrowed, may be NULL): randomisation then extends a
+ * site's list by itself when it runs low (the randomisation-service deployment). */
+void lp_trial_use_key(lp_trial *t, const lp_trial_key *k);
+
+int lp_trial_schema_version(lp_trial *t);
+bool lp_trial_is_locked(lp_trial *t);
+/* Arm labels of the protocol (index 0 = arm A, 1 = arm B). */
+const char *lp_trial_arm_label(lp_trial *t, int arm);
+
+/* ---- users and roles ---- */
+
+typedef enum { LP_ROLE_INVESTIGATOR, LP_ROLE_MANAGER, LP_ROLE_STATISTICIAN } lp_role;
+const char *lp_role_name(lp_role r);
+/* Register a user. `by` must be a trial manager. An investigator belongs to one site. */
+lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role,
+                      const char *site, lp_error *err);
+
+/* ---- key file ---- */
+
+/* Create a new key file (mode 0600, refused if it exists) holding a fresh 256-bit
+ * secret from libsodium's generator, bound to this trial. */
+lp_status lp_key_create(lp_trial *t, const char *path, lp_trial_key **out, lp_error *err);
+/* Load a key file: refused when its permissions are wider than 0600, when it is
+ * malformed, or (when t is given) when it does not belong to the trial. */
+lp_status lp_key_load(lp_trial *t, const char *path, lp_trial_key **out, lp_error *err);
+void lp_key_free(lp_trial_key *k);
+
+/* ---- sealed list ---- */
+
+#define LP_LIST_MAX_SIZES 8
+typedef struct lp_list_options {
+  int block_sizes[LP_LIST_MAX_SIZES]; /* even sizes, each block half A half B */
+  size_t nsizes;
+  long per_site; /* slots kept available (unused) per site, default 40 */
+  const char *site; /* only this site (NULL: all) */
+} lp_list_options;
+void lp_list_options_default(lp_list_options *o);
+
+typedef struct lp_list_summary {
+  long sites;
+  long slots_added;
+  long slots_total;
+  long slots_checked; /* existing slots re-derived from the secret and found equal */
+} lp_list_summary;
+
+/* Generate (first run) or extend (later runs) every site's sealed list so that each
+ * has at least `per_site` unused slots, continuing the site's block stream from the
+ * same secret. Existing slots are first checked against the secret. One transaction. */
+lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o,
+                           const char *user, lp_list_summary *out, lp_error *err);
+
+/* The pure generator: the first n arms (0 = A, 1 = B) of the stream of permuted
+ * blocks that a 32-byte secret defines for site number `site_index`. When
+ * `block_of` is given it receives, per slot, the size of the block holding it. */
+lp_status lp_list_stream(const uint8_t secret[32], long site_index, const int *sizes,
+                         size_t nsizes, size_t n, uint8_t *arms, uint8_t *block_of,
+                         lp_error *err);
+
+/* Predictability of a sequence for an observer using the convergence strategy
+ * (guess the arm that is behind in the site; a coin toss on ties): expected number
+ * of correct guesses over the n allocations. */
+double lp_list_expected_guesses(const uint8_t *arms, size_t n);
+/* The same in expectation for the design (block sizes drawn uniformly): expected
+ * fraction of correct guesses per allocation over a long run. */
+double lp_list_design_guess_rate(const int *sizes, size_t nsizes);
+
+typedef struct lp_list_site_report {
+  char site[64];
+  long slots, used;
+  long used_arm[2];      /* arms among used slots */
+  long max_imbalance;    /* max |A-B| over the used prefix */
+  double expected_correct; /* convergence strategy over the used prefix */
+  long blocks_started[LP_LIST_MAX_SIZES]; /* by size, blocks touching the used prefix */
+} lp_list_site_report;
+
+typedef struct lp_list_report {
+  size_t nsites;
+  lp_list_site_report *sites; /* owned */
+  int block_sizes[LP_LIST_MAX_SIZES];
+  size_t nsizes;
+  long used, used_arm[2];
+  double expected_correct; /* sum over sites */
+  double design_rate;      /* expected fraction for the design */
+  bool reproduces;         /* every slot re-derived from the secret matches */
+} lp_list_report;
+lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report *out,
+                              lp_error *err);
+void lp_list_report_clear(lp_list_report *r);
+
+/* ---- screening ---- */
+
+typedef struct lp_screen_result {
+  long id;
+  bool eligible;
+  char failed[512]; /* comma-separated criteria not met (empty when eligible) */
+} lp_screen_result;
+/* Record one screened patient at a site: the eligibility inputs (a JSON object whose
+ * fields are listed by `leopards screen --help`), evaluated by the clinical rules.
+ * `patient` may be NULL for a patient not enrolled. */
+lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
+                          const char *inputs_json, const char *user, lp_screen_result *out,
+                          lp_error *err);
+/* Many screening records in one transaction: each element of a JSON array is an
+ * object with "site", optional "patient", and the inputs. */
+lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *source,
+                               const char *user, size_t *count, size_t *eligible, lp_error *err);
+/* Field list of the eligibility inputs for help texts. */
+void lp_screen_fields_help(char *buf, size_t n);
+/* The same from a CSV file with a header row (columns site, patient, inputs). */
+lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site,
+                              const char *user, size_t *count, size_t *eligible, lp_error *err);
+
+/* ---- randomisation ---- */
+
+typedef struct lp_allocation {
+  char patient[64];
+  char site[64];
+  long sequence; /* position in the site's list, 1-based */
+  long pack;     /* pack number printed to the site */
+  char randomized_at[40];
+  char user[64];
+  bool existing;   /* the patient was already randomised: this is that allocation */
+  long slots_left; /* unused slots left in the site's list after this allocation */
+} lp_allocation;
+/* Randomise a patient whose screening record at `site` says eligible: in one
+ * IMMEDIATE transaction take the site's next slot, record time and user, and return
+ * the pack (never the arm). A patient already randomised gets the first allocation
+ * back (existing = true). */
+lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
+                             const char *user, lp_allocation *out, lp_error *err);
+
+/* ---- emergency unblinding ---- */
+
+typedef struct lp_unblinding {
+  long id;
+  char patient[64];
+  char site[64];
+  char user[64];
+  char at[40];
+  char reason[512];
+  int arm; /* -1 when listed without the key */
+} lp_unblinding;
+lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
+                           const char *reason, const char *user, lp_unblinding *out,
+                           lp_error *err);
+/* All unblindings so far (never the arm). `*out` is malloc'ed. */
+lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_error *err);
+
+/* ---- database lock and allocations ---- */
+
+lp_status lp_trial_lock(lp_trial *t, const char *user, lp_error *err);
+
+typedef struct lp_allocation_arm {
+  char patient[64];
+  char site[64];
+  long sequence, pack;
+  int arm;
+} lp_allocation_arm;
+/* After lock, with the key: every randomised patient with the arm. `*out` malloc'ed. */
+lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation_arm **out,
+                               size_t *n, lp_error *err);
+
+/* ---- data entry ---- */
+
+typedef enum {
+  LP_RECORD_BASELINE,
+  LP_RECORD_DAILY,
+  LP_RECORD_INFUSION,
+  LP_RECORD_OUTCOME,
+  LP_RECORD_AE,
+  LP_RECORD_COUNT
+} lp_record_kind;
+const char *lp_record_kind_name(lp_record_kind k);
+lp_status lp_record_kind_parse(const char *name, lp_record_kind *out, lp_error *err);
+
+/* Record data from JSON (one object or an array of objects) or a CSV file: every
+ * row validated (types, ranges, units, clinical rules), all rows in one transaction
+ * or none. A row for an existing record (same patient, or patient and day, ...)
+ * changes it; a change needs `reason`. */
+lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                         const char *user, const char *reason, size_t *rows, lp_error *err);
+lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
+                        const char *reason, size_t *rows, lp_error *err);
+/* Field list of a record kind for help texts: "name (type, unit/range): description". */
+void lp_record_fields_help(lp_record_kind kind, char *buf, size_t n);
+
+/* ---- audit ---- */
+
+typedef struct lp_audit_problem {
+  long entry;      /* audit entry concerned, 0 when none */
+  char table[32];
+  long row;        /* trial row concerned, 0 when none */
+  char message[512];
+} lp_audit_problem;
+
+typedef struct lp_audit_report {
+  long entries;
+  long rows_checked;
+  char head[65]; /* hash of the last entry, hex */
+  size_t nproblems;
+  lp_audit_problem problems[16]; /* the first ones, in the order found */
+  size_t more;                   /* problems not listed */
+} lp_audit_report;
+/* Recompute the hash chain (names the first edited, deleted, inserted or reordered
+ * entry) and check every live trial row against the latest audit value for it.
+ * Returns LP_OK with problems listed in `out`; `out->nproblems == 0` means intact.
+ * `anchor_entry`/`anchor_hex` (optional) check an externally recorded head. */
+lp_status lp_audit_verify(lp_trial *t, long anchor_entry, const char *anchor_hex,
+                          lp_audit_report *out, lp_error *err);
+
+typedef struct lp_audit_entry {
+  long id;
+  const char *at, *user, *action, *table, *patient, *old_value, *new_value, *reason, *hash;
+  long row;
+} lp_audit_entry;
+typedef int (*lp_audit_fn)(void *ctx, const lp_audit_entry *e);
+/* Walk the audit trail in order (only a patient's entries when `patient` is given);
+ * a non-zero return from fn stops the walk. */
+lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *ctx,
+                       lp_error *err);
+
+/* ---- export / import ---- */
+
+/* Write every table as DIR/<table>.csv (ordered by id; NULL as an empty field, an
+ * empty text as ""), DIR/data_dictionary.csv and DIR/manifest.csv. With a key (only
+ * after lock) also DIR/allocations.csv with the arms. Deterministic: the same
+ * database always gives the same bytes. */
+lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err);
+/* Build a new trial file from an export (refused if `path` exists): rows copied
+ * verbatim in one transaction, then the audit trail verified; on any failure the
+ * new file is removed. */
+lp_status lp_trial_import(const char *path, const char *dir, lp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,354 @@
+/* The screening log: every screened patient at a site with the eligibility inputs,
+ * the criteria met or failed (as the clinical rules evaluate them) and the reason a
+ * patient was not enrolled. Randomisation accepts only an eligible screening record. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <leopards/table.h>
+
+#include "trial/trial_internal.h"
+
+/* The eligibility inputs a screening record holds (clinical.md, "Eligibility"). */
+typedef enum { IN_NUM, IN_BOOL, IN_TEXT } in_type;
+typedef struct {
+  const char *name;
+  in_type type;
+  double min, max;
+  const char *help;
+} in_field;
+
+static const in_field in_fields[] = {
+    {"age", IN_NUM, 0, 120, "age in years (inclusion: >= 18)"},
+    {"infection", IN_BOOL, 0, 1, "suspected or proven infection (0/1)"},
+    {"temperature", IN_NUM, 25, 45, "temperature, C (SIRS: > 38 or < 36)"},
+    {"heart_rate", IN_NUM, 0, 300, "heart rate, /min (SIRS: > 90)"},
+    {"resp_rate", IN_NUM, 0, 80, "respiratory rate, /min (SIRS: > 20)"},
+    {"paco2_kpa", IN_NUM, 0.5, 20, "PaCO2, kPa (SIRS: < 4.3)"},
+    {"mech_vent", IN_BOOL, 0, 1, "mechanical ventilation (0/1; counts as the respiratory SIRS criterion)"},
+    {"wbc", IN_NUM, 0, 500, "white cells, 10^9/L (SIRS: > 12 or < 4)"},
+    {"vasopressor_hours", IN_NUM, 0, 1000, "hours of vasopressors despite fluid resuscitation (inclusion: >= 4)"},
+    {"hours_since_criteria", IN_NUM, 0, 1000, "hours since the inclusion criteria were met (exclusion: > 24)"},
+    {"esrf", IN_BOOL, 0, 1, "end-stage renal failure, dialysis-dependent (exclusion)"},
+    {"torsades", IN_BOOL, 0, 1, "history of torsades de pointes (exclusion)"},
+    {"child_pugh_c", IN_BOOL, 0, 1, "severe hepatic impairment, Child-Pugh C (exclusion)"},
+    {"obstruction", IN_BOOL, 0, 1, "mechanical obstruction of ventricular filling or outflow (exclusion)"},
+    {"treatment_limitation", IN_BOOL, 0, 1, "decision to limit treatment (exclusion)"},
+    {"weight_kg", IN_NUM, 0.5, 500, "weight, kg (exclusion: > 135)"},
+    {"pregnant", IN_BOOL, 0, 1, "pregnancy (exclusion)"},
+    {"levosimendan_30d", IN_BOOL, 0, 1, "levosimendan within 30 days (exclusion)"},
+    {"hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion)"},
+    {"other_trial", IN_BOOL, 0, 1, "in another interventional trial (exclusion)"},
+    {"reason_not_enrolled", IN_TEXT, 0, 0, "why an eligible patient was not enrolled (consent, staff, ...)"},
+};
+#define N_IN (sizeof in_fields / sizeof in_fields[0])
+
+/* Read a value as a number from JSON (number, true/false, or text from CSV). */
+static bool value_number(json_t *v, double *x) {
+  if (json_is_number(v)) {
+    *x = json_number_value(v);
+    return true;
+  }
+  if (json_is_boolean(v)) {
+    *x = json_is_true(v);
+    return true;
+  }
+  if (json_is_string(v)) return lp_parse_number(json_string_value(v), x);
+  return false;
+}
+
+/* Validate and normalise the inputs into `clean` (numbers as numbers, only known
+ * fields). `where` names the input for messages. */
+static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long line,
+                              const char *where, lp_error *err) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(in, key, v) {
+    if (!strcmp(key, "site") || !strcmp(key, "patient")) continue;
+    const in_field *f = NULL;
+    for (size_t i = 0; i < N_IN; i++)
+      if (!strcmp(in_fields[i].name, key)) f = &in_fields[i];
+    if (!f)
+      return lp_error_at(err, LP_EDATA, file, line, key,
+                         "%sunknown eligibility field (see 'leopards screen --help')", where);
+    if (json_is_null(v)) continue;
+    if (f->type == IN_TEXT) {
+      if (!json_is_string(v))
+        return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected text", where);
+      if (json_string_length(v) > 0)
+        json_object_set_new(clean, key, json_string(json_string_value(v)));
+      continue;
+    }
+    double x;
+    if (!value_number(v, &x) || !isfinite(x))
+      return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected %s", where,
+                         f->type == IN_BOOL ? "0 or 1" : "a number");
+    if (f->type == IN_BOOL && x != 0 && x != 1)
+      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
+    if (x < f->min || x > f->max)
+      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
+                         where, x, f->min, f->max);
+    json_object_set_new(clean, key, f->type == IN_BOOL ? json_integer((json_int_t)x) : json_real(x));
+  }
+  return LP_OK;
+}
+
+static bool get(json_t *c, const char *k, double *x) {
+  json_t *v = json_object_get(c, k);
+  if (!json_is_number(v)) return false;
+  *x = json_number_value(v);
+  return true;
+}
+
+static void add_failed(char *buf, size_t n, const char *what) {
+  size_t k = strlen(buf);
+  snprintf(buf + k, n - k, "%s%s", k ? "," : "", what);
+}
+
+/* The eligibility rules of clinical.md (inclusion all, exclusion any). A criterion
+ * whose input is missing is not met ("<name>:missing"): eligibility needs every
+ * input. This evaluation is to be replaced by the clinical module's eligibility
+ * function (include/leopards/clinical.h) once that module provides it. */
+static void evaluate(json_t *c, char *failed, size_t n) {
+  double x, y;
+  failed[0] = '\0';
+  /* inclusion */
+  if (!get(c, "age", &x)) add_failed(failed, n, "age:missing");
+  else if (x < 18) add_failed(failed, n, "age");
+  if (!get(c, "infection", &x)) add_failed(failed, n, "infection:missing");
+  else if (x != 1) add_failed(failed, n, "infection");
+  int sirs = 0, known = 0;
+  if (get(c, "temperature", &x)) known++, sirs += x > 38 || x < 36;
+  if (get(c, "heart_rate", &x)) known++, sirs += x > 90;
+  {
+    bool any = false, met = false;
+    if (get(c, "resp_rate", &x)) any = true, met |= x > 20;
+    if (get(c, "paco2_kpa", &x)) any = true, met |= x < 4.3;
+    if (get(c, "mech_vent", &x)) any = true, met |= x == 1;
+    known += any;
+    sirs += met;
+  }
+  if (get(c, "wbc", &x)) known++, sirs += x > 12 || x < 4;
+  if (sirs < 2) add_failed(failed, n, known == 4 ? "sirs" : "sirs:missing");
+  if (!get(c, "vasopressor_hours", &x)) add_failed(failed, n, "vasopressor:missing");
+  else if (x < 4) add_failed(failed, n, "vasopressor");
+  /* exclusion */
+  if (!get(c, "hours_since_criteria", &x)) add_failed(failed, n, "window_24h:missing");
+  else if (x > 24) add_failed(failed, n, "window_24h");
+  static const char *const flags[][2] = {
+      {"esrf", "esrf"},
+      {"torsades", "torsades"},
+      {"child_pugh_c", "hepatic"},
+      {"obstruction", "obstruction"},
+      {"treatment_limitation", "treatment_limitation"},
+      {"pregnant", "pregnancy"},
+      {"levosimendan_30d", "levosimendan_30d"},
+      {"hypersensitivity", "hypersensitivity"},
+      {"other_trial", "other_trial"},
+  };
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+    char m[64];
+    if (!get(c, flags[i][0], &y)) {
+      snprintf(m, sizeof m, "%s:missing", flags[i][1]);
+      add_failed(failed, n, m);
+    } else if (y == 1) {
+      add_failed(failed, n, flags[i][1]);
+    }
+  }
+  if (!get(c, "weight_kg", &x)) add_failed(failed, n, "weight:missing");
+  else if (x > 135) add_failed(failed, n, "weight");
+}
+
+static bool valid_patient_code(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > 63) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)p[i]) && !strchr("-_.", p[i])) return false;
+  return true;
+}
+
+lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json,
+                         const char *source, const char *user, lp_screen_result *out,
+                         lp_error *err) {
+  (void)source;
+  memset(out, 0, sizeof *out);
+  if (patient && !valid_patient_code(patient))
+    return lp_error_set(err, LP_EINVAL,
+                        "patient code '%s': use 1 to 63 letters, digits, '-', '_' or '.'", patient);
+  json_error_t je;
+  json_t *in = json_loads(inputs_json, 0, &je);
+  if (!in || !json_is_object(in)) {
+    json_decref(in);
+    return lp_error_at(err, LP_EPARSE, source, je.line > 0 ? je.line : 0, NULL,
+                       "the eligibility inputs must be a JSON object%s%s", in ? "" : ": ",
+                       in ? "" : je.text);
+  }
+  json_t *clean = json_object();
+  lp_status s = clean_inputs(in, clean, source, 0, "", err);
+  json_decref(in);
+  if (s) {
+    json_decref(clean);
+    return s;
+  }
+  char failed[512];
+  evaluate(clean, failed, sizeof failed);
+  const char *reason = json_string_value(json_object_get(clean, "reason_not_enrolled"));
+  char *reason_copy = reason ? strdup(reason) : NULL;
+  json_object_del(clean, "reason_not_enrolled");
+  char *inputs = json_dumps(clean, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
+  json_decref(clean);
+  char now[40];
+  lp__now(t, now, sizeof now);
+  sqlite3_stmt *st = NULL;
+  if (!inputs) s = lp_error_set(err, LP_ENOMEM, "out of memory");
+  if (!s)
+    s = lp__prepare(t,
+                    "INSERT INTO screening(site_id, patient, screened_at, screened_by, eligible,"
+                    " failed, inputs, reason_not_enrolled) VALUES(?,?,?,?,?,?,?,?)",
+                    &st, err);
+  if (!s) {
+    sqlite3_bind_int64(st, 1, site_id);
+    if (patient) sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, user, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, failed[0] == '\0');
+    sqlite3_bind_text(st, 6, failed, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, inputs, -1, SQLITE_STATIC);
+    if (reason_copy) sqlite3_bind_text(st, 8, reason_copy, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE)
+      s = lp_error_set(err, LP_ESTATE, "patient %s already has a screening record", patient);
+    else if (rc != SQLITE_DONE)
+      s = lp__db_fail(t, err, "adding a screening record");
+  }
+  sqlite3_finalize(st);
+  if (!s) {
+    out->id = (long)sqlite3_last_insert_rowid(t->db);
+    out->eligible = failed[0] == '\0';
+    snprintf(out->failed, sizeof out->failed, "%s", failed);
+    s = lp__audit_row(t, "screening", out->id, NULL, patient, user, "screening", err);
+  }
+  free(inputs);
+  free(reason_copy);
+  return s;
+}
+
+lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
+                          const char *inputs_json, const char *user, lp_screen_result *out,
+                          lp_error *err) {
+  lp_status s;
+  long site_id;
+  if ((s = lp__begin(t, err))) return s;
+  if ((s = lp__check_unlocked(t, err)) || (s = lp__site_id(t, site, &site_id, err)) ||
+      (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, site_id, "screen patients", err)) ||
+      (s = lp__screen_one(t, site_id, patient, inputs_json, "--json-in", user, out, err))) {
+    lp__rollback(t);
+    return s;
+  }
+  return lp__commit(t, err);
+}
+
+/* One element of a batch: {"site":..., "patient":..., inputs...}. */
+static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site, const char *file,
+                               long line, const char *where, const char *user, size_t *eligible,
+                               lp_error *err) {
+  const char *site = json_string_value(json_object_get(o, "site"));
+  const char *patient = json_string_value(json_object_get(o, "patient"));
+  if (!site) site = default_site;
+  if (!site) return lp_error_at(err, LP_EDATA, file, line, "site", "%sno site given", where);
+  long site_id;
+  lp_status s;
+  if ((s = lp__site_id(t, site, &site_id, err)) ||
+      (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, site_id, "screen patients", err))) {
+    lp_error e2 = *err;
+    return lp_error_at(err, s, file, line, NULL, "%s%s", where, e2.message);
+  }
+  json_t *clean = json_object();
+  s = clean_inputs(o, clean, file, line, where, err);
+  json_decref(clean);
+  if (s) return s;
+  char *text = json_dumps(o, JSON_COMPACT);
+  if (!text) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  lp_screen_result r;
+  s = lp__screen_one(t, site_id, patient, text, file, user, &r, err);
+  free(text);
+  if (s) {
+    lp_error e2 = *err;
+    return lp_error_at(err, s, file, line, NULL, "%s%s", where, e2.message);
+  }
+  if (r.eligible) (*eligible)++;
+  return LP_OK;
+}
+
+lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *source,
+                               const char *user, size_t *count, size_t *eligible, lp_error *err) {
+  *count = *eligible = 0;
+  json_error_t je;
+  json_t *a = json_loads(json_array, 0, &je);
+  if (!a || !json_is_array(a)) {
+    json_decref(a);
+    return lp_error_at(err, LP_EPARSE, source, a ? 0 : je.line, NULL, "expected a JSON array of objects%s%s",
+                       a ? "" : ": ", a ? "" : je.text);
+  }
+  lp_status s = lp__begin(t, err);
+  if (!s) s = lp__check_unlocked(t, err);
+  size_t i;
+  json_t *o;
+  json_array_foreach(a, i, o) {
+    if (s) break;
+    char where[1100];
+    snprintf(where, sizeof where, "%s[%zu]", source ? source : "--json-in", i + 1);
+    if (!json_is_object(o)) s = lp_error_at(err, LP_EDATA, where, 0, NULL, "not an object");
+    else s = screen_object(t, o, NULL, where, 0, "", user, eligible, err);
+    if (!s) (*count)++;
+  }
+  json_decref(a);
+  if (s) {
+    lp__rollback(t);
+    *count = *eligible = 0;
+    return s;
+  }
+  return lp__commit(t, err);
+}
+
+lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site,
+                              const char *user, size_t *count, size_t *eligible, lp_error *err) {
+  *count = *eligible = 0;
+  lp_table *tab;
+  lp_status s = lp_table_read_csv(path, &tab, err);
+  if (s) return s;
+  if ((s = lp__begin(t, err))) {
+    lp_table_free(tab);
+    return s;
+  }
+  s = lp__check_unlocked(t, err);
+  size_t nc = lp_table_ncols(tab);
+  for (size_t r = 0; !s && r < lp_table_nrows(tab); r++) {
+    json_t *o = json_object();
+    for (size_t c = 0; c < nc; c++) {
+      const char *v = lp_table_cell(tab, r, c);
+      if (v) json_object_set_new(o, lp_table_colname(tab, c), json_string(v));
+    }
+    s = screen_object(t, o, default_site, path, lp_table_line(tab, r), "", user, eligible, err);
+    json_decref(o);
+    if (!s) (*count)++;
+  }
+  lp_table_free(tab);
+  if (s) {
+    lp__rollback(t);
+    *count = *eligible = 0;
+    return s;
+  }
+  return lp__commit(t, err);
+}
+
+void lp_screen_fields_help(char *buf, size_t n) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < N_IN && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "  %-22s %s\n", in_fields[i].name, in_fields[i].help);
+}

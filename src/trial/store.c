@@ -1,0 +1,609 @@
+/* The trial store: one SQLite file per trial in WAL mode with synchronous=FULL (a
+ * committed change survives a crash of the process and of the machine), the schema and
+ * its migrations, transactions, the clock, users and roles, settings and the lock. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "trial/trial_internal.h"
+
+/* ---- schema ----
+ * Each migration takes the file from version i to i+1 and is frozen once released:
+ * it only adds tables, columns or indexes, so an upgrade never loses data. Rows
+ * leave NULL columns out of their audited form, so adding a column does not change
+ * the audited content of existing rows. */
+
+static const char *const migration_1 =
+    "CREATE TABLE meta(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, value TEXT NOT NULL) "
+    "STRICT;"
+    "CREATE TABLE sites(id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, name TEXT NOT NULL) "
+    "STRICT;"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK(role IN ('investigator','manager','statistician')),"
+    " site_id INTEGER REFERENCES sites(id), created_at TEXT NOT NULL) STRICT;"
+    "CREATE TABLE screening(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+    " patient TEXT UNIQUE, screened_at TEXT NOT NULL, screened_by TEXT NOT NULL,"
+    " eligible INTEGER NOT NULL CHECK(eligible IN (0,1)), failed TEXT NOT NULL,"
+    " inputs TEXT NOT NULL, reason_not_enrolled TEXT) STRICT;"
+    "CREATE TABLE slots(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id),"
+    " seq INTEGER NOT NULL, pack INTEGER NOT NULL UNIQUE, nonce BLOB NOT NULL,"
+    " sealed BLOB NOT NULL, UNIQUE(site_id, seq)) STRICT;"
+    "CREATE TABLE randomisations(id INTEGER PRIMARY KEY, patient TEXT NOT NULL UNIQUE,"
+    " site_id INTEGER NOT NULL REFERENCES sites(id), seq INTEGER NOT NULL,"
+    " pack INTEGER NOT NULL UNIQUE, randomized_at TEXT NOT NULL, randomized_by TEXT NOT NULL,"
+    " screening_id INTEGER NOT NULL UNIQUE REFERENCES screening(id), UNIQUE(site_id, seq),"
+    " FOREIGN KEY(site_id, seq) REFERENCES slots(site_id, seq)) STRICT;"
+    "CREATE TABLE unblindings(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), unblinded_at TEXT NOT NULL,"
+    " unblinded_by TEXT NOT NULL, reason TEXT NOT NULL) STRICT;"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
+    " action TEXT NOT NULL, tbl TEXT NOT NULL, row_id INTEGER NOT NULL, patient TEXT,"
+    " old TEXT, new TEXT, reason TEXT, prev_hash BLOB NOT NULL, hash BLOB NOT NULL) STRICT;"
+    "CREATE INDEX audit_row ON audit(tbl, row_id, id);"
+    "CREATE INDEX audit_patient ON audit(patient, id);";
+
+/* Version 2: the clinical data (baseline, daily ICU records, infusion, outcomes,
+ * adverse events). Units are those of the data dictionary (see record.c). */
+static const char *const migration_2 =
+    "CREATE TABLE patients(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL UNIQUE REFERENCES randomisations(patient),"
+    " age INTEGER, sex TEXT, weight_kg REAL, height_cm REAL, race TEXT, recent_surgery INTEGER,"
+    " ischemic_heart_disease INTEGER, congestive_heart_failure INTEGER, cardiac_failure INTEGER,"
+    " severe_copd INTEGER, chronic_renal_failure INTEGER, cirrhosis INTEGER,"
+    " immunocompromised INTEGER, diabetes INTEGER, beta_blockers INTEGER,"
+    " shock_to_randomization_h REAL, norepinephrine REAL, epinephrine REAL, vasopressin REAL,"
+    " dobutamine REAL, dopamine REAL, apache2 INTEGER, sofa INTEGER, infection_source TEXT,"
+    " positive_culture INTEGER, mech_vent INTEGER, rrt INTEGER, ards INTEGER, rhythm TEXT,"
+    " map REAL, heart_rate REAL, cvp REAL, cardiac_index REAL, stroke_volume REAL, sao2 REAL,"
+    " scvo2 REAL, lactate REAL, pao2 REAL, fio2 REAL, resp_support INTEGER, creatinine REAL,"
+    " bilirubin REAL, hemoglobin REAL, platelets REAL, gcs INTEGER, urine_ml REAL) STRICT;"
+    "CREATE TABLE daily(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), day INTEGER NOT NULL,"
+    " in_icu INTEGER, pao2 REAL, fio2 REAL, resp_support INTEGER, platelets REAL,"
+    " bilirubin REAL, map REAL, dopamine REAL, dobutamine REAL, epinephrine REAL,"
+    " norepinephrine REAL, vasopressin REAL, gcs INTEGER, creatinine REAL, urine_ml REAL,"
+    " mech_vent INTEGER, rrt INTEGER, UNIQUE(patient, day)) STRICT;"
+    "CREATE TABLE infusions(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), hour REAL NOT NULL,"
+    " event TEXT NOT NULL, dose REAL NOT NULL, reason TEXT, UNIQUE(patient, hour)) STRICT;"
+    "CREATE TABLE outcomes(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL UNIQUE REFERENCES randomisations(patient), received_drug INTEGER,"
+    " icu_discharge TEXT, hospital_discharge TEXT, died INTEGER, death_date TEXT,"
+    " weaned_date TEXT, consent_withdrawn INTEGER, consent_withdrawn_date TEXT) STRICT;"
+    "CREATE TABLE adverse_events(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), onset TEXT NOT NULL,"
+    " category TEXT NOT NULL, term TEXT NOT NULL, serious INTEGER NOT NULL,"
+    " relatedness TEXT, outcome TEXT, description TEXT) STRICT;";
+
+static const char *const migrations[] = {migration_1, migration_2};
+_Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* ---- small helpers ---- */
+
+void lp__hex(const uint8_t *b, size_t n, char *out) { sodium_bin2hex(out, 2 * n + 1, b, n); }
+
+bool lp__unhex(const char *s, uint8_t *out, size_t n) {
+  size_t got = 0;
+  if (!s || strlen(s) != 2 * n) return false;
+  if (sodium_hex2bin(out, n, s, 2 * n, NULL, &got, NULL) != 0) return false;
+  return got == n;
+}
+
+lp_status lp__db_fail(lp_trial *t, lp_error *err, const char *what) {
+  return lp_error_set(err, LP_EDB, "%s: %s: %s", t->path, what, sqlite3_errmsg(t->db));
+}
+
+lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error *err) {
+  if (sqlite3_prepare_v2(t->db, sql, -1, st, NULL) != SQLITE_OK) {
+    *st = NULL;
+    return lp__db_fail(t, err, "preparing a statement");
+  }
+  return LP_OK;
+}
+
+lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
+  char *msg = NULL;
+  if (sqlite3_exec(t->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    lp_error_set(err, LP_EDB, "%s: %s", t->path, msg ? msg : sqlite3_errmsg(t->db));
+    sqlite3_free(msg);
+    return LP_EDB;
+  }
+  return LP_OK;
+}
+
+lp_status lp__begin(lp_trial *t, lp_error *err) {
+  if (sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return lp__db_fail(t, err, "starting a write transaction");
+  return LP_OK;
+}
+
+lp_status lp__commit(lp_trial *t, lp_error *err) {
+  if (sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    lp_status s = lp__db_fail(t, err, "committing");
+    lp__rollback(t);
+    return s;
+  }
+  return LP_OK;
+}
+
+void lp__rollback(lp_trial *t) {
+  if (!sqlite3_get_autocommit(t->db)) sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void system_clock(void *ctx, char *buf, size_t n) {
+  (void)ctx;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+void lp__now(lp_trial *t, char *buf, size_t n) {
+  if (t->clock) t->clock(t->clock_ctx, buf, n);
+  else system_clock(NULL, buf, n);
+}
+
+void lp_trial_set_clock(lp_trial *t, lp_clock_fn fn, void *ctx) {
+  t->clock = fn;
+  t->clock_ctx = ctx;
+}
+
+void lp_trial_use_key(lp_trial *t, const lp_trial_key *k) { t->key = k; }
+int lp_trial_schema_version(lp_trial *t) { return t->schema_version; }
+const char *lp_trial_arm_label(lp_trial *t, int arm) {
+  return (arm == 0 || arm == 1) ? t->arm_label[arm] : "?";
+}
+
+/* Busy handler: writers queue on BEGIN IMMEDIATE. Short sleeps growing to 2 ms keep
+ * the lock busy under contention (SQLite's default handler sleeps up to 100 ms);
+ * give up after about 60 s. */
+static int busy_wait(void *ctx, int count) {
+  (void)ctx;
+  long us = count < 6 ? 50L << count : 2000;
+  if (count > 40000) return 0;
+  struct timespec ts = {0, us * 1000};
+  nanosleep(&ts, NULL);
+  return 1;
+}
+
+lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err) {
+  sqlite3 *db = NULL;
+  *out = NULL;
+  if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+    lp_error_set(err, LP_EDB, "%s: cannot open: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_close(db);
+    return LP_EDB;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_handler(db, busy_wait, NULL);
+  /* Durability: synchronous=FULL syncs the WAL at every commit, so a commit that
+   * returned survives a power loss, not only a process crash. */
+  char *msg = NULL;
+  if (sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL, &msg) !=
+      SQLITE_OK) {
+    lp_error_set(err, LP_EDB, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return LP_EDB;
+  }
+  *out = db;
+  return LP_OK;
+}
+
+static lp_status user_version(lp_trial *t, int *v, lp_error *err) {
+  sqlite3_stmt *st;
+  if (lp__prepare(t, "PRAGMA user_version", &st, err)) return LP_EDB;
+  int rc = sqlite3_step(st);
+  *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "reading the schema version");
+  return LP_OK;
+}
+
+/* Apply migrations up to `target` (inside the caller's transaction). */
+lp_status lp__migrate(lp_trial *t, int target, lp_error *err) {
+  int v;
+  if (user_version(t, &v, err)) return LP_EDB;
+  for (; v < target; v++) {
+    if (lp__exec(t, migrations[v], err)) {
+      lp_error_prefix(err, "upgrading the schema to version %d", v + 1);
+      return LP_EDB;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+    if (lp__exec(t, sql, err)) return LP_EDB;
+  }
+  t->schema_version = target;
+  return LP_OK;
+}
+
+lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found,
+                       lp_error *err) {
+  sqlite3_stmt *st;
+  if (found) *found = false;
+  if (n) buf[0] = '\0';
+  if (lp__prepare(t, "SELECT value FROM meta WHERE key=?", &st, err)) return LP_EDB;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (found) *found = true;
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading settings");
+  if (rc == SQLITE_DONE && !found)
+    return lp_error_set(err, LP_EINTEGRITY, "%s: setting '%s' is missing", t->path, key);
+  return LP_OK;
+}
+
+lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user,
+                       const char *reason, lp_error *err) {
+  sqlite3_stmt *st;
+  lp_status s;
+  if (lp__prepare(t, "SELECT id FROM meta WHERE key=?", &st, err)) return LP_EDB;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  long id = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  char *old = NULL;
+  if (id) {
+    if ((s = lp__row_json(t, "meta", id, &old, err))) return s;
+    if (lp__prepare(t, "UPDATE meta SET value=? WHERE id=?", &st, err)) {
+      free(old);
+      return LP_EDB;
+    }
+    sqlite3_bind_int64(st, 2, id);
+  } else if (lp__prepare(t, "INSERT INTO meta(key, value) VALUES(?2, ?1)", &st, err)) {
+    return LP_EDB;
+  } else {
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+  }
+  sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    free(old);
+    return lp__db_fail(t, err, "writing a setting");
+  }
+  if (!id) id = (long)sqlite3_last_insert_rowid(t->db);
+  s = lp__audit_row(t, "meta", id, old, NULL, user, reason, err);
+  free(old);
+  return s;
+}
+
+/* Read the trial id and arm labels into the context. */
+lp_status lp__load_context(lp_trial *t, lp_error *err) {
+  char buf[128];
+  if (lp__meta_get(t, "trial_id", buf, sizeof buf, NULL, err)) return err ? err->status : LP_EDB;
+  if (!lp__unhex(buf, t->trial_id, LP__ID_BYTES))
+    return lp_error_set(err, LP_EINTEGRITY, "%s: the trial id is malformed", t->path);
+  if (lp__meta_get(t, "arm_a", t->arm_label[0], sizeof t->arm_label[0], NULL, err) ||
+      lp__meta_get(t, "arm_b", t->arm_label[1], sizeof t->arm_label[1], NULL, err))
+    return err ? err->status : LP_EDB;
+  return LP_OK;
+}
+
+bool lp_trial_is_locked(lp_trial *t) {
+  char buf[64];
+  bool found = false;
+  if (lp__meta_get(t, "locked_at", buf, sizeof buf, &found, NULL)) return true; /* fail safe */
+  return found;
+}
+
+lp_status lp__check_unlocked(lp_trial *t, lp_error *err) {
+  char buf[64];
+  bool found;
+  lp_status s = lp__meta_get(t, "locked_at", buf, sizeof buf, &found, err);
+  if (s) return s;
+  if (found)
+    return lp_error_set(err, LP_ESTATE, "%s: the database was locked at %s; no data can change",
+                        t->path, buf);
+  return LP_OK;
+}
+
+lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err) {
+  sqlite3_stmt *st;
+  if (!code || !*code) return lp_error_set(err, LP_EINVAL, "no site given");
+  if (lp__prepare(t, "SELECT id FROM sites WHERE code=?", &st, err)) return LP_EDB;
+  sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *id = (long)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE) return lp_error_set(err, LP_ENOTFOUND, "%s: no site '%s'", t->path, code);
+  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "looking up a site");
+  return LP_OK;
+}
+
+lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err) {
+  sqlite3_stmt *st;
+  if (lp__prepare(t, "SELECT code FROM sites WHERE id=?", &st, err)) return LP_EDB;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) return lp_error_set(err, LP_EINTEGRITY, "%s: no site number %ld", t->path, id);
+  return LP_OK;
+}
+
+static const char *const role_names[] = {"investigator", "manager", "statistician"};
+const char *lp_role_name(lp_role r) { return (unsigned)r < 3 ? role_names[r] : "?"; }
+
+lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
+                         const char *action, lp_error *err) {
+  sqlite3_stmt *st;
+  if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", action);
+  if (lp__prepare(t, "SELECT role, site_id FROM users WHERE name=?", &st, err)) return LP_EDB;
+  sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up a user");
+    return lp_error_set(err, LP_EDENIED, "%s: user '%s' is not registered in this trial", t->path,
+                        user);
+  }
+  char role[32];
+  snprintf(role, sizeof role, "%s", (const char *)sqlite3_column_text(st, 0));
+  long usite = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : (long)sqlite3_column_int64(st, 1);
+  sqlite3_finalize(st);
+  int r = -1;
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(role, role_names[i])) r = i;
+  if (r < 0 || !(roles & (1u << r)))
+    return lp_error_set(err, LP_EDENIED, "user '%s' (%s) may not %s", user, role, action);
+  if (r == LP_ROLE_INVESTIGATOR && site_id > 0 && usite != site_id) {
+    char code[64] = "?";
+    lp__site_code(t, site_id, code, sizeof code, NULL);
+    return lp_error_set(err, LP_EDENIED, "user '%s' is an investigator of another site and may not %s at site %s",
+                        user, action, code);
+  }
+  return LP_OK;
+}
+
+static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long site_id,
+                             const char *by, lp_error *err) {
+  sqlite3_stmt *st;
+  char now[40];
+  lp__now(t, now, sizeof now);
+  if (!name || !*name || strlen(name) > 63)
+    return lp_error_set(err, LP_EINVAL, "a user name must have 1 to 63 characters");
+  if (lp__prepare(t, "INSERT INTO users(name, role, site_id, created_at) VALUES(?,?,?,?)", &st, err))
+    return LP_EDB;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, lp_role_name(role), -1, SQLITE_STATIC);
+  if (site_id > 0) sqlite3_bind_int64(st, 3, site_id);
+  else sqlite3_bind_null(st, 3);
+  sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_CONSTRAINT_UNIQUE)
+    return lp_error_set(err, LP_ESTATE, "%s: user '%s' already exists", t->path, name);
+  if (rc != SQLITE_DONE) return lp__db_fail(t, err, "adding a user");
+  return lp__audit_row(t, "users", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by,
+                       "user registered", err);
+}
+
+lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role,
+                      const char *site, lp_error *err) {
+  lp_status s;
+  long site_id = 0;
+  if ((unsigned)role > LP_ROLE_STATISTICIAN) return lp_error_set(err, LP_EINVAL, "unknown role");
+  if ((s = lp__begin(t, err))) return s;
+  if ((s = lp__check_unlocked(t, err))) goto fail;
+  if ((s = lp__user_check(t, by, 1u << LP_ROLE_MANAGER, 0, "register users", err))) goto fail;
+  if (role == LP_ROLE_INVESTIGATOR) {
+    if (!site) {
+      s = lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: give --site");
+      goto fail;
+    }
+    if ((s = lp__site_id(t, site, &site_id, err))) goto fail;
+  } else if (site) {
+    s = lp_error_set(err, LP_EINVAL, "only investigators belong to a site");
+    goto fail;
+  }
+  if ((s = add_user_tx(t, name, role, site_id, by, err))) goto fail;
+  return lp__commit(t, err);
+fail:
+  lp__rollback(t);
+  return s;
+}
+
+/* ---- create / open / close ---- */
+
+static lp_status protocol_arms(const char *protocol, const char **a, const char **b,
+                               lp_error *err) {
+  if (!protocol || !strcmp(protocol, "leopards")) {
+    *a = "levosimendan";
+    *b = "placebo";
+    return LP_OK;
+  }
+  if (!strcmp(protocol, "generic")) {
+    *a = "A";
+    *b = "B";
+    return LP_OK;
+  }
+  return lp_error_set(err, LP_EINVAL, "unknown protocol '%s' (known: leopards, generic)", protocol);
+}
+
+lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
+                          size_t nsites, const char *manager, lp_trial **out, lp_error *err) {
+  return lp__trial_create_at(path, protocol, sites, nsites, manager, LP_TRIAL_SCHEMA_VERSION, out,
+                             err);
+}
+
+lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites,
+                              size_t nsites, const char *manager, int version, lp_trial **out,
+                              lp_error *err) {
+  *out = NULL;
+  const char *arm_a = NULL, *arm_b = NULL;
+  lp_status s;
+  if ((s = protocol_arms(protocol, &arm_a, &arm_b, err))) return s;
+  if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
+  if (nsites == 0) return lp_error_set(err, LP_EINVAL, "a trial needs at least one site");
+  struct stat sb;
+  if (stat(path, &sb) == 0)
+    return lp_error_set(err, LP_ESTATE, "%s already exists; a new trial needs a new file", path);
+  lp_trial *t = calloc(1, sizeof *t);
+  if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  snprintf(t->path, sizeof t->path, "%s", path);
+  if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err))) {
+    free(t);
+    return s;
+  }
+  char *msg = NULL;
+  if (sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK) {
+    s = lp_error_set(err, LP_EDB, "%s: cannot switch to WAL: %s", path, msg ? msg : "");
+    sqlite3_free(msg);
+    goto fail;
+  }
+  if ((s = lp__begin(t, err))) goto fail;
+  if ((s = lp__migrate(t, version, err))) goto fail;
+  randombytes_buf(t->trial_id, sizeof t->trial_id);
+  char idhex[2 * LP__ID_BYTES + 1], now[40];
+  lp__hex(t->trial_id, sizeof t->trial_id, idhex);
+  lp__now(t, now, sizeof now);
+  const char *by = manager && *manager ? manager : "init";
+  if ((s = lp__meta_set(t, "trial_id", idhex, by, "trial created", err)) ||
+      (s = lp__meta_set(t, "protocol", protocol ? protocol : "leopards", by, "trial created", err)) ||
+      (s = lp__meta_set(t, "created_at", now, by, "trial created", err)) ||
+      (s = lp__meta_set(t, "arm_a", arm_a, by, "trial created", err)) ||
+      (s = lp__meta_set(t, "arm_b", arm_b, by, "trial created", err)))
+    goto fail;
+  sqlite3_stmt *st;
+  if ((s = lp__prepare(t, "INSERT INTO sites(code, name) VALUES(?,?)", &st, err))) goto fail;
+  for (size_t i = 0; i < nsites; i++) {
+    const char *code = sites[i].code, *name = sites[i].name ? sites[i].name : sites[i].code;
+    if (!code || !*code || strlen(code) > 32 || strchr(code, ',') || strchr(code, ' ')) {
+      sqlite3_finalize(st);
+      s = lp_error_set(err, LP_EDATA, "site %zu: a site code needs 1 to 32 characters without spaces or commas", i + 1);
+      goto fail;
+    }
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        s = lp_error_set(err, LP_EDATA, "site code '%s' is given twice", code);
+      else
+        s = lp__db_fail(t, err, "adding a site");
+      goto fail;
+    }
+    if ((s = lp__audit_row(t, "sites", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by,
+                           "trial created", err))) {
+      sqlite3_finalize(st);
+      goto fail;
+    }
+  }
+  sqlite3_finalize(st);
+  if ((s = add_user_tx(t, by, LP_ROLE_MANAGER, 0, by, err))) goto fail;
+  if ((s = lp__commit(t, err))) goto fail;
+  if ((s = lp__load_context(t, err))) goto fail;
+  *out = t;
+  return LP_OK;
+fail:
+  lp__rollback(t);
+  sqlite3_close(t->db);
+  free(t);
+  char side[1100];
+  remove(path);
+  snprintf(side, sizeof side, "%s-wal", path);
+  remove(side);
+  snprintf(side, sizeof side, "%s-shm", path);
+  remove(side);
+  return s;
+}
+
+/* Keep a copy of the file before an upgrade (VACUUM INTO writes a consistent copy). */
+static lp_status backup_before_upgrade(lp_trial *t, int from, lp_error *err) {
+  char bak[1100], sql[1300];
+  snprintf(bak, sizeof bak, "%s.schema-v%d.bak", t->path, from);
+  struct stat sb;
+  if (stat(bak, &sb) == 0) return LP_OK; /* an earlier attempt kept it already */
+  char *q = sqlite3_mprintf("%Q", bak);
+  if (!q) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  snprintf(sql, sizeof sql, "VACUUM INTO %s", q);
+  sqlite3_free(q);
+  lp_status s = lp__exec(t, sql, err);
+  if (s) lp_error_prefix(err, "keeping a copy before the schema upgrade");
+  return s;
+}
+
+lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
+  *out = NULL;
+  lp_status s;
+  if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return lp_error_set(err, LP_ENOTFOUND, "%s: no such trial database (create it with 'leopards trial init')", path);
+  lp_trial *t = calloc(1, sizeof *t);
+  if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  snprintf(t->path, sizeof t->path, "%s", path);
+  if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE, &t->db, err))) {
+    free(t);
+    return s;
+  }
+  int v;
+  if ((s = user_version(t, &v, err))) goto fail;
+  if (v == 0) {
+    s = lp_error_set(err, LP_EDATA, "%s is not a leopards trial database", path);
+    goto fail;
+  }
+  if (v > LP_TRIAL_SCHEMA_VERSION) {
+    s = lp_error_set(err, LP_EUNSUPPORTED,
+                     "%s has schema version %d; this leopards knows up to %d: use a newer leopards",
+                     path, v, LP_TRIAL_SCHEMA_VERSION);
+    goto fail;
+  }
+  if (v < LP_TRIAL_SCHEMA_VERSION) {
+    if ((s = backup_before_upgrade(t, v, err))) goto fail;
+    if ((s = lp__begin(t, err))) goto fail;
+    if ((s = user_version(t, &v, err))) goto fail; /* another process may have upgraded */
+    if ((s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err))) goto fail;
+    if ((s = lp__commit(t, err))) goto fail;
+  }
+  t->schema_version = LP_TRIAL_SCHEMA_VERSION;
+  if ((s = lp__load_context(t, err))) goto fail;
+  *out = t;
+  return LP_OK;
+fail:
+  lp__rollback(t);
+  sqlite3_close(t->db);
+  free(t);
+  return s;
+}
+
+void lp_trial_close(lp_trial *t) {
+  if (!t) return;
+  sqlite3_close(t->db);
+  free(t);
+}
+
+/* ---- lock ---- */
+
+lp_status lp_trial_lock(lp_trial *t, const char *user, lp_error *err) {
+  lp_status s;
+  char now[40];
+  if ((s = lp__begin(t, err))) return s;
+  if ((s = lp__check_unlocked(t, err))) goto fail;
+  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0,
+                          "lock the database", err)))
+    goto fail;
+  lp__now(t, now, sizeof now);
+  if ((s = lp__meta_set(t, "locked_by", user, user, "database lock", err)) ||
+      (s = lp__meta_set(t, "locked_at", now, user, "database lock", err)))
+    goto fail;
+  return lp__commit(t, err);
+fail:
+  lp__rollback(t);
+  return s;
+}

@@ -1,0 +1,122 @@
+/* Shared parts of the trial module (not public): the context, the key, the SQLite
+ * helpers, the audited-write helpers and canonical value formatting. Names lp__. */
+#ifndef LEOPARDS_TRIAL_INTERNAL_H
+#define LEOPARDS_TRIAL_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <leopards/trial.h>
+
+#define LP__ID_BYTES 16
+#define LP__SECRET_BYTES 32
+
+struct lp_trial {
+  sqlite3 *db;
+  char path[1024];
+  lp_clock_fn clock;
+  void *clock_ctx;
+  const lp_trial_key *key; /* borrowed; enables self-extension of lists */
+  uint8_t trial_id[LP__ID_BYTES];
+  char arm_label[2][64];
+  int schema_version;
+};
+
+/* Held in libsodium's guarded, locked memory; wiped on free. */
+struct lp_trial_key {
+  uint8_t secret[LP__SECRET_BYTES];
+  uint8_t trial_id[LP__ID_BYTES];
+  uint8_t seal[32];  /* AEAD key for arms and sealed settings */
+  uint8_t pack[32];  /* pack-number permutation key */
+  uint8_t check[32]; /* proves that a key belongs to a trial */
+};
+
+/* ---- store.c ---- */
+lp_status lp__db_fail(lp_trial *t, lp_error *err, const char *what);
+lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error *err);
+lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err);
+/* BEGIN IMMEDIATE (waits for the write lock), COMMIT, ROLLBACK (never fails). */
+lp_status lp__begin(lp_trial *t, lp_error *err);
+lp_status lp__commit(lp_trial *t, lp_error *err);
+void lp__rollback(lp_trial *t);
+void lp__now(lp_trial *t, char *buf, size_t n);
+lp_status lp__check_unlocked(lp_trial *t, lp_error *err);
+lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err);
+lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err);
+/* The user must exist and have one of the roles in `roles` (bit mask of 1<<lp_role);
+ * an investigator must belong to `site_id` when it is > 0. */
+lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
+                         const char *action, lp_error *err);
+lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found,
+                       lp_error *err);
+lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user,
+                       const char *reason, lp_error *err);
+lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err);
+lp_status lp__load_context(lp_trial *t, lp_error *err);
+lp_status lp__migrate(lp_trial *t, int target, lp_error *err);
+/* lp_trial_create at a given schema version (tests of upgrades). */
+lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites,
+                              size_t nsites, const char *manager, int version, lp_trial **out,
+                              lp_error *err);
+void lp__hex(const uint8_t *b, size_t n, char *out);
+bool lp__unhex(const char *s, uint8_t *out, size_t n);
+
+/* ---- audit.c ---- */
+/* Tables whose rows the audit trail covers, in dependency order. */
+extern const char *const lp__audited_tables[];
+extern const size_t lp__naudited_tables;
+bool lp__is_audited(const char *table);
+/* Canonical JSON text of a row (columns in schema order, NULL columns left out,
+ * reals in shortest round-trip form with a decimal point, blobs as {"blob":"hex"}).
+ * *out is malloc'ed, NULL when the row does not exist. */
+lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, lp_error *err);
+/* Append one entry to the chain; `old`/`new_` may be NULL. */
+lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const char *action,
+                           const char *old, const char *new_, const char *patient,
+                           const char *user, const char *reason, lp_error *err);
+/* After an INSERT/UPDATE of row `rowid`: read its new content and append the entry.
+ * `old` is the content before (NULL for an insert). */
+lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *old,
+                        const char *patient, const char *user, const char *reason,
+                        lp_error *err);
+/* Canonical number text shared by row JSON and CSV export. */
+void lp__fmt_real(double x, char *buf, size_t n);
+/* Verify inside an open transaction (used by import). */
+lp_status lp__audit_verify_tx(lp_trial *t, long anchor_entry, const char *anchor_hex,
+                              lp_audit_report *out, lp_error *err);
+
+/* ---- key.c ---- */
+lp_status lp__key_check_value(const lp_trial_key *k, char hex[65]);
+/* Seal/open one arm of slot (site, seq, pack): AEAD with the slot as associated
+ * data, so a ciphertext moved to another slot fails to open. */
+lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack, int arm,
+                       uint8_t nonce[24], uint8_t sealed[17]);
+lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack,
+                       const uint8_t *nonce, size_t nlen, const uint8_t *sealed, size_t slen,
+                       int *arm, lp_error *err);
+/* Sealed settings text (fixed length, hex). */
+lp_status lp__seal_text(const lp_trial_key *k, const char *what, const char *text, char *hex,
+                        size_t n, lp_error *err);
+lp_status lp__open_text(const lp_trial_key *k, const char *what, const char *hex, char *text,
+                        size_t n, lp_error *err);
+/* Pack number of the g-th slot of the trial (g >= 0): a keyed permutation of
+ * 100000..999999, so numbers are unique and say nothing of arm or block. */
+long lp__pack_number(const lp_trial_key *k, long g);
+lp_status lp__key_matches(lp_trial *t, const lp_trial_key *k, lp_error *err);
+
+/* ---- list.c ---- */
+/* Materialise slots for a site until it has `free_target` unused ones (inside a
+ * transaction). */
+lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
+                               long free_target, const char *user, long *added, long *checked,
+                               lp_error *err);
+lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t *nsizes,
+                          long *per_site, bool *found, lp_error *err);
+
+/* ---- screen.c ---- */
+lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json,
+                         const char *source, const char *user, lp_screen_result *out,
+                         lp_error *err);
+
+#endif

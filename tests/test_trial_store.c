@@ -1,0 +1,368 @@
+/* The trial store end to end at the library level: creation, roles, the key file's
+ * permissions, list generation and extension, screening, randomisation (once per
+ * patient, refusals with reasons), unblinding, lock, allocations, the audit chain,
+ * and a schema upgrade that keeps every row and the chain intact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <leopards/trial.h>
+
+#include "testutil.h"
+#include "trialutil.h"
+#include "trial/trial_internal.h"
+
+static void screen_ok(lp_trial *t, const char *site, const char *patient, const char *user) {
+  lp_screen_result r;
+  TU_CHECK(lp_trial_screen(t, site, patient, TU_ELIGIBLE, user, &r, &e_));
+  assert_true(r.eligible);
+}
+
+static void verify_clean(lp_trial *t) {
+  lp_audit_report rep;
+  TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
+  if (rep.nproblems) fail_msg("audit: %s", rep.problems[0].message);
+  assert_true(rep.entries > 0);
+}
+
+static void test_create_and_roles(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600];
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 3, 10, &k);
+  lp_error err;
+  /* a file that exists is never overwritten */
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  lp_site_def s1 = {"X", "X"};
+  lp_trial *t2;
+  assert_int_equal(lp_trial_create(db, "leopards", &s1, 1, "m", &t2, &err), LP_ESTATE);
+  /* roles */
+  assert_int_equal(lp_user_add(t, "invS01", "x", LP_ROLE_MANAGER, NULL, &err), LP_EDENIED);
+  assert_int_equal(lp_user_add(t, "nobody", "x", LP_ROLE_MANAGER, NULL, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "not registered"));
+  assert_int_equal(lp_user_add(t, "mgr", "x", LP_ROLE_INVESTIGATOR, NULL, &err), LP_EINVAL);
+  assert_int_equal(lp_user_add(t, "mgr", "invS01", LP_ROLE_MANAGER, NULL, &err), LP_ESTATE);
+  assert_string_equal(lp_trial_arm_label(t, 0), "levosimendan");
+  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  /* reopen */
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  assert_false(lp_trial_is_locked(t));
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+static void test_key_file(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), kp[600], other[600];
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 1, 4, &k);
+  lp_key_free(k);
+  snprintf(kp, sizeof kp, "%s/trial.key", dir);
+  struct stat sb;
+  assert_int_equal(stat(kp, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  lp_error err;
+  /* never overwritten */
+  assert_int_equal(lp_key_create(t, kp, &k, &err), LP_ESTATE);
+  /* wider permissions are refused */
+  assert_int_equal(chmod(kp, 0640), 0);
+  assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "chmod 600"));
+  assert_int_equal(chmod(kp, 0600), 0);
+  TU_CHECK(lp_key_load(t, kp, &k, &e_));
+  lp_key_free(k);
+  /* a key of another trial, or another key for this trial, is refused */
+  snprintf(other, sizeof other, "%s/other.key", dir);
+  TU_CHECK(lp_key_create(t, other, &k, &e_)); /* same trial id, other secret */
+  lp_key_free(k);
+  assert_int_equal(lp_key_load(t, other, &k, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "does not open"));
+  /* the secret never appears in the database file */
+  FILE *f = fopen(kp, "r");
+  char line[256], hex[80] = "";
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "secret ", 7)) snprintf(hex, sizeof hex, "%.64s", line + 7);
+  fclose(f);
+  assert_int_equal(strlen(hex), 64);
+  uint8_t secret[32];
+  assert_true(lp__unhex(hex, secret, 32));
+  lp_trial_close(t);
+  char db[600];
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  f = fopen(db, "rb");
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = malloc((size_t)n);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  for (long i = 0; i + 32 <= n; i++) {
+    assert_false(memcmp(buf + i, secret, 8) == 0);
+    assert_false(memcmp(buf + i, hex, 16) == 0);
+  }
+  free(buf);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+static void test_randomize(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 2, 8, &k);
+  lp_error err;
+  lp_allocation a, b;
+  /* not screened, ineligible, not enrolled, wrong site, wrong user */
+  assert_int_equal(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "no screening record"));
+  lp_screen_result r;
+  TU_CHECK(lp_trial_screen(t, "S01", "P2", "{\"age\":16,\"infection\":1}", "invS01", &r, &e_));
+  assert_false(r.eligible);
+  assert_non_null(strstr(r.failed, "age"));
+  assert_int_equal(lp_trial_randomize(t, "S01", "P2", "invS01", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "not eligible"));
+  assert_non_null(strstr(err.message, "age"));
+  /* consent not obtained */
+  char in[1024];
+  snprintf(in, sizeof in, "%.*s,\"reason_not_enrolled\":\"no consent\"}", (int)strlen(TU_ELIGIBLE) - 1, TU_ELIGIBLE);
+  TU_CHECK(lp_trial_screen(t, "S01", "P3", in, "invS01", &r, &e_));
+  assert_int_equal(lp_trial_randomize(t, "S01", "P3", "invS01", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "no consent"));
+  screen_ok(t, "S01", "P1", "invS01");
+  assert_int_equal(lp_trial_randomize(t, "S02", "P1", "invS02", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "screened at site S01"));
+  assert_int_equal(lp_trial_randomize(t, "S01", "P1", "invS02", &a, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_randomize(t, "S01", "P1", "mgr", &a, &err), LP_EDENIED);
+  /* unknown field and out-of-range input are refused, nothing recorded */
+  assert_int_equal(lp_trial_screen(t, "S01", "P9", "{\"agee\":50}", "invS01", &r, &err), LP_EDATA);
+  assert_non_null(strstr(err.message, "agee"));
+  assert_int_equal(lp_trial_screen(t, "S01", "P9", "{\"age\":500}", "invS01", &r, &err), LP_EDATA);
+  /* randomise, then again: the same allocation */
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
+  assert_int_equal(a.sequence, 1);
+  assert_false(a.existing);
+  assert_true(a.pack >= 100000 && a.pack <= 999999);
+  assert_int_equal(a.slots_left, 7);
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &b, &e_));
+  assert_true(b.existing);
+  assert_int_equal(b.pack, a.pack);
+  assert_int_equal(b.sequence, 1);
+  assert_string_equal(b.randomized_at, a.randomized_at);
+  /* fill the site: 8 slots; the ninth is refused without the key */
+  for (int i = 2; i <= 9; i++) {
+    char p[16];
+    snprintf(p, sizeof p, "Q%d", i);
+    screen_ok(t, "S01", p, "invS01");
+    lp_status s = lp_trial_randomize(t, "S01", p, "invS01", &a, &err);
+    if (i <= 8) {
+      assert_int_equal(s, LP_OK);
+      assert_int_equal(a.sequence, i);
+    } else {
+      assert_int_equal(s, LP_ESTATE);
+      assert_non_null(strstr(err.message, "used all 8 slots"));
+    }
+  }
+  /* with the key in the context the list extends itself in the same transaction */
+  lp_trial_use_key(t, k);
+  TU_CHECK(lp_trial_randomize(t, "S01", "Q9", "invS01", &a, &e_));
+  assert_int_equal(a.sequence, 9);
+  assert_true(a.slots_left >= 8);
+  lp_trial_use_key(t, NULL);
+  verify_clean(t);
+  /* unblinding: reason needed, recorded, listed without the arm */
+  lp_unblinding u;
+  assert_int_equal(lp_trial_unblind(t, k, "P1", "", "invS01", &u, &err), LP_EINVAL);
+  assert_int_equal(lp_trial_unblind(t, k, "P1", "anaphylaxis", "invS02", &u, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_unblind(t, k, "NOPE", "anaphylaxis", "invS01", &u, &err), LP_ENOTFOUND);
+  TU_CHECK(lp_trial_unblind(t, k, "P1", "anaphylaxis", "invS01", &u, &e_));
+  assert_true(u.arm == 0 || u.arm == 1);
+  int p1_arm = u.arm;
+  lp_unblinding *list;
+  size_t nl;
+  TU_CHECK(lp_trial_unblindings(t, &list, &nl, &e_));
+  assert_int_equal(nl, 1);
+  assert_string_equal(list[0].patient, "P1");
+  assert_string_equal(list[0].reason, "anaphylaxis");
+  assert_int_equal(list[0].arm, -1);
+  free(list);
+  /* allocations only after lock; only managers and statisticians lock */
+  lp_allocation_arm *al;
+  size_t na;
+  assert_int_equal(lp_trial_allocations(t, k, &al, &na, &err), LP_ESTATE);
+  assert_int_equal(lp_trial_lock(t, "invS01", &err), LP_EDENIED);
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+  (void)p1_arm;
+}
+
+static void test_lock(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 2, 6, &k);
+  lp_error err;
+  lp_allocation a;
+  screen_ok(t, "S01", "P1", "invS01");
+  screen_ok(t, "S02", "P2", "invS02");
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
+  long p1_pack = a.pack;
+  lp_unblinding u;
+  TU_CHECK(lp_trial_unblind(t, k, "P1", "emergency", "stat", &u, &e_));
+  TU_CHECK(lp_trial_lock(t, "mgr", &e_));
+  assert_int_equal(lp_trial_lock(t, "mgr", &err), LP_ESTATE);
+  assert_int_equal(lp_trial_randomize(t, "S02", "P2", "invS02", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "locked"));
+  lp_screen_result r;
+  assert_int_equal(lp_trial_screen(t, "S02", "P3", TU_ELIGIBLE, "invS02", &r, &err), LP_ESTATE);
+  assert_int_equal(lp_user_add(t, "mgr", "late", LP_ROLE_MANAGER, NULL, &err), LP_ESTATE);
+  lp_unblinding u2;
+  assert_int_equal(lp_trial_unblind(t, k, "P1", "again", "stat", &u2, &err), LP_ESTATE);
+  assert_int_equal(u2.arm, -1);
+  lp_list_options o;
+  lp_list_options_default(&o);
+  lp_list_summary sum;
+  assert_int_equal(lp_list_generate(t, k, &o, "stat", &sum, &err), LP_ESTATE);
+  /* a second randomise request still answers with the first allocation */
+  lp_allocation b;
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &b, &e_));
+  assert_true(b.existing);
+  lp_allocation_arm *al;
+  size_t na;
+  TU_CHECK(lp_trial_allocations(t, k, &al, &na, &e_));
+  assert_int_equal(na, 1);
+  assert_string_equal(al[0].patient, "P1");
+  assert_int_equal(al[0].arm, u.arm);
+  assert_int_equal(al[0].pack, p1_pack);
+  free(al);
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+static void test_list_extend_and_report(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 3, 10, &k);
+  lp_error err;
+  lp_list_options o;
+  lp_list_options_default(&o);
+  lp_list_summary sum;
+  /* block sizes cannot change once a list exists */
+  o.block_sizes[0] = 2;
+  o.nsizes = 1;
+  assert_int_equal(lp_list_generate(t, k, &o, "stat", &sum, &err), LP_ESTATE);
+  /* only the statistician generates */
+  lp_list_options_default(&o);
+  assert_int_equal(lp_list_generate(t, k, &o, "mgr", &sum, &err), LP_EDENIED);
+  /* randomise 7 at S01, then top up: S01 gets 7 more, the others none */
+  for (int i = 0; i < 7; i++) {
+    char p[16];
+    snprintf(p, sizeof p, "P%d", i);
+    screen_ok(t, "S01", p, "invS01");
+    lp_allocation a;
+    TU_CHECK(lp_trial_randomize(t, "S01", p, "invS01", &a, &e_));
+  }
+  TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
+  assert_int_equal(sum.slots_added, 7);
+  assert_int_equal(sum.slots_total, 37);
+  assert_int_equal(sum.slots_checked, 30);
+  lp_list_report rep;
+  TU_CHECK(lp_list_report_make(t, k, &rep, &e_));
+  assert_true(rep.reproduces);
+  assert_int_equal(rep.nsites, 3);
+  assert_int_equal(rep.used, 7);
+  assert_int_equal(rep.sites[0].slots, 17);
+  assert_int_equal(rep.sites[0].used_arm[0] + rep.sites[0].used_arm[1], 7);
+  assert_true(rep.sites[0].max_imbalance <= 3);
+  assert_true(rep.expected_correct >= 3.5 && rep.expected_correct <= 7);
+  /* the sealed arms equal the stream the secret defines */
+  uint8_t arms[17];
+  TU_CHECK(lp_list_stream(k->secret, 1, (const int[]){4, 6}, 2, 17, arms, NULL, &e_));
+  long a0 = 0;
+  for (int i = 0; i < 7; i++) a0 += arms[i] == 0;
+  assert_int_equal(rep.sites[0].used_arm[0], a0);
+  lp_list_report_clear(&rep);
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+/* A file made at schema version 1 (randomisation only) is upgraded on open: a
+ * backup is kept, every row and the audit chain survive, and the new tables work. */
+static void test_upgrade(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600], kp[600], bak[700];
+  snprintf(db, sizeof db, "%s/old.db", dir);
+  snprintf(kp, sizeof kp, "%s/old.key", dir);
+  lp_site_def sites[] = {{"A", "Site A"}, {"B", "Site B"}};
+  lp_trial *t;
+  TU_CHECK(lp__trial_create_at(db, "leopards", sites, 2, "mgr", 1, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), 1);
+  TU_CHECK(lp_user_add(t, "mgr", "stat", LP_ROLE_STATISTICIAN, NULL, &e_));
+  TU_CHECK(lp_user_add(t, "mgr", "ia", LP_ROLE_INVESTIGATOR, "A", &e_));
+  lp_trial_key *k;
+  TU_CHECK(lp_key_create(t, kp, &k, &e_));
+  lp_list_options o;
+  lp_list_options_default(&o);
+  o.per_site = 6;
+  lp_list_summary sum;
+  TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
+  screen_ok(t, "A", "P1", "ia");
+  lp_allocation a, b;
+  TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &a, &e_));
+  lp_audit_report rep;
+  TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
+  assert_int_equal(rep.nproblems, 0);
+  long entries = rep.entries;
+  char head[65];
+  memcpy(head, rep.head, sizeof head);
+  lp_trial_close(t);
+
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
+  snprintf(bak, sizeof bak, "%s.schema-v1.bak", db);
+  struct stat sb;
+  assert_int_equal(stat(bak, &sb), 0);
+  TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
+  if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
+  assert_int_equal(rep.entries, entries);
+  TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &b, &e_));
+  assert_true(b.existing);
+  assert_int_equal(b.pack, a.pack);
+  size_t rows;
+  TU_CHECK(lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":70,\"sex\":\"male\"}",
+                          "--json-in", "ia", NULL, &rows, &e_));
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
+      cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
+      cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
