@@ -74,6 +74,8 @@ const char *cli_fmt(char *buf, size_t n, double x, int digits);
 const char *cli_fmt_p(char *buf, size_t n, double p);
 
 /* The commands, grouped by file. */
+extern const cli_cmd cli_pipeline_cmds[];
+extern const size_t cli_pipeline_ncmds;
 extern const cli_cmd cli_stats_cmds[];
 extern const size_t cli_stats_ncmds;
 extern const cli_cmd cli_trial_cmds[];

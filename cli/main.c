@@ -12,6 +12,7 @@ typedef struct {
 
 /* Each front-end file exports one table of commands; list them here. */
 static const cmd_group groups[] = {
+    {cli_pipeline_cmds, &cli_pipeline_ncmds},
     {cli_stats_cmds, &cli_stats_ncmds},
     {cli_trial_cmds, &cli_trial_ncmds},
 };

@@ -263,6 +263,17 @@ typedef int (*lp_audit_fn)(void *ctx, const lp_audit_entry *e);
 lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *ctx,
                        lp_error *err);
 
+/* ---- simulated trials ---- */
+
+/* Mark a new trial (no randomisations yet) as simulated; audited, and reported. */
+lp_status lp_trial_mark_simulated(lp_trial *t, const char *user, lp_error *err);
+bool lp_trial_is_simulated(lp_trial *t);
+/* In a simulated trial only, with the key: a randomised patient's arm (0 or 1), for
+ * the simulator to generate that patient's course. A real trial refuses (use
+ * emergency unblinding, or the allocations after lock). */
+lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm,
+                                 lp_error *err);
+
 /* ---- export / import ---- */
 
 /* Write every table as DIR/<table>.csv (ordered by id; NULL as an empty field, an

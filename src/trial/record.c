@@ -128,7 +128,7 @@ static const field ae_fields[] = {
     {"id", T_INT, 1, 1e12, "", NULL, "event number, to change an existing event (absent: a new event)", 0, NULL, 0},
     {"onset", T_DATE, 0, 0, "date", NULL, "onset date", F_REQ, NULL, 0},
     {"category", T_CHOICE, 0, 0, "",
-     "supraventricular_tachyarrhythmia|ventricular_tachyarrhythmia|hypotension|"
+     "supraventricular_tachyarrhythmia|ventricular_tachyarrhythmia|bradycardia|hypotension|"
      "myocardial_ischemia|other",
      "category", F_REQ, NULL, 0},
     {"term", T_TEXT, 0, 0, "", NULL, "event term", F_REQ, NULL, 0},
@@ -171,7 +171,7 @@ static const char *type_name(ftype t) {
   case T_INT: return "integer";
   case T_REAL: return "number";
   case T_BOOL: return "0/1";
-  case T_DATE: return "date YYYY-MM-DD";
+  case T_DATE: return "date YYYY-MM-DD or YYYY-MM-DDTHH:MM";
   case T_CHOICE: return "one of";
   default: return "text";
   }
@@ -237,13 +237,29 @@ static lp_status lp__record_fail(lp_error *err, const loc *l, const char *fname,
 
 static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+/* A date "YYYY-MM-DD", optionally with a time "THH:MM" or "THH:MM:SS" (discharges
+ * and deaths are recorded to the minute where known, for lengths of stay in days
+ * with decimals). */
 static bool valid_date(const char *s) {
   int y, m, d;
   char tail;
-  if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return false;
-  if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
+  size_t len = strlen(s);
+  if (len != 10 && len != 16 && len != 19) return false;
+  if (s[4] != '-' || s[7] != '-') return false;
+  char day[11];
+  memcpy(day, s, 10);
+  day[10] = '\0';
+  if (sscanf(day, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
   for (int i = 0; i < 10; i++)
     if (i != 4 && i != 7 && !isdigit((unsigned char)s[i])) return false;
+  if (len > 10) {
+    if (s[10] != 'T' || s[13] != ':' || (len == 19 && s[16] != ':')) return false;
+    for (size_t i = 11; i < len; i++)
+      if (i != 13 && i != 16 && !isdigit((unsigned char)s[i])) return false;
+    int hh = (s[11] - '0') * 10 + (s[12] - '0'), mm = (s[14] - '0') * 10 + (s[15] - '0');
+    int ss = len == 19 ? (s[17] - '0') * 10 + (s[18] - '0') : 0;
+    if (hh > 23 || mm > 59 || ss > 59) return false;
+  }
   static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return false;
   return d <= mdays[m - 1] + (m == 2 && leap(y));

@@ -1,0 +1,331 @@
+/* The patient model of the simulator (docs/simulation.md): a latent severity drives
+ * the per-patient mean of each SOFA component, death and length of stay; daily scores
+ * follow a declining course around that mean; the inputs a case report form records
+ * are drawn inside each score's band, so that scoring them gives the scores back. */
+#include "sim/model.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <string.h>
+
+/* Targets from the paper (placebo arm): per-patient mean of each component over the
+ * ICU stay, its SD, and the difference levosimendan - placebo (Table 3). */
+/* Latent targets: the paper's values, with respiratory raised and renal lowered to
+ * offset what the course adds or removes (respiratory scores above 2 only while
+ * ventilated; renal 4 on days of renal-replacement therapy). */
+static const double target_mean[SC_N] = {1.70, 0.75, 0.45, 2.02, 1.20};
+static const double target_sd[SC_N] = {1.30, 1.02, 0.77, 1.20, 1.30};
+static const double paper_effect[SC_N] = {0.14, 0.00, 0.06, 0.25, 0.18};
+/* Loading of each component on the shared severity (gives the SD of the total). */
+static const double loading[SC_N] = {0.72, 0.62, 0.55, 0.7, 0.72};
+/* Component-day values missing (the paper: 2.3% cardiovascular to 12.8% liver). */
+static const double missing_rate[SC_N] = {0.06, 0.05, 0.128, 0.023, 0.04};
+static const double death28[2][3] = {{0.345, 0.309, 0.309}, {0.309, 0.309, 0.309}}; /* [arm][effect] */
+
+/* Mean and variance of min(max(X, 0), 4) for X ~ N(mu, sigma^2). */
+static void censored_moments(double mu, double sigma, double *mean, double *var) {
+  const double lo = 0, hi = 4;
+  double a = (lo - mu) / sigma, b = (hi - mu) / sigma;
+  double Pa = gsl_cdf_ugaussian_P(a), Pb = gsl_cdf_ugaussian_P(b);
+  double pa = exp(-a * a / 2) / sqrt(2 * M_PI), pb = exp(-b * b / 2) / sqrt(2 * M_PI);
+  double mid = Pb - Pa;
+  /* E[X; a<Z<b] and E[X^2; a<Z<b] */
+  double m1 = mu * mid + sigma * (pa - pb);
+  double m2 = (mu * mu + sigma * sigma) * mid + 2 * mu * sigma * (pa - pb) + sigma * sigma * (a * pa - b * pb);
+  double e = m1 + hi * (1 - Pb) + lo * Pa;
+  double e2 = m2 + hi * hi * (1 - Pb) + lo * lo * Pa;
+  *mean = e;
+  *var = fmax(e2 - e * e, 0);
+}
+
+/* Find mu, sigma with the censored mean and SD equal to the targets (damped Newton
+ * on two equations; converges in a few dozen steps for the targets used). */
+static lp_status solve_latent(double mean, double sd, double *mu, double *sigma, lp_error *err) {
+  double m = mean, s = sd * 1.3;
+  for (int it = 0; it < 200; it++) {
+    double e, v;
+    censored_moments(m, s, &e, &v);
+    double f1 = e - mean, f2 = sqrt(v) - sd;
+    if (fabs(f1) < 1e-10 && fabs(f2) < 1e-10) {
+      *mu = m;
+      *sigma = s;
+      return LP_OK;
+    }
+    const double h = 1e-6;
+    double e1, v1, e2, v2;
+    censored_moments(m + h, s, &e1, &v1);
+    censored_moments(m, s + h, &e2, &v2);
+    double j11 = (e1 - e) / h, j12 = (e2 - e) / h, j21 = (sqrt(v1) - sqrt(v)) / h, j22 = (sqrt(v2) - sqrt(v)) / h;
+    double det = j11 * j22 - j12 * j21;
+    if (fabs(det) < 1e-14) break;
+    double dm = (f1 * j22 - f2 * j12) / det, ds = (j11 * f2 - j21 * f1) / det;
+    m -= 0.7 * dm;
+    s = fmax(0.05, s - 0.7 * ds);
+  }
+  return lp_error_set(err, LP_ECONVERGE, "simulation model: cannot match mean %g and SD %g", mean, sd);
+}
+
+/* E over u ~ N(0,1) of logistic(alpha + beta u), by the trapezoid rule on [-8, 8]. */
+static double mean_logistic(double alpha, double beta) {
+  double s = 0, h = 0.01;
+  for (double u = -8; u <= 8; u += h) s += exp(-u * u / 2) / (1 + exp(-(alpha + beta * u)));
+  return s * h / sqrt(2 * M_PI);
+}
+
+#define DEATH_BETA 0.9
+
+lp_status lp__sim_model_init(sim_model *m, lp_sim_effect effect, lp_error *err) {
+  memset(m, 0, sizeof *m);
+  m->effect = effect;
+  for (int c = 0; c < SC_N; c++) {
+    double mu = 0, sigma = 1;
+    lp_status st = solve_latent(target_mean[c], target_sd[c], &mu, &sigma, err);
+    if (st) return st;
+    m->comp_sigma[c] = sigma;
+    m->comp_mu[1][c] = mu;
+    double delta = effect == LP_EFFECT_PAPER ? paper_effect[c] : 0;
+    if (effect == LP_EFFECT_DESIGN) delta = 0.5 * target_mean[c] / 6.06; /* +0.5 in total, spread */
+    /* The first arm's latent mean gives the target mean plus the effect. */
+    double lo = mu - 2, hi = mu + 2;
+    for (int it = 0; it < 100; it++) {
+      double mid = (lo + hi) / 2, e, v;
+      censored_moments(mid, sigma, &e, &v);
+      if (e < target_mean[c] + delta) lo = mid;
+      else hi = mid;
+    }
+    m->comp_mu[0][c] = (lo + hi) / 2;
+  }
+  for (int a = 0; a < 2; a++) {
+    double target = death28[a][effect];
+    double lo = -10, hi = 10;
+    for (int it = 0; it < 100; it++) {
+      double mid = (lo + hi) / 2;
+      if (mean_logistic(mid, DEATH_BETA) < target) lo = mid;
+      else hi = mid;
+    }
+    m->death_alpha[a] = (lo + hi) / 2;
+  }
+  return LP_OK;
+}
+
+static double unif(lp_rng *r, double a, double b) { return a + (b - a) * lp_rng_uniform(r); }
+static bool bern(lp_rng *r, double p) { return lp_rng_uniform(r) < p; }
+static double lognormal(lp_rng *r, double median, double sdlog) { return median * exp(sdlog * lp_rng_normal(r)); }
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+/* A value with the given median and quartiles (a skewed normal by halves). */
+static double quartiles(lp_rng *r, double q1, double med, double q3) {
+  double z = lp_rng_normal(r);
+  return z < 0 ? med + z * (med - q1) / 0.6745 : med + z * (q3 - med) / 0.6745;
+}
+
+static void add_inf(sim_patient *p, double hour, int event, double dose, int reason) {
+  if (p->ninf < 8) p->inf[p->ninf++] = (struct sim_infusion){hour, event, dose, reason};
+}
+
+/* Inputs inside the band of each score (clinical.md): scoring them gives the score. */
+static void encode(lp_rng *r, const int *score, bool vent, bool rrt, sim_inputs *in) {
+  /* Respiratory: PaO2/FiO2 with respiratory support when the score is 3 or 4. */
+  static const double pf_lo[5] = {400, 300, 200, 100, 55}, pf_hi[5] = {520, 399, 299, 199, 99};
+  int s = score[SC_RESP];
+  double pf = unif(r, pf_lo[s], pf_hi[s]);
+  in->fio2 = vent ? round(unif(r, 0.3, 0.8) * 100) / 100 : 0.21 + 0.05 * (double)lp_rng_below(r, 4);
+  in->pao2 = round(pf * in->fio2 * 10) / 10;
+  if (in->pao2 < 40) in->pao2 = 40, in->fio2 = round(40 / pf * 100) / 100 + 0.01;
+  /* keep the ratio inside the band after rounding */
+  while (in->pao2 / in->fio2 >= pf_hi[s] + 1) in->pao2 -= 0.5;
+  while (in->pao2 / in->fio2 < pf_lo[s]) in->pao2 += 0.5;
+  in->resp_support = vent;
+  static const double plt_lo[5] = {150, 100, 50, 20, 5}, plt_hi[5] = {420, 149, 99, 49, 19};
+  in->platelets = round(unif(r, plt_lo[score[SC_COAG]], plt_hi[score[SC_COAG]]));
+  static const double bil_lo[5] = {0.3, 1.2, 2.0, 6.0, 12.0}, bil_hi[5] = {1.1, 1.9, 5.9, 11.9, 20};
+  in->bilirubin = round(unif(r, bil_lo[score[SC_LIVER]], bil_hi[score[SC_LIVER]]) * 10) / 10;
+  in->dopamine = in->dobutamine = in->epinephrine = in->norepinephrine = in->vasopressin = 0;
+  switch (score[SC_CV]) {
+  case 0: in->map = round(unif(r, 70, 92)); break;
+  case 1: in->map = round(unif(r, 58, 69)); break;
+  case 2:
+    in->map = round(unif(r, 62, 80));
+    if (bern(r, 0.7)) in->dobutamine = round(unif(r, 2.5, 10) * 10) / 10;
+    else in->dopamine = round(unif(r, 2, 5) * 10) / 10;
+    break;
+  case 3:
+    in->map = round(unif(r, 62, 80));
+    in->norepinephrine = round(unif(r, 0.02, 0.10) * 100) / 100;
+    break;
+  default:
+    in->map = round(unif(r, 60, 78));
+    in->norepinephrine = round(clampd(lognormal(r, 0.25, 0.6), 0.11, 2.0) * 100) / 100;
+    if (bern(r, 0.08)) in->epinephrine = round(unif(r, 0.05, 0.3) * 100) / 100;
+    if (bern(r, 0.14)) in->vasopressin = round(unif(r, 0.01, 0.04) * 100) / 100;
+  }
+  static const double cr_lo[5] = {0.6, 1.2, 2.0, 3.5, 5.0}, cr_hi[5] = {1.1, 1.9, 3.4, 4.9, 7.5};
+  int k = score[SC_RENAL];
+  in->creatinine = round(unif(r, cr_lo[k], cr_hi[k]) * 10) / 10;
+  in->urine = k >= 4 && rrt ? round(unif(r, 0, 190)) : round(unif(r, 900, 2500));
+  in->gcs = 15;
+  memset(in->missing, 0, sizeof in->missing);
+}
+
+/* The cardiovascular course is a step: catecholamines (score 3-4) for the first
+ * days, then none (0-1); the number of such days gives the mean. */
+static void cv_course(lp_rng *r, double m, int n, int *out) {
+  const double high = 3.8, low = 0.4;
+  double h = clampd(n * (m - low) / (high - low), 0, n);
+  int k = (int)floor(h + lp_rng_uniform(r));
+  for (int d = 0; d < n; d++) {
+    double x = d < k ? high : low;
+    int s = (int)floor(x + lp_rng_uniform(r));
+    out[d] = s < 0 ? 0 : s > 4 ? 4 : s;
+  }
+}
+
+/* A day-by-day course with mean m over n days, declining from the start, drawn by
+ * randomised rounding so that the expected score of each day is its course value. */
+static void course(lp_rng *r, double m, int n, int *out) {
+  double half = n > 1 ? (n - 1) / 2.0 : 1;
+  double amp = 0.8 * fmin(m, 4 - m);
+  double mid = (n - 1) / 2.0;
+  for (int d = 0; d < n; d++) {
+    double x = m + amp * (mid - d) / half;
+    int s = (int)floor(x + lp_rng_uniform(r));
+    out[d] = s < 0 ? 0 : s > 4 ? 4 : s;
+  }
+}
+
+void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
+  memset(p, 0, sizeof *p);
+  p->arm = arm;
+  bool active = arm == 0 && m->effect != LP_EFFECT_NONE;
+  bool paper = arm == 0 && m->effect == LP_EFFECT_PAPER;
+  double u = lp_rng_normal(r);
+  p->u = u;
+  /* Baseline (Tables 1 and 2). */
+  p->age = (int)round(clampd(quartiles(r, 58, 68, 76), 18, 98));
+  p->male = bern(r, 0.561);
+  double rc = lp_rng_uniform(r);
+  p->race = rc < 0.041 ? 0 : rc < 0.061 ? 1 : rc < 0.993 ? 2 : 3;
+  p->weight = round(clampd(quartiles(r, 66, 78, 90), 38, 135));
+  double bmi = clampd(quartiles(r, 23.5, 27.5, 31), 15, 60);
+  p->height = round(clampd(sqrt(p->weight / bmi) * 100, 140, 205));
+  static const double comorb_p[10] = {0.367, 0.15, 0.01, 0.095, 0.053, 0.072, 0.019, 0.091, 0.214, 0.192};
+  for (int i = 0; i < 10; i++) p->comorb[i] = bern(r, comorb_p[i]);
+  p->shock_hours = round(clampd(quartiles(r, 10, 15.5, 20.5), 4, 48) * 10) / 10;
+  p->apache2 = (int)round(clampd(25.5 + 7.0 * (0.6 * u + 0.8 * lp_rng_normal(r)), 3, 60));
+  double src = lp_rng_uniform(r);
+  p->infection_source = src < 0.39 ? 0 : src < 0.762 ? 1 : src < 0.818 ? 2 : src < 0.838 ? 3 : src < 0.848 ? 4 : src < 0.899 ? 5 : 6;
+  double rh = lp_rng_uniform(r);
+  p->rhythm = rh < 0.817 ? 0 : rh < 0.92 ? 1 : rh < 0.93 ? 2 : 3;
+  p->culture = bern(r, 0.43);
+  p->vent0 = bern(r, clampd(0.81 + 0.06 * u, 0.3, 0.99));
+  p->ards = p->vent0 && bern(r, 0.31);
+  p->heart_rate = round(clampd(quartiles(r, 81, 95.5, 110.5), 40, 180));
+  p->cvp = round(clampd(quartiles(r, 8.5, 11.5, 15.5), -2, 30));
+  p->cardiac_index = bern(r, 0.305) ? round(clampd(quartiles(r, 2.2, 3.0, 3.85), 0.8, 8) * 10) / 10 : NAN;
+  p->stroke_volume = isnan(p->cardiac_index) ? NAN : round(clampd(quartiles(r, 44, 61, 76.5), 15, 160) * 10) / 10;
+  p->sao2 = round(clampd(quartiles(r, 95, 97, 98), 80, 100));
+  p->scvo2 = bern(r, 0.85) ? round(clampd(quartiles(r, 69.5, 75.5, 81), 35, 95)) : NAN;
+  p->lactate = round(clampd(exp(log(2.25) + 0.25 * u + 0.65 * lp_rng_normal(r)), 0.3, 20) * 10) / 10;
+  p->hemoglobin = round(clampd(quartiles(r, 93.5, 108, 124), 50, 180));
+  /* Per-patient mean of each component over the stay. */
+  double mean_c[SC_N];
+  for (int c = 0; c < SC_N; c++) {
+    double z = loading[c] * u + sqrt(1 - loading[c] * loading[c]) * lp_rng_normal(r);
+    mean_c[c] = clampd(m->comp_mu[active ? 0 : 1][c] + m->comp_sigma[c] * z, 0, 4);
+  }
+  /* Baseline scores: sicker than the stay on average; cardiovascular 4 (shock). */
+  for (int c = 0; c < SC_N; c++) {
+    int s = (int)floor(clampd(mean_c[c] * 1.05, 0, 4) + lp_rng_uniform(r));
+    p->base_score[c] = s > 4 ? 4 : s;
+  }
+  p->base_score[SC_CV] = bern(r, 0.93) ? 4 : 3;
+  if (!p->vent0 && p->base_score[SC_RESP] > 2) p->base_score[SC_RESP] = 2;
+  p->rrt0 = p->base_score[SC_RENAL] >= 3 && bern(r, 0.55);
+  encode(r, p->base_score, p->vent0, p->rrt0, &p->base);
+  p->base.gcs = p->vent0 ? (int)clampd(round(quartiles(r, 3, 8, 14)), 3, 15) : (int)clampd(round(quartiles(r, 11, 14, 15)), 3, 15);
+
+  /* Death by day 28 and lengths of stay. */
+  double pd = 1 / (1 + exp(-(m->death_alpha[paper ? 0 : 1] + DEATH_BETA * u)));
+  bool dies28 = bern(r, pd);
+  p->death_day = NAN;
+  if (dies28) {
+    double d = clampd(lognormal(r, 4.5, 0.95), 0.2, 27.9);
+    p->death_day = d;
+    p->icu_los = bern(r, 0.95) ? d : d * unif(r, 0.3, 0.85);
+    p->hosp_los = d;
+  } else {
+    p->icu_los = clampd(lognormal(r, 9.0 * exp(0.15 * u), 0.75), 0.6, 120);
+    p->hosp_los = p->icu_los + clampd(lognormal(r, 16, 0.8), 1, 200);
+    if (bern(r, 0.045)) { /* dies in hospital after day 28 */
+      p->death_day = fmax(28.5, p->icu_los + unif(r, 1, 30));
+      p->hosp_los = p->death_day;
+    }
+  }
+  p->ndays = (int)fmin(28, ceil(p->icu_los));
+  if (p->ndays < 1) p->ndays = 1;
+  /* Ventilation and weaning (hazard ratio 0.77 for the paper's effect). */
+  p->wean_day = NAN;
+  double w = NAN;
+  if (p->vent0) {
+    double scale = 9.0 * exp(0.35 * u) * (paper ? pow(1 / 0.77, 1 / 1.3) : 1.0);
+    w = scale * pow(-log(1 - lp_rng_uniform(r)), 1 / 1.3); /* Weibull, shape 1.3 */
+    double end = isnan(p->death_day) ? p->icu_los : fmin(p->icu_los, p->death_day);
+    if (w >= end) {
+      if (isnan(p->death_day) || p->death_day > p->icu_los) w = fmax(0.3, p->icu_los - unif(r, 0.1, 0.5)); /* weaned before leaving */
+      else w = NAN; /* died ventilated */
+    }
+    p->wean_day = w;
+  }
+  /* Daily course. */
+  int sc[SC_N][28];
+  for (int c = 0; c < SC_N; c++) {
+    if (c == SC_CV) cv_course(r, mean_c[c], p->ndays, sc[c]);
+    else course(r, mean_c[c], p->ndays, sc[c]);
+  }
+  bool rrt_prone = mean_c[SC_RENAL] > 1.7 && bern(r, 0.72);
+  for (int d = 0; d < p->ndays; d++) {
+    sim_day *day = &p->day[d];
+    day->vent = p->vent0 && (isnan(p->wean_day) || d < p->wean_day);
+    for (int c = 0; c < SC_N; c++) day->score[c] = sc[c][d];
+    if (!day->vent && day->score[SC_RESP] > 2) day->score[SC_RESP] = 2;
+    day->rrt = rrt_prone && day->score[SC_RENAL] >= 3;
+    if (day->rrt) day->score[SC_RENAL] = 4;
+    encode(r, day->score, day->vent, day->rrt, &day->in);
+    for (int c = 0; c < SC_N; c++) day->in.missing[c] = bern(r, missing_rate[c]);
+  }
+  /* Withdrawal, treatment received, infusion (hypotension or tachycardia ends it
+   * early in 13.5% with levosimendan and 7.7% with placebo, as in the paper). */
+  p->received = true;
+  double side = active ? 0.30 : 0.15, stop = active ? 0.135 : 0.077;
+  p->ninf = 0;
+  add_inf(p, 0, 0, 0.1, 0);
+  double t_up = unif(r, 2, 4);
+  bool early_side = bern(r, side * 0.4);
+  if (!early_side) add_inf(p, round(t_up * 4) / 4, 1, 0.2, 0);
+  if (bern(r, side)) {
+    double h = round(unif(r, early_side ? 0.5 : t_up + 0.5, 20) * 4) / 4;
+    int why = bern(r, 0.6) ? 1 : 2;
+    if (bern(r, stop / side)) {
+      add_inf(p, h, 3, 0, why);
+    } else {
+      add_inf(p, h, 2, early_side ? 0.05 : 0.1, why);
+      add_inf(p, 24, 4, 0, 0);
+    }
+  } else {
+    add_inf(p, 24, 4, 0, 0);
+  }
+  /* Adverse events (Table 3). */
+  static const double ae_p[2][AE_N] = {{0.031, 0.027, 0.000, 0.012, 0.070}, {0.004, 0.012, 0.008, 0.004, 0.066}};
+  for (int k = 0; k < AE_N && p->nae < 4; k++)
+    if (bern(r, ae_p[active ? 0 : 1][k])) {
+      p->ae[p->nae].kind = (sim_ae_kind)k;
+      p->ae[p->nae].day = floor(unif(r, 0, fmin(p->icu_los, 5)));
+      p->nae++;
+    }
+}
+
+double lp__sim_sofa_mean(const sim_patient *p) {
+  double s = 0;
+  for (int d = 0; d < p->ndays; d++)
+    for (int c = 0; c < SC_N; c++) s += p->day[d].score[c];
+  return s / p->ndays;
+}

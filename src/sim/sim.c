@@ -1,0 +1,461 @@
+/* The simulated trial, run through the real store: sites and users, the sealed list,
+ * the screening log of Figure 1, randomisation of each patient by the site's
+ * investigator at a simulated time, then baseline, infusion, daily, outcome and
+ * adverse-event records, and the database lock. */
+#include <leopards/rng.h>
+#include <leopards/sim.h>
+#include <leopards/trial.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/model.h"
+
+void lp_sim_options_default(lp_sim_options *o) {
+  memset(o, 0, sizeof *o);
+  o->seed = 1;
+  o->effect = LP_EFFECT_PAPER;
+  o->patients = 516;
+  o->sites = 34;
+  o->screened = 2382;
+}
+
+/* ---- simulated time ---- */
+
+typedef struct {
+  time_t now;
+} sim_clock;
+
+static void clock_fn(void *ctx, char *buf, size_t n) {
+  const sim_clock *c = ctx;
+  struct tm tm;
+  gmtime_r(&c->now, &tm);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec);
+}
+
+static void stamp(time_t base, double days, char *buf, size_t n, bool with_time) {
+  time_t t = base + (time_t)llround(days * 86400.0);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  if (with_time)
+    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+  else
+    snprintf(buf, n, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* ---- the screening log (Figure 1) ---- */
+
+/* Exclusion criteria of the paper's Figure 1 with their counts among 2382 screened,
+ * and the JSON change that makes a screened patient fail each one. */
+typedef struct {
+  const char *name;
+  int count;
+  bool shock; /* part of "not in septic shock" */
+} exclusion;
+
+static const exclusion exclusions[] = {
+    {"age", 12, false},        {"infection", 41, true},      {"sirs", 43, true},
+    {"vasopressor", 127, true}, {"window_24h", 714, false},  {"esrf", 82, false},
+    {"torsades", 2, false},    {"hepatic", 83, false},       {"obstruction", 61, false},
+    {"treatment_limitation", 352, false}, {"weight", 47, false}, {"pregnancy", 4, false},
+    {"levosimendan_30d", 6, false}, {"hypersensitivity", 2, false}, {"other_trial", 56, false},
+};
+#define NEXCL (sizeof exclusions / sizeof exclusions[0])
+/* Eligible but not enrolled (Figure 1). */
+static const struct {
+  const char *reason;
+  int count;
+} not_enrolled[] = {{"physician's decision", 43}, {"no consent", 90}, {"staff availability", 85}, {"other", 102}};
+
+static json_t *eligible_inputs(lp_rng *r) {
+  return json_pack("{s:i, s:b, s:f, s:f, s:f, s:f, s:b, s:f, s:f, s:f, s:b, s:b, s:b, s:b, s:b, s:f, s:b, s:b, s:b, s:b}",
+                   "age", 30 + (int)lp_rng_below(r, 60), "infection", 1, "temperature", 38.4 + lp_rng_uniform(r),
+                   "heart_rate", 95.0 + 30 * lp_rng_uniform(r), "resp_rate", 22.0 + 10 * lp_rng_uniform(r),
+                   "paco2_kpa", 4.6 + lp_rng_uniform(r), "mech_vent", 1, "wbc", 14.0 + 8 * lp_rng_uniform(r),
+                   "vasopressor_hours", 4.5 + 10 * lp_rng_uniform(r), "hours_since_criteria",
+                   1 + 20 * lp_rng_uniform(r), "esrf", 0, "torsades", 0, "child_pugh_c", 0, "obstruction", 0,
+                   "treatment_limitation", 0, "weight_kg", 60.0 + 50 * lp_rng_uniform(r), "pregnant", 0,
+                   "levosimendan_30d", 0, "hypersensitivity", 0, "other_trial", 0);
+}
+
+/* Change inputs so that criterion `name` fails. */
+static void fail_criterion(json_t *in, const char *name) {
+  if (!strcmp(name, "age")) json_object_set_new(in, "age", json_integer(17));
+  else if (!strcmp(name, "infection")) json_object_set_new(in, "infection", json_false());
+  else if (!strcmp(name, "sirs")) {
+    /* Only the heart-rate criterion met. */
+    json_object_set_new(in, "temperature", json_real(37.2));
+    json_object_set_new(in, "resp_rate", json_real(16));
+    json_object_set_new(in, "paco2_kpa", json_real(5.1));
+    json_object_set_new(in, "mech_vent", json_false());
+    json_object_set_new(in, "wbc", json_real(8.5));
+  } else if (!strcmp(name, "vasopressor")) json_object_set_new(in, "vasopressor_hours", json_real(2.5));
+  else if (!strcmp(name, "window_24h")) json_object_set_new(in, "hours_since_criteria", json_real(31));
+  else if (!strcmp(name, "esrf")) json_object_set_new(in, "esrf", json_true());
+  else if (!strcmp(name, "torsades")) json_object_set_new(in, "torsades", json_true());
+  else if (!strcmp(name, "hepatic")) json_object_set_new(in, "child_pugh_c", json_true());
+  else if (!strcmp(name, "obstruction")) json_object_set_new(in, "obstruction", json_true());
+  else if (!strcmp(name, "treatment_limitation")) json_object_set_new(in, "treatment_limitation", json_true());
+  else if (!strcmp(name, "weight")) json_object_set_new(in, "weight_kg", json_real(142));
+  else if (!strcmp(name, "pregnancy")) json_object_set_new(in, "pregnant", json_true());
+  else if (!strcmp(name, "levosimendan_30d")) json_object_set_new(in, "levosimendan_30d", json_true());
+  else if (!strcmp(name, "hypersensitivity")) json_object_set_new(in, "hypersensitivity", json_true());
+  else if (!strcmp(name, "other_trial")) json_object_set_new(in, "other_trial", json_true());
+}
+
+/* ---- records of one patient ---- */
+
+static json_t *num_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static void put_inputs(json_t *o, const sim_inputs *in, bool with_gcs) {
+  bool m[SC_N];
+  memcpy(m, in->missing, sizeof m);
+  if (!m[SC_RESP]) {
+    json_object_set_new(o, "pao2", json_real(in->pao2));
+    json_object_set_new(o, "fio2", json_real(in->fio2));
+  }
+  json_object_set_new(o, "resp_support", json_integer(in->resp_support));
+  if (!m[SC_COAG]) json_object_set_new(o, "platelets", json_real(in->platelets));
+  if (!m[SC_LIVER]) json_object_set_new(o, "bilirubin", json_real(in->bilirubin));
+  if (!m[SC_CV]) {
+    json_object_set_new(o, "map", json_real(in->map));
+    json_object_set_new(o, "dopamine", json_real(in->dopamine));
+    json_object_set_new(o, "dobutamine", json_real(in->dobutamine));
+    json_object_set_new(o, "epinephrine", json_real(in->epinephrine));
+    json_object_set_new(o, "norepinephrine", json_real(in->norepinephrine));
+    json_object_set_new(o, "vasopressin", json_real(in->vasopressin));
+  }
+  if (!m[SC_RENAL]) {
+    json_object_set_new(o, "creatinine", json_real(in->creatinine));
+    json_object_set_new(o, "urine_ml", json_real(in->urine));
+  }
+  if (with_gcs) json_object_set_new(o, "gcs", json_integer(in->gcs));
+}
+
+static const char *const race_names[] = {"asian", "black", "white", "other"};
+static const char *const source_names[] = {"lung", "abdomen", "urinary", "bacteremia", "neurologic", "soft_tissue", "other"};
+static const char *const rhythm_names[] = {"sinus", "af", "paced", "other"};
+static const char *const event_names[] = {"start", "increase", "decrease", "stop", "end"};
+static const char *const reason_names[] = {"protocol", "hypotension", "tachycardia"};
+static const char *const ae_category[] = {"supraventricular_tachyarrhythmia", "ventricular_tachyarrhythmia",
+                                          "bradycardia", "myocardial_ischemia", "other"};
+static const char *const ae_term[] = {"Supraventricular tachyarrhythmia", "Ventricular tachycardia or fibrillation",
+                                      "Bradycardia", "Myocardial infarction or acute coronary syndrome",
+                                      "Other serious adverse event"};
+
+static int six_system_sofa(const sim_patient *p) {
+  int s = 0;
+  for (int c = 0; c < SC_N; c++) s += p->base_score[c];
+  int g = p->base.gcs;
+  return s + (g >= 15 ? 0 : g >= 13 ? 1 : g >= 10 ? 2 : g >= 6 ? 3 : 4);
+}
+
+static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, json_t *ae, const char *id,
+                        const sim_patient *p, time_t rand_time, lp_sim_summary *sum) {
+  json_t *b = json_pack("{s:s, s:i, s:s, s:f, s:f, s:s}", "patient", id, "age", p->age, "sex",
+                        p->male ? "male" : "female", "weight_kg", p->weight, "height_cm", p->height, "race",
+                        race_names[p->race]);
+  static const char *const comorb[10] = {"recent_surgery", "ischemic_heart_disease", "congestive_heart_failure",
+                                         "cardiac_failure", "severe_copd", "chronic_renal_failure", "cirrhosis",
+                                         "immunocompromised", "diabetes", "beta_blockers"};
+  for (int i = 0; i < 10; i++) json_object_set_new(b, comorb[i], json_integer(p->comorb[i]));
+  json_object_set_new(b, "shock_to_randomization_h", json_real(p->shock_hours));
+  json_object_set_new(b, "apache2", json_integer(p->apache2));
+  json_object_set_new(b, "sofa", json_integer(six_system_sofa(p)));
+  json_object_set_new(b, "infection_source", json_string(source_names[p->infection_source]));
+  json_object_set_new(b, "positive_culture", json_integer(p->culture));
+  json_object_set_new(b, "mech_vent", json_integer(p->vent0));
+  json_object_set_new(b, "rrt", json_integer(p->rrt0));
+  json_object_set_new(b, "ards", json_integer(p->ards));
+  json_object_set_new(b, "rhythm", json_string(rhythm_names[p->rhythm]));
+  json_object_set_new(b, "heart_rate", json_real(p->heart_rate));
+  json_object_set_new(b, "cvp", json_real(p->cvp));
+  if (isfinite(p->cardiac_index)) json_object_set_new(b, "cardiac_index", json_real(p->cardiac_index));
+  if (isfinite(p->stroke_volume)) json_object_set_new(b, "stroke_volume", json_real(p->stroke_volume));
+  json_object_set_new(b, "sao2", json_real(p->sao2));
+  if (isfinite(p->scvo2)) json_object_set_new(b, "scvo2", json_real(p->scvo2));
+  json_object_set_new(b, "lactate", json_real(p->lactate));
+  json_object_set_new(b, "hemoglobin", json_real(p->hemoglobin));
+  put_inputs(b, &p->base, true);
+  json_array_append_new(base, b);
+  char t1[32], t2[32], t3[32], t4[32], t5[32];
+  if (p->withdrew) {
+    stamp(rand_time, 0.1, t1, sizeof t1, false);
+    json_array_append_new(outc, json_pack("{s:s, s:i, s:i, s:s}", "patient", id, "received_drug", 0,
+                                          "consent_withdrawn", 1, "consent_withdrawn_date", t1));
+    return;
+  }
+  for (int d = 0; d < p->ndays; d++) {
+    const sim_day *day = &p->day[d];
+    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i}", "patient", id, "day", d + 1, "in_icu", 1, "mech_vent",
+                          day->vent, "rrt", day->rrt);
+    put_inputs(o, &day->in, false);
+    json_array_append_new(daily, o);
+    sum->daily_records++;
+  }
+  if (p->received)
+    for (int i = 0; i < p->ninf; i++) {
+      json_array_append_new(inf, json_pack("{s:s, s:f, s:s, s:f, s:s}", "patient", id, "hour", p->inf[i].hour, "event",
+                                           event_names[p->inf[i].event], "dose", p->inf[i].dose, "reason",
+                                           reason_names[p->inf[i].reason]));
+      sum->infusion_records++;
+    }
+  bool died = isfinite(p->death_day);
+  stamp(rand_time, p->icu_los, t1, sizeof t1, true);
+  stamp(rand_time, p->hosp_los, t2, sizeof t2, true);
+  json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i}", "patient", id, "received_drug", p->received, "icu_discharge", t1,
+                        "hospital_discharge", t2, "died", died);
+  if (died) {
+    stamp(rand_time, p->death_day, t3, sizeof t3, true);
+    json_object_set_new(o, "death_date", json_string(t3));
+  }
+  if (isfinite(p->wean_day)) {
+    stamp(rand_time, p->wean_day, t4, sizeof t4, true);
+    json_object_set_new(o, "weaned_date", json_string(t4));
+  }
+  json_array_append_new(outc, o);
+  for (int i = 0; i < p->nae; i++) {
+    stamp(rand_time, p->ae[i].day, t5, sizeof t5, false);
+    json_array_append_new(ae, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "patient", id, "onset", t5, "category",
+                                        ae_category[p->ae[i].kind], "term", ae_term[p->ae[i].kind], "serious", 1,
+                                        "relatedness", "possible", "outcome", "resolved"));
+    sum->adverse_events++;
+  }
+  (void)num_or_null;
+}
+
+static void progress(const lp_sim_options *o, const char *stage, double f) {
+  if (o->progress) o->progress(o->progress_ctx, stage, f);
+}
+
+/* Record one kind from a JSON array (one transaction). */
+static lp_status record(lp_trial *t, lp_record_kind kind, json_t *arr, lp_error *err) {
+  if (json_array_size(arr) == 0) return LP_OK;
+  char *text = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  if (!text) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  size_t rows;
+  lp_status st = lp_record_json(t, kind, text, "simulator", "manager", NULL, &rows, err);
+  free(text);
+  if (st) lp_error_prefix(err, "simulator, %s records", lp_record_kind_name(kind));
+  return st;
+}
+
+lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *o, lp_sim_summary *out,
+                     lp_error *err) {
+  memset(out, 0, sizeof *out);
+  if (o->patients < 10 || o->patients > 100000 || o->sites < 1 || o->sites > 999 || o->screened < o->patients)
+    return lp_error_set(err, LP_EINVAL, "simulation: bad sizes (patients %d, sites %d, screened %d)", o->patients,
+                        o->sites, o->screened);
+  if (access(db, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new trial file", db);
+  if (access(keypath, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new key file", keypath);
+  sim_model model;
+  lp_status st = lp__sim_model_init(&model, o->effect, err);
+  if (st) return st;
+  lp_rng r;
+  lp_rng_seed(&r, o->seed, 0);
+  int ns = o->sites;
+  lp_site_def *sites = calloc((size_t)ns, sizeof *sites);
+  char (*codes)[16] = calloc((size_t)ns, sizeof *codes), (*names)[48] = calloc((size_t)ns, sizeof *names);
+  double *weight = calloc((size_t)ns, sizeof *weight);
+  lp_trial *t = NULL;
+  lp_trial_key *k = NULL;
+  json_t *base = json_array(), *daily = json_array(), *inf = json_array(), *outc = json_array(), *ae = json_array();
+  sim_patient *pt = malloc(sizeof *pt);
+  int *site_of = calloc((size_t)o->screened, sizeof *site_of);
+  char (*pid)[16] = calloc((size_t)o->patients, sizeof *pid);
+  time_t *when = calloc((size_t)o->patients, sizeof *when);
+  sim_clock clk = {0};
+  if (!sites || !codes || !names || !weight || !pt || !site_of || !pid || !when) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* Sites of unequal size (recruitment weights 1/rank^0.7). */
+  double wsum = 0;
+  for (int s = 0; s < ns; s++) {
+    snprintf(codes[s], sizeof codes[s], "ICU%02d", s + 1);
+    snprintf(names[s], sizeof names[s], "Intensive care unit %d", s + 1);
+    sites[s] = (lp_site_def){codes[s], names[s]};
+    weight[s] = 1 / pow(s + 1, 0.7);
+    wsum += weight[s];
+  }
+  progress(o, "creating the trial", 0);
+  clk.now = 1388966400; /* 2014-01-06 */
+  if ((st = lp_trial_create(db, "leopards", sites, (size_t)ns, "manager", &t, err))) goto done;
+  lp_trial_set_clock(t, clock_fn, &clk);
+  if ((st = lp_trial_mark_simulated(t, "manager", err)) ||
+      (st = lp_user_add(t, "manager", "statistician", LP_ROLE_STATISTICIAN, NULL, err)))
+    goto done;
+  for (int s = 0; s < ns; s++) {
+    char user[32];
+    snprintf(user, sizeof user, "inv-%s", codes[s]);
+    if ((st = lp_user_add(t, "manager", user, LP_ROLE_INVESTIGATOR, codes[s], err))) goto done;
+  }
+  if ((st = lp_key_create(t, keypath, &k, err))) goto done;
+  lp_trial_use_key(t, k);
+  lp_list_options lo;
+  lp_list_options_default(&lo);
+  lp_list_summary ls;
+  if ((st = lp_list_generate(t, k, &lo, "statistician", &ls, err))) goto done;
+
+  /* Screening: each screened patient gets a site; the first `patients` are
+   * randomised, then those eligible but not enrolled, then the ineligible. */
+  progress(o, "screening", 0.05);
+  int n_not = 0;
+  for (size_t i = 0; i < 4; i++) n_not += not_enrolled[i].count;
+  int n_rand = o->patients, n_screen = o->screened;
+  double scale = (double)(n_screen - n_rand) / (2382 - 516);
+  for (int i = 0; i < n_screen; i++) {
+    double x = lp_rng_uniform(&r) * wsum;
+    int s = 0;
+    while (s < ns - 1 && x > weight[s]) x -= weight[s++];
+    site_of[i] = s;
+  }
+  /* Failure tokens, scaled to the number screened. */
+  int n_inel = n_screen - n_rand - (int)lround(n_not * scale);
+  int n_elig_not = n_screen - n_rand - n_inel;
+  json_t **screen = calloc((size_t)ns, sizeof *screen);
+  if (!screen) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (int s = 0; s < ns; s++) screen[s] = json_array();
+  int shock_patients = (int)lround(157 * scale), shock_tokens = 0, other_tokens = 0;
+  for (size_t e = 0; e < NEXCL; e++) {
+    if (exclusions[e].shock) shock_tokens += (int)lround(exclusions[e].count * scale);
+    else other_tokens += (int)lround(exclusions[e].count * scale);
+  }
+  json_t **inel = calloc((size_t)(n_inel > 0 ? n_inel : 1), sizeof *inel);
+  for (int i = 0; i < n_inel; i++) inel[i] = eligible_inputs(&r);
+  /* Shock criteria go to the first `shock_patients`, the others to the rest; each
+   * patient gets one, the surplus goes to random patients of the same group. */
+  int cursor[2] = {0, shock_patients};
+  int limit[2] = {shock_patients, n_inel};
+  for (size_t e = 0; e < NEXCL; e++) {
+    int g = exclusions[e].shock ? 0 : 1, cnt = (int)lround(exclusions[e].count * scale);
+    for (int c = 0; c < cnt && limit[g] > (g ? shock_patients : 0); c++) {
+      int who;
+      if (cursor[g] < limit[g]) who = cursor[g]++;
+      else who = (g ? shock_patients : 0) + (int)lp_rng_below(&r, (uint32_t)(limit[g] - (g ? shock_patients : 0)));
+      fail_criterion(inel[who], exclusions[e].name);
+    }
+  }
+  (void)shock_tokens;
+  (void)other_tokens;
+  int idx = n_rand;
+  for (int i = 0; i < n_inel; i++, idx++) {
+    json_object_set_new(inel[i], "site", json_string(codes[site_of[idx]]));
+    json_array_append_new(screen[site_of[idx]], inel[i]);
+  }
+  free(inel);
+  for (size_t j = 0, c = 0; j < 4; j++) {
+    int cnt = j == 3 ? n_elig_not - (int)c : (int)lround(not_enrolled[j].count * scale);
+    for (int i = 0; i < cnt; i++, idx++, c++) {
+      json_t *in = eligible_inputs(&r);
+      json_object_set_new(in, "reason_not_enrolled", json_string(not_enrolled[j].reason));
+      json_object_set_new(in, "site", json_string(codes[site_of[idx]]));
+      json_array_append_new(screen[site_of[idx]], in);
+    }
+  }
+  for (int i = 0; i < n_rand; i++) {
+    snprintf(pid[i], sizeof pid[i], "P%04d", i + 1);
+    json_t *in = eligible_inputs(&r);
+    json_object_set_new(in, "site", json_string(codes[site_of[i]]));
+    json_object_set_new(in, "patient", json_string(pid[i]));
+    json_array_append_new(screen[site_of[i]], in);
+  }
+  for (int s = 0; s < ns && !st; s++) {
+    char user[32];
+    snprintf(user, sizeof user, "inv-%s", codes[s]);
+    char *text = json_dumps(screen[s], JSON_COMPACT);
+    size_t count = 0, eligible = 0;
+    if (json_array_size(screen[s])) st = lp_trial_screen_many(t, text, "simulator", user, &count, &eligible, err);
+    free(text);
+    out->screened += (long)count;
+    out->eligible += (long)eligible;
+  }
+  for (int s = 0; s < ns; s++) json_decref(screen[s]);
+  free(screen);
+  if (st) goto done;
+
+  /* Enrolment times: January 2014 to December 2015, in order. */
+  for (int i = 0; i < n_rand; i++) when[i] = 1388966400 + (time_t)(lp_rng_uniform(&r) * 61000000.0);
+  for (int i = 1; i < n_rand; i++) /* insertion sort keeps patients' codes in time order */
+    for (int j = i; j > 0 && when[j - 1] > when[j]; j--) {
+      time_t x = when[j];
+      when[j] = when[j - 1];
+      when[j - 1] = x;
+    }
+  /* The trial's own disposition: one withdrawal of consent and seven not treated. */
+  int withdraw_done = 0, untreated[2] = {0, 0};
+  for (int i = 0; i < n_rand && !st; i++) {
+    if (i % 20 == 0) progress(o, "randomising and following patients", 0.1 + 0.6 * i / n_rand);
+    clk.now = when[i];
+    char user[32];
+    snprintf(user, sizeof user, "inv-%s", codes[site_of[i]]);
+    lp_allocation al;
+    if ((st = lp_trial_randomize(t, codes[site_of[i]], pid[i], user, &al, err))) break;
+    int arm;
+    if ((st = lp_trial_simulated_arm(t, k, pid[i], &arm, err))) break;
+    lp_rng pr;
+    lp_rng_seed(&pr, o->seed, 1000 + (uint64_t)i);
+    lp__sim_patient(&model, &pr, arm, pt);
+    out->arm_n[arm]++;
+    if (arm == 0 && !withdraw_done && i > n_rand / 3) {
+      pt->withdrew = true;
+      pt->received = false;
+      withdraw_done = 1;
+      out->withdrawn++;
+    } else if (untreated[arm] < 3 && lp_rng_below(&r, (uint32_t)(n_rand / 6)) == 0) {
+      pt->received = false;
+      untreated[arm]++;
+      out->not_treated++;
+    }
+    if (!pt->withdrew && pt->death_day <= 28) out->deaths28++;
+    add_patient(base, daily, inf, outc, ae, pid[i], pt, when[i], out);
+  }
+  if (st) goto done;
+  out->randomised = n_rand;
+  clk.now = when[n_rand - 1] + 120 * 86400;
+  progress(o, "recording", 0.75);
+  if ((st = record(t, LP_RECORD_BASELINE, base, err)) || (st = record(t, LP_RECORD_DAILY, daily, err)) ||
+      (st = record(t, LP_RECORD_INFUSION, inf, err)) || (st = record(t, LP_RECORD_OUTCOME, outc, err)) ||
+      (st = record(t, LP_RECORD_AE, ae, err)))
+    goto done;
+  progress(o, "locking", 0.95);
+  clk.now += 86400;
+  st = lp_trial_lock(t, "statistician", err);
+  progress(o, "done", 1);
+done:
+  json_decref(base);
+  json_decref(daily);
+  json_decref(inf);
+  json_decref(outc);
+  json_decref(ae);
+  lp_key_free(k);
+  lp_trial_close(t);
+  if (st) {
+    /* Nothing half-made: remove what this run created. */
+    char side[4200];
+    unlink(db);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+    unlink(keypath);
+  }
+  free(sites);
+  free(codes);
+  free(names);
+  free(weight);
+  free(pt);
+  free(site_of);
+  free(pid);
+  free(when);
+  return st;
+}
