@@ -76,6 +76,8 @@ const char *cli_fmt_p(char *buf, size_t n, double p);
 /* The commands, grouped by file. */
 extern const cli_cmd cli_pipeline_cmds[];
 extern const size_t cli_pipeline_ncmds;
+extern const cli_cmd cli_survival_cmds[];
+extern const size_t cli_survival_ncmds;
 extern const cli_cmd cli_stats_cmds[];
 extern const size_t cli_stats_ncmds;
 extern const cli_cmd cli_trial_cmds[];

@@ -14,6 +14,7 @@ typedef struct {
 static const cmd_group groups[] = {
     {cli_pipeline_cmds, &cli_pipeline_ncmds},
     {cli_stats_cmds, &cli_stats_ncmds},
+    {cli_survival_cmds, &cli_survival_ncmds},
     {cli_trial_cmds, &cli_trial_ncmds},
 };
 static const size_t ngroups = sizeof groups / sizeof groups[0];

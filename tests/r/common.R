@@ -31,6 +31,13 @@ put <- function(name, value) {
   }
 }
 
+# putv("key", v): always key.1, key.2, ... (even for a single value)
+putv <- function(name, value) {
+  value <- as.numeric(value)
+  .refs$name <- c(.refs$name, paste0(name, ".", seq_along(value)))
+  .refs$value <- c(.refs$value, fmt17(value))
+}
+
 write_refs <- function(file) {
   out <- data.frame(name = .refs$name, value = .refs$value)
   write.csv(out, file.path(outdir, "ref", paste0(file, ".csv")), row.names = FALSE, quote = FALSE)
