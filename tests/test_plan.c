@@ -27,7 +27,7 @@ static void test_run_vs_r(void **state) {
   lp_plan *plan;
   lp_error err;
   if (lp_plan_load(test_path(path, sizeof path, "data/plan_test.csv"), &plan, &err)) fail_msg("%s", err.message);
-  assert_int_equal(lp_plan_size(plan), 8);
+  assert_int_equal(lp_plan_size(plan), 9);
   lp_table *t = data_load("trialdata");
   lp_plan_options o;
   lp_plan_options_default(&o);
@@ -36,7 +36,7 @@ static void test_run_vs_r(void **state) {
   lp_results res;
   if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
   lp_ref *ref = ref_load("plan");
-  assert_int_equal(res.n, 8);
+  assert_int_equal(res.n, 9);
   const lp_result *r = row(&res, "sofa");
   check_close(r->arm_stat[0][0], ref_get(ref, "mean.means.1"), 1e-12, "mean levo");
   check_close(r->arm_stat[1][1], ref_get(ref, "mean.sds.2"), 1e-12, "sd placebo");
@@ -78,6 +78,13 @@ static void test_run_vs_r(void **state) {
   check_close(res.subgroups[0].estimate[0], ref_get(ref, "subgroup.<=2.1"), 1e-9, "subgroup effect");
   check_close(res.subgroups[0].estimate[1], ref_get(ref, "subgroup.>2.1"), 1e-9, "subgroup effect");
   assert_true(r->p > 0 && r->p <= 1);
+  r = row(&res, "cox");
+  check_close(r->estimate, ref_get(ref, "cox.hr.1"), 1e-9, "hazard ratio");
+  check_close(r->ci[0], ref_get(ref, "cox.hr.2"), 1e-9, "HR lower (robust)");
+  check_close(r->ci[1], ref_get(ref, "cox.hr.3"), 1e-9, "HR upper (robust)");
+  check_close(r->p, ref_get(ref, "cox.p"), 1e-9, "Cox P (robust)");
+  assert_int_equal(res.ncurves, 2);
+  assert_int_equal(res.curves[0].at_risk[0], r->arm_n[0]);
   r = row(&res, "age");
   assert_non_null(strstr(r->arm_text[0], "–"));
   assert_true(isnan(r->p));

@@ -26,6 +26,11 @@ for (m in 1:5) {
   v[is.na(v)] <- round(rnorm(sum(is.na(v)), 6, 2), 3)
   d[[paste0("sofa_mi_", m)]] <- v
 }
+# Time to death by day 28 (drawn last, so the columns above keep their values).
+haz <- exp(-3.3 + 0.04 * (apache2 - 25) + 0.2 * (arm == "levosimendan"))
+t28 <- rexp(n, haz)
+d$dead28 <- as.integer(t28 <= 28)
+d$time28 <- round(pmin(t28, 28), 2)
 write_data(d, "trialdata")
 d <- read_data("trialdata")
 lev <- d$arm == "levosimendan"
@@ -65,4 +70,8 @@ for (g in c("<=2", ">2")) {
   b <- d$sofa_mean[ok & d$sg_lactate == g & pla]
   put(paste0("subgroup.", g), c(mean(a) - mean(b), sqrt(var(a) / length(a) + var(b) / length(b))))
 }
+d$levo <- as.integer(d$arm == "levosimendan")
+cf <- summary(coxph(Surv(time28, dead28) ~ levo + age + apache2, d, cluster = site))
+put("cox.hr", cf$conf.int["levo", c(1, 3, 4)])
+put("cox.p", cf$coefficients["levo", "Pr(>|z|)"])
 write_refs("plan")
