@@ -1,0 +1,24 @@
+/* KDIGO 2012 acute kidney injury stage from serum creatinine against baseline and
+ * renal-replacement therapy (urine-output criteria not used, as in the trial). */
+#include <leopards/clinical.h>
+
+#include <math.h>
+
+lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool rrt, int *stage, lp_error *err) {
+  if (rrt) {
+    *stage = 3;
+    return LP_OK;
+  }
+  if (!(creatinine > 0 && creatinine <= 30))
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "creatinine", "%g is outside 0 to 30 mg/dL", creatinine);
+  if (!(baseline > 0 && baseline <= 30))
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "baseline", "%g is outside 0 to 30 mg/dL", baseline);
+  if (!isnan(rise48) && !(rise48 >= -30 && rise48 <= 30))
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "rise48", "%g is not a plausible 48-hour change", rise48);
+  double ratio = creatinine / baseline;
+  if (ratio >= 3.0 || creatinine >= 4.0) *stage = 3;
+  else if (ratio >= 2.0) *stage = 2;
+  else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3)) *stage = 1;
+  else *stage = 0;
+  return LP_OK;
+}
