@@ -60,9 +60,11 @@ int cli_run_verify(const cli_args *a) {
     snprintf(hex, sizeof hex, "%s", colon + 1);
   }
   lp_trial *t;
+  const char *db;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_require(a, "db", &db))) return rc;
   lp_error err;
+  if (lp_audit_open(db, &t, &err)) return cli_fail(a, &err);
   lp_audit_report r;
   lp_status s = lp_audit_verify(t, anchor, an ? hex : NULL, &r, &err);
   lp_trial_close(t);

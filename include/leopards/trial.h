@@ -38,6 +38,9 @@ lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_
  * as PATH.schema-vN.bak first). Fails if the file is not a leopards trial. */
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
 void lp_trial_close(lp_trial *t);
+/* Open a trial file for audit verification only: its settings are not read, so
+ * damaged settings are reported by lp_audit_verify instead of refusing to open. */
+lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err);
 
 /* Replace the clock (tests): `fn` writes an ISO-8601 UTC time into buf. */
 typedef void (*lp_clock_fn)(void *ctx, char *buf, size_t n);

@@ -538,7 +538,17 @@ static lp_status backup_before_upgrade(lp_trial *t, int from, lp_error *err) {
   return s;
 }
 
+static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_error *err);
+
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
+  return open_trial(path, true, out, err);
+}
+
+lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err) {
+  return open_trial(path, false, out, err);
+}
+
+static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_error *err) {
   *out = NULL;
   lp_status s;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
@@ -572,7 +582,7 @@ lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
     if ((s = lp__commit(t, err))) goto fail;
   }
   t->schema_version = LP_TRIAL_SCHEMA_VERSION;
-  if ((s = lp__load_context(t, err))) goto fail;
+  if (load && (s = lp__load_context(t, err))) goto fail;
   *out = t;
   return LP_OK;
 fail:
