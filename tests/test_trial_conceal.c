@@ -58,8 +58,8 @@ static void test_database_alone_reveals_nothing(void **state) {
     features(st, sqlite3_column_blob(au, 0), x[n]);
     n++;
   }
-  sqlite3_finalize(st);
-  sqlite3_finalize(au);
+  lp__finalize(t, st);
+  lp__finalize(t, au);
   assert_int_equal(n, N);
   long a_count = 0;
   for (int i = 0; i < N; i++) a_count += arm[i] == 0;
@@ -104,7 +104,7 @@ static void test_database_alone_reveals_nothing(void **state) {
   TU_CHECK(lp__prepare(t, "SELECT count(*) FROM meta WHERE value LIKE '%sizes%' OR value LIKE '%4,6%'", &st, &e_));
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int(st, 0), 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   free(arm);
   free(x);
   lp_key_free(k);

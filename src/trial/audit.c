@@ -145,7 +145,7 @@ lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, l
   int rc = sqlite3_step(st);
   sbuf b = {0};
   if (rc == SQLITE_ROW) row_json_from_stmt(st, &b);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     free(b.p);
     return lp__db_fail(t, err, "reading a row for the audit trail");
@@ -211,7 +211,7 @@ lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const cha
     id = (long)sqlite3_column_int64(st, 0) + 1;
     if (sqlite3_column_bytes(st, 1) == 32) memcpy(prev, sqlite3_column_blob(st, 1), 32);
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the audit trail");
   char at[40];
   lp__now(t, at, sizeof at);
@@ -234,7 +234,7 @@ lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const cha
   sqlite3_bind_blob(st, 11, prev, 32, SQLITE_STATIC);
   sqlite3_bind_blob(st, 12, hash, 32, SQLITE_STATIC);
   rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "appending to the audit trail");
   return LP_OK;
 }
@@ -355,7 +355,7 @@ static lp_status verify_chain(lp_trial *t, long anchor_entry, const char *anchor
     expect = id + 1;
     r->entries++;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the audit trail");
   if (anchor_entry > 0 && !anchor_seen)
     add_problem(r, anchor_entry, NULL, 0,
@@ -408,7 +408,7 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
                   " (SELECT max(b.id) FROM audit b WHERE b.tbl=?1 AND b.row_id=a.row_id)"
                   " ORDER BY a.row_id",
                   &aud, err)) {
-    sqlite3_finalize(rows);
+    lp__finalize(t, rows);
     return LP_EDB;
   }
   sqlite3_bind_text(aud, 1, table, -1, SQLITE_STATIC);
@@ -441,8 +441,8 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
     row_json_from_stmt(rows, &b);
     if (b.oom) {
       free(b.p);
-      sqlite3_finalize(rows);
-      sqlite3_finalize(aud);
+      lp__finalize(t, rows);
+      lp__finalize(t, aud);
       return lp_error_set(err, LP_ENOMEM, "out of memory");
     }
     const char *expect = col_text(aud, 3);
@@ -461,8 +461,8 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
     ra = sqlite3_step(aud);
   }
   free(b.p);
-  sqlite3_finalize(rows);
-  sqlite3_finalize(aud);
+  lp__finalize(t, rows);
+  lp__finalize(t, aud);
   if (rr != SQLITE_DONE || ra != SQLITE_DONE) return lp__db_fail(t, err, "checking rows against the audit trail");
   return LP_OK;
 }
@@ -479,7 +479,7 @@ lp_status lp__audit_verify_tx(lp_trial *t, long anchor_entry, const char *anchor
     sqlite3_stmt *st;
     if ((s = lp__prepare(t, sql, &st, err))) break;
     int present = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
     if (present) s = verify_table(t, lp__audited_tables[i], out, err);
     else if (i < 7) add_problem(out, 0, lp__audited_tables[i], 0, "table %s is missing", lp__audited_tables[i]);
   }
@@ -522,7 +522,7 @@ lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *c
                         .hash = hex};
     if (fn(ctx, &e)) break;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the audit trail");
   return LP_OK;
 }

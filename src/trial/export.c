@@ -143,7 +143,7 @@ static lp_status table_exists(lp_trial *t, const char *table, bool *yes, lp_erro
   if (lp__prepare(t, "SELECT 1 FROM sqlite_schema WHERE type='table' AND name=?", &st, err)) return LP_EDB;
   sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
   *yes = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   return LP_OK;
 }
 
@@ -158,7 +158,7 @@ static lp_status export_table(lp_trial *t, const char *dir, const char *table, l
   out_file o;
   lp_status s = out_open(&o, dir, name, 0644, err);
   if (s) {
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
     return s;
   }
   int nc = sqlite3_column_count(st);
@@ -174,7 +174,7 @@ static lp_status export_table(lp_trial *t, const char *dir, const char *table, l
     fputc('\n', o.f);
     (*rows)++;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     fclose(o.f);
     unlink(o.tmp);
@@ -205,7 +205,7 @@ static lp_status export_dictionary(lp_trial *t, const char *dir, lp_error *err) 
       put_text(o.f, d, strlen(d));
       fputc('\n', o.f);
     }
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
   }
   if (s) {
     fclose(o.f);
@@ -411,7 +411,7 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
     names[ncols] = strdup((const char *)sqlite3_column_text(st, 1));
     types[ncols++] = ((const char *)sqlite3_column_text(st, 2))[0]; /* I, R, T, B */
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   cell c[MAX_COLS];
   size_t n;
   bool more;
@@ -487,7 +487,7 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
   if (!s && expect_rows >= 0 && rows != expect_rows)
     s = lp_error_at(err, LP_EDATA, path, 0, NULL, "%ld rows where the manifest says %ld", rows, expect_rows);
 done:
-  sqlite3_finalize(ins);
+  lp__finalize(t, ins);
   for (size_t i = 0; i < ncols; i++) free(names[i]);
   free(r.buf);
   return s;
@@ -563,7 +563,7 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   return LP_OK;
 fail:
   lp__rollback(t);
-  sqlite3_close(t->db);
+  lp__close_db(t);
   free(t);
   char side[1100];
   remove(path);

@@ -335,7 +335,7 @@ static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *
     pi->site_id = (long)sqlite3_column_int64(st, 0);
     snprintf(pi->rand_date, sizeof pi->rand_date, "%s", (const char *)sqlite3_column_text(st, 1));
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc == SQLITE_DONE) return FAIL(l, "patient", "patient %s has not been randomised", patient);
   if (rc != SQLITE_ROW) return lp__db_fail(t, err, "looking up a patient");
   return LP_OK;
@@ -398,7 +398,7 @@ static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const 
       if (lp__prepare(t, "SELECT 1 FROM infusions WHERE patient=? AND event='start'", &st, err)) return LP_EDB;
       sqlite3_bind_text(st, 1, jstr(row, "patient"), -1, SQLITE_STATIC);
       int rc = sqlite3_step(st);
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       if (rc != SQLITE_ROW) return FAIL(l, "event", "no 'start' event recorded for this patient before this one");
     }
   } else if (kind == LP_RECORD_BASELINE) {
@@ -463,7 +463,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
       sqlite3_bind_int64(st, 1, json_integer_value(idv));
       sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
       if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       if (!id) {
         s = FAIL(l, "id", "patient %s has no adverse event %lld", patient, (long long)json_integer_value(idv));
         goto out;
@@ -490,7 +490,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
         else sqlite3_bind_double(st, b++, json_number_value(kv));
       }
     if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
   }
   char *old = NULL;
   if (id) {
@@ -536,7 +536,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
     }
   }
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, id ? "changing a record" : "adding a record");
     goto out;

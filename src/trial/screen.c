@@ -225,7 +225,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
     else if (rc != SQLITE_DONE)
       s = lp__db_fail(t, err, "adding a screening record");
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (!s) {
     out->id = (long)sqlite3_last_insert_rowid(t->db);
     out->eligible = failed[0] == '\0';
