@@ -534,6 +534,7 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   if (s) return s;
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  t->lock_fd = -1;
   snprintf(t->path, sizeof t->path, "%s", path);
   if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err))) {
     free(t);
@@ -570,6 +571,8 @@ fail:
   snprintf(side, sizeof side, "%s-wal", path);
   remove(side);
   snprintf(side, sizeof side, "%s-shm", path);
+  remove(side);
+  snprintf(side, sizeof side, "%s-writer", path);
   remove(side);
   return s;
 }

@@ -24,6 +24,8 @@ typedef struct {
 struct lp_trial {
   sqlite3 *db;
   lp__cached_stmt cache[LP__STMT_CACHE];
+  int lock_fd;    /* PATH-writer, the writers' queue (-1 until first used) */
+  bool lock_held;
   char path[1024];
   lp_clock_fn clock;
   void *clock_ctx;
