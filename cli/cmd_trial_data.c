@@ -40,6 +40,36 @@ int cli_run_record(const cli_args *a) {
   return CLI_OK;
 }
 
+const cli_opt cli_delete_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"kind", "KIND", "baseline, daily, infusion, outcome or ae"},
+    {"id", "N", "record id (see 'leopards audit log' or the export)"},
+    {"reason", "TEXT", "why the record is deleted"},
+    {"user", "NAME", "investigator of the patient's site, or trial manager"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_delete(const cli_args *a) {
+  const char *kind_s, *reason, *user;
+  long id = 0;
+  int rc;
+  if ((rc = cli_require(a, "kind", &kind_s)) || (rc = cli_require(a, "reason", &reason)) ||
+      (rc = cli_require(a, "user", &user)) || (rc = cli_long(a, "id", 1, 1000000000000L, &id)))
+    return rc;
+  if (!id) return cli_usage_error(a, "option --id is required");
+  lp_record_kind kind;
+  lp_error err;
+  if (lp_record_kind_parse(kind_s, &kind, &err)) return cli_usage_error(a, "%s", err.message);
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_status s = lp_record_delete(t, kind, id, user, reason, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:I, s:b}", "kind", kind_s, "id", (json_int_t)id, "deleted", 1));
+  printf("deleted %s record %ld (its content stays in the audit trail)\n", kind_s, id);
+  return CLI_OK;
+}
+
 /* ---- audit ---- */
 
 const cli_opt cli_verify_opts[] = {

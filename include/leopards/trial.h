@@ -228,6 +228,10 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
                          const char *user, const char *reason, size_t *rows, lp_error *err);
 lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
                         const char *reason, size_t *rows, lp_error *err);
+/* Delete one record (by its id, as the audit log and the export show it) with a
+ * reason; the deleted content stays in the audit trail. */
+lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
+                           const char *reason, lp_error *err);
 /* Field list of a record kind for help texts: "name (type, unit/range): description". */
 void lp_record_fields_help(lp_record_kind kind, char *buf, size_t n);
 

@@ -229,6 +229,14 @@ lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, l
     free(al);
     return lp__db_fail(t, err, "starting a read transaction");
   }
+  if (!k) { /* an export without the key never carries arms, not even stale ones */
+    char stale[1200];
+    snprintf(stale, sizeof stale, "%s/allocations.csv", dir);
+    if (unlink(stale) != 0 && errno != ENOENT) {
+      lp__rollback(t);
+      return lp_error_set(err, LP_EIO, "%s: cannot remove an earlier allocations file: %s", stale, strerror(errno));
+    }
+  }
   long counts[N_EXPORT] = {0};
   bool present[N_EXPORT] = {false};
   s = LP_OK;

@@ -125,7 +125,14 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   bool found;
   if ((s = lp__site_id(t, site, &site_id, err))) goto fail;
   if ((s = find_allocation(t, patient, out, &found, err))) goto fail;
-  if (found) { /* randomised once: the first allocation is the answer */
+  if (found) { /* randomised once: the first allocation is the answer, for a user of
+                  * the site where it was made */
+    long first_site = 0;
+    if ((s = lp__site_id(t, out->site, &first_site, err)) ||
+        (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, first_site, "see this allocation", err))) {
+      memset(out, 0, sizeof *out);
+      goto fail;
+    }
     out->existing = true;
     lp__rollback(t);
     return LP_OK;

@@ -631,3 +631,49 @@ lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, cons
   lp_table_free(tab);
   return s;
 }
+
+lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
+                           const char *reason, lp_error *err) {
+  if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
+  if (!reason || !*reason) return lp_error_set(err, LP_EINVAL, "a deletion needs a reason (--reason)");
+  const kind_spec *ks = &kinds[kind];
+  lp_status s = lp__begin(t, err);
+  if (s) return s;
+  char *old = NULL, sql[128], patient[64] = "";
+  sqlite3_stmt *st;
+  if ((s = lp__check_unlocked(t, err))) goto done;
+  snprintf(sql, sizeof sql, "SELECT patient FROM %s WHERE id=?", ks->table);
+  if ((s = lp__prepare(t, sql, &st, err))) goto done;
+  sqlite3_bind_int64(st, 1, id);
+  if (sqlite3_step(st) == SQLITE_ROW) snprintf(patient, sizeof patient, "%s", (const char *)sqlite3_column_text(st, 0));
+  lp__finalize(t, st);
+  if (!patient[0]) {
+    s = lp_error_set(err, LP_ENOTFOUND, "%s: no %s record %ld", t->path, ks->kind, id);
+    goto done;
+  }
+  patient_info pi;
+  loc l = {"", 0, ""};
+  snprintf(l.file, sizeof l.file, "%s", ks->table);
+  if ((s = patient_lookup(t, patient, &pi, &l, err)) ||
+      (s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER), pi.site_id,
+                          "delete data", err)) ||
+      (s = lp__row_json(t, ks->table, id, &old, err)))
+    goto done;
+  snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", ks->table);
+  if ((s = lp__prepare(t, sql, &st, err))) goto done;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) {
+    s = lp__db_fail(t, err, "deleting a record");
+    goto done;
+  }
+  s = lp__audit_row(t, ks->table, id, old, patient, user, reason, err);
+done:
+  free(old);
+  if (s) {
+    lp__rollback(t);
+    return s;
+  }
+  return lp__commit(t, err);
+}
