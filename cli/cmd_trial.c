@@ -512,6 +512,8 @@ const cli_cmd cli_trial_cmds[] = {
      NULL, run_unblind},
     {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
      run_unblind_list},
+    {"record", "record clinical data: leopards record --db trial.db KIND ... (KIND as below)",
+     cli_record_any_opts, NULL, cli_run_record},
     {"record baseline", "record baseline data (Tables 1 and 2, APACHE II, SOFA)", cli_record_opts,
      record_usage[LP_RECORD_BASELINE], cli_run_record},
     {"record daily", "record daily ICU data (SOFA inputs, vasoactive doses, ventilation, RRT)",

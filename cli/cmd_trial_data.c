@@ -19,14 +19,26 @@ const cli_opt cli_record_opts[] = {
     {"json", NULL, "print JSON"},
     {0}};
 
+const cli_opt cli_record_any_opts[] = {
+    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help')"},
+    {"db", "FILE", "trial database"},
+    {"json-in", "JSON", "one record as a JSON object, or an array of them"},
+    {"data", "FILE.csv", "records, one per row (header row of field names)"},
+    {"user", "NAME", "investigator of the patient's site, or trial manager"},
+    {"reason", "TEXT", "reason for changing existing records (required for a change)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
 int cli_run_record(const cli_args *a) {
   const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");
   int rc;
-  if ((rc = cli_require(a, "user", &user))) return rc;
-  if (!!jin == !!data) return cli_usage_error(a, "give exactly one of --json-in and --data");
+  const char *kind_s = strcmp(a->cmd->path, "record") ? a->cmd->path + strlen("record ") : cli_str(a, "_");
+  if (!kind_s) return cli_usage_error(a, "which records? give the kind: baseline, daily, infusion, outcome or ae");
   lp_record_kind kind;
   lp_error err;
-  if (lp_record_kind_parse(a->cmd->path + strlen("record "), &kind, &err)) return cli_fail(a, &err);
+  if (lp_record_kind_parse(kind_s, &kind, &err)) return cli_usage_error(a, "%s", err.message);
+  if ((rc = cli_require(a, "user", &user))) return rc;
+  if (!!jin == !!data) return cli_usage_error(a, "give exactly one of --json-in and --data");
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   size_t rows;

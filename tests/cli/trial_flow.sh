@@ -124,6 +124,11 @@ expect 0 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$to
 expect 1 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$today\",\"categry\":\"other\"}" --user ann
 has "column 'categry': unknown field" err
 
+# the kind may also follow the options, as in 'leopards record --db trial.db daily ...'
+expect 0 "$L" record --db t.db daily --json-in '{"patient":"P1","day":4,"map":72}' --user ann
+expect 2 "$L" record --db t.db --json-in '{"patient":"P1","day":4}' --user ann
+expect 2 "$L" record --db t.db dialy --json-in '{"patient":"P1","day":4}' --user ann
+has "unknown record kind" err
 # deleting a record: a reason is needed; the content stays in the audit trail
 expect 0 "$L" record daily --db t.db --json-in '{"patient":"P1","day":3,"map":71}' --user ann
 id3=$(sqlite3 t.db "SELECT id FROM daily WHERE patient='P1' AND day=3")
