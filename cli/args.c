@@ -19,7 +19,10 @@ void cli_help(const cli_cmd *cmd, FILE *f) {
   fprintf(f, "usage: leopards %s [options]\n\n%s\n\noptions:\n", cmd->path, cmd->summary);
   for (const cli_opt *o = cmd->opts; o && o->name; o++) {
     char left[64];
-    snprintf(left, sizeof left, "--%s%s%s", o->name, o->value ? " " : "", o->value ? o->value : "");
+    if (!strcmp(o->name, "_")) /* a positional word */
+      snprintf(left, sizeof left, "%s", o->value);
+    else
+      snprintf(left, sizeof left, "--%s%s%s", o->name, o->value ? " " : "", o->value ? o->value : "");
     fprintf(f, "  %-26s %s\n", left, o->help);
   }
   fprintf(f, "  %-26s %s\n", "--help", "show this help");
@@ -34,6 +37,14 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a) {
     if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
       cli_help(cmd, stdout);
       return -1;
+    }
+    if ((strncmp(s, "--", 2) || !s[2]) && find_opt(cmd, "_") && !cli_has(a, "_") &&
+        a->n < CLI_MAX_ARGS) {
+      /* a command may take one positional word, declared as option "_" */
+      a->name[a->n] = "_";
+      a->val[a->n] = s;
+      a->n++;
+      continue;
     }
     if (strncmp(s, "--", 2) || !s[2]) {
       fprintf(stderr, "leopards %s: unexpected argument '%s' (options start with --)\n", cmd->path, s);

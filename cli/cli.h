@@ -13,7 +13,8 @@
 /* Exit codes. */
 enum { CLI_OK = 0, CLI_EDATA = 1, CLI_EUSAGE = 2 };
 
-/* One option a command accepts. `value` names the argument (NULL for a flag). */
+/* One option a command accepts. `value` names the argument (NULL for a flag). An
+ * option named "_" declares one positional word (its value via cli_str(a, "_")). */
 typedef struct cli_opt {
   const char *name; /* without the leading dashes */
   const char *value;

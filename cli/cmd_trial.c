@@ -512,6 +512,8 @@ const cli_cmd cli_trial_cmds[] = {
      NULL, run_unblind},
     {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
      run_unblind_list},
+    {"record", "record clinical data: leopards record --db trial.db KIND ... (KIND as below)",
+     cli_record_any_opts, NULL, cli_run_record},
     {"record baseline", "record baseline data (Tables 1 and 2, APACHE II, SOFA)", cli_record_opts,
      record_usage[LP_RECORD_BASELINE], cli_run_record},
     {"record daily", "record daily ICU data (SOFA inputs, vasoactive doses, ventilation, RRT)",
@@ -522,6 +524,8 @@ const cli_cmd cli_trial_cmds[] = {
      cli_record_opts, record_usage[LP_RECORD_OUTCOME], cli_run_record},
     {"record ae", "record adverse events", cli_record_opts, record_usage[LP_RECORD_AE],
      cli_run_record},
+    {"record delete", "delete one clinical record, with a reason (kept in the audit trail)",
+     cli_delete_opts, NULL, cli_run_delete},
     {"audit verify", "check the audit chain and every trial row against it", cli_verify_opts,
      "Exit 0 when intact, 1 naming the first edited, deleted, inserted or reordered entry\n"
      "and every row changed outside leopards. --anchor checks a head recorded elsewhere.",

@@ -11,9 +11,10 @@
 int cli_trial_open(const cli_args *a, lp_trial **t);
 int cli_trial_key(const cli_args *a, lp_trial *t, lp_trial_key **k);
 
-extern const cli_opt cli_record_opts[], cli_verify_opts[], cli_log_opts[], cli_export_opts[],
+extern const cli_opt cli_record_opts[], cli_record_any_opts[], cli_delete_opts[], cli_verify_opts[], cli_log_opts[], cli_export_opts[],
     cli_import_opts[];
 int cli_run_record(const cli_args *a);
+int cli_run_delete(const cli_args *a);
 int cli_run_verify(const cli_args *a);
 int cli_run_log(const cli_args *a);
 int cli_run_export(const cli_args *a);

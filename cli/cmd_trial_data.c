@@ -19,14 +19,26 @@ const cli_opt cli_record_opts[] = {
     {"json", NULL, "print JSON"},
     {0}};
 
+const cli_opt cli_record_any_opts[] = {
+    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help')"},
+    {"db", "FILE", "trial database"},
+    {"json-in", "JSON", "one record as a JSON object, or an array of them"},
+    {"data", "FILE.csv", "records, one per row (header row of field names)"},
+    {"user", "NAME", "investigator of the patient's site, or trial manager"},
+    {"reason", "TEXT", "reason for changing existing records (required for a change)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
 int cli_run_record(const cli_args *a) {
   const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");
   int rc;
-  if ((rc = cli_require(a, "user", &user))) return rc;
-  if (!!jin == !!data) return cli_usage_error(a, "give exactly one of --json-in and --data");
+  const char *kind_s = strcmp(a->cmd->path, "record") ? a->cmd->path + strlen("record ") : cli_str(a, "_");
+  if (!kind_s) return cli_usage_error(a, "which records? give the kind: baseline, daily, infusion, outcome or ae");
   lp_record_kind kind;
   lp_error err;
-  if (lp_record_kind_parse(a->cmd->path + strlen("record "), &kind, &err)) return cli_fail(a, &err);
+  if (lp_record_kind_parse(kind_s, &kind, &err)) return cli_usage_error(a, "%s", err.message);
+  if ((rc = cli_require(a, "user", &user))) return rc;
+  if (!!jin == !!data) return cli_usage_error(a, "give exactly one of --json-in and --data");
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   size_t rows;
@@ -37,6 +49,36 @@ int cli_run_record(const cli_args *a) {
   if (cli_has(a, "json"))
     return cli_print_json(json_pack("{s:s, s:I}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows));
   printf("recorded %zu %s record%s\n", rows, lp_record_kind_name(kind), rows == 1 ? "" : "s");
+  return CLI_OK;
+}
+
+const cli_opt cli_delete_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"kind", "KIND", "baseline, daily, infusion, outcome or ae"},
+    {"id", "N", "record id (see 'leopards audit log' or the export)"},
+    {"reason", "TEXT", "why the record is deleted"},
+    {"user", "NAME", "investigator of the patient's site, or trial manager"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_delete(const cli_args *a) {
+  const char *kind_s, *reason, *user;
+  long id = 0;
+  int rc;
+  if ((rc = cli_require(a, "kind", &kind_s)) || (rc = cli_require(a, "reason", &reason)) ||
+      (rc = cli_require(a, "user", &user)) || (rc = cli_long(a, "id", 1, 1000000000000L, &id)))
+    return rc;
+  if (!id) return cli_usage_error(a, "option --id is required");
+  lp_record_kind kind;
+  lp_error err;
+  if (lp_record_kind_parse(kind_s, &kind, &err)) return cli_usage_error(a, "%s", err.message);
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_status s = lp_record_delete(t, kind, id, user, reason, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:I, s:b}", "kind", kind_s, "id", (json_int_t)id, "deleted", 1));
+  printf("deleted %s record %ld (its content stays in the audit trail)\n", kind_s, id);
   return CLI_OK;
 }
 
@@ -60,9 +102,11 @@ int cli_run_verify(const cli_args *a) {
     snprintf(hex, sizeof hex, "%s", colon + 1);
   }
   lp_trial *t;
+  const char *db;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_require(a, "db", &db))) return rc;
   lp_error err;
+  if (lp_audit_open(db, &t, &err)) return cli_fail(a, &err);
   lp_audit_report r;
   lp_status s = lp_audit_verify(t, anchor, an ? hex : NULL, &r, &err);
   lp_trial_close(t);

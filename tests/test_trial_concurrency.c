@@ -164,7 +164,7 @@ static void test_sixteen_processes(void **state) {
   assert_int_equal(sqlite3_column_int(st, 1), PATIENTS);
   assert_int_equal(sqlite3_column_int(st, 2), PATIENTS);
   assert_int_equal(sqlite3_column_int(st, 3), 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   lp_audit_report rep;
   TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
   if (rep.nproblems) fail_msg("audit: %s", rep.problems[0].message);

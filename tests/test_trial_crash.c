@@ -148,7 +148,7 @@ static void test_kill_while_randomising(void **state) {
       assert_int_equal(sqlite3_column_int64(st, 2), reported[i].pack);
     }
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   for (int i = 0; i < PATIENTS; i++)
     if (reported[i].pack && !present[i]) fail_msg("P%04d was reported committed but is missing", i);
   print_message("%ld randomisations in the database (%ld reported before the kill)\n", in_db, nreported);
@@ -157,7 +157,7 @@ static void test_kill_while_randomising(void **state) {
                        &st, &e_));
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int(st, 0), 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   lp_audit_report rep;
   TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
   if (rep.nproblems) fail_msg("audit: %s", rep.problems[0].message);

@@ -38,6 +38,9 @@ lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_
  * as PATH.schema-vN.bak first). Fails if the file is not a leopards trial. */
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
 void lp_trial_close(lp_trial *t);
+/* Open a trial file for audit verification only: its settings are not read, so
+ * damaged settings are reported by lp_audit_verify instead of refusing to open. */
+lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err);
 
 /* Replace the clock (tests): `fn` writes an ISO-8601 UTC time into buf. */
 typedef void (*lp_clock_fn)(void *ctx, char *buf, size_t n);
@@ -225,6 +228,10 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
                          const char *user, const char *reason, size_t *rows, lp_error *err);
 lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
                         const char *reason, size_t *rows, lp_error *err);
+/* Delete one record (by its id, as the audit log and the export show it) with a
+ * reason; the deleted content stays in the audit trail. */
+lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
+                           const char *reason, lp_error *err);
 /* Field list of a record kind for help texts: "name (type, unit/range): description". */
 void lp_record_fields_help(lp_record_kind kind, char *buf, size_t n);
 

@@ -145,7 +145,7 @@ lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, l
   int rc = sqlite3_step(st);
   sbuf b = {0};
   if (rc == SQLITE_ROW) row_json_from_stmt(st, &b);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     free(b.p);
     return lp__db_fail(t, err, "reading a row for the audit trail");
@@ -211,7 +211,7 @@ lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const cha
     id = (long)sqlite3_column_int64(st, 0) + 1;
     if (sqlite3_column_bytes(st, 1) == 32) memcpy(prev, sqlite3_column_blob(st, 1), 32);
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the audit trail");
   char at[40];
   lp__now(t, at, sizeof at);
@@ -234,7 +234,7 @@ lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const cha
   sqlite3_bind_blob(st, 11, prev, 32, SQLITE_STATIC);
   sqlite3_bind_blob(st, 12, hash, 32, SQLITE_STATIC);
   rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "appending to the audit trail");
   return LP_OK;
 }
@@ -355,7 +355,7 @@ static lp_status verify_chain(lp_trial *t, long anchor_entry, const char *anchor
     expect = id + 1;
     r->entries++;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the audit trail");
   if (anchor_entry > 0 && !anchor_seen)
     add_problem(r, anchor_entry, NULL, 0,
@@ -398,41 +398,62 @@ static void first_difference(const char *now, const char *then, char *buf, size_
   json_decref(b);
 }
 
+/* Walks audit entries of one table in (row_id, id) order and yields, per row, its
+ * latest entry (the last of each row_id run). */
+typedef struct {
+  sqlite3_stmt *st;
+  int rc;          /* SQLITE_ROW while st holds a lookahead entry */
+  long row, entry; /* the latest entry of the current row */
+  char action[16];
+  char *new_;
+} latest_cursor;
+
+static int latest_next(latest_cursor *c) {
+  free(c->new_);
+  c->new_ = NULL;
+  if (c->rc != SQLITE_ROW) return c->rc;
+  c->row = (long)sqlite3_column_int64(c->st, 0);
+  do {
+    c->entry = (long)sqlite3_column_int64(c->st, 1);
+    const char *a = col_text(c->st, 2), *n = col_text(c->st, 3);
+    snprintf(c->action, sizeof c->action, "%s", a ? a : "");
+    free(c->new_);
+    c->new_ = n ? strdup(n) : NULL;
+    c->rc = sqlite3_step(c->st);
+  } while (c->rc == SQLITE_ROW && (long)sqlite3_column_int64(c->st, 0) == c->row);
+  return SQLITE_ROW;
+}
+
 static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r, lp_error *err) {
   char sql[160];
-  sqlite3_stmt *rows, *aud;
+  sqlite3_stmt *rows;
+  latest_cursor c = {0};
   snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY id", table);
   if (lp__prepare(t, sql, &rows, err)) return LP_EDB;
-  if (lp__prepare(t,
-                  "SELECT a.row_id, a.id, a.action, a.new FROM audit a WHERE a.tbl=?1 AND a.id ="
-                  " (SELECT max(b.id) FROM audit b WHERE b.tbl=?1 AND b.row_id=a.row_id)"
-                  " ORDER BY a.row_id",
-                  &aud, err)) {
-    sqlite3_finalize(rows);
+  if (lp__prepare(t, "SELECT row_id, id, action, new FROM audit WHERE tbl=?1 ORDER BY row_id, id", &c.st, err)) {
+    lp__finalize(t, rows);
     return LP_EDB;
   }
-  sqlite3_bind_text(aud, 1, table, -1, SQLITE_STATIC);
-  int rr = sqlite3_step(rows), ra = sqlite3_step(aud);
+  sqlite3_bind_text(c.st, 1, table, -1, SQLITE_STATIC);
+  c.rc = sqlite3_step(c.st);
+  int rr = sqlite3_step(rows), ra = latest_next(&c);
   sbuf b = {0};
+  lp_status s = LP_OK;
   while (rr == SQLITE_ROW || ra == SQLITE_ROW) {
     long rid = rr == SQLITE_ROW ? (long)sqlite3_column_int64(rows, 0) : 0;
-    long aid = ra == SQLITE_ROW ? (long)sqlite3_column_int64(aud, 0) : 0;
-    if (rr == SQLITE_ROW && (ra != SQLITE_ROW || rid < aid)) {
-      add_problem(r, 0, table, rid,
-                  "%s row %ld has no audit entry: it was inserted outside leopards", table, rid);
+    if (rr == SQLITE_ROW && (ra != SQLITE_ROW || rid < c.row)) {
+      add_problem(r, 0, table, rid, "%s row %ld has no audit entry: it was inserted outside leopards", table, rid);
       rr = sqlite3_step(rows);
       continue;
     }
-    const char *action = col_text(aud, 2);
-    long entry = (long)sqlite3_column_int64(aud, 1);
-    bool deleted = action && !strcmp(action, "delete");
-    if (ra == SQLITE_ROW && (rr != SQLITE_ROW || aid < rid)) {
+    bool deleted = !strcmp(c.action, "delete");
+    if (rr != SQLITE_ROW || c.row < rid) {
       if (!deleted)
-        add_problem(r, entry, table, aid,
+        add_problem(r, c.entry, table, c.row,
                     "%s row %ld is missing: audit entry %ld says it exists, so it was deleted "
                     "outside leopards",
-                    table, aid, entry);
-      ra = sqlite3_step(aud);
+                    table, c.row, c.entry);
+      ra = latest_next(&c);
       continue;
     }
     /* the same row id in both */
@@ -440,31 +461,29 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
     b.len = 0;
     row_json_from_stmt(rows, &b);
     if (b.oom) {
-      free(b.p);
-      sqlite3_finalize(rows);
-      sqlite3_finalize(aud);
-      return lp_error_set(err, LP_ENOMEM, "out of memory");
+      s = lp_error_set(err, LP_ENOMEM, "out of memory");
+      break;
     }
-    const char *expect = col_text(aud, 3);
     if (deleted) {
-      add_problem(r, entry, table, rid,
-                  "%s row %ld exists but audit entry %ld deleted it: it was put back outside "
-                  "leopards",
-                  table, rid, entry);
-    } else if (!expect || strcmp(b.p ? b.p : "", expect)) {
+      add_problem(r, c.entry, table, rid,
+                  "%s row %ld exists but audit entry %ld deleted it: it was put back outside leopards",
+                  table, rid, c.entry);
+    } else if (!c.new_ || strcmp(b.p ? b.p : "", c.new_)) {
       char diff[300];
-      first_difference(b.p ? b.p : "{}", expect ? expect : "{}", diff, sizeof diff);
-      add_problem(r, entry, table, rid,
-                  "%s row %ld was changed outside leopards: %s (entry %ld)", table, rid, diff, entry);
+      first_difference(b.p ? b.p : "{}", c.new_ ? c.new_ : "{}", diff, sizeof diff);
+      add_problem(r, c.entry, table, rid, "%s row %ld was changed outside leopards: %s (entry %ld)", table,
+                  rid, diff, c.entry);
     }
     rr = sqlite3_step(rows);
-    ra = sqlite3_step(aud);
+    ra = latest_next(&c);
   }
   free(b.p);
-  sqlite3_finalize(rows);
-  sqlite3_finalize(aud);
-  if (rr != SQLITE_DONE || ra != SQLITE_DONE) return lp__db_fail(t, err, "checking rows against the audit trail");
-  return LP_OK;
+  free(c.new_);
+  lp__finalize(t, rows);
+  lp__finalize(t, c.st);
+  if (!s && (rr != SQLITE_DONE || ra != SQLITE_DONE))
+    s = lp__db_fail(t, err, "checking rows against the audit trail");
+  return s;
 }
 
 lp_status lp__audit_verify_tx(lp_trial *t, long anchor_entry, const char *anchor_hex,
@@ -479,7 +498,7 @@ lp_status lp__audit_verify_tx(lp_trial *t, long anchor_entry, const char *anchor
     sqlite3_stmt *st;
     if ((s = lp__prepare(t, sql, &st, err))) break;
     int present = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
     if (present) s = verify_table(t, lp__audited_tables[i], out, err);
     else if (i < 7) add_problem(out, 0, lp__audited_tables[i], 0, "table %s is missing", lp__audited_tables[i]);
   }
@@ -522,7 +541,7 @@ lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *c
                         .hash = hex};
     if (fn(ctx, &e)) break;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the audit trail");
   return LP_OK;
 }

@@ -143,7 +143,7 @@ static lp_status table_exists(lp_trial *t, const char *table, bool *yes, lp_erro
   if (lp__prepare(t, "SELECT 1 FROM sqlite_schema WHERE type='table' AND name=?", &st, err)) return LP_EDB;
   sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
   *yes = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   return LP_OK;
 }
 
@@ -158,7 +158,7 @@ static lp_status export_table(lp_trial *t, const char *dir, const char *table, l
   out_file o;
   lp_status s = out_open(&o, dir, name, 0644, err);
   if (s) {
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
     return s;
   }
   int nc = sqlite3_column_count(st);
@@ -174,7 +174,7 @@ static lp_status export_table(lp_trial *t, const char *dir, const char *table, l
     fputc('\n', o.f);
     (*rows)++;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     fclose(o.f);
     unlink(o.tmp);
@@ -205,7 +205,7 @@ static lp_status export_dictionary(lp_trial *t, const char *dir, lp_error *err) 
       put_text(o.f, d, strlen(d));
       fputc('\n', o.f);
     }
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
   }
   if (s) {
     fclose(o.f);
@@ -228,6 +228,14 @@ lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, l
   if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
     free(al);
     return lp__db_fail(t, err, "starting a read transaction");
+  }
+  if (!k) { /* an export without the key never carries arms, not even stale ones */
+    char stale[1200];
+    snprintf(stale, sizeof stale, "%s/allocations.csv", dir);
+    if (unlink(stale) != 0 && errno != ENOENT) {
+      lp__rollback(t);
+      return lp_error_set(err, LP_EIO, "%s: cannot remove an earlier allocations file: %s", stale, strerror(errno));
+    }
   }
   long counts[N_EXPORT] = {0};
   bool present[N_EXPORT] = {false};
@@ -411,7 +419,7 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
     names[ncols] = strdup((const char *)sqlite3_column_text(st, 1));
     types[ncols++] = ((const char *)sqlite3_column_text(st, 2))[0]; /* I, R, T, B */
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   cell c[MAX_COLS];
   size_t n;
   bool more;
@@ -487,7 +495,7 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
   if (!s && expect_rows >= 0 && rows != expect_rows)
     s = lp_error_at(err, LP_EDATA, path, 0, NULL, "%ld rows where the manifest says %ld", rows, expect_rows);
 done:
-  sqlite3_finalize(ins);
+  lp__finalize(t, ins);
   for (size_t i = 0; i < ncols; i++) free(names[i]);
   free(r.buf);
   return s;
@@ -534,6 +542,7 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   if (s) return s;
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  t->lock_fd = -1;
   snprintf(t->path, sizeof t->path, "%s", path);
   if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err))) {
     free(t);
@@ -563,13 +572,15 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   return LP_OK;
 fail:
   lp__rollback(t);
-  sqlite3_close(t->db);
+  lp__close_db(t);
   free(t);
   char side[1100];
   remove(path);
   snprintf(side, sizeof side, "%s-wal", path);
   remove(side);
   snprintf(side, sizeof side, "%s-shm", path);
+  remove(side);
+  snprintf(side, sizeof side, "%s-writer", path);
   remove(side);
   return s;
 }

@@ -175,7 +175,7 @@ static lp_status count_site(lp_trial *t, long site_id, long *slots, long *used, 
     *slots = (long)sqlite3_column_int64(st, 0);
     *used = (long)sqlite3_column_int64(st, 1);
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW) return lp__db_fail(t, err, "counting slots");
   return LP_OK;
 }
@@ -202,7 +202,7 @@ static lp_status open_site_slots(lp_trial *t, const lp_trial_key *k, long site_i
                      (size_t)sqlite3_column_bytes(st, 3), &arm, err);
     if (!s) arms[i++] = (uint8_t)arm;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (!s && i != n) s = lp_error_set(err, LP_EINTEGRITY, "site %ld: expected %ld slots, found %ld", site_id, n, i);
   return s;
 }
@@ -272,8 +272,8 @@ lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
     s = lp__audit_row(t, "slots", id, NULL, NULL, user, "list extended", err);
     if (!s) (*added)++;
   }
-  sqlite3_finalize(gid);
-  sqlite3_finalize(ins);
+  lp__finalize(t, gid);
+  lp__finalize(t, ins);
   sodium_memzero(want, (size_t)target + 1);
   sodium_memzero(have, (size_t)slots + 1);
   free(want);
@@ -346,7 +346,7 @@ lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_opt
   long ids[4096];
   size_t nids = 0;
   while (sqlite3_step(st) == SQLITE_ROW && nids < 4096) ids[nids++] = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   for (size_t i = 0; i < nids; i++) {
     if (only && ids[i] != only) continue;
     long added = 0;
@@ -357,7 +357,7 @@ lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_opt
   }
   if ((s = lp__prepare(t, "SELECT count(*) FROM slots", &st, err))) goto fail;
   if (sqlite3_step(st) == SQLITE_ROW) out->slots_total = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   return lp__commit(t, err);
 fail:
   lp__rollback(t);
@@ -395,7 +395,7 @@ lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report
     if (out->nsites == cap) {
       cap = cap ? 2 * cap : 64;
       if (lp_realloc_array(&out->sites, cap, sizeof *out->sites)) {
-        sqlite3_finalize(st);
+        lp__finalize(t, st);
         s = lp_error_set(err, LP_ENOMEM, "out of memory");
         goto done;
       }
@@ -405,7 +405,7 @@ lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report
     r->slots = (long)sqlite3_column_int64(st, 0); /* site id for now */
     snprintf(r->site, sizeof r->site, "%s", (const char *)sqlite3_column_text(st, 1));
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   for (size_t i = 0; i < out->nsites; i++) {
     lp_list_site_report *r = &out->sites[i];
     long site_id = r->slots, slots, used;

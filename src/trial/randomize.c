@@ -40,7 +40,7 @@ static lp_status find_allocation(lp_trial *t, const char *patient, lp_allocation
     snprintf(out->user, sizeof out->user, "%s", text_or(st, 4, ""));
     out->slots_left = (long)sqlite3_column_int64(st, 6);
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up a randomisation");
   return LP_OK;
 }
@@ -79,7 +79,7 @@ static lp_status check_screening(lp_trial *t, const char *patient, long site_id,
                        text_or(st, 4, "?"));
     }
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   return s;
 }
 
@@ -92,7 +92,7 @@ static lp_status slot_pack(lp_trial *t, long site_id, long seq, long *pack, bool
   int rc = sqlite3_step(st);
   *found = rc == SQLITE_ROW;
   if (*found) *pack = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the list");
   return LP_OK;
 }
@@ -110,7 +110,7 @@ static lp_status site_counts(lp_trial *t, long site_id, long *slots, long *next,
     *slots = (long)sqlite3_column_int64(st, 0);
     *next = (long)sqlite3_column_int64(st, 1);
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW) return lp__db_fail(t, err, "reading the list");
   return LP_OK;
 }
@@ -125,7 +125,14 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   bool found;
   if ((s = lp__site_id(t, site, &site_id, err))) goto fail;
   if ((s = find_allocation(t, patient, out, &found, err))) goto fail;
-  if (found) { /* randomised once: the first allocation is the answer */
+  if (found) { /* randomised once: the first allocation is the answer, for a user of
+                  * the site where it was made */
+    long first_site = 0;
+    if ((s = lp__site_id(t, out->site, &first_site, err)) ||
+        (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, first_site, "see this allocation", err))) {
+      memset(out, 0, sizeof *out);
+      goto fail;
+    }
     out->existing = true;
     lp__rollback(t);
     return LP_OK;
@@ -183,7 +190,7 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   sqlite3_bind_text(st, 6, user, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 7, screening_id);
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "recording the randomisation");
     goto fail;
@@ -234,7 +241,7 @@ static lp_status patient_arm(lp_trial *t, const lp_trial_key *k, const char *pat
                        (size_t)sqlite3_column_bytes(st, 4), sqlite3_column_blob(st, 5),
                        (size_t)sqlite3_column_bytes(st, 5), arm, err);
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   return s;
 }
 
@@ -273,7 +280,7 @@ lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patie
   sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "recording the unblinding");
     goto fail;
@@ -311,7 +318,7 @@ lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_e
     if (*n == cap) {
       cap = cap ? 2 * cap : 16;
       if (lp_realloc_array(out, cap, sizeof **out)) {
-        sqlite3_finalize(st);
+        lp__finalize(t, st);
         free(*out);
         *out = NULL;
         *n = 0;
@@ -328,7 +335,7 @@ lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_e
     snprintf(u->reason, sizeof u->reason, "%s", text_or(st, 5, ""));
     u->arm = -1;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     free(*out);
     *out = NULL;
@@ -392,7 +399,7 @@ lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation
     if (!s) (*n)++;
   }
   if (!s && rc != SQLITE_DONE) s = lp__db_fail(t, err, "reading allocations");
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   lp__rollback(t);
   if (s) {
     free(*out);

@@ -351,7 +351,7 @@ static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *
     pi->site_id = (long)sqlite3_column_int64(st, 0);
     snprintf(pi->rand_date, sizeof pi->rand_date, "%s", (const char *)sqlite3_column_text(st, 1));
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc == SQLITE_DONE) return FAIL(l, "patient", "patient %s has not been randomised", patient);
   if (rc != SQLITE_ROW) return lp__db_fail(t, err, "looking up a patient");
   return LP_OK;
@@ -414,7 +414,7 @@ static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const 
       if (lp__prepare(t, "SELECT 1 FROM infusions WHERE patient=? AND event='start'", &st, err)) return LP_EDB;
       sqlite3_bind_text(st, 1, jstr(row, "patient"), -1, SQLITE_STATIC);
       int rc = sqlite3_step(st);
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       if (rc != SQLITE_ROW) return FAIL(l, "event", "no 'start' event recorded for this patient before this one");
     }
   } else if (kind == LP_RECORD_BASELINE) {
@@ -479,7 +479,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
       sqlite3_bind_int64(st, 1, json_integer_value(idv));
       sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
       if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       if (!id) {
         s = FAIL(l, "id", "patient %s has no adverse event %lld", patient, (long long)json_integer_value(idv));
         goto out;
@@ -506,7 +506,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
         else sqlite3_bind_double(st, b++, json_number_value(kv));
       }
     if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
   }
   char *old = NULL;
   if (id) {
@@ -552,7 +552,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
     }
   }
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, id ? "changing a record" : "adding a record");
     goto out;
@@ -646,4 +646,50 @@ lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, cons
   json_decref(arr);
   lp_table_free(tab);
   return s;
+}
+
+lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
+                           const char *reason, lp_error *err) {
+  if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
+  if (!reason || !*reason) return lp_error_set(err, LP_EINVAL, "a deletion needs a reason (--reason)");
+  const kind_spec *ks = &kinds[kind];
+  lp_status s = lp__begin(t, err);
+  if (s) return s;
+  char *old = NULL, sql[128], patient[64] = "";
+  sqlite3_stmt *st;
+  if ((s = lp__check_unlocked(t, err))) goto done;
+  snprintf(sql, sizeof sql, "SELECT patient FROM %s WHERE id=?", ks->table);
+  if ((s = lp__prepare(t, sql, &st, err))) goto done;
+  sqlite3_bind_int64(st, 1, id);
+  if (sqlite3_step(st) == SQLITE_ROW) snprintf(patient, sizeof patient, "%s", (const char *)sqlite3_column_text(st, 0));
+  lp__finalize(t, st);
+  if (!patient[0]) {
+    s = lp_error_set(err, LP_ENOTFOUND, "%s: no %s record %ld", t->path, ks->kind, id);
+    goto done;
+  }
+  patient_info pi;
+  loc l = {"", 0, ""};
+  snprintf(l.file, sizeof l.file, "%s", ks->table);
+  if ((s = patient_lookup(t, patient, &pi, &l, err)) ||
+      (s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER), pi.site_id,
+                          "delete data", err)) ||
+      (s = lp__row_json(t, ks->table, id, &old, err)))
+    goto done;
+  snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", ks->table);
+  if ((s = lp__prepare(t, sql, &st, err))) goto done;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) {
+    s = lp__db_fail(t, err, "deleting a record");
+    goto done;
+  }
+  s = lp__audit_row(t, ks->table, id, old, patient, user, reason, err);
+done:
+  free(old);
+  if (s) {
+    lp__rollback(t);
+    return s;
+  }
+  return lp__commit(t, err);
 }

@@ -204,11 +204,39 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
   char now[40];
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st = NULL;
+  /* A patient not yet randomised may be screened again (e.g. once the vasopressor
+   * criterion is met): the record is updated, the earlier one kept in the audit trail. */
+  long existing = 0, existing_site = 0;
+  bool randomised = false;
   if (!inputs) s = lp_error_set(err, LP_ENOMEM, "out of memory");
+  if (!s && patient) {
+    s = lp__prepare(t,
+                    "SELECT s.id, s.site_id, EXISTS(SELECT 1 FROM randomisations r WHERE r.patient=s.patient)"
+                    " FROM screening s WHERE s.patient=?",
+                    &st, err);
+    if (!s) {
+      sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        existing = (long)sqlite3_column_int64(st, 0);
+        existing_site = (long)sqlite3_column_int64(st, 1);
+        randomised = sqlite3_column_int(st, 2);
+      }
+      lp__finalize(t, st);
+      st = NULL;
+    }
+    if (!s && randomised)
+      s = lp_error_set(err, LP_ESTATE, "patient %s is already randomised; the screening record is final", patient);
+    else if (!s && existing && existing_site != site_id)
+      s = lp_error_set(err, LP_ESTATE, "patient %s was screened at another site", patient);
+  }
+  char *old = NULL;
+  if (!s && existing) s = lp__row_json(t, "screening", existing, &old, err);
   if (!s)
     s = lp__prepare(t,
-                    "INSERT INTO screening(site_id, patient, screened_at, screened_by, eligible,"
-                    " failed, inputs, reason_not_enrolled) VALUES(?,?,?,?,?,?,?,?)",
+                    existing ? "UPDATE screening SET site_id=?1, patient=?2, screened_at=?3, screened_by=?4,"
+                               " eligible=?5, failed=?6, inputs=?7, reason_not_enrolled=?8 WHERE id=?9"
+                             : "INSERT INTO screening(site_id, patient, screened_at, screened_by, eligible,"
+                               " failed, inputs, reason_not_enrolled) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
                     &st, err);
   if (!s) {
     sqlite3_bind_int64(st, 1, site_id);
@@ -219,19 +247,18 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
     sqlite3_bind_text(st, 6, failed, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, inputs, -1, SQLITE_STATIC);
     if (reason_copy) sqlite3_bind_text(st, 8, reason_copy, -1, SQLITE_STATIC);
+    if (existing) sqlite3_bind_int64(st, 9, existing);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT_UNIQUE)
-      s = lp_error_set(err, LP_ESTATE, "patient %s already has a screening record", patient);
-    else if (rc != SQLITE_DONE)
-      s = lp__db_fail(t, err, "adding a screening record");
+    if (rc != SQLITE_DONE) s = lp__db_fail(t, err, "recording a screening");
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (!s) {
-    out->id = (long)sqlite3_last_insert_rowid(t->db);
+    out->id = existing ? existing : (long)sqlite3_last_insert_rowid(t->db);
     out->eligible = failed[0] == '\0';
     snprintf(out->failed, sizeof out->failed, "%s", failed);
-    s = lp__audit_row(t, "screening", out->id, NULL, patient, user, "screening", err);
+    s = lp__audit_row(t, "screening", out->id, old, patient, user, existing ? "re-screened" : "screening", err);
   }
+  free(old);
   free(inputs);
   free(reason_copy);
   return s;

@@ -2,6 +2,8 @@
  * committed change survives a crash of the process and of the machine), the schema and
  * its migrations, transactions, the clock, users and roles, settings and the lock. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,11 @@
 #include "trial/trial_internal.h"
 
 /* ---- schema ----
+ * Every index costs a page written at each randomisation, so only those that guard
+ * integrity are kept: a patient is randomised once (randomisations.patient), a slot is
+ * taken once (randomisations(site_id, seq)), a pack is in one slot (slots.pack), and
+ * the recorded pack is the slot's (checked at unblinding and by verification). The
+ * audit trail has no index: verification and the log read it in one pass.
  * Each migration takes the file from version i to i+1 and is frozen once released:
  * it only adds tables, columns or indexes, so an upgrade never loses data. Rows
  * leave NULL columns out of their audited form, so adding a column does not change
@@ -37,17 +44,15 @@ static const char *const migration_1 =
     " sealed BLOB NOT NULL, UNIQUE(site_id, seq)) STRICT;"
     "CREATE TABLE randomisations(id INTEGER PRIMARY KEY, patient TEXT NOT NULL UNIQUE,"
     " site_id INTEGER NOT NULL REFERENCES sites(id), seq INTEGER NOT NULL,"
-    " pack INTEGER NOT NULL UNIQUE, randomized_at TEXT NOT NULL, randomized_by TEXT NOT NULL,"
-    " screening_id INTEGER NOT NULL UNIQUE REFERENCES screening(id), UNIQUE(site_id, seq),"
+    " pack INTEGER NOT NULL, randomized_at TEXT NOT NULL, randomized_by TEXT NOT NULL,"
+    " screening_id INTEGER NOT NULL REFERENCES screening(id), UNIQUE(site_id, seq),"
     " FOREIGN KEY(site_id, seq) REFERENCES slots(site_id, seq)) STRICT;"
     "CREATE TABLE unblindings(id INTEGER PRIMARY KEY,"
     " patient TEXT NOT NULL REFERENCES randomisations(patient), unblinded_at TEXT NOT NULL,"
     " unblinded_by TEXT NOT NULL, reason TEXT NOT NULL) STRICT;"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
     " action TEXT NOT NULL, tbl TEXT NOT NULL, row_id INTEGER NOT NULL, patient TEXT,"
-    " old TEXT, new TEXT, reason TEXT, prev_hash BLOB NOT NULL, hash BLOB NOT NULL) STRICT;"
-    "CREATE INDEX audit_row ON audit(tbl, row_id, id);"
-    "CREATE INDEX audit_patient ON audit(patient, id);";
+    " old TEXT, new TEXT, reason TEXT, prev_hash BLOB NOT NULL, hash BLOB NOT NULL) STRICT;";
 
 /* Version 2: the clinical data (baseline, daily ICU records, infusion, outcomes,
  * adverse events). Units are those of the data dictionary (see record.c). */
@@ -102,11 +107,54 @@ lp_status lp__db_fail(lp_trial *t, lp_error *err, const char *what) {
 }
 
 lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error *err) {
+  int freeslot = -1;
+  for (int i = 0; i < LP__STMT_CACHE; i++) {
+    lp__cached_stmt *c = &t->cache[i];
+    if (!c->sql) {
+      if (freeslot < 0) freeslot = i;
+      continue;
+    }
+    if (!c->busy && !strcmp(c->sql, sql)) {
+      c->busy = true;
+      *st = c->st;
+      return LP_OK;
+    }
+  }
   if (sqlite3_prepare_v2(t->db, sql, -1, st, NULL) != SQLITE_OK) {
     *st = NULL;
     return lp__db_fail(t, err, "preparing a statement");
   }
+  if (freeslot >= 0 && (t->cache[freeslot].sql = strdup(sql))) {
+    t->cache[freeslot].st = *st;
+    t->cache[freeslot].busy = true;
+  }
   return LP_OK;
+}
+
+void lp__finalize(lp_trial *t, sqlite3_stmt *st) {
+  if (!st) return;
+  for (int i = 0; i < LP__STMT_CACHE; i++)
+    if (t->cache[i].st == st && t->cache[i].sql) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      t->cache[i].busy = false;
+      return;
+    }
+  sqlite3_finalize(st);
+}
+
+void lp__close_db(lp_trial *t) {
+  for (int i = 0; i < LP__STMT_CACHE; i++) {
+    if (t->cache[i].sql) sqlite3_finalize(t->cache[i].st);
+    free(t->cache[i].sql);
+    t->cache[i].sql = NULL;
+    t->cache[i].st = NULL;
+  }
+  sqlite3_close(t->db);
+  t->db = NULL;
+  if (t->lock_fd >= 0) close(t->lock_fd); /* releases a lock still held */
+  t->lock_fd = -1;
+  t->lock_held = false;
 }
 
 lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
@@ -119,23 +167,53 @@ lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
   return LP_OK;
 }
 
-lp_status lp__begin(lp_trial *t, lp_error *err) {
-  if (sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    return lp__db_fail(t, err, "starting a write transaction");
+static lp_status step_once(lp_trial *t, const char *sql, lp_error *err, const char *what) {
+  sqlite3_stmt *st;
+  if (lp__prepare(t, sql, &st, err)) return LP_EDB;
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) return lp__db_fail(t, err, what);
   return LP_OK;
 }
 
-lp_status lp__commit(lp_trial *t, lp_error *err) {
-  if (sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    lp_status s = lp__db_fail(t, err, "committing");
-    lp__rollback(t);
-    return s;
+/* Writers queue on an advisory lock on PATH-writer (flock: the kernel wakes the next
+ * waiter the moment the holder commits or dies) before asking SQLite for its write
+ * lock, so they do not sleep-and-poll in the busy handler while the disk is idle.
+ * SQLite's own locking stays the authority; this only orders the queue. */
+static void writer_lock(lp_trial *t) {
+  if (t->lock_fd < 0) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s-writer", t->path);
+    t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (t->lock_fd < 0) return; /* no queue: SQLite's busy handler still serialises */
   }
-  return LP_OK;
+  while (flock(t->lock_fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  t->lock_held = true;
+}
+
+static void writer_unlock(lp_trial *t) {
+  if (t->lock_held) flock(t->lock_fd, LOCK_UN);
+  t->lock_held = false;
+}
+
+lp_status lp__begin(lp_trial *t, lp_error *err) {
+  writer_lock(t);
+  lp_status s = step_once(t, "BEGIN IMMEDIATE", err, "starting a write transaction");
+  if (s) writer_unlock(t);
+  return s;
+}
+
+lp_status lp__commit(lp_trial *t, lp_error *err) {
+  lp_status s = step_once(t, "COMMIT", err, "committing");
+  if (s) lp__rollback(t);
+  writer_unlock(t);
+  return s;
 }
 
 void lp__rollback(lp_trial *t) {
   if (!sqlite3_get_autocommit(t->db)) sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+  writer_unlock(t);
 }
 
 static void system_clock(void *ctx, char *buf, size_t n) {
@@ -205,7 +283,7 @@ static lp_status user_version(lp_trial *t, int *v, lp_error *err) {
   if (lp__prepare(t, "PRAGMA user_version", &st, err)) return LP_EDB;
   int rc = sqlite3_step(st);
   *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW) return lp__db_fail(t, err, "reading the schema version");
   return LP_OK;
 }
@@ -239,7 +317,7 @@ lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *
     snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
     if (found) *found = true;
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading settings");
   if (rc == SQLITE_DONE && !found)
     return lp_error_set(err, LP_EINTEGRITY, "%s: setting '%s' is missing", t->path, key);
@@ -253,7 +331,7 @@ lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const ch
   if (lp__prepare(t, "SELECT id FROM meta WHERE key=?", &st, err)) return LP_EDB;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   long id = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   char *old = NULL;
   if (id) {
     if ((s = lp__row_json(t, "meta", id, &old, err))) return s;
@@ -269,7 +347,7 @@ lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const ch
   }
   sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     free(old);
     return lp__db_fail(t, err, "writing a setting");
@@ -317,7 +395,7 @@ lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err) {
   sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *id = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc == SQLITE_DONE) return lp_error_set(err, LP_ENOTFOUND, "%s: no site '%s'", t->path, code);
   if (rc != SQLITE_ROW) return lp__db_fail(t, err, "looking up a site");
   return LP_OK;
@@ -329,7 +407,7 @@ lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err
   sqlite3_bind_int64(st, 1, id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc != SQLITE_ROW) return lp_error_set(err, LP_EINTEGRITY, "%s: no site number %ld", t->path, id);
   return LP_OK;
 }
@@ -345,7 +423,7 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
   sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   if (rc != SQLITE_ROW) {
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
     if (rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up a user");
     return lp_error_set(err, LP_EDENIED, "%s: user '%s' is not registered in this trial", t->path,
                         user);
@@ -353,7 +431,7 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
   char role[32];
   snprintf(role, sizeof role, "%s", (const char *)sqlite3_column_text(st, 0));
   long usite = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : (long)sqlite3_column_int64(st, 1);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   int r = -1;
   for (int i = 0; i < 3; i++)
     if (!strcmp(role, role_names[i])) r = i;
@@ -383,7 +461,7 @@ static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long s
   else sqlite3_bind_null(st, 3);
   sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (rc == SQLITE_CONSTRAINT_UNIQUE)
     return lp_error_set(err, LP_ESTATE, "%s: user '%s' already exists", t->path, name);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "adding a user");
@@ -453,6 +531,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     return lp_error_set(err, LP_ESTATE, "%s already exists; a new trial needs a new file", path);
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  t->lock_fd = -1;
   snprintf(t->path, sizeof t->path, "%s", path);
   if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err))) {
     free(t);
@@ -482,7 +561,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   for (size_t i = 0; i < nsites; i++) {
     const char *code = sites[i].code, *name = sites[i].name ? sites[i].name : sites[i].code;
     if (!code || !*code || strlen(code) > 32 || strchr(code, ',') || strchr(code, ' ')) {
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       s = lp_error_set(err, LP_EDATA, "site %zu: a site code needs 1 to 32 characters without spaces or commas", i + 1);
       goto fail;
     }
@@ -491,7 +570,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       if (rc == SQLITE_CONSTRAINT_UNIQUE)
         s = lp_error_set(err, LP_EDATA, "site code '%s' is given twice", code);
       else
@@ -500,11 +579,11 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     }
     if ((s = lp__audit_row(t, "sites", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by,
                            "trial created", err))) {
-      sqlite3_finalize(st);
+      lp__finalize(t, st);
       goto fail;
     }
   }
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if ((s = add_user_tx(t, by, LP_ROLE_MANAGER, 0, by, err))) goto fail;
   if ((s = lp__commit(t, err))) goto fail;
   if ((s = lp__load_context(t, err))) goto fail;
@@ -512,13 +591,15 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   return LP_OK;
 fail:
   lp__rollback(t);
-  sqlite3_close(t->db);
+  lp__close_db(t);
   free(t);
   char side[1100];
   remove(path);
   snprintf(side, sizeof side, "%s-wal", path);
   remove(side);
   snprintf(side, sizeof side, "%s-shm", path);
+  remove(side);
+  snprintf(side, sizeof side, "%s-writer", path);
   remove(side);
   return s;
 }
@@ -538,7 +619,17 @@ static lp_status backup_before_upgrade(lp_trial *t, int from, lp_error *err) {
   return s;
 }
 
+static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_error *err);
+
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
+  return open_trial(path, true, out, err);
+}
+
+lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err) {
+  return open_trial(path, false, out, err);
+}
+
+static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_error *err) {
   *out = NULL;
   lp_status s;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
@@ -547,6 +638,7 @@ lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
     return lp_error_set(err, LP_ENOTFOUND, "%s: no such trial database (create it with 'leopards trial init')", path);
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  t->lock_fd = -1;
   snprintf(t->path, sizeof t->path, "%s", path);
   if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE, &t->db, err))) {
     free(t);
@@ -572,19 +664,19 @@ lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
     if ((s = lp__commit(t, err))) goto fail;
   }
   t->schema_version = LP_TRIAL_SCHEMA_VERSION;
-  if ((s = lp__load_context(t, err))) goto fail;
+  if (load && (s = lp__load_context(t, err))) goto fail;
   *out = t;
   return LP_OK;
 fail:
   lp__rollback(t);
-  sqlite3_close(t->db);
+  lp__close_db(t);
   free(t);
   return s;
 }
 
 void lp_trial_close(lp_trial *t) {
   if (!t) return;
-  sqlite3_close(t->db);
+  lp__close_db(t);
   free(t);
 }
 

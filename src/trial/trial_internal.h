@@ -12,8 +12,20 @@
 #define LP__ID_BYTES 16
 #define LP__SECRET_BYTES 32
 
+/* Prepared statements kept for reuse: parsing SQL costs as much as the work of a
+ * randomisation, and it would be done while holding the write lock. */
+#define LP__STMT_CACHE 64
+typedef struct {
+  char *sql;
+  sqlite3_stmt *st;
+  bool busy;
+} lp__cached_stmt;
+
 struct lp_trial {
   sqlite3 *db;
+  lp__cached_stmt cache[LP__STMT_CACHE];
+  int lock_fd;    /* PATH-writer, the writers' queue (-1 until first used) */
+  bool lock_held;
   char path[1024];
   lp_clock_fn clock;
   void *clock_ctx;
@@ -34,7 +46,12 @@ struct lp_trial_key {
 
 /* ---- store.c ---- */
 lp_status lp__db_fail(lp_trial *t, lp_error *err, const char *what);
+/* A ready statement for `sql` (from the cache when one is free); give it back with
+ * lp__finalize, which resets a cached one and finalizes any other. */
 lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error *err);
+void lp__finalize(lp_trial *t, sqlite3_stmt *st);
+/* Finalize every cached statement and close the connection. */
+void lp__close_db(lp_trial *t);
 lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err);
 /* BEGIN IMMEDIATE (waits for the write lock), COMMIT, ROLLBACK (never fails). */
 lp_status lp__begin(lp_trial *t, lp_error *err);

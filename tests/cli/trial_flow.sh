@@ -124,6 +124,25 @@ expect 0 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$to
 expect 1 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$today\",\"categry\":\"other\"}" --user ann
 has "column 'categry': unknown field" err
 
+# the kind may also follow the options, as in 'leopards record --db trial.db daily ...'
+expect 0 "$L" record --db t.db daily --json-in '{"patient":"P1","day":4,"map":72}' --user ann
+expect 2 "$L" record --db t.db --json-in '{"patient":"P1","day":4}' --user ann
+expect 2 "$L" record --db t.db dialy --json-in '{"patient":"P1","day":4}' --user ann
+has "unknown record kind" err
+# deleting a record: a reason is needed; the content stays in the audit trail
+expect 0 "$L" record daily --db t.db --json-in '{"patient":"P1","day":3,"map":71}' --user ann
+id3=$(sqlite3 t.db "SELECT id FROM daily WHERE patient='P1' AND day=3")
+expect 2 "$L" record delete --db t.db --kind daily --id "$id3" --user ann
+expect 1 "$L" record delete --db t.db --kind daily --id 999 --user ann --reason "wrong patient"
+expect 0 "$L" record delete --db t.db --kind daily --id "$id3" --user ann --reason "entered for the wrong day"
+expect 0 "$L" audit log --db t.db --patient P1 --json
+[ "$(jq -r "map(select(.table==\"daily\" and .action==\"delete\"))[0].old" out | jq -r .map)" = 71 ] || fail "deleted content not in the audit trail"
+# re-screening a patient not yet randomised updates the record (audited); not after randomisation
+expect 0 "$L" screen --db t.db --site LDN --patient P2 --user ann --json-in '{"age":19,"infection":1}' --json
+[ "$(jq -r .failed out | grep -c age)" = 0 ] || fail "re-screen"
+expect 1 "$L" screen --db t.db --site LDN --patient P1 --user ann --json-in "{$ELIG}"
+has "already randomised" err
+
 # --- unblinding, audit
 expect 2 "$L" unblind --db t.db --key t.key --patient P1 --user ann
 expect 0 "$L" unblind --db t.db --key t.key --patient P1 --reason "suspected anaphylaxis" --user ann --json
