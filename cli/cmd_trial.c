@@ -270,8 +270,8 @@ static int run_report(const cli_args *a) {
     lp_trial_close(t);
     return cli_print_json(root);
   }
-  printf("list of %s: block sizes", lp_trial_arm_label(t, 0));
-  printf(" ");
+  printf("randomisation list (A = %s, B = %s): block sizes ", lp_trial_arm_label(t, 0),
+         lp_trial_arm_label(t, 1));
   for (size_t i = 0; i < r.nsizes; i++) printf("%s%d", i ? "," : "", r.block_sizes[i]);
   printf(" (for the statistician only); %s from the secret\n",
          r.reproduces ? "every slot reproduces" : "SLOTS DO NOT REPRODUCE");

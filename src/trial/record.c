@@ -470,6 +470,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
   }
   /* find an existing record by its key */
   long id = 0;
+  char *old = NULL; /* before any goto out */
   char sql[2048];
   sqlite3_stmt *st;
   if (kind == LP_RECORD_AE) {
@@ -508,7 +509,6 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
     if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
     lp__finalize(t, st);
   }
-  char *old = NULL;
   if (id) {
     if (!reason || !*reason) {
       s = FAIL(l, NULL, "patient %s already has this %s record: a change needs a reason (--reason)",

@@ -615,6 +615,7 @@ static lp_status backup_before_upgrade(lp_trial *t, int from, lp_error *err) {
   snprintf(sql, sizeof sql, "VACUUM INTO %s", q);
   sqlite3_free(q);
   lp_status s = lp__exec(t, sql, err);
+  if (s && stat(bak, &sb) == 0) return LP_OK; /* another process made it meanwhile */
   if (s) lp_error_prefix(err, "keeping a copy before the schema upgrade");
   return s;
 }
