@@ -275,6 +275,10 @@ lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *c
 /* Mark a new trial (no randomisations yet) as simulated; audited, and reported. */
 lp_status lp_trial_mark_simulated(lp_trial *t, const char *user, lp_error *err);
 bool lp_trial_is_simulated(lp_trial *t);
+/* In a simulated trial only: a key whose secret comes from `seed`, so that the same
+ * seed gives the same sealed lists (a simulation is reproducible; its key is no
+ * secret, which is why a real trial refuses this). */
+lp_status lp_key_create_simulated(lp_trial *t, const char *path, uint64_t seed, lp_trial_key **out, lp_error *err);
 /* In a simulated trial only, with the key: a randomised patient's arm (0 or 1), for
  * the simulator to generate that patient's course. A real trial refuses (use
  * emergency unblinding, or the allocations after lock). */

@@ -33,7 +33,10 @@ void lp__remove_tree(const char *dir) {
       if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
       char p[4400];
       snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
+      struct stat sb;
+      /* Folders are followed only when they are real folders, never links. */
+      if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) lp__remove_tree(p);
+      else unlink(p);
     }
     closedir(d);
   }

@@ -13,7 +13,7 @@ lp_status lp__write_file(const char *path, const char *data, size_t len, lp_erro
 lp_status lp__make_staging_dir(const char *dir, char *out, size_t n, lp_error *err);
 /* Put the staging folder in the place of `dir` (an existing `dir` is removed). */
 lp_status lp__replace_dir(const char *staging, const char *dir, lp_error *err);
-/* Remove a folder of plain files (one level). */
+/* Remove a folder and everything in it (links are removed, not followed). */
 void lp__remove_tree(const char *dir);
 
 #endif

@@ -455,6 +455,16 @@ lp_status lp_report_write(const lp_report_input *in, const char *dir, lp_error *
   char work[4096];
   lp_status st = lp__make_staging_dir(dir, work, sizeof work, err);
   if (st) return st;
+  st = lp_report_write_into(in, work, err);
+  if (!st) st = lp__replace_dir(work, dir, err);
+  if (st) lp__remove_tree(work);
+  return st;
+}
+
+lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_error *err) {
+  if (!in->results || !in->arm_labels[0] || !in->arm_labels[1])
+    return lp_error_set(err, LP_EINVAL, "a report needs results and the two arm labels");
+  lp_status st = LP_OK;
   sbuf html = {0}, md = {0}, csv = {0};
   const lp_results *r = in->results;
   sb_printf(&html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
@@ -549,9 +559,11 @@ lp_status lp_report_write(const lp_report_input *in, const char *dir, lp_error *
   snprintf(path, sizeof path, "%s/report.json", work);
   st = lp__write_file(path, text, strlen(text), err);
   free(text);
-  if (!st) st = lp__replace_dir(work, dir, err);
+  if (!st && in->analysis_csv) {
+    snprintf(path, sizeof path, "%s/analysis.csv", work);
+    st = lp__write_file(path, in->analysis_csv, in->analysis_csv_len, err);
+  }
 done:
-  if (st) lp__remove_tree(work);
   free(html.p);
   free(md.p);
   free(csv.p);

@@ -18,7 +18,7 @@
 
 void lp_sim_options_default(lp_sim_options *o) {
   memset(o, 0, sizeof *o);
-  o->seed = 1;
+  o->seed = 4; /* its trial is close to the published one (any seed gives a valid trial) */
   o->effect = LP_EFFECT_PAPER;
   o->patients = 516;
   o->sites = 34;
@@ -296,7 +296,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     snprintf(user, sizeof user, "inv-%s", codes[s]);
     if ((st = lp_user_add(t, "manager", user, LP_ROLE_INVESTIGATOR, codes[s], err))) goto done;
   }
-  if ((st = lp_key_create(t, keypath, &k, err))) goto done;
+  if ((st = lp_key_create_simulated(t, keypath, o->seed, &k, err))) goto done;
   lp_trial_use_key(t, k);
   lp_list_options lo;
   lp_list_options_default(&lo);

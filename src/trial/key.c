@@ -33,12 +33,14 @@ void lp_key_free(lp_trial_key *k) {
   if (k) sodium_free(k); /* wipes the memory */
 }
 
-lp_status lp_key_create(lp_trial *t, const char *path, lp_trial_key **out, lp_error *err) {
+/* Create the key file with the given secret (NULL: a fresh one from libsodium). */
+static lp_status create_key(lp_trial *t, const char *path, const uint8_t *secret, lp_trial_key **out, lp_error *err) {
   *out = NULL;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
   lp_trial_key *k = key_alloc();
   if (!k) return lp_error_set(err, LP_ENOMEM, "out of memory for the key");
-  randombytes_buf(k->secret, sizeof k->secret);
+  if (secret) memcpy(k->secret, secret, sizeof k->secret);
+  else randombytes_buf(k->secret, sizeof k->secret);
   memcpy(k->trial_id, t->trial_id, LP__ID_BYTES);
   lp_status s = derive(k, err);
   if (s) {
@@ -77,6 +79,26 @@ lp_status lp_key_create(lp_trial *t, const char *path, lp_trial_key **out, lp_er
   }
   *out = k;
   return LP_OK;
+}
+
+lp_status lp_key_create(lp_trial *t, const char *path, lp_trial_key **out, lp_error *err) {
+  return create_key(t, path, NULL, out, err);
+}
+
+lp_status lp_key_create_simulated(lp_trial *t, const char *path, uint64_t seed, lp_trial_key **out, lp_error *err) {
+  *out = NULL;
+  if (!lp_trial_is_simulated(t))
+    return lp_error_set(err, LP_EDENIED, "%s: a key derived from a seed is only for simulated trials", t->path);
+  if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
+  /* BLAKE2b of a fixed label and the seed: the same seed gives the same lists. */
+  uint8_t msg[40], secret[LP__SECRET_BYTES];
+  memcpy(msg, "leopards-simulated-trial", 24);
+  for (int i = 0; i < 8; i++) msg[24 + i] = (uint8_t)(seed >> (8 * i));
+  memset(msg + 32, 0, 8);
+  crypto_generichash(secret, sizeof secret, msg, sizeof msg, NULL, 0);
+  lp_status s = create_key(t, path, secret, out, err);
+  sodium_memzero(secret, sizeof secret);
+  return s;
 }
 
 lp_status lp_key_load(lp_trial *t, const char *path, lp_trial_key **out, lp_error *err) {

@@ -16,7 +16,7 @@ lp_status lp_trial_mark_simulated(lp_trial *t, const char *user, lp_error *err) 
     return s;
   }
   long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   if (n != 0) {
     lp__rollback(t);
     return lp_error_set(err, LP_ESTATE, "%s: only a trial with no randomisations can be marked simulated", t->path);
@@ -51,13 +51,13 @@ lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char 
     return s;
   sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW) {
-    sqlite3_finalize(st);
+    lp__finalize(t, st);
     return lp_error_set(err, LP_ENOTFOUND, "patient %s is not randomised", patient);
   }
   s = lp__open_arm(k, (long)sqlite3_column_int64(st, 0), (long)sqlite3_column_int64(st, 1),
                    (long)sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
                    (size_t)sqlite3_column_bytes(st, 3), sqlite3_column_blob(st, 4),
                    (size_t)sqlite3_column_bytes(st, 4), arm, err);
-  sqlite3_finalize(st);
+  lp__finalize(t, st);
   return s;
 }
