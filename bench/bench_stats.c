@@ -74,10 +74,14 @@ int main(int argc, char **argv) {
   TIME_BEST(3, t_draw, {
     uint64_t s = 0;
     for (size_t r = 0; r < R; r++) {
-      lp_rng rng;
-      lp_rng_seed(&rng, 1, r);
-      for (size_t i = 0; i < n1; i++) s += lp_rng_below(&rng, (uint32_t)n1);
-      for (size_t i = 0; i < n0; i++) s += lp_rng_below(&rng, (uint32_t)n0);
+      lp_rng base;
+      lp_rng_seed(&base, 1, r);
+      lp_rng32 rng;
+      rng.rng = &base;
+      rng.buf = 0;
+      rng.have = 0;
+      for (size_t i = 0; i < n1; i++) s += lp_rng32_below(&rng, (uint32_t)n1);
+      for (size_t i = 0; i < n0; i++) s += lp_rng32_below(&rng, (uint32_t)n0);
     }
     sink += s;
   });

@@ -48,6 +48,38 @@ static inline uint32_t lp_rng_below(lp_rng *r, uint32_t n) {
   return (uint32_t)(m >> 32);
 }
 
+/* Two 32-bit halves from each 64-bit output: the cheapest way to draw many small
+ * uniform integers (bootstrap indices). Initialise with {rng, 0, 0}. */
+typedef struct lp_rng32 {
+  lp_rng *rng;
+  uint64_t buf;
+  int have;
+} lp_rng32;
+
+static inline uint32_t lp_rng32_next(lp_rng32 *s) {
+  if (s->have) {
+    s->have = 0;
+    return (uint32_t)s->buf;
+  }
+  s->buf = lp_rng_next(s->rng);
+  s->have = 1;
+  return (uint32_t)(s->buf >> 32);
+}
+
+/* Uniform integer in [0, n), n >= 1, from 32-bit draws (Lemire's method). */
+static inline uint32_t lp_rng32_below(lp_rng32 *s, uint32_t n) {
+  uint64_t m = (uint64_t)lp_rng32_next(s) * n;
+  uint32_t lo = (uint32_t)m;
+  if (lo < n) {
+    uint32_t threshold = (uint32_t)(-n) % n;
+    while (lo < threshold) {
+      m = (uint64_t)lp_rng32_next(s) * n;
+      lo = (uint32_t)m;
+    }
+  }
+  return (uint32_t)(m >> 32);
+}
+
 /* Uniform double in [0, 1) with 53 random bits. */
 static inline double lp_rng_uniform(lp_rng *r) {
   return (double)(lp_rng_next(r) >> 11) * 0x1.0p-53;

@@ -76,6 +76,14 @@ lp_status lp_boot_diff(const double *x, size_t nx, const double *y, size_t ny,
                        const lp_boot_options *o, double *replicates_out, lp_boot_result *out,
                        lp_error *err);
 
+/* The same for k outcomes measured on the same patients, with shared resamples
+ * (as boot() with a statistic returning a vector): x[c] and y[c] hold outcome c
+ * for the same nx and ny patients; out has k results; replicates_out, if given,
+ * k x R values (outcome-major). Cheaper than k separate runs: the indices, the
+ * costly part, are drawn once. */
+lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size_t k, size_t nx, size_t ny,
+                            const lp_boot_options *o, double *replicates_out, lp_boot_result *out, lp_error *err);
+
 /* boot.ci(type = "perc") end points from R replicate values (non-finite ones are
  * dropped, as boot does). The array is reordered (partial selection). */
 lp_status lp_boot_percentile(double *t, size_t R, double level, double ci[2], size_t *finite,

@@ -28,8 +28,9 @@ double lp_rng_normal(lp_rng *r) {
 }
 
 void lp_rng_shuffle_int(lp_rng *r, int *a, uint32_t n) {
+  lp_rng32 s = {r, 0, 0}; /* two draws per 64-bit output */
   for (uint32_t i = n; i > 1; i--) {
-    uint32_t j = lp_rng_below(r, i);
+    uint32_t j = lp_rng32_below(&s, i);
     int t = a[i - 1];
     a[i - 1] = a[j];
     a[j] = t;

@@ -160,14 +160,11 @@ done:
  * Workspace `ws`: within_doubles(k, ngroups) doubles. */
 static size_t within_doubles(size_t k, size_t ngroups) { return ngroups * (k + 2) + 2 * k * k + 2 * k; }
 
-static double within_coef(const double *x, size_t n, size_t k, const double *y, const int *group,
-                          size_t ngroups, const uint32_t *w, size_t coef, double *ws) {
-  const double tol = 1e-10;
+/* Weighted sums per group (weight, x, y) and the cross-products of all rows: the
+ * part of each replicate that visits every row. */
+static void accumulate_k(const double *x, size_t n, size_t k, const double *y, const int *group, const uint32_t *w,
+                         double *gs, double *A, double *b) {
   size_t stride = k + 2;
-  double *gs = ws, *A = gs + ngroups * stride, *L = A + k * k, *b = L + k * k, *raw = b + k;
-  memset(gs, 0, ngroups * stride * sizeof *gs);
-  memset(A, 0, k * k * sizeof *A);
-  memset(b, 0, k * sizeof *b);
   for (size_t i = 0; i < n; i++) {
     double wi = w ? (double)w[i] : 1.0;
     if (wi == 0) continue;
@@ -181,6 +178,51 @@ static double within_coef(const double *x, size_t n, size_t k, const double *y, 
       b[j] += wx * y[i];
     }
     g[1 + k] += wi * y[i];
+  }
+}
+
+/* The same with K fixed at compile time, so that the compiler unrolls it and keeps
+ * the cross-products in registers. */
+#define LP__ACCUMULATE(K)                                                                              \
+  static void accumulate_##K(const double *x, size_t n, const double *y, const int *group,             \
+                             const uint32_t *w, double *gs, double *Aout, double *bout) {              \
+    double A[K * K] = {0}, b[K] = {0};                                                                 \
+    for (size_t i = 0; i < n; i++) {                                                                   \
+      double wi = w ? (double)w[i] : 1.0; /* no test for 0: a branch costs more than the sums */    \
+      const double *xi = x + i * K;                                                                    \
+      double *g = gs + (group ? (size_t)group[i] : 0) * (K + 2);                                       \
+      double wy = wi * y[i];                                                                           \
+      g[0] += wi;                                                                                      \
+      g[1 + K] += wy;                                                                                  \
+      _Pragma("GCC unroll 4") for (int j = 0; j < K; j++) {                                           \
+        double wx = wi * xi[j];                                                                        \
+        g[1 + j] += wx;                                                                                \
+        b[j] += xi[j] * wy;                                                                            \
+        _Pragma("GCC unroll 4") for (int m = 0; m <= j; m++) A[j * K + m] += wx * xi[m];             \
+      }                                                                                                \
+    }                                                                                                  \
+    for (int j = 0; j < K * K; j++) Aout[j] += A[j];                                                   \
+    for (int j = 0; j < K; j++) bout[j] += b[j];                                                       \
+  }
+LP__ACCUMULATE(1)
+LP__ACCUMULATE(2)
+LP__ACCUMULATE(3)
+LP__ACCUMULATE(4)
+
+static double within_coef(const double *x, size_t n, size_t k, const double *y, const int *group,
+                          size_t ngroups, const uint32_t *w, size_t coef, double *ws) {
+  const double tol = 1e-10;
+  size_t stride = k + 2;
+  double *gs = ws, *A = gs + ngroups * stride, *L = A + k * k, *b = L + k * k, *raw = b + k;
+  memset(gs, 0, ngroups * stride * sizeof *gs);
+  memset(A, 0, k * k * sizeof *A);
+  memset(b, 0, k * sizeof *b);
+  switch (k) { /* the hot loop, unrolled for the usual small models */
+  case 1: accumulate_1(x, n, y, group, w, gs, A, b); break;
+  case 2: accumulate_2(x, n, y, group, w, gs, A, b); break;
+  case 3: accumulate_3(x, n, y, group, w, gs, A, b); break;
+  case 4: accumulate_4(x, n, y, group, w, gs, A, b); break;
+  default: accumulate_k(x, n, k, y, group, w, gs, A, b);
   }
   for (size_t j = 0; j < k; j++) raw[j] = A[j * k + j];
   for (size_t gi = 0; gi < ngroups; gi++) {
@@ -304,12 +346,13 @@ lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, 
     uint32_t *w = weights + (size_t)tid * n;
 #pragma omp for schedule(static)
     for (size_t r = 0; r < R; r++) {
-      lp_rng rng;
-      lp_rng_seed(&rng, seed, (uint64_t)r);
+      lp_rng base;
+      lp_rng_seed(&base, seed, (uint64_t)r);
+      lp_rng32 rng = {&base, 0, 0};
       memset(w, 0, n * sizeof *w);
       for (size_t s = 0; s < nstrata; s++) {
         uint32_t len = start[s + 1] - start[s];
-        for (uint32_t d = 0; d < len; d++) w[members[start[s] + lp_rng_below(&rng, len)]]++;
+        for (uint32_t d = 0; d < len; d++) w[members[start[s] + lp_rng32_below(&rng, len)]]++;
       }
       t[r] = within_coef(xc, n, k, yc, group, ngroups, w, coef, ws);
     }

@@ -104,12 +104,71 @@ static void effect_text(lp_result *res, int digits, double scale) {
            res->estimate * scale, digits, res->ci[0] * scale, digits, res->ci[1] * scale);
 }
 
+/* Consecutive mean (or median) rows on the same patients share their bootstrap
+ * resamples, as boot() does with a statistic returning a vector: the indices, the
+ * costly part, are drawn once for the group. */
+static lp_status boot_flush(lp__run *x) {
+  boot_group *g = &x->group;
+  if (g->k == 0) return LP_OK;
+  lp_boot_options bo;
+  lp_boot_options_default(&bo);
+  bo.replicates = x->o->bootstrap;
+  bo.seed = x->o->seed;
+  bo.threads = x->o->threads;
+  bo.level = x->o->level;
+  bo.summary = g->median ? LP_SUMMARY_MEDIAN : LP_SUMMARY_MEAN;
+  lp_boot_result br[LP__BOOT_GROUP];
+  lp_status st = lp_boot_diff_many((const double *const *)g->a, (const double *const *)g->b, g->k, g->na, g->nb, &bo,
+                                   NULL, br, x->err);
+  for (size_t c = 0; c < g->k; c++) {
+    if (!st) {
+      lp_result *res = &x->out->rows[g->row[c]];
+      res->estimate = br[c].estimate;
+      res->ci[0] = br[c].ci[0];
+      res->ci[1] = br[c].ci[1];
+      effect_text(res, g->median ? 1 : 2, 1);
+    }
+    free(g->a[c]);
+    free(g->b[c]);
+  }
+  g->k = 0;
+  return st;
+}
+
+/* Queue the current arm values (x->a, x->b) of result row `row` for the bootstrap;
+ * the rows of the current selection with a value are its patients (x->used). */
+static lp_status boot_add(lp__run *x, bool median, size_t row, size_t na, size_t nb) {
+  boot_group *g = &x->group;
+  bool same = g->k > 0 && g->k < LP__BOOT_GROUP && g->median == median && g->na == na && g->nb == nb &&
+              !memcmp(g->used, x->used, x->n * sizeof *x->used);
+  lp_status st;
+  if (!same && (st = boot_flush(x))) return st;
+  if (g->k == 0) {
+    g->median = median;
+    g->na = na;
+    g->nb = nb;
+    memcpy(g->used, x->used, x->n * sizeof *x->used);
+  }
+  g->a[g->k] = malloc((na ? na : 1) * sizeof(double));
+  g->b[g->k] = malloc((nb ? nb : 1) * sizeof(double));
+  if (!g->a[g->k] || !g->b[g->k]) {
+    free(g->a[g->k]);
+    free(g->b[g->k]);
+    return lp_error_set(x->err, LP_ENOMEM, "out of memory");
+  }
+  memcpy(g->a[g->k], x->a, na * sizeof(double));
+  memcpy(g->b[g->k], x->b, nb * sizeof(double));
+  g->row[g->k++] = row;
+  return LP_OK;
+}
+
 static lp_status run_continuous(lp__run *x, const lp_plan_row *r, lp_result *res) {
   bool median = r->kind == LP_AN_MEDIAN;
   lp_status st;
   if ((st = lp__plan_select(x, r, x->keep)) || (st = lp__plan_column(x, r, "outcome", r->outcome, x->v))) return st;
   size_t na, nb;
   split_arms(x, x->keep, x->v, x->a, &na, x->b, &nb);
+  for (size_t i = 0; i < x->n; i++) x->used[i] = x->keep[i] && !isnan(x->v[i]);
   if (na < 2 || nb < 2)
     return lp__plan_error(x, r, "outcome", LP_EDATA, "'%s' has fewer than two values in an arm (%zu and %zu)",
                           r->outcome, na, nb);
@@ -129,21 +188,7 @@ static lp_status run_continuous(lp__run *x, const lp_plan_row *r, lp_result *res
     }
   }
   res->n_used = (long)(na + nb);
-  if (r->ci == LP__CI_BOOTSTRAP) {
-    lp_boot_options bo;
-    lp_boot_options_default(&bo);
-    bo.replicates = x->o->bootstrap;
-    bo.seed = x->o->seed;
-    bo.threads = x->o->threads;
-    bo.level = x->o->level;
-    bo.summary = median ? LP_SUMMARY_MEDIAN : LP_SUMMARY_MEAN;
-    lp_boot_result br;
-    if ((st = lp_boot_diff(x->a, na, x->b, nb, &bo, NULL, &br, x->err))) return st;
-    res->estimate = br.estimate;
-    res->ci[0] = br.ci[0];
-    res->ci[1] = br.ci[1];
-    effect_text(res, median ? 1 : 2, 1);
-  }
+  if (r->ci == LP__CI_BOOTSTRAP && (st = boot_add(x, median, (size_t)(res - x->out->rows), na, nb))) return st;
   if (r->test == LP__TEST_MW || r->test == LP__TEST_DEFAULT) {
     lp_mannwhitney mw;
     if ((st = lp_mannwhitney_test(x->a, na, x->b, nb, true, x->work, &mw, x->err))) return st;
@@ -473,7 +518,8 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
   if (lp_calloc(n, sizeof *x.arm, &x.arm) || lp_calloc(n, sizeof *x.keep, &x.keep) ||
       lp_calloc(n, sizeof *x.v, &x.v) || lp_calloc(n, sizeof *x.a, &x.a) || lp_calloc(n, sizeof *x.b, &x.b) ||
       lp_calloc(4 * n, sizeof *x.work, &x.work) || lp_calloc(n, sizeof *x.scratch, &x.scratch) ||
-      lp_calloc(n, sizeof *x.rows, &x.rows)) {
+      lp_calloc(n, sizeof *x.rows, &x.rows) || lp_calloc(n, sizeof *x.used, &x.used) ||
+      lp_calloc(n, sizeof *x.group.used, &x.group.used)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
@@ -496,6 +542,8 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
   out->permutations = o->permutations;
   for (size_t k = 0; k < plan->n && !st; k++) {
     const lp_plan_row *r = &plan->rows[k];
+    /* Rows that are not bootstrapped means or medians close a pending group first. */
+    if ((r->kind != LP_AN_MEAN && r->kind != LP_AN_MEDIAN) && (st = boot_flush(&x))) break;
     lp_result *res = new_row(&x, r);
     if (!res) {
       st = lp_error_set(err, LP_ENOMEM, "out of memory");
@@ -515,7 +563,11 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
     }
     if (!st) lp_format_p(res->p, res->p_text, sizeof res->p_text);
   }
+  if (!st) st = boot_flush(&x);
 done:
+  for (size_t c = 0; c < x.group.k; c++) free(x.group.a[c]), free(x.group.b[c]);
+  free(x.used);
+  free(x.group.used);
   free(x.arm);
   free(x.keep);
   free(x.v);

@@ -7,6 +7,18 @@
 
 #include "trial/plan_internal.h"
 
+#define LP__BOOT_GROUP 16
+
+/* Result rows waiting for one shared bootstrap (see plan_run.c). */
+typedef struct {
+  size_t k;
+  bool median;
+  size_t na, nb;
+  bool *used;                 /* data rows in the analysis */
+  double *a[LP__BOOT_GROUP], *b[LP__BOOT_GROUP];
+  size_t row[LP__BOOT_GROUP]; /* index of the result row */
+} boot_group;
+
 typedef struct lp__run {
   const lp_table *t;
   const lp_plan_options *o;
@@ -18,6 +30,8 @@ typedef struct lp__run {
   bool *keep;
   double *v, *a, *b, *work, *scratch;
   size_t *rows;
+  bool *used;       /* data rows with a value in the current analysis */
+  boot_group group;
 } lp__run;
 
 lp_status lp__plan_error(const lp__run *x, const lp_plan_row *r, const char *col, lp_status s,
