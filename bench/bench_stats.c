@@ -11,6 +11,7 @@
 
 #include <leopards/rng.h>
 #include <leopards/stats.h>
+#include <leopards/survival.h>
 #include <leopards/table.h>
 
 static double now(void) {
@@ -88,11 +89,40 @@ int main(int argc, char **argv) {
   double *work = malloc(2 * n * sizeof *work);
   lp_mannwhitney mw;
   TIME_BEST(20, t_mw, lp_mannwhitney_test(x1, n1, x0, n0, true, work, &mw, &err));
+  /* Cox with robust variance clustered by site: time, dead, arm, age, apache2, site. */
+  size_t ct, cd, cage, cap, cs;
+  double t_cox = NAN;
+  lp_cox_fit cf = {0};
+  if (!lp_table_column(t, "time", &ct, NULL) && !lp_table_column(t, "dead", &cd, NULL) &&
+      !lp_table_column(t, "age", &cage, NULL) && !lp_table_column(t, "apache2", &cap, NULL) &&
+      !lp_table_column(t, "site", &cs, NULL)) {
+    double *tm = malloc(n * sizeof *tm), *X = malloc(3 * n * sizeof *X), *col = malloc(n * sizeof *col);
+    int *ev = malloc(n * sizeof *ev), *site = malloc(n * sizeof *site);
+    lp_table_numeric(t, ct, NULL, n, tm, &err);
+    lp_table_binary(t, cd, NULL, n, ev, &err);
+    for (size_t i = 0; i < n; i++) X[3 * i] = arm[i];
+    lp_table_numeric(t, cage, NULL, n, col, &err);
+    for (size_t i = 0; i < n; i++) X[3 * i + 1] = col[i];
+    lp_table_numeric(t, cap, NULL, n, col, &err);
+    for (size_t i = 0; i < n; i++) X[3 * i + 2] = col[i];
+    lp_table_numeric(t, cs, NULL, n, col, &err);
+    for (size_t i = 0; i < n; i++) site[i] = (int)col[i];
+    lp_cox_options co;
+    lp_cox_options_default(&co);
+    TIME_BEST(20, t_cox, {
+      lp_cox_fit_clear(&cf);
+      lp_cox_fit_compute(tm, ev, X, n, 3, NULL, site, &co, &cf, &err);
+    });
+    free(tm), free(X), free(col), free(ev), free(site);
+  }
   printf("bootstrap_1thread %.6f\n", t_boot1);
   printf("bootstrap_%dthreads %.6f\n", omp_get_max_threads(), t_bootn);
   printf("draw_indices_1thread %.6f\n", t_draw);
   printf("mannwhitney %.6f\n", t_mw);
-  printf("# estimate %.6f CI %.6f %.6f; W %.1f p %.6g\n", br.estimate, br.ci[0], br.ci[1], mw.W, mw.p);
+  printf("cox_cluster %.6f\n", t_cox);
+  printf("# estimate %.6f CI %.6f %.6f; W %.1f p %.6g; Cox HR %.6f robust se %.6f\n", br.estimate, br.ci[0], br.ci[1],
+         mw.W, mw.p, cf.hr ? cf.hr[0] : NAN, cf.robust_se ? cf.robust_se[0] : NAN);
+  lp_cox_fit_clear(&cf);
   free(work);
   free(y);
   free(x0);
