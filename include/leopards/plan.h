@@ -90,6 +90,7 @@ typedef struct lp_result_curve {
 /* A subgroup analysis kept for the forest plot. */
 typedef struct lp_result_subgroup {
   char id[64];
+  char section[128]; /* the outcome, from the plan's section */
   char label[128];
   size_t nlevels;
   char levels[8][64];

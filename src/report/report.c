@@ -404,8 +404,9 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, sbuf 
   }
   for (size_t g = 0; g < r->nsubgroups && n < 70; g++) {
     const lp_result_subgroup *sg = &r->subgroups[g];
-    /* Only the mean daily SOFA subgroups go in this figure (death has its own scale). */
-    if (strstr(sg->id, "death")) continue;
+    /* The figure shows the subgroups of the first outcome (the primary); the others
+     * are in the table and subgroups.csv. */
+    if (strcmp(sg->section, r->subgroups[0].section)) continue;
     snprintf(texts[n][1], sizeof texts[n][1], "P = %.2f", sg->p_interaction);
     rows[n] = (lp_forest_row){sg->label, true, NAN, NAN, NAN, NULL, texts[n][1]};
     n++;
@@ -504,11 +505,11 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     snprintf(name, sizeof name, "%s.csv", tables[k].id);
     if ((st = write_text(work, name, &csv, err))) goto done;
   }
-  if ((st = km_figure(in, work, "f2_death", "figure2", "Figure 2. Kaplan-Meier Estimates of the Probability of Survival to Day 28",
+  if ((st = km_figure(in, work, "f2_death", "figure2", "Probability of Survival to Day 28",
                       "Probability of survival", true, &html, err)))
     goto done;
   if ((st = km_figure(in, work, "f2_weaning", "figure_weaning",
-                      "Time to Successful Weaning from Mechanical Ventilation (Patients Ventilated at Baseline)",
+                      "Remaining on Mechanical Ventilation (Ventilated at Baseline)",
                       "Probability of remaining ventilated", true, &html, err)))
     goto done;
   for (size_t c = 0; c < r->ncurves; c++) {
@@ -522,7 +523,7 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
   if (r->nsubgroups) {
     csv.len = 0;
     sb_printf(&csv, "id,subgroup,level,%s,%s,estimate,lower,upper,p_interaction\n", r->arms[0], r->arms[1]);
-    sb_puts(&md, "## Subgroups\n\n| Subgroup | Level | Difference (95% CI) | P for heterogeneity |\n|---|---|---:|---:|\n");
+    sb_puts(&md, "## Subgroups\n\n| Outcome | Subgroup | Level | Difference (95% CI) | P for heterogeneity |\n|---|---|---|---:|---:|\n");
     for (size_t g = 0; g < r->nsubgroups; g++) {
       const lp_result_subgroup *sg = &r->subgroups[g];
       for (size_t l = 0; l < sg->nlevels; l++) {
@@ -531,10 +532,10 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
         sb_csv(&csv, sg->levels[l]);
         sb_printf(&csv, ",%s,%s,%.10g,%.10g,%.10g,%.10g\n", sg->arm_text[l][0], sg->arm_text[l][1], sg->estimate[l],
                   sg->lo[l], sg->hi[l], sg->p_interaction);
-        sb_printf(&md, "| %s | %s | %.2f (%.2f to %.2f) | %s |\n", l ? "" : sg->label, sg->levels[l], sg->estimate[l],
-                  sg->lo[l], sg->hi[l], l ? "" : "");
+        sb_printf(&md, "| %s | %s | %s | %.2f (%.2f to %.2f) | |\n", l ? "" : sg->section, l ? "" : sg->label,
+                  sg->levels[l], sg->estimate[l], sg->lo[l], sg->hi[l]);
       }
-      sb_printf(&md, "| | heterogeneity | | %.2f |\n", sg->p_interaction);
+      sb_printf(&md, "| | | heterogeneity | | %.2f |\n", sg->p_interaction);
     }
     sb_puts(&md, "\n![Subgroups](figure_subgroups.svg)\n\n");
     if ((st = write_text(work, "subgroups.csv", &csv, err))) goto done;

@@ -157,6 +157,7 @@ static void encode(lp_rng *r, const int *score, bool vent, bool rrt, sim_inputs 
     in->norepinephrine = round(clampd(lognormal(r, 0.25, 0.6), 0.11, 2.0) * 100) / 100;
     if (bern(r, 0.08)) in->epinephrine = round(unif(r, 0.05, 0.3) * 100) / 100;
     if (bern(r, 0.14)) in->vasopressin = round(unif(r, 0.01, 0.04) * 100) / 100;
+    if (bern(r, 0.08)) in->dobutamine = round(unif(r, 2.5, 10) * 10) / 10;
   }
   static const double cr_lo[5] = {0.6, 1.2, 2.0, 3.5, 5.0}, cr_hi[5] = {1.1, 1.9, 3.4, 4.9, 7.5};
   int k = score[SC_RENAL];

@@ -46,7 +46,8 @@ static const struct {
 } plan_cols[] = {{"id", true},      {"table", true},   {"section", false}, {"label", true},
                  {"kind", true},    {"outcome", true}, {"population", false}, {"summary", false},
                  {"ci", false},     {"test", false},   {"adjust", false}, {"factors", false},
-                 {"time", false},   {"event", false},  {"subgroup", false}, {"digits", false}};
+                 {"time", false},   {"event", false},  {"subgroup", false}, {"digits", false},
+                 {"levels", false}};
 
 static const char *field(const lp_plan *p, size_t row, const char *name) {
   size_t c;
@@ -127,6 +128,7 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
     r->time = field(p, i, "time");
     r->event = field(p, i, "event");
     r->subgroup = field(p, i, "subgroup");
+    r->levels = field(p, i, "levels");
     if (!*r->id) {
       st = bad(p, i, "id", err, "every analysis needs an id");
       goto fail;

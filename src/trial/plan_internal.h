@@ -13,6 +13,7 @@ typedef struct lp_plan_row {
   long line;
   const char *id, *table, *section, *label, *outcome, *population;
   const char *adjust, *factors, *time, *event, *subgroup;
+  const char *levels; /* display order of subgroup levels, "a|b|c" (may be empty) */
   lp_analysis_kind kind;
   int ci, test, summary, digits; /* digits -1: the kind's default */
 } lp_plan_row;

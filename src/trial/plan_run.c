@@ -265,6 +265,10 @@ static lp_status run_baseline(lp__run *x, const lp_plan_row *r, lp_result *res) 
   lp_describe_compute(x->b, nb, x->work, &d[1]);
   for (int k = 0; k < 2; k++) {
     res->arm_n[k] = (long)d[k].n;
+    if (d[k].n == 0) {
+      snprintf(res->arm_text[k], sizeof res->arm_text[k], "—");
+      continue;
+    }
     if (r->summary == LP__SUM_MEDIAN) {
       res->arm_stat[k][0] = d[k].median, res->arm_stat[k][1] = d[k].q1, res->arm_stat[k][2] = d[k].q3;
       snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f (%.*f–%.*f)", digits, d[k].median, digits,
@@ -383,6 +387,22 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
   lp_error inner;
   if ((st = lp_factor_init(&f, x->t, cs, x->rows, m, &inner)))
     return lp__plan_error(x, r, "subgroup", st, "%s", inner.message);
+  if (*r->levels) {
+    /* The plan's display order, "a|b|c": every name must be a level. */
+    char buf[512];
+    const char *names[8];
+    size_t k = 0;
+    snprintf(buf, sizeof buf, "%s", r->levels);
+    for (char *q = buf; q && k < 8;) {
+      names[k++] = q;
+      q = strchr(q, '|');
+      if (q) *q++ = '\0';
+    }
+    if ((st = lp_factor_reorder(&f, names, k, &inner))) {
+      lp_factor_clear(&f);
+      return lp__plan_error(x, r, "levels", st, "%s", inner.message);
+    }
+  }
   if (f.nlevels > 8) {
     lp_factor_clear(&f);
     return lp__plan_error(x, r, "subgroup", LP_EDATA, "'%s' has %zu levels (at most 8)", r->subgroup, f.nlevels);
@@ -410,6 +430,7 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
       memset(sg, 0, sizeof *sg);
       snprintf(sg->id, sizeof sg->id, "%s", r->id);
       snprintf(sg->label, sizeof sg->label, "%s", r->label);
+      snprintf(sg->section, sizeof sg->section, "%s", r->section);
       sg->nlevels = f.nlevels;
       int digits = r->digits >= 0 ? r->digits : 2;
       for (size_t l = 0; l < f.nlevels; l++) {
