@@ -256,6 +256,194 @@ static int run_demo(const cli_args *a) {
   return print_analysis(a, report, &as);
 }
 
+/* ---- design ---- */
+
+static const cli_opt design_opts[] = {
+    {"trials", "N", "simulated trials for the primary analysis (default 1000)"},
+    {"effect", "paper|none|design", "true effects (default paper; none gives the type I error)"},
+    {"patients", "N", "patients randomised per trial (default 516)"},
+    {"boot", "R", "bootstrap resamples per trial (default 2000)"},
+    {"alpha", "A", "two-sided significance level (default 0.05)"},
+    {"seed", "S", "seed (default 20161013)"},
+    {"threads", "N", "threads (results do not depend on it)"},
+    {"full", "N", "also run N whole trials through the store and the full plan, and compare the average of "
+                  "every estimate with the published one"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+/* One whole simulated trial through store and plan; its report.json is returned. */
+static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, lp_error *err) {
+  char db[4200], key[4200], out[4200];
+  snprintf(db, sizeof db, "%s/t.db", tmp);
+  snprintf(key, sizeof key, "%s/t.key", tmp);
+  snprintf(out, sizeof out, "%s/report", tmp);
+  char cmd[4400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s-wal' '%s-shm' '%s.writer'", out, db, key, db, db, db);
+  if (system(cmd) != 0) return NULL;
+  lp_sim_options so;
+  lp_sim_options_default(&so);
+  so.seed = seed;
+  so.effect = effect;
+  lp_sim_summary ss;
+  if (lp_sim_run(db, key, &so, &ss, err)) return NULL;
+  lp_analysis_options ao;
+  lp_analysis_options_default(&ao);
+  ao.bootstrap = 1000;
+  ao.permutations = 200;
+  ao.imputations = 5;
+  ao.seed = seed;
+  lp_analysis_summary as;
+  if (lp_analyze(db, key, out, &ao, &as, err)) return NULL;
+  char path[4300];
+  snprintf(path, sizeof path, "%s/report.json", out);
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  if (!j) lp_error_set(err, LP_EIO, "%s: %s", path, je.text);
+  return j;
+}
+
+static int run_design(const cli_args *a) {
+  lp_design_options o;
+  lp_design_options_default(&o);
+  long trials = (long)o.trials, patients = (long)o.patients, boot = (long)o.bootstrap, threads = 0, full = 0;
+  unsigned long long seed = o.seed;
+  int rc;
+  if ((rc = cli_long(a, "trials", 1, 10000000, &trials)) || (rc = cli_long(a, "patients", 20, 1000000, &patients)) ||
+      (rc = cli_long(a, "boot", 100, 10000000, &boot)) || (rc = cli_long(a, "threads", 1, 1024, &threads)) ||
+      (rc = cli_long(a, "full", 1, 100000, &full)) || (rc = cli_u64(a, "seed", &seed)) ||
+      (rc = cli_double(a, "alpha", &o.alpha)))
+    return rc;
+  if (!(o.alpha > 0 && o.alpha < 1)) return cli_usage_error(a, "--alpha must be between 0 and 1");
+  lp_error err;
+  if (cli_has(a, "effect") && lp_sim_effect_parse(cli_str(a, "effect"), &o.effect, &err))
+    return cli_usage_error(a, "--effect: %s", err.message);
+  o.trials = (size_t)trials;
+  o.patients = (size_t)patients;
+  o.bootstrap = (size_t)boot;
+  o.threads = (int)threads;
+  o.seed = seed;
+  double t0 = now_s();
+  lp_design_result r;
+  if (lp_design_primary(&o, &r, &err)) return cli_fail(a, &err);
+  double secs = now_s() - t0;
+  /* The normal-theory size for the true difference and SD found (power.t.test). */
+  lp_power_result pw = {0};
+  bool have_pw = fabs(r.true_difference) > 1e-6 &&
+                 !lp_power_t(0, r.true_difference, r.sd_outcome, o.alpha, 0.9, &pw, NULL);
+  json_t *fullj = NULL;
+  if (full) {
+    char tmp[] = "/tmp/leopards-design-XXXXXX";
+    if (!mkdtemp(tmp)) {
+      lp_error_set(&err, LP_EIO, "cannot make a temporary folder");
+      return cli_fail(a, &err);
+    }
+    json_t *rows = NULL;
+    size_t done = 0;
+    for (long t = 0; t < full; t++) {
+      if (!cli_has(a, "json")) fprintf(stderr, "\r  whole trial %ld of %ld", t + 1, full);
+      json_t *j = full_trial(tmp, seed + 1000 + (unsigned long long)t, o.effect, &err);
+      if (!j) {
+        char cmd[4400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd)) {}
+        json_decref(rows);
+        return cli_fail(a, &err);
+      }
+      json_t *tabs = json_object_get(j, "tables");
+      if (!rows) rows = json_object();
+      const char *tname;
+      json_t *tv;
+      json_object_foreach(tabs, tname, tv) {
+        if (strcmp(tname, "table3") && strcmp(tname, "figure2")) continue;
+        const char *id;
+        json_t *row;
+        json_object_foreach(tv, id, row) {
+          json_t *e = json_object_get(row, "estimate");
+          if (!json_is_number(e)) continue;
+          double v = json_number_value(e);
+          json_t *acc = json_object_get(rows, id);
+          if (!acc) {
+            acc = json_pack("{s:s, s:o, s:f, s:f, s:i}", "label", json_string_value(json_object_get(row, "label")),
+                            "published", json_copy(json_object_get(row, "published")), "sum", 0.0, "sumsq", 0.0, "n", 0);
+            json_object_set_new(rows, id, acc);
+          }
+          json_object_set_new(acc, "sum", json_real(json_real_value(json_object_get(acc, "sum")) + v));
+          json_object_set_new(acc, "sumsq", json_real(json_real_value(json_object_get(acc, "sumsq")) + v * v));
+          json_object_set_new(acc, "n", json_integer(json_integer_value(json_object_get(acc, "n")) + 1));
+        }
+      }
+      json_decref(j);
+      done++;
+    }
+    if (!cli_has(a, "json")) fputc('\n', stderr);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd)) {}
+    /* Per row: mean, SD over trials, and where the published value falls. */
+    fullj = json_array();
+    const char *id;
+    json_t *acc;
+    json_object_foreach(rows, id, acc) {
+      double n = (double)json_integer_value(json_object_get(acc, "n"));
+      double sum = json_real_value(json_object_get(acc, "sum")), sumsq = json_real_value(json_object_get(acc, "sumsq"));
+      double mean = sum / n, sd = n > 1 ? sqrt(fmax(0, (sumsq - sum * sum / n) / (n - 1))) : NAN;
+      json_t *pub = json_object_get(acc, "published");
+      double pv = json_is_number(pub) ? json_number_value(pub) : NAN;
+      json_array_append_new(fullj, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id", id, "label",
+                                             json_string_value(json_object_get(acc, "label")), "trials", (int)n,
+                                             "mean", cli_num(mean), "sd", cli_num(sd), "se_mean",
+                                             cli_num(sd / sqrt(n)), "published", cli_num(pv), "z_published",
+                                             cli_num((pv - mean) / sd)));
+    }
+    json_decref(rows);
+  }
+  if (cli_has(a, "json")) {
+    json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",
+                             lp_sim_effect_name(o.effect), "trials", (json_int_t)r.trials, "patients",
+                             (json_int_t)o.patients, "bootstrap", (json_int_t)o.bootstrap, "alpha", o.alpha,
+                             "true_difference", cli_num(r.true_difference), "sd_outcome", cli_num(r.sd_outcome),
+                             "mean_estimate", cli_num(r.mean_estimate), "sd_estimate", cli_num(r.sd_estimate),
+                             "reject", cli_num(r.reject), "ci_excludes_zero", cli_num(r.ci_excludes_zero), "coverage",
+                             cli_num(r.coverage), "mean_ci_width", cli_num(r.mean_ci_width), "normal_theory_n_90",
+                             have_pw ? cli_num(pw.n) : json_null());
+    if (fullj) json_object_set_new(root, "full", fullj);
+    return cli_print_json(root);
+  }
+  double mcse = sqrt(r.reject * (1 - r.reject) / (double)r.trials);
+  printf("simulation-based design of the primary analysis (effect %s): %zu trials of %zu patients, %zu bootstrap "
+         "resamples each (%.1f s)\n\n",
+         lp_sim_effect_name(o.effect), r.trials, o.patients, o.bootstrap, secs);
+  printf("  true difference in mean daily SOFA     %8.3f   (SD of the outcome %.2f)\n", r.true_difference, r.sd_outcome);
+  printf("  mean estimate (SD across trials)       %8.3f   (%.3f)\n", r.mean_estimate, r.sd_estimate);
+  printf("  %-38s %8.3f   (Monte Carlo SE %.3f)\n",
+         fabs(r.true_difference) < 1e-6 ? "type I error: P < alpha (Mann-Whitney)" : "power: P < alpha (Mann-Whitney)",
+         r.reject, mcse);
+  printf("  bootstrap interval excludes 0          %8.3f\n", r.ci_excludes_zero);
+  printf("  bootstrap interval covers the truth    %8.3f   (nominal 0.95)\n", r.coverage);
+  printf("  mean interval width                    %8.3f\n", r.mean_ci_width);
+  if (have_pw)
+    printf("\n  a two-sample t calculation for this difference and SD gives %.0f per group (%.0f in all) for 90%% power\n",
+           ceil(pw.n), 2 * ceil(pw.n));
+  if (fullj) {
+    printf("\nwhole trials through the store and the plan: average estimate beside the published one\n\n");
+    printf("  %-14s %-40s %9s %9s %9s %7s\n", "row", "", "published", "mean", "SD", "z");
+    size_t i;
+    json_t *v;
+    json_array_foreach(fullj, i, v) {
+      char lab[41];
+      snprintf(lab, sizeof lab, "%s", json_string_value(json_object_get(v, "label")));
+      printf("  %-14s %-40s %9.3f %9.3f %9.3f %7.2f\n", json_string_value(json_object_get(v, "id")), lab,
+             json_real_value(json_object_get(v, "published")),
+             json_real_value(json_object_get(v, "mean")), json_real_value(json_object_get(v, "sd")),
+             json_real_value(json_object_get(v, "z_published")));
+    }
+    printf("\n  z: (published - mean) / SD of one trial's estimate; |z| < 2 means the published estimate is a\n"
+           "  typical draw of the simulated trial.\n");
+    json_decref(fullj);
+  }
+  return CLI_OK;
+}
+
 const cli_cmd cli_pipeline_cmds[] = {
     {"simulate", "simulate a LeoPARDS-like trial through the real store (a locked trial file and its key)",
      simulate_opts, "example:\n  leopards simulate --db demo.db --key demo.key --seed 1 --effect paper", run_simulate},
@@ -263,5 +451,9 @@ const cli_cmd cli_pipeline_cmds[] = {
      "example:\n  leopards analyze --db trial.db --key trial.key --out report", run_analyze},
     {"demo", "simulate a LeoPARDS trial and analyse it into a report (the built-in demo)", demo_opts,
      "example:\n  leopards demo --out leopards-demo   (then open leopards-demo/report/report.html)", run_demo},
+    {"design", "simulation-based power, type I error and coverage of the primary analysis", design_opts,
+     "examples:\n  leopards design --trials 1000 --effect paper\n  leopards design --trials 1000 --effect none\n"
+     "  leopards design --trials 200 --full 50      (also averages every Table 3 estimate)",
+     run_design},
 };
 const size_t cli_pipeline_ncmds = sizeof cli_pipeline_cmds / sizeof cli_pipeline_cmds[0];

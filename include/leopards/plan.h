@@ -70,6 +70,7 @@ typedef struct lp_result {
   double arm_stat[2][3];    /* mean, sd, - | median, q1, q3 | events, n, percent */
   long arm_n[2];
   double estimate, ci[2], p; /* NAN where not applicable */
+  double published;          /* the estimate the plan quotes from a publication (NAN: none) */
   char effect_text[96];     /* "0.61 (-0.07 to 1.29)" */
   char p_text[16];          /* "0.053", "<0.001", ">0.99", "" */
   char method[160];         /* what was computed, for the footnotes */

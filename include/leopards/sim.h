@@ -65,6 +65,37 @@ typedef struct lp_sim_outcomes {
 lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, size_t n,
                           lp_sim_outcomes *out, lp_error *err);
 
+/* ---- simulation-based design of the primary analysis ---- */
+
+typedef struct lp_design_options {
+  size_t trials;      /* simulated trials (1000) */
+  lp_sim_effect effect;
+  size_t patients;    /* per trial, randomised 1:1 in blocks (516) */
+  size_t bootstrap;   /* resamples per trial for the percentile interval (2000) */
+  uint64_t seed;
+  double alpha;       /* 0.05 */
+  int threads;        /* 0 = all cores */
+} lp_design_options;
+
+void lp_design_options_default(lp_design_options *o);
+
+typedef struct lp_design_result {
+  size_t trials;
+  double true_difference;   /* of mean daily SOFA under the model (a 400,000-patient run) */
+  double mean_estimate, sd_estimate;
+  double reject;            /* share of trials with Mann-Whitney P < alpha (power, or type I error) */
+  double ci_excludes_zero;  /* share whose bootstrap interval excludes 0 */
+  double coverage;          /* share whose interval covers the true difference */
+  double mean_ci_width;
+  double sd_outcome;        /* SD of mean daily SOFA (pooled over arms) */
+} lp_design_result;
+
+/* Simulate `trials` trials with the patient model and run the plan's primary
+ * analysis on each (difference in mean daily SOFA, stratified bootstrap percentile
+ * interval, Mann-Whitney test). Trials run in parallel; trial t uses the streams of
+ * (seed, t), so the result does not depend on the number of threads. */
+lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, lp_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -250,11 +250,12 @@ static json_t *results_json(const lp_report_input *in) {
                                             (json_int_t)x->arm_n[a], "stat", num(x->arm_stat[a][0]),
                                             num(x->arm_stat[a][1]), num(x->arm_stat[a][2])));
     json_object_set_new(t, x->id,
-                        json_pack("{s:s, s:s, s:s, s:o, s:o, s:[o,o], s:o, s:s, s:s, s:s, s:I}", "section",
+                        json_pack("{s:s, s:s, s:s, s:o, s:o, s:[o,o], s:o, s:s, s:s, s:s, s:I, s:o}", "section",
                                   x->section, "label", x->label, "kind", lp_analysis_kind_name(x->kind),
                                   "arms", arms, "estimate", num(x->estimate), "ci", num(x->ci[0]),
                                   num(x->ci[1]), "p", num(x->p), "effect_text", x->effect_text, "p_text",
-                                  x->p_text, "method", x->method, "n_used", (json_int_t)x->n_used));
+                                  x->p_text, "method", x->method, "n_used", (json_int_t)x->n_used, "published",
+                                  num(x->published)));
   }
   json_object_set_new(root, "tables", tabs);
   json_t *subs = json_object();

@@ -16,6 +16,7 @@ typedef struct lp_plan_row {
   const char *levels; /* display order of subgroup levels, "a|b|c" (may be empty) */
   lp_analysis_kind kind;
   int ci, test, summary, digits; /* digits -1: the kind's default */
+  double published;              /* the published estimate, for comparisons (NAN: none) */
 } lp_plan_row;
 
 struct lp_plan {

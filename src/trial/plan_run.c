@@ -83,6 +83,7 @@ static lp_result *new_row(lp__run *x, const lp_plan_row *r) {
   snprintf(res->label, sizeof res->label, "%s", r->label);
   res->kind = r->kind;
   res->estimate = res->ci[0] = res->ci[1] = res->p = NAN;
+  res->published = r->published;
   for (int a = 0; a < 2; a++)
     for (int k = 0; k < 3; k++) res->arm_stat[a][k] = NAN;
   return res;
