@@ -1,0 +1,60 @@
+# The main job end to end: simulate a trial through the store, analyse it, and
+# recompute the key numbers in R from the exported analysis data set; the report's
+# files; and the refusals (a bad plan, an unlocked trial, a missing or wrong key)
+# that must leave nothing written.
+source "$(dirname "$0")/lib.sh"
+"$LP" simulate --db "$TMP/t.db" --key "$TMP/t.key" --seed 7 --quiet >/dev/null
+"$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/report" --boot 2000 --permutations 500 --quiet >/dev/null
+for f in report.html report.md report.json analysis.csv table1.csv table2.csv table3.csv subgroups.csv \
+  figure1.svg figure1.pdf figure1.png figure2.png figure_subgroups.png figure_sofa.png data/allocations.csv; do
+  checks=$((checks + 1))
+  [ -s "$TMP/report/$f" ] || fail "report file $f missing"
+done
+grep -q "Table 3. Clinical Outcomes" "$TMP/report/report.html" || fail "html table 3"
+grep -q "<svg" "$TMP/report/report.html" || fail "inline figures"
+Rscript "$TESTS/r/recompute.R" "$TMP/report" >"$TMP/r.csv"
+rv() { awk -F, -v k="$1" '$1 == k { print $2 }' "$TMP/r.csv"; }
+J="$TMP/report/report.json"
+close "primary difference" "$(jq '.tables.table3.t3_sofa.estimate' "$J")" "$(rv sofa.estimate)" 1e-9
+close "primary Mann-Whitney P" "$(jq '.tables.table3.t3_sofa.p' "$J")" "$(rv sofa.p)" 1e-9
+close "28-day death difference" "$(jq '.tables.table3.t3_death28.estimate' "$J")" "$(rv death.estimate)" 1e-9
+close "28-day death lower" "$(jq '.tables.table3.t3_death28.ci[0]' "$J")" "$(rv death.lower)" 1e-9
+close "28-day death upper" "$(jq '.tables.table3.t3_death28.ci[1]' "$J")" "$(rv death.upper)" 1e-9
+close "28-day death P" "$(jq '.tables.table3.t3_death28.p' "$J")" "$(rv death.p)" 1e-9
+close "Cox hazard ratio" "$(jq '.tables.figure2.f2_death.estimate' "$J")" "$(rv cox.hr)" 1e-9
+close "Cox lower (robust)" "$(jq '.tables.figure2.f2_death.ci[0]' "$J")" "$(rv cox.lower)" 1e-9
+close "Cox upper (robust)" "$(jq '.tables.figure2.f2_death.ci[1]' "$J")" "$(rv cox.upper)" 1e-9
+close "Cox P (robust)" "$(jq '.tables.figure2.f2_death.p' "$J")" "$(rv cox.p)" 1e-9
+same "CONSORT screened" "$(jq '.consort.assessed' "$J")" 2382
+same "CONSORT randomised" "$(jq '.consort.randomised' "$J")" 516
+same "analysed" "$(jq '.n[0] + .n[1]' "$J")" 515
+# The same seed gives the same trial and the same numbers.
+"$LP" simulate --db "$TMP/u.db" --key "$TMP/u.key" --seed 7 --quiet >/dev/null
+"$LP" analyze --db "$TMP/u.db" --key "$TMP/u.key" --out "$TMP/report2" --boot 2000 --permutations 500 --quiet >/dev/null
+same "reproducible" "$(jq -c '.tables.table3.t3_sofa | [.estimate, .ci]' "$TMP/report2/report.json")" \
+  "$(jq -c '.tables.table3.t3_sofa | [.estimate, .ci]' "$J")"
+# Refusals, with nothing written.
+printf 'id,table,label,kind,outcome\nx,table3,X,mean,no_such_outcome\n' >"$TMP/bad_outcome.csv"
+expect_fail 1 "bad_outcome.csv:2: column 'outcome': the data set analysis.csv has no column 'no_such_outcome'" -- \
+  "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/r3" --plan "$TMP/bad_outcome.csv" --boot 200
+printf 'id,table,label,kind,outcome,ci\nx,table3,X,mean,sofa_mean,jackknife\n' >"$TMP/bad_method.csv"
+expect_fail 1 "bad_method.csv:2: column 'ci': unknown interval method 'jackknife'" -- \
+  "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/r3" --plan "$TMP/bad_method.csv"
+checks=$((checks + 1))
+[ ! -e "$TMP/r3" ] || fail "a refused analysis left $TMP/r3"
+ls "$TMP" | grep -q partial && fail "a staging folder was left behind"
+"$LP" trial init --db "$TMP/open.db" --sites 2 >/dev/null
+expect_fail 1 "is not locked" -- "$LP" analyze --db "$TMP/open.db" --key "$TMP/t.key" --out "$TMP/r4"
+expect_fail 2 "option --key is required" -- "$LP" analyze --db "$TMP/t.db" --out "$TMP/r4"
+expect_fail 1 "cannot open the key file" -- "$LP" analyze --db "$TMP/t.db" --key "$TMP/none.key" --out "$TMP/r4"
+expect_fail 1 "" -- "$LP" analyze --db "$TMP/t.db" --key "$TMP/u.key" --out "$TMP/r4"
+checks=$((checks + 1))
+[ ! -e "$TMP/r4" ] || fail "a refused analysis left $TMP/r4"
+expect_fail 2 "--effect: unknown effect 'huge'" -- "$LP" simulate --db "$TMP/x.db" --key "$TMP/x.key" --effect huge
+expect_fail 2 "exists" -- "$LP" simulate --db "$TMP/t.db" --key "$TMP/new.key"
+# design: the null gives about 5% rejections, the paper's effect more.
+out=$("$LP" design --trials 200 --effect none --boot 500 --json)
+checks=$((checks + 1))
+awk -v r="$(jq .reject <<<"$out")" 'BEGIN { exit !(r < 0.12) }' || fail "type I error $(jq .reject <<<"$out")"
+awk -v c="$(jq .coverage <<<"$out")" 'BEGIN { exit !(c > 0.89 && c < 0.99) }' || fail "coverage"
+done_checks
