@@ -176,6 +176,9 @@ static const cli_opt demo_opts[] = {
     {"seed", "S", "simulation seed (default 4)"},
     {"effect", "paper|none|design", "treatment effects of the simulated trial (default paper)"},
     {"boot", "R", "bootstrap resamples (default 100000)"},
+    {"permutations", "B", "permutations for the subgroup tests (default 10000)"},
+    {"imputations", "M", "imputations for the sensitivity analysis (default 20)"},
+    {"threads", "N", "threads (results do not depend on it)"},
     {"quiet", NULL, "no progress display"},
     {"json", NULL, "print a summary as JSON"},
     {0}};
