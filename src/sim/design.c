@@ -41,7 +41,8 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
     c[pop[i].arm]++;
   }
   free(pop);
-  out->true_difference = s[0] / (double)c[0] - s[1] / (double)c[1];
+  /* Under the null the arms are the same model: the truth is exactly 0. */
+  out->true_difference = o->effect == LP_EFFECT_NONE ? 0.0 : s[0] / (double)c[0] - s[1] / (double)c[1];
   double v0 = (ss[0] - s[0] * s[0] / (double)c[0]) / (double)(c[0] - 1);
   double v1 = (ss[1] - s[1] * s[1] / (double)c[1]) / (double)(c[1] - 1);
   out->sd_outcome = sqrt((v0 + v1) / 2);
