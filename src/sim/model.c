@@ -249,7 +249,10 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   bool dies28 = bern(r, pd);
   p->death_day = NAN;
   if (dies28) {
-    double d = clampd(lognormal(r, 4.5, 0.95), 0.2, 27.9);
+    /* Day of death: with the paper's effect, levosimendan non-survivors die sooner
+     * (Table 3: ICU stay of non-survivors 3.2 vs 5.7 days). */
+    double median = m->effect == LP_EFFECT_PAPER ? (arm == 0 ? 3.4 : 5.4) : 4.5;
+    double d = clampd(lognormal(r, median, 0.95), 0.2, 27.9);
     p->death_day = d;
     p->icu_los = bern(r, 0.95) ? d : d * unif(r, 0.3, 0.85);
     p->hosp_los = d;
