@@ -12,7 +12,7 @@ for f in report.html report.md report.json analysis.csv table1.csv table2.csv ta
 done
 grep -q "Table 3. Clinical Outcomes" "$TMP/report/report.html" || fail "html table 3"
 grep -q "<svg" "$TMP/report/report.html" || fail "inline figures"
-Rscript "$TESTS/r/recompute.R" "$TMP/report" >"$TMP/r.csv"
+Rscript "$TESTS/cli/recompute.R" "$TMP/report" >"$TMP/r.csv"
 rv() { awk -F, -v k="$1" '$1 == k { print $2 }' "$TMP/r.csv"; }
 J="$TMP/report/report.json"
 close "primary difference" "$(jq '.tables.table3.t3_sofa.estimate' "$J")" "$(rv sofa.estimate)" 1e-9

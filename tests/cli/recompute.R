@@ -1,7 +1,7 @@
 # Recompute, from a report folder's analysis.csv, the primary difference and its
 # Mann-Whitney P, the 28-day mortality row (Wald interval, chi-square with Yates)
 # and the ICU-clustered Cox hazard ratio, and print them as name,value rows.
-#   Rscript tests/r/recompute.R REPORT_DIR
+#   Rscript tests/cli/recompute.R REPORT_DIR
 suppressPackageStartupMessages(library(survival))
 dir <- commandArgs(trailingOnly = TRUE)[1]
 d <- read.csv(file.path(dir, "analysis.csv"))
