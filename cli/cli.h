@@ -79,6 +79,8 @@ extern const cli_cmd cli_pipeline_cmds[];
 extern const size_t cli_pipeline_ncmds;
 extern const cli_cmd cli_survival_cmds[];
 extern const size_t cli_survival_ncmds;
+extern const cli_cmd cli_clinical_cmds[];
+extern const size_t cli_clinical_ncmds;
 extern const cli_cmd cli_stats_cmds[];
 extern const size_t cli_stats_ncmds;
 extern const cli_cmd cli_trial_cmds[];

@@ -15,6 +15,7 @@ static const cmd_group groups[] = {
     {cli_pipeline_cmds, &cli_pipeline_ncmds},
     {cli_stats_cmds, &cli_stats_ncmds},
     {cli_survival_cmds, &cli_survival_ncmds},
+    {cli_clinical_cmds, &cli_clinical_ncmds},
     {cli_trial_cmds, &cli_trial_ncmds},
 };
 static const size_t ngroups = sizeof groups / sizeof groups[0];

@@ -14,9 +14,9 @@
 /* Eligible inputs (every criterion assessed and met). */
 #define TU_ELIGIBLE                                                                           \
   "{\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,"    \
-  "\"wbc\":15.2,\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf\":0,"             \
-  "\"torsades\":0,\"child_pugh_c\":0,\"obstruction\":0,\"treatment_limitation\":0,"          \
-  "\"weight_kg\":80,\"pregnant\":0,\"levosimendan_30d\":0,\"hypersensitivity\":0,"          \
+  "\"wbc\":15.2,\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,"             \
+  "\"torsades_history\":0,\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0,"          \
+  "\"weight\":80,\"pregnant\":0,\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,"          \
   "\"other_trial\":0}"
 
 #define TU_CHECK(call)                                                                        \

@@ -46,6 +46,13 @@ typedef struct lp_sofa_input {
 /* All fields missing (NAN, ventilated -1). */
 void lp_sofa_input_init(lp_sofa_input *in);
 
+/* SI to conventional units (creatinine umol/L / 88.4, bilirubin umol/L / 17.1),
+ * rounded to 9 decimals so that a cut-off written in SI units (309.4 umol/L) lands
+ * exactly on the conventional one (3.5 mg/dL) instead of a hair below it. */
+#define LP_CREATININE_UMOL 88.4
+#define LP_BILIRUBIN_UMOL 17.1
+double lp_si_to_conventional(double value, double factor);
+
 typedef struct lp_sofa {
   int component[LP_SOFA_NCOMP]; /* 0-4, or -1 when its inputs are missing */
   int systems;                  /* 5 (no CNS, the trial's daily score) or 6 */
@@ -94,6 +101,136 @@ lp_status lp_sofa_mean_daily(const lp_sofa *days, size_t ndays, lp_missing_rule 
  * x; stage 1 at 1.5-1.9 x or a rise >= 0.3 mg/dL within 48 h (rise48, NAN if not
  * known). Urine-output criteria are not used (as in the trial). */
 lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool rrt, int *stage, lp_error *err);
+
+/* ---------------------------------------------------------------- APACHE II */
+
+typedef enum { LP_ADMIT_NONOPERATIVE = 0, LP_ADMIT_EMERGENCY_POSTOP, LP_ADMIT_ELECTIVE_POSTOP } lp_admission;
+
+/* Worst values of the first 24 hours (NAN when missing; flags -1 when missing). */
+typedef struct lp_apache2_input {
+  double temperature;  /* C */
+  double map;          /* mmHg */
+  double heart_rate;   /* /min */
+  double resp_rate;    /* /min */
+  double fio2;         /* fraction */
+  double pao2, paco2;  /* mmHg */
+  double aado2;        /* mmHg; computed from PaO2, PaCO2 and FiO2 when missing */
+  double ph;
+  double hco3;         /* mmol/L, used only without an arterial pH */
+  double sodium, potassium; /* mmol/L */
+  double creatinine;   /* mg/dL */
+  int acute_renal_failure;  /* doubles the creatinine points */
+  double hematocrit;   /* % */
+  double wbc;          /* 10^3/uL */
+  double gcs;          /* 3-15 */
+  double age;          /* years */
+  int chronic_health;  /* severe organ insufficiency or immunocompromise */
+  lp_admission admission;
+} lp_apache2_input;
+
+void lp_apache2_input_init(lp_apache2_input *in);
+
+enum {
+  LP_APS_TEMPERATURE, LP_APS_MAP, LP_APS_HEART_RATE, LP_APS_RESP_RATE, LP_APS_OXYGENATION, LP_APS_PH,
+  LP_APS_SODIUM, LP_APS_POTASSIUM, LP_APS_CREATININE, LP_APS_HEMATOCRIT, LP_APS_WBC, LP_APS_GCS, LP_APS_N
+};
+const char *lp_apache2_variable_name(int v); /* "temperature", ..., "oxygenation", "ph" (or bicarbonate) */
+
+typedef struct lp_apache2 {
+  int points[LP_APS_N];   /* per physiological variable (0 when missing) */
+  int aps, age_points, chronic_points, total;
+  unsigned missing;       /* bit v set when variable v was missing (scored 0) */
+  bool oxygenation_by_aado2; /* FiO2 >= 0.5: A-aDO2 used, else PaO2 */
+  bool acid_base_by_hco3;    /* no arterial pH: bicarbonate used */
+  double aado2_used;
+} lp_apache2;
+
+/* APACHE II (Knaus 1985). Bands are half-open: a value scores the band whose lower
+ * limit it reaches (so 38.45 C is "36-38.4", 0 points). A-aDO2 is used when FiO2 >=
+ * 0.5 (computed as FiO2 x 713 - PaCO2 / 0.8 - PaO2 when not given), PaO2 otherwise;
+ * bicarbonate replaces pH only when pH is missing. A missing variable scores 0 and is
+ * reported in `missing`. Out-of-range values are an error naming the field. */
+lp_status lp_apache2_score(const lp_apache2_input *in, lp_apache2 *out, lp_error *err);
+
+/* ---------------------------------------------------------------- eligibility */
+
+typedef struct lp_eligibility_input {
+  double age;
+  int infection;               /* suspected or proven */
+  double temperature, heart_rate, resp_rate, paco2_kpa, wbc;
+  int ventilated;
+  double vasopressor_hours;    /* hours on vasopressors despite fluids */
+  double hours_since_criteria; /* since the inclusion criteria were met */
+  double weight;               /* kg */
+  int esrf_dialysis, torsades_history, child_pugh_c, ventricular_obstruction, treatment_limitation, pregnant,
+      levosimendan_30d, levosimendan_hypersensitivity, other_trial;
+} lp_eligibility_input;
+
+void lp_eligibility_input_init(lp_eligibility_input *in);
+
+#define LP_ELIG_MAX_FAILED 15
+typedef struct lp_eligibility {
+  bool eligible;
+  int sirs_count;               /* SIRS criteria met among those known (0-4) */
+  size_t nfailed;
+  const char *failed[LP_ELIG_MAX_FAILED]; /* stable ids, in a fixed order; "NAME:missing" when not known */
+} lp_eligibility;
+
+/* The trial's criteria (clinical.md): inclusion age >= 18, infection, >= 2 SIRS
+ * criteria, vasopressors >= 4 h; exclusion > 24 h since the criteria, dialysis-
+ * dependent end-stage renal failure, torsades, Child-Pugh C, ventricular obstruction,
+ * treatment limitation, weight > 135 kg, pregnancy, levosimendan within 30 days or
+ * hypersensitivity, another trial. Every criterion not met is listed (ids: age,
+ * infection, sirs, vasopressor, window_24h, esrf, torsades, hepatic, obstruction,
+ * treatment_limitation, weight, pregnancy, levosimendan_30d, hypersensitivity,
+ * other_trial); a criterion whose inputs are missing fails as "ID:missing", since
+ * eligibility needs every input. */
+lp_status lp_eligibility_check(const lp_eligibility_input *in, lp_eligibility *out, lp_error *err);
+
+/* ---------------------------------------------------------------- infusion protocol */
+
+typedef enum {
+  LP_INF_START = 0,   /* 0.1 ug/kg/min, before the step-up */
+  LP_INF_FULL,        /* 0.2 */
+  LP_INF_REDUCED,     /* 0.1 after a reduction */
+  LP_INF_LOW,         /* 0.05 */
+  LP_INF_STOPPED,     /* 0: discontinued for side effects */
+  LP_INF_COMPLETED    /* 0: 24 hours done */
+} lp_infusion_state;
+
+const char *lp_infusion_state_name(lp_infusion_state s);
+double lp_infusion_dose(lp_infusion_state s); /* ug/kg/min */
+
+typedef struct lp_infusion_observation {
+  double hours;             /* since the start of the infusion */
+  int hypotension;          /* 1, 0, or -1: judged from map */
+  double map;               /* mmHg (hypotension when < 65, the protocol's lower target) */
+  double heart_rate, baseline_heart_rate;
+} lp_infusion_observation;
+
+typedef enum {
+  LP_INF_REASON_CONTINUE = 0, LP_INF_REASON_STEP_UP, LP_INF_REASON_HYPOTENSION, LP_INF_REASON_TACHYCARDIA,
+  LP_INF_REASON_COMPLETED, LP_INF_REASON_STOPPED
+} lp_infusion_reason;
+
+typedef struct lp_infusion_step {
+  lp_infusion_state state;
+  double dose;
+  lp_infusion_reason reason;
+  const char *text;          /* the reason in words */
+  bool severe_tachycardia, hypotension;
+} lp_infusion_step;
+
+/* The next state from the current one and an observation: 24 h ends the infusion;
+ * hypotension or severe tachycardia (HR > 130/min, or a rise > 20% over a baseline
+ * already > 110/min) steps down (0.2 -> 0.1 -> 0.05 -> stop; 0.1 before the step-up
+ * -> 0.05); without them the dose steps up from 0.1 to 0.2 from 2 hours on. */
+lp_status lp_infusion_next(lp_infusion_state state, const lp_infusion_observation *obs, lp_infusion_step *out,
+                           lp_error *err);
+
+/* Pump rate mL/h = dose (ug/kg/min) x weight (kg) x 60 / concentration (ug/mL). The
+ * usual dilution is 12.5 mg in 500 mL (25 ug/mL); placebo runs at the same rates. */
+lp_status lp_infusion_rate(double dose, double weight, double concentration, double *ml_per_hour, lp_error *err);
 
 #ifdef __cplusplus
 }

@@ -15,10 +15,12 @@ lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool
     return lp_error_at(err, LP_ERANGE, NULL, 0, "baseline", "%g is outside 0 to 30 mg/dL", baseline);
   if (!isnan(rise48) && !(rise48 >= -30 && rise48 <= 30))
     return lp_error_at(err, LP_ERANGE, NULL, 0, "rise48", "%g is not a plausible 48-hour change", rise48);
-  double ratio = creatinine / baseline;
+  /* The ratio is compared with a relative tolerance of 1e-9, so that 3.3 against 1.1
+   * (2.9999999999999996 in binary) is the 3.0 x it is on paper. */
+  double ratio = creatinine / baseline * (1 + 1e-9);
   if (ratio >= 3.0 || creatinine >= 4.0) *stage = 3;
   else if (ratio >= 2.0) *stage = 2;
-  else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3)) *stage = 1;
+  else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3 - 1e-12)) *stage = 1;
   else *stage = 0;
   return LP_OK;
 }

@@ -19,6 +19,11 @@ void lp_sofa_input_init(lp_sofa_input *in) {
   in->ventilated = -1;
 }
 
+double lp_si_to_conventional(double value, double factor) {
+  if (!isfinite(value)) return value;
+  return round(value / factor * 1e9) / 1e9;
+}
+
 static lp_status range(double v, double lo, double hi, const char *field, const char *unit, lp_error *err) {
   if (isnan(v) || (v >= lo && v <= hi)) return LP_OK;
   return lp_error_at(err, LP_ERANGE, NULL, 0, field, "%g is outside the physiological range %g to %g %s", v, lo, hi,
@@ -29,7 +34,7 @@ static double given(double rate) { return isnan(rate) ? 0 : rate; }
 
 lp_status lp_sofa_score(const lp_sofa_input *in, int systems, lp_sofa *out, lp_error *err) {
   if (systems != 5 && systems != 6) return lp_error_set(err, LP_EINVAL, "SOFA has 5 or 6 systems, not %d", systems);
-  if (!isnan(in->fio2) && in->fio2 > 1 && in->fio2 <= 100)
+  if (!isnan(in->fio2) && in->fio2 >= 21 && in->fio2 <= 100) /* 21-100: a percentage */
     return lp_error_at(err, LP_ERANGE, NULL, 0, "fio2",
                        "%g looks like a percentage: give FiO2 as a fraction (0.21 to 1.0, e.g. %.2f)", in->fio2,
                        in->fio2 / 100);

@@ -13,6 +13,8 @@
 
 #include <leopards/table.h>
 
+#include <leopards/clinical.h>
+
 #include "trial/trial_internal.h"
 
 typedef enum { T_INT, T_REAL, T_BOOL, T_TEXT, T_DATE, T_CHOICE } ftype;
@@ -317,7 +319,7 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
   }
   if (!as_number(v, &x) || !isfinite(x))
     return FAIL(l, name, "expected %s", f->type == T_BOOL ? "0 or 1" : "a number");
-  if (alt) x /= f->alt_div;
+  if (alt) x = lp_si_to_conventional(x, f->alt_div); /* rounded: SI cut-offs land on their bands */
   if ((f->flags & F_FIO2) && x >= 21 && x <= 100)
     return FAIL(l, name, "%g looks like a percentage: give FiO2 as a fraction (%g)", x, x / 100);
   if (f->type == T_BOOL && x != 0 && x != 1) return FAIL(l, name, "%g is not 0 or 1", x);

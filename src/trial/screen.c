@@ -11,6 +11,8 @@
 
 #include <leopards/table.h>
 
+#include <leopards/clinical.h>
+
 #include "trial/trial_internal.h"
 
 /* The eligibility inputs a screening record holds (clinical.md, "Eligibility"). */
@@ -29,19 +31,19 @@ static const in_field in_fields[] = {
     {"heart_rate", IN_NUM, 0, 300, "heart rate, /min (SIRS: > 90)"},
     {"resp_rate", IN_NUM, 0, 80, "respiratory rate, /min (SIRS: > 20)"},
     {"paco2_kpa", IN_NUM, 0.5, 20, "PaCO2, kPa (SIRS: < 4.3)"},
-    {"mech_vent", IN_BOOL, 0, 1, "mechanical ventilation (0/1; counts as the respiratory SIRS criterion)"},
+    {"ventilated", IN_BOOL, 0, 1, "mechanical ventilation (0/1; counts as the respiratory SIRS criterion)"},
     {"wbc", IN_NUM, 0, 500, "white cells, 10^9/L (SIRS: > 12 or < 4)"},
     {"vasopressor_hours", IN_NUM, 0, 1000, "hours of vasopressors despite fluid resuscitation (inclusion: >= 4)"},
     {"hours_since_criteria", IN_NUM, 0, 1000, "hours since the inclusion criteria were met (exclusion: > 24)"},
-    {"esrf", IN_BOOL, 0, 1, "end-stage renal failure, dialysis-dependent (exclusion)"},
-    {"torsades", IN_BOOL, 0, 1, "history of torsades de pointes (exclusion)"},
+    {"esrf_dialysis", IN_BOOL, 0, 1, "end-stage renal failure, dialysis-dependent (exclusion)"},
+    {"torsades_history", IN_BOOL, 0, 1, "history of torsades de pointes (exclusion)"},
     {"child_pugh_c", IN_BOOL, 0, 1, "severe hepatic impairment, Child-Pugh C (exclusion)"},
-    {"obstruction", IN_BOOL, 0, 1, "mechanical obstruction of ventricular filling or outflow (exclusion)"},
+    {"ventricular_obstruction", IN_BOOL, 0, 1, "mechanical obstruction of ventricular filling or outflow (exclusion)"},
     {"treatment_limitation", IN_BOOL, 0, 1, "decision to limit treatment (exclusion)"},
-    {"weight_kg", IN_NUM, 0.5, 500, "weight, kg (exclusion: > 135)"},
+    {"weight", IN_NUM, 0.5, 500, "weight, kg (exclusion: > 135)"},
     {"pregnant", IN_BOOL, 0, 1, "pregnancy (exclusion)"},
     {"levosimendan_30d", IN_BOOL, 0, 1, "levosimendan within 30 days (exclusion)"},
-    {"hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion)"},
+    {"levosimendan_hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion)"},
     {"other_trial", IN_BOOL, 0, 1, "in another interventional trial (exclusion)"},
     {"reason_not_enrolled", IN_TEXT, 0, 0, "why an eligible patient was not enrolled (consent, staff, ...)"},
 };
@@ -109,58 +111,49 @@ static void add_failed(char *buf, size_t n, const char *what) {
   snprintf(buf + k, n - k, "%s%s", k ? "," : "", what);
 }
 
-/* The eligibility rules of clinical.md (inclusion all, exclusion any). A criterion
- * whose input is missing is not met ("<name>:missing"): eligibility needs every
- * input. This evaluation is to be replaced by the clinical module's eligibility
- * function (include/leopards/clinical.h) once that module provides it. */
+/* Eligibility by the clinical rules (lp_eligibility_check): every criterion not met,
+ * as stable ids joined by commas ("NAME:missing" when its input is absent). */
 static void evaluate(json_t *c, char *failed, size_t n) {
-  double x, y;
+  lp_eligibility_input in;
+  lp_eligibility_input_init(&in);
+  double x;
+  struct {
+    const char *key;
+    double *num;
+    int *flag;
+  } map[] = {{"age", &in.age, NULL},
+             {"infection", NULL, &in.infection},
+             {"temperature", &in.temperature, NULL},
+             {"heart_rate", &in.heart_rate, NULL},
+             {"resp_rate", &in.resp_rate, NULL},
+             {"paco2_kpa", &in.paco2_kpa, NULL},
+             {"ventilated", NULL, &in.ventilated},
+             {"wbc", &in.wbc, NULL},
+             {"vasopressor_hours", &in.vasopressor_hours, NULL},
+             {"hours_since_criteria", &in.hours_since_criteria, NULL},
+             {"weight", &in.weight, NULL},
+             {"esrf_dialysis", NULL, &in.esrf_dialysis},
+             {"torsades_history", NULL, &in.torsades_history},
+             {"child_pugh_c", NULL, &in.child_pugh_c},
+             {"ventricular_obstruction", NULL, &in.ventricular_obstruction},
+             {"treatment_limitation", NULL, &in.treatment_limitation},
+             {"pregnant", NULL, &in.pregnant},
+             {"levosimendan_30d", NULL, &in.levosimendan_30d},
+             {"levosimendan_hypersensitivity", NULL, &in.levosimendan_hypersensitivity},
+             {"other_trial", NULL, &in.other_trial}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+    if (!get(c, map[i].key, &x)) continue;
+    if (map[i].num) *map[i].num = x;
+    else *map[i].flag = x != 0;
+  }
   failed[0] = '\0';
-  /* inclusion */
-  if (!get(c, "age", &x)) add_failed(failed, n, "age:missing");
-  else if (x < 18) add_failed(failed, n, "age");
-  if (!get(c, "infection", &x)) add_failed(failed, n, "infection:missing");
-  else if (x != 1) add_failed(failed, n, "infection");
-  int sirs = 0, known = 0;
-  if (get(c, "temperature", &x)) known++, sirs += x > 38 || x < 36;
-  if (get(c, "heart_rate", &x)) known++, sirs += x > 90;
-  {
-    bool any = false, met = false;
-    if (get(c, "resp_rate", &x)) any = true, met |= x > 20;
-    if (get(c, "paco2_kpa", &x)) any = true, met |= x < 4.3;
-    if (get(c, "mech_vent", &x)) any = true, met |= x == 1;
-    known += any;
-    sirs += met;
+  lp_eligibility e;
+  if (lp_eligibility_check(&in, &e, NULL)) {
+    /* Ranges were checked when the inputs were cleaned; a failure here is a bug. */
+    snprintf(failed, n, "invalid");
+    return;
   }
-  if (get(c, "wbc", &x)) known++, sirs += x > 12 || x < 4;
-  if (sirs < 2) add_failed(failed, n, known == 4 ? "sirs" : "sirs:missing");
-  if (!get(c, "vasopressor_hours", &x)) add_failed(failed, n, "vasopressor:missing");
-  else if (x < 4) add_failed(failed, n, "vasopressor");
-  /* exclusion */
-  if (!get(c, "hours_since_criteria", &x)) add_failed(failed, n, "window_24h:missing");
-  else if (x > 24) add_failed(failed, n, "window_24h");
-  static const char *const flags[][2] = {
-      {"esrf", "esrf"},
-      {"torsades", "torsades"},
-      {"child_pugh_c", "hepatic"},
-      {"obstruction", "obstruction"},
-      {"treatment_limitation", "treatment_limitation"},
-      {"pregnant", "pregnancy"},
-      {"levosimendan_30d", "levosimendan_30d"},
-      {"hypersensitivity", "hypersensitivity"},
-      {"other_trial", "other_trial"},
-  };
-  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-    char m[64];
-    if (!get(c, flags[i][0], &y)) {
-      snprintf(m, sizeof m, "%s:missing", flags[i][1]);
-      add_failed(failed, n, m);
-    } else if (y == 1) {
-      add_failed(failed, n, flags[i][1]);
-    }
-  }
-  if (!get(c, "weight_kg", &x)) add_failed(failed, n, "weight:missing");
-  else if (x > 135) add_failed(failed, n, "weight");
+  for (size_t i = 0; i < e.nfailed; i++) add_failed(failed, n, e.failed[i]);
 }
 
 static bool valid_patient_code(const char *p) {

@@ -20,7 +20,7 @@ expect() {
 }
 has() { grep -q -- "$1" "$2" || fail "'$1' not in $2: $(cat "$2")"; }
 
-ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf":0,"torsades":0,"child_pugh_c":0,"obstruction":0,"treatment_limitation":0,"weight_kg":80,"pregnant":0,"levosimendan_30d":0,"hypersensitivity":0,"other_trial":0'
+ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
 
 # --- usage errors: exit 2
 expect 2 "$L" randomize --db t.db --site S01
@@ -72,11 +72,11 @@ expect 0 "$L" screen --db t.db --site LDN --patient P2 --user ann --json-in '{"a
 jq -r .failed out | grep -q "age" || fail "P2 failed criteria"
 expect 1 "$L" screen --db t.db --site LDN --patient P3 --user ann --json-in '{"age":"old"}'
 has "column 'age'" err
-printf 'site,patient,age,infection,weight_kg\nLDS,Q1,70,1,80\nLDS,Q2,70,1,800\n' > screen.csv
+printf 'site,patient,age,infection,weight\nLDS,Q1,70,1,80\nLDS,Q2,70,1,800\n' > screen.csv
 expect 1 "$L" screen --db t.db --data screen.csv --user lee
 has "screen.csv:3:" err
-has "column 'weight_kg'" err
-printf 'site,patient,age,infection,temperature,heart_rate,resp_rate,wbc,vasopressor_hours,hours_since_criteria,esrf,torsades,child_pugh_c,obstruction,treatment_limitation,weight_kg,pregnant,levosimendan_30d,hypersensitivity,other_trial,reason_not_enrolled\n' > screen.csv
+has "column 'weight'" err
+printf 'site,patient,age,infection,temperature,heart_rate,resp_rate,wbc,vasopressor_hours,hours_since_criteria,esrf_dialysis,torsades_history,child_pugh_c,ventricular_obstruction,treatment_limitation,weight,pregnant,levosimendan_30d,levosimendan_hypersensitivity,other_trial,reason_not_enrolled\n' > screen.csv
 printf 'LDS,Q1,70,1,39,100,25,14,5,3,0,0,0,0,0,80,0,0,0,0,\nLDS,Q2,70,1,39,100,25,14,5,3,0,0,0,0,0,80,0,0,0,0,no consent\nLDS,,30,0,,,,,,,,,,,,,,,,,\n' >> screen.csv
 expect 0 "$L" screen --db t.db --data screen.csv --user lee --json
 [ "$(jq -r .screened out)" = 3 ] && [ "$(jq -r .eligible out)" = 2 ] || fail "csv screening counts: $(cat out)"

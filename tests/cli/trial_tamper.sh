@@ -14,7 +14,7 @@ fails=0
 checked=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf":0,"torsades":0,"child_pugh_c":0,"obstruction":0,"treatment_limitation":0,"weight_kg":80,"pregnant":0,"levosimendan_30d":0,"hypersensitivity":0,"other_trial":0'
+ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
 q() { "$L" "$@" >/dev/null 2>log || { echo "setup failed: $* :: $(cat log)"; exit 1; }; }
 q trial init --db t.db --sites 2 --user mgr
 q user add --db t.db --name stat --role statistician --user mgr
