@@ -10,6 +10,8 @@
 #include <leopards/report.h>
 #include <leopards/sim.h>
 #include <leopards/stats.h>
+#include <leopards/trial.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -209,24 +211,14 @@ static int run_demo(const cli_args *a) {
     if (!S_ISDIR(sb.st_mode)) return cli_usage_error(a, "%s exists and is not a folder", dir);
     if (access(mark, F_OK) != 0) {
       bool empty = true;
-      FILE *p;
-      char cmd[4400];
-      snprintf(cmd, sizeof cmd, "ls -A '%s'", dir);
-      if ((p = popen(cmd, "r"))) {
-        empty = fgetc(p) == EOF;
-        pclose(p);
-      }
+      DIR *dd = opendir(dir);
+      for (struct dirent *e; dd && empty && (e = readdir(dd));)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+      if (dd) closedir(dd);
       if (!empty) return cli_usage_error(a, "%s exists and was not made by 'leopards demo': choose another --out", dir);
     }
-    const char *old[] = {db, key};
-    char side[4300];
-    for (int i = 0; i < 2; i++) unlink(old[i]);
-    snprintf(side, sizeof side, "%s-wal", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s.writer", db);
-    unlink(side);
+    lp_trial_remove_files(db);
+    unlink(key);
   } else if (mkdir(dir, 0700) != 0) {
     lp_error_set(&err, LP_EIO, "%s: cannot create the folder", dir);
     return cli_fail(a, &err);

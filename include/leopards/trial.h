@@ -37,6 +37,9 @@ lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_
 /* Open an existing trial file, upgrading an older schema (a copy of the file is kept
  * as PATH.schema-vN.bak first). Fails if the file is not a leopards trial. */
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
+/* Remove a trial file and the files SQLite and the store keep beside it (-wal, -shm,
+ * -writer). For a trial that is being abandoned (a failed creation, a demo redone). */
+void lp_trial_remove_files(const char *path);
 void lp_trial_close(lp_trial *t);
 /* Open a trial file for audit verification only: its settings are not read, so
  * damaged settings are reported by lp_audit_verify instead of refusing to open. */

@@ -441,12 +441,7 @@ done:
   lp_trial_close(t);
   if (st) {
     /* Nothing half-made: remove what this run created. */
-    char side[4200];
-    unlink(db);
-    snprintf(side, sizeof side, "%s-wal", db);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", db);
-    unlink(side);
+    lp_trial_remove_files(db);
     unlink(keypath);
   }
   free(sites);

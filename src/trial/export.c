@@ -574,13 +574,6 @@ fail:
   lp__rollback(t);
   lp__close_db(t);
   free(t);
-  char side[1100];
-  remove(path);
-  snprintf(side, sizeof side, "%s-wal", path);
-  remove(side);
-  snprintf(side, sizeof side, "%s-shm", path);
-  remove(side);
-  snprintf(side, sizeof side, "%s-writer", path);
-  remove(side);
+  lp_trial_remove_files(path);
   return s;
 }

@@ -226,6 +226,15 @@ static void system_clock(void *ctx, char *buf, size_t n) {
            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+void lp_trial_remove_files(const char *path) {
+  static const char *const sides[] = {"", "-wal", "-shm", "-writer"};
+  for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+    char f[4200];
+    snprintf(f, sizeof f, "%s%s", path, sides[i]);
+    remove(f);
+  }
+}
+
 void lp__now(lp_trial *t, char *buf, size_t n) {
   if (t->clock) t->clock(t->clock_ctx, buf, n);
   else system_clock(NULL, buf, n);
@@ -593,14 +602,7 @@ fail:
   lp__rollback(t);
   lp__close_db(t);
   free(t);
-  char side[1100];
-  remove(path);
-  snprintf(side, sizeof side, "%s-wal", path);
-  remove(side);
-  snprintf(side, sizeof side, "%s-shm", path);
-  remove(side);
-  snprintf(side, sizeof side, "%s-writer", path);
-  remove(side);
+  lp_trial_remove_files(path);
   return s;
 }
 
