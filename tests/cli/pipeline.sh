@@ -52,6 +52,13 @@ checks=$((checks + 1))
 [ ! -e "$TMP/r4" ] || fail "a refused analysis left $TMP/r4"
 expect_fail 2 "--effect: unknown effect 'huge'" -- "$LP" simulate --db "$TMP/x.db" --key "$TMP/x.key" --effect huge
 expect_fail 2 "exists" -- "$LP" simulate --db "$TMP/t.db" --key "$TMP/new.key"
+# demo: a folder of its own, reusable; another non-empty folder is refused.
+"$LP" demo --out "$TMP/demo" --boot 200 --permutations 100 --imputations 2 --quiet >/dev/null
+"$LP" demo --out "$TMP/demo" --boot 200 --permutations 100 --imputations 2 --quiet >/dev/null
+checks=$((checks + 1))
+[ -s "$TMP/demo/report/report.html" ] || fail "demo report"
+mkdir "$TMP/other" && touch "$TMP/other/notes.txt"
+expect_fail 2 "was not made by 'leopards demo'" -- "$LP" demo --out "$TMP/other"
 # design: the null gives about 5% rejections, the paper's effect more.
 out=$("$LP" design --trials 200 --effect none --boot 500 --json)
 checks=$((checks + 1))
