@@ -249,6 +249,17 @@ static void test_kdigo(void **state) {
   assert_int_equal(s, 3);
   assert_int_equal(lp_kdigo_stage(1.0, 1.0, NAN, true, &s, &err), LP_OK); /* RRT */
   assert_int_equal(s, 3);
+  lp_kidney_outcome ko;
+  lp_kidney_outcome_compute(2, false, false, &ko);
+  assert_true(ko.sustained_renal_failure == 1 && ko.major_kidney_event == 1);
+  lp_kidney_outcome_compute(1, false, false, &ko);
+  assert_true(ko.sustained_renal_failure == 0 && ko.major_kidney_event == 0);
+  lp_kidney_outcome_compute(0, true, false, &ko);
+  assert_true(ko.sustained_renal_failure == 0 && ko.major_kidney_event == 1);
+  lp_kidney_outcome_compute(-1, false, true, &ko);
+  assert_true(ko.sustained_renal_failure == -1 && ko.major_kidney_event == 1);
+  lp_kidney_outcome_compute(-1, false, false, &ko);
+  assert_true(ko.major_kidney_event == -1);
   assert_int_equal(lp_kdigo_stage(-1, 1.0, NAN, false, &s, &err), LP_ERANGE);
   assert_int_equal(lp_kdigo_stage(1, 0, NAN, false, &s, &err), LP_ERANGE);
   assert_int_equal(lp_kdigo_stage(1, 1, 99, false, &s, &err), LP_ERANGE);

@@ -102,6 +102,18 @@ lp_status lp_sofa_mean_daily(const lp_sofa *days, size_t ndays, lp_missing_rule 
  * known). Urine-output criteria are not used (as in the trial). */
 lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool rrt, int *stage, lp_error *err);
 
+/* The paper's kidney outcomes for one patient: sustained renal failure is KDIGO stage
+ * 2 or 3 at day 28 (or at ICU discharge if earlier); the major acute kidney event over
+ * 28 days is death, new renal-replacement therapy or sustained renal failure (the
+ * trial excluded chronic dialysis, so any RRT is new). `stage_at_end` -1 when not
+ * known; the results are 1, 0, or -1 when they cannot be told. */
+typedef struct lp_kidney_outcome {
+  int sustained_renal_failure;
+  int major_kidney_event;
+} lp_kidney_outcome;
+
+void lp_kidney_outcome_compute(int stage_at_end, bool died28, bool new_rrt, lp_kidney_outcome *out);
+
 /* ---------------------------------------------------------------- APACHE II */
 
 typedef enum { LP_ADMIT_NONOPERATIVE = 0, LP_ADMIT_EMERGENCY_POSTOP, LP_ADMIT_ELECTIVE_POSTOP } lp_admission;

@@ -1,5 +1,6 @@
 /* KDIGO 2012 acute kidney injury stage from serum creatinine against baseline and
- * renal-replacement therapy (urine-output criteria not used, as in the trial). */
+ * renal-replacement therapy (urine-output criteria not used, as in the trial), and
+ * the paper's kidney outcomes built on it. */
 #include <leopards/clinical.h>
 
 #include <math.h>
@@ -23,4 +24,10 @@ lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool
   else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3 - 1e-12)) *stage = 1;
   else *stage = 0;
   return LP_OK;
+}
+
+void lp_kidney_outcome_compute(int stage_at_end, bool died28, bool new_rrt, lp_kidney_outcome *out) {
+  out->sustained_renal_failure = stage_at_end < 0 ? -1 : stage_at_end >= 2;
+  if (died28 || new_rrt || out->sustained_renal_failure == 1) out->major_kidney_event = 1;
+  else out->major_kidney_event = out->sustained_renal_failure < 0 ? -1 : 0;
 }

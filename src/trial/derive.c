@@ -509,18 +509,18 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     putflag(&ob, rrt_days > 0);
     if (rrt_days > 0) putnum(&ob, rrt_days);
     else put(&ob, ",");
-    int sustained = -1;
+    int stage_end = -1;
     if (p->ndays > 0 && isfinite(cr0)) {
       int last = p->ndays - 1;
       double cr = NAN;
       for (int d = last; d >= 0 && isnan(cr); d--) cr = p->creat[d];
-      int stg = 0;
-      if (p->rrt[last]) stg = 3;
-      else if (isfinite(cr) && cr > 0) lp_kdigo_stage(cr, cr0, NAN, false, &stg, NULL);
-      sustained = stg >= 2;
+      if (p->rrt[last]) stage_end = 3;
+      else if (isfinite(cr) && cr > 0 && lp_kdigo_stage(cr, cr0, NAN, false, &stage_end, NULL)) stage_end = -1;
     }
-    putflag(&ob, sustained);
-    putflag(&ob, d28 || rrt_days > 0 || sustained == 1);
+    lp_kidney_outcome ko;
+    lp_kidney_outcome_compute(stage_end, d28, rrt_days > 0, &ko);
+    putflag(&ob, ko.sustained_renal_failure);
+    putflag(&ob, ko.major_kidney_event);
     putflag(&ob, p->ae[0]);
     putflag(&ob, p->ae[1] || p->ae[2] || p->ae[3]);
     putflag(&ob, p->ae[1]);
