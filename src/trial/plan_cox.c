@@ -64,11 +64,11 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
   }
   size_t p = 1 + ncov, n = x->n;
   double *cv = malloc((ncov ? ncov : 1) * n * sizeof *cv), *X = malloc(n * p * sizeof *X), *t = malloc(n * sizeof *t);
-  int *e = malloc(n * sizeof *e), *cl = malloc(n * sizeof *cl), *armv = malloc(n * sizeof *armv);
+  int *e = malloc(n * sizeof *e), *armv = malloc(n * sizeof *armv);
   lp_factor kf = {0};
   lp_cox_fit fit = {0};
   lp_km km[2] = {{0}, {0}};
-  if (!cv || !X || !t || !e || !cl || !armv) {
+  if (!cv || !X || !t || !e || !armv) {
     st = lp_error_set(x->err, LP_ENOMEM, "out of memory");
     goto done;
   }
@@ -138,6 +138,6 @@ done:
   lp_km_clear(&km[1]);
   lp_cox_fit_clear(&fit);
   lp_factor_clear(&kf);
-  free(cv), free(X), free(t), free(e), free(cl), free(armv);
+  free(cv), free(X), free(t), free(e), free(armv);
   return st;
 }
