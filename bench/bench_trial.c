@@ -161,9 +161,9 @@ static double bench_randomize(const char *dir, int n, int procs) {
   /* screening is set-up, not timed: one transaction per site */
   static const char elig[] =
       "\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,\"wbc\":15.2,"
-      "\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf\":0,\"torsades\":0,\"child_pugh_c\":0,"
-      "\"obstruction\":0,\"treatment_limitation\":0,\"weight_kg\":80,\"pregnant\":0,\"levosimendan_30d\":0,"
-      "\"hypersensitivity\":0,\"other_trial\":0";
+      "\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,\"torsades_history\":0,"
+      "\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0,\"weight\":80,\"pregnant\":0,"
+      "\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,\"other_trial\":0";
   for (int s = 0; s < SITES; s++) {
     size_t cap = (size_t)(n / SITES + 1) * (sizeof elig + 64) + 16, len = 0;
     char *json = malloc(cap), u[16];
