@@ -1,7 +1,7 @@
 # leopards score, eligibility and infusion: each command, the CSV batch (every row
 # scored as the library scores it, a bad row reported by its line while the good
 # ones are still reported), SI units, and the errors.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 DAY='"pao2":80,"fio2":0.5,"ventilated":true,"platelets":90,"bilirubin":1.5,"map":65,"norepinephrine":0.15,"creatinine":2.4'
 out=$("$LP" score sofa --json --json-in "{$DAY}")
 same "sofa components" "$(jq -c '[.respiratory,.coagulation,.hepatic,.cardiovascular,.renal]' <<<"$out")" "[3,2,1,4,2]"

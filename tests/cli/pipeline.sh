@@ -2,7 +2,7 @@
 # recompute the key numbers in R from the exported analysis data set; the report's
 # files; and the refusals (a bad plan, an unlocked trial, a missing or wrong key)
 # that must leave nothing written.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 "$LP" simulate --db "$TMP/t.db" --key "$TMP/t.key" --seed 7 --quiet >/dev/null
 "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/report" --boot 2000 --permutations 500 --quiet >/dev/null
 for f in report.html report.md report.json analysis.csv table1.csv table2.csv table3.csv subgroups.csv \

@@ -1,6 +1,6 @@
 # leopards stats: results against R's references through the command line, the
 # paper's Table 3 binary rows, and every error path of the options and the CSV input.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 # ---- compare: Mann-Whitney exactly, bootstrap CI within Monte Carlo error
 out=$("$LP" stats compare --data "$DATA/toothgrowth.csv" --outcome len --group supp --json --seed 3)

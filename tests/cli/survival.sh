@@ -1,5 +1,5 @@
 # leopards stats km and stats cox against R's survival references, and their errors.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 L="$DATA/lung.csv"
 out=$("$LP" stats km --data "$L" --time time --event dead --group sex --at 100,365,500 --json)
 close "median female" "$(jq '.groups[0].median' <<<"$out")" "$(ref survival km_lung_sex.g1.median.1)" 1e-12

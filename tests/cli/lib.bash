@@ -1,5 +1,5 @@
 # Helpers for the command-line tests (sourced). Each test script is run as
-#   bash tests/cli/NAME.sh LEOPARDS_BINARY TESTS_DIR
+#   bash tests/cli/NAME.sh LEOPARDS_BINARY TESTS_DIR   (this file is sourced, not run)
 # and fails (exit 1) at the first check that does not hold.
 set -euo pipefail
 LP="$1"
