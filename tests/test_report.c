@@ -60,7 +60,7 @@ static void test_report_files(void **state) {
   lp_consort_figure consort = {400, 100, 1, reasons, 300,
                                {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL},
                                 {"placebo", 150, 150, 0, NULL, 150, 0, NULL}}};
-  lp_report_input in = {"Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0};
+  lp_report_input in = {"Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
   lp_error err;
   if (lp_report_write(&in, out, &err)) fail_msg("%s", err.message);
   const char *files[] = {"report.html", "report.md", "report.json", "table1.csv", "table3.csv", "subgroups.csv",

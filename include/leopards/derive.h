@@ -53,6 +53,8 @@ typedef struct lp_daily_course {
 typedef struct lp_derived {
   char *csv;            /* the analysis data set, one row per patient in the analysis */
   size_t csv_len;
+  char *tte_csv;        /* time-to-event file: one row per patient and outcome (death28, weaning) */
+  size_t tte_len;
   char arms[2][64];     /* arm labels, in the store's order */
   long patients;        /* rows of the data set */
   long withdrawn;       /* randomised but excluded (consent withdrawn) */

@@ -23,6 +23,8 @@ typedef struct lp_report_input {
   const char *arm_labels[2];          /* "Levosimendan", "Placebo" */
   const char *analysis_csv;           /* written as analysis.csv when given (the data set) */
   size_t analysis_csv_len;
+  const char *tte_csv;                /* written as time_to_event.csv when given */
+  size_t tte_csv_len;
 } lp_report_input;
 
 /* Write the report into `dir` (created if needed): report.html, report.md,

@@ -142,7 +142,8 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
            dv.patients, dv.withdrawn, lp_missing_rule_name((lp_missing_rule)o->missing_rule), dv.filled,
            dv.component_days, o->imputations,
            lp_trial_is_simulated(t) ? " SIMULATED DATA: not a real trial." : "");
-  lp_report_input in = {title, subtitle, &res, &consort, &daily, {label[0], label[1]}, dv.csv, dv.csv_len};
+  lp_report_input in = {title,   subtitle,   &res,        &consort,   &daily, {label[0], label[1]},
+                        dv.csv,  dv.csv_len, dv.tte_csv, dv.tte_len};
   if ((st = lp_report_write_into(&in, work, err))) goto done;
   sum->seconds_report = now_s() - t2;
   progress(o, "finishing", 0.98);

@@ -565,6 +565,10 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     snprintf(path, sizeof path, "%s/analysis.csv", work);
     st = lp__write_file(path, in->analysis_csv, in->analysis_csv_len, err);
   }
+  if (!st && in->tte_csv) {
+    snprintf(path, sizeof path, "%s/time_to_event.csv", work);
+    st = lp__write_file(path, in->tte_csv, in->tte_csv_len, err);
+  }
 done:
   free(html.p);
   free(md.p);

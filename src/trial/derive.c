@@ -24,6 +24,7 @@ void lp_derive_options_default(lp_derive_options *o) {
 void lp_derived_clear(lp_derived *d) {
   if (!d) return;
   free(d->csv);
+  free(d->tte_csv);
   memset(d, 0, sizeof *d);
 }
 
@@ -177,7 +178,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   memset(out, 0, sizeof *out);
   tab alloc = {0}, rnd = {0}, base = {0}, daily = {0}, outc = {0}, ae = {0}, scr = {0};
   patient *P = NULL;
-  outbuf ob = {0};
+  outbuf ob = {0}, tb = {0};
   lp_status st;
   if ((st = load(dir, "allocations", &alloc, err)) || (st = load(dir, "randomisations", &rnd, err)) ||
       (st = load(dir, "patients", &base, err)) || (st = load(dir, "daily", &daily, err)) ||
@@ -349,6 +350,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
            "ventilation_free_days,wean_time,weaned,new_rrt,rrt_days,sustained_renal_failure,major_kidney_event,ae_any,"
            "ae_arrhythmia,ae_svt,ae_vf_vt,ae_bradycardia,ae_mi_acs,ae_other,sg_cardiac_index,sg_scvo2,sg_lactate,"
            "sg_norepinephrine\n");
+  put(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
   static const char *const races[] = {"asian", "black", "white", "other"};
   for (size_t i = 0; i < n; i++) {
     patient *p = &P[i];
@@ -475,6 +477,10 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     if (!d28 && !p->died && isfinite(p->hosp_end) && p->hosp_end < 28) t28 = 28; /* discharged alive: known alive */
     putnum(&ob, fmax(t28, 0));
     putflag(&ob, d28);
+    put(&tb, "%s,%s,%s,death28,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(t28, 0), d28);
+    putnum(&tb, bval(&base, p, "age"));
+    putnum(&tb, bval(&base, p, "apache2"));
+    put(&tb, "\n");
     putnum(&ob, p->icu_end);
     putnum(&ob, p->hosp_end);
     /* Free days to day 28: 0 for a death by day 28; else 28 minus the ICU days on
@@ -497,6 +503,10 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       double tw = wean ? p->weaned : (d28 ? p->death : 28);
       putnum(&ob, fmax(tw, 0));
       putflag(&ob, wean);
+      put(&tb, "%s,%s,%s,weaning,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(tw, 0), wean);
+      putnum(&tb, bval(&base, p, "age"));
+      putnum(&tb, bval(&base, p, "apache2"));
+      put(&tb, "\n");
     } else {
       put(&ob, ",,");
     }
@@ -536,7 +546,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     put(&ob, ",%s", isfinite(la) ? (la <= 2 ? "<=2 mmol/liter" : ">2 mmol/liter") : "");
     put(&ob, ",%s\n", isfinite(ne) ? (ne <= ne_median ? "at or below median" : "above median") : "");
   }
-  if (ob.nomem) {
+  if (ob.nomem || tb.nomem) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory writing the analysis data set");
     goto done;
   }
@@ -654,8 +664,12 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   out->csv = ob.p;
   out->csv_len = ob.len;
   ob.p = NULL;
+  out->tte_csv = tb.p;
+  out->tte_len = tb.len;
+  tb.p = NULL;
 done:
   free(ob.p);
+  free(tb.p);
   free(P);
   lp_table_free(alloc.t);
   lp_table_free(rnd.t);

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.bash"
 "$LP" simulate --db "$TMP/t.db" --key "$TMP/t.key" --seed 7 --quiet >/dev/null
 "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/report" --boot 2000 --permutations 500 --quiet >/dev/null
-for f in report.html report.md report.json analysis.csv table1.csv table2.csv table3.csv subgroups.csv \
+for f in report.html report.md report.json analysis.csv time_to_event.csv table1.csv table2.csv table3.csv subgroups.csv \
   figure1.svg figure1.pdf figure1.png figure2.png figure_subgroups.png figure_sofa.png data/allocations.csv; do
   checks=$((checks + 1))
   [ -s "$TMP/report/$f" ] || fail "report file $f missing"
@@ -28,6 +28,9 @@ close "Cox P (robust)" "$(jq '.tables.figure2.f2_death.p' "$J")" "$(rv cox.p)" 1
 same "CONSORT screened" "$(jq '.consort.assessed' "$J")" 2382
 same "CONSORT randomised" "$(jq '.consort.randomised' "$J")" 516
 same "analysed" "$(jq '.n[0] + .n[1]' "$J")" 515
+same "time-to-event rows for death" "$(grep -c ',death28,' "$TMP/report/time_to_event.csv")" 515
+checks=$((checks + 1))
+awk -F, 'NR > 1 && $4 == "weaning"' "$TMP/report/time_to_event.csv" | grep -q . || fail "weaning rows"
 # The same seed gives the same trial and the same numbers.
 "$LP" simulate --db "$TMP/u.db" --key "$TMP/u.key" --seed 7 --quiet >/dev/null
 "$LP" analyze --db "$TMP/u.db" --key "$TMP/u.key" --out "$TMP/report2" --boot 2000 --permutations 500 --quiet >/dev/null
