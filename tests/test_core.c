@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <leopards/rng.h>
+#include <leopards/strbuf.h>
 #include <leopards/table.h>
 
 #include "testutil.h"
@@ -244,8 +245,24 @@ static void test_rng(void **state) {
   for (int i = 0; i < 10; i++) assert_int_equal(seen[i], 1);
 }
 
+static void test_strbuf(void **state) {
+  lp_strbuf b = {0};
+  lp_strbuf_puts(&b, "a");
+  lp_strbuf_put(&b, "bcd", 2);
+  lp_strbuf_printf(&b, "-%d-%s", 42, "x");
+  assert_string_equal(b.p, "abc-42-x");
+  assert_int_equal(b.len, 8);
+  for (int i = 0; i < 1000; i++) lp_strbuf_printf(&b, "%04d", i);
+  assert_int_equal(b.len, 8 + 4000);
+  assert_false(b.nomem);
+  lp_strbuf_clear(&b);
+  assert_null(b.p);
+  assert_int_equal(b.len, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_strbuf),
       cmocka_unit_test(test_status),          cmocka_unit_test(test_csv_good),
       cmocka_unit_test(test_csv_errors),      cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_factor_and_design), cmocka_unit_test(test_split_list),

@@ -2,6 +2,7 @@
  * as files and inline SVG, and report.json with every number shown. The folder is
  * built beside the target and moved into place at the end. */
 #include <leopards/report.h>
+#include <leopards/strbuf.h>
 
 #include <errno.h>
 #include <jansson.h>
@@ -15,94 +16,44 @@
 
 #include "report/fsutil.h"
 
-/* ---- a growable text buffer ---- */
-
-typedef struct {
-  char *p;
-  size_t len, cap;
-  bool nomem;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-  if (b->nomem) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 8192;
-    while (b->len + n + 1 > cap) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->nomem = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  char tmp[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n < sizeof tmp) {
-    sb_put(b, tmp, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if (!big) {
-    b->nomem = true;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  sb_put(b, big, (size_t)n);
-  free(big);
-}
+/* ---- text output ---- */
 
 /* HTML text; with `numeric`, a hyphen before a digit becomes a minus sign. */
-static void sb_html(sbuf *b, const char *s, bool numeric) {
+static void sb_html(lp_strbuf *b, const char *s, bool numeric) {
   for (const char *p = s; *p; p++) {
     switch (*p) {
-    case '<': sb_puts(b, "&lt;"); break;
-    case '>': sb_puts(b, "&gt;"); break;
-    case '&': sb_puts(b, "&amp;"); break;
-    case '"': sb_puts(b, "&quot;"); break;
+    case '<': lp_strbuf_puts(b, "&lt;"); break;
+    case '>': lp_strbuf_puts(b, "&gt;"); break;
+    case '&': lp_strbuf_puts(b, "&amp;"); break;
+    case '"': lp_strbuf_puts(b, "&quot;"); break;
     case '-':
-      if (numeric && (p[1] >= '0' && p[1] <= '9')) sb_puts(b, "&minus;");
-      else sb_puts(b, "-");
+      if (numeric && (p[1] >= '0' && p[1] <= '9')) lp_strbuf_puts(b, "&minus;");
+      else lp_strbuf_puts(b, "-");
       break;
-    default: sb_put(b, p, 1);
+    default: lp_strbuf_put(b, p, 1);
     }
   }
 }
 
 /* CSV field, quoted when needed. */
-static void sb_csv(sbuf *b, const char *s) {
+static void sb_csv(lp_strbuf *b, const char *s) {
   if (!strpbrk(s, ",\"\n\r")) {
-    sb_put(b, s, strlen(s));
+    lp_strbuf_put(b, s, strlen(s));
     return;
   }
-  sb_puts(b, "\"");
+  lp_strbuf_puts(b, "\"");
   for (const char *p = s; *p; p++) {
-    if (*p == '"') sb_puts(b, "\"");
-    sb_put(b, p, 1);
+    if (*p == '"') lp_strbuf_puts(b, "\"");
+    lp_strbuf_put(b, p, 1);
   }
-  sb_puts(b, "\"");
+  lp_strbuf_puts(b, "\"");
 }
 
 /* Markdown cell: pipes escaped. */
-static void sb_md(sbuf *b, const char *s) {
+static void sb_md(lp_strbuf *b, const char *s) {
   for (const char *p = s; *p; p++) {
-    if (*p == '|') sb_puts(b, "\\");
-    sb_put(b, p, 1);
+    if (*p == '|') lp_strbuf_puts(b, "\\");
+    lp_strbuf_put(b, p, 1);
   }
 }
 
@@ -119,50 +70,50 @@ static const struct {
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
-static void table_html(sbuf *b, const lp_report_input *in, size_t k) {
+static void table_html(lp_strbuf *b, const lp_report_input *in, size_t k) {
   const lp_results *r = in->results;
-  sb_printf(b, "<h2 id=\"%s\">", tables[k].id);
+  lp_strbuf_printf(b, "<h2 id=\"%s\">", tables[k].id);
   sb_html(b, tables[k].title, false);
-  sb_printf(b, "</h2>\n<table>\n<thead><tr><th>%s</th>", tables[k].first_col);
+  lp_strbuf_printf(b, "</h2>\n<table>\n<thead><tr><th>%s</th>", tables[k].first_col);
   for (int a = 0; a < 2; a++) {
-    sb_puts(b, "<th>");
+    lp_strbuf_puts(b, "<th>");
     sb_html(b, in->arm_labels[a], false);
-    sb_printf(b, "<br>(N = %ld)</th>", r->arm_n[a]);
+    lp_strbuf_printf(b, "<br>(N = %ld)</th>", r->arm_n[a]);
   }
-  if (tables[k].effect) sb_printf(b, "<th>%s (95%% CI)</th><th>P Value</th>",
+  if (tables[k].effect) lp_strbuf_printf(b, "<th>%s (95%% CI)</th><th>P Value</th>",
                                   !strcmp(tables[k].id, "figure2") ? "Hazard Ratio" : "Absolute Difference");
-  sb_puts(b, "</tr></thead>\n<tbody>\n");
+  lp_strbuf_puts(b, "</tr></thead>\n<tbody>\n");
   const char *section = "";
   int ncol = tables[k].effect ? 5 : 3;
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
     if (strcmp(x->table, tables[k].id)) continue;
     if (strcmp(x->section, section) && x->section[0]) {
-      sb_printf(b, "<tr class=\"section\"><td colspan=\"%d\">", ncol);
+      lp_strbuf_printf(b, "<tr class=\"section\"><td colspan=\"%d\">", ncol);
       sb_html(b, x->section, false);
-      sb_puts(b, "</td></tr>\n");
+      lp_strbuf_puts(b, "</td></tr>\n");
     }
     section = x->section;
-    sb_printf(b, "<tr><td%s>", x->section[0] ? " class=\"indent\"" : "");
+    lp_strbuf_printf(b, "<tr><td%s>", x->section[0] ? " class=\"indent\"" : "");
     sb_html(b, x->label, false);
-    sb_puts(b, "</td>");
+    lp_strbuf_puts(b, "</td>");
     for (int a = 0; a < 2; a++) {
-      sb_puts(b, "<td class=\"num\">");
+      lp_strbuf_puts(b, "<td class=\"num\">");
       sb_html(b, x->arm_text[a], true);
-      sb_puts(b, "</td>");
+      lp_strbuf_puts(b, "</td>");
     }
     if (tables[k].effect) {
-      sb_puts(b, "<td class=\"num\">");
+      lp_strbuf_puts(b, "<td class=\"num\">");
       sb_html(b, x->effect_text, true);
-      sb_puts(b, "</td><td class=\"num\">");
+      lp_strbuf_puts(b, "</td><td class=\"num\">");
       sb_html(b, x->p_text[0] ? x->p_text : "—", false);
-      sb_puts(b, "</td>");
+      lp_strbuf_puts(b, "</td>");
     }
-    sb_puts(b, "</tr>\n");
+    lp_strbuf_puts(b, "</tr>\n");
   }
-  sb_puts(b, "</tbody>\n</table>\n");
+  lp_strbuf_puts(b, "</tbody>\n</table>\n");
   /* Footnotes: the distinct methods used in this table. */
-  sb_puts(b, "<ul class=\"notes\">\n");
+  lp_strbuf_puts(b, "<ul class=\"notes\">\n");
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
     if (strcmp(x->table, tables[k].id) || !x->method[0]) continue;
@@ -170,57 +121,57 @@ static void table_html(sbuf *b, const lp_report_input *in, size_t k) {
     for (size_t j = 0; j < i && !seen; j++)
       seen = !strcmp(r->rows[j].table, x->table) && !strcmp(r->rows[j].method, x->method);
     if (seen) continue;
-    sb_puts(b, "<li>");
+    lp_strbuf_puts(b, "<li>");
     sb_html(b, x->method, false);
-    sb_puts(b, "</li>\n");
+    lp_strbuf_puts(b, "</li>\n");
   }
-  sb_puts(b, "</ul>\n");
+  lp_strbuf_puts(b, "</ul>\n");
 }
 
-static void table_md(sbuf *b, const lp_report_input *in, size_t k) {
+static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
   const lp_results *r = in->results;
-  sb_printf(b, "## %s\n\n| %s | %s (N = %ld) | %s (N = %ld) |", tables[k].title, tables[k].first_col,
+  lp_strbuf_printf(b, "## %s\n\n| %s | %s (N = %ld) | %s (N = %ld) |", tables[k].title, tables[k].first_col,
             in->arm_labels[0], r->arm_n[0], in->arm_labels[1], r->arm_n[1]);
-  if (tables[k].effect) sb_printf(b, " %s (95%% CI) | P Value |",
+  if (tables[k].effect) lp_strbuf_printf(b, " %s (95%% CI) | P Value |",
                                   !strcmp(tables[k].id, "figure2") ? "Hazard Ratio" : "Absolute Difference");
-  sb_printf(b, "\n|---|---:|---:|%s\n", tables[k].effect ? "---:|---:|" : "");
+  lp_strbuf_printf(b, "\n|---|---:|---:|%s\n", tables[k].effect ? "---:|---:|" : "");
   const char *section = "";
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
     if (strcmp(x->table, tables[k].id)) continue;
     if (strcmp(x->section, section) && x->section[0]) {
-      sb_puts(b, "| **");
+      lp_strbuf_puts(b, "| **");
       sb_md(b, x->section);
-      sb_printf(b, "** | | |%s\n", tables[k].effect ? " | |" : "");
+      lp_strbuf_printf(b, "** | | |%s\n", tables[k].effect ? " | |" : "");
     }
     section = x->section;
-    sb_printf(b, "| %s", x->section[0] ? "&emsp;" : "");
+    lp_strbuf_printf(b, "| %s", x->section[0] ? "&emsp;" : "");
     sb_md(b, x->label);
-    sb_printf(b, " | %s | %s |", x->arm_text[0], x->arm_text[1]);
-    if (tables[k].effect) sb_printf(b, " %s | %s |", x->effect_text, x->p_text[0] ? x->p_text : "—");
-    sb_puts(b, "\n");
+    lp_strbuf_printf(b, " | %s | %s |", x->arm_text[0], x->arm_text[1]);
+    if (tables[k].effect) lp_strbuf_printf(b, " %s | %s |", x->effect_text, x->p_text[0] ? x->p_text : "—");
+    lp_strbuf_puts(b, "\n");
   }
-  sb_puts(b, "\n");
+  lp_strbuf_puts(b, "\n");
 }
 
-static void table_csv(sbuf *b, const lp_results *r, const char *table) {
-  sb_printf(b, "id,section,label,%s,%s,estimate,lower,upper,p,effect_text,p_text,method\n", r->arms[0], r->arms[1]);
+static void table_csv(lp_strbuf *b, const lp_results *r, const char *table) {
+  lp_strbuf_printf(b, "id,section,label,%s,%s,estimate,lower,upper,p,effect_text,p_text,method\n", r->arms[0], r->arms[1]);
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
     if (strcmp(x->table, table)) continue;
-    sb_csv(b, x->id), sb_puts(b, ",");
-    sb_csv(b, x->section), sb_puts(b, ",");
-    sb_csv(b, x->label), sb_puts(b, ",");
-    sb_csv(b, x->arm_text[0]), sb_puts(b, ",");
-    sb_csv(b, x->arm_text[1]), sb_puts(b, ",");
+    sb_csv(b, x->id), lp_strbuf_puts(b, ",");
+    sb_csv(b, x->section), lp_strbuf_puts(b, ",");
+    sb_csv(b, x->label), lp_strbuf_puts(b, ",");
+    sb_csv(b, x->arm_text[0]), lp_strbuf_puts(b, ",");
+    sb_csv(b, x->arm_text[1]), lp_strbuf_puts(b, ",");
     double v[4] = {x->estimate, x->ci[0], x->ci[1], x->p};
     for (int k = 0; k < 4; k++) {
-      if (isfinite(v[k])) sb_printf(b, "%.10g", v[k]);
-      sb_puts(b, ",");
+      if (isfinite(v[k])) lp_strbuf_printf(b, "%.10g", v[k]);
+      lp_strbuf_puts(b, ",");
     }
-    sb_csv(b, x->effect_text), sb_puts(b, ",");
-    sb_csv(b, x->p_text), sb_puts(b, ",");
-    sb_csv(b, x->method), sb_puts(b, "\n");
+    sb_csv(b, x->effect_text), lp_strbuf_puts(b, ",");
+    sb_csv(b, x->p_text), lp_strbuf_puts(b, ",");
+    sb_csv(b, x->method), lp_strbuf_puts(b, "\n");
   }
 }
 
@@ -318,7 +269,7 @@ static lp_status fig_lines(const void *f, const lp_fig_target *t, lp_error *e) {
 static lp_status fig_consort(const void *f, const lp_fig_target *t, lp_error *e) { return lp_figure_consort(f, t, e); }
 
 /* Render a figure as NAME.svg/.pdf/.png in dir, and inline into the HTML. */
-static lp_status put_figure(const char *dir, const char *name, figure_fn fn, const void *fig, sbuf *html,
+static lp_status put_figure(const char *dir, const char *name, figure_fn fn, const void *fig, lp_strbuf *html,
                             const char *caption, lp_error *err) {
   static const char *const ext[3] = {"svg", "pdf", "png"};
   for (int k = 0; k < 3; k++) {
@@ -334,9 +285,9 @@ static lp_status put_figure(const char *dir, const char *name, figure_fn fn, con
   if (st) return st;
   /* Drop the XML declaration for inline use. */
   const char *start = strstr(svg, "<svg");
-  sb_printf(html, "<figure id=\"%s\">\n%s\n<figcaption>", name, start ? start : svg);
+  lp_strbuf_printf(html, "<figure id=\"%s\">\n%s\n<figcaption>", name, start ? start : svg);
   sb_html(html, caption, false);
-  sb_puts(html, "</figcaption>\n</figure>\n");
+  lp_strbuf_puts(html, "</figcaption>\n</figure>\n");
   free(svg);
   return LP_OK;
 }
@@ -349,7 +300,7 @@ static const lp_result *find_row(const lp_results *r, const char *id) {
 
 /* Kaplan-Meier figure from the curves of plan row `id`. */
 static lp_status km_figure(const lp_report_input *in, const char *dir, const char *id, const char *name,
-                           const char *title, const char *ylabel, bool falling, sbuf *html, lp_error *err) {
+                           const char *title, const char *ylabel, bool falling, lp_strbuf *html, lp_error *err) {
   const lp_results *r = in->results;
   lp_fig_series s[2];
   long at_risk[10];
@@ -388,7 +339,7 @@ static lp_status km_figure(const lp_report_input *in, const char *dir, const cha
   return st;
 }
 
-static lp_status forest_figure(const lp_report_input *in, const char *dir, sbuf *html, lp_error *err) {
+static lp_status forest_figure(const lp_report_input *in, const char *dir, lp_strbuf *html, lp_error *err) {
   const lp_results *r = in->results;
   if (!r->nsubgroups) return LP_OK;
   lp_forest_row rows[80];
@@ -434,7 +385,7 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, sbuf 
 
 /* ---- the whole report ---- */
 
-static lp_status write_text(const char *dir, const char *name, const sbuf *b, lp_error *err) {
+static lp_status write_text(const char *dir, const char *name, const lp_strbuf *b, lp_error *err) {
   if (b->nomem) return lp_error_set(err, LP_ENOMEM, "out of memory writing %s", name);
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -467,32 +418,32 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
   if (!in->results || !in->arm_labels[0] || !in->arm_labels[1])
     return lp_error_set(err, LP_EINVAL, "a report needs results and the two arm labels");
   lp_status st = LP_OK;
-  sbuf html = {0}, md = {0}, csv = {0};
+  lp_strbuf html = {0}, md = {0}, csv = {0};
   const lp_results *r = in->results;
-  sb_printf(&html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+  lp_strbuf_printf(&html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
   sb_html(&html, in->title ? in->title : "Trial report", false);
-  sb_printf(&html, "</title><style>%s</style></head><body>\n<h1>", css);
+  lp_strbuf_printf(&html, "</title><style>%s</style></head><body>\n<h1>", css);
   sb_html(&html, in->title ? in->title : "Trial report", false);
-  sb_puts(&html, "</h1>\n");
+  lp_strbuf_puts(&html, "</h1>\n");
   if (in->subtitle) {
-    sb_puts(&html, "<p class=\"meta\">");
+    lp_strbuf_puts(&html, "<p class=\"meta\">");
     sb_html(&html, in->subtitle, false);
-    sb_puts(&html, "</p>\n");
+    lp_strbuf_puts(&html, "</p>\n");
   }
-  sb_printf(&html, "<p class=\"meta\">Bootstrap: %zu resamples within arms; permutation tests: %zu permutations; "
+  lp_strbuf_printf(&html, "<p class=\"meta\">Bootstrap: %zu resamples within arms; permutation tests: %zu permutations; "
                    "seed %llu. Every number below is also in report.json.</p>\n",
             r->bootstrap, r->permutations, (unsigned long long)r->seed);
-  sb_puts(&html, "<nav><a href=\"#figure1\">Figure 1</a><a href=\"#table1\">Table 1</a><a href=\"#table2\">Table 2</a>"
+  lp_strbuf_puts(&html, "<nav><a href=\"#figure1\">Figure 1</a><a href=\"#table1\">Table 1</a><a href=\"#table2\">Table 2</a>"
                 "<a href=\"#table3\">Table 3</a><a href=\"#figure2\">Figure 2</a><a href=\"#figure_subgroups\">Subgroups</a>"
                 "<a href=\"#figure_sofa\">Daily SOFA</a></nav>\n");
-  sb_printf(&md, "# %s\n\n%s%s", in->title ? in->title : "Trial report", in->subtitle ? in->subtitle : "",
+  lp_strbuf_printf(&md, "# %s\n\n%s%s", in->title ? in->title : "Trial report", in->subtitle ? in->subtitle : "",
             in->subtitle ? "\n\n" : "");
   if (in->consort) {
-    sb_puts(&html, "<h2>Figure 1. Recruitment and Randomization of the Patients</h2>\n");
+    lp_strbuf_puts(&html, "<h2>Figure 1. Recruitment and Randomization of the Patients</h2>\n");
     if ((st = put_figure(work, "figure1", fig_consort, in->consort, &html,
                          "Patients could meet more than one exclusion criterion.", err)))
       goto done;
-    sb_puts(&md, "![Figure 1](figure1.svg)\n\n");
+    lp_strbuf_puts(&md, "![Figure 1](figure1.svg)\n\n");
   }
   for (size_t k = 0; k < NTABLES; k++) {
     bool any = false;
@@ -516,29 +467,29 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
   for (size_t c = 0; c < r->ncurves; c++) {
     /* Link each Kaplan-Meier figure once (its first curve). */
     if (!strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, "f2_death"))
-      sb_puts(&md, "![Figure 2](figure2.svg)\n\n");
+      lp_strbuf_puts(&md, "![Figure 2](figure2.svg)\n\n");
     if (!strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, "f2_weaning"))
-      sb_puts(&md, "![Weaning](figure_weaning.svg)\n\n");
+      lp_strbuf_puts(&md, "![Weaning](figure_weaning.svg)\n\n");
   }
   if ((st = forest_figure(in, work, &html, err))) goto done;
   if (r->nsubgroups) {
     csv.len = 0;
-    sb_printf(&csv, "id,subgroup,level,%s,%s,estimate,lower,upper,p_interaction\n", r->arms[0], r->arms[1]);
-    sb_puts(&md, "## Subgroups\n\n| Outcome | Subgroup | Level | Difference (95% CI) | P for heterogeneity |\n|---|---|---|---:|---:|\n");
+    lp_strbuf_printf(&csv, "id,subgroup,level,%s,%s,estimate,lower,upper,p_interaction\n", r->arms[0], r->arms[1]);
+    lp_strbuf_puts(&md, "## Subgroups\n\n| Outcome | Subgroup | Level | Difference (95% CI) | P for heterogeneity |\n|---|---|---|---:|---:|\n");
     for (size_t g = 0; g < r->nsubgroups; g++) {
       const lp_result_subgroup *sg = &r->subgroups[g];
       for (size_t l = 0; l < sg->nlevels; l++) {
-        sb_csv(&csv, sg->id), sb_puts(&csv, ",");
-        sb_csv(&csv, sg->label), sb_puts(&csv, ",");
+        sb_csv(&csv, sg->id), lp_strbuf_puts(&csv, ",");
+        sb_csv(&csv, sg->label), lp_strbuf_puts(&csv, ",");
         sb_csv(&csv, sg->levels[l]);
-        sb_printf(&csv, ",%s,%s,%.10g,%.10g,%.10g,%.10g\n", sg->arm_text[l][0], sg->arm_text[l][1], sg->estimate[l],
+        lp_strbuf_printf(&csv, ",%s,%s,%.10g,%.10g,%.10g,%.10g\n", sg->arm_text[l][0], sg->arm_text[l][1], sg->estimate[l],
                   sg->lo[l], sg->hi[l], sg->p_interaction);
-        sb_printf(&md, "| %s | %s | %s | %.2f (%.2f to %.2f) | |\n", l ? "" : sg->section, l ? "" : sg->label,
+        lp_strbuf_printf(&md, "| %s | %s | %s | %.2f (%.2f to %.2f) | |\n", l ? "" : sg->section, l ? "" : sg->label,
                   sg->levels[l], sg->estimate[l], sg->lo[l], sg->hi[l]);
       }
-      sb_printf(&md, "| | | heterogeneity | | %.2f |\n", sg->p_interaction);
+      lp_strbuf_printf(&md, "| | | heterogeneity | | %.2f |\n", sg->p_interaction);
     }
-    sb_puts(&md, "\n![Subgroups](figure_subgroups.svg)\n\n");
+    lp_strbuf_puts(&md, "\n![Subgroups](figure_subgroups.svg)\n\n");
     if ((st = write_text(work, "subgroups.csv", &csv, err))) goto done;
   }
   if (in->daily_sofa) {
@@ -546,9 +497,9 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
                          "Daily total SOFA score (five systems) by arm: mean and 95% CI among patients in the ICU that day.",
                          err)))
       goto done;
-    sb_puts(&md, "![Daily SOFA](figure_sofa.svg)\n\n");
+    lp_strbuf_puts(&md, "![Daily SOFA](figure_sofa.svg)\n\n");
   }
-  sb_puts(&html, "</body></html>\n");
+  lp_strbuf_puts(&html, "</body></html>\n");
   if ((st = write_text(work, "report.html", &html, err)) || (st = write_text(work, "report.md", &md, err))) goto done;
   json_t *j = results_json(in);
   char *text = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;

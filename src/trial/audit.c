@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <leopards/strbuf.h>
+
 #include "trial/trial_internal.h"
 
 const char *const lp__audited_tables[] = {
@@ -24,53 +26,27 @@ bool lp__is_audited(const char *table) {
   return false;
 }
 
-/* ---- a growable string ---- */
-typedef struct {
-  char *p;
-  size_t len, cap;
-  bool oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_json_string(sbuf *b, const char *s, size_t n) {
-  sb_putn(b, "\"", 1);
+static void sb_json_string(lp_strbuf *b, const char *s, size_t n) {
+  lp_strbuf_put(b, "\"", 1);
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     char esc[8];
     switch (c) {
-    case '"': sb_puts(b, "\\\""); break;
-    case '\\': sb_puts(b, "\\\\"); break;
-    case '\n': sb_puts(b, "\\n"); break;
-    case '\r': sb_puts(b, "\\r"); break;
-    case '\t': sb_puts(b, "\\t"); break;
+    case '"': lp_strbuf_puts(b, "\\\""); break;
+    case '\\': lp_strbuf_puts(b, "\\\\"); break;
+    case '\n': lp_strbuf_puts(b, "\\n"); break;
+    case '\r': lp_strbuf_puts(b, "\\r"); break;
+    case '\t': lp_strbuf_puts(b, "\\t"); break;
     default:
       if (c < 0x20) {
         snprintf(esc, sizeof esc, "\\u%04x", c);
-        sb_puts(b, esc);
+        lp_strbuf_puts(b, esc);
       } else {
-        sb_putn(b, (const char *)&s[i], 1);
+        lp_strbuf_put(b, (const char *)&s[i], 1);
       }
     }
   }
-  sb_putn(b, "\"", 1);
+  lp_strbuf_put(b, "\"", 1);
 }
 
 /* Shortest of %.15g, %.16g, %.17g that reads back to the same double, always with a
@@ -91,28 +67,28 @@ void lp__fmt_real(double x, char *buf, size_t n) {
 }
 
 /* Canonical JSON of the current row of a `SELECT *` statement. */
-static void row_json_from_stmt(sqlite3_stmt *st, sbuf *b) {
+static void row_json_from_stmt(sqlite3_stmt *st, lp_strbuf *b) {
   int nc = sqlite3_column_count(st);
   bool first = true;
-  sb_putn(b, "{", 1);
+  lp_strbuf_put(b, "{", 1);
   for (int c = 0; c < nc; c++) {
     int type = sqlite3_column_type(st, c);
     if (type == SQLITE_NULL) continue;
-    if (!first) sb_putn(b, ",", 1);
+    if (!first) lp_strbuf_put(b, ",", 1);
     first = false;
     const char *name = sqlite3_column_name(st, c);
     sb_json_string(b, name, strlen(name));
-    sb_putn(b, ":", 1);
+    lp_strbuf_put(b, ":", 1);
     char num[64];
     switch (type) {
     case SQLITE_INTEGER:
       snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, c));
-      sb_puts(b, num);
+      lp_strbuf_puts(b, num);
       break;
     case SQLITE_FLOAT:
       lp__fmt_real(sqlite3_column_double(st, c), num, sizeof num);
       if (!isfinite(sqlite3_column_double(st, c))) sb_json_string(b, num, strlen(num));
-      else sb_puts(b, num);
+      else lp_strbuf_puts(b, num);
       break;
     case SQLITE_TEXT:
       sb_json_string(b, (const char *)sqlite3_column_text(st, c), (size_t)sqlite3_column_bytes(st, c));
@@ -120,17 +96,17 @@ static void row_json_from_stmt(sqlite3_stmt *st, sbuf *b) {
     default: {
       const uint8_t *p = sqlite3_column_blob(st, c);
       size_t len = (size_t)sqlite3_column_bytes(st, c);
-      sb_puts(b, "{\"blob\":\"");
+      lp_strbuf_puts(b, "{\"blob\":\"");
       char h[3];
       for (size_t i = 0; i < len; i++) {
         snprintf(h, sizeof h, "%02x", p[i]);
-        sb_putn(b, h, 2);
+        lp_strbuf_put(b, h, 2);
       }
-      sb_puts(b, "\"}");
+      lp_strbuf_puts(b, "\"}");
     }
     }
   }
-  sb_putn(b, "}", 1);
+  lp_strbuf_put(b, "}", 1);
 }
 
 lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, lp_error *err) {
@@ -143,14 +119,14 @@ lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, l
   if (lp__prepare(t, sql, &st, err)) return LP_EDB;
   sqlite3_bind_int64(st, 1, rowid);
   int rc = sqlite3_step(st);
-  sbuf b = {0};
+  lp_strbuf b = {0};
   if (rc == SQLITE_ROW) row_json_from_stmt(st, &b);
   lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     free(b.p);
     return lp__db_fail(t, err, "reading a row for the audit trail");
   }
-  if (b.oom) {
+  if (b.nomem) {
     free(b.p);
     return lp_error_set(err, LP_ENOMEM, "out of memory");
   }
@@ -437,7 +413,7 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
   sqlite3_bind_text(c.st, 1, table, -1, SQLITE_STATIC);
   c.rc = sqlite3_step(c.st);
   int rr = sqlite3_step(rows), ra = latest_next(&c);
-  sbuf b = {0};
+  lp_strbuf b = {0};
   lp_status s = LP_OK;
   while (rr == SQLITE_ROW || ra == SQLITE_ROW) {
     long rid = rr == SQLITE_ROW ? (long)sqlite3_column_int64(rows, 0) : 0;
@@ -460,7 +436,7 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
     r->rows_checked++;
     b.len = 0;
     row_json_from_stmt(rows, &b);
-    if (b.oom) {
+    if (b.nomem) {
       s = lp_error_set(err, LP_ENOMEM, "out of memory");
       break;
     }

@@ -6,6 +6,7 @@
 #include <leopards/derive.h>
 #include <leopards/rng.h>
 #include <leopards/stats.h>
+#include <leopards/strbuf.h>
 #include <leopards/table.h>
 
 #include <math.h>
@@ -110,45 +111,14 @@ static patient *find(patient *p, size_t n, const char *code) {
 
 /* ---- CSV output ---- */
 
-typedef struct {
-  char *p;
-  size_t len, cap;
-  bool nomem;
-} outbuf;
-
-static void put(outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(outbuf *b, const char *fmt, ...) {
-  if (b->nomem) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if (b->len + (size_t)n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 1 << 16;
-    while (b->len + (size_t)n + 1 > cap) cap *= 2;
-    char *q = realloc(b->p, cap);
-    if (!q) {
-      b->nomem = true;
-      return;
-    }
-    b->p = q;
-    b->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
+static void putnum(lp_strbuf *b, double v) {
+  if (isfinite(v)) lp_strbuf_printf(b, ",%.10g", v);
+  else lp_strbuf_printf(b, ",");
 }
 
-static void putnum(outbuf *b, double v) {
-  if (isfinite(v)) put(b, ",%.10g", v);
-  else put(b, ",");
-}
-
-static void putflag(outbuf *b, int v) {
-  if (v < 0) put(b, ",");
-  else put(b, ",%d", v);
+static void putflag(lp_strbuf *b, int v) {
+  if (v < 0) lp_strbuf_printf(b, ",");
+  else lp_strbuf_printf(b, ",%d", v);
 }
 
 /* Baseline values by column name (NAN when missing). */
@@ -178,7 +148,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   memset(out, 0, sizeof *out);
   tab alloc = {0}, rnd = {0}, base = {0}, daily = {0}, outc = {0}, ae = {0}, scr = {0};
   patient *P = NULL;
-  outbuf ob = {0}, tb = {0};
+  lp_strbuf ob = {0}, tb = {0};
   lp_status st;
   if ((st = load(dir, "allocations", &alloc, err)) || (st = load(dir, "randomisations", &rnd, err)) ||
       (st = load(dir, "patients", &base, err)) || (st = load(dir, "daily", &daily, err)) ||
@@ -339,18 +309,18 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
 
   /* ---- the analysis data set ---- */
   size_t M = o->imputations;
-  put(&ob, "patient,site,arm,age,male,weight,bmi,race_asian,race_black,race_white,race_other,recent_surgery,ihd,chf,"
+  lp_strbuf_printf(&ob, "patient,site,arm,age,male,weight,bmi,race_asian,race_black,race_white,race_other,recent_surgery,ihd,chf,"
            "cardiac_failure,copd,chronic_renal,cirrhosis,immunocompromised,diabetes,beta_blockers,shock_hours,"
            "norepinephrine,epinephrine,vasopressin,dobutamine,apache2,sofa_baseline,resp_failure,renal_failure,"
            "hepatic_failure,coag_failure,neuro_failure,culture_positive,ventilated,rrt_baseline,map,heart_rate,"
            "cardiac_index,scvo2,lactate,pf_ratio,creatinine,bilirubin,platelets,gcs,received_drug,icu_days,"
            "sofa_mean,sofa_resp,sofa_coag,sofa_liver,sofa_cv,sofa_renal,sofa_no_cv");
-  for (size_t k = 1; k <= M; k++) put(&ob, ",sofa_mi_%zu", k);
-  put(&ob, ",death28,alive28,death_icu,death_hospital,time28,dead28,icu_los,hospital_los,catecholamine_free_days,"
+  for (size_t k = 1; k <= M; k++) lp_strbuf_printf(&ob, ",sofa_mi_%zu", k);
+  lp_strbuf_printf(&ob, ",death28,alive28,death_icu,death_hospital,time28,dead28,icu_los,hospital_los,catecholamine_free_days,"
            "ventilation_free_days,wean_time,weaned,new_rrt,rrt_days,sustained_renal_failure,major_kidney_event,ae_any,"
            "ae_arrhythmia,ae_svt,ae_vf_vt,ae_bradycardia,ae_mi_acs,ae_other,sg_cardiac_index,sg_scvo2,sg_lactate,"
            "sg_norepinephrine\n");
-  put(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
+  lp_strbuf_printf(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
   static const char *const races[] = {"asian", "black", "white", "other"};
   for (size_t i = 0; i < n; i++) {
     patient *p = &P[i];
@@ -359,7 +329,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       continue;
     }
     out->patients++;
-    put(&ob, "%s,%s,%s", p->code, p->site, out->arms[p->arm]);
+    lp_strbuf_printf(&ob, "%s,%s,%s", p->code, p->site, out->arms[p->arm]);
     putnum(&ob, bval(&base, p, "age"));
     size_t cs;
     const char *sex = p->base_row >= 0 && !lp_table_column(base.t, "sex", &cs, NULL) ? str(&base, (size_t)p->base_row, cs) : "";
@@ -442,14 +412,14 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       putnum(&ob, sm.component[LP_SOFA_RENAL]);
       putnum(&ob, sm.mean - sm.component[LP_SOFA_CV]);
     } else {
-      for (int k = 0; k < 7; k++) put(&ob, ",");
+      for (int k = 0; k < 7; k++) lp_strbuf_printf(&ob, ",");
     }
     /* Multiple imputation: each missing component-day drawn from the patient's own
      * observed values of that component (from the whole trial when it has none). */
     static const int comps[5] = {LP_SOFA_RESP, LP_SOFA_COAG, LP_SOFA_LIVER, LP_SOFA_CV, LP_SOFA_RENAL};
     for (size_t k = 0; k < M; k++) {
       if (nd == 0) {
-        put(&ob, ",");
+        lp_strbuf_printf(&ob, ",");
         continue;
       }
       lp_rng r;
@@ -477,10 +447,10 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     if (!d28 && !p->died && isfinite(p->hosp_end) && p->hosp_end < 28) t28 = 28; /* discharged alive: known alive */
     putnum(&ob, fmax(t28, 0));
     putflag(&ob, d28);
-    put(&tb, "%s,%s,%s,death28,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(t28, 0), d28);
+    lp_strbuf_printf(&tb, "%s,%s,%s,death28,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(t28, 0), d28);
     putnum(&tb, bval(&base, p, "age"));
     putnum(&tb, bval(&base, p, "apache2"));
-    put(&tb, "\n");
+    lp_strbuf_printf(&tb, "\n");
     putnum(&ob, p->icu_end);
     putnum(&ob, p->hosp_end);
     /* Free days to day 28: 0 for a death by day 28; else 28 minus the ICU days on
@@ -503,12 +473,12 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       double tw = wean ? p->weaned : (d28 ? p->death : 28);
       putnum(&ob, fmax(tw, 0));
       putflag(&ob, wean);
-      put(&tb, "%s,%s,%s,weaning,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(tw, 0), wean);
+      lp_strbuf_printf(&tb, "%s,%s,%s,weaning,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(tw, 0), wean);
       putnum(&tb, bval(&base, p, "age"));
       putnum(&tb, bval(&base, p, "apache2"));
-      put(&tb, "\n");
+      lp_strbuf_printf(&tb, "\n");
     } else {
-      put(&ob, ",,");
+      lp_strbuf_printf(&ob, ",,");
     }
     /* Kidney: any RRT on days 1-28 (chronic dialysis was an exclusion, so new); its
      * duration in days; sustained renal failure = KDIGO 2 or 3 on the last ICU day
@@ -518,7 +488,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     for (int d = 0; d < p->ndays; d++) rrt_days += p->rrt[d];
     putflag(&ob, rrt_days > 0);
     if (rrt_days > 0) putnum(&ob, rrt_days);
-    else put(&ob, ",");
+    else lp_strbuf_printf(&ob, ",");
     int stage_end = -1;
     if (p->ndays > 0 && isfinite(cr0)) {
       int last = p->ndays - 1;
@@ -541,10 +511,10 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     /* Subgroups. */
     double ci = bval(&base, p, "cardiac_index"), sv = bval(&base, p, "scvo2"), la = bval(&base, p, "lactate"),
            ne = bval(&base, p, "norepinephrine");
-    put(&ob, ",%s", isfinite(ci) ? (ci <= ci_third ? "lowest third" : "middle or highest third") : "");
-    put(&ob, ",%s", isfinite(sv) ? (sv < 70 ? "low (<70%)" : sv <= 85 ? "normal (70-85%)" : "high (>85%)") : "");
-    put(&ob, ",%s", isfinite(la) ? (la <= 2 ? "<=2 mmol/liter" : ">2 mmol/liter") : "");
-    put(&ob, ",%s\n", isfinite(ne) ? (ne <= ne_median ? "at or below median" : "above median") : "");
+    lp_strbuf_printf(&ob, ",%s", isfinite(ci) ? (ci <= ci_third ? "lowest third" : "middle or highest third") : "");
+    lp_strbuf_printf(&ob, ",%s", isfinite(sv) ? (sv < 70 ? "low (<70%)" : sv <= 85 ? "normal (70-85%)" : "high (>85%)") : "");
+    lp_strbuf_printf(&ob, ",%s", isfinite(la) ? (la <= 2 ? "<=2 mmol/liter" : ">2 mmol/liter") : "");
+    lp_strbuf_printf(&ob, ",%s\n", isfinite(ne) ? (ne <= ne_median ? "at or below median" : "above median") : "");
   }
   if (ob.nomem || tb.nomem) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory writing the analysis data set");
