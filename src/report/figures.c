@@ -84,9 +84,13 @@ lp_status lp_figure_km(const lp_km_figure *f, const lp_fig_target *to, lp_error 
     }
   }
   cairo_restore(cr);
-  /* Legend (top right, inside the plot: curves start at 1 and fall, so the lower
-   * right is usually free; use it). */
-  double ly = top + ph - 12 - 14 * (double)(f->nseries - 1) - (f->annotation ? 16 : 0);
+  /* Legend and annotation inside the plot, where the curves are not: bottom right
+   * when every curve ends high (survival), top right when one ends low (weaning). */
+  double lowest_end = 1;
+  for (size_t s = 0; s < f->nseries; s++)
+    if (f->series[s].n) lowest_end = fmin(lowest_end, f->series[s].y[f->series[s].n - 1]);
+  bool at_top = lowest_end < f->ymin + 0.5 * (1 - f->ymin);
+  double ly = at_top ? top + 16 : top + ph - 12 - 14 * (double)(f->nseries - 1) - (f->annotation ? 16 : 0);
   for (size_t s = 0; s < f->nseries; s++) {
     lp__colour(cr, s);
     if (s % 2) {
@@ -98,7 +102,10 @@ lp_status lp_figure_km(const lp_km_figure *f, const lp_fig_target *to, lp_error 
     cairo_set_source_rgb(cr, 0, 0, 0);
     lp__text(cr, left + pw - 120, ly + 14 * (double)s, f->series[s].label, FONT, LP__LEFT, false);
   }
-  if (f->annotation) lp__text(cr, left + pw - 4, top + ph - 10, f->annotation, SMALL, LP__RIGHT, false);
+  if (f->annotation) {
+    double ay = at_top ? ly + 14 * (double)f->nseries + 6 : top + ph - 10;
+    lp__text(cr, left + pw - 4, ay, f->annotation, SMALL, LP__RIGHT, false);
+  }
   /* Numbers at risk. */
   if (f->nrisk) {
     cairo_set_source_rgb(cr, 0, 0, 0);
