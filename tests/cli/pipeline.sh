@@ -30,7 +30,7 @@ same "CONSORT randomised" "$(jq '.consort.randomised' "$J")" 516
 same "analysed" "$(jq '.n[0] + .n[1]' "$J")" 515
 same "time-to-event rows for death" "$(grep -c ',death28,' "$TMP/report/time_to_event.csv")" 515
 checks=$((checks + 1))
-awk -F, 'NR > 1 && $4 == "weaning"' "$TMP/report/time_to_event.csv" | grep -q . || fail "weaning rows"
+grep -q . <<<"$(awk -F, 'NR > 1 && $4 == "weaning"' "$TMP/report/time_to_event.csv")" || fail "weaning rows"
 # The same seed gives the same trial and the same numbers.
 "$LP" simulate --db "$TMP/u.db" --key "$TMP/u.key" --seed 7 --quiet >/dev/null
 "$LP" analyze --db "$TMP/u.db" --key "$TMP/u.key" --out "$TMP/report2" --boot 2000 --permutations 500 --quiet >/dev/null
@@ -45,7 +45,7 @@ expect_fail 1 "bad_method.csv:2: column 'ci': unknown interval method 'jackknife
   "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/r3" --plan "$TMP/bad_method.csv"
 checks=$((checks + 1))
 [ ! -e "$TMP/r3" ] || fail "a refused analysis left $TMP/r3"
-ls "$TMP" | grep -q partial && fail "a staging folder was left behind"
+grep -q partial <<<"$(ls "$TMP")" && fail "a staging folder was left behind"
 "$LP" trial init --db "$TMP/open.db" --sites 2 >/dev/null
 expect_fail 1 "is not locked" -- "$LP" analyze --db "$TMP/open.db" --key "$TMP/t.key" --out "$TMP/r4"
 expect_fail 2 "option --key is required" -- "$LP" analyze --db "$TMP/t.db" --out "$TMP/r4"

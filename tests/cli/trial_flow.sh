@@ -69,7 +69,7 @@ expect 0 "$L" screen --db t.db --site LDN --patient P1 --user ann --json-in "{$E
 [ "$(jq -r .eligible out)" = true ] || fail "P1 eligible"
 expect 0 "$L" screen --db t.db --site LDN --patient P2 --user ann --json-in '{"age":17,"infection":1}' --json
 [ "$(jq -r .eligible out)" = false ] || fail "P2 not eligible"
-jq -r .failed out | grep -q "age" || fail "P2 failed criteria"
+grep -q "age" <<<"$(jq -r .failed out)" || fail "P2 failed criteria"
 expect 1 "$L" screen --db t.db --site LDN --patient P3 --user ann --json-in '{"age":"old"}'
 has "column 'age'" err
 printf 'site,patient,age,infection,weight\nLDS,Q1,70,1,80\nLDS,Q2,70,1,800\n' > screen.csv
