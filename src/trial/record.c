@@ -369,6 +369,55 @@ static bool jnum(json_t *o, const char *k, double *x) {
 
 /* Rules on the whole row after the write (so a change of one field is checked
  * against the fields it did not change). */
+/* The baseline SOFA total against the values recorded with it. Each component scored
+ * from the recorded values is a lower bound of the true one (a drug not recorded counts
+ * as not given, unrecorded respiratory support as none, a missing urine output leaves
+ * renal to creatinine), so the total can never be below their sum; when every input is
+ * recorded the total must equal it. A mismatch is refused, naming the components, so
+ * a typing error in the total or in a value is caught at entry, not at analysis. */
+static lp_status check_baseline_sofa(json_t *row, const loc *l, lp_error *err) {
+  double total;
+  if (!jnum(row, "sofa", &total)) return LP_OK;
+  lp_sofa_input in;
+  lp_sofa_input_init(&in);
+  static const char *const names[] = {"pao2", "fio2", "platelets", "bilirubin", "map", "dopamine",
+                                      "dobutamine", "epinephrine", "norepinephrine", "gcs", "creatinine",
+                                      "urine_ml"};
+  double *vals[] = {&in.pao2, &in.fio2, &in.platelets, &in.bilirubin, &in.map, &in.dopamine,
+                    &in.dobutamine, &in.epinephrine, &in.norepinephrine, &in.gcs, &in.creatinine,
+                    &in.urine_ml};
+  bool all = true;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) all &= jnum(row, names[i], vals[i]);
+  double support;
+  if (jnum(row, "resp_support", &support)) in.ventilated = support == 1;
+  else all = false;
+  lp_sofa s;
+  lp_error inner = {0};
+  if (lp_sofa_score(&in, 6, &s, &inner))
+    return FAIL(l, inner.field[0] ? inner.field : "sofa", "%s", inner.message);
+  int known = 0;
+  char parts[256];
+  size_t k = 0;
+  parts[0] = '\0';
+  for (int c = 0; c < LP_SOFA_NCOMP; c++) {
+    if (s.component[c] < 0) {
+      all = false;
+      continue;
+    }
+    known += s.component[c];
+    k += (size_t)snprintf(parts + k, sizeof parts - k, "%s%s %d", k ? ", " : "",
+                          lp_sofa_component_name((lp_sofa_component)c), s.component[c]);
+  }
+  if (all && total != known)
+    return FAIL(l, "sofa", "the SOFA total %g does not match the values recorded with it, which score %d (%s)",
+                total, known, parts);
+  if (total < known)
+    return FAIL(l, "sofa",
+                "the SOFA total %g is below %d, the sum of the components the recorded values already score (%s)",
+                total, known, parts);
+  return LP_OK;
+}
+
 static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const patient_info *pi,
                            const loc *l, lp_error *err) {
   double x = 0, y = 0;
@@ -422,6 +471,8 @@ static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const 
   } else if (kind == LP_RECORD_BASELINE) {
     if (jnum(row, "pao2", &x) && !jnum(row, "fio2", &y))
       return FAIL(l, "fio2", "PaO2 is given without FiO2");
+    lp_status s = check_baseline_sofa(row, l, err);
+    if (s) return s;
   }
   return LP_OK;
 }

@@ -105,6 +105,15 @@ expect 0 "$L" record baseline --db t.db --data base.csv --user mgr
 expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","age":65}' --user ann
 has "needs a reason" err
 expect 0 "$L" record baseline --db t.db --json-in '{"patient":"P1","age":65}' --user ann --reason "typo in age"
+# the baseline SOFA total is checked against the values recorded with it
+expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","sofa":3}' --user ann --reason "total"
+has "column 'sofa': the SOFA total 3 is below 4, the sum of the components the recorded values already score (respiratory 2, renal 2)" err
+full='"patient":"P1","pao2":90,"fio2":0.4,"resp_support":1,"platelets":120,"bilirubin":2.5,"map":65,"dopamine":0,"dobutamine":0,"epinephrine":0,"norepinephrine":0.2,"gcs":14,"creatinine":2.0,"urine_ml":1500'
+expect 1 "$L" record baseline --db t.db --json-in "{$full,\"sofa\":11}" --user ann --reason "complete"
+has "column 'sofa': the SOFA total 11 does not match the values recorded with it, which score 12 (respiratory 2, coagulation 1, hepatic 2, cardiovascular 4, cns 1, renal 2)" err
+expect 0 "$L" record baseline --db t.db --json-in "{$full,\"sofa\":12}" --user ann --reason "complete"
+expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","gcs":9}' --user ann --reason "GCS"
+has "which score 14 " err
 expect 1 "$L" record baseline --db t.db --json-in '{"patient":"Q1","age":65}' --user ann --reason x
 has "another site" err
 expect 1 "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65},{"patient":"P1","day":29}]' --user ann
