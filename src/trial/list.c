@@ -162,22 +162,12 @@ lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t
   return check_sizes(sizes, *nsizes, err);
 }
 
+/* A site's materialised slots and the patients randomised there. */
 static lp_status count_site(lp_trial *t, long site_id, long *slots, long *used, lp_error *err) {
-  sqlite3_stmt *st;
-  if (lp__prepare(t,
-                  "SELECT (SELECT count(*) FROM slots WHERE site_id=?1),"
-                  " (SELECT count(*) FROM randomisations WHERE site_id=?1)",
-                  &st, err))
-    return LP_EDB;
-  sqlite3_bind_int64(st, 1, site_id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *slots = (long)sqlite3_column_int64(st, 0);
-    *used = (long)sqlite3_column_int64(st, 1);
-  }
-  lp__finalize(t, st);
-  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "counting slots");
-  return LP_OK;
+  return lp__two_counts(t,
+                        "SELECT (SELECT count(*) FROM slots WHERE site_id=?1),"
+                        " (SELECT count(*) FROM randomisations WHERE site_id=?1)",
+                        site_id, slots, used, "counting slots", err);
 }
 
 /* Arms of a site's materialised slots (seq 1..n) opened with the key. */

@@ -97,22 +97,12 @@ static lp_status slot_pack(lp_trial *t, long site_id, long seq, long *pack, bool
   return LP_OK;
 }
 
+/* A site's materialised slots and the next sequence number to allocate there. */
 static lp_status site_counts(lp_trial *t, long site_id, long *slots, long *next, lp_error *err) {
-  sqlite3_stmt *st;
-  if (lp__prepare(t,
-                  "SELECT (SELECT count(*) FROM slots WHERE site_id=?1),"
-                  " (SELECT coalesce(max(seq), 0) + 1 FROM randomisations WHERE site_id=?1)",
-                  &st, err))
-    return LP_EDB;
-  sqlite3_bind_int64(st, 1, site_id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *slots = (long)sqlite3_column_int64(st, 0);
-    *next = (long)sqlite3_column_int64(st, 1);
-  }
-  lp__finalize(t, st);
-  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "reading the list");
-  return LP_OK;
+  return lp__two_counts(t,
+                        "SELECT (SELECT count(*) FROM slots WHERE site_id=?1),"
+                        " (SELECT coalesce(max(seq), 0) + 1 FROM randomisations WHERE site_id=?1)",
+                        site_id, slots, next, "reading the list", err);
 }
 
 lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,

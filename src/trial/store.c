@@ -167,6 +167,21 @@ lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
   return LP_OK;
 }
 
+lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what,
+                        lp_error *err) {
+  sqlite3_stmt *st;
+  if (lp__prepare(t, sql, &st, err)) return LP_EDB;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *a = (long)sqlite3_column_int64(st, 0);
+    *b = (long)sqlite3_column_int64(st, 1);
+  }
+  lp__finalize(t, st);
+  if (rc != SQLITE_ROW) return lp__db_fail(t, err, what);
+  return LP_OK;
+}
+
 static lp_status step_once(lp_trial *t, const char *sql, lp_error *err, const char *what) {
   sqlite3_stmt *st;
   if (lp__prepare(t, sql, &st, err)) return LP_EDB;

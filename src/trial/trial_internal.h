@@ -53,6 +53,9 @@ void lp__finalize(lp_trial *t, sqlite3_stmt *st);
 /* Finalize every cached statement and close the connection. */
 void lp__close_db(lp_trial *t);
 lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err);
+/* One row of two integers from `sql`, whose ?1 is bound to `id` (counts for a site). */
+lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what,
+                        lp_error *err);
 /* BEGIN IMMEDIATE (waits for the write lock), COMMIT, ROLLBACK (never fails). */
 lp_status lp__begin(lp_trial *t, lp_error *err);
 lp_status lp__commit(lp_trial *t, lp_error *err);
