@@ -45,7 +45,7 @@ static void show_progress(void *ctx, const char *stage, double f) {
 static const cli_opt simulate_opts[] = {
     {"db", "FILE", "trial database to create (refused if it exists)"},
     {"key", "FILE", "key file to create (mode 0600; refused if it exists)"},
-    {"seed", "S", "random seed (default 4)"},
+    {"seed", "S", "random seed (default 14)"},
     {"effect", "paper|none|design", "treatment effects: the paper's, none, or +0.5 SOFA (default paper)"},
     {"patients", "N", "patients randomised (default 516)"},
     {"sites", "N", "ICUs (default 34)"},
@@ -175,7 +175,7 @@ static int run_analyze(const cli_args *a) {
 
 static const cli_opt demo_opts[] = {
     {"out", "DIR", "folder for the demo trial and its report (default leopards-demo)"},
-    {"seed", "S", "simulation seed (default 4)"},
+    {"seed", "S", "simulation seed (default 14)"},
     {"effect", "paper|none|design", "treatment effects of the simulated trial (default paper)"},
     {"boot", "R", "bootstrap resamples (default 100000)"},
     {"permutations", "B", "permutations for the subgroup tests (default 10000)"},

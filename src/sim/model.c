@@ -22,6 +22,11 @@ static const double paper_effect[SC_N] = {0.14, 0.00, 0.06, 0.25, 0.18};
 static const double loading[SC_N] = {0.72, 0.62, 0.55, 0.7, 0.72};
 /* Component-day values missing (the paper: 2.3% cardiovascular to 12.8% liver). */
 static const double missing_rate[SC_N] = {0.06, 0.05, 0.128, 0.023, 0.04};
+/* Baseline scores: mean over the stay x factor + shift, by system (see lp__sim_patient). */
+static const double base_factor[SC_N] = {0.70, 0.80, 0.90, 1.0, 1.22};
+static const double base_shift[SC_N] = {1.15, 0.0, 0.0, 0.0, 0.0};
+#define BASE_RRT 0.58
+#define GCS_VENT_MED 7
 static const double death28[2][3] = {{0.345, 0.309, 0.309}, {0.309, 0.309, 0.309}}; /* [arm][effect] */
 
 /* Mean and variance of min(max(X, 0), 4) for X ~ N(mu, sigma^2). */
@@ -237,16 +242,25 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
     double z = loading[c] * u + sqrt(1 - loading[c] * loading[c]) * lp_rng_normal(r);
     mean_c[c] = clampd(m->comp_mu[active ? 0 : 1][c] + m->comp_sigma[c] * z, 0, 4);
   }
-  /* Baseline scores: sicker than the stay on average; cardiovascular 4 (shock). */
+  /* Baseline scores from the patient's mean over the stay, scaled by system so that
+   * the organ failures of Table 2 come out (respiratory 39%, coagulation 6%, hepatic
+   * 3%); cardiovascular 3-4 (shock on vasopressors). */
   for (int c = 0; c < SC_N; c++) {
-    int s = (int)floor(clampd(mean_c[c] * 1.05, 0, 4) + lp_rng_uniform(r));
-    p->base_score[c] = s > 4 ? 4 : s;
+    int s = (int)floor(clampd(mean_c[c] * base_factor[c] + base_shift[c], 0, 4) + lp_rng_uniform(r));
+    p->base_score[c] = s > 4 ? 4 : s < 0 ? 0 : s;
   }
   p->base_score[SC_CV] = bern(r, 0.93) ? 4 : 3;
   if (!p->vent0 && p->base_score[SC_RESP] > 2) p->base_score[SC_RESP] = 2;
-  p->rrt0 = p->base_score[SC_RENAL] >= 3 && bern(r, 0.55);
+  /* Renal-replacement therapy at baseline (17%) scores renal 4 by its urine output. */
+  p->rrt0 = p->base_score[SC_RENAL] >= 3 && bern(r, BASE_RRT);
+  if (p->rrt0) p->base_score[SC_RENAL] = 4;
   encode(r, p->base_score, p->vent0, p->rrt0, &p->base);
-  p->base.gcs = p->vent0 ? (int)clampd(round(quartiles(r, 3, 8, 14)), 3, 15) : (int)clampd(round(quartiles(r, 11, 14, 15)), 3, 15);
+  if (p->rrt0) /* creatinine on dialysis: lower than its band, the score stays 4 by urine */
+    p->base.creatinine = round(clampd(lognormal(r, 2.4, 0.45), 0.6, 9) * 10) / 10;
+  /* MAP on vasopressors (Table 2: 74, 68-80), which does not change their score. */
+  p->base.map = round(clampd(quartiles(r, 68, 74, 80), 50, 120));
+  p->base.gcs = p->vent0 ? (int)clampd(round(quartiles(r, 3, GCS_VENT_MED, 13)), 3, 15)
+                         : (int)clampd(round(quartiles(r, 10, 14, 15)), 3, 15);
 
   /* Death by day 28 and lengths of stay. */
   double pd = 1 / (1 + exp(-(m->death_alpha[paper ? 0 : 1] + DEATH_BETA * u)));

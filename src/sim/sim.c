@@ -18,7 +18,7 @@
 
 void lp_sim_options_default(lp_sim_options *o) {
   memset(o, 0, sizeof *o);
-  o->seed = 4; /* its trial is close to the published one (any seed gives a valid trial) */
+  o->seed = 14; /* its trial is close to the published one (any seed gives a valid trial) */
   o->effect = LP_EFFECT_PAPER;
   o->patients = 516;
   o->sites = 34;
