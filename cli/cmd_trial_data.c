@@ -10,24 +10,19 @@
 
 /* ---- record ---- */
 
-const cli_opt cli_record_opts[] = {
-    {"db", "FILE", "trial database"},
-    {"json-in", "JSON", "one record as a JSON object, or an array of them"},
-    {"data", "FILE.csv", "records, one per row (header row of field names)"},
-    {"user", "NAME", "investigator of the patient's site, or trial manager"},
-    {"reason", "TEXT", "reason for changing existing records (required for a change)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+/* The options of every record command (with or without the kind as a word). */
+#define RECORD_OPTS                                                                       \
+  {"db", "FILE", "trial database"},                                                       \
+  {"json-in", "JSON", "one record as a JSON object, or an array of them"},                \
+  {"data", "FILE.csv", "records, one per row (header row of field names)"},               \
+  {"user", "NAME", "investigator of the patient's site, or trial manager"},               \
+  {"reason", "TEXT", "reason for changing existing records (required for a change)"},     \
+  {"json", NULL, "print JSON"}
+
+const cli_opt cli_record_opts[] = {RECORD_OPTS, {0}};
 
 const cli_opt cli_record_any_opts[] = {
-    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help')"},
-    {"db", "FILE", "trial database"},
-    {"json-in", "JSON", "one record as a JSON object, or an array of them"},
-    {"data", "FILE.csv", "records, one per row (header row of field names)"},
-    {"user", "NAME", "investigator of the patient's site, or trial manager"},
-    {"reason", "TEXT", "reason for changing existing records (required for a change)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help')"}, RECORD_OPTS, {0}};
 
 int cli_run_record(const cli_args *a) {
   const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");
