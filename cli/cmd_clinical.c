@@ -218,6 +218,10 @@ static void print_text(const char *cmd, json_t *r, long line) {
       json_array_foreach(json_object_get(r, "missing"), i, m) printf(" %s", json_string_value(m));
       printf(")");
     }
+    json_t *cns = json_object_get(r, "cns");
+    if (json_integer_value(json_object_get(r, "systems")) == 5 && json_is_integer(cns))
+      printf("  (cns %lld from the GCS given: not in the five-system total; --systems 6 adds it)",
+             (long long)json_integer_value(cns));
     printf("\n");
   } else if (!strcmp(cmd, "score apache2")) {
     const char *k;

@@ -9,6 +9,9 @@ same "sofa total (5)" "$(jq .total <<<"$out")" 12
 same "cns not scored" "$(jq .cns <<<"$out")" null
 out=$("$LP" score sofa --systems 6 --json --json-in "{$DAY,\"gcs\":12}")
 same "sofa total (6)" "$(jq .total <<<"$out")" 14
+# a GCS given to the five-system score is named as left out of the total, not dropped silently
+out=$("$LP" score sofa --json-in "{$DAY,\"gcs\":12}")
+case "$out" in *"total 12  (cns 2 from the GCS given: not in the five-system total; --systems 6 adds it)"*) ;; *) fail "five-system text with a GCS: $out" ;; esac
 out=$("$LP" score sofa --systems 6 --json --json-in "{$DAY}")
 same "missing named" "$(jq -c .missing <<<"$out")" '["cns"]'
 same "total null when missing" "$(jq .total <<<"$out")" null
