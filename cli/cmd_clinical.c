@@ -357,9 +357,6 @@ static int run_next(const cli_args *a) {
       (rc = cli_double(a, "heart-rate", &o.heart_rate)) || (rc = cli_double(a, "baseline-heart-rate", &o.baseline_heart_rate)) ||
       (rc = cli_double(a, "map", &o.map)))
     return rc;
-  if (!cli_has(a, "hours") || !cli_has(a, "heart-rate")) return cli_usage_error(a, "give --hours and --heart-rate");
-  if (cli_has(a, "hypotension")) o.hypotension = 1;
-  else if (!cli_has(a, "map")) o.hypotension = 0;
   static const char *const states[] = {"start", "full", "reduced", "low", "stopped", "completed", NULL};
   int s = -1;
   if ((rc = cli_choice(a, "state", states, &s))) return rc;
@@ -368,6 +365,14 @@ static int run_next(const cli_args *a) {
     s = dose == 0.2 ? LP_INF_FULL : dose == 0.1 ? LP_INF_START : dose == 0.05 ? LP_INF_LOW : -1;
     if (s < 0) return cli_usage_error(a, "--dose must be 0.2, 0.1 or 0.05 (or give --state)");
   }
+  if (!cli_has(a, "hours")) return cli_usage_error(a, "give --hours (time since the infusion started)");
+  /* Hypotension decides alone (the dose comes down whatever the heart rate); without
+   * it the heart rate is needed: an unknown one is never taken as normal. */
+  bool hypotensive = cli_has(a, "hypotension") || (cli_has(a, "map") && o.map < LP_HYPOTENSION_MAP);
+  if (!hypotensive && !cli_has(a, "heart-rate"))
+    return cli_usage_error(a, "give --heart-rate (needed unless there is hypotension: --hypotension or --map below 65)");
+  if (cli_has(a, "hypotension")) o.hypotension = 1;
+  else if (!cli_has(a, "map")) o.hypotension = 0;
   lp_infusion_step st;
   lp_error err;
   if (lp_infusion_next((lp_infusion_state)s, &o, &st, &err)) return cli_fail(a, &err);

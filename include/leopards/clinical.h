@@ -213,6 +213,9 @@ typedef enum {
 const char *lp_infusion_state_name(lp_infusion_state s);
 double lp_infusion_dose(lp_infusion_state s); /* ug/kg/min */
 
+/* MAP below which the protocol counts hypotension, mmHg (its lower target). */
+#define LP_HYPOTENSION_MAP 65.0
+
 typedef struct lp_infusion_observation {
   double hours;             /* since the start of the infusion */
   int hypotension;          /* 1, 0, or -1: judged from map */

@@ -11,7 +11,6 @@ const char *lp_infusion_state_name(lp_infusion_state s) { return (unsigned)s <= 
 double lp_infusion_dose(lp_infusion_state s) { return (unsigned)s <= LP_INF_COMPLETED ? doses[s] : NAN; }
 
 /* The protocol's lower MAP target (65-70 mmHg): below 65 is hypotension. */
-#define HYPOTENSION_MAP 65.0
 
 lp_status lp_infusion_next(lp_infusion_state state, const lp_infusion_observation *obs, lp_infusion_step *out,
                            lp_error *err) {
@@ -25,7 +24,7 @@ lp_status lp_infusion_next(lp_infusion_state state, const lp_infusion_observatio
     return lp_error_at(err, LP_ERANGE, NULL, 0, "map", "%g is outside 10 to 300", obs->map);
   if (obs->hypotension < 0 && isnan(obs->map))
     return lp_error_at(err, LP_EINVAL, NULL, 0, "map", "give the MAP or say whether there is hypotension");
-  out->hypotension = obs->hypotension == 1 || (obs->hypotension < 0 && obs->map < HYPOTENSION_MAP);
+  out->hypotension = obs->hypotension == 1 || (obs->hypotension < 0 && obs->map < LP_HYPOTENSION_MAP);
   /* Severe tachycardia: > 130/min, or a rise > 20% when already > 110/min. */
   double hr = obs->heart_rate, base = obs->baseline_heart_rate;
   out->severe_tachycardia = !isnan(hr) && (hr > 130 || (!isnan(base) && base > 110 && hr > 1.2 * base));

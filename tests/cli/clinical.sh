@@ -63,6 +63,11 @@ same "step up" "$(jq -c '[.state,.dose]' <<<"$out")" '["full",0.2]'
 out=$("$LP" infusion next --state low --hours 8 --heart-rate 100 --hypotension --json)
 same "stop" "$(jq -c '[.state,.dose]' <<<"$out")" '["stopped",0]'
 same "completed" "$("$LP" infusion next --dose 0.2 --hours 24 --heart-rate 100 --json | jq -r .state)" completed
+# hypotension decides without a heart rate; otherwise an unknown heart rate is refused, never taken as normal
+same "hypotension alone" "$("$LP" infusion next --dose 0.05 --hours 10 --hypotension --json | jq -r .state)" stopped
+same "low MAP alone" "$("$LP" infusion next --dose 0.2 --hours 10 --map 60 --json | jq -c '[.state,.dose]')" '["reduced",0.1]'
+expect_fail 2 "give --heart-rate .needed unless there is hypotension" -- "$LP" infusion next --dose 0.2 --hours 3
+expect_fail 2 "give --heart-rate" -- "$LP" infusion next --dose 0.1 --hours 3 --map 70
 # errors
 expect_fail 1 "column 'fio2': 1.5 is outside" -- "$LP" score sofa --json-in '{"fio2":1.5,"pao2":80}'
 expect_fail 1 "column 'platelets': -3 is outside" -- "$LP" score sofa --json-in '{"platelets":-3}'
