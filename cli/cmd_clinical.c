@@ -322,13 +322,16 @@ static int run_kdigo(const cli_args *a) {
   }
   int stage;
   lp_error err;
-  if (rrt && isnan(cr)) cr = base = 1; /* RRT alone decides stage 3 */
+  if (rrt && (isnan(cr) || isnan(base))) cr = base = 1; /* RRT alone decides stage 3 */
   if (lp_kdigo_stage(cr, base, rise, rrt, &stage, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json"))
     return cli_print_json(json_pack("{s:i, s:o, s:b, s:b}", "stage", stage, "ratio", rrt ? json_null() : cli_num(cr / base),
                                     "rrt", rrt, "renal_failure", stage == 3));
   printf("KDIGO stage %d", stage);
   if (rrt) printf(" (renal-replacement therapy)\n");
+  else if (stage == 0 && isnan(rise) && cr - base >= 0.3 - 1e-9)
+    printf(" (creatinine %.2f x baseline; its rise of %.2f mg/dL is stage 1 if it came within 48 hours:"
+           " give --rise48)\n", cr / base, cr - base);
   else printf(" (creatinine %.2f x baseline)\n", cr / base);
   return CLI_OK;
 }

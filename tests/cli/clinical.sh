@@ -43,6 +43,10 @@ same "apache2 total" "$(jq -c '[.aps,.age_points,.chronic_points,.total]' <<<"$o
 same "A-aDO2 used" "$(jq -r .oxygenation_by <<<"$out")" aado2
 # KDIGO
 same "kdigo" "$("$LP" score kdigo --creatinine 3.1 --baseline 1.0 --json | jq .stage)" 3
+out=$("$LP" score kdigo --creatinine 1.3 --baseline 1.0)
+case "$out" in "KDIGO stage 0 (creatinine 1.30 x baseline; its rise of 0.30 mg/dL is stage 1 if it came within 48 hours: give --rise48)") ;; *) fail "kdigo rise hint: $out" ;; esac
+same "kdigo rise within 48 h" "$("$LP" score kdigo --creatinine 1.3 --baseline 1.0 --rise48 0.3 --json | jq .stage)" 1
+same "kdigo rrt without baseline" "$("$LP" score kdigo --creatinine 2 --rrt --json | jq .stage)" 3
 same "kdigo 2" "$("$LP" score kdigo --creatinine 2.0 --baseline 1.0 --json | jq .stage)" 2
 same "kdigo rrt" "$("$LP" score kdigo --rrt --json | jq .stage)" 3
 same "kdigo umol" "$("$LP" score kdigo --creatinine 132.6 --baseline 88.4 --umol --json | jq .stage)" 1
