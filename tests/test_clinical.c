@@ -619,51 +619,45 @@ static void test_published_scenarios(void **state) {
   assert_int_equal(lp_sofa_score(&in, 5, &s, &err), LP_OK);
   assert_int_equal(s.total, 10);
 
-  /* APACHE II row 870: A-aDO2 240 at FiO2 0.68, acute renal failure. */
+  /* APACHE II rows 870, 871, 873 and 874 (points in the order of LP_APS_*). */
+  static const struct {
+    int row;
+    double temperature, sbp, dbp, heart_rate, resp_rate, fio2, pao2, aado2, ph, sodium, potassium, creatinine;
+    int arf;
+    double hematocrit, wbc, gcs, age;
+    int chronic;
+    int points[LP_APS_N], total;
+    const char *theirs;
+  } ap[] = {
+      {870, 38.3, 125, 83, 143, 21, 0.68, NAN, 240, 7.47, 132.38, 6.43, 2.57, 1, 54, 27.463, 15, 61, 0,
+       {0, 0, 3, 0, 2, 0, 0, 3, 6, 2, 2, 0}, 21, "42: GCS 15 added as 15, WBC 4, 38.3 read as Fahrenheit"},
+      {871, 37.2, 138, 92, 107, 35, 0.63, NAN, 331, 7.29, 143.21, 3.68, 4.58, 1, 41, 15.105, 15, 73, 1,
+       {0, 0, 0, 3, 2, 2, 0, 0, 8, 0, 1, 0}, 26, "41: no pH points, no chronic points for a non-operative admission"},
+      {873, 37, 120, 70, 90, 16, 0.60, NAN, 375, 7.35, 137, 4.8, 1.2, 0, 45, 7.0, 12, 52, 1,
+       {0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 3}, 13, "21: GCS 12 added as 12, WBC 4, no chronic points"},
+      {874, 38.5, 140, 80, 110, 20, 0.45, 65, NAN, 7.30, 140, 5.2, 2.0, 1, 39, 15, 14, 65, 0,
+       {1, 0, 2, 0, 1, 2, 0, 0, 6, 0, 1, 1}, 19, "33: GCS 14 added as 14, WBC 4, no pH points"},
+  };
+  for (size_t i = 0; i < sizeof ap / sizeof ap[0]; i++) {
+    lp_apache2_input a;
+    lp_apache2_input_init(&a);
+    a.temperature = ap[i].temperature, a.map = (2 * ap[i].dbp + ap[i].sbp) / 3, a.heart_rate = ap[i].heart_rate;
+    a.resp_rate = ap[i].resp_rate, a.fio2 = ap[i].fio2, a.pao2 = ap[i].pao2, a.aado2 = ap[i].aado2, a.ph = ap[i].ph;
+    a.sodium = ap[i].sodium, a.potassium = ap[i].potassium, a.creatinine = ap[i].creatinine;
+    a.acute_renal_failure = ap[i].arf, a.hematocrit = ap[i].hematocrit, a.wbc = ap[i].wbc, a.gcs = ap[i].gcs;
+    a.age = ap[i].age, a.chronic_health = ap[i].chronic, a.admission = LP_ADMIT_NONOPERATIVE;
+    lp_apache2 r = apache_of(a);
+    for (int v = 0; v < LP_APS_N; v++)
+      if (r.points[v] != ap[i].points[v])
+        fail_msg("row %d: %s %d points, expected %d", ap[i].row, lp_apache2_variable_name(v), r.points[v],
+                 ap[i].points[v]);
+    if (r.total != ap[i].total)
+      fail_msg("row %d: APACHE II %d, expected %d (MedCalc-Bench %s)", ap[i].row, r.total, ap[i].total, ap[i].theirs);
+  }
   lp_apache2_input a;
   lp_apache2_input_init(&a);
-  a.temperature = 38.3, a.map = (2 * 83 + 125) / 3.0, a.heart_rate = 143, a.resp_rate = 21;
-  a.fio2 = 0.68, a.aado2 = 240, a.ph = 7.47, a.sodium = 132.38, a.potassium = 6.43;
-  a.creatinine = 2.57, a.acute_renal_failure = 1, a.hematocrit = 54, a.wbc = 27.463, a.gcs = 15;
-  a.age = 61, a.chronic_health = 0, a.admission = LP_ADMIT_NONOPERATIVE;
-  lp_apache2 r = apache_of(a);
-  const int p870[LP_APS_N] = {0, 0, 3, 0, 2, 0, 0, 3, 6, 2, 2, 0};
-  for (int v = 0; v < LP_APS_N; v++) assert_int_equal(r.points[v], p870[v]);
-  assert_int_equal(r.aps, 18);
-  assert_int_equal(r.age_points, 3);
-  assert_int_equal(r.total, 21); /* MedCalc-Bench 42: GCS 15 added as 15, WBC 4, 38.3 read as Fahrenheit */
-  /* Row 871: immunocompromised, non-operative; pH 7.29; creatinine 4.58 in acute renal failure. */
-  lp_apache2_input_init(&a);
-  a.temperature = 37.2, a.map = (2 * 92 + 138) / 3.0, a.heart_rate = 107, a.resp_rate = 35;
-  a.fio2 = 0.63, a.aado2 = 331, a.ph = 7.29, a.sodium = 143.21, a.potassium = 3.68;
-  a.creatinine = 4.58, a.acute_renal_failure = 1, a.hematocrit = 41, a.wbc = 15.105, a.gcs = 15;
-  a.age = 73, a.chronic_health = 1, a.admission = LP_ADMIT_NONOPERATIVE;
-  r = apache_of(a);
-  const int p871[LP_APS_N] = {0, 0, 0, 3, 2, 2, 0, 0, 8, 0, 1, 0};
-  for (int v = 0; v < LP_APS_N; v++) assert_int_equal(r.points[v], p871[v]);
-  assert_int_equal(r.total, 16 + 5 + 5); /* MedCalc-Bench 41: no pH points, no chronic points */
-  /* Row 873: the one whose temperature unit that data set read right. */
-  lp_apache2_input_init(&a);
-  a.temperature = 37, a.map = (2 * 70 + 120) / 3.0, a.heart_rate = 90, a.resp_rate = 16;
-  a.fio2 = 0.60, a.aado2 = 375, a.ph = 7.35, a.sodium = 137, a.potassium = 4.8;
-  a.creatinine = 1.2, a.acute_renal_failure = 0, a.hematocrit = 45, a.wbc = 7.0, a.gcs = 12;
-  a.age = 52, a.chronic_health = 1, a.admission = LP_ADMIT_NONOPERATIVE;
-  r = apache_of(a);
-  assert_int_equal(r.points[LP_APS_OXYGENATION], 3);
-  assert_int_equal(r.points[LP_APS_GCS], 3);
-  assert_int_equal(r.aps, 6);
-  assert_int_equal(r.total, 6 + 2 + 5); /* MedCalc-Bench 21: GCS 12 added as 12, WBC 4, no chronic points */
-  /* Row 874: FiO2 below 0.5 (PaO2 65), temperature 38.5, GCS 14. */
-  lp_apache2_input_init(&a);
-  a.temperature = 38.5, a.map = (2 * 80 + 140) / 3.0, a.heart_rate = 110, a.resp_rate = 20;
-  a.fio2 = 0.45, a.pao2 = 65, a.ph = 7.30, a.sodium = 140, a.potassium = 5.2;
-  a.creatinine = 2.0, a.acute_renal_failure = 1, a.hematocrit = 39, a.wbc = 15, a.gcs = 14;
-  a.age = 65, a.chronic_health = 0, a.admission = LP_ADMIT_NONOPERATIVE;
-  r = apache_of(a);
-  assert_false(r.oxygenation_by_aado2);
-  const int p874[LP_APS_N] = {1, 0, 2, 0, 1, 2, 0, 0, 6, 0, 1, 1};
-  for (int v = 0; v < LP_APS_N; v++) assert_int_equal(r.points[v], p874[v]);
-  assert_int_equal(r.total, 14 + 5); /* MedCalc-Bench 33: GCS 14 added as 14, WBC 4, no pH points */
+  a.fio2 = 0.45, a.pao2 = 65;
+  assert_false(apache_of(a).oxygenation_by_aado2); /* row 874: PaO2 below FiO2 0.5 */
 }
 
 int main(void) {
