@@ -313,8 +313,17 @@ static int run_kdigo(const cli_args *a) {
       (rc = cli_double(a, "rise48", &rise)))
     return rc;
   bool rrt = cli_has(a, "rrt");
-  if (!rrt && (!cli_has(a, "creatinine") || !cli_has(a, "baseline")))
-    return cli_usage_error(a, "give --creatinine and --baseline (mg/dL), or --rrt");
+  static const char *const sexes[] = {"male", "female", NULL};
+  int sex = -1;
+  double age = NAN;
+  if ((rc = cli_choice(a, "sex", sexes, &sex)) || (rc = cli_double(a, "age", &age))) return rc;
+  bool estimate = cli_has(a, "age") || cli_has(a, "sex") || cli_has(a, "black");
+  if (estimate && cli_has(a, "baseline"))
+    return cli_usage_error(a, "give either --baseline or --age and --sex (an estimated baseline), not both");
+  if (estimate && (isnan(age) || sex < 0))
+    return cli_usage_error(a, "an estimated baseline needs both --age and --sex");
+  if (!rrt && (!cli_has(a, "creatinine") || !(cli_has(a, "baseline") || estimate)))
+    return cli_usage_error(a, "give --creatinine and --baseline (mg/dL) or --age and --sex, or --rrt");
   if (cli_has(a, "umol")) {
     cr = lp_si_to_conventional(cr, LP_CREATININE_UMOL);
     base = lp_si_to_conventional(base, LP_CREATININE_UMOL);
@@ -322,13 +331,17 @@ static int run_kdigo(const cli_args *a) {
   }
   int stage;
   lp_error err;
+  if (estimate && lp_kdigo_estimated_baseline(age, sex == 1, cli_has(a, "black"), &base, &err)) return cli_fail(a, &err);
   if (rrt && (isnan(cr) || isnan(base))) cr = base = 1; /* RRT alone decides stage 3 */
   if (lp_kdigo_stage(cr, base, rise, rrt, &stage, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:i, s:o, s:b, s:b}", "stage", stage, "ratio", rrt ? json_null() : cli_num(cr / base),
-                                    "rrt", rrt, "renal_failure", stage == 3));
+    return cli_print_json(json_pack("{s:i, s:o, s:o, s:b, s:b, s:b}", "stage", stage, "ratio",
+                                    rrt ? json_null() : cli_num(cr / base), "baseline",
+                                    rrt ? json_null() : cli_num(base), "baseline_estimated", estimate && !rrt, "rrt",
+                                    rrt, "renal_failure", stage == 3));
   printf("KDIGO stage %d", stage);
   if (rrt) printf(" (renal-replacement therapy)\n");
+  else if (estimate) printf(" (creatinine %.2f x the estimated baseline of %.2f mg/dL)\n", cr / base, base);
   else if (stage == 0 && isnan(rise) && cr - base >= 0.3 - 1e-9)
     printf(" (creatinine %.2f x baseline; its rise of %.2f mg/dL is stage 1 if it came within 48 hours:"
            " give --rise48)\n", cr / base, cr - base);
@@ -398,6 +411,9 @@ static const cli_opt rec_opts[] = {{"json-in", "JSON", "one record as a JSON obj
                                    {0}};
 static const cli_opt kdigo_opts[] = {{"creatinine", "X", "creatinine, mg/dL"},
                                      {"baseline", "X", "baseline creatinine, mg/dL"},
+                                     {"age", "YEARS", "with --sex: no measured baseline, use KDIGO's estimate (eGFR 75)"},
+                                     {"sex", "male|female", "sex, for the estimated baseline"},
+                                     {"black", NULL, "black race, for the estimated baseline"},
                                      {"rise48", "X", "rise within 48 hours, mg/dL (stage 1 at >= 0.3)"},
                                      {"umol", NULL, "the creatinine values are in umol/L"},
                                      {"rrt", NULL, "on renal-replacement therapy (stage 3)"},
@@ -438,7 +454,9 @@ const cli_cmd cli_clinical_cmds[] = {
      sofa_usage, run_sofa},
     {"score apache2", "APACHE II with the points of each variable", rec_opts, apache_usage, run_apache},
     {"score kdigo", "KDIGO acute kidney injury stage from creatinine and baseline", kdigo_opts,
-     "example:\n  leopards score kdigo --creatinine 3.1 --baseline 1.0", run_kdigo},
+     "examples:\n  leopards score kdigo --creatinine 3.1 --baseline 1.0\n"
+     "  leopards score kdigo --creatinine 2.2 --age 60 --sex female   (no measured baseline: KDIGO's estimate)",
+     run_kdigo},
     {"eligibility", "check the trial's inclusion and exclusion criteria; lists every criterion failed", rec_opts,
      elig_usage, run_elig},
     {"infusion rate", "pump rate (mL/h) from dose, weight and concentration", rate_opts,

@@ -265,6 +265,41 @@ static void test_kdigo(void **state) {
   assert_int_equal(lp_kdigo_stage(1, 1, 99, false, &s, &err), LP_ERANGE);
 }
 
+/* KDIGO 2012's Table 9 (estimated baseline creatinine, mg/dL, for an eGFR of 75 by
+ * the MDRD equation): each age band at an age inside it, for black and other males
+ * and females; the estimate rounded to 0.1 is the table's value. (The table gives one
+ * rounded value per band, which the equation keeps only over part of some bands:
+ * 25-26 of 25-29, for example, where 27 gives 0.95 for other females.) */
+static void test_kdigo_estimated_baseline(void **state) {
+  (void)state;
+  static const struct {
+    double age;
+    double cr[4]; /* black male, other male, black female, other female */
+  } table9[] = {{22, {1.5, 1.3, 1.2, 1.0}}, {25, {1.5, 1.2, 1.1, 1.0}}, {35, {1.4, 1.2, 1.1, 0.9}},
+                {47, {1.3, 1.1, 1.0, 0.9}}, {60, {1.3, 1.1, 1.0, 0.8}}, {75, {1.2, 1.0, 0.9, 0.8}}};
+  lp_error err;
+  for (size_t i = 0; i < sizeof table9 / sizeof table9[0]; i++)
+    for (int k = 0; k < 4; k++) {
+      double cr = NAN;
+      assert_int_equal(lp_kdigo_estimated_baseline(table9[i].age, k >= 2, k % 2 == 0, &cr, &err), LP_OK);
+      if (fabs(round(cr * 10) / 10 - table9[i].cr[k]) > 1e-9)
+        fail_msg("age %g, column %d: %.3f rounds to %.1f, Table 9 has %.1f", table9[i].age, k, cr,
+                 round(cr * 10) / 10, table9[i].cr[k]);
+    }
+  /* The equation itself: at the estimate, the MDRD eGFR is 75. */
+  double cr;
+  assert_int_equal(lp_kdigo_estimated_baseline(64, true, false, &cr, &err), LP_OK);
+  assert_true(fabs(186 * pow(cr, -1.154) * pow(64, -0.203) * 0.742 - 75) < 1e-9);
+  assert_int_equal(lp_kdigo_estimated_baseline(17, false, false, &cr, &err), LP_ERANGE);
+  assert_string_equal(err.field, "age");
+  assert_int_equal(lp_kdigo_estimated_baseline(NAN, false, false, &cr, &err), LP_ERANGE);
+  lp_kidney_reference r;
+  assert_int_equal(lp_kidney_reference_parse("recorded", &r, &err), LP_OK);
+  assert_int_equal(r, LP_KIDNEY_REF_RECORDED);
+  assert_string_equal(lp_kidney_reference_name(LP_KIDNEY_REF_ESTIMATED), "estimated");
+  assert_int_equal(lp_kidney_reference_parse("measured", &r, &err), LP_EINVAL);
+}
+
 static int aps(int var, double v) {
   lp_apache2_input in;
   lp_apache2_input_init(&in);
@@ -665,7 +700,8 @@ int main(void) {
       cmocka_unit_test(test_sofa_respiratory), cmocka_unit_test(test_sofa_bands),
       cmocka_unit_test(test_sofa_cardiovascular), cmocka_unit_test(test_sofa_totals),
       cmocka_unit_test(test_sofa_errors), cmocka_unit_test(test_sofa_mean),
-      cmocka_unit_test(test_kdigo), cmocka_unit_test(test_apache2_edges),
+      cmocka_unit_test(test_kdigo), cmocka_unit_test(test_kdigo_estimated_baseline),
+      cmocka_unit_test(test_apache2_edges),
       cmocka_unit_test(test_apache2_rules), cmocka_unit_test(test_apache2_errors),
       cmocka_unit_test(test_eligibility), cmocka_unit_test(test_infusion),
       cmocka_unit_test(test_published_scenarios),

@@ -102,6 +102,22 @@ lp_status lp_sofa_mean_daily(const lp_sofa *days, size_t ndays, lp_missing_rule 
  * known). Urine-output criteria are not used (as in the trial). */
 lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool rrt, int *stage, lp_error *err);
 
+/* KDIGO 2012's estimate of a baseline creatinine (mg/dL) when none was measured
+ * before the illness: the value the MDRD study equation (186 x SCr^-1.154 x
+ * age^-0.203, x 0.742 if female, x 1.210 if black) puts at an eGFR of 75 mL/min per
+ * 1.73 m2 (the guideline's Table 9). Age outside 18-120 is an error naming it. */
+lp_status lp_kdigo_estimated_baseline(double age, bool female, bool black, double *creatinine, lp_error *err);
+
+/* The reference creatinine the trial's kidney outcomes are staged against.
+ * ESTIMATED (default): the lower of the creatinine recorded at randomisation and
+ * the KDIGO estimate, as no value from before the illness is recorded (the
+ * recorded one alone when the estimate cannot be made, the estimate alone when no
+ * creatinine was recorded); RECORDED: the creatinine recorded at randomisation. */
+typedef enum { LP_KIDNEY_REF_ESTIMATED = 0, LP_KIDNEY_REF_RECORDED = 1 } lp_kidney_reference;
+
+const char *lp_kidney_reference_name(lp_kidney_reference r);
+lp_status lp_kidney_reference_parse(const char *s, lp_kidney_reference *out, lp_error *err);
+
 /* The paper's kidney outcomes for one patient: sustained renal failure is KDIGO stage
  * 2 or 3 at day 28 (or at ICU discharge if earlier); the major acute kidney event over
  * 28 days is death, new renal-replacement therapy or sustained renal failure (the

@@ -4,6 +4,7 @@
 #include <leopards/clinical.h>
 
 #include <math.h>
+#include <string.h>
 
 lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool rrt, int *stage, lp_error *err) {
   if (rrt) {
@@ -24,6 +25,30 @@ lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool
   else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3 - 1e-12)) *stage = 1;
   else *stage = 0;
   return LP_OK;
+}
+
+lp_status lp_kdigo_estimated_baseline(double age, bool female, bool black, double *creatinine, lp_error *err) {
+  if (!(age >= 18 && age <= 120))
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "age", "%g is outside 18 to 120 years", age);
+  /* 75 = 186 x SCr^-1.154 x age^-0.203 x sex x race, solved for SCr. */
+  double k = 186.0 * pow(age, -0.203) * (female ? 0.742 : 1.0) * (black ? 1.210 : 1.0);
+  *creatinine = pow(k / 75.0, 1.0 / 1.154);
+  return LP_OK;
+}
+
+static const char *const reference_names[] = {"estimated", "recorded"};
+
+const char *lp_kidney_reference_name(lp_kidney_reference r) {
+  return (unsigned)r < 2 ? reference_names[r] : "unknown";
+}
+
+lp_status lp_kidney_reference_parse(const char *s, lp_kidney_reference *out, lp_error *err) {
+  for (int i = 0; i < 2; i++)
+    if (!strcmp(s, reference_names[i])) {
+      *out = (lp_kidney_reference)i;
+      return LP_OK;
+    }
+  return lp_error_set(err, LP_EINVAL, "unknown kidney reference '%s' (estimated or recorded)", s);
 }
 
 void lp_kidney_outcome_compute(int stage_at_end, bool died28, bool new_rrt, lp_kidney_outcome *out) {

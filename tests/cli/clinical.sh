@@ -47,6 +47,19 @@ out=$("$LP" score kdigo --creatinine 1.3 --baseline 1.0)
 case "$out" in "KDIGO stage 0 (creatinine 1.30 x baseline; its rise of 0.30 mg/dL is stage 1 if it came within 48 hours: give --rise48)") ;; *) fail "kdigo rise hint: $out" ;; esac
 same "kdigo rise within 48 h" "$("$LP" score kdigo --creatinine 1.3 --baseline 1.0 --rise48 0.3 --json | jq .stage)" 1
 same "kdigo rrt without baseline" "$("$LP" score kdigo --creatinine 2 --rrt --json | jq .stage)" 3
+# No measured baseline: KDIGO's estimate for age and sex (Table 9: 0.8 mg/dL for a
+# woman of 60, 1.1 for a man).
+out=$("$LP" score kdigo --creatinine 2.2 --age 60 --sex female --json)
+same "kdigo estimated baseline" "$(jq -c '[.stage, .baseline_estimated, (.baseline * 10 | round)]' <<<"$out")" "[2,true,8]"
+same "kdigo estimated, male" "$("$LP" score kdigo --creatinine 2.0 --age 60 --sex male --json | jq '[.stage, (.baseline * 10 | round)]' -c)" "[1,11]"
+same "kdigo estimated, black male" "$("$LP" score kdigo --creatinine 2.2 --age 22 --sex male --black --json | jq '.baseline * 10 | round')" 15
+case "$("$LP" score kdigo --creatinine 2.2 --age 60 --sex female)" in
+"KDIGO stage 2 (creatinine 2.67 x the estimated baseline of 0.83 mg/dL)") ;;
+*) fail "kdigo estimated text" ;;
+esac
+expect_fail 2 "needs both --age and --sex" -- "$LP" score kdigo --creatinine 2.2 --age 60
+expect_fail 2 "either --baseline or --age and --sex" -- "$LP" score kdigo --creatinine 2.2 --baseline 1 --age 60 --sex male
+expect_fail 1 "column 'age': 12 is outside 18 to 120" -- "$LP" score kdigo --creatinine 2.2 --age 12 --sex male
 same "kdigo 2" "$("$LP" score kdigo --creatinine 2.0 --baseline 1.0 --json | jq .stage)" 2
 same "kdigo rrt" "$("$LP" score kdigo --rrt --json | jq .stage)" 3
 same "kdigo umol" "$("$LP" score kdigo --creatinine 132.6 --baseline 88.4 --umol --json | jq .stage)" 1
