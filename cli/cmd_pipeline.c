@@ -107,6 +107,8 @@ static const cli_opt analyze_opts[] = {
     {"permutations", "B", "permutations for the subgroup tests (default 10000)"},
     {"imputations", "M", "imputations for the sensitivity analysis (default 20)"},
     {"missing", "locf|zero|complete", "rule for missing daily SOFA components (default locf)"},
+    {"kidney-reference", "estimated|recorded",
+     "creatinine KDIGO stages are measured against (default estimated; docs/outcomes.md)"},
     {"threads", "N", "threads (results do not depend on it)"},
     {"quiet", NULL, "no progress display"},
     {"json", NULL, "print a summary as JSON"},
@@ -125,12 +127,16 @@ static int analysis_options(const cli_args *a, lp_analysis_options *o) {
   lp_missing_rule rule = LP_MISSING_LOCF;
   if (cli_has(a, "missing") && lp_missing_rule_parse(cli_str(a, "missing"), &rule, &err))
     return cli_usage_error(a, "--missing: %s", err.message);
+  lp_kidney_reference kref = LP_KIDNEY_REF_ESTIMATED;
+  if (cli_has(a, "kidney-reference") && lp_kidney_reference_parse(cli_str(a, "kidney-reference"), &kref, &err))
+    return cli_usage_error(a, "--kidney-reference: %s", err.message);
   o->seed = seed;
   o->bootstrap = (size_t)boot;
   o->permutations = (size_t)perms;
   o->imputations = (size_t)imps;
   o->threads = (int)threads;
   o->missing_rule = (int)rule;
+  o->kidney_reference = (int)kref;
   o->plan = cli_str(a, "plan");
   return CLI_OK;
 }

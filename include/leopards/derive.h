@@ -20,6 +20,7 @@ typedef struct lp_derive_options {
   lp_missing_rule rule;  /* missing daily SOFA components in the primary outcome (locf) */
   size_t imputations;    /* multiple imputations of missing daily components (20) */
   uint64_t seed;         /* for the imputations */
+  lp_kidney_reference kidney_reference; /* what the KDIGO stages are measured against (estimated) */
 } lp_derive_options;
 
 void lp_derive_options_default(lp_derive_options *o);

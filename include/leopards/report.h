@@ -45,6 +45,7 @@ typedef struct lp_analysis_options {
   size_t bootstrap, permutations, imputations;
   int threads;
   int missing_rule;          /* lp_missing_rule */
+  int kidney_reference;      /* lp_kidney_reference: what KDIGO stages are measured against */
   const char *title;         /* NULL: from the trial */
   void (*progress)(void *ctx, const char *stage, double fraction);
   void *progress_ctx;

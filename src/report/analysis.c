@@ -20,6 +20,7 @@ void lp_analysis_options_default(lp_analysis_options *o) {
   o->permutations = 10000;
   o->imputations = 20;
   o->missing_rule = LP_MISSING_LOCF;
+  o->kidney_reference = LP_KIDNEY_REF_ESTIMATED;
 }
 
 static double now_s(void) {
@@ -76,6 +77,7 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   lp_derive_options dopt;
   lp_derive_options_default(&dopt);
   dopt.rule = (lp_missing_rule)o->missing_rule;
+  dopt.kidney_reference = (lp_kidney_reference)o->kidney_reference;
   dopt.imputations = o->imputations;
   dopt.seed = o->seed;
   if ((st = lp_derive(exp, &dopt, &dv, err))) goto done;
@@ -138,9 +140,9 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   snprintf(subtitle, sizeof subtitle,
            "%ld patients analysed (%ld excluded after withdrawal of consent); primary outcome with missing daily "
            "components filled by the '%s' rule (%zu of %zu component-days); %zu imputations for the sensitivity "
-           "analysis.%s",
+           "analysis; kidney outcomes staged against the %s reference creatinine.%s",
            dv.patients, dv.withdrawn, lp_missing_rule_name((lp_missing_rule)o->missing_rule), dv.filled,
-           dv.component_days, o->imputations,
+           dv.component_days, o->imputations, lp_kidney_reference_name((lp_kidney_reference)o->kidney_reference),
            lp_trial_is_simulated(t) ? " SIMULATED DATA: not a real trial." : "");
   lp_report_input in = {title,   subtitle,   &res,        &consort,   &daily, {label[0], label[1]},
                         dv.csv,  dv.csv_len, dv.tte_csv, dv.tte_len};

@@ -20,6 +20,7 @@ void lp_derive_options_default(lp_derive_options *o) {
   o->rule = LP_MISSING_LOCF;
   o->imputations = 20;
   o->seed = 20160927;
+  o->kidney_reference = LP_KIDNEY_REF_ESTIMATED;
 }
 
 void lp_derived_clear(lp_derived *d) {
@@ -313,7 +314,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
            "cardiac_failure,copd,chronic_renal,cirrhosis,immunocompromised,diabetes,beta_blockers,shock_hours,"
            "norepinephrine,epinephrine,vasopressin,dobutamine,apache2,sofa_baseline,resp_failure,renal_failure,"
            "hepatic_failure,coag_failure,neuro_failure,culture_positive,ventilated,rrt_baseline,map,heart_rate,"
-           "cardiac_index,scvo2,lactate,pf_ratio,creatinine,bilirubin,platelets,gcs,received_drug,icu_days,"
+           "cardiac_index,scvo2,lactate,pf_ratio,creatinine,creatinine_reference,bilirubin,platelets,gcs,received_drug,icu_days,"
            "sofa_mean,sofa_resp,sofa_coag,sofa_liver,sofa_cv,sofa_renal,sofa_no_cv");
   for (size_t k = 1; k <= M; k++) lp_strbuf_printf(&ob, ",sofa_mi_%zu", k);
   lp_strbuf_printf(&ob, ",death28,alive28,death_icu,death_hospital,time28,dead28,icu_los,hospital_los,catecholamine_free_days,"
@@ -361,9 +362,18 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     bi.gcs = bval(&base, p, "gcs");
     lp_sofa bs;
     if (lp_sofa_score(&bi, 6, &bs, NULL)) memset(&bs, 0xff, sizeof bs);
+    /* The kidney reference: no creatinine from before the illness is recorded, so by
+     * default the lower of the randomisation value and KDIGO's estimate (an eGFR of
+     * 75 for the patient's age, sex and race); see docs/outcomes.md. */
     int stage = -1;
-    double cr0 = bval(&base, p, "creatinine");
-    if (isfinite(cr0)) lp_kdigo_stage(cr0, cr0, NAN, bflag(&base, p, "rrt") == 1, &stage, NULL);
+    double cr0 = bval(&base, p, "creatinine"), cref = cr0;
+    if (o->kidney_reference == LP_KIDNEY_REF_ESTIMATED && *sex && *race) {
+      double est;
+      if (!lp_kdigo_estimated_baseline(bval(&base, p, "age"), !strcmp(sex, "female"), !strcmp(race, "black"), &est,
+                                       NULL))
+        cref = isfinite(cr0) ? fmin(cr0, est) : est;
+    }
+    if (isfinite(cr0)) lp_kdigo_stage(cr0, cref, NAN, bflag(&base, p, "rrt") == 1, &stage, NULL);
     else if (bflag(&base, p, "rrt") == 1) stage = 3;
     putflag(&ob, bs.component[LP_SOFA_RESP] < 0 ? -1 : bs.component[LP_SOFA_RESP] >= 3);
     putflag(&ob, stage < 0 ? -1 : stage >= 3);
@@ -380,6 +390,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     putnum(&ob, bval(&base, p, "lactate"));
     putnum(&ob, bi.pao2 / bi.fio2);
     putnum(&ob, cr0);
+    putnum(&ob, cref);
     putnum(&ob, bi.bilirubin);
     putnum(&ob, bi.platelets);
     putnum(&ob, bi.gcs);
@@ -482,7 +493,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     }
     /* Kidney: any RRT on days 1-28 (chronic dialysis was an exclusion, so new); its
      * duration in days; sustained renal failure = KDIGO 2 or 3 on the last ICU day
-     * (creatinine carried forward; RRT counts as stage 3) against the baseline
+     * (creatinine carried forward; RRT counts as stage 3) against the reference
      * creatinine; the major kidney event = death by 28, new RRT or sustained failure. */
     int rrt_days = 0;
     for (int d = 0; d < p->ndays; d++) rrt_days += p->rrt[d];
@@ -490,12 +501,12 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     if (rrt_days > 0) putnum(&ob, rrt_days);
     else lp_strbuf_printf(&ob, ",");
     int stage_end = -1;
-    if (p->ndays > 0 && isfinite(cr0)) {
+    if (p->ndays > 0 && isfinite(cref)) {
       int last = p->ndays - 1;
       double cr = NAN;
       for (int d = last; d >= 0 && isnan(cr); d--) cr = p->creat[d];
       if (p->rrt[last]) stage_end = 3;
-      else if (isfinite(cr) && cr > 0 && lp_kdigo_stage(cr, cr0, NAN, false, &stage_end, NULL)) stage_end = -1;
+      else if (isfinite(cr) && cr > 0 && lp_kdigo_stage(cr, cref, NAN, false, &stage_end, NULL)) stage_end = -1;
     }
     lp_kidney_outcome ko;
     lp_kidney_outcome_compute(stage_end, d28, rrt_days > 0, &ko);

@@ -31,6 +31,33 @@ same "analysed" "$(jq '.n[0] + .n[1]' "$J")" 515
 same "time-to-event rows for death" "$(grep -c ',death28,' "$TMP/report/time_to_event.csv")" 515
 checks=$((checks + 1))
 grep -q . <<<"$(awk -F, 'NR > 1 && $4 == "weaning"' "$TMP/report/time_to_event.csv")" || fail "weaning rows"
+# The kidney reference, recomputed in R from the export: the lower of the recorded
+# creatinine and KDIGO's estimate (MDRD eGFR 75 for age, sex and race), and renal
+# failure at baseline as stage 3 against it (RRT, >= 4.0 mg/dL or >= 3 x).
+kid() {
+  Rscript -e '
+    a <- read.csv(file.path(commandArgs(TRUE)[1], "analysis.csv"))
+    p <- read.csv(file.path(commandArgs(TRUE)[1], "data", "patients.csv"))
+    m <- merge(a[, c("patient", "creatinine_reference", "renal_failure")], p, by = "patient")
+    est <- (186 * m$age^-0.203 * ifelse(m$sex == "female", 0.742, 1) * ifelse(m$race == "black", 1.21, 1) / 75)^(1 / 1.154)
+    ref <- if (commandArgs(TRUE)[2] == "estimated") pmin(m$creatinine, est) else m$creatinine
+    rf <- as.integer(m$rrt == 1 | m$creatinine >= 4 | m$creatinine >= 3 * ref * (1 - 1e-9))
+    cat(nrow(m), sum(abs(ref - m$creatinine_reference) > 1e-6), sum(rf != m$renal_failure), sum(rf), "\n")' "$@"
+}
+read -r n bad_ref bad_rf rf_est <<<"$(kid "$TMP/report" estimated)"
+same "kidney reference rows" "$n" 515
+same "kidney reference = min(recorded, KDIGO estimate)" "$bad_ref" 0
+same "renal failure at baseline against it" "$bad_rf" 0
+grep -q "kidney outcomes staged against the estimated reference creatinine" "$TMP/report/report.md" ||
+  fail "report names the kidney reference"
+"$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/report_rec" --boot 200 --permutations 100 \
+  --imputations 2 --kidney-reference recorded --quiet >/dev/null
+read -r n bad_ref bad_rf rf_rec <<<"$(kid "$TMP/report_rec" recorded)"
+same "recorded reference = the randomisation creatinine" "$bad_ref/$bad_rf" 0/0
+checks=$((checks + 1))
+[ "$rf_rec" -lt "$rf_est" ] || fail "renal failure: $rf_rec against the recorded value, $rf_est against the estimate"
+expect_fail 2 "unknown kidney reference 'bogus' \\(estimated or recorded\\)" -- \
+  "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/report_bad" --kidney-reference bogus
 # The same seed gives the same trial and the same numbers.
 "$LP" simulate --db "$TMP/u.db" --key "$TMP/u.key" --seed 7 --quiet >/dev/null
 "$LP" analyze --db "$TMP/u.db" --key "$TMP/u.key" --out "$TMP/report2" --boot 2000 --permutations 500 --quiet >/dev/null
