@@ -52,6 +52,15 @@ static void test_status(void **state) {
   void *p;
   assert_int_equal(lp_calloc(SIZE_MAX / 2, 4, &p), LP_ENOMEM);
   assert_null(p);
+  static const char *const names[] = {"paper", "none", "design"};
+  int i = -1;
+  assert_int_equal(lp_name_lookup("design", names, 3, "effect", &i, &err), LP_OK);
+  assert_int_equal(i, 2);
+  assert_int_equal(lp_name_lookup("Paper", names, 3, "effect", &i, &err), LP_EINVAL);
+  assert_string_equal(err.message, "unknown effect 'Paper' (paper, none or design)");
+  assert_int_equal(lp_name_lookup("x", names, 2, "rule", &i, &err), LP_EINVAL);
+  assert_string_equal(err.message, "unknown rule 'x' (paper or none)");
+  assert_int_equal(lp_name_lookup("x", names, 1, "rule", &i, NULL), LP_EINVAL);
 }
 
 static void test_csv_good(void **state) {

@@ -4,7 +4,6 @@
 #include <leopards/clinical.h>
 
 #include <math.h>
-#include <string.h>
 
 lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool rrt, int *stage, lp_error *err) {
   if (rrt) {
@@ -43,12 +42,10 @@ const char *lp_kidney_reference_name(lp_kidney_reference r) {
 }
 
 lp_status lp_kidney_reference_parse(const char *s, lp_kidney_reference *out, lp_error *err) {
-  for (int i = 0; i < 2; i++)
-    if (!strcmp(s, reference_names[i])) {
-      *out = (lp_kidney_reference)i;
-      return LP_OK;
-    }
-  return lp_error_set(err, LP_EINVAL, "unknown kidney reference '%s' (estimated or recorded)", s);
+  int i;
+  lp_status st = lp_name_lookup(s, reference_names, 2, "kidney reference", &i, err);
+  if (!st) *out = (lp_kidney_reference)i;
+  return st;
 }
 
 void lp_kidney_outcome_compute(int stage_at_end, bool died28, bool new_rrt, lp_kidney_outcome *out) {

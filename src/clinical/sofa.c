@@ -102,12 +102,10 @@ static const char *const rule_names[] = {"locf", "zero", "complete"};
 const char *lp_missing_rule_name(lp_missing_rule r) { return (unsigned)r < 3 ? rule_names[r] : "unknown"; }
 
 lp_status lp_missing_rule_parse(const char *s, lp_missing_rule *out, lp_error *err) {
-  for (int i = 0; i < 3; i++)
-    if (!strcmp(s, rule_names[i])) {
-      *out = (lp_missing_rule)i;
-      return LP_OK;
-    }
-  return lp_error_set(err, LP_EINVAL, "unknown missing-data rule '%s' (locf, zero or complete)", s);
+  int i;
+  lp_status st = lp_name_lookup(s, rule_names, 3, "missing-data rule", &i, err);
+  if (!st) *out = (lp_missing_rule)i;
+  return st;
 }
 
 lp_status lp_sofa_mean_daily(const lp_sofa *days, size_t n, lp_missing_rule rule, lp_sofa_mean *out, lp_error *err) {

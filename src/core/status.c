@@ -43,6 +43,20 @@ lp_status lp_error_set(lp_error *err, lp_status s, const char *fmt, ...) {
   return s;
 }
 
+lp_status lp_name_lookup(const char *s, const char *const *names, size_t n, const char *what, int *index,
+                         lp_error *err) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(s, names[i])) {
+      *index = (int)i;
+      return LP_OK;
+    }
+  char list[256] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < n && len < sizeof list; i++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+  return lp_error_set(err, LP_EINVAL, "unknown %s '%s' (%s)", what, s, list);
+}
+
 lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
                       const char *field, const char *fmt, ...) {
   if (!err) return s;

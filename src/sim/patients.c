@@ -14,12 +14,10 @@ const char *lp_sim_effect_name(lp_sim_effect e) {
 }
 
 lp_status lp_sim_effect_parse(const char *s, lp_sim_effect *out, lp_error *err) {
-  for (int i = 0; i < 3; i++)
-    if (!strcmp(s, effect_names[i])) {
-      *out = (lp_sim_effect)i;
-      return LP_OK;
-    }
-  return lp_error_set(err, LP_EINVAL, "unknown effect '%s' (paper, none or design)", s);
+  int i;
+  lp_status st = lp_name_lookup(s, effect_names, 3, "effect", &i, err);
+  if (!st) *out = (lp_sim_effect)i;
+  return st;
 }
 
 lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, size_t n,
