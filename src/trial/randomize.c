@@ -20,18 +20,14 @@ static const char *text_or(sqlite3_stmt *st, int c, const char *dflt) {
 static lp_status find_allocation(lp_trial *t, const char *patient, lp_allocation *out,
                                  bool *found, lp_error *err) {
   sqlite3_stmt *st;
-  *found = false;
-  if (lp__prepare(t,
-                  "SELECT s.code, r.seq, r.pack, r.randomized_at, r.randomized_by, r.site_id,"
-                  " (SELECT count(*) FROM slots WHERE site_id=r.site_id)"
-                  " - (SELECT count(*) FROM randomisations WHERE site_id=r.site_id)"
-                  " FROM randomisations r JOIN sites s ON s.id=r.site_id WHERE r.patient=?",
-                  &st, err))
-    return LP_EDB;
-  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *found = true;
+  lp_status s = lp__select_patient(t,
+                                   "SELECT s.code, r.seq, r.pack, r.randomized_at, r.randomized_by, r.site_id,"
+                                   " (SELECT count(*) FROM slots WHERE site_id=r.site_id)"
+                                   " - (SELECT count(*) FROM randomisations WHERE site_id=r.site_id)"
+                                   " FROM randomisations r JOIN sites s ON s.id=r.site_id WHERE r.patient=?",
+                                   patient, &st, found, "looking up a randomisation", err);
+  if (s) return s;
+  if (*found) {
     snprintf(out->patient, sizeof out->patient, "%s", patient);
     snprintf(out->site, sizeof out->site, "%s", text_or(st, 0, "?"));
     out->sequence = (long)sqlite3_column_int64(st, 1);
@@ -41,28 +37,23 @@ static lp_status find_allocation(lp_trial *t, const char *patient, lp_allocation
     out->slots_left = (long)sqlite3_column_int64(st, 6);
   }
   lp__finalize(t, st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up a randomisation");
   return LP_OK;
 }
 
 static lp_status check_screening(lp_trial *t, const char *patient, long site_id, const char *site,
                                  long *screening_id, lp_error *err) {
   sqlite3_stmt *st;
-  if (lp__prepare(t,
-                  "SELECT id, site_id, eligible, failed, reason_not_enrolled FROM screening"
-                  " WHERE patient=?",
-                  &st, err))
-    return LP_EDB;
-  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  lp_status s = LP_OK;
-  if (rc == SQLITE_DONE) {
+  bool row;
+  lp_status s = lp__select_patient(t,
+                                   "SELECT id, site_id, eligible, failed, reason_not_enrolled FROM screening"
+                                   " WHERE patient=?",
+                                   patient, &st, &row, "reading the screening log", err);
+  if (s) return s;
+  if (!row) {
     s = lp_error_set(err, LP_ESTATE,
                      "patient %s has no screening record: screen the patient at site %s first "
                      "(leopards screen)",
                      patient, site);
-  } else if (rc != SQLITE_ROW) {
-    s = lp__db_fail(t, err, "reading the screening log");
   } else {
     *screening_id = (long)sqlite3_column_int64(st, 0);
     long ssite = (long)sqlite3_column_int64(st, 1);
@@ -204,22 +195,17 @@ fail:
 
 /* ---- unblinding ---- */
 
-/* The sealed arm of a randomised patient, opened with the key. */
-static lp_status patient_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm,
-                             long *site_id, lp_error *err) {
+lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm, long *site_id,
+                          lp_error *err) {
   sqlite3_stmt *st;
-  if (lp__prepare(t,
-                  "SELECT r.site_id, r.seq, r.pack, s.pack, s.nonce, s.sealed FROM randomisations r"
-                  " JOIN slots s ON s.site_id=r.site_id AND s.seq=r.seq WHERE r.patient=?",
-                  &st, err))
-    return LP_EDB;
-  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  lp_status s = LP_OK;
-  if (rc == SQLITE_DONE) {
+  bool row;
+  lp_status s = lp__select_patient(t,
+                                   "SELECT r.site_id, r.seq, r.pack, s.pack, s.nonce, s.sealed FROM randomisations r"
+                                   " JOIN slots s ON s.site_id=r.site_id AND s.seq=r.seq WHERE r.patient=?",
+                                   patient, &st, &row, "reading the allocation", err);
+  if (s) return s;
+  if (!row) {
     s = lp_error_set(err, LP_ENOTFOUND, "patient %s has not been randomised", patient);
-  } else if (rc != SQLITE_ROW) {
-    s = lp__db_fail(t, err, "reading the allocation");
   } else {
     *site_id = (long)sqlite3_column_int64(st, 0);
     long seq = (long)sqlite3_column_int64(st, 1), pack = (long)sqlite3_column_int64(st, 2);
@@ -251,7 +237,7 @@ lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patie
   int arm = -1;
   if ((s = lp__check_unlocked(t, err))) goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
-  if ((s = patient_arm(t, k, patient, &arm, &site_id, err))) goto fail;
+  if ((s = lp__patient_arm(t, k, patient, &arm, &site_id, err))) goto fail;
   if ((s = lp__user_check(t, user,
                           (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER) |
                               (1u << LP_ROLE_STATISTICIAN),

@@ -345,17 +345,16 @@ typedef struct {
 static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *pi, const loc *l,
                                 lp_error *err) {
   sqlite3_stmt *st;
-  if (lp__prepare(t, "SELECT site_id, substr(randomized_at, 1, 10) FROM randomisations WHERE patient=?", &st, err))
-    return LP_EDB;
-  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
+  bool row;
+  lp_status s = lp__select_patient(t, "SELECT site_id, substr(randomized_at, 1, 10) FROM randomisations WHERE patient=?",
+                                   patient, &st, &row, "looking up a patient", err);
+  if (s) return s;
+  if (row) {
     pi->site_id = (long)sqlite3_column_int64(st, 0);
     snprintf(pi->rand_date, sizeof pi->rand_date, "%s", (const char *)sqlite3_column_text(st, 1));
   }
   lp__finalize(t, st);
-  if (rc == SQLITE_DONE) return FAIL(l, "patient", "patient %s has not been randomised", patient);
-  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "looking up a patient");
+  if (!row) return FAIL(l, "patient", "patient %s has not been randomised", patient);
   return LP_OK;
 }
 

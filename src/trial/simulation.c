@@ -43,21 +43,6 @@ lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char 
                         "use emergency unblinding (leopards unblind) or lock the database", t->path);
   lp_status s = lp__key_matches(t, k, err);
   if (s) return s;
-  sqlite3_stmt *st;
-  if ((s = lp__prepare(t,
-                       "SELECT r.site_id, r.seq, r.pack, s.nonce, s.sealed FROM randomisations r"
-                       " JOIN slots s ON s.site_id=r.site_id AND s.seq=r.seq WHERE r.patient=?",
-                       &st, err)))
-    return s;
-  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-  if (sqlite3_step(st) != SQLITE_ROW) {
-    lp__finalize(t, st);
-    return lp_error_set(err, LP_ENOTFOUND, "patient %s is not randomised", patient);
-  }
-  s = lp__open_arm(k, (long)sqlite3_column_int64(st, 0), (long)sqlite3_column_int64(st, 1),
-                   (long)sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
-                   (size_t)sqlite3_column_bytes(st, 3), sqlite3_column_blob(st, 4),
-                   (size_t)sqlite3_column_bytes(st, 4), arm, err);
-  lp__finalize(t, st);
-  return s;
+  long site_id;
+  return lp__patient_arm(t, k, patient, arm, &site_id, err);
 }

@@ -131,6 +131,19 @@ lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error 
   return LP_OK;
 }
 
+lp_status lp__select_patient(lp_trial *t, const char *sql, const char *patient, sqlite3_stmt **st, bool *row,
+                             const char *what, lp_error *err) {
+  if (lp__prepare(t, sql, st, err)) return LP_EDB;
+  sqlite3_bind_text(*st, 1, patient, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(*st);
+  *row = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    lp__finalize(t, *st);
+    return lp__db_fail(t, err, what);
+  }
+  return LP_OK;
+}
+
 void lp__finalize(lp_trial *t, sqlite3_stmt *st) {
   if (!st) return;
   for (int i = 0; i < LP__STMT_CACHE; i++)

@@ -50,6 +50,11 @@ lp_status lp__db_fail(lp_trial *t, lp_error *err, const char *what);
  * lp__finalize, which resets a cached one and finalizes any other. */
 lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error *err);
 void lp__finalize(lp_trial *t, sqlite3_stmt *st);
+/* Prepare `sql` (whose one parameter is the patient code), bind the patient and step
+ * once: *row tells whether a row came back (read it, then lp__finalize). A failed
+ * step is finalized here and reported as failing at `what`. */
+lp_status lp__select_patient(lp_trial *t, const char *sql, const char *patient, sqlite3_stmt **st, bool *row,
+                             const char *what, lp_error *err);
 /* Finalize every cached statement and close the connection. */
 void lp__close_db(lp_trial *t);
 lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err);
@@ -115,6 +120,10 @@ lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack,
 lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack,
                        const uint8_t *nonce, size_t nlen, const uint8_t *sealed, size_t slen,
                        int *arm, lp_error *err);
+/* The sealed arm of a randomised patient, opened with the key (the recorded pack
+ * checked against its slot's); LP_ENOTFOUND when the patient is not randomised. */
+lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm, long *site_id,
+                          lp_error *err);
 /* Sealed settings text (fixed length, hex). */
 lp_status lp__seal_text(const lp_trial_key *k, const char *what, const char *text, char *hex,
                         size_t n, lp_error *err);
