@@ -540,15 +540,8 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   long counts[N_EXPORT];
   lp_status s = read_manifest(dir, &version, counts, err);
   if (s) return s;
-  lp_trial *t = calloc(1, sizeof *t);
-  if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
-  t->lock_fd = -1;
-  snprintf(t->path, sizeof t->path, "%s", path);
-  if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err))) {
-    free(t);
-    return s;
-  }
-  if ((s = lp__exec(t, "PRAGMA journal_mode=WAL", err))) goto fail;
+  lp_trial *t;
+  if ((s = lp__create_db(path, "import builds a fresh database", &t, err))) return s;
   if ((s = lp__begin(t, err))) goto fail;
   if ((s = lp__exec(t, "PRAGMA defer_foreign_keys=ON", err))) goto fail;
   if ((s = lp__migrate(t, version, err))) goto fail;

@@ -131,6 +131,26 @@ lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error 
   return LP_OK;
 }
 
+lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err) {
+  *out = NULL;
+  struct stat sb;
+  if (stat(path, &sb) == 0) return lp_error_set(err, LP_ESTATE, "%s already exists: %s", path, why_new);
+  lp_trial *t = calloc(1, sizeof *t);
+  if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  t->lock_fd = -1;
+  snprintf(t->path, sizeof t->path, "%s", path);
+  lp_status s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err);
+  if (!s) s = lp__exec(t, "PRAGMA journal_mode=WAL", err);
+  if (s) {
+    lp__close_db(t);
+    free(t);
+    lp_trial_remove_files(path);
+    return s;
+  }
+  *out = t;
+  return LP_OK;
+}
+
 lp_status lp__select_patient(lp_trial *t, const char *sql, const char *patient, sqlite3_stmt **st, bool *row,
                              const char *what, lp_error *err) {
   if (lp__prepare(t, sql, st, err)) return LP_EDB;
@@ -563,23 +583,8 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   if ((s = protocol_arms(protocol, &arm_a, &arm_b, err))) return s;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
   if (nsites == 0) return lp_error_set(err, LP_EINVAL, "a trial needs at least one site");
-  struct stat sb;
-  if (stat(path, &sb) == 0)
-    return lp_error_set(err, LP_ESTATE, "%s already exists; a new trial needs a new file", path);
-  lp_trial *t = calloc(1, sizeof *t);
-  if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
-  t->lock_fd = -1;
-  snprintf(t->path, sizeof t->path, "%s", path);
-  if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err))) {
-    free(t);
-    return s;
-  }
-  char *msg = NULL;
-  if (sqlite3_exec(t->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK) {
-    s = lp_error_set(err, LP_EDB, "%s: cannot switch to WAL: %s", path, msg ? msg : "");
-    sqlite3_free(msg);
-    goto fail;
-  }
+  lp_trial *t;
+  if ((s = lp__create_db(path, "a new trial needs a new file", &t, err))) return s;
   if ((s = lp__begin(t, err))) goto fail;
   if ((s = lp__migrate(t, version, err))) goto fail;
   randombytes_buf(t->trial_id, sizeof t->trial_id);

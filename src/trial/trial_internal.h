@@ -50,6 +50,9 @@ lp_status lp__db_fail(lp_trial *t, lp_error *err, const char *what);
  * lp__finalize, which resets a cached one and finalizes any other. */
 lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error *err);
 void lp__finalize(lp_trial *t, sqlite3_stmt *st);
+/* A new trial file at `path` (refused if it exists, with `why_new` said), open, in WAL
+ * mode; nothing is left behind on failure. */
+lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err);
 /* Prepare `sql` (whose one parameter is the patient code), bind the patient and step
  * once: *row tells whether a row came back (read it, then lp__finalize). A failed
  * step is finalized here and reported as failing at `what`. */
