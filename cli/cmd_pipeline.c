@@ -262,7 +262,7 @@ static int run_demo(const cli_args *a) {
 static const cli_opt design_opts[] = {
     {"trials", "N", "simulated trials for the primary analysis (default 1000)"},
     {"effect", "paper|none|design", "true effects (default paper; none gives the type I error)"},
-    {"patients", "N", "patients randomised per trial (default 516)"},
+    {"patients", "N[,N...]", "patients randomised per trial (default 516); several sizes give a power curve"},
     {"boot", "R", "bootstrap resamples per trial (default 2000)"},
     {"alpha", "A", "two-sided significance level (default 0.05)"},
     {"seed", "S", "seed (default 20161013)"},
@@ -303,26 +303,91 @@ static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effec
   return j;
 }
 
+/* Power and coverage at several trial sizes (design --patients N1,N2,...). */
+static int design_curve(const cli_args *a, lp_design_options *o, const double *sizes, size_t nsizes) {
+  double t0 = now_s();
+  lp_design_result *r = calloc(nsizes, sizeof *r);
+  if (!r) return cli_usage_error(a, "out of memory");
+  lp_error err;
+  for (size_t i = 0; i < nsizes; i++) {
+    if (!cli_has(a, "json")) fprintf(stderr, "\r  %zu patients (%zu of %zu)", (size_t)sizes[i], i + 1, nsizes);
+    o->patients = (size_t)sizes[i];
+    if (lp_design_primary(o, &r[i], &err)) {
+      free(r);
+      return cli_fail(a, &err);
+    }
+  }
+  if (!cli_has(a, "json")) fputc('\n', stderr);
+  double secs = now_s() - t0;
+  if (cli_has(a, "json")) {
+    json_t *curve = json_array();
+    for (size_t i = 0; i < nsizes; i++)
+      json_array_append_new(curve, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "patients", (json_int_t)sizes[i],
+                                             "reject", cli_num(r[i].reject), "ci_excludes_zero",
+                                             cli_num(r[i].ci_excludes_zero), "coverage", cli_num(r[i].coverage),
+                                             "mean_ci_width", cli_num(r[i].mean_ci_width), "mean_estimate",
+                                             cli_num(r[i].mean_estimate), "sd_estimate", cli_num(r[i].sd_estimate)));
+    json_t *root = json_pack("{s:s, s:I, s:I, s:f, s:o, s:o, s:o}", "effect", lp_sim_effect_name(o->effect), "trials",
+                             (json_int_t)o->trials, "bootstrap", (json_int_t)o->bootstrap, "alpha", o->alpha,
+                             "true_difference", cli_num(r[0].true_difference), "sd_outcome", cli_num(r[0].sd_outcome),
+                             "curve", curve);
+    free(r);
+    return cli_print_json(root);
+  }
+  bool null = fabs(r[0].true_difference) < 1e-6;
+  printf("simulation-based design of the primary analysis (effect %s): %zu trials at each size, %zu bootstrap "
+         "resamples each (%.1f s)\n\n",
+         lp_sim_effect_name(o->effect), o->trials, o->bootstrap, secs);
+  printf("  true difference in mean daily SOFA %.3f (SD of the outcome %.2f); alpha %g\n\n", r[0].true_difference,
+         r[0].sd_outcome, o->alpha);
+  printf("  %8s  %-20s %-16s %-12s %s\n", "patients", null ? "type I error (SE)" : "power (MC SE)",
+         "interval covers", "mean width", "mean estimate (SD)");
+  for (size_t i = 0; i < nsizes; i++)
+    printf("  %8zu  %.3f (%.3f)        %.3f            %.3f        %.3f (%.3f)\n", (size_t)sizes[i], r[i].reject,
+           sqrt(r[i].reject * (1 - r[i].reject) / (double)r[i].trials), r[i].coverage, r[i].mean_ci_width,
+           r[i].mean_estimate, r[i].sd_estimate);
+  free(r);
+  return CLI_OK;
+}
+
 static int run_design(const cli_args *a) {
   lp_design_options o;
   lp_design_options_default(&o);
-  long trials = (long)o.trials, patients = (long)o.patients, boot = (long)o.bootstrap, threads = 0, full = 0;
+  long trials = (long)o.trials, boot = (long)o.bootstrap, threads = 0, full = 0;
   unsigned long long seed = o.seed;
   int rc;
-  if ((rc = cli_long(a, "trials", 1, 10000000, &trials)) || (rc = cli_long(a, "patients", 20, 1000000, &patients)) ||
-      (rc = cli_long(a, "boot", 100, 10000000, &boot)) || (rc = cli_long(a, "threads", 1, 1024, &threads)) ||
-      (rc = cli_long(a, "full", 1, 100000, &full)) || (rc = cli_u64(a, "seed", &seed)) ||
-      (rc = cli_double(a, "alpha", &o.alpha)))
+  if ((rc = cli_long(a, "trials", 1, 10000000, &trials)) || (rc = cli_long(a, "boot", 100, 10000000, &boot)) ||
+      (rc = cli_long(a, "threads", 1, 1024, &threads)) || (rc = cli_long(a, "full", 1, 100000, &full)) ||
+      (rc = cli_u64(a, "seed", &seed)) || (rc = cli_double(a, "alpha", &o.alpha)))
     return rc;
   if (!(o.alpha > 0 && o.alpha < 1)) return cli_usage_error(a, "--alpha must be between 0 and 1");
   lp_error err;
   if (cli_has(a, "effect") && lp_sim_effect_parse(cli_str(a, "effect"), &o.effect, &err))
     return cli_usage_error(a, "--effect: %s", err.message);
   o.trials = (size_t)trials;
-  o.patients = (size_t)patients;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
   o.seed = seed;
+  double *sizes = NULL;
+  size_t nsizes = 0;
+  if ((rc = cli_double_list(a, "patients", &sizes, &nsizes))) return rc;
+  for (size_t i = 0; i < nsizes; i++)
+    if (!(sizes[i] >= 20 && sizes[i] <= 1000000 && sizes[i] == floor(sizes[i]))) {
+      rc = cli_usage_error(a, "--patients: %g is not a whole number of patients from 20 to 1,000,000", sizes[i]);
+      free(sizes);
+      return rc;
+    }
+  if (nsizes > 1) {
+    if (full) {
+      free(sizes);
+      return cli_usage_error(a, "--full runs whole trials at one size: give one --patients");
+    }
+    rc = design_curve(a, &o, sizes, nsizes);
+    free(sizes);
+    return rc;
+  }
+  if (nsizes == 1) o.patients = (size_t)sizes[0];
+  free(sizes);
   double t0 = now_s();
   lp_design_result r;
   if (lp_design_primary(&o, &r, &err)) return cli_fail(a, &err);
@@ -454,6 +519,7 @@ const cli_cmd cli_pipeline_cmds[] = {
      "example:\n  leopards demo --out leopards-demo   (then open leopards-demo/report/report.html)", run_demo},
     {"design", "simulation-based power, type I error and coverage of the primary analysis", design_opts,
      "examples:\n  leopards design --trials 1000 --effect paper\n  leopards design --trials 1000 --effect none\n"
+     "  leopards design --trials 1000 --patients 516,800,1200,1600   (a power curve)\n"
      "  leopards design --trials 200 --full 50      (also averages every Table 3 estimate)",
      run_design},
 };

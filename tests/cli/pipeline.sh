@@ -94,4 +94,12 @@ out=$("$LP" design --trials 200 --effect none --boot 500 --json)
 checks=$((checks + 1))
 awk -v r="$(jq .reject <<<"$out")" 'BEGIN { exit !(r < 0.12) }' || fail "type I error $(jq .reject <<<"$out")"
 awk -v c="$(jq .coverage <<<"$out")" 'BEGIN { exit !(c > 0.89 && c < 0.99) }' || fail "coverage"
+# A power curve: power grows with the trial size; the sizes are checked.
+out=$("$LP" design --trials 100 --boot 200 --patients 200,1658 --json)
+same "curve sizes" "$(jq -c '[.curve[].patients]' <<<"$out")" "[200,1658]"
+checks=$((checks + 1))
+awk -v a="$(jq '.curve[0].reject' <<<"$out")" -v b="$(jq '.curve[1].reject' <<<"$out")" 'BEGIN { exit !(b > a + 0.3) }' ||
+  fail "power curve does not grow: $(jq -c '[.curve[].reject]' <<<"$out")"
+expect_fail 2 "--full runs whole trials at one size" -- "$LP" design --trials 10 --patients 200,300 --full 2
+expect_fail 2 "--patients: 12.5 is not a whole number" -- "$LP" design --trials 10 --patients 200,12.5
 done_checks
