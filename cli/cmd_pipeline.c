@@ -42,11 +42,37 @@ static void show_progress(void *ctx, const char *stage, double f) {
   fflush(stderr);
 }
 
+/* --effect and --difference (a difference alone means the design effect). */
+static int effect_options(const cli_args *a, lp_sim_effect *effect, double *difference) {
+  lp_error err;
+  if (cli_has(a, "effect") && lp_sim_effect_parse(cli_str(a, "effect"), effect, &err))
+    return cli_usage_error(a, "--effect: %s", err.message);
+  if (!cli_has(a, "difference")) return CLI_OK;
+  if (!cli_has(a, "effect")) *effect = LP_EFFECT_DESIGN;
+  if (*effect != LP_EFFECT_DESIGN) return cli_usage_error(a, "--difference goes with --effect design");
+  int rc = cli_double(a, "difference", difference);
+  if (rc) return rc;
+  if (!(*difference >= -2 && *difference <= 2))
+    return cli_usage_error(a, "--difference: %g is outside -2 to 2", *difference);
+  return CLI_OK;
+}
+
+/* "paper", "none", or "design +0.5" (the difference asked for). */
+static const char *effect_label(char *buf, size_t n, lp_sim_effect e, double difference) {
+  if (e == LP_EFFECT_DESIGN) snprintf(buf, n, "design %+g", difference);
+  else snprintf(buf, n, "%s", lp_sim_effect_name(e));
+  return buf;
+}
+
+#define EFFECT_OPTS                                                                                              \
+  {"effect", "paper|none|design", "treatment effects: the paper's, none, or a difference in SOFA only (default paper)"}, \
+  {"difference", "D", "with design: levosimendan minus placebo in mean daily SOFA (default 0.5; -2 to 2)"}
+
 static const cli_opt simulate_opts[] = {
     {"db", "FILE", "trial database to create (refused if it exists)"},
     {"key", "FILE", "key file to create (mode 0600; refused if it exists)"},
     {"seed", "S", "random seed (default 14)"},
-    {"effect", "paper|none|design", "treatment effects: the paper's, none, or +0.5 SOFA (default paper)"},
+    EFFECT_OPTS,
     {"patients", "N", "patients randomised (default 516)"},
     {"sites", "N", "ICUs (default 34)"},
     {"screened", "N", "patients screened (default 2382)"},
@@ -65,9 +91,8 @@ static int run_simulate(const cli_args *a) {
   if ((rc = cli_u64(a, "seed", &seed)) || (rc = cli_long(a, "patients", 10, 100000, &patients)) ||
       (rc = cli_long(a, "sites", 1, 999, &sites)) || (rc = cli_long(a, "screened", 10, 10000000, &screened)))
     return rc;
+  if ((rc = effect_options(a, &o.effect, &o.difference))) return rc;
   lp_error err;
-  if (cli_has(a, "effect") && lp_sim_effect_parse(cli_str(a, "effect"), &o.effect, &err))
-    return cli_usage_error(a, "--effect: %s", err.message);
   if (screened < patients) return cli_usage_error(a, "--screened must be at least --patients");
   o.seed = seed;
   o.patients = (int)patients;
@@ -87,10 +112,11 @@ static int run_simulate(const cli_args *a) {
                                     (json_int_t)s.not_treated, "daily_records", (json_int_t)s.daily_records,
                                     "infusion_records", (json_int_t)s.infusion_records, "adverse_events",
                                     (json_int_t)s.adverse_events));
+  char eb[32];
   printf("simulated trial %s (seed %llu, effect %s), locked; key in %s\n"
          "  %ld screened, %ld eligible, %ld randomised (%ld and %ld), %ld withdrew consent, %ld not treated\n"
          "  %ld daily records, %ld infusion records, %ld adverse events\n",
-         db, seed, lp_sim_effect_name(o.effect), key, s.screened, s.eligible, s.randomised, s.arm_n[0], s.arm_n[1],
+         db, seed, effect_label(eb, sizeof eb, o.effect, o.difference), key, s.screened, s.eligible, s.randomised, s.arm_n[0], s.arm_n[1],
          s.withdrawn, s.not_treated, s.daily_records, s.infusion_records, s.adverse_events);
   return CLI_OK;
 }
@@ -182,7 +208,7 @@ static int run_analyze(const cli_args *a) {
 static const cli_opt demo_opts[] = {
     {"out", "DIR", "folder for the demo trial and its report (default leopards-demo)"},
     {"seed", "S", "simulation seed (default 14)"},
-    {"effect", "paper|none|design", "treatment effects of the simulated trial (default paper)"},
+    EFFECT_OPTS,
     {"boot", "R", "bootstrap resamples (default 100000)"},
     {"permutations", "B", "permutations for the subgroup tests (default 10000)"},
     {"imputations", "M", "imputations for the sensitivity analysis (default 20)"},
@@ -200,9 +226,7 @@ static int run_demo(const cli_args *a) {
   unsigned long long seed = so.seed;
   int rc;
   lp_error err;
-  if ((rc = cli_u64(a, "seed", &seed))) return rc;
-  if (cli_has(a, "effect") && lp_sim_effect_parse(cli_str(a, "effect"), &so.effect, &err))
-    return cli_usage_error(a, "--effect: %s", err.message);
+  if ((rc = cli_u64(a, "seed", &seed)) || (rc = effect_options(a, &so.effect, &so.difference))) return rc;
   so.seed = seed;
   lp_analysis_options ao;
   if ((rc = analysis_options(a, &ao))) return rc;
@@ -235,8 +259,9 @@ static int run_demo(const cli_args *a) {
     fclose(m);
   }
   progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), ""};
+  char eb[32];
   if (!pc.quiet) fprintf(stderr, "leopards demo: a simulated LeoPARDS trial (seed %llu, effect %s) and its analysis\n",
-                         seed, lp_sim_effect_name(so.effect));
+                         seed, effect_label(eb, sizeof eb, so.effect, so.difference));
   so.progress = show_progress;
   so.progress_ctx = &pc;
   lp_sim_summary ss;
@@ -247,7 +272,7 @@ static int run_demo(const cli_args *a) {
   ao.progress_ctx = &pc;
   char title[128];
   snprintf(title, sizeof title, "LeoPARDS demo: a simulated trial (seed %llu, effect %s)", seed,
-           lp_sim_effect_name(so.effect));
+           effect_label(eb, sizeof eb, so.effect, so.difference));
   ao.title = title;
   lp_analysis_summary as;
   if (lp_analyze(db, key, report, &ao, &as, &err)) return cli_fail(a, &err);
@@ -261,7 +286,7 @@ static int run_demo(const cli_args *a) {
 
 static const cli_opt design_opts[] = {
     {"trials", "N", "simulated trials for the primary analysis (default 1000)"},
-    {"effect", "paper|none|design", "true effects (default paper; none gives the type I error)"},
+    EFFECT_OPTS,
     {"patients", "N[,N...]", "patients randomised per trial (default 516); several sizes give a power curve"},
     {"boot", "R", "bootstrap resamples per trial (default 2000)"},
     {"alpha", "A", "two-sided significance level (default 0.05)"},
@@ -273,7 +298,8 @@ static const cli_opt design_opts[] = {
     {0}};
 
 /* One whole simulated trial through store and plan; its report.json is returned. */
-static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, lp_error *err) {
+static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, double difference,
+                          lp_error *err) {
   char db[4200], key[4200], out[4200];
   snprintf(db, sizeof db, "%s/t.db", tmp);
   snprintf(key, sizeof key, "%s/t.key", tmp);
@@ -285,6 +311,7 @@ static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effec
   lp_sim_options_default(&so);
   so.seed = seed;
   so.effect = effect;
+  so.difference = difference;
   lp_sim_summary ss;
   if (lp_sim_run(db, key, &so, &ss, err)) return NULL;
   lp_analysis_options ao;
@@ -332,12 +359,14 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
                              "true_difference", cli_num(r[0].true_difference), "sd_outcome", cli_num(r[0].sd_outcome),
                              "curve", curve);
     free(r);
+    json_object_set_new(root, "difference", o->effect == LP_EFFECT_DESIGN ? json_real(o->difference) : json_null());
     return cli_print_json(root);
   }
   bool null = fabs(r[0].true_difference) < 1e-6;
+  char eb[32];
   printf("simulation-based design of the primary analysis (effect %s): %zu trials at each size, %zu bootstrap "
          "resamples each (%.1f s)\n\n",
-         lp_sim_effect_name(o->effect), o->trials, o->bootstrap, secs);
+         effect_label(eb, sizeof eb, o->effect, o->difference), o->trials, o->bootstrap, secs);
   printf("  true difference in mean daily SOFA %.3f (SD of the outcome %.2f); alpha %g\n\n", r[0].true_difference,
          r[0].sd_outcome, o->alpha);
   printf("  %8s  %-20s %-16s %-12s %s\n", "patients", null ? "type I error (SE)" : "power (MC SE)",
@@ -362,8 +391,7 @@ static int run_design(const cli_args *a) {
     return rc;
   if (!(o.alpha > 0 && o.alpha < 1)) return cli_usage_error(a, "--alpha must be between 0 and 1");
   lp_error err;
-  if (cli_has(a, "effect") && lp_sim_effect_parse(cli_str(a, "effect"), &o.effect, &err))
-    return cli_usage_error(a, "--effect: %s", err.message);
+  if ((rc = effect_options(a, &o.effect, &o.difference))) return rc;
   o.trials = (size_t)trials;
   o.bootstrap = (size_t)boot;
   o.threads = (int)threads;
@@ -407,7 +435,7 @@ static int run_design(const cli_args *a) {
     size_t done = 0;
     for (long t = 0; t < full; t++) {
       if (!cli_has(a, "json")) fprintf(stderr, "\r  whole trial %ld of %ld", t + 1, full);
-      json_t *j = full_trial(tmp, seed + 1000 + (unsigned long long)t, o.effect, &err);
+      json_t *j = full_trial(tmp, seed + 1000 + (unsigned long long)t, o.effect, o.difference, &err);
       if (!j) {
         char cmd[4400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
@@ -473,12 +501,14 @@ static int run_design(const cli_args *a) {
                              cli_num(r.coverage), "mean_ci_width", cli_num(r.mean_ci_width), "normal_theory_n_90",
                              have_pw ? cli_num(pw.n) : json_null());
     if (fullj) json_object_set_new(root, "full", fullj);
+    json_object_set_new(root, "difference", o.effect == LP_EFFECT_DESIGN ? json_real(o.difference) : json_null());
     return cli_print_json(root);
   }
   double mcse = sqrt(r.reject * (1 - r.reject) / (double)r.trials);
+  char eb[32];
   printf("simulation-based design of the primary analysis (effect %s): %zu trials of %zu patients, %zu bootstrap "
          "resamples each (%.1f s)\n\n",
-         lp_sim_effect_name(o.effect), r.trials, o.patients, o.bootstrap, secs);
+         effect_label(eb, sizeof eb, o.effect, o.difference), r.trials, o.patients, o.bootstrap, secs);
   printf("  true difference in mean daily SOFA     %8.3f   (SD of the outcome %.2f)\n", r.true_difference, r.sd_outcome);
   printf("  mean estimate (SD across trials)       %8.3f   (%.3f)\n", r.mean_estimate, r.sd_estimate);
   printf("  %-38s %8.3f   (Monte Carlo SE %.3f)\n",

@@ -19,7 +19,8 @@ extern "C" {
 typedef enum {
   LP_EFFECT_PAPER = 0, /* the effects the paper estimated */
   LP_EFFECT_NONE = 1,  /* the null: both arms alike */
-  LP_EFFECT_DESIGN = 2 /* the design alternative: +0.5 mean daily SOFA only (harm of that size) */
+  LP_EFFECT_DESIGN = 2 /* a difference in mean daily SOFA only (the design's +0.5 unless set), spread
+                          over the components in proportion to their means; no effect on death */
 } lp_sim_effect;
 
 const char *lp_sim_effect_name(lp_sim_effect e);
@@ -28,6 +29,7 @@ lp_status lp_sim_effect_parse(const char *s, lp_sim_effect *out, lp_error *err);
 typedef struct lp_sim_options {
   uint64_t seed;
   lp_sim_effect effect;
+  double difference; /* with LP_EFFECT_DESIGN: first arm minus second in mean daily SOFA (0.5), -2 to 2 */
   int patients;    /* randomised, default 516 */
   int sites;       /* ICUs, default 34 */
   int screened;    /* assessed for eligibility, default 2382 */
@@ -62,7 +64,7 @@ typedef struct lp_sim_outcomes {
 
 /* Simulate `n` patients in memory (arms 1:1 in blocks) with the same model as
  * lp_sim_run, filling out[n]. Deterministic in (seed, trial). */
-lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, size_t n,
+lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, double difference, size_t n,
                           lp_sim_outcomes *out, lp_error *err);
 
 /* ---- simulation-based design of the primary analysis ---- */
@@ -70,6 +72,7 @@ lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, s
 typedef struct lp_design_options {
   size_t trials;      /* simulated trials (1000) */
   lp_sim_effect effect;
+  double difference;  /* with LP_EFFECT_DESIGN (0.5) */
   size_t patients;    /* per trial, randomised 1:1 in blocks (516) */
   size_t bootstrap;   /* resamples per trial for the percentile interval (2000) */
   uint64_t seed;

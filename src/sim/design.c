@@ -12,6 +12,7 @@
 void lp_design_options_default(lp_design_options *o) {
   o->trials = 1000;
   o->effect = LP_EFFECT_PAPER;
+  o->difference = 0.5;
   o->patients = 516;
   o->bootstrap = 2000;
   o->seed = 20161013;
@@ -28,7 +29,7 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
   const size_t big = 400000;
   lp_sim_outcomes *pop = malloc(big * sizeof *pop);
   if (!pop) return lp_error_set(err, LP_ENOMEM, "out of memory");
-  lp_status st = lp_sim_patients(o->seed, UINT32_MAX, o->effect, big, pop, err);
+  lp_status st = lp_sim_patients(o->seed, UINT32_MAX, o->effect, o->difference, big, pop, err);
   if (st) {
     free(pop);
     return st;
@@ -62,7 +63,7 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
     int tid = omp_get_thread_num();
     lp_sim_outcomes *p = tr + (size_t)tid * n;
     double *a = work + (size_t)tid * 4 * n, *b = a + n, *w = b + n;
-    if (lp_sim_patients(o->seed, t, o->effect, n, p, NULL)) {
+    if (lp_sim_patients(o->seed, t, o->effect, o->difference, n, p, NULL)) {
       failed = 1;
       continue;
     }

@@ -65,7 +65,8 @@ typedef struct sim_model {
   double death_alpha[2];                     /* logit intercept of death by day 28, by arm */
 } sim_model;
 
-lp_status lp__sim_model_init(sim_model *m, lp_sim_effect effect, lp_error *err);
+/* `difference` is used with LP_EFFECT_DESIGN only (-2 to 2). */
+lp_status lp__sim_model_init(sim_model *m, lp_sim_effect effect, double difference, lp_error *err);
 void lp__sim_patient(const sim_model *m, lp_rng *rng, int arm, sim_patient *p);
 /* Mean daily five-system SOFA of a simulated patient, from its scores (as the
  * derivation computes it when nothing is missing). */

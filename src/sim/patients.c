@@ -20,10 +20,10 @@ lp_status lp_sim_effect_parse(const char *s, lp_sim_effect *out, lp_error *err) 
   return st;
 }
 
-lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, size_t n,
+lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, double difference, size_t n,
                           lp_sim_outcomes *out, lp_error *err) {
   sim_model m;
-  lp_status st = lp__sim_model_init(&m, effect, err);
+  lp_status st = lp__sim_model_init(&m, effect, difference, err);
   if (st) return st;
   lp_rng r;
   /* Stream 2^40 + trial: apart from the streams lp_sim_run uses. */

@@ -20,6 +20,7 @@ void lp_sim_options_default(lp_sim_options *o) {
   memset(o, 0, sizeof *o);
   o->seed = 14; /* its trial is close to the published one (any seed gives a valid trial) */
   o->effect = LP_EFFECT_PAPER;
+  o->difference = 0.5;
   o->patients = 516;
   o->sites = 34;
   o->screened = 2382;
@@ -255,7 +256,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   if (access(db, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new trial file", db);
   if (access(keypath, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new key file", keypath);
   sim_model model;
-  lp_status st = lp__sim_model_init(&model, o->effect, err);
+  lp_status st = lp__sim_model_init(&model, o->effect, o->difference, err);
   if (st) return st;
   lp_rng r;
   lp_rng_seed(&r, o->seed, 0);
