@@ -460,6 +460,94 @@ static int run_unblind_list(const cli_args *a) {
   return CLI_OK;
 }
 
+/* ---- status: recruitment and data completeness ---- */
+
+static const cli_opt status_opts[] = {
+    {"db", "FILE", "trial database"},
+    {"site", "S", "one site only"},
+    {"as-of", "YYYY-MM-DD", "recruitment to the end of this day and follow-up due by then (default today)"},
+    {"items", "N", "outstanding items to list (default 30; --json lists all)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static json_t *progress_site_json(const lp_progress_site *s) {
+  return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "site", s->code,
+                   "screened", (json_int_t)s->screened, "eligible", (json_int_t)s->eligible, "randomised",
+                   (json_int_t)s->randomised, "slots_left", (json_int_t)s->slots_left, "withdrawn",
+                   (json_int_t)s->withdrawn, "baseline", (json_int_t)s->baseline, "infusion",
+                   (json_int_t)s->infusion, "outcome", (json_int_t)s->outcome, "days_expected",
+                   (json_int_t)s->days_expected, "days_recorded", (json_int_t)s->days_recorded, "items",
+                   (json_int_t)s->items, "infusion_due", (json_int_t)s->infusion_due, "outcome_due",
+                   (json_int_t)s->outcome_due, "first", s->first, "last", s->last);
+}
+
+static void progress_site_row(const lp_progress_site *s) {
+  long followed = s->randomised - s->withdrawn;
+  char days[32];
+  if (s->days_expected > 0)
+    snprintf(days, sizeof days, "%ld/%ld (%.0f%%)", s->days_recorded, s->days_expected,
+             100.0 * (double)s->days_recorded / (double)s->days_expected);
+  else
+    snprintf(days, sizeof days, "-");
+  printf("  %-8s %8ld %8ld %10ld %6ld %9ld/%-4ld %7ld/%-4ld %7ld/%-4ld %-18s %5ld\n", s->code, s->screened,
+         s->eligible, s->randomised, s->slots_left, s->baseline, followed, s->infusion, s->infusion_due, s->outcome,
+         s->outcome_due, days, s->items);
+}
+
+static int run_status(const cli_args *a) {
+  long show = 30;
+  int rc;
+  if ((rc = cli_long(a, "items", 0, 1000000, &show))) return rc;
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_progress p;
+  lp_status s = lp_trial_progress(t, cli_str(a, "site"), cli_str(a, "as-of"), &p, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json")) {
+    json_t *sites = json_array(), *months = json_array(), *items = json_array();
+    for (size_t i = 0; i < p.nsites; i++) json_array_append_new(sites, progress_site_json(&p.sites[i]));
+    for (size_t i = 0; i < p.nmonths; i++)
+      json_array_append_new(months, json_pack("{s:s, s:I}", "month", p.months[i].month, "randomised",
+                                              (json_int_t)p.months[i].randomised));
+    for (size_t i = 0; i < p.nitems; i++)
+      json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site",
+                                             p.items[i].site, "what", p.items[i].what));
+    json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_site_json(&p.total),
+                             "sites", sites, "months", months, "items", items);
+    lp_progress_clear(&p);
+    return cli_print_json(root);
+  }
+  const lp_progress_site *all = &p.total;
+  printf("%s as of %s: %ld screened, %ld eligible, %ld randomised", cli_str(a, "db"), p.as_of, all->screened,
+         all->eligible, all->randomised);
+  if (all->randomised) printf(" (%s to %s)", all->first, all->last);
+  printf(", %ld withdrew consent\n\n", all->withdrawn);
+  printf("  %-8s %8s %8s %10s %6s %14s %12s %12s %-18s %5s\n", "site", "screened", "eligible", "randomised", "slots",
+         "baseline", "infusion", "outcome", "daily records", "items");
+  printf("  %-8s %8s %8s %10s %6s %14s %12s %12s %s\n", "", "", "", "", "left", "recorded/due", "rec./due", "rec./due",
+         "recorded/owed");
+  for (size_t i = 0; i < p.nsites; i++) progress_site_row(&p.sites[i]);
+  if (p.nsites > 1) progress_site_row(all);
+  if (p.nmonths) {
+    printf("\nrandomised by month:");
+    for (size_t i = 0; i < p.nmonths; i++)
+      printf("%s%s %ld", i % 6 ? ",  " : "\n  ", p.months[i].month, p.months[i].randomised);
+    printf("\n");
+  }
+  printf("\n%zu outstanding item%s", p.nitems, p.nitems == 1 ? "" : "s");
+  if (p.nitems == 0) printf("\n");
+  else {
+    printf(" (baseline, infusion and daily records; outcomes due at 28 days):\n");
+    for (size_t i = 0; i < p.nitems && i < (size_t)show; i++)
+      printf("  %s (site %s): %s\n", p.items[i].patient, p.items[i].site, p.items[i].what);
+    if (p.nitems > (size_t)show) printf("  ... and %zu more (--items N, or --json for all)\n", p.nitems - (size_t)show);
+  }
+  lp_progress_clear(&p);
+  return CLI_OK;
+}
+
 /* ---- lock ---- */
 
 static const cli_opt lock_opts[] = {
@@ -512,6 +600,8 @@ const cli_cmd cli_trial_cmds[] = {
      NULL, run_unblind},
     {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
      run_unblind_list},
+    {"status", "recruitment and data completeness by site, and what is missing or due (no arms)", status_opts,
+     "example:\n  leopards status --db trial.db --as-of 2015-06-30", run_status},
     {"record", "record clinical data: leopards record --db trial.db KIND ... (KIND as below)",
      cli_record_any_opts, NULL, cli_run_record},
     {"record baseline", "record baseline data (Tables 1 and 2, APACHE II, SOFA)", cli_record_opts,

@@ -196,6 +196,52 @@ lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patie
 /* All unblindings so far (never the arm). `*out` is malloc'ed. */
 lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_error *err);
 
+/* ---- recruitment and data completeness (the trial manager's view; no arms) ---- */
+
+typedef struct lp_progress_site {
+  char code[64];                   /* site code, or "all" for the total */
+  long screened, eligible, randomised, slots_left;
+  long withdrawn;                  /* consent withdrawn: no further data expected */
+  long baseline, infusion, outcome;/* records present among the patients who owe them */
+  long infusion_due, outcome_due;  /* patients owing one (consent kept; the drug not recorded as not
+                                      received; 28 days passed); the baseline is owed by all */
+  long days_expected, days_recorded; /* daily ICU records, day 1 to ICU discharge or 28 */
+  long items;                      /* outstanding items */
+  char first[11], last[11];        /* dates of the first and last randomisation ("" if none) */
+} lp_progress_site;
+
+typedef struct lp_progress_month {
+  char month[8]; /* YYYY-MM */
+  long randomised;
+} lp_progress_month;
+
+/* One thing to chase: a missing baseline or infusion record, an outcome due at 28
+ * days, an ICU discharge not yet recorded after 28 days, or missing daily records. */
+typedef struct lp_progress_item {
+  char patient[64], site[64];
+  char what[160];
+} lp_progress_item;
+
+typedef struct lp_progress {
+  char as_of[11];
+  lp_progress_site total;
+  lp_progress_site *sites;
+  size_t nsites;
+  lp_progress_month *months;
+  size_t nmonths;
+  lp_progress_item *items;
+  size_t nitems;
+} lp_progress;
+
+/* Recruitment and completeness of every site (or of `site`), counted at the end of
+ * the day `as_of` (YYYY-MM-DD; NULL: today). Daily records are owed for ICU days 1 to
+ * discharge or death (at most 28), or, for a patient not yet discharged, for the
+ * days completed; an infusion record unless the drug was recorded as not received;
+ * the outcome once 28 days have passed. Patients who withdrew consent owe nothing.
+ * Free with lp_progress_clear. */
+lp_status lp_trial_progress(lp_trial *t, const char *site, const char *as_of, lp_progress *out, lp_error *err);
+void lp_progress_clear(lp_progress *p);
+
 /* ---- database lock and allocations ---- */
 
 lp_status lp_trial_lock(lp_trial *t, const char *user, lp_error *err);

@@ -247,6 +247,49 @@ static lp_status record(lp_trial *t, lp_record_kind kind, json_t *arr, lp_error 
   return st;
 }
 
+/* Screen the entries of one site's log (consumed: their references are taken). */
+static lp_status screen_batch(lp_trial *t, json_t **entries, size_t n, const char *user, lp_sim_summary *out,
+                              lp_error *err) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append(arr, entries[i]);
+  char *text = json_dumps(arr, JSON_COMPACT);
+  json_decref(arr);
+  if (!text) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  size_t count = 0, eligible = 0;
+  lp_status st = lp_trial_screen_many(t, text, "simulator", user, &count, &eligible, err);
+  free(text);
+  out->screened += (long)count;
+  out->eligible += (long)eligible;
+  return st;
+}
+
+/* Enter, site by site, the not-enrolled screening entries dated before `until`, on
+ * the day before it (the sites' periodic entry of their screening logs). */
+static lp_status screen_log(lp_trial *t, sim_clock *clk, time_t until, json_t **entry, const time_t *screened_on,
+                            const int *site_of, int n_rand, int n_screen, char (*codes)[16], int ns,
+                            lp_sim_summary *out, lp_error *err) {
+  clk->now = until - 86400;
+  json_t **batch = malloc((size_t)n_screen * sizeof *batch);
+  if (!batch) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  lp_status st = LP_OK;
+  for (int s = 0; s < ns && !st; s++) {
+    size_t n = 0;
+    for (int i = n_rand; i < n_screen; i++)
+      if (entry[i] && site_of[i] == s && screened_on[i] < until - 86400) batch[n++] = entry[i];
+    if (!n) continue;
+    char user[32];
+    snprintf(user, sizeof user, "inv-%s", codes[s]);
+    st = screen_batch(t, batch, n, user, out, err);
+    for (int i = n_rand; i < n_screen; i++)
+      if (entry[i] && site_of[i] == s && screened_on[i] < until - 86400) {
+        json_decref(entry[i]);
+        entry[i] = NULL;
+      }
+  }
+  free(batch);
+  return st;
+}
+
 lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *o, lp_sim_summary *out,
                      lp_error *err) {
   memset(out, 0, sizeof *out);
@@ -272,6 +315,9 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   char (*pid)[16] = calloc((size_t)o->patients, sizeof *pid);
   time_t *when = calloc((size_t)o->patients, sizeof *when);
   sim_clock clk = {0};
+  json_t **entry = NULL;
+  time_t *screened_on = NULL;
+  int n_entries = o->screened;
   if (!sites || !codes || !names || !weight || !pt || !site_of || !pid || !when) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
@@ -320,12 +366,12 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   /* Failure tokens, scaled to the number screened. */
   int n_inel = n_screen - n_rand - (int)lround(n_not * scale);
   int n_elig_not = n_screen - n_rand - n_inel;
-  json_t **screen = calloc((size_t)ns, sizeof *screen);
-  if (!screen) {
+  /* One screening entry per screened patient (index as site_of: the randomised first). */
+  entry = calloc((size_t)n_screen, sizeof *entry);
+  if (!entry) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
-  for (int s = 0; s < ns; s++) screen[s] = json_array();
   int shock_patients = (int)lround(157 * scale), shock_tokens = 0, other_tokens = 0;
   for (size_t e = 0; e < NEXCL; e++) {
     if (exclusions[e].shock) shock_tokens += (int)lround(exclusions[e].count * scale);
@@ -351,7 +397,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   int idx = n_rand;
   for (int i = 0; i < n_inel; i++, idx++) {
     json_object_set_new(inel[i], "site", json_string(codes[site_of[idx]]));
-    json_array_append_new(screen[site_of[idx]], inel[i]);
+    entry[idx] = inel[i];
   }
   free(inel);
   for (size_t j = 0, c = 0; j < 4; j++) {
@@ -360,7 +406,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
       json_t *in = eligible_inputs(&r);
       json_object_set_new(in, "reason_not_enrolled", json_string(not_enrolled[j].reason));
       json_object_set_new(in, "site", json_string(codes[site_of[idx]]));
-      json_array_append_new(screen[site_of[idx]], in);
+      entry[idx] = in;
     }
   }
   for (int i = 0; i < n_rand; i++) {
@@ -368,21 +414,8 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     json_t *in = eligible_inputs(&r);
     json_object_set_new(in, "site", json_string(codes[site_of[i]]));
     json_object_set_new(in, "patient", json_string(pid[i]));
-    json_array_append_new(screen[site_of[i]], in);
+    entry[i] = in;
   }
-  for (int s = 0; s < ns && !st; s++) {
-    char user[32];
-    snprintf(user, sizeof user, "inv-%s", codes[s]);
-    char *text = json_dumps(screen[s], JSON_COMPACT);
-    size_t count = 0, eligible = 0;
-    if (json_array_size(screen[s])) st = lp_trial_screen_many(t, text, "simulator", user, &count, &eligible, err);
-    free(text);
-    out->screened += (long)count;
-    out->eligible += (long)eligible;
-  }
-  for (int s = 0; s < ns; s++) json_decref(screen[s]);
-  free(screen);
-  if (st) goto done;
 
   /* Enrolment times: January 2014 to December 2015, in order. */
   for (int i = 0; i < n_rand; i++) when[i] = 1388966400 + (time_t)(lp_rng_uniform(&r) * 61000000.0);
@@ -392,13 +425,38 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
       when[j] = when[j - 1];
       when[j - 1] = x;
     }
+  /* Screening dates: a randomised patient is screened an hour before randomisation;
+   * the others on days spread over the same two years (their own stream, so the
+   * trial's draws are unchanged), entered in each site's log every 30 days. */
+  lp_rng rs;
+  lp_rng_seed(&rs, o->seed, 77);
+  screened_on = calloc((size_t)n_screen, sizeof *screened_on);
+  if (!screened_on) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (int i = n_rand; i < n_screen; i++) {
+    screened_on[i] = 1388966400 + (time_t)(lp_rng_uniform(&rs) * 61000000.0);
+    char day[16];
+    stamp(screened_on[i], 0, day, sizeof day, false);
+    json_object_set_new(entry[i], "screened_on", json_string(day));
+  }
+  time_t log_until = 1388966400 + 30 * 86400;
   /* The trial's own disposition: one withdrawal of consent and seven not treated. */
   int withdraw_done = 0, untreated[2] = {0, 0};
   for (int i = 0; i < n_rand && !st; i++) {
     if (i % 20 == 0) progress(o, "randomising and following patients", 0.1 + 0.6 * i / n_rand);
-    clk.now = when[i];
+    for (; log_until <= when[i] && !st; log_until += 30 * 86400)
+      st = screen_log(t, &clk, log_until, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
+    if (st) break;
     char user[32];
     snprintf(user, sizeof user, "inv-%s", codes[site_of[i]]);
+    clk.now = when[i] - 3600;
+    st = screen_batch(t, &entry[i], 1, user, out, err);
+    json_decref(entry[i]);
+    entry[i] = NULL;
+    if (st) break;
+    clk.now = when[i];
     lp_allocation al;
     if ((st = lp_trial_randomize(t, codes[site_of[i]], pid[i], user, &al, err))) break;
     int arm;
@@ -420,6 +478,8 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     if (!pt->withdrew && pt->death_day <= 28) out->deaths28++;
     add_patient(base, daily, inf, outc, ae, pid[i], pt, when[i], out);
   }
+  for (; !st && log_until <= 1388966400 + 61000000 + 30 * 86400; log_until += 30 * 86400)
+    st = screen_log(t, &clk, log_until, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
   if (st) goto done;
   out->randomised = n_rand;
   clk.now = when[n_rand - 1] + 120 * 86400;
@@ -453,5 +513,9 @@ done:
   free(site_of);
   free(pid);
   free(when);
+  if (entry)
+    for (int i = 0; i < n_entries; i++) json_decref(entry[i]);
+  free(entry);
+  free(screened_on);
   return st;
 }

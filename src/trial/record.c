@@ -242,7 +242,7 @@ static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 /* A date "YYYY-MM-DD", optionally with a time "THH:MM" or "THH:MM:SS" (discharges
  * and deaths are recorded to the minute where known, for lengths of stay in days
  * with decimals). */
-static bool valid_date(const char *s) {
+bool lp__valid_date(const char *s) {
   int y, m, d;
   char tail;
   size_t len = strlen(s);
@@ -297,7 +297,7 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
     if (!json_is_string(v)) return FAIL(l, name, "expected text");
     const char *s = json_string_value(v);
     if (f->type == T_TEXT && strlen(s) > 2000) return FAIL(l, name, "text longer than 2000 characters");
-    if (f->type == T_DATE && !valid_date(s))
+    if (f->type == T_DATE && !lp__valid_date(s))
       return FAIL(l, name, "'%s' is not a date YYYY-MM-DD", s);
     if (f->type == T_CHOICE) {
       bool ok = false;

@@ -16,7 +16,7 @@
 #include "trial/trial_internal.h"
 
 /* The eligibility inputs a screening record holds (clinical.md, "Eligibility"). */
-typedef enum { IN_NUM, IN_BOOL, IN_TEXT } in_type;
+typedef enum { IN_NUM, IN_BOOL, IN_TEXT, IN_DATE } in_type;
 typedef struct {
   const char *name;
   in_type type;
@@ -46,6 +46,7 @@ static const in_field in_fields[] = {
     {"levosimendan_hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion)"},
     {"other_trial", IN_BOOL, 0, 1, "in another interventional trial (exclusion)"},
     {"reason_not_enrolled", IN_TEXT, 0, 0, "why an eligible patient was not enrolled (consent, staff, ...)"},
+    {"screened_on", IN_DATE, 0, 0, "date of screening, YYYY-MM-DD (default: now), for a log entered later"},
 };
 #define N_IN (sizeof in_fields / sizeof in_fields[0])
 
@@ -78,6 +79,13 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
       return lp_error_at(err, LP_EDATA, file, line, key,
                          "%sunknown eligibility field (see 'leopards screen --help')", where);
     if (json_is_null(v)) continue;
+    if (f->type == IN_DATE) {
+      const char *d = json_string_value(v);
+      if (!d || strlen(d) != 10 || !lp__valid_date(d))
+        return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
+      json_object_set_new(clean, key, json_string(d));
+      continue;
+    }
     if (f->type == IN_TEXT) {
       if (!json_is_string(v))
         return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected text", where);
@@ -192,10 +200,23 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
   const char *reason = json_string_value(json_object_get(clean, "reason_not_enrolled"));
   char *reason_copy = reason ? strdup(reason) : NULL;
   json_object_del(clean, "reason_not_enrolled");
-  char *inputs = json_dumps(clean, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
-  json_decref(clean);
+  /* The screening time: now, or the date given for a log entered later (not ahead of
+   * today). */
   char now[40];
   lp__now(t, now, sizeof now);
+  const char *on = json_string_value(json_object_get(clean, "screened_on"));
+  if (on) {
+    if (strncmp(on, now, 10) > 0) {
+      s = lp_error_at(err, LP_EDATA, source, 0, "screened_on", "%s is after today (%.10s)", on, now);
+      json_decref(clean);
+      free(reason_copy);
+      return s;
+    }
+    snprintf(now, sizeof now, "%s", on);
+    json_object_del(clean, "screened_on");
+  }
+  char *inputs = json_dumps(clean, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
+  json_decref(clean);
   sqlite3_stmt *st = NULL;
   /* A patient not yet randomised may be screened again (e.g. once the vasopressor
    * criterion is met): the record is updated, the earlier one kept in the audit trail. */

@@ -202,9 +202,15 @@ lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
 
 lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what,
                         lp_error *err) {
+  return lp__two_counts_on(t, sql, id, NULL, a, b, what, err);
+}
+
+lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *text, long *a, long *b,
+                           const char *what, lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t, sql, &st, err)) return LP_EDB;
   sqlite3_bind_int64(st, 1, id);
+  if (text) sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     *a = (long)sqlite3_column_int64(st, 0);

@@ -64,6 +64,9 @@ lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err);
 /* One row of two integers from `sql`, whose ?1 is bound to `id` (counts for a site). */
 lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what,
                         lp_error *err);
+/* The same with ?2 bound to `text` (a date, say). */
+lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *text, long *a, long *b,
+                           const char *what, lp_error *err);
 /* BEGIN IMMEDIATE (waits for the write lock), COMMIT, ROLLBACK (never fails). */
 lp_status lp__begin(lp_trial *t, lp_error *err);
 lp_status lp__commit(lp_trial *t, lp_error *err);
@@ -72,6 +75,8 @@ void lp__now(lp_trial *t, char *buf, size_t n);
 lp_status lp__check_unlocked(lp_trial *t, lp_error *err);
 lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err);
 lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err);
+/* A real calendar date "YYYY-MM-DD", optionally with "THH:MM" or "THH:MM:SS". */
+bool lp__valid_date(const char *s);
 /* The user must exist and have one of the roles in `roles` (bit mask of 1<<lp_role);
  * an investigator must belong to `site_id` when it is > 0. */
 lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,

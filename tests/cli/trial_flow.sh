@@ -169,6 +169,35 @@ expect 1 "$L" audit verify --db t.db --anchor "$entries:$(printf '0%.0s' {1..64}
 expect 0 "$L" audit log --db t.db --patient P1 --json
 [ "$(jq -r 'map(select(.table=="patients" and .action=="update"))[0].reason' out)" = "typo in age" ] || fail "audit log reason"
 
+# --- status: recruitment and completeness by site, what is missing or due; never an arm
+expect 0 "$L" status --db t.db --json
+[ "$(jq -c '.total | [.randomised, .baseline, .infusion, .infusion_due, .outcome, .outcome_due]' out)" = "[2,2,1,2,0,0]" ] ||
+  fail "status totals: $(jq -c .total out)"
+[ "$(jq -c '[.items[] | [.patient, .what]]' out)" = '[["Q1","no infusion record"]]' ] || fail "status items today: $(jq -c .items out)"
+[ "$(jq -c '[.sites[].site]' out)" = '["LDN","LDS"]' ] || fail "status sites"
+later=$(date -u -d "+40 days" +%Y-%m-%d)
+expect 0 "$L" status --db t.db --site LDS --as-of "$later" --json
+[ "$(jq -r '.items | map(.what) | join("; ")' out)" = "no infusion record; no outcome record (28-day follow-up due, randomised $today); daily records missing: days 1-28 (of 1-28)" ] ||
+  fail "status items later: $(jq -c .items out)"
+[ "$(jq -c '[.total.days_expected, .total.days_recorded, .total.site]' out)" = '[28,0,"LDS"]' ] || fail "status days: $(jq -c .total out)"
+expect 0 "$L" status --db t.db --as-of "$later"
+has "5 screened, 3 eligible, 2 randomised" out
+has "daily records missing: days 1-28" out
+grep -qi "levosimendan\|placebo\|arm" out && fail "status mentions an arm"
+expect 2 "$L" status --db t.db --as-of 2015-13-01
+has "not a date" err
+expect 1 "$L" status --db t.db --site NOPE
+expect 0 "$L" status --help
+# a screening log entered later keeps its own date; recruitment counts stop at --as-of
+expect 0 "$L" screen --db t.db --site LDS --patient Q9 --user lee --json-in '{"age":15,"screened_on":"2024-02-29"}'
+[ "$(sqlite3 t.db "SELECT screened_at FROM screening WHERE patient='Q9'")" = 2024-02-29 ] || fail "screened_on not stored"
+expect 0 "$L" status --db t.db --as-of 2024-03-01 --json
+[ "$(jq -c '.total | [.screened, .randomised]' out)" = "[1,0]" ] || fail "status as of 2024-03-01: $(jq -c .total out)"
+expect 1 "$L" screen --db t.db --site LDS --patient Q8 --user lee --json-in "{\"age\":15,\"screened_on\":\"$later\"}"
+has "is after today" err
+expect 1 "$L" screen --db t.db --site LDS --patient Q8 --user lee --json-in '{"age":15,"screened_on":"2023-02-29"}'
+has "column 'screened_on': expected a date YYYY-MM-DD" err
+
 # --- lock: nothing changes; allocations only with the key, only after lock
 expect 1 "$L" export --db t.db --out ex_key --key t.key
 has "only after database lock" err
