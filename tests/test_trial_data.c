@@ -291,12 +291,72 @@ static void test_export_import(void **state) {
   assert_int_equal(lp_trial_import(db2, d2, &err), LP_ESTATE); /* never over an existing file */
 }
 
+/* The trial manager's view: what each patient owes, counted on given days. */
+static void test_progress(void **state) {
+  fixture *f = *state;
+  /* P1: baseline, infusion, daily days 1, 2, 4, 6 and 7, ICU discharge on day 7 (the
+   * 9th: 7 days after randomisation); P2: nothing yet. */
+  rec_ok(f->t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":60}", NULL);
+  rec_ok(f->t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":0,\"event\":\"start\",\"dose\":0.1}", NULL);
+  rec_ok(f->t, LP_RECORD_DAILY,
+         "[{\"patient\":\"P1\",\"day\":1,\"map\":70},{\"patient\":\"P1\",\"day\":2,\"map\":70},"
+         "{\"patient\":\"P1\",\"day\":4,\"map\":70},{\"patient\":\"P1\",\"day\":6,\"map\":70},"
+         "{\"patient\":\"P1\",\"day\":7,\"map\":70}]",
+         NULL);
+  rec_ok(f->t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-09T09:00\",\"died\":0}", NULL);
+  lp_progress p;
+  /* The day of randomisation: P2 owes a baseline and an infusion record. */
+  TU_CHECK(lp_trial_progress(f->t, NULL, "2026-03-02", &p, &e_));
+  assert_int_equal(p.total.randomised, 2);
+  assert_int_equal(p.nsites, 2);
+  assert_int_equal(p.sites[1].randomised, 0);
+  assert_int_equal(p.total.days_expected, 7);
+  assert_int_equal(p.total.days_recorded, 5);
+  assert_int_equal(p.nitems, 3);
+  assert_string_equal(p.items[0].patient, "P1");
+  assert_string_equal(p.items[0].what, "daily records missing: days 3, 5 (of 1-7)");
+  assert_string_equal(p.items[1].what, "no baseline record");
+  assert_string_equal(p.items[2].what, "no infusion record");
+  lp_progress_clear(&p);
+  /* Ten days on, P2 (still in the ICU) owes days 1-10; after 28 days, its outcome
+   * too, and at most 28 days. */
+  TU_CHECK(lp_trial_progress(f->t, "S01", "2026-03-12", &p, &e_));
+  assert_int_equal(p.nsites, 1);
+  assert_string_equal(p.items[p.nitems - 1].what, "daily records missing: days 1-10 (of 1-10)");
+  lp_progress_clear(&p);
+  TU_CHECK(lp_trial_progress(f->t, NULL, "2026-05-01", &p, &e_));
+  assert_int_equal(p.total.outcome_due, 2);
+  assert_int_equal(p.total.outcome, 1);
+  assert_int_equal(p.total.days_expected, 7 + 28);
+  bool due = false;
+  for (size_t i = 0; i < p.nitems; i++)
+    due = due || !strcmp(p.items[i].what, "no outcome record (28-day follow-up due, randomised 2026-03-02)");
+  assert_true(due);
+  lp_progress_clear(&p);
+  /* Consent withdrawn: nothing more is owed. */
+  rec_ok(f->t, LP_RECORD_OUTCOME,
+         "{\"patient\":\"P2\",\"consent_withdrawn\":1,\"consent_withdrawn_date\":\"2026-03-02\"}", NULL);
+  TU_CHECK(lp_trial_progress(f->t, NULL, "2026-05-01", &p, &e_));
+  assert_int_equal(p.total.withdrawn, 1);
+  assert_int_equal(p.nitems, 1);
+  assert_int_equal(p.months[0].randomised, 2);
+  assert_string_equal(p.months[0].month, "2026-03");
+  lp_progress_clear(&p);
+  /* Refusals. */
+  lp_error err;
+  assert_int_equal(lp_trial_progress(f->t, NULL, "2026-02-30", &p, &err), LP_EINVAL);
+  assert_non_null(strstr(err.message, "not a date"));
+  assert_int_equal(lp_trial_progress(f->t, "S09", NULL, &p, &err), LP_ENOTFOUND);
+  assert_null(p.items);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_baseline, setup, teardown),
       cmocka_unit_test_setup_teardown(test_daily_infusion_outcome_ae, setup, teardown),
       cmocka_unit_test_setup_teardown(test_csv_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_import, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
