@@ -305,18 +305,26 @@ static void test_progress(void **state) {
          NULL);
   rec_ok(f->t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-09T09:00\",\"died\":0}", NULL);
   lp_progress p;
-  /* The day of randomisation: P2 owes a baseline and an infusion record. */
+  /* The day of randomisation: no ICU day is complete; P2 owes a baseline and an
+   * infusion record. */
   TU_CHECK(lp_trial_progress(f->t, NULL, "2026-03-02", &p, &e_));
   assert_int_equal(p.total.randomised, 2);
   assert_int_equal(p.nsites, 2);
   assert_int_equal(p.sites[1].randomised, 0);
-  assert_int_equal(p.total.days_expected, 7);
+  assert_int_equal(p.total.days_expected, 0);
+  assert_int_equal(p.nitems, 2);
+  assert_string_equal(p.items[0].patient, "P2");
+  assert_string_equal(p.items[0].what, "no baseline record");
+  assert_string_equal(p.items[1].what, "no infusion record");
+  lp_progress_clear(&p);
+  /* Eight days on: P1 owes days 1-7 (discharged on day 7), P2 days 1-8. */
+  TU_CHECK(lp_trial_progress(f->t, NULL, "2026-03-10", &p, &e_));
+  assert_int_equal(p.total.days_expected, 7 + 8);
   assert_int_equal(p.total.days_recorded, 5);
-  assert_int_equal(p.nitems, 3);
+  assert_int_equal(p.nitems, 4);
   assert_string_equal(p.items[0].patient, "P1");
   assert_string_equal(p.items[0].what, "daily records missing: days 3, 5 (of 1-7)");
-  assert_string_equal(p.items[1].what, "no baseline record");
-  assert_string_equal(p.items[2].what, "no infusion record");
+  assert_string_equal(p.items[3].what, "daily records missing: days 1-8 (of 1-8)");
   lp_progress_clear(&p);
   /* Ten days on, P2 (still in the ICU) owes days 1-10; after 28 days, its outcome
    * too, and at most 28 days. */

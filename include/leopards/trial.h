@@ -235,10 +235,9 @@ typedef struct lp_progress {
 
 /* Recruitment and completeness of every site (or of `site`), counted at the end of
  * the day `as_of` (YYYY-MM-DD; NULL: today). Daily records are owed for ICU days 1 to
- * discharge or death (at most 28), or, for a patient not yet discharged, for the
- * days completed; an infusion record unless the drug was recorded as not received;
- * the outcome once 28 days have passed. Patients who withdrew consent owe nothing.
- * Free with lp_progress_clear. */
+ * discharge or death (at most 28) that are complete by then; an infusion record
+ * unless the drug was recorded as not received; the outcome once 28 days have
+ * passed. Patients who withdrew consent owe nothing. Free with lp_progress_clear. */
 lp_status lp_trial_progress(lp_trial *t, const char *site, const char *as_of, lp_progress *out, lp_error *err);
 void lp_progress_clear(lp_progress *p);
 

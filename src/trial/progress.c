@@ -81,164 +81,178 @@ static lp_status site_counts(lp_trial *t, long site_id, const char *as_of, lp_pr
   return LP_OK;
 }
 
-lp_status lp_trial_progress(lp_trial *t, const char *site, const char *as_of, lp_progress *out, lp_error *err) {
-  memset(out, 0, sizeof *out);
-  char now[40];
-  lp__now(t, now, sizeof now);
-  snprintf(out->as_of, sizeof out->as_of, "%.10s", as_of ? as_of : now);
-  double as_of_end = iso_days(out->as_of) + 1; /* the end of that day */
-  if (isnan(as_of_end) || strlen(out->as_of) != 10 || !lp__valid_date(out->as_of))
-    return lp_error_set(err, LP_EINVAL, "the as-of date '%s' is not a date (YYYY-MM-DD)", as_of ? as_of : now);
-  long only = 0;
-  lp_status st;
-  if (site && (st = lp__site_id(t, site, &only, err))) return st;
-  sqlite3_stmt *q = NULL;
-  size_t cap = 0;
-  long *ids = NULL;
-  /* Sites. */
-  if ((st = lp__prepare(t, "SELECT id, code FROM sites WHERE ?1 = 0 OR id = ?1 ORDER BY id", &q, err))) goto fail;
+/* Add one patient's counts (and randomisation date) to a site's or the total's. */
+static void tally(lp_progress_site *dst, const lp_progress_site *one) {
+  dst->withdrawn += one->withdrawn;
+  dst->baseline += one->baseline;
+  dst->infusion += one->infusion;
+  dst->outcome += one->outcome;
+  dst->infusion_due += one->infusion_due;
+  dst->outcome_due += one->outcome_due;
+  dst->days_expected += one->days_expected;
+  dst->days_recorded += one->days_recorded;
+  dst->items += one->items;
+  if (!dst->first[0] || strcmp(one->first, dst->first) < 0) snprintf(dst->first, sizeof dst->first, "%s", one->first);
+  if (strcmp(one->first, dst->last) > 0) snprintf(dst->last, sizeof dst->last, "%s", one->first);
+}
+
+/* The columns of PATIENTS_SQL, one row per randomised patient. */
+enum { P_PATIENT, P_SITE, P_RANDOMISED, P_BASELINE, P_INFUSION, P_OUTCOME, P_RECEIVED, P_ICU, P_DIED, P_DEATH,
+       P_WITHDRAWN, P_DAYS };
+static const char PATIENTS_SQL[] =
+    "SELECT r.patient, r.site_id, r.randomized_at,"
+    " EXISTS(SELECT 1 FROM patients p WHERE p.patient = r.patient),"
+    " EXISTS(SELECT 1 FROM infusions i WHERE i.patient = r.patient),"
+    " o.patient IS NOT NULL, o.received_drug, o.icu_discharge, o.died, o.death_date, o.consent_withdrawn,"
+    " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient)"
+    " FROM randomisations r LEFT JOIN outcomes o ON o.patient = r.patient"
+    " WHERE (?1 = 0 OR r.site_id = ?1) AND substr(r.randomized_at, 1, 10) <= ?2 ORDER BY r.id";
+
+/* What the patient of row `q` owes at `as_of_end`: counted into `one`, and each
+ * missing record listed in out->items. */
+static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *site, lp_progress *out, size_t *cap,
+                              lp_progress_site *one) {
+  const char *patient = col_text(q, P_PATIENT), *rand_at = col_text(q, P_RANDOMISED);
+  snprintf(one->first, sizeof one->first, "%.10s", rand_at ? rand_at : "");
+  if (sqlite3_column_int(q, P_WITHDRAWN) == 1) { /* consent withdrawn: nothing more is owed */
+    one->withdrawn = 1;
+    return LP_OK;
+  }
+  bool outcome = sqlite3_column_int(q, P_OUTCOME), died = sqlite3_column_int(q, P_DIED) == 1;
+  bool not_received = sqlite3_column_type(q, P_RECEIVED) != SQLITE_NULL && sqlite3_column_int(q, P_RECEIVED) == 0;
+  double r0 = iso_days(rand_at), elapsed = as_of_end - r0;
+  double icu = iso_days(col_text(q, P_ICU));
+  if (isnan(icu) && died) icu = iso_days(col_text(q, P_DEATH));
+  icu -= r0;
+  one->baseline = sqlite3_column_int(q, P_BASELINE);
+  one->infusion_due = !not_received;
+  one->infusion = one->infusion_due && sqlite3_column_int(q, P_INFUSION);
+  one->outcome_due = elapsed >= 28;
+  one->outcome = one->outcome_due && outcome;
+  /* Daily ICU records: day 1 to ICU discharge (or death), at most 28, and only the
+   * days completed by the as-of date. */
+  double done = fmax(0, floor(elapsed));
+  int expected = (int)fmin(28, isnan(icu) ? done : fmin(fmax(1, ceil(icu)), done));
+  bool have[29] = {false};
+  for (const char *p = col_text(q, P_DAYS); p && *p;) {
+    char *end;
+    long d = strtol(p, &end, 10);
+    if (end == p) break;
+    if (d >= 1 && d <= 28) have[d] = true;
+    p = *end == ',' ? end + 1 : end;
+  }
+  one->days_expected = expected;
+  for (int d = 1; d <= expected; d++) one->days_recorded += have[d];
+  char what[160] = "";
+  for (int k = 0; k < 5; k++) {
+    if (k == 0 && !one->baseline) snprintf(what, sizeof what, "no baseline record");
+    else if (k == 1 && one->infusion_due && !one->infusion) snprintf(what, sizeof what, "no infusion record");
+    else if (k == 2 && one->outcome_due && !outcome)
+      snprintf(what, sizeof what, "no outcome record (28-day follow-up due, randomised %.10s)", rand_at);
+    else if (k == 3 && one->outcome_due && outcome && isnan(icu))
+      snprintf(what, sizeof what, "ICU discharge not yet recorded (randomised %.0f days ago)", floor(elapsed));
+    else if (k == 4 && one->days_recorded < expected) {
+      char list[120];
+      missing_days(have, expected, list, sizeof list);
+      snprintf(what, sizeof what, "daily records missing: day%s %s (of 1-%d)",
+               expected - one->days_recorded > 1 ? "s" : "", list, expected);
+    } else
+      continue;
+    if (add_item(out, cap, patient, site, what)) return LP_ENOMEM;
+    one->items++;
+  }
+  return LP_OK;
+}
+
+/* The sites (one, or all), with their screening and randomisation counts. */
+static lp_status read_sites(lp_trial *t, long only, lp_progress *out, long **ids, lp_error *err) {
+  sqlite3_stmt *q;
+  if (lp__prepare(t, "SELECT id, code FROM sites WHERE ?1 = 0 OR id = ?1 ORDER BY id", &q, err)) return LP_EDB;
   sqlite3_bind_int64(q, 1, only);
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     if (lp_realloc_array(&out->sites, out->nsites + 1, sizeof *out->sites) ||
-        lp_realloc_array(&ids, out->nsites + 1, sizeof *ids)) {
-      st = lp_error_set(err, LP_ENOMEM, "out of memory");
-      goto fail;
+        lp_realloc_array(ids, out->nsites + 1, sizeof **ids)) {
+      lp__finalize(t, q);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
     }
     lp_progress_site *s = &out->sites[out->nsites];
     memset(s, 0, sizeof *s);
-    ids[out->nsites++] = (long)sqlite3_column_int64(q, 0);
+    (*ids)[out->nsites++] = (long)sqlite3_column_int64(q, 0);
     snprintf(s->code, sizeof s->code, "%s", col_text(q, 1));
   }
   lp__finalize(t, q);
-  q = NULL;
-  if (rc != SQLITE_DONE) {
-    st = lp__db_fail(t, err, "reading the sites");
-    goto fail;
-  }
+  if (rc != SQLITE_DONE) return lp__db_fail(t, err, "reading the sites");
+  lp_status st;
   for (size_t i = 0; i < out->nsites; i++)
-    if ((st = site_counts(t, ids[i], out->as_of, &out->sites[i], err))) goto fail;
-  if ((st = site_counts(t, only, out->as_of, &out->total, err))) goto fail;
-  snprintf(out->total.code, sizeof out->total.code, "%s", site ? site : "all");
-  /* Randomisations by month. */
-  if ((st = lp__prepare(t,
-                        "SELECT substr(randomized_at, 1, 7), count(*) FROM randomisations"
-                        " WHERE (?1 = 0 OR site_id = ?1) AND substr(randomized_at, 1, 10) <= ?2"
-                        " GROUP BY 1 ORDER BY 1",
-                        &q, err)))
-    goto fail;
+    if ((st = site_counts(t, (*ids)[i], out->as_of, &out->sites[i], err))) return st;
+  return site_counts(t, only, out->as_of, &out->total, err);
+}
+
+static lp_status read_months(lp_trial *t, long only, lp_progress *out, lp_error *err) {
+  sqlite3_stmt *q;
+  if (lp__prepare(t,
+                  "SELECT substr(randomized_at, 1, 7), count(*) FROM randomisations"
+                  " WHERE (?1 = 0 OR site_id = ?1) AND substr(randomized_at, 1, 10) <= ?2 GROUP BY 1 ORDER BY 1",
+                  &q, err))
+    return LP_EDB;
   sqlite3_bind_int64(q, 1, only);
   sqlite3_bind_text(q, 2, out->as_of, -1, SQLITE_STATIC);
+  int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     if (lp_realloc_array(&out->months, out->nmonths + 1, sizeof *out->months)) {
-      st = lp_error_set(err, LP_ENOMEM, "out of memory");
-      goto fail;
+      lp__finalize(t, q);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
     }
     lp_progress_month *m = &out->months[out->nmonths++];
     snprintf(m->month, sizeof m->month, "%s", col_text(q, 0));
     m->randomised = (long)sqlite3_column_int64(q, 1);
   }
   lp__finalize(t, q);
-  q = NULL;
-  if (rc != SQLITE_DONE) {
-    st = lp__db_fail(t, err, "counting randomisations by month");
-    goto fail;
-  }
-  /* Patient by patient. */
-  if ((st = lp__prepare(t,
-                        "SELECT r.patient, r.site_id, r.randomized_at,"
-                        " EXISTS(SELECT 1 FROM patients p WHERE p.patient = r.patient),"
-                        " EXISTS(SELECT 1 FROM infusions i WHERE i.patient = r.patient),"
-                        " o.patient IS NOT NULL, o.received_drug, o.icu_discharge, o.died, o.death_date,"
-                        " o.consent_withdrawn,"
-                        " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient)"
-                        " FROM randomisations r LEFT JOIN outcomes o ON o.patient = r.patient"
-                        " WHERE (?1 = 0 OR r.site_id = ?1) AND substr(r.randomized_at, 1, 10) <= ?2 ORDER BY r.id",
-                        &q, err)))
-    goto fail;
+  return rc == SQLITE_DONE ? LP_OK : lp__db_fail(t, err, "counting randomisations by month");
+}
+
+static lp_status read_patients(lp_trial *t, long only, const long *ids, lp_progress *out, lp_error *err) {
+  sqlite3_stmt *q;
+  if (lp__prepare(t, PATIENTS_SQL, &q, err)) return LP_EDB;
   sqlite3_bind_int64(q, 1, only);
   sqlite3_bind_text(q, 2, out->as_of, -1, SQLITE_STATIC);
+  double as_of_end = iso_days(out->as_of) + 1; /* the end of that day */
+  size_t cap = 0;
+  int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-    const char *patient = col_text(q, 0), *rand_at = col_text(q, 2);
-    long sid = (long)sqlite3_column_int64(q, 1);
-    lp_progress_site *s = NULL;
-    for (size_t i = 0; i < out->nsites; i++)
-      if (ids[i] == sid) s = &out->sites[i];
-    if (!s) continue;
-    lp_progress_site *all = &out->total;
-    char date[11];
-    snprintf(date, sizeof date, "%.10s", rand_at ? rand_at : "");
-    for (lp_progress_site *x = s; x; x = x == s ? all : NULL) {
-      if (!x->first[0] || strcmp(date, x->first) < 0) snprintf(x->first, sizeof x->first, "%s", date);
-      if (strcmp(date, x->last) > 0) snprintf(x->last, sizeof x->last, "%s", date);
+    long sid = (long)sqlite3_column_int64(q, P_SITE);
+    size_t i = 0;
+    while (i < out->nsites && ids[i] != sid) i++;
+    if (i == out->nsites) continue;
+    lp_progress_site one;
+    memset(&one, 0, sizeof one);
+    if (patient_dues(q, as_of_end, out->sites[i].code, out, &cap, &one)) {
+      lp__finalize(t, q);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
     }
-    if (sqlite3_column_int(q, 10) == 1) { /* consent withdrawn: no data expected */
-      s->withdrawn++, all->withdrawn++;
-      continue;
-    }
-    bool baseline = sqlite3_column_int(q, 3), infusion = sqlite3_column_int(q, 4), outcome = sqlite3_column_int(q, 5);
-    bool not_received = sqlite3_column_type(q, 6) != SQLITE_NULL && sqlite3_column_int(q, 6) == 0;
-    bool died = sqlite3_column_int(q, 8) == 1;
-    double r0 = iso_days(rand_at), elapsed = as_of_end - r0;
-    double icu = iso_days(col_text(q, 7));
-    if (isnan(icu) && died) icu = iso_days(col_text(q, 9));
-    icu -= r0;
-    bool infusion_due = !not_received, outcome_due = elapsed >= 28;
-    s->baseline += baseline, all->baseline += baseline;
-    s->infusion += infusion && infusion_due, all->infusion += infusion && infusion_due;
-    s->outcome += outcome && outcome_due, all->outcome += outcome && outcome_due;
-    s->infusion_due += infusion_due, all->infusion_due += infusion_due;
-    s->outcome_due += outcome_due, all->outcome_due += outcome_due;
-    char what[160];
-#define ITEM(...)                                                                  \
-  do {                                                                             \
-    snprintf(what, sizeof what, __VA_ARGS__);                                      \
-    if (add_item(out, &cap, patient, s->code, what)) {                             \
-      st = lp_error_set(err, LP_ENOMEM, "out of memory");                          \
-      goto fail;                                                                   \
-    }                                                                              \
-    s->items++, all->items++;                                                      \
-  } while (0)
-    if (!baseline) ITEM("no baseline record");
-    if (!infusion && !not_received) ITEM("no infusion record");
-    if (elapsed >= 28 && !outcome) ITEM("no outcome record (28-day follow-up due, randomised %.10s)", rand_at);
-    else if (elapsed >= 28 && isnan(icu))
-      ITEM("ICU discharge not yet recorded (randomised %.0f days ago)", floor(elapsed));
-    /* Daily ICU records: day 1 to ICU discharge (or death), at most 28; a patient
-     * still in the ICU owes the days completed so far. */
-    int expected = !isnan(icu) ? (int)fmin(28, fmax(1, ceil(icu))) : (int)fmin(28, fmax(0, floor(elapsed)));
-    bool have[29] = {false};
-    const char *days = col_text(q, 11);
-    for (const char *p = days; p && *p;) {
-      char *end;
-      long d = strtol(p, &end, 10);
-      if (end == p) break;
-      if (d >= 1 && d <= 28) have[d] = true;
-      p = *end == ',' ? end + 1 : end;
-    }
-    int recorded = 0;
-    for (int d = 1; d <= expected; d++) recorded += have[d];
-    s->days_expected += expected, all->days_expected += expected;
-    s->days_recorded += recorded, all->days_recorded += recorded;
-    if (recorded < expected) {
-      char list[120];
-      missing_days(have, expected, list, sizeof list);
-      ITEM("daily records missing: day%s %s (of 1-%d)", expected - recorded > 1 ? "s" : "", list, expected);
-    }
-#undef ITEM
+    tally(&out->sites[i], &one);
+    tally(&out->total, &one);
   }
   lp__finalize(t, q);
-  q = NULL;
-  if (rc != SQLITE_DONE) {
-    st = lp__db_fail(t, err, "reading the patients");
-    goto fail;
-  }
+  return rc == SQLITE_DONE ? LP_OK : lp__db_fail(t, err, "reading the patients");
+}
+
+lp_status lp_trial_progress(lp_trial *t, const char *site, const char *as_of, lp_progress *out, lp_error *err) {
+  memset(out, 0, sizeof *out);
+  char now[40];
+  lp__now(t, now, sizeof now);
+  snprintf(out->as_of, sizeof out->as_of, "%.10s", as_of ? as_of : now);
+  if (strlen(out->as_of) != 10 || !lp__valid_date(out->as_of))
+    return lp_error_set(err, LP_EINVAL, "the as-of date '%s' is not a date (YYYY-MM-DD)", as_of ? as_of : now);
+  long only = 0, *ids = NULL;
+  lp_status st;
+  if (site && (st = lp__site_id(t, site, &only, err))) return st;
+  if (!(st = read_sites(t, only, out, &ids, err)) && !(st = read_months(t, only, out, err)))
+    st = read_patients(t, only, ids, out, err);
+  snprintf(out->total.code, sizeof out->total.code, "%s", site ? site : "all");
   free(ids);
-  return LP_OK;
-fail:
-  if (q) lp__finalize(t, q);
-  free(ids);
-  lp_progress_clear(out);
+  if (st) lp_progress_clear(out);
   return st;
 }
 
