@@ -564,9 +564,6 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   lp_trial_close(t);
   return LP_OK;
 fail:
-  lp__rollback(t);
-  lp__close_db(t);
-  free(t);
-  lp_trial_remove_files(path);
+  lp__abandon_new(t);
   return s;
 }

@@ -131,6 +131,15 @@ lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error 
   return LP_OK;
 }
 
+void lp__abandon_new(lp_trial *t) {
+  char path[sizeof t->path];
+  snprintf(path, sizeof path, "%s", t->path);
+  if (t->db) lp__rollback(t);
+  lp__close_db(t);
+  free(t);
+  lp_trial_remove_files(path);
+}
+
 lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err) {
   *out = NULL;
   struct stat sb;
@@ -142,9 +151,7 @@ lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, l
   lp_status s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err);
   if (!s) s = lp__exec(t, "PRAGMA journal_mode=WAL", err);
   if (s) {
-    lp__close_db(t);
-    free(t);
-    lp_trial_remove_files(path);
+    lp__abandon_new(t);
     return s;
   }
   *out = t;
@@ -638,10 +645,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   *out = t;
   return LP_OK;
 fail:
-  lp__rollback(t);
-  lp__close_db(t);
-  free(t);
-  lp_trial_remove_files(path);
+  lp__abandon_new(t);
   return s;
 }
 

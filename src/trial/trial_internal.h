@@ -53,6 +53,8 @@ void lp__finalize(lp_trial *t, sqlite3_stmt *st);
 /* A new trial file at `path` (refused if it exists, with `why_new` said), open, in WAL
  * mode; nothing is left behind on failure. */
 lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err);
+/* Give up a trial file being created: roll back, close, free and remove its files. */
+void lp__abandon_new(lp_trial *t);
 /* Prepare `sql` (whose one parameter is the patient code), bind the patient and step
  * once: *row tells whether a row came back (read it, then lp__finalize). A failed
  * step is finalized here and reported as failing at `what`. */
