@@ -343,6 +343,9 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
       free(r);
       return cli_fail(a, &err);
     }
+    o->truth_known = true; /* the same population for every size */
+    o->true_difference = r[i].true_difference;
+    o->sd_outcome = r[i].sd_outcome;
   }
   if (!cli_has(a, "json")) fputc('\n', stderr);
   double secs = now_s() - t0;

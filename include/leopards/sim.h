@@ -78,6 +78,10 @@ typedef struct lp_design_options {
   uint64_t seed;
   double alpha;       /* 0.05 */
   int threads;        /* 0 = all cores */
+  /* The truth found by an earlier run with the same seed and effect (for a power
+   * curve over several sizes): when set, the 400,000-patient population is skipped. */
+  bool truth_known;
+  double true_difference, sd_outcome;
 } lp_design_options;
 
 void lp_design_options_default(lp_design_options *o);

@@ -20,12 +20,14 @@ void lp_design_options_default(lp_design_options *o) {
   o->threads = 0;
 }
 
-lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, lp_error *err) {
-  memset(out, 0, sizeof *out);
-  if (o->trials < 1 || o->patients < 20 || o->patients > 1000000 || o->bootstrap < 100 || !(o->alpha > 0 && o->alpha < 1))
-    return lp_error_set(err, LP_EINVAL, "design: bad options (trials >= 1, patients 20 to 1,000,000, bootstrap >= 100, "
-                        "alpha in (0, 1))");
-  /* The true difference: one very large simulated population. */
+/* The true difference and the outcome's SD: one very large simulated population
+ * (or the values a previous run found, for the same seed and effect). */
+static lp_status design_truth(const lp_design_options *o, lp_design_result *out, lp_error *err) {
+  if (o->truth_known) {
+    out->true_difference = o->true_difference;
+    out->sd_outcome = o->sd_outcome;
+    return LP_OK;
+  }
   const size_t big = 400000;
   lp_sim_outcomes *pop = malloc(big * sizeof *pop);
   if (!pop) return lp_error_set(err, LP_ENOMEM, "out of memory");
@@ -47,6 +49,16 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
   double v0 = (ss[0] - s[0] * s[0] / (double)c[0]) / (double)(c[0] - 1);
   double v1 = (ss[1] - s[1] * s[1] / (double)c[1]) / (double)(c[1] - 1);
   out->sd_outcome = sqrt((v0 + v1) / 2);
+  return LP_OK;
+}
+
+lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, lp_error *err) {
+  memset(out, 0, sizeof *out);
+  if (o->trials < 1 || o->patients < 20 || o->patients > 1000000 || o->bootstrap < 100 || !(o->alpha > 0 && o->alpha < 1))
+    return lp_error_set(err, LP_EINVAL, "design: bad options (trials >= 1, patients 20 to 1,000,000, bootstrap >= 100, "
+                        "alpha in (0, 1))");
+  lp_status st = design_truth(o, out, err);
+  if (st) return st;
   size_t T = o->trials, n = o->patients;
   double *est = calloc(T, sizeof *est), *lo = calloc(T, sizeof *lo), *hi = calloc(T, sizeof *hi),
          *pv = calloc(T, sizeof *pv);
