@@ -326,6 +326,16 @@ static void test_progress(void **state) {
   assert_string_equal(p.items[0].what, "daily records missing: days 3, 5 (of 1-7)");
   assert_string_equal(p.items[3].what, "daily records missing: days 1-8 (of 1-8)");
   lp_progress_clear(&p);
+  /* A day recorded as in the ICU after the discharge is a query; a day out of the
+   * ICU is not. */
+  rec_ok(f->t, LP_RECORD_DAILY,
+         "[{\"patient\":\"P1\",\"day\":9,\"in_icu\":1,\"map\":70},"
+         "{\"patient\":\"P1\",\"day\":10,\"in_icu\":0}]",
+         NULL);
+  TU_CHECK(lp_trial_progress(f->t, NULL, "2026-03-10", &p, &e_));
+  assert_int_equal(p.nitems, 5);
+  assert_string_equal(p.items[1].what, "daily record in the ICU after ICU discharge (day 7): day 9");
+  lp_progress_clear(&p);
   /* Ten days on, P2 (still in the ICU) owes days 1-10; after 28 days, its outcome
    * too, and at most 28 days. */
   TU_CHECK(lp_trial_progress(f->t, "S01", "2026-03-12", &p, &e_));
@@ -346,7 +356,7 @@ static void test_progress(void **state) {
          "{\"patient\":\"P2\",\"consent_withdrawn\":1,\"consent_withdrawn_date\":\"2026-03-02\"}", NULL);
   TU_CHECK(lp_trial_progress(f->t, NULL, "2026-05-01", &p, &e_));
   assert_int_equal(p.total.withdrawn, 1);
-  assert_int_equal(p.nitems, 1);
+  assert_int_equal(p.nitems, 2); /* P1's missing days and its day after discharge */
   assert_int_equal(p.months[0].randomised, 2);
   assert_string_equal(p.months[0].month, "2026-03");
   lp_progress_clear(&p);

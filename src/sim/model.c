@@ -312,6 +312,11 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
       p->hosp_los = p->death_day;
     }
   }
+  /* Times to the minute, as the outcome form records them (so that the ICU days
+   * recorded and the discharge time agree). */
+  p->icu_los = round(p->icu_los * 1440) / 1440;
+  p->hosp_los = round(p->hosp_los * 1440) / 1440;
+  if (!isnan(p->death_day)) p->death_day = round(p->death_day * 1440) / 1440;
   p->ndays = (int)fmin(28, ceil(p->icu_los));
   if (p->ndays < 1) p->ndays = 1;
   /* Ventilation and weaning (hazard ratio 0.77 for the paper's effect). */

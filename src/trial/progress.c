@@ -61,6 +61,18 @@ static void missing_days(const bool *have, int n, char *buf, size_t len) {
   }
 }
 
+/* The days 1-28 of a comma-separated list (group_concat) into set[1..28]. */
+static void day_set(const char *list, bool set[29]) {
+  memset(set, 0, 29 * sizeof *set);
+  for (const char *p = list; p && *p;) {
+    char *end;
+    long d = strtol(p, &end, 10);
+    if (end == p) break;
+    if (d >= 1 && d <= 28) set[d] = true;
+    p = *end == ',' ? end + 1 : end;
+  }
+}
+
 /* Counts of a site (or of all sites when site_id is 0). */
 static lp_status site_counts(lp_trial *t, long site_id, const char *as_of, lp_progress_site *s, lp_error *err) {
   long slots, rand;
@@ -98,13 +110,14 @@ static void tally(lp_progress_site *dst, const lp_progress_site *one) {
 
 /* The columns of PATIENTS_SQL, one row per randomised patient. */
 enum { P_PATIENT, P_SITE, P_RANDOMISED, P_BASELINE, P_INFUSION, P_OUTCOME, P_RECEIVED, P_ICU, P_DIED, P_DEATH,
-       P_WITHDRAWN, P_DAYS };
+       P_WITHDRAWN, P_DAYS, P_ICU_DAYS };
 static const char PATIENTS_SQL[] =
     "SELECT r.patient, r.site_id, r.randomized_at,"
     " EXISTS(SELECT 1 FROM patients p WHERE p.patient = r.patient),"
     " EXISTS(SELECT 1 FROM infusions i WHERE i.patient = r.patient),"
     " o.patient IS NOT NULL, o.received_drug, o.icu_discharge, o.died, o.death_date, o.consent_withdrawn,"
-    " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient)"
+    " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient),"
+    " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient AND d.in_icu IS NOT 0)"
     " FROM randomisations r LEFT JOIN outcomes o ON o.patient = r.patient"
     " WHERE (?1 = 0 OR r.site_id = ?1) AND substr(r.randomized_at, 1, 10) <= ?2 ORDER BY r.id";
 
@@ -133,18 +146,20 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
    * days completed by the as-of date. */
   double done = fmax(0, floor(elapsed));
   int expected = (int)fmin(28, isnan(icu) ? done : fmin(fmax(1, ceil(icu)), done));
-  bool have[29] = {false};
-  for (const char *p = col_text(q, P_DAYS); p && *p;) {
-    char *end;
-    long d = strtol(p, &end, 10);
-    if (end == p) break;
-    if (d >= 1 && d <= 28) have[d] = true;
-    p = *end == ',' ? end + 1 : end;
+  bool have[29], in_icu[29];
+  day_set(col_text(q, P_DAYS), have);
+  day_set(col_text(q, P_ICU_DAYS), in_icu);
+  /* Days recorded as in the ICU after the recorded discharge: a query for the site. */
+  int stay = isnan(icu) ? 28 : (int)fmin(28, fmax(1, ceil(icu))), late = 0;
+  bool not_late[29];
+  for (int d = 0; d <= 28; d++) {
+    not_late[d] = d <= stay || !in_icu[d];
+    late += !not_late[d];
   }
   one->days_expected = expected;
   for (int d = 1; d <= expected; d++) one->days_recorded += have[d];
   char what[160] = "";
-  for (int k = 0; k < 5; k++) {
+  for (int k = 0; k < 6; k++) {
     if (k == 0 && !one->baseline) snprintf(what, sizeof what, "no baseline record");
     else if (k == 1 && one->infusion_due && !one->infusion) snprintf(what, sizeof what, "no infusion record");
     else if (k == 2 && one->outcome_due && !outcome)
@@ -156,6 +171,11 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
       missing_days(have, expected, list, sizeof list);
       snprintf(what, sizeof what, "daily records missing: day%s %s (of 1-%d)",
                expected - one->days_recorded > 1 ? "s" : "", list, expected);
+    } else if (k == 5 && late) {
+      char list[120];
+      missing_days(not_late, 28, list, sizeof list);
+      snprintf(what, sizeof what, "daily record%s in the ICU after ICU discharge (day %d): day%s %s", late > 1 ? "s" : "",
+               stay, late > 1 ? "s" : "", list);
     } else
       continue;
     if (add_item(out, cap, patient, site, what)) return LP_ENOMEM;

@@ -173,7 +173,8 @@ expect 0 "$L" audit log --db t.db --patient P1 --json
 expect 0 "$L" status --db t.db --json
 [ "$(jq -c '.total | [.randomised, .baseline, .infusion, .infusion_due, .outcome, .outcome_due]' out)" = "[2,2,1,2,0,0]" ] ||
   fail "status totals: $(jq -c .total out)"
-[ "$(jq -c '[.items[] | [.patient, .what]]' out)" = '[["Q1","no infusion record"]]' ] || fail "status items today: $(jq -c .items out)"
+[ "$(jq -c '[.items[] | [.patient, .what]]' out)" = '[["P1","daily records in the ICU after ICU discharge (day 1): days 2, 4"],["Q1","no infusion record"]]' ] ||
+  fail "status items today: $(jq -c .items out)"
 [ "$(jq -c '[.sites[].site]' out)" = '["LDN","LDS"]' ] || fail "status sites"
 later=$(date -u -d "+40 days" +%Y-%m-%d)
 expect 0 "$L" status --db t.db --site LDS --as-of "$later" --json
