@@ -216,7 +216,8 @@ typedef struct lp_progress_month {
 } lp_progress_month;
 
 /* One thing to chase: a missing baseline or infusion record, an outcome due at 28
- * days, an ICU discharge not yet recorded after 28 days, or missing daily records. */
+ * days, an ICU discharge not yet recorded after 28 days, missing daily records, or a
+ * day recorded as in the ICU after the recorded discharge. */
 typedef struct lp_progress_item {
   char patient[64], site[64];
   char what[160];
