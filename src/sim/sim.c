@@ -247,7 +247,7 @@ static lp_status record(lp_trial *t, lp_record_kind kind, json_t *arr, lp_error 
   return st;
 }
 
-/* Screen the entries of one site's log (consumed: their references are taken). */
+/* Screen a batch of one site's log entries (the caller keeps its references). */
 static lp_status screen_batch(lp_trial *t, json_t **entries, size_t n, const char *user, lp_sim_summary *out,
                               lp_error *err) {
   json_t *arr = json_array();
