@@ -387,6 +387,13 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
       p->ae[p->nae].day = floor(unif(r, 0, fmin(p->icu_los, 5)));
       p->nae++;
     }
+  /* Baseline values not recorded, at Table 2's rates (the organ-failure denominators:
+   * GCS 15%, bilirubin 2%, platelets 0.6%, PaO2 and FiO2 0.2%). Drawn last, so that
+   * the rest of the patient is as it was. */
+  p->base.missing[SC_RESP] = bern(r, 0.002);
+  p->base.missing[SC_COAG] = bern(r, 0.006);
+  p->base.missing[SC_LIVER] = bern(r, 0.02);
+  p->base_gcs_missing = bern(r, 0.15);
 }
 
 double lp__sim_sofa_mean(const sim_patient *p) {

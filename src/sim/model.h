@@ -39,6 +39,7 @@ typedef struct sim_patient {
   bool culture, vent0, rrt0, ards;
   double heart_rate, cvp, cardiac_index, stroke_volume, sao2, scvo2, lactate, hemoglobin;
   sim_inputs base;     /* SOFA inputs at baseline (six systems: gcs too) */
+  bool base_gcs_missing; /* the baseline GCS not recorded */
   int base_score[SC_N];
   /* course */
   bool withdrew, received;

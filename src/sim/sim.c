@@ -183,7 +183,7 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
   if (isfinite(p->scvo2)) json_object_set_new(b, "scvo2", json_real(p->scvo2));
   json_object_set_new(b, "lactate", json_real(p->lactate));
   json_object_set_new(b, "hemoglobin", json_real(p->hemoglobin));
-  put_inputs(b, &p->base, true);
+  put_inputs(b, &p->base, !p->base_gcs_missing);
   json_array_append_new(base, b);
   char t1[32], t2[32], t3[32], t4[32], t5[32];
   if (p->withdrew) {
