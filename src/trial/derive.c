@@ -134,6 +134,18 @@ static int bflag(const tab *base, const patient *p, const char *name) {
   return isnan(v) ? -1 : v != 0;
 }
 
+/* A text (choice) value of the baseline record, "" when missing. */
+static const char *bstr(const tab *base, const patient *p, const char *name) {
+  size_t c;
+  if (p->base_row < 0 || lp_table_column(base->t, name, &c, NULL)) return "";
+  return str(base, (size_t)p->base_row, c);
+}
+
+/* One 0/1 indicator per level of a choice (all missing when it is not recorded). */
+static void put_levels(lp_strbuf *b, const char *value, const char *const *levels, size_t n) {
+  for (size_t k = 0; k < n; k++) putflag(b, *value ? !strcmp(value, levels[k]) : -1);
+}
+
 /* A dose among those receiving the drug (0 counts as not receiving: missing). */
 static double dose(const tab *base, const patient *p, const char *name) {
   double v = bval(base, p, name);
@@ -313,8 +325,10 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   lp_strbuf_printf(&ob, "patient,site,arm,age,male,weight,bmi,race_asian,race_black,race_white,race_other,recent_surgery,ihd,chf,"
            "cardiac_failure,copd,chronic_renal,cirrhosis,immunocompromised,diabetes,beta_blockers,shock_hours,"
            "norepinephrine,epinephrine,vasopressin,dobutamine,apache2,sofa_baseline,resp_failure,renal_failure,"
-           "hepatic_failure,coag_failure,neuro_failure,culture_positive,ventilated,rrt_baseline,map,heart_rate,"
-           "cardiac_index,scvo2,lactate,pf_ratio,creatinine,creatinine_reference,bilirubin,platelets,gcs,received_drug,icu_days,"
+           "hepatic_failure,coag_failure,neuro_failure,culture_positive,ventilated,rrt_baseline,ards,src_lung,"
+           "src_abdomen,src_urinary,src_bacteremia,src_neurologic,src_soft_tissue,src_other,rhythm_sinus,rhythm_af,"
+           "rhythm_paced,rhythm_other,map,heart_rate,cvp,cardiac_index,stroke_volume,sao2,scvo2,lactate,pf_ratio,"
+           "creatinine,creatinine_reference,bilirubin,hemoglobin,platelets,gcs,received_drug,icu_days,"
            "sofa_mean,sofa_resp,sofa_coag,sofa_liver,sofa_cv,sofa_renal,sofa_no_cv");
   for (size_t k = 1; k <= M; k++) lp_strbuf_printf(&ob, ",sofa_mi_%zu", k);
   lp_strbuf_printf(&ob, ",death28,alive28,death_icu,death_hospital,time28,dead28,icu_los,hospital_los,catecholamine_free_days,"
@@ -332,14 +346,13 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     out->patients++;
     lp_strbuf_printf(&ob, "%s,%s,%s", p->code, p->site, out->arms[p->arm]);
     putnum(&ob, bval(&base, p, "age"));
-    size_t cs;
-    const char *sex = p->base_row >= 0 && !lp_table_column(base.t, "sex", &cs, NULL) ? str(&base, (size_t)p->base_row, cs) : "";
+    const char *sex = bstr(&base, p, "sex");
     putflag(&ob, *sex ? !strcmp(sex, "male") : -1);
     double w = bval(&base, p, "weight_kg"), h = bval(&base, p, "height_cm");
     putnum(&ob, w);
     putnum(&ob, w / ((h / 100) * (h / 100)));
-    const char *race = p->base_row >= 0 && !lp_table_column(base.t, "race", &cs, NULL) ? str(&base, (size_t)p->base_row, cs) : "";
-    for (int k = 0; k < 4; k++) putflag(&ob, *race ? !strcmp(race, races[k]) : -1);
+    const char *race = bstr(&base, p, "race");
+    put_levels(&ob, race, races, 4);
     static const char *const flags[] = {"recent_surgery", "ischemic_heart_disease", "congestive_heart_failure",
                                         "cardiac_failure", "severe_copd", "chronic_renal_failure", "cirrhosis",
                                         "immunocompromised", "diabetes", "beta_blockers"};
@@ -383,15 +396,19 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     putflag(&ob, bflag(&base, p, "positive_culture"));
     putflag(&ob, bflag(&base, p, "mech_vent"));
     putflag(&ob, bflag(&base, p, "rrt"));
-    putnum(&ob, bval(&base, p, "map"));
-    putnum(&ob, bval(&base, p, "heart_rate"));
-    putnum(&ob, bval(&base, p, "cardiac_index"));
-    putnum(&ob, bval(&base, p, "scvo2"));
-    putnum(&ob, bval(&base, p, "lactate"));
+    putflag(&ob, bflag(&base, p, "ards"));
+    static const char *const sources[] = {"lung", "abdomen", "urinary", "bacteremia", "neurologic", "soft_tissue", "other"};
+    static const char *const rhythms[] = {"sinus", "af", "paced", "other"};
+    put_levels(&ob, bstr(&base, p, "infection_source"), sources, 7);
+    put_levels(&ob, bstr(&base, p, "rhythm"), rhythms, 4);
+    static const char *const physiology[] = {"map", "heart_rate", "cvp", "cardiac_index", "stroke_volume", "sao2",
+                                             "scvo2", "lactate"};
+    for (int k = 0; k < 8; k++) putnum(&ob, bval(&base, p, physiology[k]));
     putnum(&ob, bi.pao2 / bi.fio2);
     putnum(&ob, cr0);
     putnum(&ob, cref);
     putnum(&ob, bi.bilirubin);
+    putnum(&ob, bval(&base, p, "hemoglobin"));
     putnum(&ob, bi.platelets);
     putnum(&ob, bi.gcs);
     putflag(&ob, p->received);

@@ -25,6 +25,14 @@ close "Cox hazard ratio" "$(jq '.tables.figure2.f2_death.estimate' "$J")" "$(rv 
 close "Cox lower (robust)" "$(jq '.tables.figure2.f2_death.ci[0]' "$J")" "$(rv cox.lower)" 1e-9
 close "Cox upper (robust)" "$(jq '.tables.figure2.f2_death.ci[1]' "$J")" "$(rv cox.upper)" 1e-9
 close "Cox P (robust)" "$(jq '.tables.figure2.f2_death.p' "$J")" "$(rv cox.p)" 1e-9
+# Table 2 has the paper's rows; each patient has one source of infection and one rhythm.
+for id in t2_src_lung t2_src_other t2_ards t2_sinus t2_rhythm_other t2_cvp t2_sv t2_sao2 t2_hb; do
+  same "Table 2 row $id" "$(jq -r ".tables.table2.$id.kind" "$J")" baseline
+done
+same "sources add up" "$(jq -c '[.tables.table2 | to_entries[] | select(.key | startswith("t2_src_")) | .value.arms[0].stat[0]] | add' "$J")" \
+  "$(jq '.tables.table2.t2_src_lung.arms[0].stat[1]' "$J")"
+same "rhythms add up" "$(jq -c '[.tables.table2 | (.t2_sinus, .t2_af, .t2_paced, .t2_rhythm_other) | .arms[1].stat[0]] | add' "$J")" \
+  "$(jq '.tables.table2.t2_sinus.arms[1].stat[1]' "$J")"
 same "CONSORT screened" "$(jq '.consort.assessed' "$J")" 2382
 same "CONSORT randomised" "$(jq '.consort.randomised' "$J")" 516
 same "analysed" "$(jq '.n[0] + .n[1]' "$J")" 515
