@@ -172,6 +172,41 @@ static void test_plan_errors(void **state) {
   lp_table_free(t);
 }
 
+/* Baseline summary "n": the patients of each arm with a value (as the paper's "No. of
+ * patients" receiving a drug), counted here from the table itself. */
+static void test_summary_n(void **state) {
+  (void)state;
+  const char *text = "id,table,label,kind,outcome,summary,digits\n"
+                     "svt_n,table1,Patients with a value,baseline,ae_svt,n,0\n";
+  lp_plan *plan;
+  lp_error err;
+  if (lp_plan_parse(text, strlen(text), "n.plan", &plan, &err)) fail_msg("%s", err.message);
+  lp_table *t = data_load("trialdata");
+  size_t ca, cv;
+  assert_int_equal(lp_table_column(t, "arm", &ca, &err), LP_OK);
+  assert_int_equal(lp_table_column(t, "ae_svt", &cv, &err), LP_OK);
+  long want[2] = {0, 0};
+  for (size_t i = 0; i < lp_table_nrows(t); i++) {
+    const char *v = lp_table_cell(t, i, cv);
+    if (v && *v) want[strcmp(lp_table_cell(t, i, ca), "levosimendan") == 0 ? 0 : 1]++;
+  }
+  assert_true(want[0] > 0 && want[1] > 0 && want[0] + want[1] < (long)lp_table_nrows(t));
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  lp_results res;
+  if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
+  const lp_result *r = row(&res, "svt_n");
+  for (int k = 0; k < 2; k++) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", want[k]);
+    assert_string_equal(r->arm_text[k], buf);
+    assert_int_equal(r->arm_n[k], want[k]);
+  }
+  lp_results_clear(&res);
+  lp_plan_free(plan);
+  lp_table_free(t);
+}
+
 static void test_format_p(void **state) {
   char b[16];
   const double p[] = {0.995, 0.43, 0.053, 0.0449, 0.0451, 0.05, 0.01, 0.0099, 0.001, 0.00099, NAN};
@@ -187,7 +222,7 @@ static void test_format_p(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_vs_r), cmocka_unit_test(test_leopards_plan),
-      cmocka_unit_test(test_plan_errors), cmocka_unit_test(test_format_p),
+      cmocka_unit_test(test_plan_errors), cmocka_unit_test(test_format_p), cmocka_unit_test(test_summary_n),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

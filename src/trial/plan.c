@@ -113,7 +113,7 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
                                       "imputed", "baseline", NULL};
   static const char *const cis[] = {"wald", "wald-cc", "newcombe", "bootstrap", "robust", "", NULL};
   static const char *const tests[] = {"mann-whitney", "chisq-yates", "chisq", "fisher", "none", "", NULL};
-  static const char *const summaries[] = {"mean", "median", "percent", "count", "", NULL};
+  static const char *const summaries[] = {"mean", "median", "percent", "count", "n", "", NULL};
   for (size_t i = 0; i < p->n; i++) {
     lp_plan_row *r = &p->rows[i];
     r->line = lp_table_line(p->t, i);
@@ -207,7 +207,7 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
       goto fail;
     }
     if (r->kind == LP_AN_BASELINE && r->summary == LP__SUM_NONE) {
-      st = bad(p, i, "summary", err, "a baseline row needs a summary (mean, median, percent or count)");
+      st = bad(p, i, "summary", err, "a baseline row needs a summary (mean, median, percent, count or n)");
       goto fail;
     }
   }

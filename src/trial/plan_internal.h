@@ -7,7 +7,7 @@
 /* Indexes into the word lists of plan.c. */
 enum { LP__CI_WALD, LP__CI_WALD_CC, LP__CI_NEWCOMBE, LP__CI_BOOTSTRAP, LP__CI_ROBUST, LP__CI_NONE };
 enum { LP__TEST_MW, LP__TEST_CHISQ_YATES, LP__TEST_CHISQ, LP__TEST_FISHER, LP__TEST_NONE, LP__TEST_DEFAULT };
-enum { LP__SUM_MEAN, LP__SUM_MEDIAN, LP__SUM_PERCENT, LP__SUM_COUNT, LP__SUM_NONE };
+enum { LP__SUM_MEAN, LP__SUM_MEDIAN, LP__SUM_PERCENT, LP__SUM_COUNT, LP__SUM_N, LP__SUM_NONE };
 
 typedef struct lp_plan_row {
   long line;

@@ -266,11 +266,14 @@ static lp_status run_baseline(lp__run *x, const lp_plan_row *r, lp_result *res) 
   lp_describe_compute(x->b, nb, x->work, &d[1]);
   for (int k = 0; k < 2; k++) {
     res->arm_n[k] = (long)d[k].n;
-    if (d[k].n == 0) {
+    if (d[k].n == 0 && r->summary != LP__SUM_N) {
       snprintf(res->arm_text[k], sizeof res->arm_text[k], "—");
       continue;
     }
-    if (r->summary == LP__SUM_MEDIAN) {
+    if (r->summary == LP__SUM_N) {
+      res->arm_stat[k][0] = (double)d[k].n;
+      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%zu", d[k].n);
+    } else if (r->summary == LP__SUM_MEDIAN) {
       res->arm_stat[k][0] = d[k].median, res->arm_stat[k][1] = d[k].q1, res->arm_stat[k][2] = d[k].q3;
       snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f (%.*f–%.*f)", digits, d[k].median, digits,
                d[k].q1, digits, d[k].q3);
@@ -280,7 +283,9 @@ static lp_status run_baseline(lp__run *x, const lp_plan_row *r, lp_result *res) 
     }
   }
   res->n_used = (long)(na + nb);
-  snprintf(res->method, sizeof res->method, "%s", r->summary == LP__SUM_MEDIAN ? "median (IQR)" : "mean ± SD");
+  snprintf(res->method, sizeof res->method, "%s",
+           r->summary == LP__SUM_N ? "no. of patients with a value"
+           : r->summary == LP__SUM_MEDIAN ? "median (IQR)" : "mean ± SD");
   return LP_OK;
 }
 
