@@ -349,19 +349,35 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
   }
   if (!cli_has(a, "json")) fputc('\n', stderr);
   double secs = now_s() - t0;
+  /* The two-sample t power for the same truth and SD, as a designer's formula would
+   * give it (half the patients per arm). */
+  double *tpow = calloc(nsizes, sizeof *tpow);
+  if (!tpow) {
+    free(r);
+    return cli_usage_error(a, "out of memory");
+  }
+  for (size_t i = 0; i < nsizes; i++) {
+    lp_power_result pw;
+    tpow[i] = fabs(r[0].true_difference) > 1e-6 &&
+                      !lp_power_t(sizes[i] / 2, r[0].true_difference, r[0].sd_outcome, o->alpha, 0, &pw, NULL)
+                  ? pw.power
+                  : NAN;
+  }
   if (cli_has(a, "json")) {
     json_t *curve = json_array();
     for (size_t i = 0; i < nsizes; i++)
-      json_array_append_new(curve, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "patients", (json_int_t)sizes[i],
-                                             "reject", cli_num(r[i].reject), "ci_excludes_zero",
-                                             cli_num(r[i].ci_excludes_zero), "coverage", cli_num(r[i].coverage),
-                                             "mean_ci_width", cli_num(r[i].mean_ci_width), "mean_estimate",
-                                             cli_num(r[i].mean_estimate), "sd_estimate", cli_num(r[i].sd_estimate)));
+      json_array_append_new(curve, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "patients",
+                                             (json_int_t)sizes[i], "reject", cli_num(r[i].reject), "t_test_power",
+                                             cli_num(tpow[i]), "ci_excludes_zero", cli_num(r[i].ci_excludes_zero),
+                                             "coverage", cli_num(r[i].coverage), "mean_ci_width",
+                                             cli_num(r[i].mean_ci_width), "mean_estimate", cli_num(r[i].mean_estimate),
+                                             "sd_estimate", cli_num(r[i].sd_estimate)));
     json_t *root = json_pack("{s:s, s:I, s:I, s:f, s:o, s:o, s:o}", "effect", lp_sim_effect_name(o->effect), "trials",
                              (json_int_t)o->trials, "bootstrap", (json_int_t)o->bootstrap, "alpha", o->alpha,
                              "true_difference", cli_num(r[0].true_difference), "sd_outcome", cli_num(r[0].sd_outcome),
                              "curve", curve);
     free(r);
+    free(tpow);
     json_object_set_new(root, "difference", o->effect == LP_EFFECT_DESIGN ? json_real(o->difference) : json_null());
     return cli_print_json(root);
   }
@@ -372,13 +388,18 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
          effect_label(eb, sizeof eb, o->effect, o->difference), o->trials, o->bootstrap, secs);
   printf("  true difference in mean daily SOFA %.3f (SD of the outcome %.2f); alpha %g\n\n", r[0].true_difference,
          r[0].sd_outcome, o->alpha);
-  printf("  %8s  %-20s %-16s %-12s %s\n", "patients", null ? "type I error (SE)" : "power (MC SE)",
+  printf("  %8s  %-20s %-9s %-16s %-12s %s\n", "patients", null ? "type I error (SE)" : "power (MC SE)", "t test",
          "interval covers", "mean width", "mean estimate (SD)");
-  for (size_t i = 0; i < nsizes; i++)
-    printf("  %8zu  %.3f (%.3f)        %.3f            %.3f        %.3f (%.3f)\n", (size_t)sizes[i], r[i].reject,
-           sqrt(r[i].reject * (1 - r[i].reject) / (double)r[i].trials), r[i].coverage, r[i].mean_ci_width,
-           r[i].mean_estimate, r[i].sd_estimate);
+  for (size_t i = 0; i < nsizes; i++) {
+    char tp[16];
+    printf("  %8zu  %.3f (%.3f)        %-9s %.3f            %.3f        %.3f (%.3f)\n", (size_t)sizes[i], r[i].reject,
+           sqrt(r[i].reject * (1 - r[i].reject) / (double)r[i].trials), cli_fmt(tp, sizeof tp, tpow[i], 3),
+           r[i].coverage, r[i].mean_ci_width, r[i].mean_estimate, r[i].sd_estimate);
+  }
+  if (!null)
+    printf("\n  t test: the two-sample t power for this true difference and SD, half the patients per arm.\n");
   free(r);
+  free(tpow);
   return CLI_OK;
 }
 

@@ -25,8 +25,9 @@ lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, d
   sim_model m;
   lp_status st = lp__sim_model_init(&m, effect, difference, err);
   if (st) return st;
+  if (n >= (1u << 21)) return lp_error_set(err, LP_EINVAL, "at most 2,097,151 simulated patients in one call");
   lp_rng r;
-  /* Stream 2^40 + trial: apart from the streams lp_sim_run uses. */
+  /* Stream 2^40 + trial for the blocks: apart from the streams lp_sim_run uses. */
   lp_rng_seed(&r, seed, (1ULL << 40) + trial);
   int block[6];
   size_t left = 0;
@@ -38,7 +39,11 @@ lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, d
       lp_rng_shuffle_int(&r, block, (uint32_t)left);
     }
     int arm = block[--left];
-    lp__sim_patient(&m, &r, arm, &p);
+    /* Each patient from its own stream (as in lp_sim_run), so that a change to what one
+     * patient draws leaves the others as they were. */
+    lp_rng pr;
+    lp_rng_seed(&pr, seed, (2ULL << 60) | (trial << 21) | (uint64_t)i);
+    lp__sim_patient(&m, &pr, arm, &p);
     out[i].arm = arm;
     out[i].sofa_mean = lp__sim_sofa_mean(&p);
     out[i].death28 = p.death_day <= 28;

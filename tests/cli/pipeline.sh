@@ -115,6 +115,7 @@ same "curve sizes" "$(jq -c '[.curve[].patients]' <<<"$out")" "[200,1658]"
 checks=$((checks + 1))
 awk -v a="$(jq '.curve[0].reject' <<<"$out")" -v b="$(jq '.curve[1].reject' <<<"$out")" 'BEGIN { exit !(b > a + 0.3) }' ||
   fail "power curve does not grow: $(jq -c '[.curve[].reject]' <<<"$out")"
+same "t-test power beside, growing too" "$(jq '.curve[0].t_test_power < .curve[1].t_test_power and .curve[1].t_test_power < 1' <<<"$out")" true
 expect_fail 2 "--full runs whole trials at one size" -- "$LP" design --trials 10 --patients 200,300 --full 2
 expect_fail 2 "--patients: 12.5 is not a whole number" -- "$LP" design --trials 10 --patients 200,12.5
 done_checks
