@@ -2,7 +2,6 @@
  * allocations), compute each patient's analysis values as docs/outcomes.md defines
  * them, and write the analysis data set as CSV text; also the CONSORT flow and the
  * daily SOFA course. Patients who withdrew consent are excluded from everything. */
-#define _GNU_SOURCE /* timegm */
 #include <leopards/derive.h>
 #include <leopards/rng.h>
 #include <leopards/stats.h>
@@ -14,7 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "trial/trial_internal.h"
 
 void lp_derive_options_default(lp_derive_options *o) {
   o->rule = LP_MISSING_LOCF;
@@ -64,21 +64,10 @@ static const char *str(const tab *t, size_t row, size_t c) {
  * an error if malformed. */
 static lp_status parse_time(const tab *t, size_t row, size_t c, double *days, lp_error *err) {
   const char *s = lp_table_cell(t->t, row, c);
-  *days = NAN;
-  if (!s) return LP_OK;
-  struct tm tm = {0};
-  int y, mo, d, h = 0, mi = 0;
-  double sec = 0;
-  int k = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf", &y, &mo, &d, &h, &mi, &sec);
-  if (k < 3 || (k > 3 && k < 5) || mo < 1 || mo > 12 || d < 1 || d > 31)
+  *days = lp__iso_days(s);
+  if (s && isnan(*days))
     return lp_error_at(err, LP_EPARSE, t->path, lp_table_line(t->t, row), lp_table_colname(t->t, c),
                        "'%s' is not a date or date-time", s);
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  *days = ((double)timegm(&tm) + sec) / 86400.0;
   return LP_OK;
 }
 

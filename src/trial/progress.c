@@ -7,26 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "trial/trial_internal.h"
-
-/* Days since the epoch of an ISO date or date-time (YYYY-MM-DD[THH:MM[:SS]]); NAN if
- * it is not one. */
-static double iso_days(const char *s) {
-  if (!s) return NAN;
-  int y, mo, d, h = 0, mi = 0;
-  double sec = 0;
-  int k = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf", &y, &mo, &d, &h, &mi, &sec);
-  if (k < 3 || mo < 1 || mo > 12 || d < 1 || d > 31) return NAN;
-  struct tm tm = {0};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  return ((double)timegm(&tm) + sec) / 86400.0;
-}
 
 static const char *col_text(sqlite3_stmt *st, int c) {
   const unsigned char *p = sqlite3_column_text(st, c);
@@ -46,8 +28,8 @@ static lp_status add_item(lp_progress *out, size_t *cap, const char *patient, co
   return LP_OK;
 }
 
-/* "days 3, 5-7" for the days of 1..n that are not in `have`. */
-static void missing_days(const bool *have, int n, char *buf, size_t len) {
+/* "3, 5-7": the days of 1..n that are not in `have`, as ranges. */
+static void days_not_in(const bool *have, int n, char *buf, size_t len) {
   size_t k = 0;
   buf[0] = '\0';
   for (int d = 1; d <= n; d++) {
@@ -133,9 +115,9 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
   }
   bool outcome = sqlite3_column_int(q, P_OUTCOME), died = sqlite3_column_int(q, P_DIED) == 1;
   bool not_received = sqlite3_column_type(q, P_RECEIVED) != SQLITE_NULL && sqlite3_column_int(q, P_RECEIVED) == 0;
-  double r0 = iso_days(rand_at), elapsed = as_of_end - r0;
-  double icu = iso_days(col_text(q, P_ICU));
-  if (isnan(icu) && died) icu = iso_days(col_text(q, P_DEATH));
+  double r0 = lp__iso_days(rand_at), elapsed = as_of_end - r0;
+  double icu = lp__iso_days(col_text(q, P_ICU));
+  if (isnan(icu) && died) icu = lp__iso_days(col_text(q, P_DEATH));
   icu -= r0;
   one->baseline = sqlite3_column_int(q, P_BASELINE);
   one->infusion_due = !not_received;
@@ -168,12 +150,12 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
       snprintf(what, sizeof what, "ICU discharge not yet recorded (randomised %.0f days ago)", floor(elapsed));
     else if (k == 4 && one->days_recorded < expected) {
       char list[120];
-      missing_days(have, expected, list, sizeof list);
+      days_not_in(have, expected, list, sizeof list);
       snprintf(what, sizeof what, "daily records missing: day%s %s (of 1-%d)",
                expected - one->days_recorded > 1 ? "s" : "", list, expected);
     } else if (k == 5 && late) {
       char list[120];
-      missing_days(not_late, 28, list, sizeof list);
+      days_not_in(not_late, 28, list, sizeof list);
       snprintf(what, sizeof what, "daily record%s in the ICU after ICU discharge (day %d): day%s %s", late > 1 ? "s" : "",
                stay, late > 1 ? "s" : "", list);
     } else
@@ -237,7 +219,7 @@ static lp_status read_patients(lp_trial *t, long only, const long *ids, lp_progr
   if (lp__prepare(t, PATIENTS_SQL, &q, err)) return LP_EDB;
   sqlite3_bind_int64(q, 1, only);
   sqlite3_bind_text(q, 2, out->as_of, -1, SQLITE_STATIC);
-  double as_of_end = iso_days(out->as_of) + 1; /* the end of that day */
+  double as_of_end = lp__iso_days(out->as_of) + 1; /* the end of that day */
   size_t cap = 0;
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
