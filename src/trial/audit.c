@@ -672,9 +672,9 @@ lp_status lp__audit_verify_tx(lp_trial *t, const lp_audit_check *c, lp_audit_rep
   /* The schema first: a planted trigger or view changes what everything else reads. */
   if ((s = lp__schema_check(t, version, out, err))) goto done;
   if (!table_present(t, "audit")) goto done; /* reported by the schema check */
+  if (c->key && table_present(t, "meta") && (s = check_key_belongs(t, c->key, out, err))) goto done;
   if ((s = verify_chain(t, audit_has_mac(t), &x, out, err))) goto done;
   out->key_checked = c->key != NULL;
-  if (c->key && table_present(t, "meta") && (s = check_key_belongs(t, c->key, out, err))) goto done;
   for (size_t i = 0; !s && i < lp__naudited_tables; i++) {
     if (table_present(t, lp__audited_tables[i])) {
       s = verify_table(t, lp__audited_tables[i], out, err);

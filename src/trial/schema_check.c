@@ -201,10 +201,16 @@ lp_status lp__schema_check(lp_trial *t, int version, lp_audit_report *r, lp_erro
                           x->name, x->tbl);
     }
   }
-  for (size_t i = 0; !s && i < nr; i++) {
-    r->schema_objects++;
-    if (!find_object(fo, nf, ro[i].name)) report_missing(&ro[i], r);
-  }
+  /* Missing tables first; an index of a missing table goes unsaid. */
+  for (int pass = 0; !s && pass < 2; pass++)
+    for (size_t i = 0; i < nr; i++) {
+      bool table = !strcmp(ro[i].type, "table");
+      if (table != (pass == 0)) continue;
+      r->schema_objects++;
+      if (find_object(fo, nf, ro[i].name)) continue;
+      if (!table && ro[i].tbl && !find_object(fo, nf, ro[i].tbl)) continue;
+      report_missing(&ro[i], r);
+    }
   free_objects(fo, nf);
   free_objects(ro, nr);
   sqlite3_close(ref);
