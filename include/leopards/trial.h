@@ -351,8 +351,10 @@ lp_status lp_audit_checkpoint_append(const lp_audit_checkpoint *c, const char *p
 /* Create the audit key file at `path` (mode 0600, refused if it exists) and install
  * it in the trial: the setting audit_key (its public check value) is recorded, in an
  * entry that is the first one under the key. Refused when the trial has one already.
- * `user` is a trial manager or statistician. The handle keeps the key for its
- * writes. This is also how an older trial file gains its key at its upgrade. */
+ * `user` is a trial manager or statistician; a locked trial may gain its key too.
+ * The handle keeps the key for its writes. This is also how an older trial file
+ * gains its key at its upgrade (after migrating it to schema version 3). On failure
+ * nothing is recorded and the key file is removed again. */
 lp_status lp_audit_key_install(lp_trial *t, const char *path, const char *user, lp_error *err);
 /* Load an audit key file: refused when it is not a regular file owned by the caller
  * with mode 0600, when it is malformed, or (when t is given) when it is not the key
