@@ -114,6 +114,35 @@ static const column *find_column(const column *c, size_t n, const char *name) {
   return NULL;
 }
 
+/* Each reference (foreign key) of the expected table that the file's lacks, named by
+ * its columns and the table it points to. */
+static void missing_references(sqlite3 *file, sqlite3 *ref, const char *table, lp_audit_report *r) {
+  static const char q[] = "SELECT \"table\" || ':' || group_concat(\"from\" || '>' || coalesce(\"to\", ''), ',') "
+                          "FROM (SELECT * FROM pragma_foreign_key_list(?1) ORDER BY id, seq) GROUP BY id";
+  sqlite3_stmt *a, *b;
+  if (sqlite3_prepare_v2(ref, q, -1, &a, NULL) != SQLITE_OK) return;
+  if (sqlite3_prepare_v2(file, q, -1, &b, NULL) != SQLITE_OK) {
+    sqlite3_finalize(a);
+    return;
+  }
+  sqlite3_bind_text(a, 1, table, -1, SQLITE_STATIC);
+  sqlite3_bind_text(b, 1, table, -1, SQLITE_STATIC);
+  while (sqlite3_step(a) == SQLITE_ROW) {
+    const char *want = (const char *)sqlite3_column_text(a, 0);
+    bool found = false;
+    sqlite3_reset(b);
+    while (!found && sqlite3_step(b) == SQLITE_ROW) {
+      const char *have = (const char *)sqlite3_column_text(b, 0);
+      found = want && have && !strcmp(want, have);
+    }
+    if (!found && want)
+      lp__audit_problem(r, 0, table, 0, "table %s has lost its reference %s (columns>referenced columns)", table,
+                        want);
+  }
+  sqlite3_finalize(a);
+  sqlite3_finalize(b);
+}
+
 /* A table of both schemas whose definitions differ: name the columns, else say that
  * its constraints differ. */
 static lp_status compare_table(sqlite3 *file, sqlite3 *ref, const char *table, lp_audit_report *r, lp_error *err) {
@@ -121,7 +150,7 @@ static lp_status compare_table(sqlite3 *file, sqlite3 *ref, const char *table, l
   size_t nf = 0, nr = 0;
   lp_status s = load_columns(file, table, &fc, &nf, err);
   if (!s) s = load_columns(ref, table, &rc, &nr, err);
-  size_t before = r->nproblems + r->more;
+  size_t before = r->nproblems + r->more; /* a constraint named already says it */
   for (size_t i = 0; !s && i < nf; i++) {
     const column *x = find_column(rc, nr, fc[i].name);
     if (!x)
@@ -135,7 +164,10 @@ static lp_status compare_table(sqlite3 *file, sqlite3 *ref, const char *table, l
   for (size_t i = 0; !s && i < nr; i++)
     if (!find_column(fc, nf, rc[i].name))
       lp__audit_problem(r, 0, table, 0, "table %s has lost its column '%s'", table, rc[i].name);
-  if (!s && r->nproblems + r->more == before)
+  if (!s) missing_references(file, ref, table, r);
+  bool said = r->nproblems + r->more != before;
+  for (size_t i = 0; !said && i < r->nproblems; i++) said = !strcmp(r->problems[i].table, table);
+  if (!s && !said)
     lp__audit_problem(r, 0, table, 0,
                       "table %s was redefined: its columns are as expected but its definition (constraints: "
                       "UNIQUE, CHECK, REFERENCES, STRICT) differs from the one leopards creates",
@@ -167,10 +199,30 @@ static void report_extra(const object *o, lp_audit_report *r) {
     lp__audit_problem(r, 0, name, 0, "the database has a %s '%s' that leopards did not create", type, name);
 }
 
-static void report_missing(const object *o, lp_audit_report *r) {
-  if (!strcmp(o->type, "table"))
+/* "(a, b)": the columns of an index (or of the columns list of a foreign key). */
+static void list_columns(sqlite3 *db, const char *sql, const char *name, char *buf, size_t n) {
+  sqlite3_stmt *st;
+  size_t k = (size_t)snprintf(buf, n, "(");
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    for (int i = 0; sqlite3_step(st) == SQLITE_ROW && k < n; i++) {
+      const char *c = (const char *)sqlite3_column_text(st, 0);
+      k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", c ? c : "?");
+    }
+    sqlite3_finalize(st);
+  }
+  if (k < n) snprintf(buf + k, n - k, ")");
+}
+
+static void report_missing(sqlite3 *ref, const object *o, lp_audit_report *r) {
+  if (!strcmp(o->type, "table")) {
     lp__audit_problem(r, 0, o->name, 0, "table %s is missing", o->name);
-  else
+  } else if (!strncmp(o->name, "sqlite_autoindex_", 17)) {
+    char cols[200];
+    list_columns(ref, "SELECT name FROM pragma_index_info(?1) ORDER BY seqno", o->name, cols, sizeof cols);
+    lp__audit_problem(r, 0, o->tbl, 0, "the UNIQUE constraint of table %s on %s is missing (%s)", o->tbl, cols,
+                      o->name);
+  } else
     lp__audit_problem(r, 0, o->tbl, 0, "%s %s of table %s is missing: a constraint leopards relies on is gone",
                       o->type, o->name, o->tbl);
 }
@@ -187,6 +239,17 @@ lp_status lp__schema_check(lp_trial *t, int version, lp_audit_report *r, lp_erro
   lp_status s = lp__schema_reference(version, &ref, err);
   if (!s) s = load_objects(t->db, t->path, &fo, &nf, err);
   if (!s) s = load_objects(ref, "the expected schema", &ro, &nr, err);
+  /* Missing tables first, then missing constraints and indexes (an index of a
+   * missing table goes unsaid); then what is extra or differs. */
+  for (int pass = 0; !s && pass < 2; pass++)
+    for (size_t i = 0; i < nr; i++) {
+      bool table = !strcmp(ro[i].type, "table");
+      if (table != (pass == 0)) continue;
+      r->schema_objects++;
+      if (find_object(fo, nf, ro[i].name)) continue;
+      if (!table && ro[i].tbl && !find_object(fo, nf, ro[i].tbl)) continue;
+      report_missing(ref, &ro[i], r);
+    }
   for (size_t i = 0; !s && i < nf; i++) {
     const object *x = find_object(ro, nr, fo[i].name ? fo[i].name : "");
     if (!x) {
@@ -201,16 +264,6 @@ lp_status lp__schema_check(lp_trial *t, int version, lp_audit_report *r, lp_erro
                           x->name, x->tbl);
     }
   }
-  /* Missing tables first; an index of a missing table goes unsaid. */
-  for (int pass = 0; !s && pass < 2; pass++)
-    for (size_t i = 0; i < nr; i++) {
-      bool table = !strcmp(ro[i].type, "table");
-      if (table != (pass == 0)) continue;
-      r->schema_objects++;
-      if (find_object(fo, nf, ro[i].name)) continue;
-      if (!table && ro[i].tbl && !find_object(fo, nf, ro[i].tbl)) continue;
-      report_missing(&ro[i], r);
-    }
   free_objects(fo, nf);
   free_objects(ro, nr);
   sqlite3_close(ref);

@@ -121,7 +121,7 @@ tamper "give a patient another pack" "UPDATE randomisations SET pack=pack+1 WHER
 # --- rows ---
 tamper "promote an investigator to manager" "UPDATE users SET role='manager' WHERE name='ann'" "users row"
 tamper "edit a daily record" "UPDATE daily SET gcs=15 WHERE id=1" "daily row 1"
-tamper "edit the audit key's setting" "UPDATE meta SET value=replace(value, substr(value,1,1), 'f') WHERE key='audit_key'" "meta row"
+tamper "edit the audit key's setting" "UPDATE meta SET value=value || '0' WHERE key='audit_key'" "meta row"
 tamper "delete an adverse event" "DELETE FROM adverse_events" "adverse_events row 1 is missing"
 tamper "insert a row without an entry" "INSERT INTO sites(code, name) VALUES('S9', 'x')" "no audit entry"
 tamper "delete an unblinding" "DELETE FROM unblindings" "unblindings row 1 is missing"
@@ -136,7 +136,9 @@ tamper "add a column" "ALTER TABLE users ADD COLUMN note TEXT" "extra column 'no
 tamper "add an index" "CREATE INDEX i_daily ON daily(gcs)" "index 'i_daily'"
 tamper "add a table" "CREATE TABLE shadow(x)" "table 'shadow'"
 tamper "drop a column" "ALTER TABLE adverse_events DROP COLUMN description" "lost its column 'description'"
-tamper "drop a uniqueness constraint" "PRAGMA foreign_keys=OFF; CREATE TABLE s2(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id), seq INTEGER NOT NULL, pack INTEGER NOT NULL UNIQUE, nonce BLOB NOT NULL, sealed BLOB NOT NULL) STRICT; INSERT INTO s2 SELECT * FROM slots; DROP TABLE slots; ALTER TABLE s2 RENAME TO slots" "slots"
+tamper "drop a uniqueness constraint" "PRAGMA foreign_keys=OFF; CREATE TABLE s2(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id), seq INTEGER NOT NULL, pack INTEGER NOT NULL UNIQUE, nonce BLOB NOT NULL, sealed BLOB NOT NULL) STRICT; INSERT INTO s2 SELECT * FROM slots; DROP TABLE slots; ALTER TABLE s2 RENAME TO slots" "UNIQUE constraint of table slots on (site_id, seq)"
+tamper "drop a reference" "PRAGMA foreign_keys=OFF; CREATE TABLE u2(id INTEGER PRIMARY KEY, patient TEXT NOT NULL, unblinded_at TEXT NOT NULL, unblinded_by TEXT NOT NULL, reason TEXT NOT NULL) STRICT; INSERT INTO u2 SELECT * FROM unblindings; DROP TABLE unblindings; ALTER TABLE u2 RENAME TO unblindings" "unblindings has lost its reference randomisations"
+tamper "drop a CHECK constraint" "PRAGMA foreign_keys=OFF; CREATE TABLE u2(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, site_id INTEGER REFERENCES sites(id), created_at TEXT NOT NULL) STRICT; INSERT INTO u2 SELECT * FROM users; DROP TABLE users; ALTER TABLE u2 RENAME TO users" "table users was redefined"
 tamper "lower the schema version" "PRAGMA user_version=2" "mac"
 
 # --- the file as a whole ---
