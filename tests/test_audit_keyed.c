@@ -107,6 +107,13 @@ static void test_audit_key(void **state) {
   lp_trial_close(t2);
   TU_CHECK(lp_trial_open(db, &t, &e_));
   assert_int_equal(lp_trial_open_audit_key(t, ak2, &err), LP_EDENIED);
+  /* nor does a borrowed one of another trial write */
+  lp_audit_key *other;
+  TU_CHECK(lp_audit_key_load(NULL, ak2, &other, &e_));
+  lp_trial_use_audit_key(t, other);
+  assert_int_equal(lp_user_add(t, "mgr", "eve2", LP_ROLE_MANAGER, NULL, &err), LP_EDENIED);
+  lp_trial_use_audit_key(t, NULL);
+  lp_audit_key_free(other);
   lp_trial_close(t);
 
   lp_audit_key *k, *k2;

@@ -212,6 +212,8 @@ lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const cha
                         "%s: the audit trail of this trial is keyed, so a change needs the trial's audit key "
                         "(by default the file %s.audit-key beside the database)",
                         t->path, t->path);
+  if (t->audit_key && !lp__audit_key_for_trial(t->audit_key, t->trial_id))
+    return lp_error_set(err, LP_EDENIED, "%s: the audit key given to this handle is another trial's", t->path);
   char at[40];
   lp__now(t, at, sizeof at);
   entry_hash(id, prev, at, user, action, table, rowid, patient, old, new_, reason, hash);
