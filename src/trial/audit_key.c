@@ -143,6 +143,7 @@ lp_status lp_audit_key_install(lp_trial *t, const char *path, const char *user, 
     goto fail;
   if ((s = write_key_file(k, path, err))) goto fail;
   file_made = true;
+  memcpy(t->trial_id, k->trial_id, LP__ID_BYTES); /* the stored id, whichever way the handle was opened */
   /* The setting's own entry is the first one under the key. */
   const lp_audit_key *before = t->audit_key;
   t->audit_key = k;
