@@ -59,20 +59,21 @@ static void sb_md(lp_strbuf *b, const char *s) {
 
 /* ---- tables ---- */
 
+/* `anchor` is the table's id in the HTML: unique in the page, never a figure's. */
 static const struct {
-  const char *id, *title, *first_col;
+  const char *id, *anchor, *title, *first_col;
   bool effect;
 } tables[] = {
-    {"table1", "Table 1. Baseline Characteristics", "Characteristic", false},
-    {"table2", "Table 2. Acute Illness and Physiological Variables at Baseline", "Variable", false},
-    {"table3", "Table 3. Clinical Outcomes", "Outcome", true},
-    {"figure2", "Time-to-Event Outcomes (Cox Regression)", "Outcome", true},
+    {"table1", "table1", "Table 1. Baseline Characteristics", "Characteristic", false},
+    {"table2", "table2", "Table 2. Acute Illness and Physiological Variables at Baseline", "Variable", false},
+    {"table3", "table3", "Table 3. Clinical Outcomes", "Outcome", true},
+    {"figure2", "time_to_event", "Time-to-Event Outcomes (Cox Regression)", "Outcome", true},
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
 static void table_html(lp_strbuf *b, const lp_report_input *in, size_t k) {
   const lp_results *r = in->results;
-  lp_strbuf_printf(b, "<h2 id=\"%s\">", tables[k].id);
+  lp_strbuf_printf(b, "<h2 id=\"%s\">", tables[k].anchor);
   sb_html(b, tables[k].title, false);
   lp_strbuf_printf(b, "</h2>\n<table>\n<thead><tr><th>%s</th>", tables[k].first_col);
   for (int a = 0; a < 2; a++) {
@@ -350,7 +351,7 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, lp_st
   if (all) {
     snprintf(texts[n][0], sizeof texts[n][0], "%.2f vs %.2f", all->arm_stat[0][0], all->arm_stat[1][0]);
     rows[n] = (lp_forest_row){"All patients (mean daily SOFA)", false, all->estimate, all->ci[0], all->ci[1],
-                              texts[n][0], NULL};
+                              texts[n][0], NULL, NULL, NULL};
     lo = fmin(lo, all->ci[0]), hi = fmax(hi, all->ci[1]);
     n++;
   }
@@ -360,11 +361,11 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, lp_st
      * are in the table and subgroups.csv. */
     if (strcmp(sg->section, r->subgroups[0].section)) continue;
     snprintf(texts[n][1], sizeof texts[n][1], "P = %.2f", sg->p_interaction);
-    rows[n] = (lp_forest_row){sg->label, true, NAN, NAN, NAN, NULL, texts[n][1]};
+    rows[n] = (lp_forest_row){sg->label, true, NAN, NAN, NAN, NULL, NULL, NULL, texts[n][1]};
     n++;
     for (size_t l = 0; l < sg->nlevels && n < 78; l++) {
       snprintf(texts[n][0], sizeof texts[n][0], "%s vs %s", sg->arm_text[l][0], sg->arm_text[l][1]);
-      rows[n] = (lp_forest_row){sg->levels[l], false, sg->estimate[l], sg->lo[l], sg->hi[l], texts[n][0], NULL};
+      rows[n] = (lp_forest_row){sg->levels[l], false, sg->estimate[l], sg->lo[l], sg->hi[l], texts[n][0], NULL, NULL, NULL};
       if (isfinite(sg->lo[l])) lo = fmin(lo, sg->lo[l]);
       if (isfinite(sg->hi[l])) hi = fmax(hi, sg->hi[l]);
       n++;
@@ -376,8 +377,8 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, lp_st
   snprintf(l0, sizeof l0, "%s better", in->arm_labels[0]);
   snprintf(l1, sizeof l1, "%s better", in->arm_labels[1]);
   lp_forest_figure f = {"Mean daily SOFA score in prespecified subgroups",
-                        "Difference in mean daily SOFA score (95% CI)", "Mean score", "Heterogeneity", 0, -span,
-                        span, false, l0, l1, n, rows};
+                        "Difference in mean daily SOFA score (95% CI)", "Mean score", NULL, 0, -span,
+                        span, false, l0, l1, n, rows, NULL, "Heterogeneity P"};
   return put_figure(dir, "figure_subgroups", fig_forest, &f, html,
                     "Subgroup analyses: difference in mean daily SOFA score, with the permutation test of heterogeneity.",
                     err);
