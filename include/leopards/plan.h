@@ -98,6 +98,10 @@ typedef struct lp_result_subgroup {
   double estimate[8], lo[8], hi[8];
   char arm_text[8][2][32];
   double p_interaction;
+  long n[8];                /* patients in each level (both arms) */
+  long arm_n[8][2];         /* ... by arm */
+  double arm_mean[8][2];    /* the outcome's mean by level and arm (a proportion when binary) */
+  bool binary;              /* the outcome is 0/1: effects are differences in proportions */
 } lp_result_subgroup;
 
 typedef struct lp_results {

@@ -451,8 +451,13 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
           for (size_t i = 0; i < m; i++)
             if (f.codes[i] == (int)l && armc[i] == k) s += x->a[i], c++;
           snprintf(sg->arm_text[l][k], sizeof sg->arm_text[l][k], "%.*f", digits, c ? s / (double)c : NAN);
+          sg->arm_n[l][k] = (long)c;
+          sg->arm_mean[l][k] = c ? s / (double)c : NAN;
+          sg->n[l] += (long)c;
         }
       }
+      sg->binary = true;
+      for (size_t i = 0; i < m && sg->binary; i++) sg->binary = x->a[i] == 0 || x->a[i] == 1;
       sg->p_interaction = ir.p;
       res->p = ir.p;
       res->n_used = (long)m;
