@@ -137,16 +137,35 @@ static void test_lines(void **state) {
 }
 
 static void test_consort(void **state) {
-  lp_consort_item reasons[] = {{"Were not in septic shock", 157}, {"Were <18 yr of age", 12},
+  lp_consort_item reasons[] = {{"Were not in septic shock", 157}, {" Did not have an infection", 41}, {"Were <18 yr of age", 12},
                                {"Were outside 24-hr window since meeting inclusion criteria", 714},
                                {"Had a decision regarding treatment limitation", 352}};
   lp_consort_item not1[] = {{"Withdrew consent", 1}, {"Died", 2}, {"Clinical decision", 1}};
   lp_consort_item not2[] = {{"Died", 2}, {"Enrolled while the trial was halted", 1}};
   lp_consort_item ex1[] = {{"Was excluded owing to withdrawal of consent", 1}};
-  lp_consort_figure f = {2382, 1866, 4, reasons, 516,
-                         {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1},
-                          {"placebo", 257, 253, 2, not2, 257, 0, NULL}}};
+  lp_consort_figure f = {2382, 1866, 5, reasons, 516,
+                         {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1, 1, 0, 255},
+                          {"placebo", 257, 253, 2, not2, 257, 0, NULL, 0, 1, 253}}};
   render_all("consort", consort_fn, &f, "516 Underwent randomization");
+  /* The paper's boxes: sub-reasons indented under their reason, follow-up, analysis. */
+  render_all("consort", consort_fn, &f, "41 Did not have an infection");
+  render_all("consort", consort_fn, &f, "1 Were lost to follow-up");
+  render_all("consort", consort_fn, &f, "253 Were included in the as-treated analysis");
+  char *svg = NULL;
+  lp_fig_target mem = {LP_FIG_SVG, NULL, &svg};
+  lp_error e;
+  assert_int_equal(lp_figure_consort(&f, &mem, &e), LP_OK);
+  double x_reason = -1, x_sub = -1;
+  const char *q = strstr(svg, ">157 Were not in septic shock<");
+  assert_non_null(q);
+  while (q > svg && strncmp(q, "<text x=\"", 9)) q--;
+  x_reason = atof(q + 9);
+  q = strstr(svg, ">41 Did not have an infection<");
+  assert_non_null(q);
+  while (q > svg && strncmp(q, "<text x=\"", 9)) q--;
+  x_sub = atof(q + 9);
+  if (!(x_sub > x_reason + 4)) fail_msg("sub-reason at x %g is not indented under its reason at x %g", x_sub, x_reason);
+  free(svg);
   /* An unwritable place: an error, and nothing left behind. */
   lp_fig_target to = {LP_FIG_PDF, "/nonexistent/dir/consort.pdf", NULL};
   lp_error err;

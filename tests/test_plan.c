@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <leopards/plan.h>
+#include <leopards/strbuf.h>
 
 #include "testutil.h"
 
@@ -207,6 +208,39 @@ static void test_summary_n(void **state) {
   lp_table_free(t);
 }
 
+/* A difference that rounds to zero is written "0.00", never "-0.00"; the plan's
+ * subsection and note reach the result. */
+static void test_unsigned_zero(void **state) {
+  (void)state;
+  const char *text = "id,table,section,label,kind,outcome,ci,test,digits,subsection,note\n"
+                     "x,table3,Secondary outcomes,Tiny,mean,y,bootstrap,mann-whitney,2,Group,Among everyone.\n";
+  lp_strbuf csv = {0};
+  lp_strbuf_puts(&csv, "patient,site,arm,y\n");
+  for (int i = 0; i < 40; i++)
+    lp_strbuf_printf(&csv, "P%02d,s1,%s,%.4f\n", i, i % 2 ? "placebo" : "levosimendan", (i / 2) + (i % 2 ? 0.001 : 0));
+  lp_plan *plan;
+  lp_table *t;
+  lp_error err;
+  if (lp_plan_parse(text, strlen(text), "z.plan", &plan, &err)) fail_msg("%s", err.message);
+  if (lp_table_parse_csv(csv.p, csv.len, "z.csv", &t, &err)) fail_msg("%s", err.message);
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 200;
+  o.arms[0] = "levosimendan";
+  o.arms[1] = "placebo";
+  lp_results res;
+  if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
+  const lp_result *r = row(&res, "x");
+  assert_true(r->estimate < 0 && r->estimate > -0.005);
+  if (strncmp(r->effect_text, "0.00 (", 6)) fail_msg("effect text '%s'", r->effect_text);
+  assert_string_equal(r->subsection, "Group");
+  assert_string_equal(r->note, "Among everyone.");
+  lp_results_clear(&res);
+  lp_plan_free(plan);
+  lp_table_free(t);
+  lp_strbuf_clear(&csv);
+}
+
 static void test_format_p(void **state) {
   char b[16];
   const double p[] = {0.995, 0.43, 0.053, 0.0449, 0.0451, 0.05, 0.01, 0.0099, 0.001, 0.00099, NAN};
@@ -223,6 +257,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_vs_r), cmocka_unit_test(test_leopards_plan),
       cmocka_unit_test(test_plan_errors), cmocka_unit_test(test_format_p), cmocka_unit_test(test_summary_n),
+      cmocka_unit_test(test_unsigned_zero),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

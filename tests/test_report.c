@@ -59,8 +59,8 @@ static void test_report_files(void **state) {
   snprintf(out, sizeof out, "%s/report", dir);
   lp_consort_item reasons[] = {{"Were <18 yr of age", 3}};
   lp_consort_figure consort = {400, 100, 1, reasons, 300,
-                               {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL},
-                                {"placebo", 150, 150, 0, NULL, 150, 0, NULL}}};
+                               {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL, 0, 0, 148},
+                                {"placebo", 150, 150, 0, NULL, 150, 0, NULL, 0, 0, 150}}};
   lp_report_input in = {"Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
   lp_error err;
   if (lp_report_write(&in, out, &err)) fail_msg("%s", err.message);

@@ -89,6 +89,7 @@ typedef struct lp_line_figure {
 
 lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_error *err);
 
+/* Leading spaces in `text` indent the item (one level each) under the one before. */
 typedef struct lp_consort_item {
   const char *text;
   long count;
@@ -103,6 +104,9 @@ typedef struct lp_consort_arm {
   long analysed;            /* primary (ITT) analysis */
   size_t nexcluded;         /* reasons for exclusion from the analysis */
   const lp_consort_item *excluded;
+  long withdrawn;           /* consent withdrawn after randomisation (-1: not shown) */
+  long lost;                /* lost to follow-up (-1: not shown) */
+  long as_treated;          /* in the as-treated analysis (-1: not shown) */
 } lp_consort_arm;
 
 typedef struct lp_consort_figure {

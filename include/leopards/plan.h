@@ -75,6 +75,9 @@ typedef struct lp_result {
   char p_text[16];          /* "0.053", "<0.001", ">0.99", "" */
   char method[160];         /* what was computed, for the footnotes */
   long n_used;
+  char subsection[128];     /* a heading within the section ("Death — no./total no. (%)") */
+  char note[256];           /* the plan's footnote for the row (population, definition) */
+  char not_estimable[160];  /* why the row could not be estimated ("" when it was) */
 } lp_result;
 
 /* A step curve (Kaplan-Meier) kept for the figures. */

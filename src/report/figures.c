@@ -3,6 +3,7 @@
 #include <leopards/figure.h>
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,92 +357,121 @@ static void arrow(lp__canvas *cv, double x0, double y0, double x1, double y1) {
   lp__fill(cv);
 }
 
-/* The text lines of an arm's assignment box; returns their number. */
-static size_t arm_lines(const lp_consort_arm *arm, char t[][160], const char **lines) {
-  size_t n = 0;
-  snprintf(t[n], 160, "%ld Were assigned to receive %s", arm->assigned, arm->name);
-  lines[n] = t[n], n++;
-  snprintf(t[n], 160, " %ld Received %s", arm->received, arm->name);
-  lines[n] = t[n], n++;
+/* An item line: its count and text, indented one level more than `level` for each
+ * leading space of the text. */
+static const char *item_line(char *buf, size_t n, int level, const lp_consort_item *it) {
+  const char *s = it->text;
+  while (*s == ' ') s++, level++;
+  snprintf(buf, n, "%*s%ld %s", level, "", it->count, s);
+  return buf;
+}
+
+typedef struct {
+  char t[64][200];
+  const char *lines[64];
+  size_t n;
+} box_text;
+
+static void add_line(box_text *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_line(box_text *b, const char *fmt, ...) {
+  if (b->n >= 64) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b->t[b->n], sizeof b->t[b->n], fmt, ap);
+  va_end(ap);
+  b->lines[b->n] = b->t[b->n];
+  b->n++;
+}
+
+/* The three boxes of an arm: allocation, follow-up, analysis. */
+static void arm_boxes(const lp_consort_arm *arm, box_text bx[3]) {
+  for (int k = 0; k < 3; k++) bx[k].n = 0;
   long not = 0;
   for (size_t i = 0; i < arm->nnot; i++) not += arm->not_received[i].count;
-  snprintf(t[n], 160, " %ld Did not receive %s", not, arm->name);
-  lines[n] = t[n], n++;
-  for (size_t i = 0; i < arm->nnot && n < 60; i++, n++) {
-    snprintf(t[n], 160, "  %ld %s", arm->not_received[i].count, arm->not_received[i].text);
-    lines[n] = t[n];
+  add_line(&bx[0], "%ld Were assigned to receive %s", arm->assigned, arm->name);
+  add_line(&bx[0], " %ld Received %s", arm->received, arm->name);
+  add_line(&bx[0], " %ld Did not receive %s", not, arm->name);
+  for (size_t i = 0; i < arm->nnot; i++) {
+    char buf[200];
+    add_line(&bx[0], "%s", item_line(buf, sizeof buf, 2, &arm->not_received[i]));
   }
-  return n;
+  add_line(&bx[1], "%ld Withdrew consent", arm->withdrawn > 0 ? arm->withdrawn : 0);
+  add_line(&bx[1], "%ld Were lost to follow-up", arm->lost > 0 ? arm->lost : 0);
+  add_line(&bx[2], "%ld Were included in the primary analysis", arm->analysed);
+  for (size_t i = 0; i < arm->nexcluded; i++) {
+    char buf[200];
+    add_line(&bx[2], "%s", item_line(buf, sizeof buf, 1, &arm->excluded[i]));
+  }
+  add_line(&bx[2], "%ld Were included in the as-treated analysis", arm->as_treated > 0 ? arm->as_treated : 0);
 }
 
 /* Draw (or, with draw false, measure) the whole diagram; returns its height. */
 static double consort_draw(lp__canvas *cv, const lp_consort_figure *f, bool draw) {
-  const double W = 520, colw = 200, gap = 40, x_left = (W - 2 * colw - gap) / 2;
-  const double x_right = x_left + colw + gap, mid = W / 2;
-  char t[64][160];
-  const char *lines[64];
-  size_t n = 0;
-  double y = 12;
-  /* Assessed. */
-  snprintf(t[0], sizeof t[0], "%ld Patients were assessed for eligibility", f->assessed);
-  lines[0] = t[0];
-  double bw = 220, h = box(cv, mid - bw / 2 - 60, y, bw, lines, 1, draw);
-  double y_assessed = y + h;
-  /* Exclusions, to the right. */
-  n = 0;
-  snprintf(t[n], sizeof t[n], "%ld Were excluded", f->excluded);
-  lines[n] = t[n];
-  n++;
-  for (size_t i = 0; i < f->nreasons && n < 60; i++, n++) {
-    snprintf(t[n], sizeof t[n], " %ld %s", f->reasons[i].count, f->reasons[i].text);
-    lines[n] = t[n];
+  const double W = 520, colw = 220, gap = 24, x_left = (W - 2 * colw - gap) / 2;
+  const double x_right = x_left + colw + gap, mid = W / 2, spine = mid - 70, bw = 220;
+  box_text *bt = calloc(1, sizeof *bt);
+  box_text *arm_bt = calloc(6, sizeof *arm_bt);
+  if (!bt || !arm_bt) {
+    free(bt);
+    free(arm_bt);
+    return 100;
   }
-  double ex_y = y_assessed + 14, ex_x = mid - 30;
-  double ex_h = box(cv, ex_x, ex_y, W - ex_x - 8, lines, n, draw);
+  double y = 12;
+  lp__text_class(cv, "assessed");
+  bt->n = 0;
+  add_line(bt, "%ld Patients were assessed for eligibility", f->assessed);
+  double h = box(cv, spine - bw / 2, y, bw, bt->lines, bt->n, draw);
+  double y_assessed = y + h;
+  /* Exclusions, to the right, each reason with its count; sub-reasons indented. */
+  lp__text_class(cv, "excluded");
+  bt->n = 0;
+  add_line(bt, "%ld Were excluded", f->excluded);
+  for (size_t i = 0; i < f->nreasons; i++) {
+    char buf[200];
+    add_line(bt, "%s", item_line(buf, sizeof buf, 1, &f->reasons[i]));
+  }
+  double ex_y = y_assessed + 14, ex_x = spine + 24;
+  double ex_h = box(cv, ex_x, ex_y, W - ex_x - 8, bt->lines, bt->n, draw);
   if (draw) {
-    lp__line(cv, mid - 60, y_assessed, mid - 60, ex_y + ex_h + 24, 0.8);
-    arrow(cv, mid - 60, ex_y + 10, ex_x, ex_y + 10);
+    lp__line(cv, spine, y_assessed, spine, ex_y + ex_h + 24, 0.8);
+    arrow(cv, spine, ex_y + 10, ex_x, ex_y + 10);
   }
   y = ex_y + ex_h + 24;
-  snprintf(t[0], sizeof t[0], "%ld Underwent randomization", f->randomised);
-  lines[0] = t[0];
-  h = box(cv, mid - bw / 2 - 60, y, bw, lines, 1, draw);
+  lp__text_class(cv, "randomised");
+  bt->n = 0;
+  add_line(bt, "%ld Underwent randomization", f->randomised);
+  h = box(cv, spine - bw / 2, y, bw, bt->lines, bt->n, draw);
   double y_rand = y + h;
   y = y_rand + 30;
   if (draw) {
-    lp__line(cv, mid - 60, y_rand, mid - 60, y_rand + 15, 0.8);
+    lp__line(cv, spine, y_rand, spine, y_rand + 15, 0.8);
     lp__line(cv, x_left + colw / 2, y_rand + 15, x_right + colw / 2, y_rand + 15, 0.8);
     arrow(cv, x_left + colw / 2, y_rand + 15, x_left + colw / 2, y);
     arrow(cv, x_right + colw / 2, y_rand + 15, x_right + colw / 2, y);
   }
-  double bottom = y;
-  double arm_h[2] = {0, 0};
-  /* Measure both assignment boxes first so the analysis boxes line up. */
-  for (int a = 0; a < 2; a++) {
-    n = arm_lines(&f->arm[a], t, lines);
-    arm_h[a] = box(cv, a ? x_right : x_left, y, colw, lines, n, false);
-  }
-  double hmax = fmax(arm_h[0], arm_h[1]);
-  for (int a = 0; a < 2 && draw; a++) {
-    n = arm_lines(&f->arm[a], t, lines);
-    box(cv, a ? x_right : x_left, y, colw, lines, n, true);
-  }
-  y += hmax + 24;
-  for (int a = 0; a < 2; a++) {
-    const lp_consort_arm *arm = &f->arm[a];
-    double x = a ? x_right : x_left;
-    if (draw) arrow(cv, x + colw / 2, y - 24 + (arm_h[a] - hmax), x + colw / 2, y);
-    n = 0;
-    snprintf(t[n], sizeof t[n], "%ld Were included in the primary analysis", arm->analysed);
-    lines[n] = t[n], n++;
-    for (size_t i = 0; i < arm->nexcluded && n < 60; i++, n++) {
-      snprintf(t[n], sizeof t[n], " %ld %s", arm->excluded[i].count, arm->excluded[i].text);
-      lines[n] = t[n];
+  /* Three rows of boxes (allocation, follow-up, analysis), each row as tall as its
+   * taller box so that the arms line up. */
+  static const char *const cls[3] = {"allocation", "follow-up", "analysis"};
+  for (int a = 0; a < 2; a++) arm_boxes(&f->arm[a], &arm_bt[3 * a]);
+  for (int k = 0; k < 3; k++) {
+    double hk[2];
+    for (int a = 0; a < 2; a++) {
+      box_text *b = &arm_bt[3 * a + k];
+      hk[a] = box(cv, a ? x_right : x_left, y, colw, b->lines, b->n, false);
     }
-    h = box(cv, x, y, colw, lines, n, draw);
-    bottom = fmax(bottom, y + h);
+    lp__text_class(cv, cls[k]);
+    for (int a = 0; a < 2 && draw; a++) {
+      box_text *b = &arm_bt[3 * a + k];
+      double x = a ? x_right : x_left;
+      box(cv, x, y, colw, b->lines, b->n, true);
+      if (k < 2) arrow(cv, x + colw / 2, y + hk[a], x + colw / 2, y + fmax(hk[0], hk[1]) + 20);
+    }
+    y += fmax(hk[0], hk[1]) + 20;
   }
-  return bottom + 12;
+  lp__text_class(cv, NULL);
+  free(bt);
+  free(arm_bt);
+  return y - 8;
 }
 
 lp_status lp_figure_consort(const lp_consort_figure *f, const lp_fig_target *to, lp_error *err) {

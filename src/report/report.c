@@ -71,20 +71,108 @@ static const struct {
 };
 #define NTABLES (sizeof tables / sizeof tables[0])
 
+/* ---- footnotes ---- */
+
+/* A table's footnotes, NEJM style: * for the table as a whole, then †, ‡, §, ¶, ‖,
+ * **, ††, ... in the order the rows first use them, each text once. */
+enum { MAXNOTES = 48, NOTELEN = 400 };
+typedef struct {
+  size_t n;
+  char text[MAXNOTES][NOTELEN];
+} notes;
+
+static void marker(size_t k, char *buf, size_t n) {
+  static const char *const sym[6] = {"*", "†", "‡", "§", "¶", "‖"};
+  size_t i = k + 1; /* 0 is the table's own "*" */
+  buf[0] = '\0';
+  for (size_t rep = 0; rep <= i / 6 && strlen(buf) + 4 < n; rep++) strcat(buf, sym[i % 6]);
+}
+
+static size_t note_add(notes *ns, const char *text) {
+  for (size_t i = 0; i < ns->n; i++)
+    if (!strcmp(ns->text[i], text)) return i;
+  if (ns->n == MAXNOTES) return MAXNOTES - 1;
+  snprintf(ns->text[ns->n], NOTELEN, "%s", text);
+  return ns->n++;
+}
+
+/* Sentence case and a full stop. */
+static void sentence(char *dst, size_t n, const char *s) {
+  snprintf(dst, n, "%s", s);
+  if (dst[0] >= 'a' && dst[0] <= 'z') dst[0] = (char)(dst[0] - 'a' + 'A');
+  size_t len = strlen(dst);
+  if (len && dst[len - 1] != '.' && len + 1 < n) dst[len] = '.', dst[len + 1] = '\0';
+}
+
+/* The notes of one row, registered in `ns`; their indexes go to idx (at most 4). */
+static size_t row_notes(const lp_report_input *in, size_t k, const lp_result *x, notes *ns, size_t idx[4]) {
+  size_t m = 0;
+  char t[NOTELEN];
+  if (tables[k].effect && x->method[0] && !x->not_estimable[0]) {
+    sentence(t, sizeof t, x->method);
+    idx[m++] = note_add(ns, t);
+  }
+  if (x->note[0]) {
+    sentence(t, sizeof t, x->note);
+    idx[m++] = note_add(ns, t);
+  }
+  /* Baseline summaries of a measured value: how many patients had one. */
+  if (!tables[k].effect && !x->note[0] && (!strncmp(x->method, "median", 6) || !strncmp(x->method, "mean", 4)) &&
+      (x->arm_n[0] < in->results->arm_n[0] || x->arm_n[1] < in->results->arm_n[1])) {
+    snprintf(t, sizeof t, "Recorded in %ld of %ld patients in the %s group and %ld of %ld in the %s group.",
+             x->arm_n[0], in->results->arm_n[0], in->results->arms[0], x->arm_n[1], in->results->arm_n[1],
+             in->results->arms[1]);
+    idx[m++] = note_add(ns, t);
+  }
+  if (x->not_estimable[0]) {
+    snprintf(t, sizeof t, "Not estimable: %s.", x->not_estimable);
+    idx[m++] = note_add(ns, t);
+  }
+  return m;
+}
+
+/* The note on a table as a whole (its "*"), or NULL. */
+static const char *table_note(size_t k) {
+  if (!strcmp(tables[k].id, "table3"))
+    return "Plus-minus values are means ±SD. Absolute differences between percent values are percentage points. "
+           "The interval and test of each row are given in the footnote its marker points to. ICU denotes intensive "
+           "care unit.";
+  if (!strcmp(tables[k].id, "figure2"))
+    return "Hazard ratios are for the first group as compared with the second.";
+  return NULL;
+}
+
+static const char *effect_heading(const lp_results *r, size_t k) {
+  if (strcmp(tables[k].id, "figure2")) return "Absolute Difference";
+  bool adjusted = true, any = false;
+  for (size_t i = 0; i < r->n; i++)
+    if (!strcmp(r->rows[i].table, tables[k].id)) any = true, adjusted = adjusted && strstr(r->rows[i].method, "adjusted");
+  return any && adjusted ? "Adjusted Hazard Ratio" : "Hazard Ratio";
+}
+
 static void table_html(lp_strbuf *b, const lp_report_input *in, size_t k) {
   const lp_results *r = in->results;
+  const char *tnote = table_note(k);
+  notes *ns = calloc(1, sizeof *ns);
+  if (!ns) {
+    b->nomem = true;
+    return;
+  }
   lp_strbuf_printf(b, "<h2 id=\"%s\">", tables[k].anchor);
   sb_html(b, tables[k].title, false);
+  if (tnote) lp_strbuf_puts(b, "<sup>*</sup>");
   lp_strbuf_printf(b, "</h2>\n<table>\n<thead><tr><th>%s</th>", tables[k].first_col);
   for (int a = 0; a < 2; a++) {
-    lp_strbuf_puts(b, "<th>");
+    lp_strbuf_puts(b, "<th><span class=\"nowrap\">");
     sb_html(b, in->arm_labels[a], false);
-    lp_strbuf_printf(b, "<br>(N = %ld)</th>", r->arm_n[a]);
+    lp_strbuf_printf(b, "</span><br><span class=\"nowrap\">(N = %ld)</span></th>", r->arm_n[a]);
   }
-  if (tables[k].effect) lp_strbuf_printf(b, "<th>%s (95%% CI)</th><th>P Value</th>",
-                                  !strcmp(tables[k].id, "figure2") ? "Hazard Ratio" : "Absolute Difference");
+  if (tables[k].effect)
+    lp_strbuf_printf(b, "<th><span class=\"nowrap\">%s</span> <span class=\"nowrap\">(95%% CI)</span></th>"
+                        "<th class=\"nowrap\">P Value</th>",
+                     effect_heading(r, k));
   lp_strbuf_puts(b, "</tr></thead>\n<tbody>\n");
-  const char *section = "";
+  const char *section = "", *subsection = "";
   int ncol = tables[k].effect ? 5 : 3;
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
@@ -93,50 +181,76 @@ static void table_html(lp_strbuf *b, const lp_report_input *in, size_t k) {
       lp_strbuf_printf(b, "<tr class=\"section\"><td colspan=\"%d\">", ncol);
       sb_html(b, x->section, false);
       lp_strbuf_puts(b, "</td></tr>\n");
+      subsection = "";
     }
     section = x->section;
-    lp_strbuf_printf(b, "<tr><td%s>", x->section[0] ? " class=\"indent\"" : "");
+    if (strcmp(x->subsection, subsection) && x->subsection[0]) {
+      lp_strbuf_printf(b, "<tr class=\"subsection\"><td colspan=\"%d\"%s>", ncol, x->section[0] ? " class=\"indent\"" : "");
+      sb_html(b, x->subsection, false);
+      lp_strbuf_puts(b, "</td></tr>\n");
+    }
+    subsection = x->subsection;
+    int depth = (x->section[0] ? 1 : 0) + (x->subsection[0] ? 1 : 0);
+    lp_strbuf_printf(b, "<tr data-row=\"%s\"><td%s>", x->id, depth == 2 ? " class=\"indent2\"" : depth ? " class=\"indent\"" : "");
     sb_html(b, x->label, false);
+    size_t idx[4], m = row_notes(in, k, x, ns, idx);
+    if (m) {
+      lp_strbuf_puts(b, "<sup>");
+      for (size_t j = 0; j < m; j++) {
+        char mk[16];
+        marker(idx[j], mk, sizeof mk);
+        lp_strbuf_printf(b, "%s%s", j ? "," : "", mk);
+      }
+      lp_strbuf_puts(b, "</sup>");
+    }
     lp_strbuf_puts(b, "</td>");
     for (int a = 0; a < 2; a++) {
       lp_strbuf_puts(b, "<td class=\"num\">");
-      sb_html(b, x->arm_text[a], true);
+      sb_html(b, x->arm_text[a][0] ? x->arm_text[a] : "—", true);
       lp_strbuf_puts(b, "</td>");
     }
     if (tables[k].effect) {
       lp_strbuf_puts(b, "<td class=\"num\">");
-      sb_html(b, x->effect_text, true);
+      sb_html(b, x->effect_text[0] && !x->not_estimable[0] ? x->effect_text : "—", true);
       lp_strbuf_puts(b, "</td><td class=\"num\">");
-      sb_html(b, x->p_text[0] ? x->p_text : "—", false);
+      sb_html(b, x->p_text[0] && !x->not_estimable[0] ? x->p_text : "—", false);
       lp_strbuf_puts(b, "</td>");
     }
     lp_strbuf_puts(b, "</tr>\n");
   }
   lp_strbuf_puts(b, "</tbody>\n</table>\n");
-  /* Footnotes: the distinct methods used in this table. */
-  lp_strbuf_puts(b, "<ul class=\"notes\">\n");
-  for (size_t i = 0; i < r->n; i++) {
-    const lp_result *x = &r->rows[i];
-    if (strcmp(x->table, tables[k].id) || !x->method[0]) continue;
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++)
-      seen = !strcmp(r->rows[j].table, x->table) && !strcmp(r->rows[j].method, x->method);
-    if (seen) continue;
-    lp_strbuf_puts(b, "<li>");
-    sb_html(b, x->method, false);
-    lp_strbuf_puts(b, "</li>\n");
+  if (tnote || ns->n) {
+    lp_strbuf_puts(b, "<div class=\"notes\">\n");
+    if (tnote) {
+      lp_strbuf_puts(b, "<p><sup>*</sup>&nbsp;");
+      sb_html(b, tnote, false);
+      lp_strbuf_puts(b, "</p>\n");
+    }
+    for (size_t j = 0; j < ns->n; j++) {
+      char mk[16];
+      marker(j, mk, sizeof mk);
+      lp_strbuf_printf(b, "<p><sup>%s</sup>&nbsp;", mk);
+      sb_html(b, ns->text[j], false);
+      lp_strbuf_puts(b, "</p>\n");
+    }
+    lp_strbuf_puts(b, "</div>\n");
   }
-  lp_strbuf_puts(b, "</ul>\n");
+  free(ns);
 }
 
 static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
   const lp_results *r = in->results;
-  lp_strbuf_printf(b, "## %s\n\n| %s | %s (N = %ld) | %s (N = %ld) |", tables[k].title, tables[k].first_col,
-            in->arm_labels[0], r->arm_n[0], in->arm_labels[1], r->arm_n[1]);
-  if (tables[k].effect) lp_strbuf_printf(b, " %s (95%% CI) | P Value |",
-                                  !strcmp(tables[k].id, "figure2") ? "Hazard Ratio" : "Absolute Difference");
+  const char *tnote = table_note(k);
+  notes *ns = calloc(1, sizeof *ns);
+  if (!ns) {
+    b->nomem = true;
+    return;
+  }
+  lp_strbuf_printf(b, "## %s%s\n\n| %s | %s (N = %ld) | %s (N = %ld) |", tables[k].title, tnote ? "\\*" : "",
+                   tables[k].first_col, in->arm_labels[0], r->arm_n[0], in->arm_labels[1], r->arm_n[1]);
+  if (tables[k].effect) lp_strbuf_printf(b, " %s (95%% CI) | P Value |", effect_heading(r, k));
   lp_strbuf_printf(b, "\n|---|---:|---:|%s\n", tables[k].effect ? "---:|---:|" : "");
-  const char *section = "";
+  const char *section = "", *subsection = "";
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
     if (strcmp(x->table, tables[k].id)) continue;
@@ -144,15 +258,39 @@ static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
       lp_strbuf_puts(b, "| **");
       sb_md(b, x->section);
       lp_strbuf_printf(b, "** | | |%s\n", tables[k].effect ? " | |" : "");
+      subsection = "";
     }
     section = x->section;
-    lp_strbuf_printf(b, "| %s", x->section[0] ? "&emsp;" : "");
+    if (strcmp(x->subsection, subsection) && x->subsection[0]) {
+      lp_strbuf_printf(b, "| %s", x->section[0] ? "&emsp;" : "");
+      sb_md(b, x->subsection);
+      lp_strbuf_printf(b, " | | |%s\n", tables[k].effect ? " | |" : "");
+    }
+    subsection = x->subsection;
+    int depth = (x->section[0] ? 1 : 0) + (x->subsection[0] ? 1 : 0);
+    lp_strbuf_printf(b, "| %s", depth == 2 ? "&emsp;&emsp;" : depth ? "&emsp;" : "");
     sb_md(b, x->label);
-    lp_strbuf_printf(b, " | %s | %s |", x->arm_text[0], x->arm_text[1]);
-    if (tables[k].effect) lp_strbuf_printf(b, " %s | %s |", x->effect_text, x->p_text[0] ? x->p_text : "—");
+    size_t idx[4], m = row_notes(in, k, x, ns, idx);
+    for (size_t j = 0; j < m; j++) {
+      char mk[16];
+      marker(idx[j], mk, sizeof mk);
+      if (mk[0] == '*') lp_strbuf_puts(b, j ? ",\\*\\*" : "\\*\\*"); /* escaped for Markdown */
+      else lp_strbuf_printf(b, "%s%s", j ? "," : "", mk);
+    }
+    lp_strbuf_printf(b, " | %s | %s |", x->arm_text[0][0] ? x->arm_text[0] : "—", x->arm_text[1][0] ? x->arm_text[1] : "—");
+    if (tables[k].effect)
+      lp_strbuf_printf(b, " %s | %s |", x->effect_text[0] && !x->not_estimable[0] ? x->effect_text : "—",
+                       x->p_text[0] && !x->not_estimable[0] ? x->p_text : "—");
     lp_strbuf_puts(b, "\n");
   }
   lp_strbuf_puts(b, "\n");
+  if (tnote) lp_strbuf_printf(b, "\\* %s\n\n", tnote);
+  for (size_t j = 0; j < ns->n; j++) {
+    char mk[16];
+    marker(j, mk, sizeof mk);
+    lp_strbuf_printf(b, "%s %s\n\n", mk[0] == '*' ? "\\*\\*" : mk, ns->text[j]);
+  }
+  free(ns);
 }
 
 static void table_csv(lp_strbuf *b, const lp_results *r, const char *table) {
@@ -208,6 +346,10 @@ static json_t *results_json(const lp_report_input *in) {
                                   num(x->ci[1]), "p", num(x->p), "effect_text", x->effect_text, "p_text",
                                   x->p_text, "method", x->method, "n_used", (json_int_t)x->n_used, "published",
                                   num(x->published)));
+    json_t *row = json_object_get(t, x->id);
+    if (x->subsection[0]) json_object_set_new(row, "subsection", json_string(x->subsection));
+    if (x->note[0]) json_object_set_new(row, "note", json_string(x->note));
+    if (x->not_estimable[0]) json_object_set_new(row, "not_estimable", json_string(x->not_estimable));
   }
   json_object_set_new(root, "tables", tabs);
   json_t *subs = json_object();
@@ -358,11 +500,7 @@ static void p_phrase(char *buf, size_t n, double p) {
 /* A number without a sign when it rounds to zero ("0.00", never "-0.00"). */
 static void fixed(char *buf, size_t n, int digits, double v) {
   snprintf(buf, n, "%.*f", digits, v);
-  if (buf[0] == '-') {
-    bool zero = true;
-    for (const char *q = buf + 1; *q; q++) zero = zero && (*q == '0' || *q == '.');
-    if (zero) memmove(buf, buf + 1, strlen(buf));
-  }
+  if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1)) memmove(buf, buf + 1, strlen(buf));
 }
 
 /* "0.61 (-0.07 to 1.29)" with digits decimals, or "—" when not estimable. */
@@ -572,7 +710,8 @@ static const char *css =
     "padding:4px 6px;vertical-align:bottom}td{padding:3px 6px;border-bottom:1px solid #ddd;vertical-align:top}"
     "td.num{white-space:nowrap;text-align:right}th:not(:first-child){text-align:right}"
     "tr.section td{font-weight:bold;background:#f3f3f3}td.indent{padding-left:1.6em}"
-    "ul.notes{font-size:.8em;color:#444}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}"
+    ".notes{font-size:.8em;color:#444}.notes p{margin:.2em 0}.nowrap{white-space:nowrap}td.indent2{padding-left:3em}"
+    "tr.subsection td{font-style:normal}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}"
     "figcaption{font-size:.85em;color:#333}.meta{color:#555;font-size:.9em}nav a{margin-right:1em}";
 
 lp_status lp_report_write(const lp_report_input *in, const char *dir, lp_error *err) {

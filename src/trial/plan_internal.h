@@ -14,6 +14,8 @@ typedef struct lp_plan_row {
   const char *id, *table, *section, *label, *outcome, *population;
   const char *adjust, *factors, *time, *event, *subgroup;
   const char *levels; /* display order of subgroup levels, "a|b|c" (may be empty) */
+  const char *subsection; /* a heading within the section (may be empty) */
+  const char *note;       /* the row's footnote in the tables (may be empty) */
   lp_analysis_kind kind;
   int ci, test, summary, digits; /* digits -1: the kind's default */
   double published;              /* the published estimate, for comparisons (NAN: none) */

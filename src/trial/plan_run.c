@@ -81,6 +81,8 @@ static lp_result *new_row(lp__run *x, const lp_plan_row *r) {
   snprintf(res->table, sizeof res->table, "%s", r->table);
   snprintf(res->section, sizeof res->section, "%s", r->section);
   snprintf(res->label, sizeof res->label, "%s", r->label);
+  snprintf(res->subsection, sizeof res->subsection, "%s", r->subsection);
+  snprintf(res->note, sizeof res->note, "%s", r->note);
   res->kind = r->kind;
   res->estimate = res->ci[0] = res->ci[1] = res->p = NAN;
   res->published = r->published;
@@ -100,9 +102,19 @@ static void split_arms(const lp__run *x, const bool *keep, const double *v, doub
   }
 }
 
+/* v with `digits` decimals; a value that rounds to zero is written without a sign
+ * ("0.00", never "-0.00"). */
+static void fixed(char *buf, size_t n, int digits, double v) {
+  snprintf(buf, n, "%.*f", digits, v);
+  if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1)) memmove(buf, buf + 1, strlen(buf));
+}
+
 static void effect_text(lp_result *res, int digits, double scale) {
-  snprintf(res->effect_text, sizeof res->effect_text, "%.*f (%.*f to %.*f)", digits,
-           res->estimate * scale, digits, res->ci[0] * scale, digits, res->ci[1] * scale);
+  char e[32], lo[32], hi[32];
+  fixed(e, sizeof e, digits, res->estimate * scale);
+  fixed(lo, sizeof lo, digits, res->ci[0] * scale);
+  fixed(hi, sizeof hi, digits, res->ci[1] * scale);
+  snprintf(res->effect_text, sizeof res->effect_text, "%s (%s to %s)", e, lo, hi);
 }
 
 /* Consecutive mean (or median) rows on the same patients share their bootstrap
