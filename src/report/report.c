@@ -516,6 +516,12 @@ static void effect_phrase(char *buf, size_t n, int digits, double est, double lo
   snprintf(buf, n, "%s (%s to %s)", e, l, h);
 }
 
+static const lp_result_subgroup *find_subgroup(const lp_results *r, const char *id) {
+  for (size_t g = 0; g < r->nsubgroups; g++)
+    if (!strcmp(r->subgroups[g].id, id)) return &r->subgroups[g];
+  return NULL;
+}
+
 /* How a subgroup outcome is shown: binary outcomes as percentages and differences
  * in percentage points (Table 3's units), others as means and their difference. */
 typedef struct {
@@ -609,16 +615,36 @@ static void subgroup_table_html(lp_strbuf *b, const lp_report_input *in) {
   lp_strbuf_puts(b, "<th><span class=\"nowrap\">Difference</span> <span class=\"nowrap\">(95% CI)</span></th>"
                     "<th><span class=\"nowrap\">P for</span> heterogeneity</th></tr></thead>\n<tbody>\n");
   const char *section = NULL;
-  for (size_t g = 0; g < r->nsubgroups; g++) {
-    const lp_result_subgroup *sg = &r->subgroups[g];
-    sg_units u = units_of(sg);
-    if (!section || strcmp(section, sg->section)) {
+  notes *ns = calloc(1, sizeof *ns);
+  if (!ns) {
+    b->nomem = true;
+    return;
+  }
+  for (size_t i = 0; i < r->n; i++) {
+    const lp_result *row = &r->rows[i];
+    if (strcmp(row->table, "subgroups")) continue;
+    const lp_result_subgroup *sg = find_subgroup(r, row->id);
+    if (!section || strcmp(section, row->section)) {
       lp_strbuf_puts(b, "<tr class=\"section\"><td colspan=\"6\">");
-      sb_html(b, sg->section, false);
-      lp_strbuf_printf(b, " (%s%s)</td></tr>\n", sg->binary ? "deaths, % of patients; difference in " : "means; ",
-                       u.unit);
-      section = sg->section;
+      sb_html(b, row->section, false);
+      if (sg)
+        lp_strbuf_printf(b, " (%s%s)", sg->binary ? "deaths, % of patients; difference in " : "means; ",
+                         units_of(sg).unit);
+      lp_strbuf_puts(b, "</td></tr>\n");
+      section = row->section;
     }
+    if (!sg) {
+      /* Not estimable: the subgroup with "—" and the reason. */
+      char t[NOTELEN], mk[16];
+      snprintf(t, sizeof t, "Not estimable: %s.", row->not_estimable[0] ? row->not_estimable : "no result");
+      marker(note_add(ns, t), mk, sizeof mk);
+      lp_strbuf_puts(b, "<tr class=\"subgroup\"><td>");
+      sb_html(b, row->label, false);
+      lp_strbuf_printf(b, "<sup>%s</sup></td><td class=\"num\">—</td><td class=\"num\">—</td><td class=\"num\">—</td>"
+                          "<td class=\"num\">—</td><td class=\"num\">—</td></tr>\n", mk);
+      continue;
+    }
+    sg_units u = units_of(sg);
     char p[32];
     p_phrase(p, sizeof p, sg->p_interaction);
     lp_strbuf_puts(b, "<tr class=\"subgroup\"><td>");
@@ -649,6 +675,18 @@ static void subgroup_table_html(lp_strbuf *b, const lp_report_input *in) {
     }
   }
   lp_strbuf_puts(b, "</tbody>\n</table>\n");
+  if (ns->n) {
+    lp_strbuf_puts(b, "<div class=\"notes\">\n");
+    for (size_t j = 0; j < ns->n; j++) {
+      char mk[16];
+      marker(j, mk, sizeof mk);
+      lp_strbuf_printf(b, "<p><sup>%s</sup>&nbsp;", mk);
+      sb_html(b, ns->text[j], false);
+      lp_strbuf_puts(b, "</p>\n");
+    }
+    lp_strbuf_puts(b, "</div>\n");
+  }
+  free(ns);
 }
 
 /* The same in Markdown, and subgroups.csv. */
@@ -659,15 +697,25 @@ static void subgroup_table_md(lp_strbuf *md, lp_strbuf *csv, const lp_report_inp
   lp_strbuf_printf(md, "## Subgroups\n\n| Subgroup | No. | %s | %s | Difference (95%% CI) | P for heterogeneity |\n"
                    "|---|---:|---:|---:|---:|---:|\n", in->arm_labels[0], in->arm_labels[1]);
   const char *section = NULL;
-  for (size_t g = 0; g < r->nsubgroups; g++) {
-    const lp_result_subgroup *sg = &r->subgroups[g];
-    sg_units u = units_of(sg);
-    if (!section || strcmp(section, sg->section)) {
+  for (size_t i = 0; i < r->n; i++) {
+    const lp_result *row = &r->rows[i];
+    if (strcmp(row->table, "subgroups")) continue;
+    const lp_result_subgroup *sg = find_subgroup(r, row->id);
+    if (!section || strcmp(section, row->section)) {
       lp_strbuf_puts(md, "| **");
-      sb_md(md, sg->section);
-      lp_strbuf_printf(md, "** (%s) | | | | | |\n", u.unit);
-      section = sg->section;
+      sb_md(md, row->section);
+      lp_strbuf_printf(md, "**%s%s%s | | | | | |\n", sg ? " (" : "", sg ? units_of(sg).unit : "", sg ? ")" : "");
+      section = row->section;
     }
+    if (!sg) {
+      lp_strbuf_puts(md, "| ");
+      sb_md(md, row->label);
+      lp_strbuf_puts(md, " (not estimable: ");
+      sb_md(md, row->not_estimable[0] ? row->not_estimable : "no result");
+      lp_strbuf_puts(md, ") | — | — | — | — | — |\n");
+      continue;
+    }
+    sg_units u = units_of(sg);
     char p[32];
     p_phrase(p, sizeof p, sg->p_interaction);
     lp_strbuf_puts(md, "| ");
@@ -746,7 +794,7 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
                    "seed %llu. Every number below is also in report.json.</p>\n",
             r->bootstrap, r->permutations, (unsigned long long)r->seed);
   lp_strbuf_puts(&html, "<nav><a href=\"#figure1\">Figure 1</a><a href=\"#table1\">Table 1</a><a href=\"#table2\">Table 2</a>"
-                "<a href=\"#table3\">Table 3</a><a href=\"#figure2\">Figure 2</a><a href=\"#figure_subgroups\">Subgroups</a>"
+                "<a href=\"#table3\">Table 3</a><a href=\"#figure2\">Figure 2</a><a href=\"#subgroups\">Subgroups</a>"
                 "<a href=\"#figure_sofa\">Daily SOFA</a></nav>\n");
   lp_strbuf_printf(&md, "# %s\n\n%s%s", in->title ? in->title : "Trial report", in->subtitle ? in->subtitle : "",
             in->subtitle ? "\n\n" : "");
@@ -783,7 +831,9 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     if (!strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, "f2_weaning"))
       lp_strbuf_puts(&md, "![Weaning](figure_weaning.svg)\n\n");
   }
-  if (r->nsubgroups) {
+  bool any_subgroup = false;
+  for (size_t i = 0; i < r->n && !any_subgroup; i++) any_subgroup = !strcmp(r->rows[i].table, "subgroups");
+  if (any_subgroup) {
     lp_strbuf_puts(&html, "<h2 id=\"subgroups\">Subgroup Analyses</h2>\n");
     /* One forest plot per outcome, in the plan's order. */
     size_t nfig = 0;

@@ -253,7 +253,9 @@ lp_status lp_plan_load(const char *path, lp_plan **out, lp_error *err) {
 }
 
 lp_status lp_plan_leopards(lp_plan **out, lp_error *err) {
-  return lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "plans/leopards.csv", out, err);
+  lp_status st = lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "the built-in LeoPARDS plan", out, err);
+  if (!st) (*out)->builtin = true;
+  return st;
 }
 
 void lp_format_p(double p, char *buf, size_t n) {

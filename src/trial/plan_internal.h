@@ -25,6 +25,7 @@ struct lp_plan {
   lp_table *t; /* the plan text; rows point into it */
   size_t n;
   lp_plan_row *rows;
+  bool builtin; /* the built-in LeoPARDS plan (errors name it and the row id, not a file) */
 };
 
 /* plans/leopards.csv, embedded at build time. */
