@@ -88,6 +88,14 @@ static void marker(size_t k, char *buf, size_t n) {
   for (size_t rep = 0; rep <= i / 6 && strlen(buf) + 4 < n; rep++) strcat(buf, sym[i % 6]);
 }
 
+/* A marker in Markdown: asterisks escaped. */
+static void md_marker(lp_strbuf *b, const char *mk) {
+  for (const char *q = mk; *q; q++) {
+    if (*q == '*') lp_strbuf_puts(b, "\\*");
+    else lp_strbuf_put(b, q, 1);
+  }
+}
+
 static size_t note_add(notes *ns, const char *text) {
   for (size_t i = 0; i < ns->n; i++)
     if (!strcmp(ns->text[i], text)) return i;
@@ -274,8 +282,8 @@ static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
     for (size_t j = 0; j < m; j++) {
       char mk[16];
       marker(idx[j], mk, sizeof mk);
-      if (mk[0] == '*') lp_strbuf_puts(b, j ? ",\\*\\*" : "\\*\\*"); /* escaped for Markdown */
-      else lp_strbuf_printf(b, "%s%s", j ? "," : "", mk);
+      if (j) lp_strbuf_puts(b, ",");
+      md_marker(b, mk);
     }
     lp_strbuf_printf(b, " | %s | %s |", x->arm_text[0][0] ? x->arm_text[0] : "—", x->arm_text[1][0] ? x->arm_text[1] : "—");
     if (tables[k].effect)
@@ -288,7 +296,8 @@ static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
   for (size_t j = 0; j < ns->n; j++) {
     char mk[16];
     marker(j, mk, sizeof mk);
-    lp_strbuf_printf(b, "%s %s\n\n", mk[0] == '*' ? "\\*\\*" : mk, ns->text[j]);
+    md_marker(b, mk);
+    lp_strbuf_printf(b, " %s\n\n", ns->text[j]);
   }
   free(ns);
 }
