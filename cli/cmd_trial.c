@@ -17,7 +17,26 @@ int cli_trial_open(const cli_args *a, lp_trial **t) {
   int rc = cli_require(a, "db", &db);
   if (rc) return rc;
   lp_error err;
-  if (lp_trial_open(db, t, &err)) return cli_fail(a, &err);
+  if (lp_trial_open(db, t, &err)) {
+    rc = cli_fail(a, &err);
+    if (strstr(err.message, "must be upgraded"))
+      fprintf(stderr, "hint: leopards trial upgrade --db %s --user MANAGER\n", db);
+    return rc;
+  }
+  return CLI_OK;
+}
+
+int cli_trial_open_readonly(const cli_args *a, lp_trial **t) {
+  const char *db;
+  int rc = cli_require(a, "db", &db);
+  if (rc) return rc;
+  lp_error err;
+  if (lp_trial_open_readonly(db, t, &err)) {
+    rc = cli_fail(a, &err);
+    if (strstr(err.message, "must be upgraded"))
+      fprintf(stderr, "hint: leopards trial upgrade --db %s --user MANAGER\n", db);
+    return rc;
+  }
   return CLI_OK;
 }
 
@@ -102,6 +121,31 @@ static int run_init(const cli_args *a) {
   printf("created %s: %zu sites, arms %s/%s, trial manager %s (schema version %d)\n", db, n,
          lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1), user, LP_TRIAL_SCHEMA_VERSION);
   lp_trial_close(t);
+  return CLI_OK;
+}
+
+/* ---- trial upgrade ---- */
+
+static const cli_opt upgrade_opts[] = {
+    {"db", "FILE", "trial database of an older schema version"},
+    {"user", "NAME", "trial manager or statistician (recorded in the audit trail)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_upgrade(const cli_args *a) {
+  const char *db, *user;
+  int rc, from;
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "user", &user))) return rc;
+  lp_error err;
+  if (lp_trial_upgrade(db, user, &from, &err)) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:i, s:i, s:b}", "db", db, "from", from, "to", LP_TRIAL_SCHEMA_VERSION,
+                                    "upgraded", from != LP_TRIAL_SCHEMA_VERSION));
+  if (from == LP_TRIAL_SCHEMA_VERSION)
+    printf("%s is at schema version %d already: nothing to do\n", db, from);
+  else
+    printf("upgraded %s from schema version %d to %d by %s (a copy of the old file is %s.schema-v%d.bak)\n", db,
+           from, LP_TRIAL_SCHEMA_VERSION, user, db, from);
   return CLI_OK;
 }
 
@@ -227,7 +271,7 @@ static int run_report(const cli_args *a) {
   lp_trial *t;
   lp_trial_key *k;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   if ((rc = cli_trial_key(a, t, &k))) {
     lp_trial_close(t);
     return rc;
@@ -436,7 +480,7 @@ static const cli_opt unblind_list_opts[] = {{"db", "FILE", "trial database"}, {"
 static int run_unblind_list(const cli_args *a) {
   lp_trial *t;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_error err;
   lp_unblinding *u;
   size_t n;
@@ -499,7 +543,7 @@ static int run_status(const cli_args *a) {
   int rc;
   if ((rc = cli_long(a, "items", 0, 1000000, &show))) return rc;
   lp_trial *t;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_error err;
   lp_progress p;
   lp_status s = lp_trial_progress(t, cli_str(a, "site"), cli_str(a, "as-of"), &p, &err);
@@ -579,6 +623,11 @@ static char screen_usage[4096], record_usage[LP_RECORD_COUNT][6144];
 const cli_cmd cli_trial_cmds[] = {
     {"trial init", "create a trial database (schema, sites, first trial manager)", init_opts,
      "example:\n  leopards trial init --db trial.db --sites 34 --user alice", run_init},
+    {"trial upgrade", "bring an older trial file to this version's schema (audited; keeps a copy first)",
+     upgrade_opts,
+     "Nothing else changes a file's schema: reading commands refuse an older file untouched,\n"
+     "and writing ones ask for this upgrade first.",
+     run_upgrade},
     {"user add", "register a user: investigator (of a site), manager or statistician", user_opts, NULL,
      run_user_add},
     {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)",

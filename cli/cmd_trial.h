@@ -9,6 +9,8 @@
 
 /* Open --db / load --key; on failure print the error and return the exit code. */
 int cli_trial_open(const cli_args *a, lp_trial **t);
+/* The same for a command that only reads: nothing is written to the trial. */
+int cli_trial_open_readonly(const cli_args *a, lp_trial **t);
 int cli_trial_key(const cli_args *a, lp_trial *t, lp_trial_key **k);
 
 extern const cli_opt cli_record_opts[], cli_record_any_opts[], cli_delete_opts[], cli_verify_opts[], cli_log_opts[], cli_export_opts[],

@@ -167,7 +167,7 @@ static int print_entry(void *ctx, const lp_audit_entry *e) {
 int cli_run_log(const cli_args *a) {
   lp_trial *t;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   log_ctx c = {cli_has(a, "json"), json_array(), 0};
   lp_error err;
   lp_status s = lp_audit_log(t, cli_str(a, "patient"), print_entry, &c, &err);
@@ -197,7 +197,7 @@ int cli_run_export(const cli_args *a) {
   int rc;
   if ((rc = cli_require(a, "out", &out))) return rc;
   lp_trial *t;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_trial_key *k = NULL;
   if (cli_has(a, "key") && (rc = cli_trial_key(a, t, &k))) {
     lp_trial_close(t);

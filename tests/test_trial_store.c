@@ -306,8 +306,49 @@ static void test_list_extend_and_report(void **state) {
   free(dir);
 }
 
-/* A file made at schema version 1 (randomisation only) is upgraded on open: a
- * backup is kept, every row and the audit chain survive, and the new tables work. */
+/* The bytes of a file (malloc'ed, *n its size) and the names in a directory, joined. */
+static char *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot read %s", path);
+  char *buf = malloc(1 << 22);
+  *n = fread(buf, 1, 1 << 22, f);
+  fclose(f);
+  return buf;
+}
+
+static void listing(const char *dir, char *out, size_t n) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "ls -a '%s'", dir);
+  FILE *p = popen(cmd, "r");
+  size_t k = fread(out, 1, n - 1, p);
+  out[k] = '\0';
+  pclose(p);
+}
+
+/* Opening to read leaves the file and its folder exactly as they were. */
+typedef struct {
+  char *bytes;
+  size_t n;
+  char names[2048];
+} snapshot;
+
+static void snap(const char *dir, const char *db, snapshot *s) {
+  s->bytes = slurp(db, &s->n);
+  listing(dir, s->names, sizeof s->names);
+}
+
+static void same_as(const char *dir, const char *db, snapshot *before) {
+  snapshot now;
+  snap(dir, db, &now);
+  assert_string_equal(now.names, before->names);
+  assert_int_equal(now.n, before->n);
+  assert_memory_equal(now.bytes, before->bytes, now.n);
+  free(now.bytes);
+}
+
+/* A file made at schema version 1 (randomisation only): reading and verifying it
+ * changes nothing; opening it for writing is refused until the explicit upgrade,
+ * which keeps a backup, records itself in the audit trail and keeps every row. */
 static void test_upgrade(void **state) {
   (void)state;
   char *dir = tu_tmpdir(), db[600], kp[600], bak[700];
@@ -337,14 +378,38 @@ static void test_upgrade(void **state) {
   memcpy(head, rep.head, sizeof head);
   lp_trial_close(t);
 
-  TU_CHECK(lp_trial_open(db, &t, &e_));
-  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
+  snapshot before;
+  snap(dir, db, &before);
+  lp_error err;
+  /* verification reads the old file as it is */
+  TU_CHECK(lp_audit_open(db, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), 1);
+  TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
+  if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
+  lp_trial_close(t);
+  same_as(dir, db, &before);
+  /* a read-only or writing open says that it must be upgraded, and touches nothing */
+  assert_int_equal(lp_trial_open_readonly(db, &t, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "must be upgraded"));
+  assert_int_equal(lp_trial_open(db, &t, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "must be upgraded"));
+  same_as(dir, db, &before);
+  /* only a manager or statistician upgrades */
+  int from;
+  assert_int_equal(lp_trial_upgrade(db, "ia", &from, &err), LP_EDENIED);
+  TU_CHECK(lp_trial_upgrade(db, "mgr", &from, &e_));
+  assert_int_equal(from, 1);
   snprintf(bak, sizeof bak, "%s.schema-v1.bak", db);
   struct stat sb;
   assert_int_equal(stat(bak, &sb), 0);
+  TU_CHECK(lp_trial_upgrade(db, "mgr", &from, &e_)); /* nothing left to do */
+  assert_int_equal(from, LP_TRIAL_SCHEMA_VERSION);
+
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
   TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
   if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
-  assert_int_equal(rep.entries, entries);
+  assert_int_equal(rep.entries, entries + 1); /* the upgrade's own entry */
   TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &b, &e_));
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
@@ -354,6 +419,72 @@ static void test_upgrade(void **state) {
   verify_clean(t);
   lp_key_free(k);
   lp_trial_close(t);
+  free(before.bytes);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+/* A current trial that nobody has open, read through every read-only entry point:
+ * no byte of the file changes and no file (-wal, -shm, -writer) appears; a write
+ * through a read-only handle is refused. A file that is not a leopards trial (an
+ * SQLite file of another program in WAL mode, a text file) is refused untouched, by
+ * every open and by the upgrade. */
+static void test_read_only(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600], other[600], text[600];
+  lp_trial *t = tu_trial(dir, 2, 6, NULL);
+  screen_ok(t, "S01", "P1", "invS01");
+  lp_allocation a;
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
+  lp_trial_close(t);
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  char side[700];
+  snprintf(side, sizeof side, "%s-writer", db);
+  remove(side); /* as a copy of the file would be: nothing beside it */
+  snapshot before;
+  snap(dir, db, &before);
+  lp_error err;
+  TU_CHECK(lp_audit_open(db, &t, &e_));
+  verify_clean(t);
+  lp_trial_close(t);
+  TU_CHECK(lp_trial_open_readonly(db, &t, &e_));
+  verify_clean(t);
+  lp_progress p;
+  TU_CHECK(lp_trial_progress(t, NULL, "2030-01-01", &p, &e_));
+  assert_int_equal(p.total.randomised, 1);
+  lp_progress_clear(&p);
+  assert_int_equal(lp_user_add(t, "mgr", "x", LP_ROLE_MANAGER, NULL, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "reading only"));
+  lp_trial_close(t);
+  same_as(dir, db, &before);
+  free(before.bytes);
+
+  /* foreign files */
+  snprintf(other, sizeof other, "%s/other.db", dir);
+  sqlite3 *o;
+  assert_int_equal(sqlite3_open(other, &o), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(o, "PRAGMA journal_mode=WAL; PRAGMA user_version=2;"
+                                   "CREATE TABLE things(a); INSERT INTO things VALUES(1);", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(o);
+  snprintf(text, sizeof text, "%s/notes.txt", dir);
+  FILE *f = fopen(text, "w");
+  fputs("not a database, but long enough to have a header's worth of bytes in it: "
+        "0123456789012345678901234567890123456789\n", f);
+  fclose(f);
+  const char *files[] = {other, text};
+  for (int i = 0; i < 2; i++) {
+    snap(dir, files[i], &before);
+    int from;
+    assert_int_equal(lp_audit_open(files[i], &t, &err), LP_EDATA);
+    assert_non_null(strstr(err.message, "not a leopards trial"));
+    assert_int_equal(lp_trial_open_readonly(files[i], &t, &err), LP_EDATA);
+    assert_int_equal(lp_trial_open(files[i], &t, &err), LP_EDATA);
+    assert_int_equal(lp_trial_upgrade(files[i], "mgr", &from, &err), LP_EDATA);
+    assert_non_null(strstr(err.message, "not a leopards trial"));
+    same_as(dir, files[i], &before);
+    free(before.bytes);
+  }
   tu_rmrf(dir);
   free(dir);
 }
@@ -363,6 +494,7 @@ int main(void) {
       cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_read_only),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

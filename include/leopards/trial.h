@@ -15,8 +15,8 @@
 extern "C" {
 #endif
 
-/* Schema version this code writes; older files are upgraded on open (never losing
- * data), newer ones are refused. */
+/* Schema version this code writes. Older files are read as they are (verification)
+ * and upgraded only by lp_trial_upgrade; newer ones are refused. */
 #define LP_TRIAL_SCHEMA_VERSION 2
 
 typedef struct lp_trial lp_trial;
@@ -34,15 +34,29 @@ typedef struct lp_site_def {
  * manager. Everything in one transaction; on failure the file is removed. */
 lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
                           size_t nsites, const char *manager, lp_trial **out, lp_error *err);
-/* Open an existing trial file, upgrading an older schema (a copy of the file is kept
- * as PATH.schema-vN.bak first). Fails if the file is not a leopards trial. */
+/* Open an existing trial file for reading and writing. A file that is not a leopards
+ * trial, or has an older schema (see lp_trial_upgrade), is refused before anything is
+ * written to it. */
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
+/* Open for reading only: nothing is written, no file is created beside it (no -wal,
+ * -shm or -writer), and any write through the handle is refused. When no other
+ * connection has the file open, the handle holds the writers back (a shared lock on
+ * PATH-writer) until it is closed: close it before writing to the same trial from the
+ * same process or thread. Older schemas are refused, as by lp_trial_open. */
+lp_status lp_trial_open_readonly(const char *path, lp_trial **out, lp_error *err);
+/* Bring an older trial file to LP_TRIAL_SCHEMA_VERSION: a copy of the file is kept as
+ * PATH.schema-vN.bak first, then the migrations and an audit entry by `user` (trial
+ * manager or statistician) are written in one transaction. *from is the version the
+ * file had (equal to LP_TRIAL_SCHEMA_VERSION when there was nothing to do). A file
+ * that is not a leopards trial is refused untouched. */
+lp_status lp_trial_upgrade(const char *path, const char *user, int *from, lp_error *err);
 /* Remove a trial file and the files SQLite and the store keep beside it (-wal, -shm,
  * -writer). For a trial that is being abandoned (a failed creation, a demo redone). */
 void lp_trial_remove_files(const char *path);
 void lp_trial_close(lp_trial *t);
-/* Open a trial file for audit verification only: its settings are not read, so
- * damaged settings are reported by lp_audit_verify instead of refusing to open. */
+/* Open a trial file for audit verification only, read-only as lp_trial_open_readonly,
+ * at any schema version this code knows: its settings are not read, so damaged
+ * settings are reported by lp_audit_verify instead of refusing to open. */
 lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err);
 
 /* Replace the clock (tests): `fn` writes an ISO-8601 UTC time into buf. */
