@@ -225,28 +225,11 @@ static int run_generate(const cli_args *a) {
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_error err;
-  lp_trial_key *k = NULL;
   bool created = false;
-  if (access(kp, F_OK) == 0) {
-    if (lp_key_load(t, kp, &k, &err)) {
-      lp_trial_close(t);
-      return cli_fail(a, &err);
-    }
-  } else {
-    if (lp_key_create(t, kp, &k, &err)) {
-      lp_trial_close(t);
-      return cli_fail(a, &err);
-    }
-    created = true;
-  }
   lp_list_summary sum;
-  lp_status s = lp_list_generate(t, k, &o, user, &sum, &err);
-  lp_key_free(k);
+  lp_status s = lp_list_generate_keyfile(t, kp, &o, user, &sum, &created, &err);
   lp_trial_close(t);
-  if (s) {
-    if (created) unlink(kp); /* never registered: nothing was sealed with it */
-    return cli_fail(a, &err);
-  }
+  if (s) return cli_fail(a, &err);
   if (cli_has(a, "json"))
     return cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "key", kp, "key_created", created,
                                     "sites", (json_int_t)sum.sites, "slots_added",
@@ -441,15 +424,16 @@ static const cli_opt unblind_opts[] = {
     {"key", "FILE", "key file"},
     {"patient", "P", "the one patient to unblind"},
     {"reason", "TEXT", "clinical reason (recorded in the audit trail)"},
-    {"user", "NAME", "investigator of the patient's site, trial manager or statistician"},
+    {"requested-by", "NAME", "the registered user who asked (usually the patient's site investigator)"},
+    {"user", "NAME", "the key holder doing it: statistician, or trial manager with the key"},
     {"json", NULL, "print JSON"},
     {0}};
 
 static int run_unblind(const cli_args *a) {
-  const char *patient, *reason, *user;
+  const char *patient, *reason, *user, *asker;
   int rc;
   if ((rc = cli_require(a, "patient", &patient)) || (rc = cli_require(a, "reason", &reason)) ||
-      (rc = cli_require(a, "user", &user)))
+      (rc = cli_require(a, "requested-by", &asker)) || (rc = cli_require(a, "user", &user)))
     return rc;
   lp_trial *t;
   lp_trial_key *k;
@@ -460,7 +444,7 @@ static int run_unblind(const cli_args *a) {
   }
   lp_error err;
   lp_unblinding u;
-  lp_status s = lp_trial_unblind(t, k, patient, reason, user, &u, &err);
+  lp_status s = lp_trial_unblind_for(t, k, patient, reason, user, asker, &u, &err);
   lp_key_free(k);
   char label[64];
   snprintf(label, sizeof label, "%s", s ? "" : lp_trial_arm_label(t, u.arm));
@@ -645,8 +629,12 @@ const cli_cmd cli_trial_cmds[] = {
      "Prints the pack number, never the arm. A patient is randomised once: a second request\n"
      "prints the first allocation. JSON: {patient, site, sequence, pack, randomized_at, existing}.",
      run_randomize},
-    {"unblind", "emergency unblinding of one patient (with the key, a reason and a user)", unblind_opts,
-     NULL, run_unblind},
+    {"unblind", "emergency unblinding of one patient by the key holder, on an investigator's request",
+     unblind_opts,
+     "Investigators never hold the key: the statistician (or a trial manager with the key) unblinds,\n"
+     "naming who asked (--requested-by) and why; both are recorded before the arm is shown.\n"
+     "A site investigator unblinds their own patient through the web server instead.",
+     run_unblind},
     {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
      run_unblind_list},
     {"status", "recruitment and data completeness by site, and what is missing or due (no arms)", status_opts,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <leopards/trial.h>
 
@@ -82,6 +83,60 @@ static void test_key_file(void **state) {
   assert_int_equal(chmod(kp, 0600), 0);
   TU_CHECK(lp_key_load(t, kp, &k, &e_));
   lp_key_free(k);
+  /* a key owned by another user is refused (when this test may give files away) */
+  if (geteuid() == 0) {
+    assert_int_equal(chown(kp, 65534, 65534), 0);
+    assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+    assert_non_null(strstr(err.message, "owned by another user"));
+    assert_int_equal(chown(kp, 0, 0), 0);
+  }
+  /* so is a key in a folder that others can write, or one owned by another user */
+  assert_int_equal(chmod(dir, 0777), 0);
+  assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "folder that others can write"));
+  char planted[700];
+  snprintf(planted, sizeof planted, "%s/planted.key", dir);
+  assert_int_equal(lp_key_create(t, planted, &k, &err), LP_EDENIED); /* nor made there */
+  assert_int_equal(access(planted, F_OK), -1);
+  assert_int_equal(chmod(dir, 01777), 0); /* sticky or not */
+  assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+  assert_int_equal(chmod(dir, 0700), 0);
+  if (geteuid() == 0) {
+    assert_int_equal(chown(dir, 65534, 65534), 0);
+    assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+    assert_non_null(strstr(err.message, "folder owned by another user"));
+    assert_int_equal(chown(dir, 0, 0), 0);
+  }
+  TU_CHECK(lp_key_load(t, kp, &k, &e_));
+  lp_key_free(k);
+  /* a long comment is read through (the key's lines come after it); a file too large
+   * to be a key says so */
+  {
+    char longk[700], *text;
+    size_t n;
+    snprintf(longk, sizeof longk, "%s/long.key", dir);
+    FILE *in = fopen(kp, "r");
+    text = calloc(1, 4096);
+    n = fread(text, 1, 4095, in);
+    fclose(in);
+    char *nl = strchr(text, '\n'); /* after the header line */
+    FILE *o = fopen(longk, "w");
+    fwrite(text, 1, (size_t)(nl + 1 - text), o);
+    fputs("# ", o);
+    for (int i = 0; i < 3000; i++) fputc('a' + i % 26, o);
+    fputc('\n', o);
+    fwrite(nl + 1, 1, n - (size_t)(nl + 1 - text), o);
+    fclose(o);
+    assert_int_equal(chmod(longk, 0600), 0);
+    TU_CHECK(lp_key_load(t, longk, &k, &e_));
+    lp_key_free(k);
+    o = fopen(longk, "a");
+    for (int i = 0; i < 70000; i++) fputc(i % 64 ? 'x' : '\n', o);
+    fclose(o);
+    assert_int_equal(lp_key_load(t, longk, &k, &err), LP_EPARSE);
+    assert_non_null(strstr(err.message, "too large for a key file"));
+    free(text);
+  }
   /* a key of another trial, or another key for this trial, is refused */
   snprintf(other, sizeof other, "%s/other.key", dir);
   TU_CHECK(lp_key_create(t, other, &k, &e_)); /* same trial id, other secret */
@@ -489,12 +544,46 @@ static void test_read_only(void **state) {
   free(dir);
 }
 
+/* On the command line the key holder unblinds, naming who asked: an investigator
+ * never does it there, and asks only for a patient of their own site. */
+static void test_unblind_for(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 2, 6, &k);
+  screen_ok(t, "S01", "P1", "invS01");
+  lp_allocation a;
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
+  lp_unblinding u;
+  lp_error err;
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "invS01", "invS01", &u, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", "invS02", &u, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "another site"));
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", NULL, &u, &err), LP_EINVAL);
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", "ghost", &u, &err), LP_EDENIED);
+  TU_CHECK(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", "invS01", &u, &e_));
+  assert_true(u.arm == 0 || u.arm == 1);
+  assert_string_equal(u.user, "stat");
+  assert_string_equal(u.reason, "requested by invS01 (investigator, site S01): anaphylaxis");
+  lp_unblinding *all;
+  size_t n;
+  TU_CHECK(lp_trial_unblindings(t, &all, &n, &e_));
+  assert_int_equal(n, 1);
+  assert_string_equal(all[0].reason, u.reason);
+  free(all);
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
-      cmocka_unit_test(test_read_only),
+      cmocka_unit_test(test_read_only), cmocka_unit_test(test_unblind_for),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,6 +112,12 @@ typedef struct lp_list_summary {
  * same secret. Existing slots are first checked against the secret. One transaction. */
 lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o,
                            const char *user, lp_list_summary *out, lp_error *err);
+/* The same with the key file at `key_path`: read when it exists, else created (mode
+ * 0600; *created set). The file is read or created only inside the write
+ * transaction, and a file created by a generation that fails is removed before the
+ * transaction ends, so it can never be one another run has sealed slots with. */
+lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_list_options *o,
+                                   const char *user, lp_list_summary *out, bool *created, lp_error *err);
 
 /* The pure generator: the first n arms (0 = A, 1 = B) of the stream of permuted
  * blocks that a 32-byte secret defines for site number `site_index`. When
@@ -204,9 +210,20 @@ typedef struct lp_unblinding {
   char reason[512];
   int arm; /* -1 when listed without the key */
 } lp_unblinding;
+/* Emergency unblinding of one patient by `user` (an investigator of the patient's
+ * site, a trial manager or the statistician), recorded with the reason before the
+ * arm is handed out. This is the web server's path: it holds the key, the user never
+ * does. */
 lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
                            const char *reason, const char *user, lp_unblinding *out,
                            lp_error *err);
+/* The key holder's unblinding (command line): `user` is a trial manager or the
+ * statistician, who holds the key; `requested_by` is the registered user who asked
+ * (an investigator only for a patient of their own site), recorded in front of the
+ * reason ("requested by inv1 (investigator, site S01): ...") in the unblinding and
+ * its audit entry. */
+lp_status lp_trial_unblind_for(lp_trial *t, const lp_trial_key *k, const char *patient, const char *reason,
+                               const char *user, const char *requested_by, lp_unblinding *out, lp_error *err);
 /* All unblindings so far (never the arm). `*out` is malloc'ed. */
 lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_error *err);
 
