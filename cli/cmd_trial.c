@@ -666,6 +666,16 @@ const cli_cmd cli_trial_cmds[] = {
      cli_run_export},
     {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts,
      NULL, cli_run_import},
+    {"backup", "a consistent copy of the trial while it is in use (never over an existing file)",
+     cli_backup_opts,
+     "The copy is the trial as of one commit (SQLite's online backup), written under a temporary\n"
+     "name and moved into place, then its audit trail is verified (exit 1 if it is not intact).\n"
+     "Key files are never in a backup: keep them elsewhere (see docs/trial.md).",
+     cli_run_backup},
+    {"restore", "put a backup back, after checking its audit trail", cli_restore_opts,
+     "A backup whose audit trail does not verify is refused. An existing trial file is replaced\n"
+     "only with --replace, after keeping a copy of it; the restored trial is verified again.",
+     cli_run_restore},
 };
 const size_t cli_trial_ncmds = sizeof cli_trial_cmds / sizeof cli_trial_cmds[0];
 

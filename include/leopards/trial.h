@@ -59,6 +59,39 @@ void lp_trial_close(lp_trial *t);
  * settings are reported by lp_audit_verify instead of refusing to open. */
 lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err);
 
+/* ---- backup and restore ---- */
+
+typedef struct lp_backup_info {
+  long entries;       /* audit entries in the copy */
+  char head[65];      /* hash of its last entry, hex */
+  bool intact;        /* its audit trail verifies */
+  char problem[512];  /* the first problem when not intact */
+} lp_backup_info;
+/* A consistent copy of the trial at `db` as of one commit, taken while it is in use
+ * (SQLite's online backup; writers carry on), written to the new file `out`
+ * atomically (a temporary file linked into place; an existing `out` is never
+ * overwritten), then verified: `info` says whether its audit trail is intact. Key
+ * files are never part of a backup. */
+lp_status lp_trial_backup(const char *db, const char *out, lp_backup_info *info, lp_error *err);
+
+typedef struct lp_restore_options {
+  bool replace;            /* allow replacing an existing trial file (a copy of it is kept first) */
+  const char *checkpoints; /* audit checkpoint file the backup must extend: not available yet,
+                              so giving one is refused (LP_EUNSUPPORTED) */
+} lp_restore_options;
+typedef struct lp_restore_info {
+  long entries;     /* audit entries restored */
+  char head[65];
+  bool replaced;    /* an existing trial file was replaced ... */
+  char kept[1100];  /* ... and kept here first (DB.replaced-TIME.bak) */
+} lp_restore_info;
+/* Put the backup at `backup` back as the trial `db`, only if its audit trail
+ * verifies. A new `db` is written atomically; an existing one is replaced only with
+ * `replace` (through SQLite, so that connections still open see one consistent
+ * change), after keeping a copy of it. The restored trial is verified again. */
+lp_status lp_trial_restore(const char *backup, const char *db, const lp_restore_options *o, lp_restore_info *info,
+                           lp_error *err);
+
 /* Replace the clock (tests): `fn` writes an ISO-8601 UTC time into buf. */
 typedef void (*lp_clock_fn)(void *ctx, char *buf, size_t n);
 void lp_trial_set_clock(lp_trial *t, lp_clock_fn fn, void *ctx);
