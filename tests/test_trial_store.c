@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <leopards/trial.h>
@@ -578,12 +580,54 @@ static void test_unblind_for(void **state) {
   free(dir);
 }
 
+/* A reader of a trial that nobody had open reads the file itself; a writer that
+ * starts meanwhile waits until the reader closes, so the file never changes under it. */
+static void test_reader_holds_writers(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600];
+  lp_trial *t = tu_trial(dir, 1, 4, NULL);
+  lp_trial_close(t);
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  lp_trial *r;
+  TU_CHECK(lp_trial_open_readonly(db, &r, &e_));
+  assert_true(r->read_lock_fd >= 0); /* nobody had it open: the file itself is read */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    lp_trial *w;
+    lp_error err;
+    /* a descriptor copied by fork() shares the reader's lock: this process is
+     * another program, which does not hold it */
+    close(r->read_lock_fd);
+    if (lp_trial_open(db, &w, &err) || lp_user_add(w, "mgr", "late", LP_ROLE_MANAGER, NULL, &err)) _exit(1);
+    lp_trial_close(w);
+    _exit(0);
+  }
+  struct timespec ts = {0, 300000000};
+  nanosleep(&ts, NULL);
+  int st;
+  assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still waiting for the reader */
+  lp_error err;
+  assert_int_equal(lp__user_check(r, "late", 1u << LP_ROLE_MANAGER, 0, "x", &err), LP_EDENIED);
+  verify_clean(r);
+  lp_trial_close(r);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  TU_CHECK(lp_trial_open_readonly(db, &r, &e_));
+  TU_CHECK(lp__user_check(r, "late", 1u << LP_ROLE_MANAGER, 0, "x", &e_));
+  verify_clean(r);
+  lp_trial_close(r);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
       cmocka_unit_test(test_read_only), cmocka_unit_test(test_unblind_for),
+      cmocka_unit_test(test_reader_holds_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

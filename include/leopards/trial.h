@@ -42,7 +42,9 @@ lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
  * -shm or -writer), and any write through the handle is refused. When no other
  * connection has the file open, the handle holds the writers back (a shared lock on
  * PATH-writer) until it is closed: close it before writing to the same trial from the
- * same process or thread. Older schemas are refused, as by lp_trial_open. */
+ * same process or thread. A long-lived process (a server) opens its writing handle
+ * first and keeps it open; its read-only handles then read through the WAL and hold
+ * nothing. Older schemas are refused, as by lp_trial_open. */
 lp_status lp_trial_open_readonly(const char *path, lp_trial **out, lp_error *err);
 /* Bring an older trial file to LP_TRIAL_SCHEMA_VERSION: a copy of the file is kept as
  * PATH.schema-vN.bak first, then the migrations and an audit entry by `user` (trial

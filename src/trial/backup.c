@@ -126,6 +126,10 @@ static lp_status replace_live(lp_trial *src, const char *db, lp_restore_info *in
   char lock[4200];
   snprintf(lock, sizeof lock, "%s-writer", db);
   int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno == ELOOP) {
+    sqlite3_close(dst);
+    return lp_error_set(err, LP_EDENIED, "%s is a symbolic link; the lock file beside a trial must be a plain file", lock);
+  }
   if (fd >= 0)
     while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
     }
