@@ -38,6 +38,11 @@ EOF
   fail "could not hold $1"
 }
 
+for c in "trial upgrade" backup restore unblind; do
+  expect 0 "$L" $c --help
+done
+has "requested-by" out
+
 # --- item: the key race. A fails (unknown site) after B has started with the same key path.
 for round in 1 2 3; do
   rm -f r.db* r.key
