@@ -17,7 +17,12 @@ int cli_trial_open(const cli_args *a, lp_trial **t) {
   int rc = cli_require(a, "db", &db);
   if (rc) return rc;
   lp_error err;
-  if (lp_trial_open(db, t, &err)) return cli_fail(a, &err);
+  if (lp_trial_open(db, t, &err)) {
+    rc = cli_fail(a, &err);
+    if (strstr(err.message, "must be upgraded"))
+      fprintf(stderr, "hint: leopards trial upgrade --db %s --user MANAGER\n", db);
+    return rc;
+  }
   char def[4200];
   const char *ak = cli_str(a, "audit-key");
   if (!ak) {
@@ -28,6 +33,20 @@ int cli_trial_open(const cli_args *a, lp_trial **t) {
     lp_trial_close(*t);
     *t = NULL;
     return cli_fail(a, &err);
+  }
+  return CLI_OK;
+}
+
+int cli_trial_open_readonly(const cli_args *a, lp_trial **t) {
+  const char *db;
+  int rc = cli_require(a, "db", &db);
+  if (rc) return rc;
+  lp_error err;
+  if (lp_trial_open_readonly(db, t, &err)) {
+    rc = cli_fail(a, &err);
+    if (strstr(err.message, "must be upgraded"))
+      fprintf(stderr, "hint: leopards trial upgrade --db %s --user MANAGER\n", db);
+    return rc;
   }
   return CLI_OK;
 }
@@ -133,6 +152,58 @@ static int run_init(const cli_args *a) {
   return CLI_OK;
 }
 
+/* ---- trial upgrade ---- */
+
+static const cli_opt upgrade_opts[] = {
+    {"db", "FILE", "trial database of an older schema version"},
+    {"audit-key", "FILE", "where to create the trial's audit key if it has none (default DB.audit-key)"},
+    {"user", "NAME", "trial manager or statistician (recorded in the audit trail)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_upgrade(const cli_args *a) {
+  const char *db, *user;
+  int rc, from;
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "user", &user))) return rc;
+  lp_error err;
+  if (lp_trial_upgrade(db, user, &from, &err)) return cli_fail(a, &err);
+  /* A trial from before the keyed audit trail gains its audit key now (in its own
+   * audited transaction, after the upgrade's); run again, the upgrade only does this. */
+  lp_trial *t;
+  if (lp_trial_open(db, &t, &err)) return cli_fail(a, &err);
+  char def[4200];
+  const char *ak = cli_str(a, "audit-key");
+  if (!ak) {
+    lp_audit_key_default_path(db, def, sizeof def);
+    ak = def;
+  }
+  bool keyed = false;
+  if (!lp_trial_audit_keyed(t)) {
+    if (lp_audit_key_install(t, ak, user, &err)) {
+      lp_trial_close(t);
+      fprintf(stderr, "leopards trial upgrade: the schema is upgraded, but the audit key was not made; run the "
+                      "upgrade again once this is fixed\n");
+      return cli_fail(a, &err);
+    }
+    keyed = true;
+  }
+  lp_trial_close(t);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:i, s:i, s:b, s:o}", "db", db, "from", from, "to",
+                                    LP_TRIAL_SCHEMA_VERSION, "upgraded", from != LP_TRIAL_SCHEMA_VERSION,
+                                    "audit_key", keyed ? json_string(ak) : json_null()));
+  if (from == LP_TRIAL_SCHEMA_VERSION && !keyed)
+    printf("%s is at schema version %d already, with its audit key: nothing to do\n", db, from);
+  else if (from != LP_TRIAL_SCHEMA_VERSION)
+    printf("upgraded %s from schema version %d to %d by %s (a copy of the old file is %s.schema-v%d.bak)\n", db,
+           from, LP_TRIAL_SCHEMA_VERSION, user, db, from);
+  if (keyed)
+    printf("audit key created: %s (mode 0600; from now on every write needs it: keep it on the server, apart "
+           "from the database and its backups)\n",
+           ak);
+  return CLI_OK;
+}
+
 /* ---- user add ---- */
 
 static const cli_opt user_opts[] = {
@@ -211,28 +282,11 @@ static int run_generate(const cli_args *a) {
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_error err;
-  lp_trial_key *k = NULL;
   bool created = false;
-  if (access(kp, F_OK) == 0) {
-    if (lp_key_load(t, kp, &k, &err)) {
-      lp_trial_close(t);
-      return cli_fail(a, &err);
-    }
-  } else {
-    if (lp_key_create(t, kp, &k, &err)) {
-      lp_trial_close(t);
-      return cli_fail(a, &err);
-    }
-    created = true;
-  }
   lp_list_summary sum;
-  lp_status s = lp_list_generate(t, k, &o, user, &sum, &err);
-  lp_key_free(k);
+  lp_status s = lp_list_generate_keyfile(t, kp, &o, user, &sum, &created, &err);
   lp_trial_close(t);
-  if (s) {
-    if (created) unlink(kp); /* never registered: nothing was sealed with it */
-    return cli_fail(a, &err);
-  }
+  if (s) return cli_fail(a, &err);
   if (cli_has(a, "json"))
     return cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "key", kp, "key_created", created,
                                     "sites", (json_int_t)sum.sites, "slots_added",
@@ -258,7 +312,7 @@ static int run_report(const cli_args *a) {
   lp_trial *t;
   lp_trial_key *k;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   if ((rc = cli_trial_key(a, t, &k))) {
     lp_trial_close(t);
     return rc;
@@ -431,15 +485,16 @@ static const cli_opt unblind_opts[] = {
     {"key", "FILE", "key file"},
     {"patient", "P", "the one patient to unblind"},
     {"reason", "TEXT", "clinical reason (recorded in the audit trail)"},
-    {"user", "NAME", "investigator of the patient's site, trial manager or statistician"},
+    {"requested-by", "NAME", "the registered user who asked (usually the patient's site investigator)"},
+    {"user", "NAME", "the key holder doing it: statistician, or trial manager with the key"},
     {"json", NULL, "print JSON"},
     {0}};
 
 static int run_unblind(const cli_args *a) {
-  const char *patient, *reason, *user;
+  const char *patient, *reason, *user, *asker;
   int rc;
   if ((rc = cli_require(a, "patient", &patient)) || (rc = cli_require(a, "reason", &reason)) ||
-      (rc = cli_require(a, "user", &user)))
+      (rc = cli_require(a, "requested-by", &asker)) || (rc = cli_require(a, "user", &user)))
     return rc;
   lp_trial *t;
   lp_trial_key *k;
@@ -450,7 +505,7 @@ static int run_unblind(const cli_args *a) {
   }
   lp_error err;
   lp_unblinding u;
-  lp_status s = lp_trial_unblind(t, k, patient, reason, user, &u, &err);
+  lp_status s = lp_trial_unblind_for(t, k, patient, reason, user, asker, &u, &err);
   lp_key_free(k);
   char label[64];
   snprintf(label, sizeof label, "%s", s ? "" : lp_trial_arm_label(t, u.arm));
@@ -470,7 +525,7 @@ static const cli_opt unblind_list_opts[] = {{"db", "FILE", "trial database"}, CL
 static int run_unblind_list(const cli_args *a) {
   lp_trial *t;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_error err;
   lp_unblinding *u;
   size_t n;
@@ -534,7 +589,7 @@ static int run_status(const cli_args *a) {
   int rc;
   if ((rc = cli_long(a, "items", 0, 1000000, &show))) return rc;
   lp_trial *t;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_error err;
   lp_progress p;
   lp_status s = lp_trial_progress(t, cli_str(a, "site"), cli_str(a, "as-of"), &p, &err);
@@ -615,6 +670,11 @@ static char screen_usage[4096], record_usage[LP_RECORD_COUNT][6144];
 const cli_cmd cli_trial_cmds[] = {
     {"trial init", "create a trial database (schema, sites, first trial manager)", init_opts,
      "example:\n  leopards trial init --db trial.db --sites 34 --user alice", run_init},
+    {"trial upgrade", "bring an older trial file to this version's schema (audited; keeps a copy first)",
+     upgrade_opts,
+     "Nothing else changes a file's schema: reading commands refuse an older file untouched,\n"
+     "and writing ones ask for this upgrade first.",
+     run_upgrade},
     {"user add", "register a user: investigator (of a site), manager or statistician", user_opts, NULL,
      run_user_add},
     {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)",
@@ -632,8 +692,12 @@ const cli_cmd cli_trial_cmds[] = {
      "Prints the pack number, never the arm. A patient is randomised once: a second request\n"
      "prints the first allocation. JSON: {patient, site, sequence, pack, randomized_at, existing}.",
      run_randomize},
-    {"unblind", "emergency unblinding of one patient (with the key, a reason and a user)", unblind_opts,
-     NULL, run_unblind},
+    {"unblind", "emergency unblinding of one patient by the key holder, on an investigator's request",
+     unblind_opts,
+     "Investigators never hold the key: the statistician (or a trial manager with the key) unblinds,\n"
+     "naming who asked (--requested-by) and why; both are recorded before the arm is shown.\n"
+     "A site investigator unblinds their own patient through the web server instead.",
+     run_unblind},
     {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
      run_unblind_list},
     {"status", "recruitment and data completeness by site, and what is missing or due (no arms)", status_opts,
@@ -675,6 +739,16 @@ const cli_cmd cli_trial_cmds[] = {
      cli_run_export},
     {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts,
      NULL, cli_run_import},
+    {"backup", "a consistent copy of the trial while it is in use (never over an existing file)",
+     cli_backup_opts,
+     "The copy is the trial as of one commit (SQLite's online backup), written under a temporary\n"
+     "name and moved into place, then its audit trail is verified (exit 1 if it is not intact).\n"
+     "Key files are never in a backup: keep them elsewhere (see docs/trial.md).",
+     cli_run_backup},
+    {"restore", "put a backup back, after checking its audit trail", cli_restore_opts,
+     "A backup whose audit trail does not verify is refused. An existing trial file is replaced\n"
+     "only with --replace, after keeping a copy of it; the restored trial is verified again.",
+     cli_run_restore},
 };
 const size_t cli_trial_ncmds = sizeof cli_trial_cmds / sizeof cli_trial_cmds[0];
 

@@ -15,10 +15,14 @@
  * cli_trial_open also loads the audit key: --audit-key, else DB.audit-key when it
  * exists. */
 int cli_trial_open(const cli_args *a, lp_trial **t);
+/* The same for a command that only reads: nothing is written to the trial. */
+int cli_trial_open_readonly(const cli_args *a, lp_trial **t);
 int cli_trial_key(const cli_args *a, lp_trial *t, lp_trial_key **k);
 
 extern const cli_opt cli_record_opts[], cli_record_any_opts[], cli_delete_opts[], cli_verify_opts[], cli_log_opts[], cli_export_opts[],
-    cli_import_opts[];
+    cli_import_opts[], cli_backup_opts[], cli_restore_opts[];
+int cli_run_backup(const cli_args *a);
+int cli_run_restore(const cli_args *a);
 int cli_run_record(const cli_args *a);
 int cli_run_delete(const cli_args *a);
 int cli_run_verify(const cli_args *a);

@@ -233,7 +233,7 @@ static int print_entry(void *ctx, const lp_audit_entry *e) {
 int cli_run_log(const cli_args *a) {
   lp_trial *t;
   int rc;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   log_ctx c = {cli_has(a, "json"), json_array(), 0};
   lp_error err;
   lp_status s = lp_audit_log(t, cli_str(a, "patient"), print_entry, &c, &err);
@@ -264,7 +264,7 @@ int cli_run_export(const cli_args *a) {
   int rc;
   if ((rc = cli_require(a, "out", &out))) return rc;
   lp_trial *t;
-  if ((rc = cli_trial_open(a, &t))) return rc;
+  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_trial_key *k = NULL;
   if (cli_has(a, "key") && (rc = cli_trial_key(a, t, &k))) {
     lp_trial_close(t);
@@ -294,5 +294,60 @@ int cli_run_import(const cli_args *a) {
   if (lp_trial_import(db, from, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:s, s:b}", "db", db, "from", from, "verified", 1));
   printf("imported %s into %s; audit trail verified\n", from, db);
+  return CLI_OK;
+}
+
+/* ---- backup / restore ---- */
+
+const cli_opt cli_backup_opts[] = {
+    {"db", "FILE", "trial database (may be in use: randomisation carries on)"},
+    {"out", "FILE", "the backup file to write (must not exist)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_backup(const cli_args *a) {
+  const char *db, *out;
+  int rc;
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "out", &out))) return rc;
+  lp_error err;
+  lp_backup_info b;
+  if (lp_trial_backup(db, out, &b, &err)) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    rc = cli_print_json(json_pack("{s:s, s:s, s:b, s:I, s:s, s:s?}", "db", db, "backup", out, "intact", b.intact,
+                                  "entries", (json_int_t)b.entries, "head", b.head, "problem",
+                                  b.intact ? NULL : b.problem));
+  else
+    printf("backup of %s written to %s: %ld audit entries, head %s%s%s\n", db, out, b.entries, b.head,
+           b.intact ? "" : "; its audit trail does NOT verify: ", b.intact ? "" : b.problem);
+  if (!b.intact) fprintf(stderr, "leopards backup: the copy's audit trail does not verify: %s\n", b.problem);
+  return b.intact ? rc : CLI_EDATA;
+}
+
+const cli_opt cli_restore_opts[] = {
+    {"backup", "FILE", "a backup written by 'leopards backup'"},
+    {"db", "FILE", "the trial database to restore into"},
+    {"replace", NULL, "replace an existing trial file (a copy of it is kept as DB.replaced-TIME.bak)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_restore(const cli_args *a) {
+  const char *db, *bak;
+  int rc;
+  if ((rc = cli_require(a, "backup", &bak)) || (rc = cli_require(a, "db", &db))) return rc;
+  lp_error err;
+  lp_restore_options o = {.replace = cli_has(a, "replace")};
+  lp_restore_info r;
+  if (lp_trial_restore(bak, db, &o, &r, &err)) {
+    rc = cli_fail(a, &err);
+    if (err.status == LP_ESTATE && strstr(err.message, "only when asked"))
+      fprintf(stderr, "hint: add --replace to replace it\n");
+    return rc;
+  }
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:b, s:s?}", "db", db, "backup", bak, "entries",
+                                    (json_int_t)r.entries, "head", r.head, "replaced", r.replaced, "kept",
+                                    r.replaced ? r.kept : NULL));
+  printf("restored %s from %s: audit trail intact, %ld entries, head %s\n", db, bak, r.entries, r.head);
+  if (r.replaced) printf("the trial file it replaced is kept as %s\n", r.kept);
   return CLI_OK;
 }

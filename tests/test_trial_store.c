@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <leopards/trial.h>
 
@@ -82,6 +85,60 @@ static void test_key_file(void **state) {
   assert_int_equal(chmod(kp, 0600), 0);
   TU_CHECK(lp_key_load(t, kp, &k, &e_));
   lp_key_free(k);
+  /* a key owned by another user is refused (when this test may give files away) */
+  if (geteuid() == 0) {
+    assert_int_equal(chown(kp, 65534, 65534), 0);
+    assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+    assert_non_null(strstr(err.message, "owned by another user"));
+    assert_int_equal(chown(kp, 0, 0), 0);
+  }
+  /* so is a key in a folder that others can write, or one owned by another user */
+  assert_int_equal(chmod(dir, 0777), 0);
+  assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "folder that others can write"));
+  char planted[700];
+  snprintf(planted, sizeof planted, "%s/planted.key", dir);
+  assert_int_equal(lp_key_create(t, planted, &k, &err), LP_EDENIED); /* nor made there */
+  assert_int_equal(access(planted, F_OK), -1);
+  assert_int_equal(chmod(dir, 01777), 0); /* sticky or not */
+  assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+  assert_int_equal(chmod(dir, 0700), 0);
+  if (geteuid() == 0) {
+    assert_int_equal(chown(dir, 65534, 65534), 0);
+    assert_int_equal(lp_key_load(t, kp, &k, &err), LP_EDENIED);
+    assert_non_null(strstr(err.message, "folder owned by another user"));
+    assert_int_equal(chown(dir, 0, 0), 0);
+  }
+  TU_CHECK(lp_key_load(t, kp, &k, &e_));
+  lp_key_free(k);
+  /* a long comment is read through (the key's lines come after it); a file too large
+   * to be a key says so */
+  {
+    char longk[700], *text;
+    size_t n;
+    snprintf(longk, sizeof longk, "%s/long.key", dir);
+    FILE *in = fopen(kp, "r");
+    text = calloc(1, 4096);
+    n = fread(text, 1, 4095, in);
+    fclose(in);
+    char *nl = strchr(text, '\n'); /* after the header line */
+    FILE *o = fopen(longk, "w");
+    fwrite(text, 1, (size_t)(nl + 1 - text), o);
+    fputs("# ", o);
+    for (int i = 0; i < 3000; i++) fputc('a' + i % 26, o);
+    fputc('\n', o);
+    fwrite(nl + 1, 1, n - (size_t)(nl + 1 - text), o);
+    fclose(o);
+    assert_int_equal(chmod(longk, 0600), 0);
+    TU_CHECK(lp_key_load(t, longk, &k, &e_));
+    lp_key_free(k);
+    o = fopen(longk, "a");
+    for (int i = 0; i < 70000; i++) fputc(i % 64 ? 'x' : '\n', o);
+    fclose(o);
+    assert_int_equal(lp_key_load(t, longk, &k, &err), LP_EPARSE);
+    assert_non_null(strstr(err.message, "too large for a key file"));
+    free(text);
+  }
   /* a key of another trial, or another key for this trial, is refused */
   snprintf(other, sizeof other, "%s/other.key", dir);
   TU_CHECK(lp_key_create(t, other, &k, &e_)); /* same trial id, other secret */
@@ -306,8 +363,49 @@ static void test_list_extend_and_report(void **state) {
   free(dir);
 }
 
-/* A file made at schema version 1 (randomisation only) is upgraded on open: a
- * backup is kept, every row and the audit chain survive, and the new tables work. */
+/* The bytes of a file (malloc'ed, *n its size) and the names in a directory, joined. */
+static char *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot read %s", path);
+  char *buf = malloc(1 << 22);
+  *n = fread(buf, 1, 1 << 22, f);
+  fclose(f);
+  return buf;
+}
+
+static void listing(const char *dir, char *out, size_t n) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "ls -a '%s'", dir);
+  FILE *p = popen(cmd, "r");
+  size_t k = fread(out, 1, n - 1, p);
+  out[k] = '\0';
+  pclose(p);
+}
+
+/* Opening to read leaves the file and its folder exactly as they were. */
+typedef struct {
+  char *bytes;
+  size_t n;
+  char names[2048];
+} snapshot;
+
+static void snap(const char *dir, const char *db, snapshot *s) {
+  s->bytes = slurp(db, &s->n);
+  listing(dir, s->names, sizeof s->names);
+}
+
+static void same_as(const char *dir, const char *db, snapshot *before) {
+  snapshot now;
+  snap(dir, db, &now);
+  assert_string_equal(now.names, before->names);
+  assert_int_equal(now.n, before->n);
+  assert_memory_equal(now.bytes, before->bytes, now.n);
+  free(now.bytes);
+}
+
+/* A file made at schema version 1 (randomisation only): reading and verifying it
+ * changes nothing; opening it for writing is refused until the explicit upgrade,
+ * which keeps a backup, records itself in the audit trail and keeps every row. */
 static void test_upgrade(void **state) {
   (void)state;
   char *dir = tu_tmpdir(), db[600], kp[600], bak[700];
@@ -337,14 +435,38 @@ static void test_upgrade(void **state) {
   memcpy(head, rep.head, sizeof head);
   lp_trial_close(t);
 
-  TU_CHECK(lp_trial_open(db, &t, &e_));
-  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
+  snapshot before;
+  snap(dir, db, &before);
+  lp_error err;
+  /* verification reads the old file as it is */
+  TU_CHECK(lp_audit_open(db, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), 1);
+  TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
+  if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
+  lp_trial_close(t);
+  same_as(dir, db, &before);
+  /* a read-only or writing open says that it must be upgraded, and touches nothing */
+  assert_int_equal(lp_trial_open_readonly(db, &t, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "must be upgraded"));
+  assert_int_equal(lp_trial_open(db, &t, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "must be upgraded"));
+  same_as(dir, db, &before);
+  /* only a manager or statistician upgrades */
+  int from;
+  assert_int_equal(lp_trial_upgrade(db, "ia", &from, &err), LP_EDENIED);
+  TU_CHECK(lp_trial_upgrade(db, "mgr", &from, &e_));
+  assert_int_equal(from, 1);
   snprintf(bak, sizeof bak, "%s.schema-v1.bak", db);
   struct stat sb;
   assert_int_equal(stat(bak, &sb), 0);
+  TU_CHECK(lp_trial_upgrade(db, "mgr", &from, &e_)); /* nothing left to do */
+  assert_int_equal(from, LP_TRIAL_SCHEMA_VERSION);
+
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
   TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
   if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
-  assert_int_equal(rep.entries, entries);
+  assert_int_equal(rep.entries, entries + 1); /* the upgrade's own entry */
   TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &b, &e_));
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
@@ -352,8 +474,168 @@ static void test_upgrade(void **state) {
   TU_CHECK(lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":70,\"sex\":\"male\"}",
                           "--json-in", "ia", NULL, &rows, &e_));
   verify_clean(t);
+  /* the upgraded trial gains its audit key (as `leopards trial upgrade` does next):
+   * from then on its entries are keyed and a write without the key is refused */
+  char akp[700];
+  snprintf(akp, sizeof akp, "%s.audit-key", db);
+  assert_false(lp_trial_audit_keyed(t));
+  TU_CHECK(lp_audit_key_install(t, akp, "mgr", &e_));
+  assert_true(lp_trial_audit_keyed(t));
+  lp_trial_close(t);
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  assert_int_not_equal(lp_user_add(t, "mgr", "ib", LP_ROLE_INVESTIGATOR, "B", &err), LP_OK);
+  assert_non_null(strstr(err.message, "audit key"));
+  lp_trial_close(t);
+  lp_audit_key *ak;
+  TU_CHECK(lp_audit_open(db, &t, &e_));
+  TU_CHECK(lp_audit_key_load(t, akp, &ak, &e_));
+  lp_audit_check chk = {.key = ak};
+  TU_CHECK(lp_audit_verify_with(t, &chk, &rep, &e_));
+  if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
+  lp_audit_key_free(ak);
   lp_key_free(k);
   lp_trial_close(t);
+  free(before.bytes);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+/* A current trial that nobody has open, read through every read-only entry point:
+ * no byte of the file changes and no file (-wal, -shm, -writer) appears; a write
+ * through a read-only handle is refused. A file that is not a leopards trial (an
+ * SQLite file of another program in WAL mode, a text file) is refused untouched, by
+ * every open and by the upgrade. */
+static void test_read_only(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600], other[600], text[600];
+  lp_trial *t = tu_trial(dir, 2, 6, NULL);
+  screen_ok(t, "S01", "P1", "invS01");
+  lp_allocation a;
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
+  lp_trial_close(t);
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  char side[700];
+  snprintf(side, sizeof side, "%s-writer", db);
+  remove(side); /* as a copy of the file would be: nothing beside it */
+  snapshot before;
+  snap(dir, db, &before);
+  lp_error err;
+  TU_CHECK(lp_audit_open(db, &t, &e_));
+  verify_clean(t);
+  lp_trial_close(t);
+  TU_CHECK(lp_trial_open_readonly(db, &t, &e_));
+  verify_clean(t);
+  lp_progress p;
+  TU_CHECK(lp_trial_progress(t, NULL, "2030-01-01", &p, &e_));
+  assert_int_equal(p.total.randomised, 1);
+  lp_progress_clear(&p);
+  assert_int_equal(lp_user_add(t, "mgr", "x", LP_ROLE_MANAGER, NULL, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "reading only"));
+  lp_trial_close(t);
+  same_as(dir, db, &before);
+  free(before.bytes);
+
+  /* foreign files */
+  snprintf(other, sizeof other, "%s/other.db", dir);
+  sqlite3 *o;
+  assert_int_equal(sqlite3_open(other, &o), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(o, "PRAGMA journal_mode=WAL; PRAGMA user_version=2;"
+                                   "CREATE TABLE things(a); INSERT INTO things VALUES(1);", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(o);
+  snprintf(text, sizeof text, "%s/notes.txt", dir);
+  FILE *f = fopen(text, "w");
+  fputs("not a database, but long enough to have a header's worth of bytes in it: "
+        "0123456789012345678901234567890123456789\n", f);
+  fclose(f);
+  const char *files[] = {other, text};
+  for (int i = 0; i < 2; i++) {
+    snap(dir, files[i], &before);
+    int from;
+    assert_int_equal(lp_audit_open(files[i], &t, &err), LP_EDATA);
+    assert_non_null(strstr(err.message, "not a leopards trial"));
+    assert_int_equal(lp_trial_open_readonly(files[i], &t, &err), LP_EDATA);
+    assert_int_equal(lp_trial_open(files[i], &t, &err), LP_EDATA);
+    assert_int_equal(lp_trial_upgrade(files[i], "mgr", &from, &err), LP_EDATA);
+    assert_non_null(strstr(err.message, "not a leopards trial"));
+    same_as(dir, files[i], &before);
+    free(before.bytes);
+  }
+  tu_rmrf(dir);
+  free(dir);
+}
+
+/* On the command line the key holder unblinds, naming who asked: an investigator
+ * never does it there, and asks only for a patient of their own site. */
+static void test_unblind_for(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  lp_trial_key *k;
+  lp_trial *t = tu_trial(dir, 2, 6, &k);
+  screen_ok(t, "S01", "P1", "invS01");
+  lp_allocation a;
+  TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
+  lp_unblinding u;
+  lp_error err;
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "invS01", "invS01", &u, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", "invS02", &u, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "another site"));
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", NULL, &u, &err), LP_EINVAL);
+  assert_int_equal(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", "ghost", &u, &err), LP_EDENIED);
+  TU_CHECK(lp_trial_unblind_for(t, k, "P1", "anaphylaxis", "stat", "invS01", &u, &e_));
+  assert_true(u.arm == 0 || u.arm == 1);
+  assert_string_equal(u.user, "stat");
+  assert_string_equal(u.reason, "requested by invS01 (investigator, site S01): anaphylaxis");
+  lp_unblinding *all;
+  size_t n;
+  TU_CHECK(lp_trial_unblindings(t, &all, &n, &e_));
+  assert_int_equal(n, 1);
+  assert_string_equal(all[0].reason, u.reason);
+  free(all);
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
+/* A reader of a trial that nobody had open reads the file itself; a writer that
+ * starts meanwhile waits until the reader closes, so the file never changes under it. */
+static void test_reader_holds_writers(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600];
+  lp_trial *t = tu_trial(dir, 1, 4, NULL);
+  lp_trial_close(t);
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  lp_trial *r;
+  TU_CHECK(lp_trial_open_readonly(db, &r, &e_));
+  assert_true(r->read_lock_fd >= 0); /* nobody had it open: the file itself is read */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    lp_trial *w;
+    lp_error err;
+    /* a descriptor copied by fork() shares the reader's lock: this process is
+     * another program, which does not hold it */
+    close(r->read_lock_fd);
+    if (lp_trial_open(db, &w, &err) || lp_user_add(w, "mgr", "late", LP_ROLE_MANAGER, NULL, &err)) _exit(1);
+    lp_trial_close(w);
+    _exit(0);
+  }
+  struct timespec ts = {0, 300000000};
+  nanosleep(&ts, NULL);
+  int st;
+  assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still waiting for the reader */
+  lp_error err;
+  assert_int_equal(lp__user_check(r, "late", 1u << LP_ROLE_MANAGER, 0, "x", &err), LP_EDENIED);
+  verify_clean(r);
+  lp_trial_close(r);
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  TU_CHECK(lp_trial_open_readonly(db, &r, &e_));
+  TU_CHECK(lp__user_check(r, "late", 1u << LP_ROLE_MANAGER, 0, "x", &e_));
+  verify_clean(r);
+  lp_trial_close(r);
   tu_rmrf(dir);
   free(dir);
 }
@@ -363,6 +645,8 @@ int main(void) {
       cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_read_only), cmocka_unit_test(test_unblind_for),
+      cmocka_unit_test(test_reader_holds_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,8 +15,8 @@
 extern "C" {
 #endif
 
-/* Schema version this code writes; older files are upgraded on open (never losing
- * data), newer ones are refused. */
+/* Schema version this code writes. Older files are read as they are (verification)
+ * and upgraded only by lp_trial_upgrade; newer ones are refused. */
 #define LP_TRIAL_SCHEMA_VERSION 3
 
 typedef struct lp_trial lp_trial;
@@ -35,16 +35,65 @@ typedef struct lp_site_def {
  * manager. Everything in one transaction; on failure the file is removed. */
 lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
                           size_t nsites, const char *manager, lp_trial **out, lp_error *err);
-/* Open an existing trial file, upgrading an older schema (a copy of the file is kept
- * as PATH.schema-vN.bak first). Fails if the file is not a leopards trial. */
+/* Open an existing trial file for reading and writing. A file that is not a leopards
+ * trial, or has an older schema (see lp_trial_upgrade), is refused before anything is
+ * written to it. */
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err);
+/* Open for reading only: nothing is written, no file is created beside it (no -wal,
+ * -shm or -writer), and any write through the handle is refused. When no other
+ * connection has the file open, the handle holds the writers back (a shared lock on
+ * PATH-writer) until it is closed: close it before writing to the same trial from the
+ * same process or thread. A long-lived process (a server) opens its writing handle
+ * first and keeps it open; its read-only handles then read through the WAL and hold
+ * nothing. Older schemas are refused, as by lp_trial_open. */
+lp_status lp_trial_open_readonly(const char *path, lp_trial **out, lp_error *err);
+/* Bring an older trial file to LP_TRIAL_SCHEMA_VERSION: a copy of the file is kept as
+ * PATH.schema-vN.bak first, then the migrations and an audit entry by `user` (trial
+ * manager or statistician) are written in one transaction. *from is the version the
+ * file had (equal to LP_TRIAL_SCHEMA_VERSION when there was nothing to do). A file
+ * that is not a leopards trial is refused untouched. */
+lp_status lp_trial_upgrade(const char *path, const char *user, int *from, lp_error *err);
 /* Remove a trial file and the files SQLite and the store keep beside it (-wal, -shm,
  * -writer). For a trial that is being abandoned (a failed creation, a demo redone). */
 void lp_trial_remove_files(const char *path);
 void lp_trial_close(lp_trial *t);
-/* Open a trial file for audit verification only: its settings are not read, so
- * damaged settings are reported by lp_audit_verify instead of refusing to open. */
+/* Open a trial file for audit verification only, read-only as lp_trial_open_readonly,
+ * at any schema version this code knows: its settings are not read, so damaged
+ * settings are reported by lp_audit_verify instead of refusing to open. */
 lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err);
+
+/* ---- backup and restore ---- */
+
+typedef struct lp_backup_info {
+  long entries;       /* audit entries in the copy */
+  char head[65];      /* hash of its last entry, hex */
+  bool intact;        /* its audit trail verifies */
+  char problem[512];  /* the first problem when not intact */
+} lp_backup_info;
+/* A consistent copy of the trial at `db` as of one commit, taken while it is in use
+ * (SQLite's online backup; writers carry on), written to the new file `out`
+ * atomically (a temporary file linked into place; an existing `out` is never
+ * overwritten), then verified: `info` says whether its audit trail is intact. Key
+ * files are never part of a backup. */
+lp_status lp_trial_backup(const char *db, const char *out, lp_backup_info *info, lp_error *err);
+
+typedef struct lp_restore_options {
+  bool replace;            /* allow replacing an existing trial file (a copy of it is kept first) */
+  const char *checkpoints; /* audit checkpoint file the backup must extend: not available yet,
+                              so giving one is refused (LP_EUNSUPPORTED) */
+} lp_restore_options;
+typedef struct lp_restore_info {
+  long entries;     /* audit entries restored */
+  char head[65];
+  bool replaced;    /* an existing trial file was replaced ... */
+  char kept[1100];  /* ... and kept here first (DB.replaced-TIME.bak) */
+} lp_restore_info;
+/* Put the backup at `backup` back as the trial `db`, only if its audit trail
+ * verifies. A new `db` is written atomically; an existing one is replaced only with
+ * `replace` (through SQLite, so that connections still open see one consistent
+ * change), after keeping a copy of it. The restored trial is verified again. */
+lp_status lp_trial_restore(const char *backup, const char *db, const lp_restore_options *o, lp_restore_info *info,
+                           lp_error *err);
 
 /* Replace the clock (tests): `fn` writes an ISO-8601 UTC time into buf. */
 typedef void (*lp_clock_fn)(void *ctx, char *buf, size_t n);
@@ -99,6 +148,12 @@ typedef struct lp_list_summary {
  * same secret. Existing slots are first checked against the secret. One transaction. */
 lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o,
                            const char *user, lp_list_summary *out, lp_error *err);
+/* The same with the key file at `key_path`: read when it exists, else created (mode
+ * 0600; *created set). The file is read or created only inside the write
+ * transaction, and a file created by a generation that fails is removed before the
+ * transaction ends, so it can never be one another run has sealed slots with. */
+lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_list_options *o,
+                                   const char *user, lp_list_summary *out, bool *created, lp_error *err);
 
 /* The pure generator: the first n arms (0 = A, 1 = B) of the stream of permuted
  * blocks that a 32-byte secret defines for site number `site_index`. When
@@ -191,9 +246,20 @@ typedef struct lp_unblinding {
   char reason[512];
   int arm; /* -1 when listed without the key */
 } lp_unblinding;
+/* Emergency unblinding of one patient by `user` (an investigator of the patient's
+ * site, a trial manager or the statistician), recorded with the reason before the
+ * arm is handed out. This is the web server's path: it holds the key, the user never
+ * does. */
 lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
                            const char *reason, const char *user, lp_unblinding *out,
                            lp_error *err);
+/* The key holder's unblinding (command line): `user` is a trial manager or the
+ * statistician, who holds the key; `requested_by` is the registered user who asked
+ * (an investigator only for a patient of their own site), recorded in front of the
+ * reason ("requested by inv1 (investigator, site S01): ...") in the unblinding and
+ * its audit entry. */
+lp_status lp_trial_unblind_for(lp_trial *t, const lp_trial_key *k, const char *patient, const char *reason,
+                               const char *user, const char *requested_by, lp_unblinding *out, lp_error *err);
 /* All unblindings so far (never the arm). `*out` is malloc'ed. */
 lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_error *err);
 

@@ -54,7 +54,7 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   if (o->plan) st = lp_plan_load(o->plan, &plan, err);
   else st = lp_plan_leopards(&plan, err);
   if (st) goto done;
-  if ((st = lp_trial_open(db, &t, err))) goto done;
+  if ((st = lp_trial_open_readonly(db, &t, err))) goto done;
   if (!lp_trial_is_locked(t)) {
     st = lp_error_set(err, LP_ESTATE, "%s is not locked: the analysis runs on a locked database "
                       "(leopards lock --db %s --user STATISTICIAN)", db, db);

@@ -3,6 +3,9 @@
  * (XChaCha20-Poly1305 with the slot as associated data) and pack numbering. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,35 @@
 #include "trial/trial_internal.h"
 
 #define KEY_MAGIC "leopards-trial-key-v1"
+#define KEY_FILE_MAX 65536 /* a key file is a few lines; comments may be long, but not this long */
+
+/* The folder of a key file must not let anybody else replace the file: it is owned by
+ * this user or root, and writable by nobody else (a group that is the user's own
+ * private group, as Debian makes, is the user). */
+static lp_status check_folder(const char *path, lp_error *err) {
+  char copy[4096];
+  snprintf(copy, sizeof copy, "%s", path);
+  const char *dir = dirname(copy);
+  struct stat sb;
+  if (stat(dir, &sb) != 0) return lp_error_set(err, LP_EIO, "%s: cannot look at the folder %s: %s", path, dir, strerror(errno));
+  uid_t me = geteuid();
+  if (sb.st_uid != me && sb.st_uid != 0)
+    return lp_error_set(err, LP_EDENIED, "%s is in a folder owned by another user (%s, uid %u); refusing to use it: keep the key in a folder of your own",
+                        path, dir, (unsigned)sb.st_uid);
+  bool group_is_me = false;
+  if (sb.st_mode & S_IWGRP) {
+    struct passwd *pw = getpwuid(me);
+    struct group *gr = getgrgid(sb.st_gid);
+    group_is_me = pw && gr && pw->pw_gid == sb.st_gid && !strcmp(gr->gr_name, pw->pw_name) &&
+                  (!gr->gr_mem[0] || (!strcmp(gr->gr_mem[0], pw->pw_name) && !gr->gr_mem[1]));
+  }
+  if ((sb.st_mode & S_IWOTH) || ((sb.st_mode & S_IWGRP) && !group_is_me))
+    return lp_error_set(err, LP_EDENIED,
+                        "%s is in a folder that others can write (%s, mode %04o), so the key could be replaced; "
+                        "refusing to use it: keep the key in a folder only you can write",
+                        path, dir, (unsigned)(sb.st_mode & 07777));
+  return LP_OK;
+}
 
 static lp_status derive(lp_trial_key *k, lp_error *err) {
   if (crypto_kdf_derive_from_key(k->seal, 32, 1, "LPSEAL01", k->secret) ||
@@ -44,6 +76,10 @@ static lp_status create_key(lp_trial *t, const char *path, const uint8_t *secret
   memcpy(k->trial_id, t->trial_id, LP__ID_BYTES);
   lp_status s = derive(k, err);
   if (s) {
+    lp_key_free(k);
+    return s;
+  }
+  if ((s = check_folder(path, err))) {
     lp_key_free(k);
     return s;
   }
@@ -118,16 +154,49 @@ lp_status lp_key_load(lp_trial *t, const char *path, lp_trial_key **out, lp_erro
                         "'chmod 600 %s' and check who may have read it",
                         path, (unsigned)(sb.st_mode & 07777), path);
   }
-  char text[1024];
-  ssize_t n = read(fd, text, sizeof text - 1);
+  if (sb.st_uid != geteuid()) {
+    close(fd);
+    return lp_error_set(err, LP_EDENIED,
+                        "%s is owned by another user (uid %u); refusing to use it: a key file belongs to "
+                        "the one who uses it",
+                        path, (unsigned)sb.st_uid);
+  }
+  lp_status s = check_folder(path, err);
+  if (s) {
+    close(fd);
+    return s;
+  }
+  if (sb.st_size > KEY_FILE_MAX) {
+    close(fd);
+    return lp_error_set(err, LP_EPARSE,
+                        "%s is %lld bytes, too large for a key file (at most %d: the key's lines and a "
+                        "short comment)",
+                        path, (long long)sb.st_size, KEY_FILE_MAX);
+  }
+  char *text = sodium_malloc(KEY_FILE_MAX + 1);
+  if (!text) {
+    close(fd);
+    return lp_error_set(err, LP_ENOMEM, "out of memory for the key");
+  }
+  size_t n = 0;
+  for (ssize_t r; n < KEY_FILE_MAX && (r = read(fd, text + n, KEY_FILE_MAX - n)) != 0;) {
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break;
+    n += (size_t)r;
+  }
   close(fd);
-  if (n <= 0) return lp_error_set(err, LP_EIO, "%s: cannot read the key file", path);
+  if (n == 0) {
+    sodium_free(text);
+    return lp_error_set(err, LP_EIO, "%s: cannot read the key file (empty?)", path);
+  }
   text[n] = '\0';
   lp_trial_key *k = key_alloc();
-  if (!k) return lp_error_set(err, LP_ENOMEM, "out of memory for the key");
+  if (!k) {
+    sodium_free(text);
+    return lp_error_set(err, LP_ENOMEM, "out of memory for the key");
+  }
   bool magic = false, have_id = false, have_secret = false;
   long line = 0;
-  lp_status s = LP_OK;
   for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !s; l = strtok_r(NULL, "\n", &save)) {
     line++;
     if (l[0] == '#' || !l[0]) continue;
@@ -139,7 +208,7 @@ lp_status lp_key_load(lp_trial *t, const char *path, lp_trial_key **out, lp_erro
     else
       s = lp_error_at(err, LP_EPARSE, path, line, NULL, "unexpected line in the key file");
   }
-  sodium_memzero(text, sizeof text);
+  sodium_free(text); /* wipes it */
   if (!s && (!magic || !have_id || !have_secret))
     s = lp_error_set(err, LP_EPARSE, "%s is not a leopards trial key (needs the %s header, a trial and a secret line)",
                      path, KEY_MAGIC);

@@ -221,28 +221,74 @@ lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patien
   return s;
 }
 
+/* Who asked, as it is recorded in front of the reason: "requested by NAME (role, site
+ * S): ". An investigator may ask only for a patient of their own site. */
+static lp_status requester_text(lp_trial *t, const char *requested_by, long site_id, char *buf, size_t n,
+                                lp_error *err) {
+  lp_status s = lp__user_check(t, requested_by,
+                               (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN),
+                               site_id, "ask for the unblinding of this patient", err);
+  if (s) return s;
+  sqlite3_stmt *st;
+  if (lp__prepare(t, "SELECT u.role, s.code FROM users u LEFT JOIN sites s ON s.id = u.site_id WHERE u.name=?", &st,
+                  err))
+    return LP_EDB;
+  sqlite3_bind_text(st, 1, requested_by, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const char *site = (const char *)sqlite3_column_text(st, 1);
+    snprintf(buf, n, "requested by %s (%s%s%s): ", requested_by, (const char *)sqlite3_column_text(st, 0),
+             site ? ", site " : "", site ? site : "");
+  }
+  lp__finalize(t, st);
+  return LP_OK;
+}
+
+static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why,
+                         const char *user, const char *requested_by, lp_unblinding *out, lp_error *err);
+
 lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
                            const char *reason, const char *user, lp_unblinding *out,
                            lp_error *err) {
+  return unblind(t, k, patient, reason, user, NULL, out, err);
+}
+
+lp_status lp_trial_unblind_for(lp_trial *t, const lp_trial_key *k, const char *patient, const char *reason,
+                               const char *user, const char *requested_by, lp_unblinding *out, lp_error *err) {
+  if (!requested_by || !*requested_by) {
+    memset(out, 0, sizeof *out);
+    out->arm = -1;
+    return lp_error_set(err, LP_EINVAL, "say who asked for the unblinding (the patient's investigator, usually)");
+  }
+  return unblind(t, k, patient, reason, user, requested_by, out, err);
+}
+
+/* With `requested_by` the unblinding is done by the key holder (trial manager or
+ * statistician) on someone's request; without it, by the user themselves (an
+ * investigator of the patient's site too: the web server's path). */
+static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why,
+                         const char *user, const char *requested_by, lp_unblinding *out, lp_error *err) {
   memset(out, 0, sizeof *out);
+  char reason[sizeof out->reason + 200];
   out->arm = -1;
   lp_status s;
   if (!patient || !*patient) return lp_error_set(err, LP_EINVAL, "no patient given");
-  if (!reason || strlen(reason) < 3)
+  if (!why || strlen(why) < 3)
     return lp_error_set(err, LP_EINVAL, "an emergency unblinding needs a reason (--reason)");
-  if (strlen(reason) >= sizeof out->reason)
-    return lp_error_set(err, LP_EINVAL, "the reason is too long (at most %zu characters)", sizeof out->reason - 1);
+  if (strlen(why) >= sizeof out->reason - 160)
+    return lp_error_set(err, LP_EINVAL, "the reason is too long (at most %zu characters)", sizeof out->reason - 161);
   if ((s = lp__begin(t, err))) return s;
   long site_id = 0;
   int arm = -1;
+  char asked[200] = "";
+  unsigned roles = (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN);
+  if (!requested_by) roles |= 1u << LP_ROLE_INVESTIGATOR;
   if ((s = lp__check_unlocked(t, err))) goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
   if ((s = lp__patient_arm(t, k, patient, &arm, &site_id, err))) goto fail;
-  if ((s = lp__user_check(t, user,
-                          (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER) |
-                              (1u << LP_ROLE_STATISTICIAN),
-                          site_id, "unblind patients", err)))
+  if ((s = lp__user_check(t, user, roles, site_id, requested_by ? "unblind patients (the key holder does, on request)" : "unblind patients", err)))
     goto fail;
+  if (requested_by && (s = requester_text(t, requested_by, site_id, asked, sizeof asked, err))) goto fail;
+  snprintf(reason, sizeof reason, "%s%s", asked, why);
   char now[40];
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st;

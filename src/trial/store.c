@@ -167,6 +167,7 @@ lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, l
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
   t->lock_fd = -1;
+  t->read_lock_fd = -1;
   snprintf(t->path, sizeof t->path, "%s", path);
   lp_status s = lp__open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db, err);
   if (!s) s = lp__exec(t, "PRAGMA journal_mode=WAL", err);
@@ -210,11 +211,27 @@ void lp__close_db(lp_trial *t) {
     t->cache[i].sql = NULL;
     t->cache[i].st = NULL;
   }
+  /* The last connection to close copies the WAL into the file (a checkpoint). A reader
+   * that found no WAL reads the file itself under a shared lock on PATH-writer (see
+   * open.c), so a writing handle closes holding that lock: the file never changes
+   * under such a reader. */
+  int q = -1;
+  if (t->db && !t->readonly && !t->lock_held) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s-writer", t->path);
+    q = t->lock_fd >= 0 ? t->lock_fd : open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (q >= 0)
+      while (flock(q, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
   sqlite3_close(t->db);
   t->db = NULL;
+  if (q >= 0 && q != t->lock_fd) close(q);
   if (t->lock_fd >= 0) close(t->lock_fd); /* releases a lock still held */
   t->lock_fd = -1;
   t->lock_held = false;
+  if (t->read_lock_fd >= 0) close(t->read_lock_fd);
+  t->read_lock_fd = -1;
 }
 
 lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
@@ -260,17 +277,28 @@ static lp_status step_once(lp_trial *t, const char *sql, lp_error *err, const ch
 /* Writers queue on an advisory lock on PATH-writer (flock: the kernel wakes the next
  * waiter the moment the holder commits or dies) before asking SQLite for its write
  * lock, so they do not sleep-and-poll in the busy handler while the disk is idle.
- * SQLite's own locking stays the authority; this only orders the queue. */
-static void writer_lock(lp_trial *t) {
+ * SQLite's own locking stays the authority; this only orders the queue. The lock file
+ * is never reached through a symbolic link (one planted there could make every writer
+ * create or lock a file elsewhere): such a link is refused. */
+static lp_status writer_lock(lp_trial *t, lp_error *err) {
   if (t->lock_fd < 0) {
     char p[1100];
     snprintf(p, sizeof p, "%s-writer", t->path);
-    t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (t->lock_fd < 0) return; /* no queue: SQLite's busy handler still serialises */
+    t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (t->lock_fd < 0 && errno == ELOOP)
+      return lp_error_set(err, LP_EDENIED, "%s is a symbolic link; the lock file beside a trial must be a plain file", p);
+    if (t->lock_fd < 0) return LP_OK; /* no queue: SQLite's busy handler still serialises */
+    struct stat sb;
+    if (fstat(t->lock_fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      close(t->lock_fd);
+      t->lock_fd = -1;
+      return lp_error_set(err, LP_EDENIED, "%s is not a plain file", p);
+    }
   }
   while (flock(t->lock_fd, LOCK_EX) != 0 && errno == EINTR) {
   }
   t->lock_held = true;
+  return LP_OK;
 }
 
 static void writer_unlock(lp_trial *t) {
@@ -279,8 +307,10 @@ static void writer_unlock(lp_trial *t) {
 }
 
 lp_status lp__begin(lp_trial *t, lp_error *err) {
-  writer_lock(t);
-  lp_status s = step_once(t, "BEGIN IMMEDIATE", err, "starting a write transaction");
+  if (t->readonly) return lp_error_set(err, LP_EDENIED, "%s was opened for reading only", t->path);
+  lp_status s = writer_lock(t, err);
+  if (s) return s;
+  s = step_once(t, "BEGIN IMMEDIATE", err, "starting a write transaction");
   if (s) writer_unlock(t);
   return s;
 }
@@ -289,6 +319,12 @@ lp_status lp__commit(lp_trial *t, lp_error *err) {
   lp_status s = step_once(t, "COMMIT", err, "committing");
   if (s) lp__rollback(t);
   writer_unlock(t);
+  return s;
+}
+
+lp_status lp__commit_keep(lp_trial *t, lp_error *err) {
+  lp_status s = step_once(t, "COMMIT", err, "committing");
+  if (!s) writer_unlock(t);
   return s;
 }
 
@@ -689,77 +725,6 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   return LP_OK;
 fail:
   lp__abandon_new(t);
-  return s;
-}
-
-/* Keep a copy of the file before an upgrade (VACUUM INTO writes a consistent copy). */
-static lp_status backup_before_upgrade(lp_trial *t, int from, lp_error *err) {
-  char bak[1100], sql[1300];
-  snprintf(bak, sizeof bak, "%s.schema-v%d.bak", t->path, from);
-  struct stat sb;
-  if (stat(bak, &sb) == 0) return LP_OK; /* an earlier attempt kept it already */
-  char *q = sqlite3_mprintf("%Q", bak);
-  if (!q) return lp_error_set(err, LP_ENOMEM, "out of memory");
-  snprintf(sql, sizeof sql, "VACUUM INTO %s", q);
-  sqlite3_free(q);
-  lp_status s = lp__exec(t, sql, err);
-  if (s && stat(bak, &sb) == 0) return LP_OK; /* another process made it meanwhile */
-  if (s) lp_error_prefix(err, "keeping a copy before the schema upgrade");
-  return s;
-}
-
-static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_error *err);
-
-lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
-  return open_trial(path, true, out, err);
-}
-
-lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err) {
-  return open_trial(path, false, out, err);
-}
-
-static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_error *err) {
-  *out = NULL;
-  lp_status s;
-  if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
-  struct stat sb;
-  if (stat(path, &sb) != 0)
-    return lp_error_set(err, LP_ENOTFOUND, "%s: no such trial database (create it with 'leopards trial init')", path);
-  lp_trial *t = calloc(1, sizeof *t);
-  if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
-  t->lock_fd = -1;
-  snprintf(t->path, sizeof t->path, "%s", path);
-  if ((s = lp__open_db(path, SQLITE_OPEN_READWRITE, &t->db, err))) {
-    free(t);
-    return s;
-  }
-  int v;
-  if ((s = lp__user_version(t, &v, err))) goto fail;
-  if (v == 0) {
-    s = lp_error_set(err, LP_EDATA, "%s is not a leopards trial database", path);
-    goto fail;
-  }
-  if (v > LP_TRIAL_SCHEMA_VERSION) {
-    s = lp_error_set(err, LP_EUNSUPPORTED,
-                     "%s has schema version %d; this leopards knows up to %d: use a newer leopards",
-                     path, v, LP_TRIAL_SCHEMA_VERSION);
-    goto fail;
-  }
-  if (v < LP_TRIAL_SCHEMA_VERSION) {
-    if ((s = backup_before_upgrade(t, v, err))) goto fail;
-    if ((s = lp__begin(t, err))) goto fail;
-    if ((s = lp__user_version(t, &v, err))) goto fail; /* another process may have upgraded */
-    if ((s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err))) goto fail;
-    if ((s = lp__commit(t, err))) goto fail;
-  }
-  t->schema_version = LP_TRIAL_SCHEMA_VERSION;
-  if (load && (s = lp__load_context(t, err))) goto fail;
-  *out = t;
-  return LP_OK;
-fail:
-  lp__rollback(t);
-  lp__close_db(t);
-  free(t);
   return s;
 }
 

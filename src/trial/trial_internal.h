@@ -26,6 +26,8 @@ struct lp_trial {
   lp__cached_stmt cache[LP__STMT_CACHE];
   int lock_fd;    /* PATH-writer, the writers' queue (-1 until first used) */
   bool lock_held;
+  bool readonly;     /* opened for reading: no write is attempted, no file is created */
+  int read_lock_fd;  /* a reader's shared lock on PATH-writer while it reads the file itself (-1: none) */
   char path[1024];
   lp_clock_fn clock;
   void *clock_ctx;
@@ -74,6 +76,9 @@ lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *t
 /* BEGIN IMMEDIATE (waits for the write lock), COMMIT, ROLLBACK (never fails). */
 lp_status lp__begin(lp_trial *t, lp_error *err);
 lp_status lp__commit(lp_trial *t, lp_error *err);
+/* COMMIT that on failure leaves the transaction (and the writers' lock) to the
+ * caller, who undoes what it did outside the database before lp__rollback. */
+lp_status lp__commit_keep(lp_trial *t, lp_error *err);
 void lp__rollback(lp_trial *t);
 void lp__now(lp_trial *t, char *buf, size_t n);
 lp_status lp__check_unlocked(lp_trial *t, lp_error *err);
@@ -95,6 +100,13 @@ lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const ch
 lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err);
 lp_status lp__load_context(lp_trial *t, lp_error *err);
 lp_status lp__migrate(lp_trial *t, int target, lp_error *err);
+lp_status lp__user_version(lp_trial *t, int *v, lp_error *err);
+
+/* ---- open.c ---- */
+/* Open `path` for reading only: nothing is written and no file is created (see
+ * open.c for how a WAL file without its -wal is read). `min_version` is the oldest
+ * schema accepted (LP_TRIAL_SCHEMA_VERSION for ordinary reads, 1 for verification). */
+lp_status lp__open_readonly(const char *path, int min_version, bool load, lp_trial **out, lp_error *err);
 /* lp_trial_create at a given schema version (tests of upgrades). */
 lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites,
                               size_t nsites, const char *manager, int version, lp_trial **out,

@@ -36,7 +36,7 @@ q record infusion --db t.db --json-in '{"patient":"P2","hour":0,"event":"start",
 sqlite3 t.db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 cp t.db older.db                 # an older copy, before the last changes
 q audit checkpoint --db t.db --append cp.txt
-q unblind --db t.db --key t.key --patient P2 --reason "bleeding" --user ann
+q unblind --db t.db --key t.key --patient P2 --reason "bleeding" --requested-by ann --user stat
 q record daily --db t.db --json-in '{"patient":"P1","day":2,"map":70}' --user ann
 q audit checkpoint --db t.db --append cp.txt
 [ "$(wc -l <cp.txt)" = 2 ] || fail "two checkpoints should make two lines: $(cat cp.txt)"

@@ -156,12 +156,24 @@ expect 1 "$L" screen --db t.db --site LDN --patient P1 --user ann --json-in "{$E
 has "already randomised" err
 
 # --- unblinding, audit
-expect 2 "$L" unblind --db t.db --key t.key --patient P1 --user ann
-expect 0 "$L" unblind --db t.db --key t.key --patient P1 --reason "suspected anaphylaxis" --user ann --json
+expect 2 "$L" unblind --db t.db --key t.key --patient P1 --user stat --requested-by ann
+has "option --reason is required" err
+expect 2 "$L" unblind --db t.db --key t.key --patient P1 --reason "suspected anaphylaxis" --user stat
+has "option --requested-by is required" err
+# the key holder unblinds; an investigator never does on the command line
+expect 1 "$L" unblind --db t.db --key t.key --patient P1 --reason "suspected anaphylaxis" --user ann --requested-by ann
+has "may not unblind" err
+# an investigator of another site cannot be the one who asked
+expect 1 "$L" unblind --db t.db --key t.key --patient P1 --reason "suspected anaphylaxis" --user stat --requested-by lee
+has "another site" err
+expect 0 "$L" unblind --db t.db --key t.key --patient P1 --reason "suspected anaphylaxis" --user stat --requested-by ann --json
 arm=$(jq -r .arm out)
 [ "$arm" = A ] || [ "$arm" = B ] || fail "unblind arm"
+[ "$(jq -r .unblinded_by out)" = stat ] || fail "unblinded by"
 expect 0 "$L" unblind list --db t.db --json
-[ "$(jq -r '.[0].reason' out)" = "suspected anaphylaxis" ] || fail "unblind list"
+[ "$(jq -r '.[0].reason' out)" = "requested by ann (investigator, site LDN): suspected anaphylaxis" ] || fail "unblind list: $(jq -r '.[0].reason' out)"
+expect 0 "$L" audit log --db t.db --patient P1
+has "requested by ann (investigator, site LDN): suspected anaphylaxis" out
 grep -q '"arm' out && fail "unblind list shows an arm"
 expect 0 "$L" audit verify --db t.db --json
 [ "$(jq -r .intact out)" = true ] || fail "audit not intact"
@@ -228,7 +240,7 @@ expect 1 "$L" import --db copy.db --from ex1
 has "already exists" err
 # an edited export is refused by the imported audit trail, and no file is left
 cp -r ex1 ex3
-sed -i 's/"suspected anaphylaxis"/"nothing"/' ex3/unblindings.csv
+sed -i 's/suspected anaphylaxis/nothing/' ex3/unblindings.csv
 expect 1 "$L" import --db bad2.db --from ex3
 has "does not verify" err
 [ ! -e bad2.db ] || fail "a failed import left its file"

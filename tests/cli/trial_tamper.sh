@@ -31,7 +31,7 @@ q record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user an
 q record outcome --db t.db --json-in '{"patient":"P2","died":0}' --user ann
 q record ae --db t.db --json-in "{\"patient\":\"P2\",\"onset\":\"$(date -u +%Y-%m-%d)\",\"category\":\"other\",\"term\":\"rash\",\"serious\":0}" --user ann
 q record infusion --db t.db --json-in '{"patient":"P2","hour":0,"event":"start","dose":0.1}' --user ann
-q unblind --db t.db --key t.key --patient P2 --reason "bleeding" --user ann
+q unblind --db t.db --key t.key --patient P2 --reason "bleeding" --user stat --requested-by ann
 "$L" audit verify --db t.db >log 2>&1 || { echo "untampered database does not verify: $(cat log)"; exit 1; }
 # make sure the database file alone holds everything (no -wal content left aside)
 sqlite3 t.db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
