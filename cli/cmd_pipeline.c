@@ -127,7 +127,7 @@ static int run_simulate(const cli_args *a) {
 static const cli_opt analyze_opts[] = {
     {"db", "FILE", "locked trial database"},
     {"key", "FILE", "the trial's key file (to read the arms)"},
-    {"out", "DIR", "report folder (replaced as a whole when the analysis succeeds)"},
+    {"out", "DIR", "report folder: created, or replaced as a whole when the analysis succeeds if it holds an earlier report and nothing else"},
     {"plan", "FILE.csv", "analysis plan (default: the built-in LeoPARDS plan, plans/leopards.csv)"},
     {"seed", "S", "seed for bootstrap, permutations and imputations (default 20160927)"},
     {"boot", "R", "bootstrap resamples (default 100000)"},
@@ -207,7 +207,7 @@ static int run_analyze(const cli_args *a) {
 /* ---- demo ---- */
 
 static const cli_opt demo_opts[] = {
-    {"out", "DIR", "folder for the demo trial and its report (default leopards-demo)"},
+    {"out", "DIR", "folder for the demo trial and its report (default leopards-demo): created, or replaced when it holds an earlier demo and nothing else"},
     {"seed", "S", "simulation seed (default 14)"},
     EFFECT_OPTS,
     {"boot", "R", "bootstrap resamples (default 100000)"},
