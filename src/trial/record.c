@@ -519,7 +519,10 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
       json_decref(vals);
       return s;
     }
-    json_object_set_new(vals, f->name, norm);
+    if (!norm || json_object_set_new(vals, f->name, norm)) {
+      json_decref(vals);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
+    }
   }
   /* find an existing record by its key */
   long id = 0;
@@ -670,7 +673,10 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
   }
   if (json_is_object(j)) {
     json_t *a = json_array();
-    json_array_append_new(a, j);
+    if (!a || json_array_append_new(a, j)) {
+      json_decref(a);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
+    }
     j = a;
   }
   if (!json_is_array(j)) {
