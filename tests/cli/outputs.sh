@@ -86,36 +86,31 @@ expect_fail 1 "holds mine.txt" -- "$LP" demo --out "$TMP/demo" "${A[@]}"
 checks=$((checks + 1))
 [ -e "$TMP/demo/mine.txt" ] && [ -s "$TMP/demo/trial.db" ] || fail "refused demo changed the folder"
 
-# 3. Export to a full disk: the earlier export stays complete and importable. A small
-# tmpfs when this runs as root; otherwise a file-size limit (SIGXFSZ ignored, so the
-# write fails with EFBIG as a full disk fails with ENOSPC; LP_TEST_NO_MOUNT=1 forces this).
+# 3. Export to a full disk: the earlier export stays complete and importable. The new
+# export is of another trial (the demo's), so that a mixture of the two would show. A
+# small tmpfs when this runs as root; otherwise a file-size limit (SIGXFSZ ignored, so a
+# write fails with EFBIG as on a full disk with ENOSPC; LP_TEST_NO_MOUNT=1 forces this).
 "$LP" export --db "$TMP/t.db" --out "$TMP/full-ref" >/dev/null
 size=$(du -sk "$TMP/full-ref" | cut -f1)
 FS="$TMP/fs"
 mkdir "$FS"
 mounted=0
-if [ -z "${LP_TEST_NO_MOUNT:-}" ] && [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=$((size * 3 / 2 + 64))k tmpfs "$FS" 2>/dev/null; then
+if [ -z "${LP_TEST_NO_MOUNT:-}" ] && [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=$((size * 2 + 256))k tmpfs "$FS" 2>/dev/null; then
   mounted=1
   trap 'umount "$FS" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 fi
 "$LP" export --db "$TMP/t.db" --out "$FS/exp" >/dev/null
 before=$(snapshot "$FS/exp")
 if [ "$mounted" = 1 ]; then
-  # leave less room than one more export needs
-  dd if=/dev/zero of="$FS/filler" bs=1k count=$((size / 2)) 2>/dev/null || true
   expect_fail 1 "export to .*/exp not written \(an earlier export there is unchanged\).*No space left" -- \
-    "$LP" export --db "$TMP/t.db" --out "$FS/exp"
+    "$LP" export --db "$TMP/demo/trial.db" --out "$FS/exp"
 else
-  big=$(find "$TMP/full-ref" -type f -printf '%s\n' | sort -n | tail -1)
   expect_fail 1 "export to .*/exp not written \(an earlier export there is unchanged\).*too large" -- \
-    bash -c 'trap "" XFSZ; ulimit -f $(('"$big"' / 1024)); exec "$0" "$@"' "$LP" export --db "$TMP/t.db" --out "$FS/exp"
+    bash -c 'trap "" XFSZ; ulimit -f 256; exec "$0" "$@"' "$LP" export --db "$TMP/demo/trial.db" --out "$FS/exp"
 fi
 same "earlier export intact after a full disk" "$(snapshot "$FS/exp")" "$before"
 checks=$((checks + 1))
 [ -z "$(find "$FS" -maxdepth 1 -name 'exp.*')" ] || fail "the failed export left a staging folder: $(ls -a "$FS")"
 "$LP" import --db "$TMP/imported.db" --from "$FS/exp" >/dev/null
-if [ "$mounted" = 1 ]; then
-  rm -f "$FS/filler"
-  umount "$FS"
-fi
+[ "$mounted" = 1 ] && umount "$FS"
 done_checks
