@@ -115,7 +115,26 @@ static void test_outdir(void **state) {
   assert_non_null(strstr(err.message, "link"));
   assert_true(exists("/etc", "passwd"));
   unlink(p);
+  /* A forged marker naming a file outside the folder: not ours, nothing outside touched. */
+  put(root, "outside.txt", "keep");
+  put(out, LP_OUTDIR_MARKER, "leopards output folder 1\nf\ttrial.db\nf\t../outside.txt\n");
+  assert_int_equal(lp_outdir_remove(out, &err), LP_EDENIED);
+  assert_true(exists(root, "outside.txt") && exists(out, "trial.db"));
+  snprintf(p, sizeof p, "%s/outside.txt", root);
+  unlink(p);
+  put(out, LP_OUTDIR_MARKER, "leopards output folder 1\nf\ttrial.db\n");
   assert_int_equal(lp_outdir_remove(out, &err), LP_OK);
+  assert_false(exists(root, "report"));
+  /* "." and ".." are not output folders. */
+  assert_int_equal(lp_outdir_begin(".", "test", &o, &err), LP_EINVAL);
+  snprintf(p, sizeof p, "%s/..", root);
+  assert_int_equal(lp_outdir_begin(p, "test", &o, &err), LP_EINVAL);
+  assert_int_equal(mkdir(out, 0755), 0);
+  o = NULL;
+  assert_int_equal(lp_outdir_begin(out, "test", &o, &err), LP_OK);
+  assert_int_equal(lp_outdir_allow(o, "../x", &err), LP_EINVAL);
+  lp_outdir_abort(o);
+  assert_int_equal(rmdir(out), 0);
   /* A file in place of the folder, and a folder under a file. */
   put(root, "file", "");
   snprintf(p, sizeof p, "%s/file", root);

@@ -68,7 +68,21 @@ static void trim(char *dst, size_t n, const char *dir) {
   snprintf(dst, n, "%.*s", (int)len, dir);
 }
 
-/* Read DIR's marker into `l`. LP_ENOTFOUND when there is none. */
+/* A path the marker may list: relative, inside the folder (no "..", ".", or empty parts). */
+static bool inside(const char *p) {
+  if (!*p || *p == '/') return false;
+  for (const char *c = p; *c;) {
+    const char *e = strchr(c, '/');
+    size_t n = e ? (size_t)(e - c) : strlen(c);
+    if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return false;
+    c += n + (e ? 1 : 0);
+    if (e && !*c) return false;
+  }
+  return true;
+}
+
+/* Read DIR's marker into `l`. LP_ENOTFOUND when there is none, or when it is not one
+ * leopards could have written (an entry outside the folder). */
 static lp_status read_marker(const char *dir, entry_list *l, lp_error *err) {
   char p[PATH_CAP + 32];
   snprintf(p, sizeof p, "%s/" LP_OUTDIR_MARKER, dir);
@@ -82,8 +96,10 @@ static lp_status read_marker(const char *dir, entry_list *l, lp_error *err) {
   while (!s && fgets(line, sizeof line, f)) {
     size_t len = strlen(line);
     if (len && line[len - 1] == '\n') line[--len] = '\0';
-    if (len > 2 && line[1] == '\t' && (line[0] == 'f' || line[0] == 'd' || line[0] == 't'))
-      s = list_add(l, line[0], line + 2, len - 2, err);
+    if (len > 2 && line[1] == '\t' && (line[0] == 'f' || line[0] == 'd' || line[0] == 't')) {
+      if (!inside(line + 2)) s = LP_ENOTFOUND;
+      else s = list_add(l, line[0], line + 2, len - 2, err);
+    }
   }
   fclose(f);
   return s;
@@ -239,6 +255,12 @@ lp_status lp_outdir_begin(const char *dir, const char *kind, lp_outdir **out, lp
   if (!o) return lp_error_set(err, LP_ENOMEM, "out of memory");
   trim(o->dir, sizeof o->dir, dir);
   snprintf(o->kind, sizeof o->kind, "%s", kind ? kind : "output");
+  const char *base = strrchr(o->dir, '/');
+  base = base ? base + 1 : o->dir;
+  if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+    free(o);
+    return lp_error_set(err, LP_EINVAL, "%s: give the output folder by its name", dir);
+  }
   if (strlen(dir) + 20 >= sizeof o->dir) {
     free(o);
     return lp_error_set(err, LP_EINVAL, "%.200s...: path too long", dir);
@@ -264,7 +286,7 @@ lp_status lp_outdir_begin(const char *dir, const char *kind, lp_outdir **out, lp
 const char *lp_outdir_path(const lp_outdir *o) { return o->staging; }
 
 lp_status lp_outdir_allow(lp_outdir *o, const char *relpath, lp_error *err) {
-  if (!relpath[0] || strchr(relpath, '\n') || strchr(relpath, '\t'))
+  if (!inside(relpath) || strchr(relpath, '\n') || strchr(relpath, '\t'))
     return lp_error_set(err, LP_EINVAL, "unusable file name for an output folder");
   return list_add(&o->allowed, 't', relpath, strlen(relpath), err);
 }
