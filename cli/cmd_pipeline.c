@@ -12,8 +12,6 @@
 #include <leopards/sim.h>
 #include <leopards/stats.h>
 #include <leopards/trial.h>
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -232,7 +230,14 @@ static int run_demo(const cli_args *a) {
   /* The folder is the demo's own: new, empty, or written by leopards and holding
    * nothing else. Everything is made in a new folder beside it, swapped in at the end. */
   lp_outdir *od;
-  if (lp_outdir_begin(dir, "demo", &od, &err)) return cli_fail(a, &err);
+  if (lp_outdir_begin(dir, "demo", &od, &err)) {
+    char legacy[4200];
+    snprintf(legacy, sizeof legacy, "%s/.leopards-demo", dir);
+    if (err.status == LP_EDENIED && access(legacy, F_OK) == 0)
+      lp_error_prefix(&err, "%s was made by an earlier version of leopards demo, whose folders list no files: "
+                      "remove it yourself once nothing in it is yours, or choose another --out", dir);
+    return cli_fail(a, &err);
+  }
   static const char *const sides[] = {"trial.db-wal", "trial.db-shm", "trial.db-writer"};
   for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++)
     if (lp_outdir_allow(od, sides[i], &err)) {

@@ -85,6 +85,10 @@ touch "$TMP/demo/mine.txt"
 expect_fail 1 "holds mine.txt" -- "$LP" demo --out "$TMP/demo" "${A[@]}"
 checks=$((checks + 1))
 [ -e "$TMP/demo/mine.txt" ] && [ -s "$TMP/demo/trial.db" ] || fail "refused demo changed the folder"
+# A demo folder of an earlier version (a bare marker, no list) is refused with a hint.
+mkdir "$TMP/olddemo"
+touch "$TMP/olddemo/.leopards-demo" "$TMP/olddemo/trial.db"
+expect_fail 1 "made by an earlier version of leopards demo" -- "$LP" demo --out "$TMP/olddemo" "${A[@]}"
 
 # 3. Export to a full disk: the earlier export stays complete and importable. The new
 # export is of another trial (the demo's), so that a mixture of the two would show. A
