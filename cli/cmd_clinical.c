@@ -129,7 +129,8 @@ static lp_status fill(json_t *obj, const field *spec, void *dst, lp_error *err) 
   return LP_OK;
 }
 
-/* A CSV row as a JSON object: numbers, true/false, or text; empty cells left out. */
+/* A CSV row as a JSON object: numbers, true/false, or text; empty cells left out.
+ * NULL when a cell cannot be held (never dropped silently). */
 static json_t *row_object(const lp_table *t, size_t row) {
   json_t *o = json_object();
   for (size_t c = 0; c < lp_table_ncols(t); c++) {
@@ -138,7 +139,10 @@ static json_t *row_object(const lp_table *t, size_t row) {
     double x;
     json_t *v = lp_parse_number(s, &x) ? json_real(x)
                 : !strcmp(s, "true") ? json_true() : !strcmp(s, "false") ? json_false() : json_string(s);
-    json_object_set_new(o, lp_table_colname(t, c), v);
+    if (!v || json_object_set_new(o, lp_table_colname(t, c), v)) {
+      json_decref(o);
+      return NULL;
+    }
   }
   return o;
 }
@@ -268,7 +272,8 @@ static int run_records(const cli_args *a, scorer fn) {
   for (size_t i = 0; i < lp_table_nrows(t); i++) {
     long line = lp_table_line(t, i);
     json_t *obj = row_object(t, i);
-    json_t *r = fn(obj, a, &err);
+    json_t *r = obj ? fn(obj, a, &err) : NULL;
+    if (!obj) lp_error_set(&err, LP_EPARSE, "the row cannot be read as text");
     json_decref(obj);
     if (!r) {
       bad++;

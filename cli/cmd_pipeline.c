@@ -7,12 +7,11 @@
 #include <unistd.h>
 
 #include <leopards/clinical.h>
+#include <leopards/outdir.h>
 #include <leopards/report.h>
 #include <leopards/sim.h>
 #include <leopards/stats.h>
 #include <leopards/trial.h>
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -126,7 +125,7 @@ static int run_simulate(const cli_args *a) {
 static const cli_opt analyze_opts[] = {
     {"db", "FILE", "locked trial database"},
     {"key", "FILE", "the trial's key file (to read the arms)"},
-    {"out", "DIR", "report folder (replaced as a whole when the analysis succeeds)"},
+    {"out", "DIR", "report folder: created, or replaced as a whole when the analysis succeeds if it holds an earlier report and nothing else"},
     {"plan", "FILE.csv", "analysis plan (default: the built-in LeoPARDS plan, plans/leopards.csv)"},
     {"seed", "S", "seed for bootstrap, permutations and imputations (default 20160927)"},
     {"boot", "R", "bootstrap resamples (default 100000)"},
@@ -206,7 +205,7 @@ static int run_analyze(const cli_args *a) {
 /* ---- demo ---- */
 
 static const cli_opt demo_opts[] = {
-    {"out", "DIR", "folder for the demo trial and its report (default leopards-demo)"},
+    {"out", "DIR", "folder for the demo trial and its report (default leopards-demo): created, or replaced when it holds an earlier demo and nothing else"},
     {"seed", "S", "simulation seed (default 14)"},
     EFFECT_OPTS,
     {"boot", "R", "bootstrap resamples (default 100000)"},
@@ -216,8 +215,6 @@ static const cli_opt demo_opts[] = {
     {"quiet", NULL, "no progress display"},
     {"json", NULL, "print a summary as JSON"},
     {0}};
-
-#define DEMO_MARK ".leopards-demo"
 
 static int run_demo(const cli_args *a) {
   const char *dir = cli_str(a, "out") ? cli_str(a, "out") : "leopards-demo";
@@ -230,37 +227,27 @@ static int run_demo(const cli_args *a) {
   so.seed = seed;
   lp_analysis_options ao;
   if ((rc = analysis_options(a, &ao))) return rc;
-  /* The folder is the demo's own: new, empty, or made by an earlier demo. */
-  char db[4200], key[4200], report[4200], mark[4200];
-  snprintf(db, sizeof db, "%s/trial.db", dir);
-  snprintf(key, sizeof key, "%s/trial.key", dir);
-  snprintf(report, sizeof report, "%s/report", dir);
-  snprintf(mark, sizeof mark, "%s/" DEMO_MARK, dir);
-  struct stat sb;
-  if (stat(dir, &sb) == 0) {
-    if (!S_ISDIR(sb.st_mode)) return cli_usage_error(a, "%s exists and is not a folder", dir);
-    if (access(mark, F_OK) != 0) {
-      bool empty = true;
-      DIR *dd = opendir(dir);
-      for (struct dirent *e; dd && empty && (e = readdir(dd));)
-        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-      if (dd) closedir(dd);
-      if (!empty) return cli_usage_error(a, "%s exists and was not made by 'leopards demo': choose another --out", dir);
-    }
-    lp_trial_remove_files(db);
-    unlink(key);
-    char ak[4300];
-    lp_audit_key_default_path(db, ak, sizeof ak);
-    unlink(ak);
-  } else if (mkdir(dir, 0700) != 0) {
-    lp_error_set(&err, LP_EIO, "%s: cannot create the folder", dir);
+  /* The folder is the demo's own: new, empty, or written by leopards and holding
+   * nothing else. Everything is made in a new folder beside it, swapped in at the end. */
+  lp_outdir *od;
+  if (lp_outdir_begin(dir, "demo", &od, &err)) {
+    char legacy[4200];
+    snprintf(legacy, sizeof legacy, "%s/.leopards-demo", dir);
+    if (err.status == LP_EDENIED && access(legacy, F_OK) == 0)
+      lp_error_prefix(&err, "%s was made by an earlier version of leopards demo, whose folders list no files: "
+                      "remove it yourself once nothing in it is yours, or choose another --out", dir);
     return cli_fail(a, &err);
   }
-  FILE *m = fopen(mark, "w");
-  if (m) {
-    fputs("made by leopards demo; the next demo may replace this folder's contents\n", m);
-    fclose(m);
-  }
+  static const char *const sides[] = {"trial.db-wal", "trial.db-shm", "trial.db-writer"};
+  for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++)
+    if (lp_outdir_allow(od, sides[i], &err)) {
+      lp_outdir_abort(od);
+      return cli_fail(a, &err);
+    }
+  char db[4200], key[4200], report[4200];
+  snprintf(db, sizeof db, "%s/trial.db", lp_outdir_path(od));
+  snprintf(key, sizeof key, "%s/trial.key", lp_outdir_path(od));
+  snprintf(report, sizeof report, "%s/report", lp_outdir_path(od));
   progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), ""};
   char eb[32];
   if (!pc.quiet) fprintf(stderr, "leopards demo: a simulated LeoPARDS trial (seed %llu, effect %s) and its analysis\n",
@@ -269,7 +256,10 @@ static int run_demo(const cli_args *a) {
   so.progress_ctx = &pc;
   lp_sim_summary ss;
   double t0 = now_s();
-  if (lp_sim_run(db, key, &so, &ss, &err)) return cli_fail(a, &err);
+  if (lp_sim_run(db, key, &so, &ss, &err)) {
+    lp_outdir_abort(od);
+    return cli_fail(a, &err);
+  }
   double t1 = now_s();
   ao.progress = show_progress;
   ao.progress_ctx = &pc;
@@ -278,10 +268,15 @@ static int run_demo(const cli_args *a) {
            effect_label(eb, sizeof eb, so.effect, so.difference));
   ao.title = title;
   lp_analysis_summary as;
-  if (lp_analyze(db, key, report, &ao, &as, &err)) return cli_fail(a, &err);
+  if (lp_analyze(db, key, report, &ao, &as, &err)) {
+    lp_outdir_abort(od);
+    return cli_fail(a, &err);
+  }
+  if (lp_outdir_commit(od, &err)) return cli_fail(a, &err);
   if (!cli_has(a, "json"))
     printf("simulated %ld screened, %ld randomised at %d ICUs into %s in %.2f s (trial.db, trial.key, trial.db.audit-key)\n", ss.screened,
            ss.randomised, so.sites, dir, t1 - t0);
+  snprintf(report, sizeof report, "%s/report", dir);
   return print_analysis(a, report, &as);
 }
 

@@ -254,7 +254,7 @@ int cli_run_log(const cli_args *a) {
 const cli_opt cli_export_opts[] = {
     {"db", "FILE", "trial database"},
     CLI_AUDIT_KEY_OPT,
-    {"out", "DIR", "directory for the CSV files (created if missing)"},
+    {"out", "DIR", "folder for the CSV files: created, or replaced when it holds an earlier export and nothing else"},
     {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock)"},
     {"json", NULL, "print JSON"},
     {0}};

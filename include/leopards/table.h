@@ -19,7 +19,9 @@ typedef struct lp_table lp_table;
  * hold commas, doubled quotes and newlines), LF or CRLF line ends, an optional UTF-8
  * byte-order mark, blank lines skipped. Fails with the file and line on: an
  * unreadable file, an empty file, a duplicate or empty column name, a row with the
- * wrong number of fields, a stray or unterminated quote. On failure *out is NULL. */
+ * wrong number of fields, a stray or unterminated quote, a NUL byte or bytes that are
+ * not UTF-8 anywhere in a header or cell (these name the column, counted in characters).
+ * On failure *out is NULL. */
 lp_status lp_table_read_csv(const char *path, lp_table **out, lp_error *err);
 /* The same from memory; `source` names the input in messages. */
 lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out,

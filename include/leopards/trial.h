@@ -468,7 +468,10 @@ lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char 
 /* Write every table as DIR/<table>.csv (ordered by id; NULL as an empty field, an
  * empty text as ""), DIR/data_dictionary.csv and DIR/manifest.csv. With a key (only
  * after lock) also DIR/allocations.csv with the arms. Deterministic: the same
- * database always gives the same bytes. */
+ * database always gives the same bytes. The files are written into a new folder beside
+ * DIR that takes DIR's place only when complete (leopards/outdir.h): on failure an
+ * earlier export in DIR is unchanged, and an existing DIR that leopards did not write
+ * (one holding any file of someone else's) is refused untouched (LP_EDENIED). */
 lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err);
 /* Build a new trial file from an export (refused if `path` exists): rows copied
  * verbatim in one transaction, then the audit trail verified; on any failure the

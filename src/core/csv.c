@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <leopards/text.h>
+
 #include "core/table_internal.h"
 
 void lp_table_free(lp_table *t) {
@@ -49,6 +51,31 @@ static lp_status offs_put(offs_t *o, size_t x) {
   return LP_OK;
 }
 
+/* A NUL byte or bytes that are not UTF-8 at text[i]: an error naming line and column
+ * (characters from the start of the line, counted from 1). */
+static lp_status bad_byte(const char *text, size_t i, size_t line_start, const char *source, long line,
+                          size_t field, lp_error *err) {
+  long col = 1;
+  for (size_t k = line_start; k < i; k++) col += ((unsigned char)text[k] & 0xC0) != 0x80;
+  lp_status st;
+  if (text[i] == '\0')
+    st = lp_error_at(err, LP_EPARSE, source, line, NULL, "column %ld (field %zu): a NUL byte inside a field "
+                     "(is this a text file?)", col, field);
+  else
+    st = lp_error_at(err, LP_EPARSE, source, line, NULL, "column %ld (field %zu): byte 0x%02X is not valid UTF-8 "
+                     "(save the file as UTF-8, or read it as Latin-1)", col, field, (unsigned char)text[i]);
+  if (err) err->column = col;
+  return st;
+}
+
+/* Bytes at text[i] that may be copied into a field: 1 for ASCII, the sequence's length
+ * for UTF-8, 0 for a NUL byte or bytes that are not UTF-8. */
+static size_t good_bytes(const char *text, size_t len, size_t i) {
+  unsigned char c = (unsigned char)text[i];
+  if (c == 0) return 0;
+  return c < 0x80 ? 1 : lp_utf8_seq(text + i, len - i);
+}
+
 lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out,
                              lp_error *err) {
   *out = NULL;
@@ -56,7 +83,7 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
   buf_t buf = {0};
   offs_t cells = {0}, lines = {0}, rowlen = {0};
   lp_status st = LP_OK;
-  size_t i = 0;
+  size_t i = 0, line_start = 0;
   long line = 1;
   if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
       (unsigned char)text[2] == 0xBF)
@@ -69,6 +96,7 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
     if (text[i] == '\n' || (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) {
       i += text[i] == '\r' ? 2 : 1;
       line++;
+      line_start = i;
       continue;
     }
     size_t nfields = 0;
@@ -94,9 +122,18 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
             i++;
             break;
           }
-          if (c == '\n') line++;
-          if ((st = buf_put(&buf, c))) goto fail;
-          i++;
+          size_t k = good_bytes(text, len, i);
+          if (!k) {
+            st = bad_byte(text, i, line_start, source, line, nfields, err);
+            goto fail;
+          }
+          for (size_t j = 0; j < k; j++)
+            if ((st = buf_put(&buf, text[i + j]))) goto fail;
+          i += k;
+          if (c == '\n') {
+            line++;
+            line_start = i;
+          }
         }
         if (i < len && text[i] != ',' && text[i] != '\n' &&
             !(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n') && text[i] != '\r') {
@@ -113,13 +150,14 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
                              nfields);
             goto fail;
           }
-          if (text[i] == '\0') {
-            st = lp_error_at(err, LP_EPARSE, source, line, NULL,
-                             "field %zu: a NUL byte (is this a text file?)", nfields);
+          size_t k = good_bytes(text, len, i);
+          if (!k) {
+            st = bad_byte(text, i, line_start, source, line, nfields, err);
             goto fail;
           }
-          if ((st = buf_put(&buf, text[i]))) goto fail;
-          i++;
+          for (size_t j = 0; j < k; j++)
+            if ((st = buf_put(&buf, text[i + j]))) goto fail;
+          i += k;
         }
       }
       if ((st = buf_put(&buf, '\0'))) goto fail;
@@ -131,6 +169,7 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
       if (i < len && text[i] == '\r') i++;
       if (i < len && text[i] == '\n') i++;
       line++;
+      line_start = i;
       break;
     }
     if ((st = offs_put(&lines, (size_t)rec_line))) goto fail;

@@ -2,6 +2,7 @@
  * analysis data set, run the plan, write the report, all into a staging folder
  * that replaces the output folder only when everything succeeded. */
 #include <leopards/derive.h>
+#include <leopards/outdir.h>
 #include <leopards/report.h>
 #include <leopards/trial.h>
 
@@ -47,7 +48,8 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   lp_derived dv = {0};
   lp_results res = {0};
   lp_table *data = NULL;
-  char work[4096] = "", exp[4200];
+  lp_outdir *od = NULL;
+  char exp[4200];
   lp_status st;
   /* Everything that can be refused is checked before anything is written. */
   progress(o, "checking the plan, the trial and the key", 0);
@@ -65,10 +67,8 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
     goto done;
   }
   if ((st = lp_key_load(t, keypath, &k, err))) goto done;
-  if ((st = lp__make_staging_dir(outdir, work, sizeof work, err))) {
-    work[0] = '\0';
-    goto done;
-  }
+  if ((st = lp_outdir_begin(outdir, "analysis", &od, err))) goto done;
+  const char *work = lp_outdir_path(od);
   progress(o, "exporting the locked trial", 0.05);
   double t0 = now_s();
   snprintf(exp, sizeof exp, "%s/data", work);
@@ -151,11 +151,11 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   if ((st = lp_report_write_into(&in, work, err))) goto done;
   sum->seconds_report = now_s() - t2;
   progress(o, "finishing", 0.98);
-  st = lp__replace_dir(work, outdir, err);
-  if (!st) work[0] = '\0';
+  st = lp_outdir_commit(od, err);
+  od = NULL;
   progress(o, "done", 1);
 done:
-  if (work[0]) lp__remove_tree(work);
+  lp_outdir_abort(od);
   lp_table_free(data);
   lp_results_clear(&res);
   lp_derived_clear(&dv);

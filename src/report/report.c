@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <leopards/outdir.h>
+
 #include "report/fsutil.h"
 
 /* ---- text output ---- */
@@ -774,13 +776,15 @@ static const char *css =
 lp_status lp_report_write(const lp_report_input *in, const char *dir, lp_error *err) {
   if (!in->results || !in->arm_labels[0] || !in->arm_labels[1])
     return lp_error_set(err, LP_EINVAL, "a report needs results and the two arm labels");
-  char work[4096];
-  lp_status st = lp__make_staging_dir(dir, work, sizeof work, err);
+  lp_outdir *od;
+  lp_status st = lp_outdir_begin(dir, "report", &od, err);
   if (st) return st;
-  st = lp_report_write_into(in, work, err);
-  if (!st) st = lp__replace_dir(work, dir, err);
-  if (st) lp__remove_tree(work);
-  return st;
+  st = lp_report_write_into(in, lp_outdir_path(od), err);
+  if (st) {
+    lp_outdir_abort(od);
+    return st;
+  }
+  return lp_outdir_commit(od, err);
 }
 
 lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_error *err) {

@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include <leopards/outdir.h>
+
 #include "trial/trial_internal.h"
 
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n);
@@ -216,28 +218,12 @@ static lp_status export_dictionary(lp_trial *t, const char *dir, lp_error *err) 
   return out_close(&o, err);
 }
 
-lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err) {
+/* Every file of the export into `dir` (a new, empty staging folder). */
+static lp_status export_into(lp_trial *t, const char *dir, const lp_trial_key *k, const lp_allocation_arm *al,
+                             size_t nal, lp_error *err) {
   lp_status s;
-  lp_allocation_arm *al = NULL;
-  size_t nal = 0;
-  if (k && (s = lp_trial_allocations(t, k, &al, &nal, err))) return s;
-  if (mkdir(dir, k ? 0700 : 0755) != 0 && errno != EEXIST) {
-    free(al);
-    return lp_error_set(err, LP_EIO, "%s: cannot create the directory: %s", dir, strerror(errno));
-  }
   /* one read transaction: every file from the same snapshot */
-  if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-    free(al);
-    return lp__db_fail(t, err, "starting a read transaction");
-  }
-  if (!k) { /* an export without the key never carries arms, not even stale ones */
-    char stale[1200];
-    snprintf(stale, sizeof stale, "%s/allocations.csv", dir);
-    if (unlink(stale) != 0 && errno != ENOENT) {
-      lp__rollback(t);
-      return lp_error_set(err, LP_EIO, "%s: cannot remove an earlier allocations file: %s", stale, strerror(errno));
-    }
-  }
+  if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return lp__db_fail(t, err, "starting a read transaction");
   long counts[N_EXPORT] = {0};
   bool present[N_EXPORT] = {false};
   s = LP_OK;
@@ -274,6 +260,27 @@ lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, l
       s = out_close(&o, err);
     }
   }
+  return s;
+}
+
+lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err) {
+  lp_status s;
+  lp_allocation_arm *al = NULL;
+  size_t nal = 0;
+  if (k && (s = lp_trial_allocations(t, k, &al, &nal, err))) return s;
+  /* A new folder beside `dir`, swapped in only when complete: a failure (a full disk)
+   * leaves an earlier export as it was; a folder leopards did not write is refused. */
+  lp_outdir *od = NULL;
+  s = lp_outdir_begin(dir, "export", &od, err);
+  if (!s && !k && chmod(lp_outdir_path(od), 0755) != 0)
+    s = lp_error_set(err, LP_EIO, "%s: %s", lp_outdir_path(od), strerror(errno));
+  if (!s && (s = export_into(t, lp_outdir_path(od), k, al, nal, err)))
+    lp_error_prefix(err, "export to %s not written (an earlier export there is unchanged)", dir);
+  if (!s) {
+    s = lp_outdir_commit(od, err);
+    od = NULL;
+  }
+  lp_outdir_abort(od);
   if (al) sodium_memzero(al, nal * sizeof *al);
   free(al);
   return s;

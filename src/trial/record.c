@@ -312,6 +312,7 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
       if (!ok) return FAIL(l, name, "'%s' is not one of %s", s, f->choices);
     }
     *out = json_string(s);
+    if (!*out) return FAIL(l, name, "not valid text (UTF-8 without NUL bytes)");
     return LP_OK;
   }
   default:
@@ -518,7 +519,10 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
       json_decref(vals);
       return s;
     }
-    json_object_set_new(vals, f->name, norm);
+    if (!norm || json_object_set_new(vals, f->name, norm)) {
+      json_decref(vals);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
+    }
   }
   /* find an existing record by its key */
   long id = 0;
@@ -661,12 +665,18 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
   if (!source) source = "--json-in";
   json_error_t je;
-  json_t *j = json_loads(json, 0, &je);
-  if (!j)
-    return lp_error_at(err, LP_EPARSE, source, je.line, NULL, "column %d: %s", je.column, je.text);
+  json_t *j = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+  if (!j) {
+    lp_status st = lp_error_at(err, LP_EPARSE, source, je.line, NULL, "column %d: %s", je.column, je.text);
+    if (err) err->column = je.column;
+    return st;
+  }
   if (json_is_object(j)) {
     json_t *a = json_array();
-    json_array_append_new(a, j);
+    if (!a || json_array_append_new(a, j)) {
+      json_decref(a);
+      return lp_error_set(err, LP_ENOMEM, "out of memory");
+    }
     j = a;
   }
   if (!json_is_array(j)) {
@@ -678,6 +688,25 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
   return s;
 }
 
+lp_status lp__table_row_json(const lp_table *tab, size_t r, bool nulls, json_t **out, lp_error *err) {
+  json_t *o = json_object();
+  *out = NULL;
+  if (!o) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  for (size_t c = 0; c < lp_table_ncols(tab); c++) {
+    const char *v = lp_table_cell(tab, r, c);
+    if (!v && !nulls) continue;
+    json_t *j = v ? json_string(v) : json_null();
+    /* The CSV reader refuses what JSON cannot hold; a cell is never dropped silently. */
+    if (!j || json_object_set_new(o, lp_table_colname(tab, c), j)) {
+      json_decref(o);
+      return lp_error_at(err, j ? LP_ENOMEM : LP_EPARSE, lp_table_source(tab), lp_table_line(tab, r),
+                         lp_table_colname(tab, c), j ? "out of memory" : "not valid UTF-8 text");
+    }
+  }
+  *out = o;
+  return LP_OK;
+}
+
 lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
                         const char *reason, size_t *rows, lp_error *err) {
   *rows = 0;
@@ -686,15 +715,13 @@ lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, cons
   lp_status s = lp_table_read_csv(path, &tab, err);
   if (s) return s;
   json_t *arr = json_array();
-  for (size_t r = 0; r < lp_table_nrows(tab); r++) {
-    json_t *o = json_object();
-    for (size_t c = 0; c < lp_table_ncols(tab); c++) {
-      const char *v = lp_table_cell(tab, r, c);
-      json_object_set_new(o, lp_table_colname(tab, c), v ? json_string(v) : json_null());
-    }
-    json_array_append_new(arr, o);
+  if (!arr) s = lp_error_set(err, LP_ENOMEM, "out of memory");
+  for (size_t r = 0; !s && r < lp_table_nrows(tab); r++) {
+    json_t *o;
+    if (!(s = lp__table_row_json(tab, r, true, &o, err)) && json_array_append_new(arr, o))
+      s = lp_error_set(err, LP_ENOMEM, "out of memory");
   }
-  s = record_array(t, kind, arr, path, tab, user, reason, rows, err);
+  if (!s) s = record_array(t, kind, arr, path, tab, user, reason, rows, err);
   json_decref(arr);
   lp_table_free(tab);
   return s;

@@ -13,7 +13,12 @@
 
 #include <leopards/clinical.h>
 
+#include <leopards/text.h>
+
 #include "trial/trial_internal.h"
+
+/* From record.c: row r of a CSV table as a JSON object of its cells. */
+lp_status lp__table_row_json(const lp_table *tab, size_t r, bool nulls, json_t **out, lp_error *err);
 
 /* The eligibility inputs a screening record holds (clinical.md, "Eligibility"). */
 typedef enum { IN_NUM, IN_BOOL, IN_TEXT, IN_DATE } in_type;
@@ -83,14 +88,15 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
       const char *d = json_string_value(v);
       if (!d || strlen(d) != 10 || !lp__valid_date(d))
         return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
-      json_object_set_new(clean, key, json_string(d));
+      if (json_object_set_new(clean, key, json_string(d)))
+        return lp_error_at(err, LP_ENOMEM, file, line, key, "out of memory");
       continue;
     }
     if (f->type == IN_TEXT) {
       if (!json_is_string(v))
         return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected text", where);
-      if (json_string_length(v) > 0)
-        json_object_set_new(clean, key, json_string(json_string_value(v)));
+      if (json_string_length(v) > 0 && json_object_set_new(clean, key, json_stringn(json_string_value(v), json_string_length(v))))
+        return lp_error_at(err, LP_EDATA, file, line, key, "%snot valid text (UTF-8 without NUL bytes)", where);
       continue;
     }
     double x;
@@ -102,7 +108,8 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
     if (x < f->min || x > f->max)
       return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
                          where, x, f->min, f->max);
-    json_object_set_new(clean, key, f->type == IN_BOOL ? json_integer((json_int_t)x) : json_real(x));
+    if (json_object_set_new(clean, key, f->type == IN_BOOL ? json_integer((json_int_t)x) : json_real(x)))
+      return lp_error_at(err, LP_ENOMEM, file, line, key, "out of memory");
   }
   return LP_OK;
 }
@@ -177,16 +184,22 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
                          lp_error *err) {
   (void)source;
   memset(out, 0, sizeof *out);
+  lp_status bad = patient ? lp_text_check_identifier(patient, "the patient code", 63, err) : LP_OK;
+  if (bad) return bad;
   if (patient && !valid_patient_code(patient))
     return lp_error_set(err, LP_EINVAL,
                         "patient code '%s': use 1 to 63 letters, digits, '-', '_' or '.'", patient);
   json_error_t je;
-  json_t *in = json_loads(inputs_json, 0, &je);
+  json_t *in = json_loads(inputs_json, JSON_REJECT_DUPLICATES, &je);
   if (!in || !json_is_object(in)) {
     json_decref(in);
-    return lp_error_at(err, LP_EPARSE, source, je.line > 0 ? je.line : 0, NULL,
-                       "the eligibility inputs must be a JSON object%s%s", in ? "" : ": ",
-                       in ? "" : je.text);
+    if (!in) {
+      lp_status st = lp_error_at(err, LP_EPARSE, source, je.line > 0 ? je.line : 0, NULL,
+                                 "column %d: the eligibility inputs are not valid JSON: %s", je.column, je.text);
+      if (err) err->column = je.column;
+      return st;
+    }
+    return lp_error_at(err, LP_EPARSE, source, 0, NULL, "the eligibility inputs must be a JSON object");
   }
   json_t *clean = json_object();
   lp_status s = clean_inputs(in, clean, source, 0, "", err);
@@ -329,11 +342,16 @@ lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *
                                const char *user, size_t *count, size_t *eligible, lp_error *err) {
   *count = *eligible = 0;
   json_error_t je;
-  json_t *a = json_loads(json_array, 0, &je);
+  json_t *a = json_loads(json_array, JSON_REJECT_DUPLICATES, &je);
   if (!a || !json_is_array(a)) {
     json_decref(a);
-    return lp_error_at(err, LP_EPARSE, source, a ? 0 : je.line, NULL, "expected a JSON array of objects%s%s",
-                       a ? "" : ": ", a ? "" : je.text);
+    if (!a) {
+      lp_status st = lp_error_at(err, LP_EPARSE, source, je.line, NULL, "column %d: not valid JSON: %s", je.column,
+                                 je.text);
+      if (err) err->column = je.column;
+      return st;
+    }
+    return lp_error_at(err, LP_EPARSE, source, 0, NULL, "expected a JSON array of objects");
   }
   lp_status s = lp__begin(t, err);
   if (!s) s = lp__check_unlocked(t, err);
@@ -367,13 +385,9 @@ lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default
     return s;
   }
   s = lp__check_unlocked(t, err);
-  size_t nc = lp_table_ncols(tab);
   for (size_t r = 0; !s && r < lp_table_nrows(tab); r++) {
-    json_t *o = json_object();
-    for (size_t c = 0; c < nc; c++) {
-      const char *v = lp_table_cell(tab, r, c);
-      if (v) json_object_set_new(o, lp_table_colname(tab, c), json_string(v));
-    }
+    json_t *o;
+    if ((s = lp__table_row_json(tab, r, false, &o, err))) break;
     s = screen_object(t, o, default_site, path, lp_table_line(tab, r), "", user, eligible, err);
     json_decref(o);
     if (!s) (*count)++;

@@ -15,6 +15,8 @@
 
 #include <sodium.h>
 
+#include <leopards/text.h>
+
 #include "trial/trial_internal.h"
 
 /* ---- schema ----
@@ -602,6 +604,8 @@ static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long s
   lp__now(t, now, sizeof now);
   if (!name || !*name || strlen(name) > 63)
     return lp_error_set(err, LP_EINVAL, "a user name must have 1 to 63 characters");
+  lp_status bad = lp_text_check_identifier(name, "the user name", 63, err);
+  if (bad) return bad;
   if (lp__prepare(t, "INSERT INTO users(name, role, site_id, created_at) VALUES(?,?,?,?)", &st, err))
     return LP_EDB;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -697,6 +701,13 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     if (!code || !*code || strlen(code) > 32 || strchr(code, ',') || strchr(code, ' ')) {
       lp__finalize(t, st);
       s = lp_error_set(err, LP_EDATA, "site %zu: a site code needs 1 to 32 characters without spaces or commas", i + 1);
+      goto fail;
+    }
+    if ((s = lp_text_check_identifier(code, "the site code", 32, err)) ||
+        (s = lp_text_check_identifier(name, "the site name", 200, err))) {
+      lp__finalize(t, st);
+      lp_error_prefix(err, "site %zu", i + 1);
+      s = err ? (err->status = LP_EDATA) : LP_EDATA;
       goto fail;
     }
     sqlite3_reset(st);
