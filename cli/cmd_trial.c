@@ -321,6 +321,7 @@ static int run_screen(const cli_args *a) {
     s = lp_trial_screen(t, site, patient, jin, user, &r, &err);
     lp_trial_close(t);
     if (s) return cli_fail(a, &err);
+    if (r.notes[0]) fprintf(stderr, "leopards: note: %s\n", r.notes);
     if (cli_has(a, "json"))
       return cli_print_json(json_pack("{s:I, s:s, s:s?, s:b, s:s}", "screening_id", (json_int_t)r.id, "site",
                                       site, "patient", patient, "eligible", r.eligible, "failed", r.failed));

@@ -37,13 +37,40 @@ int cli_run_record(const cli_args *a) {
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   size_t rows;
-  lp_status s = jin ? lp_record_json(t, kind, jin, "--json-in", user, cli_str(a, "reason"), &rows, &err)
-                    : lp_record_csv(t, kind, data, user, cli_str(a, "reason"), &rows, &err);
+  lp_findings fs = {0};
+  lp_status s = jin ? lp_record_json_checked(t, kind, jin, "--json-in", user, cli_str(a, "reason"), &rows, &fs, &err)
+                    : lp_record_csv_checked(t, kind, data, user, cli_str(a, "reason"), &rows, &fs, &err);
   lp_trial_close(t);
-  if (s) return cli_fail(a, &err);
+  /* every finding, hard ones included, on stderr: one a line, field named */
+  for (size_t i = 0; i < fs.n; i++) {
+    const lp_finding *f = &fs.items[i];
+    char where[320] = "";
+    if (f->line) snprintf(where, sizeof where, "%s:%ld: ", f->source, f->line);
+    else if (strcmp(f->source, "--json-in")) snprintf(where, sizeof where, "%s: ", f->source);
+    char day[24] = "";
+    if (f->day) snprintf(day, sizeof day, " day %d", f->day);
+    fprintf(stderr, "leopards: %s: %s%s %s%s%s%s: %s\n", lp_finding_level_name(f->level), where, f->form,
+            f->patient, day, f->field[0] ? ", " : "", f->field, f->text);
+  }
+  size_t nsoft = fs.soft;
+  json_t *warnings = json_array();
+  for (size_t i = 0; i < fs.n; i++)
+    if (fs.items[i].level != LP_FINDING_HARD)
+      json_array_append_new(warnings, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "level",
+                                                lp_finding_level_name(fs.items[i].level), "form", fs.items[i].form,
+                                                "patient", fs.items[i].patient, "day", fs.items[i].day, "field",
+                                                fs.items[i].field, "text", fs.items[i].text));
+  lp_findings_clear(&fs);
+  if (s) {
+    json_decref(warnings);
+    return cli_fail(a, &err);
+  }
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:I}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows));
-  printf("recorded %zu %s record%s\n", rows, lp_record_kind_name(kind), rows == 1 ? "" : "s");
+    return cli_print_json(json_pack("{s:s, s:I, s:o}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows,
+                                    "findings", warnings));
+  json_decref(warnings);
+  printf("recorded %zu %s record%s%s\n", rows, lp_record_kind_name(kind), rows == 1 ? "" : "s",
+         nsoft ? " (with warnings, listed above: please check them)" : "");
   return CLI_OK;
 }
 
