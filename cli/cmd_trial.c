@@ -624,9 +624,16 @@ const cli_cmd cli_trial_cmds[] = {
     {"audit log", "print the audit trail (optionally one patient's entries)", cli_log_opts, NULL,
      cli_run_log},
     {"lock", "lock the database: no data can change afterwards", lock_opts, NULL, run_lock},
-    {"export", "export the trial as CSV (arms only with the key, only after lock)", cli_export_opts,
+    {"export", "export the trial as CSV (arms only with the key, only after lock) or CDISC ODM", cli_export_opts,
      "Writes DIR/<table>.csv for every table, DIR/data_dictionary.csv and DIR/manifest.csv;\n"
-     "with --key after lock also DIR/allocations.csv (mode 0600).",
+     "with --key after lock also DIR/allocations.csv (mode 0600).\n"
+     "--format odm --out FILE.xml writes one new CDISC ODM 1.3.2 file (an existing file is\n"
+     "refused): a Snapshot of the metadata, users and sites, and every randomised patient's\n"
+     "forms; with --transactional every change of the audit trail as an AuditRecord\n"
+     "(user, site, time, reason). Blinded: no arm, list position or pack.\n"
+     "examples:\n  leopards export --db trial.db --out export/\n"
+     "  leopards export --db trial.db --format odm --out trial-odm.xml\n"
+     "  leopards export --db trial.db --format odm --transactional --out trial-audit.xml",
      cli_run_export},
     {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts,
      NULL, cli_run_import},

@@ -214,15 +214,38 @@ int cli_run_log(const cli_args *a) {
 
 const cli_opt cli_export_opts[] = {
     {"db", "FILE", "trial database"},
-    {"out", "DIR", "directory for the CSV files (created if missing)"},
+    {"out", "DIR|FILE", "directory for the CSV files (created if missing); with --format odm, the new XML file"},
+    {"format", "csv|odm", "csv (default): a file per table; odm: CDISC ODM 1.3.2 XML, blinded"},
+    {"transactional", NULL, "with --format odm: every change of the audit trail instead of a snapshot"},
     {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock)"},
     {"json", NULL, "print JSON"},
     {0}};
 
+static int run_export_odm(const cli_args *a, const char *out) {
+  if (cli_has(a, "key")) return cli_usage_error(a, "the ODM export is blinded: --key goes with --format csv");
+  lp_trial *t;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  bool tx = cli_has(a, "transactional");
+  lp_status s = lp_trial_export_odm(t, out, tx, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:s}", "out", out, "format", "odm", "file_type",
+                                    tx ? "Transactional" : "Snapshot"));
+  printf("exported %s (CDISC ODM 1.3.2, %s, blinded)\n", out, tx ? "Transactional" : "Snapshot");
+  return CLI_OK;
+}
+
 int cli_run_export(const cli_args *a) {
-  const char *out;
+  const char *out, *format = cli_str(a, "format");
   int rc;
   if ((rc = cli_require(a, "out", &out))) return rc;
+  if (format && strcmp(format, "csv") && strcmp(format, "odm"))
+    return cli_usage_error(a, "--format is csv or odm, not '%s'", format);
+  if (format && !strcmp(format, "odm")) return run_export_odm(a, out);
+  if (cli_has(a, "transactional")) return cli_usage_error(a, "--transactional goes with --format odm");
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_trial_key *k = NULL;

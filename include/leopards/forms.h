@@ -52,6 +52,7 @@ typedef enum {
   LP_FORM_OUTCOME,
   LP_FORM_AE,
   LP_FORM_SCREENING,
+  LP_FORM_RANDOMISATION, /* the time of randomisation (never the arm or the pack) */
   LP_FORM_COUNT
 } lp_form_id;
 

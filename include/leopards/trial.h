@@ -377,6 +377,13 @@ lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char 
  * after lock) also DIR/allocations.csv with the arms. Deterministic: the same
  * database always gives the same bytes. */
 lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err);
+/* CDISC ODM 1.3.2 in one new file at `path` (an existing file is refused; written to a
+ * temporary file first and given its name only when complete): the metadata from the
+ * field definitions (leopards/forms.h), AdminData (users without any credential, and
+ * sites), and either a Snapshot of every randomised patient's forms or, with
+ * `transactional`, every change of the audit trail as an AuditRecord with its user,
+ * site, time and reason. Blinded: no arm, list position or pack. */
+lp_status lp_trial_export_odm(lp_trial *t, const char *path, bool transactional, lp_error *err);
 /* Build a new trial file from an export (refused if `path` exists): rows copied
  * verbatim in one transaction, then the audit trail verified; on any failure the
  * new file is removed. */

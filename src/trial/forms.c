@@ -158,6 +158,13 @@ static const lp_field screening_fields[] = {
      NULL, "YYYY-MM-DD", 0, NULL, NULL, 0, NULL},
 };
 
+/* What of a randomisation every export may show: its time (time zero of every
+ * outcome), never the arm, the list position or the pack. */
+static const lp_field randomisation_fields[] = {
+    {"randomized_at", "time of randomisation (UTC); time zero, and day 1 its first 24 hours", LP_FIELD_DATE, "", 0,
+     0, N, N, NULL, NULL, LP_FIELD_REQUIRED, NULL, NULL, 0, NULL},
+};
+
 #define FORM(id, name, label, table, rep, arr) {id, name, label, table, rep, arr, sizeof arr / sizeof arr[0]}
 static const lp_form forms[LP_FORM_COUNT] = {
     FORM(LP_FORM_BASELINE, "baseline", "Baseline", "patients", false, baseline_fields),
@@ -166,6 +173,7 @@ static const lp_form forms[LP_FORM_COUNT] = {
     FORM(LP_FORM_OUTCOME, "outcome", "Outcome", "outcomes", false, outcome_fields),
     FORM(LP_FORM_AE, "ae", "Adverse event", "adverse_events", true, ae_fields),
     FORM(LP_FORM_SCREENING, "screening", "Screening", "screening", false, screening_fields),
+    FORM(LP_FORM_RANDOMISATION, "randomisation", "Randomisation", "randomisations", false, randomisation_fields),
 };
 
 const lp_form *lp_form_get(lp_form_id id) { return (unsigned)id < LP_FORM_COUNT ? &forms[id] : NULL; }

@@ -69,7 +69,7 @@ const char *lp__record_describe(const char *table, const char *col, char *buf, s
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n) {
   const lp_form *f = lp_form_of_table(table);
   const lp_field *x = lp_form_field(f, col);
-  if (!x || (f && f->id == LP_FORM_SCREENING)) return NULL;
+  if (!x || (f && f->id >= LP_FORM_SCREENING)) return NULL;
   lp_field_describe(x, buf, n);
   return buf;
 }
