@@ -266,14 +266,23 @@ int cli_run_export(const cli_args *a) {
 const cli_opt cli_import_opts[] = {
     {"db", "FILE", "new trial database (must not exist)"},
     {"from", "DIR", "directory written by 'leopards export'"},
+    {"odm", "FILE.xml", "instead of --from: a CDISC ODM Snapshot written by 'leopards export --format odm'"},
     {"json", NULL, "print JSON"},
     {0}};
 
 int cli_run_import(const cli_args *a) {
-  const char *db, *from;
+  const char *db, *from, *odm = cli_str(a, "odm");
   int rc;
-  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "from", &from))) return rc;
   lp_error err;
+  if (odm) {
+    if (cli_has(a, "from")) return cli_usage_error(a, "give one of --from and --odm");
+    if ((rc = cli_require(a, "db", &db))) return rc;
+    if (lp_trial_import_odm(db, odm, &err)) return cli_fail(a, &err);
+    if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:s, s:b}", "db", db, "odm", odm, "allocations", 0));
+    printf("imported %s into %s (no allocations: analyse it blinded, or continue it with a new list)\n", odm, db);
+    return CLI_OK;
+  }
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "from", &from))) return rc;
   if (lp_trial_import(db, from, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:s, s:b}", "db", db, "from", from, "verified", 1));
   printf("imported %s into %s; audit trail verified\n", from, db);

@@ -384,6 +384,13 @@ lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, l
  * `transactional`, every change of the audit trail as an AuditRecord with its user,
  * site, time and reason. Blinded: no arm, list position or pack. */
 lp_status lp_trial_export_odm(lp_trial *t, const char *path, bool transactional, lp_error *err);
+/* A new trial file at `path` (refused if it exists) from an ODM Snapshot written by
+ * lp_trial_export_odm: its sites, its users (without credentials: set them anew), and
+ * every randomised patient with the screening record, the time of randomisation and
+ * every form, each row audited as imported. The Snapshot is blinded, so the new trial
+ * holds no allocations: each patient's randomisation has a list slot with no arm in
+ * it. On any failure the new file is removed. */
+lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *err);
 /* Build a new trial file from an export (refused if `path` exists): rows copied
  * verbatim in one transaction, then the audit trail verified; on any failure the
  * new file is removed. */

@@ -444,6 +444,13 @@ static json_t *form_row(const lp_form *f, const char *table_json) {
   if (!row || f->id != LP_FORM_SCREENING) return row;
   json_t *in = json_loads(json_string_value(json_object_get(row, "inputs")), 0, NULL);
   if (!in) in = json_object();
+  /* inputs stored before a field was renamed: under its one name */
+  for (size_t j = 0; j < f->nfields; j++) {
+    const lp_field *fd = &f->fields[j];
+    json_t *v = fd->old_name ? json_object_get(in, fd->old_name) : NULL;
+    if (v && !json_object_get(in, fd->name)) json_object_set(in, fd->name, v);
+    if (fd->old_name) json_object_del(in, fd->old_name);
+  }
   const char *r = json_string_value(json_object_get(row, "reason_not_enrolled"));
   if (r) json_object_set_new(in, "reason_not_enrolled", json_string(r));
   json_decref(row);

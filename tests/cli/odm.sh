@@ -95,4 +95,27 @@ n_audit=$(sqlite3 sim.db "SELECT count(*) FROM audit WHERE patient IS NOT NULL A
 n_rec=$(grep -c '<AuditRecord>' tx.xml)
 [ "$n_audit" = "$n_rec" ] || fail "audit entries $n_audit, AuditRecords $n_rec"
 
+# Snapshot -> import into a fresh trial -> Snapshot again: the same file apart from
+# FileOID and CreationDateTime; the new trial's audit trail verifies; it holds no arm
+expect 0 "$L" import --db imp.db --odm snap.xml
+has "no allocations" out
+expect 0 "$L" audit verify --db imp.db
+expect 0 "$L" export --db imp.db --format odm --out snap2.xml
+strip() { sed -E 's/ FileOID="[^"]*"//; s/ CreationDateTime="[^"]*"//' "$1"; }
+diff <(strip snap.xml) <(strip snap2.xml) >d.txt || fail "the round trip differs: $(head -20 d.txt)"
+cmp -s snap.xml snap2.xml && fail "FileOID and CreationDateTime should be new"
+[ "$(grep -c '<ItemData' snap2.xml)" = "$(grep -c '<ItemData' snap.xml)" ] || fail "ItemData counts differ"
+[ "$(sqlite3 imp.db "SELECT count(*) FROM slots WHERE length(sealed) > 0")" = 0 ] || fail "the imported trial holds arms"
+[ "$(sqlite3 imp.db "SELECT count(*) FROM randomisations")" = 30 ] || fail "randomisations not imported"
+[ "$(sqlite3 imp.db "SELECT count(*) FROM daily")" = "$(sqlite3 sim.db "SELECT count(*) FROM daily")" ] || fail "daily rows"
+[ "$(sqlite3 imp.db "SELECT count(*) FROM users")" = "$(sqlite3 sim.db "SELECT count(*) FROM users")" ] || fail "users"
+expect 1 "$L" import --db imp.db --odm snap.xml
+expect 1 "$L" import --db imp2.db --odm tx.xml
+has "only a Snapshot" err
+[ -e imp2.db ] && fail "a refused import left its file"
+echo '<ODM' >broken.xml
+expect 1 "$L" import --db imp3.db --odm broken.xml
+has "broken.xml" err
+[ -e imp3.db ] && fail "a refused import left its file"
+
 [ "$fails" = 0 ] && echo "odm: all passed" || { echo "odm: $fails failure(s)"; exit 1; }
