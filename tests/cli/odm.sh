@@ -109,6 +109,20 @@ cmp -s snap.xml snap2.xml && fail "FileOID and CreationDateTime should be new"
 [ "$(sqlite3 imp.db "SELECT count(*) FROM randomisations")" = 30 ] || fail "randomisations not imported"
 [ "$(sqlite3 imp.db "SELECT count(*) FROM daily")" = "$(sqlite3 sim.db "SELECT count(*) FROM daily")" ] || fail "daily rows"
 [ "$(sqlite3 imp.db "SELECT count(*) FROM users")" = "$(sqlite3 sim.db "SELECT count(*) FROM users")" ] || fail "users"
+# the imported trial continues with a new list: new patients are randomised; the
+# imported ones have no allocation to unblind
+expect 0 "$L" list generate --db imp.db --key imp.key --user statistician
+has "0 existing slots re-derived" out
+ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight_kg":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
+site=$(sqlite3 imp.db "SELECT code FROM sites ORDER BY id LIMIT 1")
+expect 0 "$L" screen --db imp.db --site "$site" --patient N1 --user "inv-$site" --json-in "{$ELIG}"
+expect 0 "$L" randomize --db imp.db --site "$site" --patient N1 --user "inv-$site" --json
+[ "$(jq -r .pack out)" -gt 0 ] || fail "new randomisation: $(cat out)"
+expect 0 "$L" unblind --db imp.db --key imp.key --patient N1 --reason "a test of the new list" --user manager
+first=$(sqlite3 imp.db "SELECT patient FROM randomisations ORDER BY id LIMIT 1")
+expect 1 "$L" unblind --db imp.db --key imp.key --patient "$first" --reason "a test" --user manager
+has "holds no allocation" err
+expect 0 "$L" audit verify --db imp.db
 expect 1 "$L" import --db imp.db --odm snap.xml
 expect 1 "$L" import --db imp2.db --odm tx.xml
 has "only a Snapshot" err
