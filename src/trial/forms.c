@@ -219,13 +219,14 @@ const char *lp_field_type_name(lp_field_type t) {
 }
 
 void lp_field_describe(const lp_field *f, char *buf, size_t n) {
-  char extra[200] = "";
+  char extra[300] = "";
   if (f->type == LP_FIELD_INTEGER || f->type == LP_FIELD_REAL)
-    snprintf(extra, sizeof extra, "%s%s%g to %g", f->unit, *f->unit ? ", " : "", f->min, f->max);
+    snprintf(extra, sizeof extra, "%s, %s%s%g to %g", lp_field_type_name(f->type), f->unit, *f->unit ? ", " : "",
+             f->min, f->max);
   else if (f->type == LP_FIELD_CHOICE)
-    snprintf(extra, sizeof extra, "%s", f->choices);
+    snprintf(extra, sizeof extra, "one of %s", f->choices);
   else if (f->type == LP_FIELD_DATE)
-    snprintf(extra, sizeof extra, "date YYYY-MM-DD or YYYY-MM-DDTHH:MM");
+    snprintf(extra, sizeof extra, "date, YYYY-MM-DD or YYYY-MM-DDTHH:MM");
   else
     snprintf(extra, sizeof extra, "%s", lp_field_type_name(f->type));
   char alt[120] = "";
