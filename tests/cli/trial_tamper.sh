@@ -15,7 +15,7 @@ checked=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
-q() { $L "$@" >/dev/null 2>log || { echo "setup failed: $* :: $(cat log)"; exit 1; }; }
+q() { "$L" "$@" >/dev/null 2>log || { echo "setup failed: $* :: $(cat log)"; exit 1; }; }
 q trial init --db t.db --sites 2 --user mgr
 q user add --db t.db --name stat --role statistician --user mgr
 q user add --db t.db --name ann --role investigator --site S01 --user mgr
@@ -28,7 +28,8 @@ q screen --db t.db --site S01 --user ann --json-in '{"age":30,"infection":0}'
 q record baseline --db t.db --json-in '{"patient":"P1","age":64,"sex":"male","weight_kg":80.5,"fio2":0.4,"pao2":90}' --user ann
 q record baseline --db t.db --json-in '{"patient":"P1","weight_kg":81}' --user ann --reason "re-weighed"
 # day 1 is the first 24 hours after randomisation: recorded as if two days later
-L="faketime -f +2d $L" q record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user ann
+faketime -f +2d "$L" record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user ann >/dev/null 2>log ||
+  { echo "setup failed: record daily :: $(cat log)"; exit 1; }
 q record outcome --db t.db --json-in '{"patient":"P2","died":0}' --user ann
 q record ae --db t.db --json-in "{\"patient\":\"P2\",\"onset\":\"$(date -u +%Y-%m-%d)\",\"category\":\"other\",\"term\":\"rash\",\"serious\":0}" --user ann
 q record infusion --db t.db --json-in '{"patient":"P2","hour":0,"event":"start","dose":0.1}' --user ann
