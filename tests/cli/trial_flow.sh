@@ -151,6 +151,16 @@ expect 1 "$L" record delete --db t.db --kind daily --id 999 --user ann --reason 
 expect 0 "$L" record delete --db t.db --kind daily --id "$id3" --user ann --reason "entered for the wrong day"
 expect 0 "$L" audit log --db t.db --patient P1 --json
 [ "$(jq -r "map(select(.table==\"daily\" and .action==\"delete\"))[0].old" out | jq -r .map)" = 71 ] || fail "deleted content not in the audit trail"
+# every bad field at once, one finding a line; a soft finding is a warning naming the field
+expect 1 "${LATER[@]}" "$L" record daily --db t.db --json-in '{"patient":"P1","day":5,"map":300,"gcs":2,"fio2":40}' --user ann
+has "3 problems" err
+for f in map gcs fio2; do has "error: daily P1 day 5, $f: " err; done
+expect 0 "${LATER[@]}" "$L" record daily --db t.db --json-in '{"patient":"P1","day":5,"map":25}' --user ann --json
+has "warning: daily P1 day 5, map: 25 mmHg is unusually low" err
+[ "$(jq -c '.findings[0] | [.level, .form, .patient, .day, .field]' out)" = '["warning","daily","P1",5,"map"]' ] ||
+  fail "findings in JSON: $(cat out)"
+expect 0 "$L" record delete --db t.db --kind daily --id "$(sqlite3 t.db "SELECT id FROM daily WHERE patient='P1' AND day=5")" \
+  --user ann --reason "entered to test the warning"
 # re-screening a patient not yet randomised updates the record (audited); not after randomisation
 expect 0 "$L" screen --db t.db --site LDN --patient P2 --user ann --json-in '{"age":19,"infection":1}' --json
 [ "$(jq -r .failed out | grep -c age)" = 0 ] || fail "re-screen"
