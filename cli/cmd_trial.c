@@ -407,6 +407,7 @@ static int run_screen(const cli_args *a) {
     s = lp_trial_screen(t, site, patient, jin, user, &r, &err);
     lp_trial_close(t);
     if (s) return cli_fail(a, &err);
+    if (r.notes[0]) fprintf(stderr, "leopards: note: %s\n", r.notes);
     if (cli_has(a, "json"))
       return cli_print_json(json_pack("{s:I, s:s, s:s?, s:b, s:s}", "screening_id", (json_int_t)r.id, "site",
                                       site, "patient", patient, "eligible", r.eligible, "failed", r.failed));
@@ -733,9 +734,16 @@ const cli_cmd cli_trial_cmds[] = {
     {"audit log", "print the audit trail (optionally one patient's entries)", cli_log_opts, NULL,
      cli_run_log},
     {"lock", "lock the database: no data can change afterwards", lock_opts, NULL, run_lock},
-    {"export", "export the trial as CSV (arms only with the key, only after lock)", cli_export_opts,
+    {"export", "export the trial as CSV (arms only with the key, only after lock) or CDISC ODM", cli_export_opts,
      "Writes DIR/<table>.csv for every table, DIR/data_dictionary.csv and DIR/manifest.csv;\n"
-     "with --key after lock also DIR/allocations.csv (mode 0600).",
+     "with --key after lock also DIR/allocations.csv (mode 0600).\n"
+     "--format odm --out FILE.xml writes one new CDISC ODM 1.3.2 file (an existing file is\n"
+     "refused): a Snapshot of the metadata, users and sites, and every randomised patient's\n"
+     "forms; with --transactional every change of the audit trail as an AuditRecord\n"
+     "(user, site, time, reason). Blinded: no arm, list position or pack.\n"
+     "examples:\n  leopards export --db trial.db --out export/\n"
+     "  leopards export --db trial.db --format odm --out trial-odm.xml\n"
+     "  leopards export --db trial.db --format odm --transactional --out trial-audit.xml",
      cli_run_export},
     {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts,
      NULL, cli_run_import},

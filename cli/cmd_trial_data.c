@@ -38,13 +38,40 @@ int cli_run_record(const cli_args *a) {
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   size_t rows;
-  lp_status s = jin ? lp_record_json(t, kind, jin, "--json-in", user, cli_str(a, "reason"), &rows, &err)
-                    : lp_record_csv(t, kind, data, user, cli_str(a, "reason"), &rows, &err);
+  lp_findings fs = {0};
+  lp_status s = jin ? lp_record_json_checked(t, kind, jin, "--json-in", user, cli_str(a, "reason"), &rows, &fs, &err)
+                    : lp_record_csv_checked(t, kind, data, user, cli_str(a, "reason"), &rows, &fs, &err);
   lp_trial_close(t);
-  if (s) return cli_fail(a, &err);
+  /* every finding, hard ones included, on stderr: one a line, field named */
+  for (size_t i = 0; i < fs.n; i++) {
+    const lp_finding *f = &fs.items[i];
+    char where[320] = "";
+    if (f->line) snprintf(where, sizeof where, "%s:%ld: ", f->source, f->line);
+    else if (strcmp(f->source, "--json-in")) snprintf(where, sizeof where, "%s: ", f->source);
+    char day[24] = "";
+    if (f->day) snprintf(day, sizeof day, " day %d", f->day);
+    fprintf(stderr, "leopards: %s: %s%s %s%s%s%s: %s\n", lp_finding_level_name(f->level), where, f->form,
+            f->patient, day, f->field[0] ? ", " : "", f->field, f->text);
+  }
+  size_t nsoft = fs.soft;
+  json_t *warnings = json_array();
+  for (size_t i = 0; i < fs.n; i++)
+    if (fs.items[i].level != LP_FINDING_HARD)
+      json_array_append_new(warnings, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "level",
+                                                lp_finding_level_name(fs.items[i].level), "form", fs.items[i].form,
+                                                "patient", fs.items[i].patient, "day", fs.items[i].day, "field",
+                                                fs.items[i].field, "text", fs.items[i].text));
+  lp_findings_clear(&fs);
+  if (s) {
+    json_decref(warnings);
+    return cli_fail(a, &err);
+  }
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:I}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows));
-  printf("recorded %zu %s record%s\n", rows, lp_record_kind_name(kind), rows == 1 ? "" : "s");
+    return cli_print_json(json_pack("{s:s, s:I, s:o}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows,
+                                    "findings", warnings));
+  json_decref(warnings);
+  printf("recorded %zu %s record%s%s\n", rows, lp_record_kind_name(kind), rows == 1 ? "" : "s",
+         nsoft ? " (with warnings, listed above: please check them)" : "");
   return CLI_OK;
 }
 
@@ -254,15 +281,39 @@ int cli_run_log(const cli_args *a) {
 const cli_opt cli_export_opts[] = {
     {"db", "FILE", "trial database"},
     CLI_AUDIT_KEY_OPT,
-    {"out", "DIR", "folder for the CSV files: created, or replaced when it holds an earlier export and nothing else"},
+    {"out", "DIR|FILE", "folder for the CSV files (created, or replaced when it holds an earlier export and nothing "
+                        "else); with --format odm, the new XML file"},
+    {"format", "csv|odm", "csv (default): a file per table; odm: CDISC ODM 1.3.2 XML, blinded"},
+    {"transactional", NULL, "with --format odm: every change of the audit trail instead of a snapshot"},
     {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock)"},
     {"json", NULL, "print JSON"},
     {0}};
 
+static int run_export_odm(const cli_args *a, const char *out) {
+  if (cli_has(a, "key")) return cli_usage_error(a, "the ODM export is blinded: --key goes with --format csv");
+  lp_trial *t;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  bool tx = cli_has(a, "transactional");
+  lp_status s = lp_trial_export_odm(t, out, tx, &err);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:s}", "out", out, "format", "odm", "file_type",
+                                    tx ? "Transactional" : "Snapshot"));
+  printf("exported %s (CDISC ODM 1.3.2, %s, blinded)\n", out, tx ? "Transactional" : "Snapshot");
+  return CLI_OK;
+}
+
 int cli_run_export(const cli_args *a) {
-  const char *out;
+  const char *out, *format = cli_str(a, "format");
   int rc;
   if ((rc = cli_require(a, "out", &out))) return rc;
+  if (format && strcmp(format, "csv") && strcmp(format, "odm"))
+    return cli_usage_error(a, "--format is csv or odm, not '%s'", format);
+  if (format && !strcmp(format, "odm")) return run_export_odm(a, out);
+  if (cli_has(a, "transactional")) return cli_usage_error(a, "--transactional goes with --format odm");
   lp_trial *t;
   if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_trial_key *k = NULL;
@@ -283,14 +334,23 @@ int cli_run_export(const cli_args *a) {
 const cli_opt cli_import_opts[] = {
     {"db", "FILE", "new trial database (must not exist)"},
     {"from", "DIR", "directory written by 'leopards export'"},
+    {"odm", "FILE.xml", "instead of --from: a CDISC ODM Snapshot written by 'leopards export --format odm'"},
     {"json", NULL, "print JSON"},
     {0}};
 
 int cli_run_import(const cli_args *a) {
-  const char *db, *from;
+  const char *db, *from, *odm = cli_str(a, "odm");
   int rc;
-  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "from", &from))) return rc;
   lp_error err;
+  if (odm) {
+    if (cli_has(a, "from")) return cli_usage_error(a, "give one of --from and --odm");
+    if ((rc = cli_require(a, "db", &db))) return rc;
+    if (lp_trial_import_odm(db, odm, &err)) return cli_fail(a, &err);
+    if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:s, s:b}", "db", db, "odm", odm, "allocations", 0));
+    printf("imported %s into %s (no allocations: analyse it blinded, or continue it with a new list)\n", odm, db);
+    return CLI_OK;
+  }
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "from", &from))) return rc;
   if (lp_trial_import(db, from, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:s, s:b}", "db", db, "from", from, "verified", 1));
   printf("imported %s into %s; audit trail verified\n", from, db);

@@ -19,10 +19,12 @@
 #include "trialutil.h"
 #include "trial/trial_internal.h"
 
-/* Fixed clock: the randomisation date is 2026-03-02. */
+/* Fixed clock: the randomisation date is 2026-03-02; the data are entered on
+ * 2026-04-30, when the 28 days of follow-up are over. */
+static const char *clock_day = "2026-03-02";
 static void fixed_clock(void *ctx, char *buf, size_t n) {
   int *tick = ctx;
-  snprintf(buf, n, "2026-03-02T10:00:%02d.000Z", (*tick)++ % 60);
+  snprintf(buf, n, "%sT10:00:%02d.000Z", clock_day, (*tick)++ % 60);
 }
 
 typedef struct {
@@ -36,6 +38,7 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->dir = tu_tmpdir();
   f->t = tu_trial(f->dir, 2, 6, &f->k);
+  clock_day = "2026-03-02";
   lp_trial_set_clock(f->t, fixed_clock, &f->tick);
   for (int i = 1; i <= 2; i++) {
     char p[8];
@@ -45,6 +48,7 @@ static int setup(void **state) {
     TU_CHECK(lp_trial_screen(f->t, "S01", p, TU_ELIGIBLE, "invS01", &r, &e_));
     TU_CHECK(lp_trial_randomize(f->t, "S01", p, "invS01", &a, &e_));
   }
+  clock_day = "2026-04-30";
   *state = f;
   return 0;
 }

@@ -199,6 +199,7 @@ typedef struct lp_screen_result {
   long id;
   bool eligible;
   char failed[512]; /* comma-separated criteria not met (empty when eligible) */
+  char notes[256];  /* about the input: old field names used ("'weight' is now called 'weight_kg'") */
 } lp_screen_result;
 /* Record one screened patient at a site: the eligibility inputs (a JSON object whose
  * fields are listed by `leopards screen --help`), evaluated by the clinical rules.
@@ -344,6 +345,41 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
                          const char *user, const char *reason, size_t *rows, lp_error *err);
 lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
                         const char *reason, size_t *rows, lp_error *err);
+/* What the edit checks found in a record. A hard finding refuses the record (every
+ * failing field is named, not only the first); a soft one (plausible but unusual) is
+ * accepted and reported, carrying what a data query needs (form, patient, day, field,
+ * text); a note says something about the input (an old field name, say). */
+typedef enum { LP_FINDING_HARD, LP_FINDING_SOFT, LP_FINDING_NOTE } lp_finding_level;
+typedef struct lp_finding {
+  lp_finding_level level;
+  char form[16];    /* record kind: baseline, daily, ... */
+  char patient[64]; /* "" when the input names none */
+  int day;          /* the daily record's day, 0 for other forms */
+  long record;      /* the record's id when it exists (adverse events), else 0 */
+  char field[64];   /* "" for a rule about the record as a whole */
+  char text[512];
+  char source[256]; /* where the input came from: a CSV file, "--json-in[2]", ... */
+  long line;        /* CSV line, 0 for JSON */
+} lp_finding;
+typedef struct lp_findings {
+  lp_finding *items; /* owned */
+  size_t n, cap;
+  size_t hard, soft, notes;
+} lp_findings;
+void lp_findings_clear(lp_findings *f);
+const char *lp_finding_level_name(lp_finding_level l); /* "error", "warning", "note" */
+
+/* lp_record_json / lp_record_csv reporting every finding in `out` (may be NULL; call
+ * lp_findings_clear afterwards). A refusal also sums the hard findings up in err. */
+lp_status lp_record_json_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                                 const char *user, const char *reason, size_t *rows, lp_findings *out,
+                                 lp_error *err);
+lp_status lp_record_csv_checked(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
+                                const char *reason, size_t *rows, lp_findings *out, lp_error *err);
+/* The edit checks alone: the same checks as recording, against the trial as it is,
+ * and nothing written. LP_OK when nothing hard was found. */
+lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                          const char *user, lp_findings *out, lp_error *err);
 /* Delete one record (by its id, as the audit log and the export show it) with a
  * reason; the deleted content stays in the audit trail. */
 lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
@@ -473,6 +509,20 @@ lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char 
  * earlier export in DIR is unchanged, and an existing DIR that leopards did not write
  * (one holding any file of someone else's) is refused untouched (LP_EDENIED). */
 lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err);
+/* CDISC ODM 1.3.2 in one new file at `path` (an existing file is refused; written to a
+ * temporary file first and given its name only when complete): the metadata from the
+ * field definitions (leopards/forms.h), AdminData (users without any credential, and
+ * sites), and either a Snapshot of every randomised patient's forms or, with
+ * `transactional`, every change of the audit trail as an AuditRecord with its user,
+ * site, time and reason. Blinded: no arm, list position or pack. */
+lp_status lp_trial_export_odm(lp_trial *t, const char *path, bool transactional, lp_error *err);
+/* A new trial file at `path` (refused if it exists) from an ODM Snapshot written by
+ * lp_trial_export_odm: its sites, its users (without credentials: set them anew), and
+ * every randomised patient with the screening record, the time of randomisation and
+ * every form, each row audited as imported. The Snapshot is blinded, so the new trial
+ * holds no allocations: each patient's randomisation has a list slot with no arm in
+ * it. On any failure the new file is removed. */
+lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *err);
 /* Build a new trial file from an export (refused if `path` exists): rows copied
  * verbatim in one transaction, then the audit trail verified; on any failure the
  * new file is removed. */

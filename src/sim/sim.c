@@ -78,10 +78,10 @@ static json_t *eligible_inputs(lp_rng *r) {
   return json_pack("{s:i, s:b, s:f, s:f, s:f, s:f, s:b, s:f, s:f, s:f, s:b, s:b, s:b, s:b, s:b, s:f, s:b, s:b, s:b, s:b}",
                    "age", 30 + (int)lp_rng_below(r, 60), "infection", 1, "temperature", 38.4 + lp_rng_uniform(r),
                    "heart_rate", 95.0 + 30 * lp_rng_uniform(r), "resp_rate", 22.0 + 10 * lp_rng_uniform(r),
-                   "paco2_kpa", 4.6 + lp_rng_uniform(r), "ventilated", 1, "wbc", 14.0 + 8 * lp_rng_uniform(r),
+                   "paco2_kpa", 4.6 + lp_rng_uniform(r), "mech_vent", 1, "wbc", 14.0 + 8 * lp_rng_uniform(r),
                    "vasopressor_hours", 4.5 + 10 * lp_rng_uniform(r), "hours_since_criteria",
                    1 + 20 * lp_rng_uniform(r), "esrf_dialysis", 0, "torsades_history", 0, "child_pugh_c", 0,
-                   "ventricular_obstruction", 0, "treatment_limitation", 0, "weight", 60.0 + 50 * lp_rng_uniform(r),
+                   "ventricular_obstruction", 0, "treatment_limitation", 0, "weight_kg", 60.0 + 50 * lp_rng_uniform(r),
                    "pregnant", 0, "levosimendan_30d", 0, "levosimendan_hypersensitivity", 0, "other_trial", 0);
 }
 
@@ -94,7 +94,7 @@ static void fail_criterion(json_t *in, const char *name) {
     json_object_set_new(in, "temperature", json_real(37.2));
     json_object_set_new(in, "resp_rate", json_real(16));
     json_object_set_new(in, "paco2_kpa", json_real(5.1));
-    json_object_set_new(in, "ventilated", json_false());
+    json_object_set_new(in, "mech_vent", json_false());
     json_object_set_new(in, "wbc", json_real(8.5));
   } else if (!strcmp(name, "vasopressor")) json_object_set_new(in, "vasopressor_hours", json_real(2.5));
   else if (!strcmp(name, "window_24h")) json_object_set_new(in, "hours_since_criteria", json_real(31));
@@ -103,7 +103,7 @@ static void fail_criterion(json_t *in, const char *name) {
   else if (!strcmp(name, "hepatic")) json_object_set_new(in, "child_pugh_c", json_true());
   else if (!strcmp(name, "obstruction")) json_object_set_new(in, "ventricular_obstruction", json_true());
   else if (!strcmp(name, "treatment_limitation")) json_object_set_new(in, "treatment_limitation", json_true());
-  else if (!strcmp(name, "weight")) json_object_set_new(in, "weight", json_real(142));
+  else if (!strcmp(name, "weight")) json_object_set_new(in, "weight_kg", json_real(142));
   else if (!strcmp(name, "pregnancy")) json_object_set_new(in, "pregnant", json_true());
   else if (!strcmp(name, "levosimendan_30d")) json_object_set_new(in, "levosimendan_30d", json_true());
   else if (!strcmp(name, "hypersensitivity")) json_object_set_new(in, "levosimendan_hypersensitivity", json_true());

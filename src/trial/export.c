@@ -58,7 +58,6 @@ static const char *const dictionary[][3] = {
     {"unblindings", "unblinded_at", "time, UTC"},
     {"unblindings", "unblinded_by", "user"},
     {"unblindings", "reason", "reason given"},
-    {"infusions", "event", "start, increase, decrease, stop or end"},
     {"audit", "at", "time of the change, UTC"},
     {"audit", "user", "user who made the change"},
     {"audit", "action", "insert, update or delete"},

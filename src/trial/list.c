@@ -165,6 +165,9 @@ lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t
   return check_sizes(sizes, *nsizes, err);
 }
 
+/* The arm of a slot imported from a blinded export, which holds none. */
+#define LP__NO_ARM 0xFF
+
 /* A site's materialised slots and the patients randomised there. */
 static lp_status count_site(lp_trial *t, long site_id, long *slots, long *used, lp_error *err) {
   return lp__two_counts(t,
@@ -189,6 +192,10 @@ static lp_status open_site_slots(lp_trial *t, const lp_trial_key *k, long site_i
     if (seq != i + 1 || i >= n) {
       s = lp_error_set(err, LP_EINTEGRITY, "the list of site %ld has a gap or extra slot at %ld", site_id, seq);
       break;
+    }
+    if (pack < 0 && sqlite3_column_bytes(st, 3) == 0) { /* imported from a blinded export: holds no arm */
+      arms[i++] = LP__NO_ARM;
+      continue;
     }
     s = lp__open_arm(k, site_id, seq, pack, sqlite3_column_blob(st, 2),
                      (size_t)sqlite3_column_bytes(st, 2), sqlite3_column_blob(st, 3),
@@ -227,11 +234,11 @@ lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
   s = lp_list_stream(k->secret, site_id, sizes, nsizes, (size_t)target, want, NULL, err);
   if (!s) s = open_site_slots(t, k, site_id, slots, have, err);
   for (long i = 0; !s && i < slots; i++) {
-    if (have[i] != want[i])
+    if (have[i] != LP__NO_ARM && have[i] != want[i])
       s = lp_error_set(err, LP_EINTEGRITY,
                        "slot %ld of site %ld does not agree with the list this key defines", i + 1, site_id);
   }
-  if (!s && checked) *checked += slots;
+  for (long i = 0; !s && checked && i < slots; i++) *checked += have[i] != LP__NO_ARM;
   sqlite3_stmt *gid = NULL, *ins = NULL;
   if (!s) s = lp__prepare(t, "SELECT coalesce(max(id), 0) FROM slots", &gid, err);
   if (!s)

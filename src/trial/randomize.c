@@ -212,6 +212,11 @@ lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patien
     if (pack != (long)sqlite3_column_int64(st, 3))
       s = lp_error_set(err, LP_EINTEGRITY, "patient %s: the recorded pack %ld is not the pack of slot %ld",
                        patient, pack, seq);
+    else if (pack < 0 && sqlite3_column_bytes(st, 5) == 0) /* see lp_trial_import_odm */
+      s = lp_error_set(err, LP_ESTATE,
+                       "patient %s came from a blinded export: this trial holds no allocation for them (the "
+                       "original trial does)",
+                       patient);
     else
       s = lp__open_arm(k, *site_id, seq, pack, sqlite3_column_blob(st, 4),
                        (size_t)sqlite3_column_bytes(st, 4), sqlite3_column_blob(st, 5),

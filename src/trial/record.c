@@ -8,234 +8,178 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include <leopards/table.h>
 
 #include <leopards/clinical.h>
+#include <leopards/forms.h>
 
 #include "trial/trial_internal.h"
 
-typedef enum { T_INT, T_REAL, T_BOOL, T_TEXT, T_DATE, T_CHOICE } ftype;
-enum { F_REQ = 1, F_KEY = 2, F_FIO2 = 4 };
+typedef lp_field field;
+#define T_INT LP_FIELD_INTEGER
+#define T_REAL LP_FIELD_REAL
+#define T_BOOL LP_FIELD_BOOL
+#define T_TEXT LP_FIELD_TEXT
+#define T_DATE LP_FIELD_DATE
+#define T_CHOICE LP_FIELD_CHOICE
+#define F_REQ LP_FIELD_REQUIRED
+#define F_KEY LP_FIELD_KEY
+#define F_FIO2 LP_FIELD_FRACTION
 
-typedef struct {
-  const char *name;
-  ftype type;
-  double min, max;
-  const char *unit;
-  const char *choices; /* "a|b|c" */
-  const char *desc;
-  unsigned flags;
-  const char *alt; /* another name, in other units */
-  double alt_div;  /* value in alt units / alt_div = value in canonical units */
-} field;
-
-#define PAT {"patient", T_TEXT, 0, 0, "", NULL, "patient code (as randomised)", F_REQ | F_KEY, NULL, 0}
-#define B(n, d) {n, T_BOOL, 0, 1, "0/1", NULL, d, 0, NULL, 0}
-#define R(n, lo, hi, u, d) {n, T_REAL, lo, hi, u, NULL, d, 0, NULL, 0}
-#define I(n, lo, hi, u, d) {n, T_INT, lo, hi, u, NULL, d, 0, NULL, 0}
-
-/* Plausibility ranges reject typing errors and wrong units, not unusual patients. */
-#define COMMON_PHYSIOLOGY                                                                        \
-  R("pao2", 20, 700, "mmHg", "PaO2, worst (lowest PaO2/FiO2) of the day"),                       \
-      {"fio2", T_REAL, 0.21, 1.0, "fraction", NULL,                                              \
-       "FiO2 as a fraction 0.21-1.0 (a percentage is refused)", F_FIO2, NULL, 0},               \
-      B("resp_support", "respiratory support (invasive or non-invasive ventilation)"),           \
-      R("platelets", 1, 2000, "10^3/uL", "platelets, lowest"),                                  \
-      {"bilirubin", T_REAL, 0.05, 60, "mg/dL", NULL, "bilirubin, highest", 0, "bilirubin_umol_l", \
-       17.1},                                                                                    \
-      R("map", 10, 200, "mmHg", "mean arterial pressure, lowest"),                               \
-      R("dopamine", 0, 50, "ug/kg/min", "dopamine, highest rate given >= 1 h"),                  \
-      R("dobutamine", 0, 50, "ug/kg/min", "dobutamine, highest rate given >= 1 h"),              \
-      R("epinephrine", 0, 5, "ug/kg/min", "epinephrine, highest rate given >= 1 h"),             \
-      R("norepinephrine", 0, 10, "ug/kg/min", "norepinephrine, highest rate given >= 1 h"),      \
-      R("vasopressin", 0, 1, "units/min", "vasopressin (recorded; not part of SOFA)"),           \
-      I("gcs", 3, 15, "points", "Glasgow Coma Scale, lowest"),                                   \
-      {"creatinine", T_REAL, 0.1, 25, "mg/dL", NULL, "creatinine, highest", 0,                   \
-       "creatinine_umol_l", 88.4},                                                               \
-      R("urine_ml", 0, 20000, "mL/24 h", "urine output over the day")
-
-static const field baseline_fields[] = {
-    PAT,
-    I("age", 18, 120, "years", "age at randomisation"),
-    {"sex", T_CHOICE, 0, 0, "", "male|female", "sex", 0, NULL, 0},
-    R("weight_kg", 30, 135, "kg", "weight"),
-    R("height_cm", 100, 230, "cm", "height"),
-    {"race", T_CHOICE, 0, 0, "", "asian|black|white|other", "race (from medical records)", 0, NULL, 0},
-    B("recent_surgery", "admitted to the ICU from the operating room"),
-    B("ischemic_heart_disease", "ischaemic heart disease"),
-    B("congestive_heart_failure", "congestive heart failure"),
-    B("cardiac_failure", "cardiac failure"),
-    B("severe_copd", "severe COPD"),
-    B("chronic_renal_failure", "chronic renal failure"),
-    B("cirrhosis", "cirrhosis"),
-    B("immunocompromised", "immunocompromised condition"),
-    B("diabetes", "diabetes"),
-    B("beta_blockers", "beta-blockers normally taken"),
-    R("shock_to_randomization_h", 0, 240, "hours", "time from start of vasopressors to randomisation"),
-    I("apache2", 0, 71, "points", "APACHE II score, first 24 h"),
-    I("sofa", 0, 24, "points", "SOFA score at baseline, six systems"),
-    {"infection_source", T_CHOICE, 0, 0, "", "lung|abdomen|urinary|bacteremia|neurologic|soft_tissue|other",
-     "source or site of the initial infection", 0, NULL, 0},
-    B("positive_culture", "positive microbiological culture"),
-    B("mech_vent", "mechanical ventilation"),
-    B("rrt", "renal-replacement therapy"),
-    B("ards", "moderate or severe ARDS"),
-    {"rhythm", T_CHOICE, 0, 0, "", "sinus|af|paced|other", "heart rhythm", 0, NULL, 0},
-    R("heart_rate", 20, 250, "/min", "heart rate"),
-    R("cvp", -10, 40, "mmHg", "central venous pressure"),
-    R("cardiac_index", 0.3, 10, "L/min/m2", "cardiac index (if measured)"),
-    R("stroke_volume", 5, 250, "mL", "stroke volume (if measured)"),
-    R("sao2", 30, 100, "%", "arterial oxygen saturation"),
-    R("scvo2", 10, 100, "%", "central venous oxygen saturation"),
-    R("lactate", 0, 30, "mmol/L", "lactate"),
-    R("hemoglobin", 20, 250, "g/L", "haemoglobin"),
-    COMMON_PHYSIOLOGY,
-};
-
-static const field daily_fields[] = {
-    PAT,
-    {"day", T_INT, 1, 28, "day", NULL, "ICU day after randomisation (1-28)", F_REQ | F_KEY, NULL, 0},
-    B("in_icu", "in the ICU on this day"),
-    COMMON_PHYSIOLOGY,
-    B("mech_vent", "mechanical ventilation"),
-    B("rrt", "renal-replacement therapy"),
-};
-
-static const field infusion_fields[] = {
-    PAT,
-    {"hour", T_REAL, 0, 24, "hours", NULL, "time since the start of the infusion", F_REQ | F_KEY, NULL, 0},
-    {"event", T_CHOICE, 0, 0, "", "start|increase|decrease|stop|end", "infusion event", F_REQ, NULL, 0},
-    {"dose", T_REAL, 0, 0.2, "ug/kg/min", NULL, "dose from this time on (0, 0.05, 0.1 or 0.2)", F_REQ, NULL, 0},
-    {"reason", T_CHOICE, 0, 0, "", "protocol|hypotension|tachycardia|other",
-     "reason for the change", 0, NULL, 0},
-};
-
-static const field outcome_fields[] = {
-    PAT,
-    B("received_drug", "received any study drug"),
-    {"icu_discharge", T_DATE, 0, 0, "date", NULL, "ICU discharge date", 0, NULL, 0},
-    {"hospital_discharge", T_DATE, 0, 0, "date", NULL, "hospital discharge date", 0, NULL, 0},
-    B("died", "died (within follow-up)"),
-    {"death_date", T_DATE, 0, 0, "date", NULL, "date of death", 0, NULL, 0},
-    {"weaned_date", T_DATE, 0, 0, "date", NULL, "date successfully weaned from mechanical ventilation", 0, NULL, 0},
-    B("consent_withdrawn", "consent withdrawn (data kept, excluded from analyses)"),
-    {"consent_withdrawn_date", T_DATE, 0, 0, "date", NULL, "date consent was withdrawn", 0, NULL, 0},
-};
-
-static const field ae_fields[] = {
-    PAT,
-    {"id", T_INT, 1, 1e12, "", NULL, "event number, to change an existing event (absent: a new event)", 0, NULL, 0},
-    {"onset", T_DATE, 0, 0, "date", NULL, "onset date", F_REQ, NULL, 0},
-    {"category", T_CHOICE, 0, 0, "",
-     "supraventricular_tachyarrhythmia|ventricular_tachyarrhythmia|bradycardia|hypotension|"
-     "myocardial_ischemia|other",
-     "category", F_REQ, NULL, 0},
-    {"term", T_TEXT, 0, 0, "", NULL, "event term", F_REQ, NULL, 0},
-    B("serious", "serious adverse event"),
-    {"relatedness", T_CHOICE, 0, 0, "", "none|unlikely|possible|probable|definite",
-     "relationship to the study drug", 0, NULL, 0},
-    {"outcome", T_CHOICE, 0, 0, "", "resolved|resolving|ongoing|fatal|unknown", "outcome", 0, NULL, 0},
-    {"description", T_TEXT, 0, 0, "", NULL, "free-text description", 0, NULL, 0},
-};
-
+/* The forms of the record kinds (the field definitions are in forms.c). */
+_Static_assert((int)LP_FORM_BASELINE == (int)LP_RECORD_BASELINE && (int)LP_FORM_AE == (int)LP_RECORD_AE,
+               "record kinds and forms in the same order");
 typedef struct {
   const char *kind, *table;
   const field *f;
   size_t n;
 } kind_spec;
 
-#define KIND(k, tbl, arr) {k, tbl, arr, sizeof arr / sizeof arr[0]}
-static const kind_spec kinds[LP_RECORD_COUNT] = {
-    KIND("baseline", "patients", baseline_fields), KIND("daily", "daily", daily_fields),
-    KIND("infusion", "infusions", infusion_fields), KIND("outcome", "outcomes", outcome_fields),
-    KIND("ae", "adverse_events", ae_fields),
-};
+static kind_spec spec_of(lp_record_kind k) {
+  const lp_form *f = lp_form_get((lp_form_id)k);
+  return (kind_spec){f->name, f->table, f->fields, f->nfields};
+}
 
 const char *lp_record_kind_name(lp_record_kind k) {
-  return (unsigned)k < LP_RECORD_COUNT ? kinds[k].kind : "?";
+  return (unsigned)k < LP_RECORD_COUNT ? lp_form_get((lp_form_id)k)->name : "?";
 }
 
 lp_status lp_record_kind_parse(const char *name, lp_record_kind *out, lp_error *err) {
-  for (int i = 0; i < LP_RECORD_COUNT; i++)
-    if (name && !strcmp(name, kinds[i].kind)) {
-      *out = (lp_record_kind)i;
-      return LP_OK;
-    }
+  const lp_form *f = lp_form_find(name);
+  if (f && f->id < LP_FORM_SCREENING) {
+    *out = (lp_record_kind)f->id;
+    return LP_OK;
+  }
   return lp_error_set(err, LP_EINVAL, "unknown record kind '%s' (baseline, daily, infusion, outcome, ae)",
                       name ? name : "");
 }
 
-static const char *type_name(ftype t) {
-  switch (t) {
-  case T_INT: return "integer";
-  case T_REAL: return "number";
-  case T_BOOL: return "0/1";
-  case T_DATE: return "date YYYY-MM-DD or YYYY-MM-DDTHH:MM";
-  case T_CHOICE: return "one of";
-  default: return "text";
-  }
-}
-
-static void describe_field(const field *f, char *buf, size_t n) {
-  char extra[160] = "";
-  if (f->type == T_INT || f->type == T_REAL)
-    snprintf(extra, sizeof extra, "%s%s%g to %g", f->unit, *f->unit ? ", " : "", f->min, f->max);
-  else if (f->type == T_CHOICE)
-    snprintf(extra, sizeof extra, "%s", f->choices);
-  else
-    snprintf(extra, sizeof extra, "%s", type_name(f->type));
-  snprintf(buf, n, "%s (%s)%s%s%s", f->desc, extra, f->alt ? "; or " : "", f->alt ? f->alt : "",
-           f->alt ? " in SI units" : "");
-}
-
 void lp_record_fields_help(lp_record_kind kind, char *buf, size_t n) {
-  size_t k = 0;
-  buf[0] = '\0';
+  if (n) buf[0] = '\0';
   if ((unsigned)kind >= LP_RECORD_COUNT) return;
-  for (size_t i = 0; i < kinds[kind].n && k < n; i++) {
-    char d[300];
-    describe_field(&kinds[kind].f[i], d, sizeof d);
-    k += (size_t)snprintf(buf + k, n - k, "  %-26s %s%s\n", kinds[kind].f[i].name, d,
-                          kinds[kind].f[i].flags & F_REQ ? " [required]" : "");
-  }
+  lp_form_help(lp_form_get((lp_form_id)kind), buf, n);
 }
 
 /* For the data dictionary: the description of a clinical column, or NULL. */
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n);
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n) {
-  for (int k = 0; k < LP_RECORD_COUNT; k++) {
-    if (strcmp(kinds[k].table, table)) continue;
-    for (size_t i = 0; i < kinds[k].n; i++)
-      if (!strcmp(kinds[k].f[i].name, col)) {
-        describe_field(&kinds[k].f[i], buf, n);
-        return buf;
-      }
-  }
-  return NULL;
+  const lp_form *f = lp_form_of_table(table);
+  const lp_field *x = lp_form_field(f, col);
+  if (!x || (f && f->id >= LP_FORM_SCREENING)) return NULL;
+  lp_field_describe(x, buf, n);
+  return buf;
 }
 
-/* ---- value checks ---- */
+/* ---- findings ---- */
+
+void lp_findings_clear(lp_findings *f) {
+  if (!f) return;
+  free(f->items);
+  memset(f, 0, sizeof *f);
+}
+
+const char *lp_finding_level_name(lp_finding_level l) {
+  return l == LP_FINDING_HARD ? "error" : l == LP_FINDING_SOFT ? "warning" : "note";
+}
 
 typedef struct {
   char file[1100]; /* input name: a CSV path, "--json-in" or "--json-in[3]" */
   long line;       /* CSV line, 0 for JSON */
-  char where[8];   /* unused prefix, kept empty */
+  bool text;       /* every value comes as text (CSV): numbers may be written as text */
+  const char *form;
+  char patient[64];
+  int day;
+  long record;
+  lp_findings *out; /* every finding, when the caller asked for them */
+  size_t nhard;
+  char first_field[64];
+  char summary[1000]; /* the hard findings, for the error */
 } loc;
 
-#define FAIL(l, fieldname, ...) lp__record_fail(err, l, fieldname, __VA_ARGS__)
-static lp_status lp__record_fail(lp_error *err, const loc *l, const char *fname, const char *fmt, ...)
+/* The field already has a hard finding (a rule on a refused value says nothing new). */
+static bool refused_already(const loc *l, const char *fname) {
+  const lp_findings *o = l->out;
+  if (!fname || !l->nhard) return false;
+  if (!strcmp(l->first_field, fname)) return true;
+  for (size_t i = 0; o && i < o->n; i++)
+    if (o->items[i].level == LP_FINDING_HARD && !strcmp(o->items[i].field, fname) &&
+        !strcmp(o->items[i].source, l->file) && o->items[i].line == l->line)
+      return true;
+  char pat[80];
+  snprintf(pat, sizeof pat, "; %s: ", fname);
+  return strstr(l->summary, pat) != NULL;
+}
+
+static void add_finding(loc *l, lp_finding_level level, const char *fname, const char *text) {
+  if (level == LP_FINDING_HARD && refused_already(l, fname)) return;
+  if (level == LP_FINDING_HARD) {
+    size_t k = strlen(l->summary);
+    if (!l->nhard++) {
+      snprintf(l->first_field, sizeof l->first_field, "%s", fname ? fname : "");
+      snprintf(l->summary, sizeof l->summary, "%s", text);
+    } else {
+      if (l->nhard == 2) { /* the first one gains its field name too */
+        char one[1000];
+        snprintf(one, sizeof one, "%s%s%s", l->first_field, l->first_field[0] ? ": " : "", l->summary);
+        snprintf(l->summary, sizeof l->summary, "%s", one);
+        k = strlen(l->summary);
+      }
+      snprintf(l->summary + k, sizeof l->summary - k, "; %s%s%s", fname ? fname : "", fname ? ": " : "", text);
+    }
+  }
+  lp_findings *o = l->out;
+  if (!o) return;
+  if (o->n == o->cap) {
+    size_t cap = o->cap ? 2 * o->cap : 8;
+    lp_finding *p = realloc(o->items, cap * sizeof *p);
+    if (!p) return; /* the error text still carries the hard ones */
+    o->items = p;
+    o->cap = cap;
+  }
+  lp_finding *f = &o->items[o->n++];
+  memset(f, 0, sizeof *f);
+  f->level = level;
+  snprintf(f->form, sizeof f->form, "%s", l->form ? l->form : "");
+  snprintf(f->patient, sizeof f->patient, "%s", l->patient);
+  f->day = l->day;
+  f->record = l->record;
+  snprintf(f->field, sizeof f->field, "%s", fname ? fname : "");
+  snprintf(f->text, sizeof f->text, "%s", text);
+  snprintf(f->source, sizeof f->source, "%s", l->file);
+  f->line = l->line;
+  if (level == LP_FINDING_HARD) o->hard++;
+  else if (level == LP_FINDING_SOFT) o->soft++;
+  else o->notes++;
+}
+
+static lp_status finding(loc *l, lp_finding_level level, const char *fname, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static lp_status lp__record_fail(lp_error *err, const loc *l, const char *fname, const char *fmt, ...) {
+static lp_status finding(loc *l, lp_finding_level level, const char *fname, const char *fmt, ...) {
   char text[700];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  return lp_error_at(err, LP_EDATA, l->file, l->line, fname, "%s%s", l->where, text);
+  add_finding(l, level, fname, text);
+  return level == LP_FINDING_HARD ? LP_EDATA : LP_OK;
 }
+/* A hard finding: the record will be refused; checking goes on to name every field. */
+#define FAIL(l, fieldname, ...) finding(l, LP_FINDING_HARD, fieldname, __VA_ARGS__)
+#define WARN(l, fieldname, ...) finding(l, LP_FINDING_SOFT, fieldname, __VA_ARGS__)
+
+/* The refusal of a record with hard findings, all of them in the message. */
+static lp_status refuse(const loc *l, lp_error *err) {
+  if (l->nhard > 1)
+    return lp_error_at(err, LP_EDATA, l->file, l->line, l->first_field[0] ? l->first_field : NULL,
+                       "%zu problems: %s", l->nhard, l->summary);
+  return lp_error_at(err, LP_EDATA, l->file, l->line, l->first_field[0] ? l->first_field : NULL, "%s",
+                     l->summary);
+}
+/* ---- value checks ---- */
 
 static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -267,34 +211,49 @@ bool lp__valid_date(const char *s) {
   return d <= mdays[m - 1] + (m == 2 && leap(y));
 }
 
-static bool as_number(json_t *v, double *x) {
+/* A number from JSON (a number; true/false for a 0/1 field) or, from CSV where every
+ * value is text, from its text. A JSON string "64" is not a number. */
+static bool as_number(json_t *v, bool text, bool is_bool, double *x) {
   if (json_is_number(v)) {
     *x = json_number_value(v);
     return true;
   }
-  if (json_is_boolean(v)) {
+  if (json_is_boolean(v) && is_bool) {
     *x = json_is_true(v);
     return true;
   }
-  if (json_is_string(v)) {
+  if (json_is_string(v) && text) {
     const char *s = json_string_value(v);
-    if (!strcmp(s, "true")) return (*x = 1), true;
-    if (!strcmp(s, "false")) return (*x = 0), true;
+    if (is_bool && !strcmp(s, "true")) return (*x = 1), true;
+    if (is_bool && !strcmp(s, "false")) return (*x = 0), true;
     return lp_parse_number(s, x);
   }
   return false;
 }
 
-/* Normalise one value into `out` (json integer/real/string). */
-static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, json_t **out,
-                             lp_error *err) {
+static const char *json_kind(json_t *v) {
+  return json_is_string(v) ? "text" : json_is_boolean(v) ? "true/false" : json_is_array(v) ? "a list"
+         : json_is_object(v) ? "an object" : "a number";
+}
+
+/* The plausible range of a field: a value outside it is accepted with a warning. */
+static void soft_check(const field *f, double x, loc *l) {
+  if (!isnan(f->soft_min) && x < f->soft_min)
+    WARN(l, f->name, "%g %s is unusually low (below %g): please check", x, f->unit, f->soft_min);
+  else if (!isnan(f->soft_max) && x > f->soft_max)
+    WARN(l, f->name, "%g %s is unusually high (above %g): please check", x, f->unit, f->soft_max);
+}
+
+/* Normalise one value into `out` (json integer/real/string); LP_EDATA with a hard
+ * finding when it is refused. */
+static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t **out) {
   const char *name = alt ? f->alt : f->name;
   double x;
   switch (f->type) {
   case T_TEXT:
   case T_DATE:
   case T_CHOICE: {
-    if (!json_is_string(v)) return FAIL(l, name, "expected text");
+    if (!json_is_string(v)) return FAIL(l, name, "expected text, not %s", json_kind(v));
     const char *s = json_string_value(v);
     if (f->type == T_TEXT && strlen(s) > 2000) return FAIL(l, name, "text longer than 2000 characters");
     if (f->type == T_DATE && !lp__valid_date(s))
@@ -318,8 +277,12 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
   default:
     break;
   }
-  if (!as_number(v, &x) || !isfinite(x))
+  if (!as_number(v, l->text, f->type == T_BOOL, &x) || !isfinite(x)) {
+    if (json_is_string(v) && !l->text)
+      return FAIL(l, name, "expected %s, not the text \"%.40s\" (write numbers without quotes in JSON)",
+                  f->type == T_BOOL ? "0 or 1" : "a number", json_string_value(v));
     return FAIL(l, name, "expected %s", f->type == T_BOOL ? "0 or 1" : "a number");
+  }
   if (alt) x = lp_si_to_conventional(x, f->alt_div); /* rounded: SI cut-offs land on their bands */
   if ((f->flags & F_FIO2) && x >= 21 && x <= 100)
     return FAIL(l, name, "%g looks like a percentage: give FiO2 as a fraction (%g)", x, x / 100);
@@ -332,6 +295,7 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
     return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s", x, f->min, f->max,
                 *f->unit ? " " : "", f->unit);
   }
+  soft_check(f, x, l);
   *out = (f->type == T_REAL) ? json_real(x) : json_integer((json_int_t)x);
   return LP_OK;
 }
@@ -341,21 +305,28 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
 typedef struct {
   long site_id;
   char rand_date[11]; /* YYYY-MM-DD of randomisation */
+  double rand_days;   /* the time of randomisation, days since 1970 (UTC) */
+  double now_days;    /* the time now */
 } patient_info;
 
-static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *pi, const loc *l,
+static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *pi, loc *l,
                                 lp_error *err) {
   sqlite3_stmt *st;
   bool row;
-  lp_status s = lp__select_patient(t, "SELECT site_id, substr(randomized_at, 1, 10) FROM randomisations WHERE patient=?",
+  lp_status s = lp__select_patient(t, "SELECT site_id, randomized_at FROM randomisations WHERE patient=?",
                                    patient, &st, &row, "looking up a patient", err);
   if (s) return s;
   if (row) {
     pi->site_id = (long)sqlite3_column_int64(st, 0);
-    snprintf(pi->rand_date, sizeof pi->rand_date, "%s", (const char *)sqlite3_column_text(st, 1));
+    const char *at = (const char *)sqlite3_column_text(st, 1);
+    snprintf(pi->rand_date, sizeof pi->rand_date, "%.10s", at);
+    pi->rand_days = lp__iso_days(at);
   }
   lp__finalize(t, st);
   if (!row) return FAIL(l, "patient", "patient %s has not been randomised", patient);
+  char now[40];
+  lp__now(t, now, sizeof now);
+  pi->now_days = lp__iso_days(now);
   return LP_OK;
 }
 
@@ -375,7 +346,7 @@ static bool jnum(json_t *o, const char *k, double *x) {
  * renal to creatinine), so the total can never be below their sum; when every input is
  * recorded the total must equal it. A mismatch is refused, naming the components, so
  * a typing error in the total or in a value is caught at entry, not at analysis. */
-static lp_status check_baseline_sofa(json_t *row, const loc *l, lp_error *err) {
+static lp_status check_baseline_sofa(json_t *row, loc *l) {
   double total;
   if (!jnum(row, "sofa", &total)) return LP_OK;
   lp_sofa_input in;
@@ -418,96 +389,197 @@ static lp_status check_baseline_sofa(json_t *row, const loc *l, lp_error *err) {
   return LP_OK;
 }
 
-static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const patient_info *pi,
-                           const loc *l, lp_error *err) {
-  double x = 0, y = 0;
+/* ---- rules on the whole record ---- */
+
+static bool timed(const char *d) { return strlen(d) > 10; }
+/* Bounds of a recorded date or time, in days since 1970: a date alone covers its day. */
+static double begin_of(const char *d) { return lp__iso_days(d); }
+static double end_of(const char *d) { return lp__iso_days(d) + (timed(d) ? 0 : 1); }
+/* `a` is certainly later than `b` (two dates alone: a later day). */
+static bool later(const char *a, const char *b) {
+  if (timed(a) && timed(b)) return lp__iso_days(a) > lp__iso_days(b);
+  return strncmp(a, b, 10) > 0;
+}
+static void fmt_time(double days, char *buf, size_t n) {
+  time_t s = (time_t)llround(days * 86400.0);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min);
+}
+
+/* Dates and times of another form of the same patient (NULL when none). */
+typedef struct {
+  char icu[24], hosp[24], death[24];
+  long last_day, last_icu_day; /* daily records: the last day, the last day in the ICU (0: none) */
+} patient_dates;
+
+static lp_status other_dates(lp_trial *t, const char *patient, patient_dates *d, lp_error *err) {
+  memset(d, 0, sizeof *d);
+  sqlite3_stmt *st;
+  bool row;
+  lp_status s = lp__select_patient(t, "SELECT icu_discharge, hospital_discharge, death_date FROM outcomes WHERE patient=?",
+                                   patient, &st, &row, "reading the outcome", err);
+  if (s) return s;
+  if (row) {
+    char *dst[] = {d->icu, d->hosp, d->death};
+    for (int i = 0; i < 3; i++)
+      if (sqlite3_column_type(st, i) == SQLITE_TEXT)
+        snprintf(dst[i], sizeof d->icu, "%s", (const char *)sqlite3_column_text(st, i));
+  }
+  lp__finalize(t, st);
+  s = lp__select_patient(t, "SELECT coalesce(max(day), 0), coalesce(max(CASE WHEN in_icu=1 THEN day END), 0) "
+                            "FROM daily WHERE patient=?",
+                         patient, &st, &row, "reading the daily records", err);
+  if (s) return s;
+  if (row) {
+    d->last_day = (long)sqlite3_column_int64(st, 0);
+    d->last_icu_day = (long)sqlite3_column_int64(st, 1);
+  }
+  lp__finalize(t, st);
+  return LP_OK;
+}
+
+/* A daily record: its day over, the patient alive at its start, in the ICU only
+ * before the recorded discharge (a warning: the discharge or the day may be wrong). */
+static lp_status check_daily(lp_trial *t, json_t *row, const patient_info *pi, loc *l, lp_error *err) {
+  double day;
+  if (!jnum(row, "day", &day)) return LP_OK;
+  patient_dates od;
+  lp_status s = other_dates(t, jstr(row, "patient"), &od, err);
+  if (s) return s;
+  double start = pi->rand_days + day - 1, end = pi->rand_days + day;
+  char b[32], e[32];
+  fmt_time(start, b, sizeof b);
+  fmt_time(end, e, sizeof e);
+  if (end > pi->now_days)
+    FAIL(l, "day", "day %g is not over yet: day d is the d-th 24 hours after randomisation, and day %g runs from "
+                   "%s to %s",
+         day, day, b, e);
+  if (od.death[0] && end_of(od.death) <= start)
+    FAIL(l, "day", "the patient died on %s, before day %g began (%s)", od.death, day, b);
+  double icu;
+  if (jnum(row, "in_icu", &icu) && icu == 1 && od.icu[0] && end_of(od.icu) <= start)
+    WARN(l, "in_icu", "in the ICU on day %g (from %s), after the recorded ICU discharge %s", day, b, od.icu);
+  return LP_OK;
+}
+
+/* The outcome form: dates after randomisation, not in the future, in order (ICU
+ * discharge, hospital discharge, death), death after every daily record. */
+static lp_status check_outcome(lp_trial *t, json_t *row, const patient_info *pi, loc *l, lp_error *err) {
+  static const char *const dates[] = {"icu_discharge", "hospital_discharge", "death_date", "weaned_date",
+                                      "consent_withdrawn_date"};
   const char *rd = pi->rand_date;
-  if (kind == LP_RECORD_OUTCOME) {
-    static const char *const dates[] = {"icu_discharge", "hospital_discharge", "death_date",
-                                        "weaned_date", "consent_withdrawn_date"};
-    for (size_t i = 0; i < 5; i++) {
-      const char *d = jstr(row, dates[i]);
-      if (d && strcmp(d, rd) < 0)
-        return FAIL(l, dates[i], "%s is before the randomisation date %s", d, rd);
-    }
-    const char *icu = jstr(row, "icu_discharge"), *hosp = jstr(row, "hospital_discharge");
-    if (icu && hosp && strcmp(hosp, icu) < 0)
-      return FAIL(l, "hospital_discharge", "hospital discharge %s is before ICU discharge %s", hosp, icu);
-    bool died = jnum(row, "died", &x) && x == 1;
-    const char *dd = jstr(row, "death_date");
-    if (died && !dd) return FAIL(l, "death_date", "died is 1 but no death_date is given");
-    if (dd && !died) return FAIL(l, "died", "a death_date is given but died is not 1");
-    if (dd && icu && strcmp(dd, icu) < 0)
-      return FAIL(l, "icu_discharge", "ICU discharge %s is after death on %s", icu, dd);
-    bool cw = jnum(row, "consent_withdrawn", &x) && x == 1;
-    if (cw && !jstr(row, "consent_withdrawn_date"))
-      return FAIL(l, "consent_withdrawn_date", "consent_withdrawn is 1 but no date is given");
-  } else if (kind == LP_RECORD_AE) {
+  for (size_t i = 0; i < 5; i++) {
+    const char *d = jstr(row, dates[i]);
+    if (!d) continue;
+    if (strncmp(d, rd, 10) < 0 || (timed(d) && lp__iso_days(d) < pi->rand_days))
+      FAIL(l, dates[i], "%s is before the randomisation date %s", d, rd);
+    else if (begin_of(d) > pi->now_days)
+      FAIL(l, dates[i], "%s is in the future", d);
+  }
+  const char *icu = jstr(row, "icu_discharge"), *hosp = jstr(row, "hospital_discharge");
+  const char *dd = jstr(row, "death_date");
+  double x;
+  if (icu && hosp && later(icu, hosp))
+    FAIL(l, "hospital_discharge", "hospital discharge %s is before ICU discharge %s", hosp, icu);
+  bool died = jnum(row, "died", &x) && x == 1;
+  if (died && !dd) FAIL(l, "death_date", "died is 1 but no death_date is given");
+  if (dd && !died) FAIL(l, "died", "a death_date is given but died is not 1");
+  if (dd && icu && later(icu, dd)) FAIL(l, "icu_discharge", "ICU discharge %s is after death on %s", icu, dd);
+  if (dd && hosp && later(hosp, dd))
+    FAIL(l, "hospital_discharge", "hospital discharge %s is after death on %s", hosp, dd);
+  bool cw = jnum(row, "consent_withdrawn", &x) && x == 1;
+  if (cw && !jstr(row, "consent_withdrawn_date"))
+    FAIL(l, "consent_withdrawn_date", "consent_withdrawn is 1 but no date is given");
+  patient_dates od;
+  lp_status s = other_dates(t, jstr(row, "patient"), &od, err);
+  if (s) return s;
+  if (dd && od.last_day && end_of(dd) <= pi->rand_days + od.last_day - 1)
+    FAIL(l, "death_date", "death on %s is before day %ld, which has a daily record", dd, od.last_day);
+  if (icu && od.last_icu_day && end_of(icu) <= pi->rand_days + od.last_icu_day - 1)
+    WARN(l, "icu_discharge", "ICU discharge %s is before day %ld, which is recorded as a day in the ICU", icu,
+         od.last_icu_day);
+  return LP_OK;
+}
+
+static void check_infusion(lp_trial *t, json_t *row, loc *l, lp_error *err) {
+  double x = 0, y = 0;
+  const char *ev = jstr(row, "event");
+  if (!ev || !jnum(row, "hour", &x) || !jnum(row, "dose", &y)) return;
+  /* doses of the protocol: 0.1 to start, 0.2 after 2-4 h, down to 0.1, 0.05, or stop */
+  if (y != 0 && y != 0.05 && y != 0.1 && y != 0.2)
+    FAIL(l, "dose", "%g is not a protocol dose (0, 0.05, 0.1 or 0.2 ug/kg/min)", y);
+  else if (!strcmp(ev, "start") && (x != 0 || y != 0.1))
+    FAIL(l, "event", "the infusion starts at hour 0 at 0.1 ug/kg/min (no bolus)");
+  else if ((!strcmp(ev, "stop") || !strcmp(ev, "end")) && y != 0)
+    FAIL(l, "dose", "a %s event has dose 0", ev);
+  else if (!strcmp(ev, "increase") && y != 0.2)
+    FAIL(l, "dose", "an increase is to 0.2 ug/kg/min");
+  else if (!strcmp(ev, "decrease") && y != 0.1 && y != 0.05)
+    FAIL(l, "dose", "a decrease is to 0.1 or 0.05 ug/kg/min");
+  if (!strcmp(ev, "end") && x != 24) FAIL(l, "hour", "the infusion ends at hour 24");
+  if (strcmp(ev, "start")) {
+    sqlite3_stmt *st;
+    if (lp__prepare(t, "SELECT 1 FROM infusions WHERE patient=? AND event='start'", &st, err)) return;
+    sqlite3_bind_text(st, 1, jstr(row, "patient"), -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    lp__finalize(t, st);
+    if (rc != SQLITE_ROW) FAIL(l, "event", "no 'start' event recorded for this patient before this one");
+  }
+}
+
+/* Rules on the whole record as it will be (so a change of one field is checked
+ * against the fields it does not change), each failure a finding. LP_OK unless the
+ * database fails. */
+static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const patient_info *pi, loc *l,
+                           lp_error *err) {
+  double x = 0, y = 0;
+  if (kind == LP_RECORD_OUTCOME) return check_outcome(t, row, pi, l, err);
+  if (kind == LP_RECORD_DAILY) return check_daily(t, row, pi, l, err);
+  if (kind == LP_RECORD_AE) {
     const char *d = jstr(row, "onset");
-    if (d && strcmp(d, rd) < 0) return FAIL(l, "onset", "onset %s is before the randomisation date %s", d, rd);
+    if (d && strcmp(d, pi->rand_date) < 0)
+      FAIL(l, "onset", "onset %s is before the randomisation date %s", d, pi->rand_date);
+    else if (d && begin_of(d) > pi->now_days)
+      FAIL(l, "onset", "onset %s is in the future", d);
   } else if (kind == LP_RECORD_INFUSION) {
-    const char *ev = jstr(row, "event");
-    jnum(row, "hour", &x);
-    jnum(row, "dose", &y);
-    /* doses of the protocol: 0.1 to start, 0.2 after 2-4 h, down to 0.1, 0.05, or stop */
-    if (y != 0 && y != 0.05 && y != 0.1 && y != 0.2)
-      return FAIL(l, "dose", "%g is not a protocol dose (0, 0.05, 0.1 or 0.2 ug/kg/min)", y);
-    if (!strcmp(ev, "start") && (x != 0 || y != 0.1))
-      return FAIL(l, "event", "the infusion starts at hour 0 at 0.1 ug/kg/min (no bolus)");
-    if ((!strcmp(ev, "stop") || !strcmp(ev, "end")) && y != 0)
-      return FAIL(l, "dose", "a %s event has dose 0", ev);
-    if (!strcmp(ev, "end") && x != 24) return FAIL(l, "hour", "the infusion ends at hour 24");
-    if (!strcmp(ev, "increase") && y != 0.2) return FAIL(l, "dose", "an increase is to 0.2 ug/kg/min");
-    if (!strcmp(ev, "decrease") && y != 0.1 && y != 0.05)
-      return FAIL(l, "dose", "a decrease is to 0.1 or 0.05 ug/kg/min");
-    if (strcmp(ev, "start")) {
-      sqlite3_stmt *st;
-      if (lp__prepare(t, "SELECT 1 FROM infusions WHERE patient=? AND event='start'", &st, err)) return LP_EDB;
-      sqlite3_bind_text(st, 1, jstr(row, "patient"), -1, SQLITE_STATIC);
-      int rc = sqlite3_step(st);
-      lp__finalize(t, st);
-      if (rc != SQLITE_ROW) return FAIL(l, "event", "no 'start' event recorded for this patient before this one");
-    }
+    lp_error e2 = {0};
+    check_infusion(t, row, l, &e2);
+    if (e2.status) return lp_error_set(err, e2.status, "%s", e2.message);
   } else if (kind == LP_RECORD_BASELINE) {
-    if (jnum(row, "pao2", &x) && !jnum(row, "fio2", &y))
-      return FAIL(l, "fio2", "PaO2 is given without FiO2");
-    lp_status s = check_baseline_sofa(row, l, err);
-    if (s) return s;
+    if (jnum(row, "pao2", &x) && !jnum(row, "fio2", &y)) FAIL(l, "fio2", "PaO2 is given without FiO2");
+    (void)check_baseline_sofa(row, l);
   }
   return LP_OK;
 }
 
-static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const loc *l,
-                            const char *user, const char *reason, lp_error *err) {
-  const kind_spec *ks = &kinds[kind];
-  if (!json_is_object(in)) return FAIL(l, NULL, "expected an object");
-  /* unknown names are refused: a misspelt field must not vanish silently */
+/* The field an input key stands for; unknown keys are findings (a misspelt field
+ * must not vanish silently), old names a note naming the new one. */
+static void check_names(const lp_form *form, json_t *in, loc *l) {
   const char *key;
   json_t *v;
   json_object_foreach(in, key, v) {
-    bool known = false;
-    for (size_t i = 0; i < ks->n; i++)
-      known |= !strcmp(key, ks->f[i].name) || (ks->f[i].alt && !strcmp(key, ks->f[i].alt));
-    if (!known) return FAIL(l, key, "unknown field for %s records (see 'leopards record --help')", ks->kind);
+    bool alt, old;
+    const field *f = lp_form_resolve(form, key, &alt, &old);
+    if (!f) FAIL(l, key, "unknown field for %s records (see 'leopards record --help')", form->name);
+    else if (old) finding(l, LP_FINDING_NOTE, f->name, "'%s' is now called '%s'", key, f->name);
   }
-  const char *patient = jstr(in, "patient");
-  if (!patient || !*patient) return FAIL(l, "patient", "a patient code is required");
-  patient_info pi;
-  lp_status s;
-  if ((s = patient_lookup(t, patient, &pi, l, err))) return s;
-  if ((s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER),
-                          pi.site_id, "record data", err)))
-    return s;
-  /* normalised values of the fields present */
+}
+
+/* The normalised values of the fields present (null for a value cleared). */
+static json_t *normalise(const kind_spec *ks, json_t *in, loc *l) {
   json_t *vals = json_object();
   for (size_t i = 0; i < ks->n; i++) {
     const field *f = &ks->f[i];
     json_t *x = json_object_get(in, f->name);
     bool alt = false;
+    const char *given = f->name;
+    if (!x && f->old_name && (x = json_object_get(in, f->old_name))) given = f->old_name;
     if (f->alt && json_object_get(in, f->alt)) {
       if (x) {
-        json_decref(vals);
-        return FAIL(l, f->alt, "give %s or %s, not both", f->name, f->alt);
+        FAIL(l, f->alt, "give %s or %s, not both", given, f->alt);
+        continue;
       }
       x = json_object_get(in, f->alt);
       alt = true;
@@ -515,142 +587,205 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
     if (!x) continue;
     json_t *norm = NULL;
     if (json_is_null(x) || (json_is_string(x) && !*json_string_value(x))) norm = json_null();
-    else if ((s = check_value(f, x, alt, l, &norm, err))) {
-      json_decref(vals);
-      return s;
-    }
-    if (!norm || json_object_set_new(vals, f->name, norm)) {
-      json_decref(vals);
-      return lp_error_set(err, LP_ENOMEM, "out of memory");
-    }
+    else if (check_value(f, x, alt, l, &norm)) continue;
+    if (f->flags & F_KEY && !strcmp(f->name, "day") && json_is_integer(norm))
+      l->day = (int)json_integer_value(norm);
+    if (!norm || json_object_set_new(vals, f->name, norm)) FAIL(l, f->name, "out of memory");
   }
-  /* find an existing record by its key */
-  long id = 0;
-  char *old = NULL; /* before any goto out */
-  char sql[2048];
+  return vals;
+}
+
+/* The record as it will be: the existing one (if any) with the new values over it. */
+static json_t *merged_row(const char *old, json_t *vals) {
+  json_t *row = old ? json_loads(old, 0, NULL) : NULL;
+  if (!row) row = json_object();
+  const char *key;
+  json_t *v;
+  json_object_foreach(vals, key, v) {
+    if (json_is_null(v)) json_object_del(row, key);
+    else json_object_set(row, key, v);
+  }
+  return row;
+}
+
+/* The id of the existing record the values name (0: a new one). */
+static lp_status find_existing(lp_trial *t, lp_record_kind kind, const kind_spec *ks, json_t *vals,
+                               const char *patient, loc *l, long *id, lp_error *err) {
   sqlite3_stmt *st;
+  char sql[512];
+  lp_status s;
+  *id = 0;
   if (kind == LP_RECORD_AE) {
     json_t *idv = json_object_get(vals, "id");
     if (json_is_integer(idv)) {
-      if ((s = lp__prepare(t, "SELECT id FROM adverse_events WHERE id=? AND patient=?", &st, err))) goto out;
+      if ((s = lp__prepare(t, "SELECT id FROM adverse_events WHERE id=? AND patient=?", &st, err))) return s;
       sqlite3_bind_int64(st, 1, json_integer_value(idv));
       sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
-      if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
+      if (sqlite3_step(st) == SQLITE_ROW) *id = (long)sqlite3_column_int64(st, 0);
       lp__finalize(t, st);
-      if (!id) {
-        s = FAIL(l, "id", "patient %s has no adverse event %lld", patient, (long long)json_integer_value(idv));
-        goto out;
-      }
+      if (!*id) FAIL(l, "id", "patient %s has no adverse event %lld", patient, (long long)json_integer_value(idv));
+      l->record = *id;
     }
     json_object_del(vals, "id");
-  } else {
-    size_t k = (size_t)snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE patient=?", ks->table);
-    for (size_t i = 1; i < ks->n; i++)
-      if (ks->f[i].flags & F_KEY) {
-        if (!json_object_get(vals, ks->f[i].name) || json_is_null(json_object_get(vals, ks->f[i].name))) {
-          s = FAIL(l, ks->f[i].name, "required");
-          goto out;
-        }
-        k += (size_t)snprintf(sql + k, sizeof sql - k, " AND %s=?", ks->f[i].name);
-      }
-    if ((s = lp__prepare(t, sql, &st, err))) goto out;
-    int b = 1;
-    sqlite3_bind_text(st, b++, patient, -1, SQLITE_STATIC);
-    for (size_t i = 1; i < ks->n; i++)
-      if (ks->f[i].flags & F_KEY) {
-        json_t *kv = json_object_get(vals, ks->f[i].name);
-        if (json_is_integer(kv)) sqlite3_bind_int64(st, b++, json_integer_value(kv));
-        else sqlite3_bind_double(st, b++, json_number_value(kv));
-      }
-    if (sqlite3_step(st) == SQLITE_ROW) id = (long)sqlite3_column_int64(st, 0);
-    lp__finalize(t, st);
+    return LP_OK;
   }
-  if (id) {
-    if (!reason || !*reason) {
-      s = FAIL(l, NULL, "patient %s already has this %s record: a change needs a reason (--reason)",
-               patient, ks->kind);
-      goto out;
+  size_t k = (size_t)snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE patient=?", ks->table);
+  bool keys = true;
+  for (size_t i = 1; i < ks->n; i++)
+    if (ks->f[i].flags & F_KEY) {
+      json_t *kv = json_object_get(vals, ks->f[i].name);
+      if (!kv || json_is_null(kv)) {
+        if (!json_object_get(vals, ks->f[i].name) && l->nhard) keys = false; /* refused already */
+        else FAIL(l, ks->f[i].name, "required");
+        keys = false;
+      }
+      k += (size_t)snprintf(sql + k, sizeof sql - k, " AND %s=?", ks->f[i].name);
     }
-    if ((s = lp__row_json(t, ks->table, id, &old, err))) goto out;
+  if (!keys) return LP_OK;
+  if ((s = lp__prepare(t, sql, &st, err))) return s;
+  int b = 1;
+  sqlite3_bind_text(st, b++, patient, -1, SQLITE_STATIC);
+  for (size_t i = 1; i < ks->n; i++)
+    if (ks->f[i].flags & F_KEY) {
+      json_t *kv = json_object_get(vals, ks->f[i].name);
+      if (json_is_integer(kv)) sqlite3_bind_int64(st, b++, json_integer_value(kv));
+      else sqlite3_bind_double(st, b++, json_number_value(kv));
+    }
+  if (sqlite3_step(st) == SQLITE_ROW) *id = (long)sqlite3_column_int64(st, 0);
+  lp__finalize(t, st);
+  return LP_OK;
+}
+
+/* Write the checked values: an UPDATE of record `id`, or an INSERT when id is 0. */
+static lp_status write_values(lp_trial *t, const kind_spec *ks, json_t *vals, long *id, lp_error *err) {
+  char sql[2048];
+  const char *key;
+  json_t *v;
+  int nset = 0;
+  if (*id) {
     size_t k = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", ks->table);
-    int nset = 0;
     json_object_foreach(vals, key, v) {
       if (!strcmp(key, "patient")) continue;
       k += (size_t)snprintf(sql + k, sizeof sql - k, "%s%s=?", nset ? ", " : "", key);
       nset++;
     }
-    snprintf(sql + k, sizeof sql - k, " WHERE id=%ld", id);
-    if (!nset) goto audit; /* nothing to change */
+    snprintf(sql + k, sizeof sql - k, " WHERE id=%ld", *id);
+    if (!nset) return LP_OK; /* nothing to change */
   } else {
-    for (size_t i = 0; i < ks->n; i++) {
-      json_t *x = json_object_get(vals, ks->f[i].name);
-      if ((ks->f[i].flags & F_REQ) && (!x || json_is_null(x))) {
-        s = FAIL(l, ks->f[i].name, "required for a new %s record", ks->kind);
-        goto out;
-      }
-    }
     size_t k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(", ks->table);
-    int nset = 0;
     json_object_foreach(vals, key, v) k += (size_t)snprintf(sql + k, sizeof sql - k, "%s%s", nset++ ? ", " : "", key);
     k += (size_t)snprintf(sql + k, sizeof sql - k, ") VALUES(");
     for (int i = 0; i < nset; i++) k += (size_t)snprintf(sql + k, sizeof sql - k, "%s?", i ? ", " : "");
     snprintf(sql + k, sizeof sql - k, ")");
   }
-  if ((s = lp__prepare(t, sql, &st, err))) goto out;
-  {
-    int b = 1;
-    json_object_foreach(vals, key, v) {
-      if (id && !strcmp(key, "patient")) continue;
-      if (json_is_null(v)) sqlite3_bind_null(st, b++);
-      else if (json_is_integer(v)) sqlite3_bind_int64(st, b++, json_integer_value(v));
-      else if (json_is_real(v)) sqlite3_bind_double(st, b++, json_real_value(v));
-      else sqlite3_bind_text(st, b++, json_string_value(v), -1, SQLITE_TRANSIENT);
-    }
+  sqlite3_stmt *st;
+  lp_status s = lp__prepare(t, sql, &st, err);
+  if (s) return s;
+  int b = 1;
+  json_object_foreach(vals, key, v) {
+    if (*id && !strcmp(key, "patient")) continue;
+    if (json_is_null(v)) sqlite3_bind_null(st, b++);
+    else if (json_is_integer(v)) sqlite3_bind_int64(st, b++, json_integer_value(v));
+    else if (json_is_real(v)) sqlite3_bind_double(st, b++, json_real_value(v));
+    else sqlite3_bind_text(st, b++, json_string_value(v), -1, SQLITE_TRANSIENT);
   }
   int rc = sqlite3_step(st);
   lp__finalize(t, st);
-  if (rc != SQLITE_DONE) {
-    s = lp__db_fail(t, err, id ? "changing a record" : "adding a record");
+  if (rc != SQLITE_DONE) return lp__db_fail(t, err, *id ? "changing a record" : "adding a record");
+  if (!*id) *id = (long)sqlite3_last_insert_rowid(t->db);
+  return LP_OK;
+}
+
+/* Check one record completely (every finding), then write and audit it when nothing
+ * hard was found. LP_EDATA (err summing the findings up) when it is refused. */
+static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l,
+                            const char *user, const char *reason, lp_error *err) {
+  kind_spec ksv = spec_of(kind);
+  const kind_spec *ks = &ksv;
+  l->form = ks->kind;
+  if (!json_is_object(in)) {
+    FAIL(l, NULL, "expected an object");
+    return refuse(l, err);
+  }
+  const char *patient = jstr(in, "patient");
+  snprintf(l->patient, sizeof l->patient, "%s", patient ? patient : "");
+  check_names(lp_form_get((lp_form_id)kind), in, l);
+  if (!patient || !*patient) FAIL(l, "patient", "a patient code is required");
+  if (l->nhard) return refuse(l, err);
+  patient_info pi;
+  lp_status s;
+  if ((s = patient_lookup(t, patient, &pi, l, err))) return l->nhard ? refuse(l, err) : s;
+  if ((s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER),
+                          pi.site_id, "record data", err)))
+    return s;
+  json_t *vals = normalise(ks, in, l);
+  long id = 0;
+  char *old = NULL;
+  json_t *row = NULL;
+  if ((s = find_existing(t, kind, ks, vals, patient, l, &id, err))) goto out;
+  if (id && (!reason || !*reason))
+    FAIL(l, NULL, "patient %s already has this %s record: a change needs a reason (--reason)", patient, ks->kind);
+  if (!id)
+    for (size_t i = 0; i < ks->n; i++) {
+      json_t *x = json_object_get(vals, ks->f[i].name);
+      if ((ks->f[i].flags & F_REQ) && !(ks->f[i].flags & F_KEY) && (!x || json_is_null(x)) &&
+          !json_object_get(in, ks->f[i].name))
+        FAIL(l, ks->f[i].name, "required for a new %s record", ks->kind);
+    }
+  if (id && (s = lp__row_json(t, ks->table, id, &old, err))) goto out;
+  row = merged_row(old, vals);
+  if ((s = check_row(t, kind, row, &pi, l, err))) goto out;
+  if (l->nhard) {
+    s = refuse(l, err);
     goto out;
   }
-  if (!id) id = (long)sqlite3_last_insert_rowid(t->db);
-  {
-    char *now = NULL;
-    if ((s = lp__row_json(t, ks->table, id, &now, err))) goto out;
-    json_t *row = now ? json_loads(now, 0, NULL) : NULL;
-    free(now);
-    s = row ? check_row(t, kind, row, &pi, l, err) : lp_error_set(err, LP_EDB, "record vanished");
-    json_decref(row);
-    if (s) goto out;
-  }
-audit:
+  if ((s = write_values(t, ks, vals, &id, err))) goto out;
   s = lp__audit_row(t, ks->table, id, old, patient, user, reason ? reason : "data entry", err);
 out:
   free(old);
+  json_decref(row);
   json_decref(vals);
   return s;
 }
 
+/* Every row checked (all findings), all written in one transaction or none. A data
+ * refusal of one row does not stop the checks of the others; err tells the first. */
 static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, const char *source,
                               const lp_table *tab, const char *user, const char *reason,
                               size_t *rows, lp_error *err) {
   lp_status s = lp__begin(t, err);
   if (s) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  size_t i;
+  size_t i, refused = 0;
   json_t *o;
+  lp_status first = LP_OK;
   json_array_foreach(arr, i, o) {
-    loc l = {"", tab ? lp_table_line(tab, i) : 0, ""};
+    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL, .out = t->findings};
     if (!tab && json_array_size(arr) > 1) snprintf(l.file, sizeof l.file, "%s[%zu]", source, i + 1);
     else snprintf(l.file, sizeof l.file, "%s", source);
-    if ((s = record_one(t, kind, o, &l, user, reason, err))) {
-      if (err && err->file[0] == '\0') { /* a rule without a field: still say where */
-        lp_error e2 = *err;
-        lp_error_at(err, s, l.file, l.line, NULL, "%s", e2.message);
+    lp_error e1 = {0};
+    if ((s = record_one(t, kind, o, &l, user, reason, &e1))) {
+      if (e1.file[0] == '\0') { /* a rule without a field: still say where */
+        lp_error e2 = e1;
+        lp_error_at(&e1, s, l.file, l.line, NULL, "%s", e2.message);
       }
-      goto fail;
+      if (!refused++) {
+        first = s;
+        if (err) *err = e1;
+      }
+      if (s != LP_EDATA) goto fail; /* not the data: stop */
+      continue;
     }
     (*rows)++;
+  }
+  if (refused) {
+    s = first;
+    if (refused > 1) lp_error_prefix(err, "%zu of %zu rows refused, the first", refused, json_array_size(arr));
+    goto fail;
+  }
+  if (t->check_only) {
+    lp__rollback(t);
+    return LP_OK;
   }
   return lp__commit(t, err);
 fail:
@@ -727,11 +862,40 @@ lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, cons
   return s;
 }
 
+lp_status lp_record_json_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                                 const char *user, const char *reason, size_t *rows, lp_findings *out,
+                                 lp_error *err) {
+  t->findings = out;
+  lp_status s = lp_record_json(t, kind, json, source, user, reason, rows, err);
+  t->findings = NULL;
+  return s;
+}
+
+lp_status lp_record_csv_checked(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
+                                const char *reason, size_t *rows, lp_findings *out, lp_error *err) {
+  t->findings = out;
+  lp_status s = lp_record_csv(t, kind, path, user, reason, rows, err);
+  t->findings = NULL;
+  return s;
+}
+
+lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                          const char *user, lp_findings *out, lp_error *err) {
+  size_t rows;
+  t->findings = out;
+  t->check_only = true;
+  lp_status s = lp_record_json(t, kind, json, source, user, "checking", &rows, err);
+  t->findings = NULL;
+  t->check_only = false;
+  return s;
+}
+
 lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
                            const char *reason, lp_error *err) {
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
   if (!reason || !*reason) return lp_error_set(err, LP_EINVAL, "a deletion needs a reason (--reason)");
-  const kind_spec *ks = &kinds[kind];
+  kind_spec ksv = spec_of(kind);
+  const kind_spec *ks = &ksv;
   lp_status s = lp__begin(t, err);
   if (s) return s;
   char *old = NULL, sql[128], patient[64] = "";
@@ -747,7 +911,7 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
     goto done;
   }
   patient_info pi;
-  loc l = {"", 0, ""};
+  loc l = {.line = 0};
   snprintf(l.file, sizeof l.file, "%s", ks->table);
   if ((s = patient_lookup(t, patient, &pi, &l, err)) ||
       (s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER), pi.site_id,

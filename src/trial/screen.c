@@ -12,6 +12,7 @@
 #include <leopards/table.h>
 
 #include <leopards/clinical.h>
+#include <leopards/forms.h>
 
 #include <leopards/text.h>
 
@@ -20,40 +21,9 @@
 /* From record.c: row r of a CSV table as a JSON object of its cells. */
 lp_status lp__table_row_json(const lp_table *tab, size_t r, bool nulls, json_t **out, lp_error *err);
 
-/* The eligibility inputs a screening record holds (clinical.md, "Eligibility"). */
-typedef enum { IN_NUM, IN_BOOL, IN_TEXT, IN_DATE } in_type;
-typedef struct {
-  const char *name;
-  in_type type;
-  double min, max;
-  const char *help;
-} in_field;
-
-static const in_field in_fields[] = {
-    {"age", IN_NUM, 0, 120, "age in years (inclusion: >= 18)"},
-    {"infection", IN_BOOL, 0, 1, "suspected or proven infection (0/1)"},
-    {"temperature", IN_NUM, 25, 45, "temperature, C (SIRS: > 38 or < 36)"},
-    {"heart_rate", IN_NUM, 0, 300, "heart rate, /min (SIRS: > 90)"},
-    {"resp_rate", IN_NUM, 0, 80, "respiratory rate, /min (SIRS: > 20)"},
-    {"paco2_kpa", IN_NUM, 0.5, 20, "PaCO2, kPa (SIRS: < 4.3)"},
-    {"ventilated", IN_BOOL, 0, 1, "mechanical ventilation (0/1; counts as the respiratory SIRS criterion)"},
-    {"wbc", IN_NUM, 0, 500, "white cells, 10^9/L (SIRS: > 12 or < 4)"},
-    {"vasopressor_hours", IN_NUM, 0, 1000, "hours of vasopressors despite fluid resuscitation (inclusion: >= 4)"},
-    {"hours_since_criteria", IN_NUM, 0, 1000, "hours since the inclusion criteria were met (exclusion: > 24)"},
-    {"esrf_dialysis", IN_BOOL, 0, 1, "end-stage renal failure, dialysis-dependent (exclusion)"},
-    {"torsades_history", IN_BOOL, 0, 1, "history of torsades de pointes (exclusion)"},
-    {"child_pugh_c", IN_BOOL, 0, 1, "severe hepatic impairment, Child-Pugh C (exclusion)"},
-    {"ventricular_obstruction", IN_BOOL, 0, 1, "mechanical obstruction of ventricular filling or outflow (exclusion)"},
-    {"treatment_limitation", IN_BOOL, 0, 1, "decision to limit treatment (exclusion)"},
-    {"weight", IN_NUM, 0.5, 500, "weight, kg (exclusion: > 135)"},
-    {"pregnant", IN_BOOL, 0, 1, "pregnancy (exclusion)"},
-    {"levosimendan_30d", IN_BOOL, 0, 1, "levosimendan within 30 days (exclusion)"},
-    {"levosimendan_hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion)"},
-    {"other_trial", IN_BOOL, 0, 1, "in another interventional trial (exclusion)"},
-    {"reason_not_enrolled", IN_TEXT, 0, 0, "why an eligible patient was not enrolled (consent, staff, ...)"},
-    {"screened_on", IN_DATE, 0, 0, "date of screening, YYYY-MM-DD (default: now), for a log entered later"},
-};
-#define N_IN (sizeof in_fields / sizeof in_fields[0])
+/* The eligibility inputs a screening record holds are the screening form of the field
+ * definitions (forms.c). */
+static const lp_form *screen_form(void) { return lp_form_get(LP_FORM_SCREENING); }
 
 /* Read a value as a number from JSON (number, true/false, or text from CSV). */
 static bool value_number(json_t *v, double *x) {
@@ -72,43 +42,54 @@ static bool value_number(json_t *v, double *x) {
 /* Validate and normalise the inputs into `clean` (numbers as numbers, only known
  * fields). `where` names the input for messages. */
 static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long line,
-                              const char *where, lp_error *err) {
+                              const char *where, char *notes, size_t nnotes, lp_error *err) {
   const char *key;
   json_t *v;
   json_object_foreach(in, key, v) {
     if (!strcmp(key, "site") || !strcmp(key, "patient")) continue;
-    const in_field *f = NULL;
-    for (size_t i = 0; i < N_IN; i++)
-      if (!strcmp(in_fields[i].name, key)) f = &in_fields[i];
+    bool alt, old;
+    const lp_field *f = lp_form_resolve(screen_form(), key, &alt, &old);
     if (!f)
       return lp_error_at(err, LP_EDATA, file, line, key,
                          "%sunknown eligibility field (see 'leopards screen --help')", where);
+    if (old && json_object_get(in, f->name))
+      return lp_error_at(err, LP_EDATA, file, line, key, "%sgive %s or its old name %s, not both", where,
+                         f->name, key);
+    if (old && notes) {
+      size_t k = strlen(notes);
+      snprintf(notes + k, nnotes - k, "%s'%s' is now called '%s'", k ? "; " : "", key, f->name);
+    }
     if (json_is_null(v)) continue;
-    if (f->type == IN_DATE) {
+    if (f->type == LP_FIELD_DATE) {
       const char *d = json_string_value(v);
       if (!d || strlen(d) != 10 || !lp__valid_date(d))
         return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
-      if (json_object_set_new(clean, key, json_string(d)))
+      if (json_object_set_new(clean, f->name, /* the one name */ json_string(d)))
         return lp_error_at(err, LP_ENOMEM, file, line, key, "out of memory");
       continue;
     }
-    if (f->type == IN_TEXT) {
+    if (f->type == LP_FIELD_TEXT) {
       if (!json_is_string(v))
         return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected text", where);
-      if (json_string_length(v) > 0 && json_object_set_new(clean, key, json_stringn(json_string_value(v), json_string_length(v))))
+      if (json_string_length(v) > 0 &&
+          json_object_set_new(clean, f->name, /* the one name */
+                              json_stringn(json_string_value(v), json_string_length(v))))
         return lp_error_at(err, LP_EDATA, file, line, key, "%snot valid text (UTF-8 without NUL bytes)", where);
       continue;
     }
     double x;
     if (!value_number(v, &x) || !isfinite(x))
       return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected %s", where,
-                         f->type == IN_BOOL ? "0 or 1" : "a number");
-    if (f->type == IN_BOOL && x != 0 && x != 1)
+                         f->type == LP_FIELD_BOOL ? "0 or 1" : "a number");
+    if (f->type == LP_FIELD_BOOL && x != 0 && x != 1)
       return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
+    if (f->type == LP_FIELD_INTEGER && x != floor(x))
+      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is not a whole number", where, x);
     if (x < f->min || x > f->max)
       return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
                          where, x, f->min, f->max);
-    if (json_object_set_new(clean, key, f->type == IN_BOOL ? json_integer((json_int_t)x) : json_real(x)))
+    if (json_object_set_new(clean, f->name, /* the one name */
+                            f->type == LP_FIELD_REAL ? json_real(x) : json_integer((json_int_t)x)))
       return lp_error_at(err, LP_ENOMEM, file, line, key, "out of memory");
   }
   return LP_OK;
@@ -142,11 +123,11 @@ static void evaluate(json_t *c, char *failed, size_t n) {
              {"heart_rate", &in.heart_rate, NULL},
              {"resp_rate", &in.resp_rate, NULL},
              {"paco2_kpa", &in.paco2_kpa, NULL},
-             {"ventilated", NULL, &in.ventilated},
+             {"mech_vent", NULL, &in.ventilated},
              {"wbc", &in.wbc, NULL},
              {"vasopressor_hours", &in.vasopressor_hours, NULL},
              {"hours_since_criteria", &in.hours_since_criteria, NULL},
-             {"weight", &in.weight, NULL},
+             {"weight_kg", &in.weight, NULL},
              {"esrf_dialysis", NULL, &in.esrf_dialysis},
              {"torsades_history", NULL, &in.torsades_history},
              {"child_pugh_c", NULL, &in.child_pugh_c},
@@ -202,7 +183,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
     return lp_error_at(err, LP_EPARSE, source, 0, NULL, "the eligibility inputs must be a JSON object");
   }
   json_t *clean = json_object();
-  lp_status s = clean_inputs(in, clean, source, 0, "", err);
+  lp_status s = clean_inputs(in, clean, source, 0, "", out->notes, sizeof out->notes, err);
   json_decref(in);
   if (s) {
     json_decref(clean);
@@ -322,7 +303,7 @@ static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site,
     return lp_error_at(err, s, file, line, NULL, "%s%s", where, e2.message);
   }
   json_t *clean = json_object();
-  s = clean_inputs(o, clean, file, line, where, err);
+  s = clean_inputs(o, clean, file, line, where, NULL, 0, err);
   json_decref(clean);
   if (s) return s;
   char *text = json_dumps(o, JSON_COMPACT);
@@ -401,9 +382,4 @@ lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default
   return lp__commit(t, err);
 }
 
-void lp_screen_fields_help(char *buf, size_t n) {
-  size_t k = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < N_IN && k < n; i++)
-    k += (size_t)snprintf(buf + k, n - k, "  %-22s %s\n", in_fields[i].name, in_fields[i].help);
-}
+void lp_screen_fields_help(char *buf, size_t n) { lp_form_help(screen_form(), buf, n); }

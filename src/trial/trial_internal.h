@@ -37,6 +37,8 @@ struct lp_trial {
   uint8_t trial_id[LP__ID_BYTES];
   char arm_label[2][64];
   int schema_version;
+  lp_findings *findings; /* data entry in progress: where its findings go (NULL: nowhere) */
+  bool check_only;       /* data entry in progress: check, write nothing */
 };
 
 /* Held in libsodium's guarded, locked memory; wiped on free. */

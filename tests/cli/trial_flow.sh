@@ -119,9 +119,15 @@ expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","gcs":9}' --u
 has "which score 14 " err
 expect 1 "$L" record baseline --db t.db --json-in '{"patient":"Q1","age":65}' --user ann --reason x
 has "another site" err
-expect 1 "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65},{"patient":"P1","day":29}]' --user ann
+# day d is the d-th 24 hours after randomisation: P1 was randomised just now, so no day is
+# over yet; the daily records below are entered as if five days later
+expect 1 "$L" record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user ann
+has "column 'day': day 1 is not over yet: day d is the d-th 24 hours after randomisation" err
+# (faketime preloads itself; a sanitizer build is told that this is fine)
+LATER=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f +5d)
+expect 1 "${LATER[@]}" "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65},{"patient":"P1","day":29}]' --user ann
 has "json-in\[2\]: column 'day'" err
-expect 0 "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65,"norepinephrine":0.3},{"patient":"P1","day":2,"map":70}]' --user ann --json
+expect 0 "${LATER[@]}" "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65,"norepinephrine":0.3},{"patient":"P1","day":2,"map":70}]' --user ann --json
 [ "$(jq -r .rows out)" = 2 ] || fail "daily rows"
 expect 1 "$L" record infusion --db t.db --json-in '{"patient":"P1","hour":2,"event":"increase","dose":0.2}' --user ann
 has "no 'start' event" err
@@ -137,18 +143,28 @@ expect 1 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$to
 has "column 'categry': unknown field" err
 
 # the kind may also follow the options, as in 'leopards record --db trial.db daily ...'
-expect 0 "$L" record --db t.db daily --json-in '{"patient":"P1","day":4,"map":72}' --user ann
+expect 0 "${LATER[@]}" "$L" record --db t.db daily --json-in '{"patient":"P1","day":4,"map":72}' --user ann
 expect 2 "$L" record --db t.db --json-in '{"patient":"P1","day":4}' --user ann
 expect 2 "$L" record --db t.db dialy --json-in '{"patient":"P1","day":4}' --user ann
 has "unknown record kind" err
 # deleting a record: a reason is needed; the content stays in the audit trail
-expect 0 "$L" record daily --db t.db --json-in '{"patient":"P1","day":3,"map":71}' --user ann
+expect 0 "${LATER[@]}" "$L" record daily --db t.db --json-in '{"patient":"P1","day":3,"map":71}' --user ann
 id3=$(sqlite3 t.db "SELECT id FROM daily WHERE patient='P1' AND day=3")
 expect 2 "$L" record delete --db t.db --kind daily --id "$id3" --user ann
 expect 1 "$L" record delete --db t.db --kind daily --id 999 --user ann --reason "wrong patient"
 expect 0 "$L" record delete --db t.db --kind daily --id "$id3" --user ann --reason "entered for the wrong day"
 expect 0 "$L" audit log --db t.db --patient P1 --json
 [ "$(jq -r "map(select(.table==\"daily\" and .action==\"delete\"))[0].old" out | jq -r .map)" = 71 ] || fail "deleted content not in the audit trail"
+# every bad field at once, one finding a line; a soft finding is a warning naming the field
+expect 1 "${LATER[@]}" "$L" record daily --db t.db --json-in '{"patient":"P1","day":5,"map":300,"gcs":2,"fio2":40}' --user ann
+has "3 problems" err
+for f in map gcs fio2; do has "error: daily P1 day 5, $f: " err; done
+expect 0 "${LATER[@]}" "$L" record daily --db t.db --json-in '{"patient":"P1","day":5,"map":25}' --user ann --json
+has "warning: daily P1 day 5, map: 25 mmHg is unusually low" err
+[ "$(jq -c '.findings[0] | [.level, .form, .patient, .day, .field]' out)" = '["warning","daily","P1",5,"map"]' ] ||
+  fail "findings in JSON: $(cat out)"
+expect 0 "$L" record delete --db t.db --kind daily --id "$(sqlite3 t.db "SELECT id FROM daily WHERE patient='P1' AND day=5")" \
+  --user ann --reason "entered to test the warning"
 # re-screening a patient not yet randomised updates the record (audited); not after randomisation
 expect 0 "$L" screen --db t.db --site LDN --patient P2 --user ann --json-in '{"age":19,"infection":1}' --json
 [ "$(jq -r .failed out | grep -c age)" = 0 ] || fail "re-screen"

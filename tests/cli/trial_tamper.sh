@@ -27,7 +27,9 @@ done
 q screen --db t.db --site S01 --user ann --json-in '{"age":30,"infection":0}'
 q record baseline --db t.db --json-in '{"patient":"P1","age":64,"sex":"male","weight_kg":80.5,"fio2":0.4,"pao2":90}' --user ann
 q record baseline --db t.db --json-in '{"patient":"P1","weight_kg":81}' --user ann --reason "re-weighed"
-q record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user ann
+# day 1 is the first 24 hours after randomisation: recorded as if two days later
+env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f +2d "$L" record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user ann >/dev/null 2>log ||
+  { echo "setup failed: record daily :: $(cat log)"; exit 1; }
 q record outcome --db t.db --json-in '{"patient":"P2","died":0}' --user ann
 q record ae --db t.db --json-in "{\"patient\":\"P2\",\"onset\":\"$(date -u +%Y-%m-%d)\",\"category\":\"other\",\"term\":\"rash\",\"serious\":0}" --user ann
 q record infusion --db t.db --json-in '{"patient":"P2","hour":0,"event":"start","dose":0.1}' --user ann
