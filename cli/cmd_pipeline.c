@@ -297,6 +297,9 @@ static const cli_opt design_opts[] = {
     {"json", NULL, "print JSON"},
     {0}};
 
+/* Fewer whole trials than this and `design --full` warns that z means nothing. */
+#define DESIGN_FULL_MIN_TRIALS 30
+
 /* One whole simulated trial through store and plan; its report.json is returned. */
 static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, double difference,
                           lp_error *err) {
@@ -515,6 +518,15 @@ static int run_design(const cli_args *a) {
     }
     json_decref(rows);
   }
+  /* The SD behind z is itself an estimate from the whole trials run: with few of
+   * them it is too rough for z to mean anything (its relative SE is about
+   * 1 / sqrt(2 (N - 1)): 50% at 3 trials, 13% at 30). */
+  char full_few[240] = "";
+  if (full && full < DESIGN_FULL_MIN_TRIALS)
+    snprintf(full_few, sizeof full_few,
+             "only %ld whole trial%s: the SD of the estimates, and so each z, rests on too few trials to "
+             "mean anything; run %d or more (--full %d)",
+             full, full > 1 ? "s" : "", DESIGN_FULL_MIN_TRIALS, DESIGN_FULL_MIN_TRIALS);
   if (cli_has(a, "json")) {
     json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",
                              lp_sim_effect_name(o.effect), "trials", (json_int_t)r.trials, "patients",
@@ -525,6 +537,9 @@ static int run_design(const cli_args *a) {
                              cli_num(r.coverage), "mean_ci_width", cli_num(r.mean_ci_width), "normal_theory_n_90",
                              have_pw ? cli_num(pw.n) : json_null());
     if (fullj) json_object_set_new(root, "full", fullj);
+    json_t *warnings = json_array();
+    if (full_few[0]) json_array_append_new(warnings, json_string(full_few));
+    json_object_set_new(root, "warnings", warnings);
     json_object_set_new(root, "difference", o.effect == LP_EFFECT_DESIGN ? json_real(o.difference) : json_null());
     return cli_print_json(root);
   }
@@ -559,6 +574,10 @@ static int run_design(const cli_args *a) {
     }
     printf("\n  z: (published - mean) / SD of one trial's estimate; |z| < 2 means the published estimate is a\n"
            "  typical draw of the simulated trial.\n");
+    if (full_few[0]) {
+      printf("\n");
+      cli_wrap(stdout, "warning: ", "  ", full_few);
+    }
     json_decref(fullj);
   }
   return CLI_OK;

@@ -69,6 +69,10 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
                       const char *field, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The same for a key of a JSON input: "SOURCE: field 'KEY': text". */
+lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Find `s` among the `n` names (an option's choices): *index is its position; if it
  * is not there, LP_EINVAL with "unknown WHAT 's' (a, b or c)". */
 lp_status lp_name_lookup(const char *s, const char *const *names, size_t n, const char *what, int *index,

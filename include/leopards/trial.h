@@ -143,6 +143,7 @@ typedef struct lp_screen_result {
   long id;
   bool eligible;
   char failed[512]; /* comma-separated criteria not met (empty when eligible) */
+  char reason_not_enrolled[256]; /* as given (empty when none) */
 } lp_screen_result;
 /* Record one screened patient at a site: the eligibility inputs (a JSON object whose
  * fields are listed by `leopards screen --help`), evaluated by the clinical rules.

@@ -229,7 +229,10 @@ lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patie
   lp_status s;
   if (!patient || !*patient) return lp_error_set(err, LP_EINVAL, "no patient given");
   if (!reason || strlen(reason) < 3)
-    return lp_error_set(err, LP_EINVAL, "an emergency unblinding needs a reason (--reason)");
+    return lp_error_set(err, LP_EINVAL,
+                        "an emergency unblinding needs its clinical reason in words, at least 3 characters "
+                        "(recorded in the audit trail)%s%s%s",
+                        reason && *reason ? ": '" : "", reason && *reason ? reason : "", reason && *reason ? "' is too short" : "");
   if (strlen(reason) >= sizeof out->reason)
     return lp_error_set(err, LP_EINVAL, "the reason is too long (at most %zu characters)", sizeof out->reason - 1);
   if ((s = lp__begin(t, err))) return s;

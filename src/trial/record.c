@@ -97,7 +97,7 @@ static const field baseline_fields[] = {
 
 static const field daily_fields[] = {
     PAT,
-    {"day", T_INT, 1, 28, "day", NULL, "ICU day after randomisation (1-28)", F_REQ | F_KEY, NULL, 0},
+    {"day", T_INT, 1, 28, "day", NULL, "ICU day after randomisation, 1-28 (day 1 = the first 24 hours after randomisation)", F_REQ | F_KEY, NULL, 0},
     B("in_icu", "in the ICU on this day"),
     COMMON_PHYSIOLOGY,
     B("mech_vent", "mechanical ventilation"),
@@ -234,6 +234,8 @@ static lp_status lp__record_fail(lp_error *err, const loc *l, const char *fname,
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  /* A JSON input has keys ("field"), a CSV file columns. */
+  if (l->line == 0) return lp_error_at_json(err, LP_EDATA, l->file, fname, "%s%s", l->where, text);
   return lp_error_at(err, LP_EDATA, l->file, l->line, fname, "%s%s", l->where, text);
 }
 
@@ -328,8 +330,11 @@ static lp_status check_value(const field *f, json_t *v, bool alt, const loc *l, 
     if (alt)
       return FAIL(l, name, "%g (%g %s) is outside the plausible range %g to %g %s", x * f->alt_div, x,
                   f->unit, f->min, f->max, f->unit);
-    return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s", x, f->min, f->max,
-                *f->unit ? " " : "", f->unit);
+    /* Units in the plural ("1 to 28 days"); an ICU day says what it counts. */
+    bool day = !strcmp(f->unit, "day");
+    return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s%s", x, f->min, f->max,
+                *f->unit ? " " : "", day ? "days" : f->unit,
+                day ? " (day 1 = the first 24 hours after randomisation)" : "");
   }
   *out = (f->type == T_REAL) ? json_real(x) : json_integer((json_int_t)x);
   return LP_OK;
@@ -487,7 +492,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, const 
     bool known = false;
     for (size_t i = 0; i < ks->n; i++)
       known |= !strcmp(key, ks->f[i].name) || (ks->f[i].alt && !strcmp(key, ks->f[i].alt));
-    if (!known) return FAIL(l, key, "unknown field for %s records (see 'leopards record --help')", ks->kind);
+    if (!known) return FAIL(l, key, "unknown field for %s records (see 'leopards record %s --help')", ks->kind, ks->kind);
   }
   const char *patient = jstr(in, "patient");
   if (!patient || !*patient) return FAIL(l, "patient", "a patient code is required");

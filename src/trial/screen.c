@@ -35,16 +35,16 @@ static const in_field in_fields[] = {
     {"wbc", IN_NUM, 0, 500, "white cells, 10^9/L (SIRS: > 12 or < 4)"},
     {"vasopressor_hours", IN_NUM, 0, 1000, "hours of vasopressors despite fluid resuscitation (inclusion: >= 4)"},
     {"hours_since_criteria", IN_NUM, 0, 1000, "hours since the inclusion criteria were met (exclusion: > 24)"},
-    {"esrf_dialysis", IN_BOOL, 0, 1, "end-stage renal failure, dialysis-dependent (exclusion)"},
-    {"torsades_history", IN_BOOL, 0, 1, "history of torsades de pointes (exclusion)"},
-    {"child_pugh_c", IN_BOOL, 0, 1, "severe hepatic impairment, Child-Pugh C (exclusion)"},
-    {"ventricular_obstruction", IN_BOOL, 0, 1, "mechanical obstruction of ventricular filling or outflow (exclusion)"},
-    {"treatment_limitation", IN_BOOL, 0, 1, "decision to limit treatment (exclusion)"},
+    {"esrf_dialysis", IN_BOOL, 0, 1, "end-stage renal failure, dialysis-dependent (exclusion, 0 or 1)"},
+    {"torsades_history", IN_BOOL, 0, 1, "history of torsades de pointes (exclusion, 0 or 1)"},
+    {"child_pugh_c", IN_BOOL, 0, 1, "severe hepatic impairment, Child-Pugh C (exclusion, 0 or 1)"},
+    {"ventricular_obstruction", IN_BOOL, 0, 1, "mechanical obstruction of ventricular filling or outflow (exclusion, 0 or 1)"},
+    {"treatment_limitation", IN_BOOL, 0, 1, "decision to limit treatment (exclusion, 0 or 1)"},
     {"weight", IN_NUM, 0.5, 500, "weight, kg (exclusion: > 135)"},
-    {"pregnant", IN_BOOL, 0, 1, "pregnancy (exclusion)"},
-    {"levosimendan_30d", IN_BOOL, 0, 1, "levosimendan within 30 days (exclusion)"},
-    {"levosimendan_hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion)"},
-    {"other_trial", IN_BOOL, 0, 1, "in another interventional trial (exclusion)"},
+    {"pregnant", IN_BOOL, 0, 1, "pregnancy (exclusion, 0 or 1)"},
+    {"levosimendan_30d", IN_BOOL, 0, 1, "levosimendan within 30 days (exclusion, 0 or 1)"},
+    {"levosimendan_hypersensitivity", IN_BOOL, 0, 1, "known hypersensitivity to levosimendan (exclusion, 0 or 1)"},
+    {"other_trial", IN_BOOL, 0, 1, "in another interventional trial (exclusion, 0 or 1)"},
     {"reason_not_enrolled", IN_TEXT, 0, 0, "why an eligible patient was not enrolled (consent, staff, ...)"},
     {"screened_on", IN_DATE, 0, 0, "date of screening, YYYY-MM-DD (default: now), for a log entered later"},
 };
@@ -64,6 +64,11 @@ static bool value_number(json_t *v, double *x) {
   return false;
 }
 
+/* An error at an input: a CSV column (line > 0) or a JSON field (line 0). */
+#define IN_FAIL(err, s, file, line, key, ...)                                        \
+  ((line) > 0 ? lp_error_at((err), (s), (file), (line), (key), __VA_ARGS__)          \
+              : lp_error_at_json((err), (s), (file), (key), __VA_ARGS__))
+
 /* Validate and normalise the inputs into `clean` (numbers as numbers, only known
  * fields). `where` names the input for messages. */
 static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long line,
@@ -76,31 +81,31 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
     for (size_t i = 0; i < N_IN; i++)
       if (!strcmp(in_fields[i].name, key)) f = &in_fields[i];
     if (!f)
-      return lp_error_at(err, LP_EDATA, file, line, key,
+      return IN_FAIL(err, LP_EDATA, file, line, key,
                          "%sunknown eligibility field (see 'leopards screen --help')", where);
     if (json_is_null(v)) continue;
     if (f->type == IN_DATE) {
       const char *d = json_string_value(v);
       if (!d || strlen(d) != 10 || !lp__valid_date(d))
-        return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
+        return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
       json_object_set_new(clean, key, json_string(d));
       continue;
     }
     if (f->type == IN_TEXT) {
       if (!json_is_string(v))
-        return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected text", where);
+        return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected text", where);
       if (json_string_length(v) > 0)
         json_object_set_new(clean, key, json_string(json_string_value(v)));
       continue;
     }
     double x;
     if (!value_number(v, &x) || !isfinite(x))
-      return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected %s", where,
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected %s", where,
                          f->type == IN_BOOL ? "0 or 1" : "a number");
     if (f->type == IN_BOOL && x != 0 && x != 1)
-      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
     if (x < f->min || x > f->max)
-      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
                          where, x, f->min, f->max);
     json_object_set_new(clean, key, f->type == IN_BOOL ? json_integer((json_int_t)x) : json_real(x));
   }
@@ -207,7 +212,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
   const char *on = json_string_value(json_object_get(clean, "screened_on"));
   if (on) {
     if (strncmp(on, now, 10) > 0) {
-      s = lp_error_at(err, LP_EDATA, source, 0, "screened_on", "%s is after today (%.10s)", on, now);
+      s = lp_error_at_json(err, LP_EDATA, source, "screened_on", "%s is after today (%.10s)", on, now);
       json_decref(clean);
       free(reason_copy);
       return s;
@@ -270,6 +275,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
     out->id = existing ? existing : (long)sqlite3_last_insert_rowid(t->db);
     out->eligible = failed[0] == '\0';
     snprintf(out->failed, sizeof out->failed, "%s", failed);
+    snprintf(out->reason_not_enrolled, sizeof out->reason_not_enrolled, "%s", reason_copy ? reason_copy : "");
     s = lp__audit_row(t, "screening", out->id, old, patient, user, existing ? "re-screened" : "screening", err);
   }
   free(old);
@@ -391,5 +397,5 @@ void lp_screen_fields_help(char *buf, size_t n) {
   size_t k = 0;
   buf[0] = '\0';
   for (size_t i = 0; i < N_IN && k < n; i++)
-    k += (size_t)snprintf(buf + k, n - k, "  %-22s %s\n", in_fields[i].name, in_fields[i].help);
+    k += (size_t)snprintf(buf + k, n - k, "  %-29s %s\n", in_fields[i].name, in_fields[i].help);
 }

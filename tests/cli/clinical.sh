@@ -70,7 +70,7 @@ same "eligible" "$(jq .eligible <<<"$out")" true
 same "sirs" "$(jq .sirs_count <<<"$out")" 4
 expect_fail 1 "duplicate object key" -- "$LP" eligibility --json-in "{$EL,\"age\":17}"
 out=$("$LP" eligibility --json --json-in "{${EL/\"hours_since_criteria\":12/\"hours_since_criteria\":30}}")
-same "failed" "$(jq -c .failed <<<"$out")" '["window_24h"]'
+same "failed" "$(jq -c .failed <<<"$out")" '["hours_since_criteria"]'
 # infusion
 same "rate" "$("$LP" infusion rate --dose 0.1 --weight 80 --json | jq .ml_per_hour)" 19.2
 out=$("$LP" infusion next --dose 0.2 --hours 3.5 --heart-rate 135 --baseline-heart-rate 100 --json)
