@@ -27,13 +27,15 @@ typedef struct {
   bool tty, quiet;
   double start;
   char last[64];
+  const char *phase; /* what the finished line says instead of "done" (or NULL) */
 } progress_ctx;
 
 static void show_progress(void *ctx, const char *stage, double f) {
   progress_ctx *p = ctx;
   if (p->quiet) return;
   if (p->tty) {
-    fprintf(stderr, "\r  %-40s %3.0f%%  %5.1f s", stage, 100 * f, now_s() - p->start);
+    fprintf(stderr, "\r  %-40s %3.0f%%  %5.1f s", f >= 1 && p->phase ? p->phase : stage, 100 * f,
+            now_s() - p->start);
     if (f >= 1) fputc('\n', stderr);
   } else if (strcmp(stage, p->last)) {
     fprintf(stderr, "  %s\n", stage);
@@ -98,7 +100,7 @@ static int run_simulate(const cli_args *a) {
   o.patients = (int)patients;
   o.sites = (int)sites;
   o.screened = (int)screened;
-  progress_ctx pc = {isatty(2), cli_has(a, "quiet"), now_s(), ""};
+  progress_ctx pc = {isatty(2), cli_has(a, "quiet"), now_s(), "", "simulating the trial"};
   o.progress = show_progress;
   o.progress_ctx = &pc;
   lp_sim_summary s;
@@ -176,13 +178,15 @@ static int print_analysis(const cli_args *a, const char *out, const lp_analysis_
                                     cli_num(s->primary_ci[0]), cli_num(s->primary_ci[1]), "p", cli_num(s->primary_p),
                                     "seconds", "derive", s->seconds_derive, "plan", s->seconds_plan, "report",
                                     s->seconds_report));
-  printf("report written to %s/report.html (also report.md, report.json, tables as CSV, figures as SVG/PDF/PNG,\n"
-         "analysis.csv: the analysis data set, data/: the export)\n", out);
+  /* Each line fits an 80-column terminal; a line that goes on is indented. */
+  printf("report written to %s/report.html\n"
+         "  also report.md, report.json, tables as CSV, figures as SVG, PDF and PNG,\n"
+         "  analysis.csv (the analysis data set) and data/ (the export)\n", out);
   if (isfinite(s->primary_estimate))
-    printf("primary outcome, mean daily SOFA: difference %s (95%% CI %s to %s), P = %s\n",
+    printf("primary outcome, mean daily SOFA: difference %s, 95%% CI %s to %s\n  P = %s\n",
            cli_fmt(b[0], 32, s->primary_estimate, 3), cli_fmt(b[1], 32, s->primary_ci[0], 3),
            cli_fmt(b[2], 32, s->primary_ci[1], 3), cli_fmt_p(b[3], 32, s->primary_p));
-  printf("%ld patients analysed; derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
+  printf("%ld patients analysed\n  derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
          s->seconds_derive, s->seconds_plan, s->seconds_report);
   return CLI_OK;
 }
@@ -194,7 +198,7 @@ static int run_analyze(const cli_args *a) {
     return rc;
   lp_analysis_options o;
   if ((rc = analysis_options(a, &o))) return rc;
-  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), ""};
+  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), "", "analysing the trial"};
   o.progress = show_progress;
   o.progress_ctx = &pc;
   lp_analysis_summary s;
@@ -258,9 +262,9 @@ static int run_demo(const cli_args *a) {
     fputs("made by leopards demo; the next demo may replace this folder's contents\n", m);
     fclose(m);
   }
-  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), ""};
+  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), "", "simulating the trial"};
   char eb[32];
-  if (!pc.quiet) fprintf(stderr, "leopards demo: a simulated LeoPARDS trial (seed %llu, effect %s) and its analysis\n",
+  if (!pc.quiet) fprintf(stderr, "leopards demo: a LeoPARDS trial simulated (seed %llu, effect %s) and analysed\n",
                          seed, effect_label(eb, sizeof eb, so.effect, so.difference));
   so.progress = show_progress;
   so.progress_ctx = &pc;
@@ -270,6 +274,7 @@ static int run_demo(const cli_args *a) {
   double t1 = now_s();
   ao.progress = show_progress;
   ao.progress_ctx = &pc;
+  pc.phase = "analysing it";
   char title[128];
   snprintf(title, sizeof title, "LeoPARDS demo: a simulated trial (seed %llu, effect %s)", seed,
            effect_label(eb, sizeof eb, so.effect, so.difference));
@@ -277,8 +282,8 @@ static int run_demo(const cli_args *a) {
   lp_analysis_summary as;
   if (lp_analyze(db, key, report, &ao, &as, &err)) return cli_fail(a, &err);
   if (!cli_has(a, "json"))
-    printf("simulated %ld screened, %ld randomised at %d ICUs into %s in %.2f s (trial.db, trial.key)\n", ss.screened,
-           ss.randomised, so.sites, dir, t1 - t0);
+    printf("simulated %ld screened, %ld randomised at %d ICUs in %.2f s\n  into %s (trial.db, trial.key)\n",
+           ss.screened, ss.randomised, so.sites, t1 - t0, dir);
   return print_analysis(a, report, &as);
 }
 

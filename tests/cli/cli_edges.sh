@@ -68,4 +68,11 @@ for f in d.db e.db s.db; do
 done
 printf 'code,name\nLDN,London\nMAN,Manchester\n' >ok.csv
 "$LP" trial init --db ok.db --sites ok.csv --user m >/dev/null || fail "a good sites file"
+# ---- design --full with too few whole trials says z means nothing
+out=$("$LP" design --trials 2 --full 1 --boot 100 --patients 100 --json 2>/dev/null)
+grep -q "only 1 whole trial: the SD of the estimates, and so each z, rests on too few trials" <<<"$(jq -r '.warnings[0]' <<<"$out")" ||
+  fail "design --full 1: no warning"
+txt=$("$LP" design --trials 2 --full 2 --boot 100 --patients 100 2>/dev/null)
+grep -q "^warning: only 2 whole trials: the SD of the estimates" <<<"$txt" || fail "design --full 2: no text warning"
+same "no warning without --full" "$("$LP" design --trials 2 --boot 100 --json | jq -c .warnings)" "[]"
 done_checks
