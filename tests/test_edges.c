@@ -276,11 +276,24 @@ static void test_nonfinite_text(void **state) {
   remove(path);
 }
 
+/* A key of a JSON input is a field, a column of a table a column. */
+static void test_error_nouns(void **state) {
+  lp_error err;
+  lp_error_at(&err, LP_EDATA, "f.csv", 3, "age", "bad");
+  assert_string_equal(err.message, "f.csv:3: column 'age': bad");
+  lp_error_at(&err, LP_EDATA, NULL, 0, "age", "bad");
+  assert_string_equal(err.message, "field 'age': bad");
+  lp_error_at_json(&err, LP_EDATA, "--json-in[2]", "infecton", "unknown");
+  assert_string_equal(err.message, "--json-in[2]: field 'infecton': unknown");
+  assert_string_equal(err.field, "infecton");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_power_below_two),        cmocka_unit_test(test_cox_infinite),
       cmocka_unit_test(test_cox_aliased_named),      cmocka_unit_test(test_interaction_defined_share),
       cmocka_unit_test(test_tied_and_big),           cmocka_unit_test(test_nonfinite_text),
+      cmocka_unit_test(test_error_nouns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* Status names and messages (from the one X-macro list) and the error context helpers. */
 #include <leopards/core.h>
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +85,9 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
                       const char *field, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  lp_status r = error_vat(err, s, file, line, "column", field, fmt, ap);
+  /* Without a file or line the field is one of an input record (JSON, options). */
+  bool table = (file && *file) || line > 0;
+  lp_status r = error_vat(err, s, file, line, table ? "column" : "field", field, fmt, ap);
   va_end(ap);
   return r;
 }
