@@ -220,7 +220,7 @@ static int run_compare(const cli_args *a) {
   printf("%s by %s (%s minus %s): %zu rows used, %zu dropped for missing values\n", outcome,
          group, g.levels[0], g.levels[1], g.used, g.dropped);
   if (g.left_out)
-    printf("(%zu rows of other levels of %s left out)\n", g.left_out, group);
+    printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", group);
   printf("\n");
   printf("  %-14s %6s %10s %10s %10s %10s %10s\n", "level", "n", "mean", "sd", "median", "q1", "q3");
   print_describe_row(g.levels[0], &d[0]);
@@ -335,8 +335,11 @@ static int run_proportions(const cli_args *a) {
   }
   char b[6][32];
   if (g.t)
-    printf("%s by %s: %zu rows used, %zu dropped for missing values%s\n\n", cli_str(a, "outcome"),
-           cli_str(a, "group"), g.used, g.dropped, g.left_out ? " (and rows of other levels left out)" : "");
+    printf("%s by %s: %zu rows used, %zu dropped for missing values\n", cli_str(a, "outcome"),
+           cli_str(a, "group"), g.used, g.dropped);
+  if (g.t && g.left_out)
+    printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", cli_str(a, "group"));
+  if (g.t) printf("\n");
   for (int i = 0; i < 2; i++)
     printf("  %-14s %ld/%ld (%.1f%%)\n", lev[i] ? lev[i] : (i ? "group 2" : "group 1"), e[i], n[i],
            100.0 * (i ? r.p2 : r.p1));

@@ -54,6 +54,12 @@ txt=$("$LP" stats compare --data "$DATA/plantgrowth.csv" --outcome weight --grou
 grep -q "(10 rows of other levels of group left out)" <<<"$txt" || fail "compare: left-out rows not said"
 expect_fail 1 "has 3 levels where two are needed" -- "$LP" stats compare --data "$DATA/plantgrowth.csv" --outcome weight --group group
 expect_fail 2 "level 'trt9' is not in the data" -- "$LP" stats compare --data "$DATA/plantgrowth.csv" --outcome weight --group group --levels ctrl,trt9
+# The same for proportions from a 0/1 column.
+printf 'y,g\n1,a\n0,a\n1,b\n0,b\n1,c\n1,b\n' >"$TMP/p3.csv"
+out=$("$LP" stats proportions --data "$TMP/p3.csv" --outcome y --group g --levels a,b --json)
+same "proportions of two of three" "$(jq -c '[.n_used, .n_left_out, .groups[0].events, .groups[1].n]' <<<"$out")" "[5,1,1,3]"
+grep -q "(1 row of other levels of g left out)" <<<"$("$LP" stats proportions --data "$TMP/p3.csv" --outcome y --group g --levels a,b)" ||
+  fail "proportions: left-out row not said"
 # Every value tied: the difference, and the test undefined (R: P = NaN).
 out=$("$LP" stats compare --data "$DATA/tied.csv" --outcome y --group g --boot 500 --json)
 close "tied difference" "$(jq .estimate <<<"$out")" "$(ref edges tied.diff)" 0
