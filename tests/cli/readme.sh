@@ -13,7 +13,9 @@ awk '/^## Running a real trial/ { on = 1; next } on && /^## / { on = 0 }
      on && /^```sh$/ { code = 1; next } on && code && /^```$/ { code = 0; next } on && code' "$README" >"$TMP/trial.sh"
 checks=$((checks + 1))
 grep -q "leopards trial init" "$TMP/trial.sh" || fail "no trial commands found in the README"
-(cd "$root" && env -i PATH=/usr/bin:/bin HOME="$TMP/home" bash -e "$TMP/trial.sh") >"$TMP/out" 2>"$TMP/err" ||
+# A fresh environment, keeping only the sanitizers' settings of a sanitizer build.
+(cd "$root" && env -i PATH=/usr/bin:/bin HOME="$TMP/home" ${ASAN_OPTIONS+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+  ${LSAN_OPTIONS+LSAN_OPTIONS="$LSAN_OPTIONS"} ${UBSAN_OPTIONS+UBSAN_OPTIONS="$UBSAN_OPTIONS"} bash -e "$TMP/trial.sh") >"$TMP/out" 2>"$TMP/err" ||
   fail "the README's trial commands failed: $(tail -5 "$TMP/err")"
 for f in my-trial/trial.db my-trial/trial.key my-trial/sites.csv my-trial/days.csv my-trial/report/report.html; do
   checks=$((checks + 1))
