@@ -88,7 +88,11 @@ static const char *const migration_2 =
     " category TEXT NOT NULL, term TEXT NOT NULL, serious INTEGER NOT NULL,"
     " relatedness TEXT, outcome TEXT, description TEXT) STRICT;";
 
-static const char *const migrations[] = {migration_1, migration_2};
+/* Version 3: the keyed audit chain. An entry from the audit key's installation on
+ * carries a MAC (keyed BLAKE2b of its hash, see audit_key.c); older entries have none. */
+static const char *const migration_3 = "ALTER TABLE audit ADD COLUMN mac BLOB;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -364,7 +368,7 @@ lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err)
   return LP_OK;
 }
 
-static lp_status user_version(lp_trial *t, int *v, lp_error *err) {
+lp_status lp__user_version(lp_trial *t, int *v, lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t, "PRAGMA user_version", &st, err)) return LP_EDB;
   int rc = sqlite3_step(st);
@@ -374,10 +378,33 @@ static lp_status user_version(lp_trial *t, int *v, lp_error *err) {
   return LP_OK;
 }
 
+lp_status lp__schema_reference(int version, sqlite3 **out, lp_error *err) {
+  *out = NULL;
+  if (version < 1 || version > LP_TRIAL_SCHEMA_VERSION)
+    return lp_error_set(err, LP_EUNSUPPORTED, "no schema version %d (this leopards knows 1 to %d)", version,
+                        LP_TRIAL_SCHEMA_VERSION);
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    sqlite3_close(db);
+    return lp_error_set(err, LP_ENOMEM, "cannot open an in-memory database");
+  }
+  for (int v = 0; v < version; v++) {
+    char *msg = NULL;
+    if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+      lp_error_set(err, LP_EDB, "building the reference schema (version %d): %s", v + 1, msg ? msg : "?");
+      sqlite3_free(msg);
+      sqlite3_close(db);
+      return LP_EDB;
+    }
+  }
+  *out = db;
+  return LP_OK;
+}
+
 /* Apply migrations up to `target` (inside the caller's transaction). */
 lp_status lp__migrate(lp_trial *t, int target, lp_error *err) {
   int v;
-  if (user_version(t, &v, err)) return LP_EDB;
+  if (lp__user_version(t, &v, err)) return LP_EDB;
   for (; v < target; v++) {
     if (lp__exec(t, migrations[v], err)) {
       lp_error_prefix(err, "upgrading the schema to version %d", v + 1);
@@ -707,7 +734,7 @@ static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_erro
     return s;
   }
   int v;
-  if ((s = user_version(t, &v, err))) goto fail;
+  if ((s = lp__user_version(t, &v, err))) goto fail;
   if (v == 0) {
     s = lp_error_set(err, LP_EDATA, "%s is not a leopards trial database", path);
     goto fail;
@@ -721,7 +748,7 @@ static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_erro
   if (v < LP_TRIAL_SCHEMA_VERSION) {
     if ((s = backup_before_upgrade(t, v, err))) goto fail;
     if ((s = lp__begin(t, err))) goto fail;
-    if ((s = user_version(t, &v, err))) goto fail; /* another process may have upgraded */
+    if ((s = lp__user_version(t, &v, err))) goto fail; /* another process may have upgraded */
     if ((s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err))) goto fail;
     if ((s = lp__commit(t, err))) goto fail;
   }
@@ -739,6 +766,7 @@ fail:
 void lp_trial_close(lp_trial *t) {
   if (!t) return;
   lp__close_db(t);
+  lp_audit_key_free(t->own_audit_key);
   free(t);
 }
 
