@@ -234,7 +234,9 @@ int cli_print_json(json_t *root) {
 }
 
 const char *cli_fmt(char *buf, size_t n, double x, int digits) {
-  if (!isfinite(x))
+  if (isinf(x)) /* as R prints an overflowing SD or an interval's open end */
+    snprintf(buf, n, "%s", x > 0 ? "Inf" : "-Inf");
+  else if (!isfinite(x))
     snprintf(buf, n, "NA");
   else
     snprintf(buf, n, "%.*g", digits, x);
@@ -249,4 +251,31 @@ const char *cli_fmt_p(char *buf, size_t n, double p) {
   else
     snprintf(buf, n, "%.4g", p);
   return buf;
+}
+
+void cli_wrap(FILE *f, const char *first, const char *indent, const char *text) {
+  const size_t width = 79;
+  size_t col = strlen(first);
+  fputs(first, f);
+  bool line_start = true;
+  const char *p = text;
+  while (*p) {
+    while (*p == ' ') p++;
+    if (!*p) break;
+    size_t w = strcspn(p, " ");
+    if (!line_start && col + 1 + w > width) {
+      fprintf(f, "\n%s", indent);
+      col = strlen(indent);
+      line_start = true;
+    }
+    if (!line_start) {
+      fputc(' ', f);
+      col++;
+    }
+    fwrite(p, 1, w, f);
+    col += w;
+    p += w;
+    line_start = false;
+  }
+  fputc('\n', f);
 }

@@ -69,10 +69,14 @@ int cli_usage_error(const cli_args *a, const char *fmt, ...) __attribute__((form
 json_t *cli_num(double x);
 int cli_print_json(json_t *root); /* prints, frees root, returns CLI_OK or CLI_EDATA */
 
-/* Text output: a number with `digits` significant digits ("NA" when not finite). */
+/* Text output: a number with `digits` significant digits ("Inf" or "-Inf" when
+ * infinite, as R prints them; "NA" when NaN). */
 const char *cli_fmt(char *buf, size_t n, double x, int digits);
 /* P value the way R prints it with format.pval(digits = 4): "< 2.2e-16" below eps. */
 const char *cli_fmt_p(char *buf, size_t n, double p);
+/* Print `first` then `text` to f, wrapped at spaces to lines of at most 79
+ * columns, continuation lines starting with `indent`; ends with a newline. */
+void cli_wrap(FILE *f, const char *first, const char *indent, const char *text);
 
 /* The commands, grouped by file. */
 extern const cli_cmd cli_pipeline_cmds[];

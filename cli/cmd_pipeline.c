@@ -26,13 +26,15 @@ typedef struct {
   bool tty, quiet;
   double start;
   char last[64];
+  const char *phase; /* what the finished line says instead of "done" (or NULL) */
 } progress_ctx;
 
 static void show_progress(void *ctx, const char *stage, double f) {
   progress_ctx *p = ctx;
   if (p->quiet) return;
   if (p->tty) {
-    fprintf(stderr, "\r  %-40s %3.0f%%  %5.1f s", stage, 100 * f, now_s() - p->start);
+    fprintf(stderr, "\r  %-40s %3.0f%%  %5.1f s", f >= 1 && p->phase ? p->phase : stage, 100 * f,
+            now_s() - p->start);
     if (f >= 1) fputc('\n', stderr);
   } else if (strcmp(stage, p->last)) {
     fprintf(stderr, "  %s\n", stage);
@@ -97,7 +99,7 @@ static int run_simulate(const cli_args *a) {
   o.patients = (int)patients;
   o.sites = (int)sites;
   o.screened = (int)screened;
-  progress_ctx pc = {isatty(2), cli_has(a, "quiet"), now_s(), ""};
+  progress_ctx pc = {isatty(2), cli_has(a, "quiet"), now_s(), "", "simulating the trial"};
   o.progress = show_progress;
   o.progress_ctx = &pc;
   lp_sim_summary s;
@@ -175,13 +177,15 @@ static int print_analysis(const cli_args *a, const char *out, const lp_analysis_
                                     cli_num(s->primary_ci[0]), cli_num(s->primary_ci[1]), "p", cli_num(s->primary_p),
                                     "seconds", "derive", s->seconds_derive, "plan", s->seconds_plan, "report",
                                     s->seconds_report));
-  printf("report written to %s/report.html (also report.md, report.json, tables as CSV, figures as SVG/PDF/PNG,\n"
-         "analysis.csv: the analysis data set, data/: the export)\n", out);
+  /* Each line fits an 80-column terminal; a line that goes on is indented. */
+  printf("report written to %s/report.html\n"
+         "  also report.md, report.json, tables as CSV, figures as SVG, PDF and PNG,\n"
+         "  analysis.csv (the analysis data set) and data/ (the export)\n", out);
   if (isfinite(s->primary_estimate))
-    printf("primary outcome, mean daily SOFA: difference %s (95%% CI %s to %s), P = %s\n",
+    printf("primary outcome, mean daily SOFA: difference %s, 95%% CI %s to %s\n  P = %s\n",
            cli_fmt(b[0], 32, s->primary_estimate, 3), cli_fmt(b[1], 32, s->primary_ci[0], 3),
            cli_fmt(b[2], 32, s->primary_ci[1], 3), cli_fmt_p(b[3], 32, s->primary_p));
-  printf("%ld patients analysed; derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
+  printf("%ld patients analysed\n  derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
          s->seconds_derive, s->seconds_plan, s->seconds_report);
   return CLI_OK;
 }
@@ -193,7 +197,7 @@ static int run_analyze(const cli_args *a) {
     return rc;
   lp_analysis_options o;
   if ((rc = analysis_options(a, &o))) return rc;
-  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), ""};
+  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), "", "analysing the trial"};
   o.progress = show_progress;
   o.progress_ctx = &pc;
   lp_analysis_summary s;
@@ -248,9 +252,9 @@ static int run_demo(const cli_args *a) {
   snprintf(db, sizeof db, "%s/trial.db", lp_outdir_path(od));
   snprintf(key, sizeof key, "%s/trial.key", lp_outdir_path(od));
   snprintf(report, sizeof report, "%s/report", lp_outdir_path(od));
-  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), ""};
+  progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), "", "simulating the trial"};
   char eb[32];
-  if (!pc.quiet) fprintf(stderr, "leopards demo: a simulated LeoPARDS trial (seed %llu, effect %s) and its analysis\n",
+  if (!pc.quiet) fprintf(stderr, "leopards demo: a LeoPARDS trial simulated (seed %llu, effect %s) and analysed\n",
                          seed, effect_label(eb, sizeof eb, so.effect, so.difference));
   so.progress = show_progress;
   so.progress_ctx = &pc;
@@ -263,6 +267,7 @@ static int run_demo(const cli_args *a) {
   double t1 = now_s();
   ao.progress = show_progress;
   ao.progress_ctx = &pc;
+  pc.phase = "analysing it";
   char title[128];
   snprintf(title, sizeof title, "LeoPARDS demo: a simulated trial (seed %llu, effect %s)", seed,
            effect_label(eb, sizeof eb, so.effect, so.difference));
@@ -274,8 +279,9 @@ static int run_demo(const cli_args *a) {
   }
   if (lp_outdir_commit(od, &err)) return cli_fail(a, &err);
   if (!cli_has(a, "json"))
-    printf("simulated %ld screened, %ld randomised at %d ICUs into %s in %.2f s (trial.db, trial.key, trial.db.audit-key)\n", ss.screened,
-           ss.randomised, so.sites, dir, t1 - t0);
+    printf("simulated %ld screened, %ld randomised at %d ICUs in %.2f s\n"
+           "  into %s (trial.db, trial.key, trial.db.audit-key)\n",
+           ss.screened, ss.randomised, so.sites, t1 - t0, dir);
   snprintf(report, sizeof report, "%s/report", dir);
   return print_analysis(a, report, &as);
 }
@@ -294,6 +300,9 @@ static const cli_opt design_opts[] = {
                   "every estimate with the published one"},
     {"json", NULL, "print JSON"},
     {0}};
+
+/* Fewer whole trials than this and `design --full` warns that z means nothing. */
+#define DESIGN_FULL_MIN_TRIALS 30
 
 /* One whole simulated trial through store and plan; its report.json is returned. */
 static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, double difference,
@@ -514,6 +523,15 @@ static int run_design(const cli_args *a) {
     }
     json_decref(rows);
   }
+  /* The SD behind z is itself an estimate from the whole trials run: with few of
+   * them it is too rough for z to mean anything (its relative SE is about
+   * 1 / sqrt(2 (N - 1)): 50% at 3 trials, 13% at 30). */
+  char full_few[240] = "";
+  if (full && full < DESIGN_FULL_MIN_TRIALS)
+    snprintf(full_few, sizeof full_few,
+             "only %ld whole trial%s: the SD of the estimates, and so each z, rests on too few trials to "
+             "mean anything; run %d or more (--full %d)",
+             full, full > 1 ? "s" : "", DESIGN_FULL_MIN_TRIALS, DESIGN_FULL_MIN_TRIALS);
   if (cli_has(a, "json")) {
     json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",
                              lp_sim_effect_name(o.effect), "trials", (json_int_t)r.trials, "patients",
@@ -524,6 +542,9 @@ static int run_design(const cli_args *a) {
                              cli_num(r.coverage), "mean_ci_width", cli_num(r.mean_ci_width), "normal_theory_n_90",
                              have_pw ? cli_num(pw.n) : json_null());
     if (fullj) json_object_set_new(root, "full", fullj);
+    json_t *warnings = json_array();
+    if (full_few[0]) json_array_append_new(warnings, json_string(full_few));
+    json_object_set_new(root, "warnings", warnings);
     json_object_set_new(root, "difference", o.effect == LP_EFFECT_DESIGN ? json_real(o.difference) : json_null());
     return cli_print_json(root);
   }
@@ -558,6 +579,10 @@ static int run_design(const cli_args *a) {
     }
     printf("\n  z: (published - mean) / SD of one trial's estimate; |z| < 2 means the published estimate is a\n"
            "  typical draw of the simulated trial.\n");
+    if (full_few[0]) {
+      printf("\n");
+      cli_wrap(stdout, "warning: ", "  ", full_few);
+    }
     json_decref(fullj);
   }
   return CLI_OK;

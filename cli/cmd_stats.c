@@ -17,6 +17,7 @@ typedef struct {
   size_t nx, ny;
   char *levels[2];
   size_t used, dropped;
+  size_t left_out; /* rows of other levels than the two named with --levels */
 } two_groups;
 
 static void two_groups_clear(two_groups *g) {
@@ -29,7 +30,8 @@ static void two_groups_clear(two_groups *g) {
 }
 
 /* Read --data, take --outcome as numbers and --group as a factor of exactly two
- * levels (sorted, or as --levels orders them). Errors name file, line, column. */
+ * levels (sorted, or as --levels orders them: the rows of any other level are then
+ * left out and counted, as subsetting in R would). Errors name file, line, column. */
 static lp_status load_two_groups(const char *path, const char *outcome, const char *group,
                                  const char *levels_opt, bool binary, two_groups *g,
                                  lp_error *err) {
@@ -78,12 +80,18 @@ static lp_status load_two_groups(const char *path, const char *outcome, const ch
       lp_error_prefix(err, "%s: column '%s'", path, group);
       goto fail;
     }
-    if (f.nlevels != 2) {
-      st = lp_error_at(err, LP_EDATA, path, 0, group,
-                       "has %zu levels; only rows of the two named levels can be compared, "
-                       "filter the others out first",
-                       f.nlevels);
-      goto fail;
+    if (f.nlevels > 2) {
+      /* Keep the rows of the two named levels (codes 0 and 1 after the reorder). */
+      size_t k = 0;
+      for (size_t i = 0; i < n; i++)
+        if (f.codes[i] < 2) {
+          v[k] = v[i];
+          f.codes[k] = f.codes[i];
+          k++;
+        }
+      g->left_out = n - k;
+      n = k;
+      g->used = n;
     }
   } else if (f.nlevels != 2) {
     st = lp_error_at(err, LP_EDATA, path, 0, group, "has %zu levels where two are needed%s%s%s%s",
@@ -138,7 +146,7 @@ static const cli_opt compare_opts[] = {
     {"data", "FILE.csv", "input table (header row, comma separated)"},
     {"outcome", "COLUMN", "numeric outcome"},
     {"group", "COLUMN", "grouping column with two levels"},
-    {"levels", "A,B", "order of the two levels (difference is A minus B); default sorted"},
+    {"levels", "A,B", "the two levels to compare, in order (A minus B); rows of other levels are left out"},
     {"summary", "mean|median", "summary compared (default mean)"},
     {"boot", "R", "bootstrap resamples (default 100000)"},
     {"seed", "S", "random seed (default 20160927)"},
@@ -201,12 +209,19 @@ static int run_compare(const cli_args *a) {
         "bootstrap", "replicates", (json_int_t)o.replicates, "finite", (json_int_t)br.finite,
         "seed", (json_int_t)o.seed, "test", "name", "mann-whitney", "W", cli_num(mw.W), "p",
         cli_num(mw.p), "n_used", (json_int_t)g.used, "n_dropped", (json_int_t)g.dropped);
+    if (root) {
+      json_object_set_new(root, "n_left_out", json_integer((json_int_t)g.left_out));
+      json_object_set_new(json_object_get(root, "test"), "undefined", json_boolean(isnan(mw.p)));
+    }
     two_groups_clear(&g);
     return cli_print_json(root);
   }
   char b[4][32];
-  printf("%s by %s (%s minus %s): %zu rows used, %zu dropped for missing values\n\n", outcome,
+  printf("%s by %s (%s minus %s): %zu rows used, %zu dropped for missing values\n", outcome,
          group, g.levels[0], g.levels[1], g.used, g.dropped);
+  if (g.left_out)
+    printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", group);
+  printf("\n");
   printf("  %-14s %6s %10s %10s %10s %10s %10s\n", "level", "n", "mean", "sd", "median", "q1", "q3");
   print_describe_row(g.levels[0], &d[0]);
   print_describe_row(g.levels[1], &d[1]);
@@ -214,8 +229,13 @@ static int run_compare(const cli_args *a) {
          "within groups, seed %llu)\n",
          summaries[summary], cli_fmt(b[0], 32, br.estimate, 6), 100 * o.level,
          cli_fmt(b[1], 32, br.ci[0], 6), cli_fmt(b[2], 32, br.ci[1], 6), o.replicates, seed);
-  printf("Mann-Whitney (continuity corrected): W = %s, p = %s\n", cli_fmt(b[0], 32, mw.W, 10),
-         cli_fmt_p(b[3], 32, mw.p));
+  if (isnan(mw.p))
+    printf("Mann-Whitney (continuity corrected): W = %s, p = NaN: every value is tied, so the test "
+           "is undefined\n",
+           cli_fmt(b[0], 32, mw.W, 10));
+  else
+    printf("Mann-Whitney (continuity corrected): W = %s, p = %s\n", cli_fmt(b[0], 32, mw.W, 10),
+           cli_fmt_p(b[3], 32, mw.p));
   two_groups_clear(&g);
   return CLI_OK;
 }
@@ -228,7 +248,7 @@ static const cli_opt prop_opts[] = {
     {"data", "FILE.csv", "or: a table with a 0/1 outcome and a group column"},
     {"outcome", "COLUMN", "0/1 outcome (with --data)"},
     {"group", "COLUMN", "two-level group (with --data)"},
-    {"levels", "A,B", "order of the two levels (difference is A minus B)"},
+    {"levels", "A,B", "the two levels, in order (A minus B); rows of other levels are left out"},
     {"ci", "wald|wald-cc|newcombe", "interval for the difference (default wald)"},
     {"no-correct", NULL, "chi-square without Yates' continuity correction"},
     {"level", "L", "confidence level (default 0.95)"},
@@ -308,14 +328,18 @@ static int run_proportions(const cli_args *a) {
     if (g.t) {
       json_object_set_new(root, "n_used", json_integer((json_int_t)g.used));
       json_object_set_new(root, "n_dropped", json_integer((json_int_t)g.dropped));
+      json_object_set_new(root, "n_left_out", json_integer((json_int_t)g.left_out));
     }
     two_groups_clear(&g);
     return cli_print_json(root);
   }
   char b[6][32];
   if (g.t)
-    printf("%s by %s: %zu rows used, %zu dropped for missing values\n\n", cli_str(a, "outcome"),
+    printf("%s by %s: %zu rows used, %zu dropped for missing values\n", cli_str(a, "outcome"),
            cli_str(a, "group"), g.used, g.dropped);
+  if (g.t && g.left_out)
+    printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", cli_str(a, "group"));
+  if (g.t) printf("\n");
   for (int i = 0; i < 2; i++)
     printf("  %-14s %ld/%ld (%.1f%%)\n", lev[i] ? lev[i] : (i ? "group 2" : "group 1"), e[i], n[i],
            100.0 * (i ? r.p2 : r.p1));
@@ -362,12 +386,12 @@ static int run_power(const cli_args *a) {
   lp_status st = means ? lp_power_t(n, delta, sd, alpha, power, &r, &err)
                        : lp_power_prop(n, p1, p2, alpha, power, &r, &err);
   if (st) return cli_fail(a, &err);
-  double per_group = ceil(r.n - 1e-9);
   if (cli_has(a, "json")) {
-    json_t *root = json_pack("{s:s, s:o, s:f, s:o, s:f, s:f}", "method",
+    json_t *root = json_pack("{s:s, s:o, s:f, s:o, s:o, s:f, s:f, s:b}", "method",
                              means ? "two-sample t test" : "two proportions", "n", cli_num(r.n),
-                             "n_per_group_rounded", per_group, "power", cli_num(r.power), "alpha",
-                             alpha, "n_total_rounded", 2 * per_group);
+                             "n_per_group_rounded", r.n_rounded, "power", cli_num(r.power),
+                             "power_at_rounded", cli_num(r.power_rounded), "alpha", alpha,
+                             "n_total_rounded", 2 * r.n_rounded, "n_below_minimum", r.n < r.n_min);
     if (means) {
       json_object_set_new(root, "delta", json_real(delta));
       json_object_set_new(root, "sd", json_real(sd));
@@ -377,7 +401,7 @@ static int run_power(const cli_args *a) {
     }
     return cli_print_json(root);
   }
-  char b[2][32];
+  char b[3][32];
   if (means)
     printf("two-sample t test power calculation (two-sided, as R's power.t.test)\n\n"
            "  delta = %g, sd = %g, alpha = %g\n", delta, sd, alpha);
@@ -385,9 +409,16 @@ static int run_power(const cli_args *a) {
     printf("two-sample comparison of proportions (two-sided, as R's power.prop.test)\n\n"
            "  p1 = %g, p2 = %g, alpha = %g\n", p1, p2, alpha);
   printf("  n = %s per group, power = %s\n", cli_fmt(b[0], 32, r.n, 7), cli_fmt(b[1], 32, r.power, 5));
-  if (!cli_has(a, "n"))
-    printf("\nrecruit %.0f per group, %.0f in all (before allowing for withdrawals)\n", per_group,
-           2 * per_group);
+  if (!cli_has(a, "n")) {
+    if (r.n < r.n_min)
+      printf("\nthe exact n (%s) is below %.0f: %s needs at least %.0f per group\n", b[0], r.n_min,
+             means ? "a t test" : "the comparison", r.n_min);
+    /* The power reached by whole patients: 10 digits, so that a power that
+     * rounds to 1 is not printed as if it were the target. */
+    printf("\nrecruit %.0f per group, %.0f in all (before allowing for withdrawals);\n"
+           "the power at %.0f per group is %s\n",
+           r.n_rounded, 2 * r.n_rounded, r.n_rounded, cli_fmt(b[2], 32, r.power_rounded, 10));
+  }
   return CLI_OK;
 }
 
@@ -618,6 +649,13 @@ static int run_interaction(const cli_args *a) {
   if (!st)
     st = lp_interaction_test(y, arm.codes, sub.codes, n, sub.nlevels, (size_t)perms, seed,
                              (int)threads, level, &r, &err);
+  char few[320] = "";
+  if (!st && (double)r.permutations < LP_INTERACTION_MIN_DEFINED * (double)r.requested)
+    snprintf(few, sizeof few,
+             "only %zu of the %zu permutations (%.1f%%) gave a statistic (the others left a "
+             "subgroup-by-arm cell with fewer than 2 patients or no spread): the P rests on "
+             "those few",
+             r.permutations, r.requested, 100.0 * (double)r.permutations / (double)r.requested);
   int out = CLI_OK;
   if (st) {
     out = cli_fail(a, &err);
@@ -629,12 +667,14 @@ static int run_interaction(const cli_args *a) {
                                             "estimate", cli_num(r.sub[s].estimate), "se",
                                             cli_num(r.sub[s].se), "ci", cli_num(r.sub[s].ci[0]),
                                             cli_num(r.sub[s].ci[1])));
-    out = cli_print_json(json_pack("{s:[s,s], s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I}", "levels",
-                                   arm.levels[0], arm.levels[1], "subgroups", subs, "statistic_name",
-                                   "cochran-q", "statistic", cli_num(r.statistic), "p", cli_num(r.p),
-                                   "permutations", (json_int_t)r.permutations, "seed",
-                                   (json_int_t)seed, "n_used", (json_int_t)n, "n_dropped",
-                                   (json_int_t)dropped));
+    json_t *root = json_pack("{s:[s,s], s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "levels",
+                             arm.levels[0], arm.levels[1], "subgroups", subs, "statistic_name",
+                             "cochran-q", "statistic", cli_num(r.statistic), "p", cli_num(r.p),
+                             "permutations", (json_int_t)r.permutations, "permutations_run",
+                             (json_int_t)r.requested, "seed", (json_int_t)seed, "n_used",
+                             (json_int_t)n, "n_dropped", (json_int_t)dropped);
+    if (root) json_object_set_new(root, "warnings", few[0] ? json_pack("[s]", few) : json_array());
+    out = cli_print_json(root);
   } else {
     char b[4][32];
     printf("effect of %s (%s minus %s) on %s within levels of %s: %zu rows used, %zu dropped\n\n",
@@ -647,6 +687,10 @@ static int run_interaction(const cli_args *a) {
     printf("\nheterogeneity: Cochran's Q = %s, permutation p = %s (%zu permutations of arm and "
            "subgroup, seed %llu)\n",
            cli_fmt(b[0], 32, r.statistic, 5), cli_fmt(b[1], 32, r.p, 4), r.permutations, seed);
+    if (few[0]) {
+      printf("\n");
+      cli_wrap(stdout, "warning: ", "  ", few);
+    }
   }
   lp_interaction_result_clear(&r);
   lp_factor_clear(&arm);
@@ -759,6 +803,14 @@ static int run_describe(const cli_args *a) {
   for (size_t i = 0; i < nr; i++) all[i] = i;
   size_t *sel = malloc((nr ? nr : 1) * sizeof *sel);
   if (!st && !sel) st = lp_error_set(&err, LP_ENOMEM, "out of memory");
+  /* A numeric column with a cell that is not a finite number (NaN, Inf) is refused
+   * before anything is printed. */
+  double *check = NULL;
+  if (!st && lp_calloc(nr ? nr : 1, sizeof *check, &check)) st = lp_error_set(&err, LP_ENOMEM, "out of memory");
+  for (size_t j = 0; !st && j < ncols; j++)
+    if (!(bycol && cidx[j] == cby) && lp_table_is_numeric(t, cidx[j]))
+      st = lp_table_numeric(t, cidx[j], NULL, nr, check, &err);
+  free(check);
   if (!st && text) printf("%s: %zu rows\n", data, nr);
   for (size_t j = 0; !st && j < ncols; j++) {
     if (bycol && cidx[j] == cby) continue;

@@ -250,24 +250,43 @@ static int run_cox(const cli_args *a) {
   size_t c;
   if (!st && scol && !(st = lp_table_column(d.t, scol, &c, &err))) st = lp_factor_init(&sf, d.t, c, d.rows, d.n, &err);
   if (!st && kcol && !(st = lp_table_column(d.t, kcol, &c, &err))) st = lp_factor_init(&kf, d.t, c, d.rows, d.n, &err);
+  o.names = (const char *const *)des.names;
   if (!st) st = lp_cox_fit_compute(d.time, d.event, des.x, d.n, des.p, scol ? sf.codes : NULL, kcol ? kf.codes : NULL, &o, &fit, &err);
+  /* R's warning for coefficients that run off to infinity, in words. */
+  char infwarn[1024] = "";
+  if (!st && fit.ninfinite) {
+    size_t len = 0, k = 0;
+    len += (size_t)snprintf(infwarn, sizeof infwarn, "the coefficient%s of ", fit.ninfinite > 1 ? "s" : "");
+    for (size_t j = 0; j < fit.p && len < sizeof infwarn; j++)
+      if (fit.infinite[j])
+        len += (size_t)snprintf(infwarn + len, sizeof infwarn - len, "%s%s", k++ ? ", " : "", des.names[j]);
+    if (len < sizeof infwarn)
+      snprintf(infwarn + len, sizeof infwarn - len,
+               " may be infinite: the log-likelihood converged while %s still growing (a factor level "
+               "with no events, or separation), so %s hazard ratio and interval mean nothing",
+               fit.ninfinite > 1 ? "they were" : "it was", fit.ninfinite > 1 ? "their" : "its");
+  }
   int out = CLI_OK;
   if (st) {
     out = cli_fail(a, &err);
   } else if (cli_has(a, "json")) {
     json_t *terms = json_array();
     for (size_t j = 0; j < fit.p; j++)
-      json_array_append_new(terms, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", des.names[j],
-                                             "coef", cli_num(fit.coef[j]), "se", cli_num(fit.se[j]), "robust_se",
-                                             fit.robust_se ? cli_num(fit.robust_se[j]) : json_null(), "hr",
-                                             cli_num(fit.hr[j]), "lower", cli_num(fit.lower[j]), "upper",
-                                             cli_num(fit.upper[j]), "z", cli_num(fit.z[j]), "p", cli_num(fit.pval[j])));
+      json_array_append_new(terms, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "name",
+                                             des.names[j], "coef", cli_num(fit.coef[j]), "se", cli_num(fit.se[j]),
+                                             "robust_se", fit.robust_se ? cli_num(fit.robust_se[j]) : json_null(),
+                                             "hr", cli_num(fit.hr[j]), "lower", cli_num(fit.lower[j]), "upper",
+                                             cli_num(fit.upper[j]), "z", cli_num(fit.z[j]), "p", cli_num(fit.pval[j]),
+                                             "may_be_infinite", fit.infinite[j]));
     json_t *root = json_pack("{s:I, s:I, s:[o,o], s:o, s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "n", (json_int_t)fit.n,
                              "events", (json_int_t)fit.events, "loglik", cli_num(fit.loglik[0]), cli_num(fit.loglik[1]),
                              "terms", terms, "ties", ties[t], "iterations", fit.iterations, "n_dropped",
                              (json_int_t)d.dropped, "clusters", kcol ? json_integer((json_int_t)fit.clusters) : json_null(),
                              "lr_test", cli_num(fit.lr_test), "wald_test", cli_num(fit.wald_test), "score_test",
                              cli_num(fit.score_test));
+    json_t *warnings = json_array();
+    if (infwarn[0]) json_array_append_new(warnings, json_string(infwarn));
+    json_object_set_new(root, "warnings", warnings);
     out = cli_print_json(root);
   } else {
     char b[8][32];
@@ -286,6 +305,10 @@ static int run_cox(const cli_args *a) {
              cli_fmt(b[1], 32, fit.lower[j], 5), cli_fmt(b[2], 32, fit.upper[j], 5));
     printf("\nlog-likelihood %s (null %s); likelihood ratio test %s on %zu df\n", cli_fmt(b[6], 32, fit.loglik[1], 8),
            cli_fmt(b[7], 32, fit.loglik[0], 8), cli_fmt(b[0], 32, fit.lr_test, 6), fit.p);
+    if (infwarn[0]) {
+      printf("\n");
+      cli_wrap(stdout, "warning: ", "  ", infwarn);
+    }
   }
   lp_cox_fit_clear(&fit);
   lp_factor_clear(&sf);

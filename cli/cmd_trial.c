@@ -106,18 +106,36 @@ static int run_init(const cli_args *a) {
     }
   } else {
     size_t cc, cn;
+    lp_error_clear(&err);
     if (lp_table_read_csv(sites_opt, &tab, &err) || lp_table_column(tab, "code", &cc, &err)) {
       lp_table_free(tab);
       return cli_fail(a, &err);
     }
     bool has_name = lp_table_column(tab, "name", &cn, NULL) == LP_OK;
     n = lp_table_nrows(tab);
-    defs = calloc(n ? n : 1, sizeof *defs);
+    if (n == 0) {
+      lp_error_at(&err, LP_EDATA, sites_opt, 0, NULL,
+                  "no sites: a trial needs at least one site, one row per site under the header "
+                  "code,name");
+      lp_table_free(tab);
+      return cli_fail(a, &err);
+    }
+    defs = calloc(n, sizeof *defs);
+    /* Each site's row is checked here, where its file and line are known. */
     for (size_t i = 0; defs && i < n; i++) {
       defs[i].code = lp_table_cell(tab, i, cc);
       defs[i].name = has_name ? lp_table_cell(tab, i, cn) : NULL;
-      if (!defs[i].code) {
-        lp_error_at(&err, LP_EDATA, sites_opt, lp_table_line(tab, i), "code", "a site code is required");
+      const char *c = defs[i].code;
+      long line = lp_table_line(tab, i);
+      if (!c) lp_error_at(&err, LP_EDATA, sites_opt, line, "code", "a site code is required");
+      else if (strlen(c) > 32 || strchr(c, ',') || strchr(c, ' '))
+        lp_error_at(&err, LP_EDATA, sites_opt, line, "code",
+                    "site code '%s': a site code needs 1 to 32 characters without spaces or commas", c);
+      for (size_t j = 0; c && j < i && err.status == LP_OK; j++)
+        if (!strcmp(defs[j].code, c))
+          lp_error_at(&err, LP_EDATA, sites_opt, line, "code", "site code '%s' is given twice (first on line %ld)",
+                      c, lp_table_line(tab, j));
+      if (err.status != LP_OK) {
         free(defs);
         lp_table_free(tab);
         return cli_fail(a, &err);
@@ -408,11 +426,14 @@ static int run_screen(const cli_args *a) {
     lp_trial_close(t);
     if (s) return cli_fail(a, &err);
     if (r.notes[0]) fprintf(stderr, "leopards: note: %s\n", r.notes);
+    const char *why = r.reason_not_enrolled[0] ? r.reason_not_enrolled : NULL;
     if (cli_has(a, "json"))
-      return cli_print_json(json_pack("{s:I, s:s, s:s?, s:b, s:s}", "screening_id", (json_int_t)r.id, "site",
-                                      site, "patient", patient, "eligible", r.eligible, "failed", r.failed));
-    printf("screening %ld at site %s%s%s: %s%s\n", r.id, site, patient ? ", patient " : "",
-           patient ? patient : "", r.eligible ? "eligible" : "not eligible: ", r.failed);
+      return cli_print_json(json_pack("{s:I, s:s, s:s?, s:b, s:s, s:s?}", "screening_id", (json_int_t)r.id, "site",
+                                      site, "patient", patient, "eligible", r.eligible, "failed", r.failed,
+                                      "reason_not_enrolled", why));
+    printf("screening %ld at site %s%s%s: %s%s%s\n", r.id, site, patient ? ", patient " : "",
+           patient ? patient : "", r.eligible ? "eligible" : "not eligible: ",
+           r.eligible && why ? ", not enrolled: " : "", r.eligible ? (why ? why : "") : r.failed);
     return CLI_OK;
   }
   size_t count, eligible;
@@ -666,7 +687,7 @@ static int run_lock(const cli_args *a) {
 
 /* ---- the command table ---- */
 
-static char screen_usage[4096], record_usage[LP_RECORD_COUNT][6144];
+static char screen_usage[6144], record_usage[LP_RECORD_COUNT][6144];
 
 const cli_cmd cli_trial_cmds[] = {
     {"trial init", "create a trial database (schema, sites, first trial manager)", init_opts,
@@ -767,6 +788,14 @@ __attribute__((constructor)) static void fill_usage(void) {
   snprintf(screen_usage, sizeof screen_usage,
            "eligibility fields (JSON keys or CSV columns; a missing input leaves its criterion\n"
            "unmet, so a patient is eligible only when every criterion was assessed and met):\n%s\n"
+           "Every exclusion must be answered, 0 (no) or 1 (yes): one left out is not assumed\n"
+           "to be 0, and the patient is then not eligible (NAME:missing).\n\n"
+           "Criteria not met are printed by the name of their field (child_pugh_c, or\n"
+           "child_pugh_c:missing when not given), except the one over several fields:\n"
+           "  sirs      fewer than 2 of the 4 SIRS criteria: temperature, heart_rate,\n"
+           "            respiratory (resp_rate, paco2_kpa or ventilated), wbc\n"
+           "An eligible patient with a reason_not_enrolled is printed as\n"
+           "'eligible, not enrolled: REASON'.\n\n"
            "example:\n  leopards screen --db trial.db --site S01 --patient P001 --user bob \\\n"
            "      --json-in '{\"age\":64,\"infection\":1,...}'",
            fields);

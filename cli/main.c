@@ -1,5 +1,6 @@
 /* leopards: the command-line front end. Finds the command named by the leading
  * words of argv, parses its options and runs it. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,19 +73,26 @@ int main(int argc, char **argv) {
   }
   if (!best) {
     /* A group word alone ("leopards stats") lists the commands under it. */
+    /* "leopards stats --help" asks for that list too. */
+    bool help = argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h") || !strcmp(argv[2], "help"));
+    FILE *out = argc == 2 || help ? stdout : stderr;
     int listed = 0;
     size_t wl = strlen(argv[1]);
     for (size_t g = 0; g < ngroups; g++)
       for (size_t i = 0; i < *groups[g].n; i++) {
         const char *path = groups[g].cmds[i].path;
         if (!strncmp(path, argv[1], wl) && path[wl] == ' ') {
-          if (!listed++) fprintf(argc > 2 ? stderr : stdout, "leopards %s commands:\n", argv[1]);
-          fprintf(argc > 2 ? stderr : stdout, "  %-22s %s\n", path, groups[g].cmds[i].summary);
+          if (!listed++) fprintf(out, "leopards %s commands:\n", argv[1]);
+          fprintf(out, "  %-22s %s\n", path, groups[g].cmds[i].summary);
         }
       }
-    if (listed && argc == 2) return CLI_OK;
+    if (listed && out == stdout) {
+      fprintf(out, "\n'leopards %s COMMAND --help' lists a command's options.\n", argv[1]);
+      return CLI_OK;
+    }
     if (listed) {
-      fprintf(stderr, "leopards: unknown command '%s %s'\n", argv[1], argv[2]);
+      fprintf(stderr, "leopards: unknown command '%s %s' (the commands of '%s' are listed above)\n", argv[1],
+              argv[2], argv[1]);
       return CLI_EUSAGE;
     }
     fprintf(stderr, "leopards: unknown command '%s' (see 'leopards --help')\n", argv[1]);

@@ -494,17 +494,17 @@ static void test_eligibility(void **state) {
   in.vasopressor_hours = 4;
   assert_string_equal(failed_list(in, b, sizeof b), "");
   in.vasopressor_hours = 4 - EPS;
-  assert_string_equal(failed_list(in, b, sizeof b), "vasopressor");
+  assert_string_equal(failed_list(in, b, sizeof b), "vasopressor_hours");
   in = eligible_patient();
   in.hours_since_criteria = 24;
   assert_string_equal(failed_list(in, b, sizeof b), "");
   in.hours_since_criteria = 24 + EPS;
-  assert_string_equal(failed_list(in, b, sizeof b), "window_24h");
+  assert_string_equal(failed_list(in, b, sizeof b), "hours_since_criteria");
   in = eligible_patient();
   in.weight = 135;
   assert_string_equal(failed_list(in, b, sizeof b), "");
   in.weight = 135 + EPS;
-  assert_string_equal(failed_list(in, b, sizeof b), "weight");
+  assert_string_equal(failed_list(in, b, sizeof b), "weight_kg");
   /* SIRS: exactly two criteria suffice; edges are strict. */
   in = eligible_patient();
   in.temperature = 37, in.resp_rate = 18, in.paco2_kpa = 4.3, in.ventilated = 0; /* HR and WBC only */
@@ -528,14 +528,31 @@ static void test_eligibility(void **state) {
   in.infection = 0, in.esrf_dialysis = 1, in.torsades_history = 1, in.child_pugh_c = 1, in.ventricular_obstruction = 1;
   in.treatment_limitation = 1, in.pregnant = 1, in.levosimendan_30d = 1, in.levosimendan_hypersensitivity = 1, in.other_trial = 1;
   assert_string_equal(failed_list(in, b, sizeof b),
-                      "infection,esrf,torsades,hepatic,obstruction,treatment_limitation,pregnancy,levosimendan_30d,"
-                      "hypersensitivity,other_trial");
+                      "infection,esrf_dialysis,torsades_history,child_pugh_c,ventricular_obstruction,"
+                      "treatment_limitation,pregnant,levosimendan_30d,levosimendan_hypersensitivity,other_trial");
   /* Missing inputs fail as missing. */
   lp_eligibility_input_init(&in);
   assert_string_equal(failed_list(in, b, sizeof b),
-                      "age:missing,infection:missing,sirs:missing,vasopressor:missing,window_24h:missing,esrf:missing,"
-                      "torsades:missing,hepatic:missing,obstruction:missing,treatment_limitation:missing,weight:missing,"
-                      "pregnancy:missing,levosimendan_30d:missing,hypersensitivity:missing,other_trial:missing");
+                      "age:missing,infection:missing,sirs:missing,vasopressor_hours:missing,"
+                      "hours_since_criteria:missing,esrf_dialysis:missing,torsades_history:missing,"
+                      "child_pugh_c:missing,ventricular_obstruction:missing,treatment_limitation:missing,"
+                      "weight_kg:missing,pregnant:missing,levosimendan_30d:missing,"
+                      "levosimendan_hypersensitivity:missing,other_trial:missing");
+  /* Ids stored by earlier versions read as today's; current ids pass unchanged. */
+  char cur[256];
+  lp_eligibility_codes_current("esrf,hepatic:missing,obstruction,torsades,pregnancy,hypersensitivity:missing,"
+                               "vasopressor,window_24h,age,sirs:missing,weight",
+                               cur, sizeof cur);
+  assert_string_equal(cur, "esrf_dialysis,child_pugh_c:missing,ventricular_obstruction,torsades_history,pregnant,"
+                           "levosimendan_hypersensitivity:missing,vasopressor_hours,hours_since_criteria,age,"
+                           "sirs:missing,weight_kg");
+  lp_eligibility_codes_current("", cur, sizeof cur);
+  assert_string_equal(cur, "");
+  lp_eligibility_codes_current("child_pugh_c,vasopressor_hours", cur, sizeof cur);
+  assert_string_equal(cur, "child_pugh_c,vasopressor_hours");
+  char tiny[8];
+  lp_eligibility_codes_current("hepatic,esrf", tiny, sizeof tiny);
+  assert_true(strlen(tiny) < sizeof tiny);
   in = eligible_patient();
   in.age = 150;
   assert_int_equal(lp_eligibility_check(&in, &e, &err), LP_ERANGE);

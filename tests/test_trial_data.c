@@ -93,7 +93,7 @@ static void test_baseline(void **state) {
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"fio2\":60,\"pao2\":80}", NULL, LP_EDATA,
            "60 looks like a percentage: give FiO2 as a fraction (0.6)");
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"fio2\":0.1}", NULL, LP_EDATA, "outside the plausible range");
-  rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"gcs\":2}", NULL, LP_EDATA, "column 'gcs'");
+  rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"gcs\":2}", NULL, LP_EDATA, "field 'gcs'");
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"gcs\":9.5}", NULL, LP_EDATA, "not a whole number");
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"apache2\":72}", NULL, LP_EDATA, "0 to 71");
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"sex\":\"m\"}", NULL, LP_EDATA, "male|female");
@@ -107,7 +107,7 @@ static void test_baseline(void **state) {
   rec_fail(t, LP_RECORD_BASELINE, "[1]", NULL, LP_EDATA, "expected an object");
   /* a batch with one bad row writes nothing */
   rec_fail(t, LP_RECORD_BASELINE, "[{\"patient\":\"P1\",\"age\":50},{\"patient\":\"P2\",\"age\":5}]", NULL, LP_EDATA,
-           "--json-in[2]: column 'age'");
+           "--json-in[2]: field 'age'");
   assert_true(isnan(column(t, "SELECT count(*) FROM patients WHERE 0")) || 1);
   assert_int_equal((int)column(t, "SELECT count(*) FROM patients"), 0);
   /* SI units converted with the paper's factors; booleans from true/false */
@@ -139,7 +139,7 @@ static void test_baseline(void **state) {
 static void test_daily_infusion_outcome_ae(void **state) {
   fixture *f = *state;
   lp_trial *t = f->t;
-  rec_fail(t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"map\":60}", NULL, LP_EDATA, "column 'day': required");
+  rec_fail(t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"map\":60}", NULL, LP_EDATA, "field 'day': required");
   rec_fail(t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":0}", NULL, LP_EDATA, "1 to 28");
   rec_ok(t, LP_RECORD_DAILY, "[{\"patient\":\"P1\",\"day\":1,\"norepinephrine\":0.3,\"fio2\":0.21,\"pao2\":80},"
                              "{\"patient\":\"P1\",\"day\":2,\"fio2\":1}]", NULL);
@@ -191,7 +191,7 @@ static void test_daily_infusion_outcome_ae(void **state) {
   snprintf(json, sizeof json, "{\"patient\":\"P2\",\"id\":%ld,\"serious\":1}", id);
   rec_fail(t, LP_RECORD_AE, json, "x", LP_EDATA, "has no adverse event");
   rec_fail(t, LP_RECORD_AE, "{\"patient\":\"P1\",\"onset\":\"2026-03-04\",\"category\":\"other\"}", NULL, LP_EDATA,
-           "column 'term': required");
+           "field 'term': required");
   lp_error err;
   assert_int_equal(lp_record_delete(t, LP_RECORD_AE, id, "invS01", NULL, &err), LP_EINVAL);
   assert_int_equal(lp_record_delete(t, LP_RECORD_AE, 999, "invS01", "typo", &err), LP_ENOTFOUND);

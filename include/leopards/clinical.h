@@ -208,12 +208,21 @@ typedef struct lp_eligibility {
  * criteria, vasopressors >= 4 h; exclusion > 24 h since the criteria, dialysis-
  * dependent end-stage renal failure, torsades, Child-Pugh C, ventricular obstruction,
  * treatment limitation, weight > 135 kg, pregnancy, levosimendan within 30 days or
- * hypersensitivity, another trial. Every criterion not met is listed (ids: age,
- * infection, sirs, vasopressor, window_24h, esrf, torsades, hepatic, obstruction,
- * treatment_limitation, weight, pregnancy, levosimendan_30d, hypersensitivity,
- * other_trial); a criterion whose inputs are missing fails as "ID:missing", since
- * eligibility needs every input. */
+ * hypersensitivity, another trial. Every criterion not met is listed by the name
+ * of its input field (age, infection, vasopressor_hours, hours_since_criteria,
+ * esrf_dialysis, torsades_history, child_pugh_c, ventricular_obstruction,
+ * treatment_limitation, weight, pregnant, levosimendan_30d,
+ * levosimendan_hypersensitivity, other_trial), and SIRS, over temperature,
+ * heart_rate, resp_rate, paco2_kpa, ventilated and wbc, as "sirs"; a criterion
+ * whose inputs are missing fails as "ID:missing", since eligibility needs every
+ * input. */
 lp_status lp_eligibility_check(const lp_eligibility_input *in, lp_eligibility *out, lp_error *err);
+
+/* A comma-separated list of criterion ids as stored by an earlier version (esrf,
+ * hepatic, obstruction, torsades, pregnancy, hypersensitivity, vasopressor,
+ * window_24h, with or without ":missing") rewritten with today's ids into out (n
+ * bytes, cut if short); ids already current are copied. */
+void lp_eligibility_codes_current(const char *codes, char *out, size_t n);
 
 /* ---------------------------------------------------------------- infusion protocol */
 

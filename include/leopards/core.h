@@ -64,10 +64,15 @@ lp_status lp_error_set(lp_error *err, lp_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Record an error at a place in an input: the message becomes
- * "FILE:LINE: column FIELD: text" (parts that are unknown are left out). */
+ * "FILE:LINE: column 'FIELD': text" (parts that are unknown are left out; with
+ * neither file nor line, "field 'FIELD': text", a field of an input record). */
 lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
                       const char *field, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* The same for a key of a JSON input: "SOURCE: field 'KEY': text". */
+lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Find `s` among the `n` names (an option's choices): *index is its position; if it
  * is not there, LP_EINVAL with "unknown WHAT 's' (a, b or c)". */

@@ -41,12 +41,13 @@ void lp_sort_doubles(double *x, size_t n);
 typedef struct lp_mannwhitney {
   double W;    /* sum of ranks of x minus nx (nx + 1) / 2, as R reports it */
   double z;    /* normal statistic with continuity correction */
-  double p;    /* two-sided */
+  double p;    /* two-sided; NAN when every value is tied (the test is undefined) */
 } lp_mannwhitney;
 
 /* wilcox.test(x, y, exact = FALSE, correct = `correct`): mid-ranks, tie-corrected
  * variance. `work` holds 2 (nx + ny) doubles. Fails with LP_EDATA when either
- * group is empty or all values are tied (zero variance). */
+ * group is empty. When every value is tied the variance is zero: W is given, z and
+ * p are NAN, as R gives P = NaN. */
 lp_status lp_mannwhitney_test(const double *x, size_t nx, const double *y, size_t ny, bool correct,
                               double *work, lp_mannwhitney *out, lp_error *err);
 
@@ -169,7 +170,12 @@ typedef struct lp_interaction_result {
   double statistic;        /* heterogeneity Q on the data */
   double p;                /* (1 + #{Q* >= Q}) / (1 + B') */
   size_t permutations;     /* B' permutations with a defined statistic */
+  size_t requested;        /* B, the permutations run */
 } lp_interaction_result;
+
+/* Below this share of the permutations run with a defined statistic, the P rests
+ * on few of them and the conditioning (cells of at least 2) shapes it: say so. */
+#define LP_INTERACTION_MIN_DEFINED 0.9
 
 /* Heterogeneity of the arm effect across subgroups, by permutation: Q is the
  * inverse-variance weighted sum of squared deviations of the subgroup effects
@@ -235,12 +241,16 @@ lp_status lp_mice_impute(const double *data, size_t n, size_t p, const char *con
 /* ---------------------------------------------------------------- power */
 
 typedef struct lp_power_result {
-  double n;      /* per group */
-  double power;
+  double n;             /* per group: as given, or solved exactly (below n_min too, as R's is) */
+  double power;         /* at n */
+  double n_min;         /* the least n per group the test can use: 2 (t), 1 (proportions) */
+  double n_rounded;     /* whole patients per group to recruit: ceil(n), at least n_min */
+  double power_rounded; /* the power actually reached at n_rounded */
 } lp_power_result;
 
 /* power.t.test(type = "two.sample", alternative = "two.sided", strict = FALSE):
- * give n (> 1) to get the power, or power in (alpha, 1) with n = 0 to solve for n. */
+ * give n (> 1) to get the power, or power in (alpha, 1) with n = 0 to solve for n
+ * (R's root, which can be below 2: delta 20, sd 1, power 0.9 gives 1.54). */
 lp_status lp_power_t(double n, double delta, double sd, double alpha, double power,
                      lp_power_result *out, lp_error *err);
 /* power.prop.test(two.sided, strict = FALSE), same convention. */

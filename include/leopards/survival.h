@@ -68,6 +68,8 @@ typedef struct lp_cox_options {
   double eps;       /* 1e-9: converged when |1 - loglik_old / loglik_new| <= eps */
   double toler_chol;/* 1.8e-12: pivots below this (relative) make the information singular */
   double level;     /* 0.95 */
+  double toler_inf; /* sqrt(eps), as coxph.control: the "coefficient may be infinite" rule */
+  const char *const *names; /* p covariate names for messages, or NULL (then numbers) */
 } lp_cox_options;
 
 void lp_cox_options_default(lp_cox_options *o);
@@ -79,6 +81,8 @@ typedef struct lp_cox_fit {
   double *coef, *se, *robust_se, *hr, *lower, *upper, *z, *pval; /* p each; robust_se NULL without clusters */
   double *var, *robust_var; /* p x p */
   double score_test, wald_test, lr_test;
+  bool *infinite;     /* p: the coefficient may be infinite (R's warning rule) */
+  size_t ninfinite;   /* how many are */
 } lp_cox_fit;
 
 /* coxph(Surv(time, event) ~ x + strata(strata), ties =, cluster = cluster): x is
@@ -86,8 +90,11 @@ typedef struct lp_cox_fit {
  * step halving, covariates centred. With clusters the variance is the robust
  * sandwich D'D of the dfbeta residuals summed within clusters, and z, P and the
  * interval use it (as R prints them). Fails with LP_ENUMERIC when the information
- * matrix is singular (collinear covariates, or a covariate constant within every
- * risk set) and LP_ECONVERGE when the iterations run out. */
+ * matrix is singular (a constant covariate, collinear covariates, or a covariate
+ * constant within every risk set), naming the covariates (o->names), and
+ * LP_ECONVERGE when the iterations run out. A coefficient that R would warn "may be
+ * infinite" about (the log-likelihood converged while it was still running away,
+ * e.g. a factor level with no events) is flagged in `infinite`. */
 lp_status lp_cox_fit_compute(const double *time, const int *event, const double *x, size_t n, size_t p,
                              const int *strata, const int *cluster, const lp_cox_options *o, lp_cox_fit *out,
                              lp_error *err);

@@ -39,7 +39,9 @@ long lp_table_line(const lp_table *t, size_t row);
 lp_status lp_table_column(const lp_table *t, const char *name, size_t *col, lp_error *err);
 /* The text of a cell, or NULL when missing (empty, or NA after trimming blanks). */
 const char *lp_table_cell(const lp_table *t, size_t row, size_t col);
-/* True when every non-missing cell of the column is a finite decimal number. */
+/* True when every non-missing cell of the column is a decimal number, or text meant
+ * as a number that is not finite (NaN, Inf, -Inf, 1e999): lp_table_numeric then
+ * refuses that cell by name rather than the column turning into text. */
 bool lp_table_is_numeric(const lp_table *t, size_t col);
 
 /* Parse a decimal number the way a CSV cell holds it: optional blanks around, sign,

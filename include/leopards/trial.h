@@ -200,6 +200,7 @@ typedef struct lp_screen_result {
   bool eligible;
   char failed[512]; /* comma-separated criteria not met (empty when eligible) */
   char notes[256];  /* about the input: old field names used ("'weight' is now called 'weight_kg'") */
+  char reason_not_enrolled[256]; /* as given (empty when none) */
 } lp_screen_result;
 /* Record one screened patient at a site: the eligibility inputs (a JSON object whose
  * fields are listed by `leopards screen --help`), evaluated by the clinical rules.

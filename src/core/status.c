@@ -1,6 +1,8 @@
 /* Status names and messages (from the one X-macro list) and the error context helpers. */
 #include <leopards/core.h>
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +59,9 @@ lp_status lp_name_lookup(const char *s, const char *const *names, size_t n, cons
   return lp_error_set(err, LP_EINVAL, "unknown %s '%s' (%s)", what, s, list);
 }
 
-lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
-                      const char *field, const char *fmt, ...) {
+/* "FILE:LINE: NOUN 'FIELD': text", NOUN "column" (a table) or "field" (JSON). */
+static lp_status error_vat(lp_error *err, lp_status s, const char *file, long line, const char *noun,
+                           const char *field, const char *fmt, va_list ap) {
   if (!err) return s;
   lp_error_clear(err);
   err->status = s;
@@ -66,19 +69,36 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
   err->line = line;
   if (field) snprintf(err->field, sizeof err->field, "%s", field);
   char text[768];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
   size_t k = 0;
   char *m = err->message;
   size_t cap = sizeof err->message;
   if (file && *file) k += (size_t)snprintf(m + k, cap - k, "%s:", file);
   if (line > 0 && k < cap) k += (size_t)snprintf(m + k, cap - k, "%ld:", line);
   if (k > 0 && k < cap) k += (size_t)snprintf(m + k, cap - k, " ");
-  if (field && *field && k < cap) k += (size_t)snprintf(m + k, cap - k, "column '%s': ", field);
+  if (field && *field && k < cap) k += (size_t)snprintf(m + k, cap - k, "%s '%s': ", noun, field);
   if (k < cap) snprintf(m + k, cap - k, "%s", text);
   return s;
+}
+
+lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
+                      const char *field, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  /* Without a file or line the field is one of an input record (JSON, options). */
+  bool table = (file && *file) || line > 0;
+  lp_status r = error_vat(err, s, file, line, table ? "column" : "field", field, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field,
+                           const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lp_status r = error_vat(err, s, source, 0, "field", field, fmt, ap);
+  va_end(ap);
+  return r;
 }
 
 void lp_error_prefix(lp_error *err, const char *fmt, ...) {

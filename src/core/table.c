@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/table_internal.h"
 
@@ -78,11 +79,39 @@ bool lp_parse_number(const char *s, double *out) {
   return true;
 }
 
-bool lp_table_is_numeric(const lp_table *t, size_t col) {
+/* NaN, Inf, -Inf, Infinity (any case, as R's read.csv reads them) or a number too
+ * large for a double (1e999): text meant as a number that is not a finite one. */
+static bool is_nonfinite_text(const char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  const char *p = s;
+  if (*p == '+' || *p == '-') p++;
+  size_t n = strlen(p);
+  while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+  if ((n == 3 && (!strncasecmp(p, "nan", 3) || !strncasecmp(p, "inf", 3))) ||
+      (n == 8 && !strncasecmp(p, "infinity", 8)))
+    return true;
+  if (n == 0 || !(isdigit((unsigned char)*p) || *p == '.')) return false;
+  char *e;
+  double v = strtod(s, &e);
+  while (*e == ' ' || *e == '\t') e++;
+  return !*e && isinf(v);
+}
+
+/* Every non-missing cell a finite number. */
+static bool all_finite_numbers(const lp_table *t, size_t col) {
   double v;
   for (size_t r = 0; r < t->nrows; r++) {
     const char *s = lp_table_cell(t, r, col);
     if (s && !lp_parse_number(s, &v)) return false;
+  }
+  return true;
+}
+
+bool lp_table_is_numeric(const lp_table *t, size_t col) {
+  double v;
+  for (size_t r = 0; r < t->nrows; r++) {
+    const char *s = lp_table_cell(t, r, col);
+    if (s && !lp_parse_number(s, &v) && !is_nonfinite_text(s)) return false;
   }
   return true;
 }
@@ -119,9 +148,15 @@ lp_status lp_table_numeric(const lp_table *t, size_t col, const size_t *rows, si
       out[k] = NAN;
       continue;
     }
-    if (!lp_parse_number(s, &out[k]))
+    if (!lp_parse_number(s, &out[k])) {
+      if (is_nonfinite_text(s))
+        return lp_error_at(err, LP_EDATA, t->source, t->lines[r], lp_table_colname(t, col),
+                           "'%s' is not a finite number: NaN and infinite values are not accepted "
+                           "(leave the cell empty, or write NA, for a missing value)",
+                           s);
       return lp_error_at(err, LP_EPARSE, t->source, t->lines[r], lp_table_colname(t, col),
                          "'%s' is not a number", s);
+    }
   }
   return LP_OK;
 }
@@ -178,7 +213,8 @@ void lp_factor_clear(lp_factor *f) {
 lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size_t *rows, size_t n,
                          lp_error *err) {
   memset(f, 0, sizeof *f);
-  bool numeric = lp_table_is_numeric(t, col);
+  /* Levels sort as numbers only when every value is a finite number. */
+  bool numeric = all_finite_numbers(t, col);
   level_key *keys;
   if (lp_calloc(n, sizeof *keys, &keys)) return lp_error_set(err, LP_ENOMEM, "out of memory");
   size_t nk = 0;

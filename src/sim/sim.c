@@ -61,11 +61,21 @@ typedef struct {
 } exclusion;
 
 static const exclusion exclusions[] = {
-    {"age", 12, false},        {"infection", 41, true},      {"sirs", 43, true},
-    {"vasopressor", 127, true}, {"window_24h", 714, false},  {"esrf", 82, false},
-    {"torsades", 2, false},    {"hepatic", 83, false},       {"obstruction", 61, false},
-    {"treatment_limitation", 352, false}, {"weight", 47, false}, {"pregnancy", 4, false},
-    {"levosimendan_30d", 6, false}, {"hypersensitivity", 2, false}, {"other_trial", 56, false},
+    {"age", 12, false},
+    {"infection", 41, true},
+    {"sirs", 43, true},
+    {"vasopressor_hours", 127, true},
+    {"hours_since_criteria", 714, false},
+    {"esrf_dialysis", 82, false},
+    {"torsades_history", 2, false},
+    {"child_pugh_c", 83, false},
+    {"ventricular_obstruction", 61, false},
+    {"treatment_limitation", 352, false},
+    {"weight_kg", 47, false},
+    {"pregnant", 4, false},
+    {"levosimendan_30d", 6, false},
+    {"levosimendan_hypersensitivity", 2, false},
+    {"other_trial", 56, false},
 };
 #define NEXCL (sizeof exclusions / sizeof exclusions[0])
 /* Eligible but not enrolled (Figure 1). */
@@ -96,17 +106,17 @@ static void fail_criterion(json_t *in, const char *name) {
     json_object_set_new(in, "paco2_kpa", json_real(5.1));
     json_object_set_new(in, "mech_vent", json_false());
     json_object_set_new(in, "wbc", json_real(8.5));
-  } else if (!strcmp(name, "vasopressor")) json_object_set_new(in, "vasopressor_hours", json_real(2.5));
-  else if (!strcmp(name, "window_24h")) json_object_set_new(in, "hours_since_criteria", json_real(31));
-  else if (!strcmp(name, "esrf")) json_object_set_new(in, "esrf_dialysis", json_true());
-  else if (!strcmp(name, "torsades")) json_object_set_new(in, "torsades_history", json_true());
-  else if (!strcmp(name, "hepatic")) json_object_set_new(in, "child_pugh_c", json_true());
-  else if (!strcmp(name, "obstruction")) json_object_set_new(in, "ventricular_obstruction", json_true());
+  } else if (!strcmp(name, "vasopressor_hours")) json_object_set_new(in, "vasopressor_hours", json_real(2.5));
+  else if (!strcmp(name, "hours_since_criteria")) json_object_set_new(in, "hours_since_criteria", json_real(31));
+  else if (!strcmp(name, "esrf_dialysis")) json_object_set_new(in, "esrf_dialysis", json_true());
+  else if (!strcmp(name, "torsades_history")) json_object_set_new(in, "torsades_history", json_true());
+  else if (!strcmp(name, "child_pugh_c")) json_object_set_new(in, "child_pugh_c", json_true());
+  else if (!strcmp(name, "ventricular_obstruction")) json_object_set_new(in, "ventricular_obstruction", json_true());
   else if (!strcmp(name, "treatment_limitation")) json_object_set_new(in, "treatment_limitation", json_true());
-  else if (!strcmp(name, "weight")) json_object_set_new(in, "weight_kg", json_real(142));
-  else if (!strcmp(name, "pregnancy")) json_object_set_new(in, "pregnant", json_true());
+  else if (!strcmp(name, "weight_kg")) json_object_set_new(in, "weight_kg", json_real(142));
+  else if (!strcmp(name, "pregnant")) json_object_set_new(in, "pregnant", json_true());
   else if (!strcmp(name, "levosimendan_30d")) json_object_set_new(in, "levosimendan_30d", json_true());
-  else if (!strcmp(name, "hypersensitivity")) json_object_set_new(in, "levosimendan_hypersensitivity", json_true());
+  else if (!strcmp(name, "levosimendan_hypersensitivity")) json_object_set_new(in, "levosimendan_hypersensitivity", json_true());
   else if (!strcmp(name, "other_trial")) json_object_set_new(in, "other_trial", json_true());
 }
 
@@ -490,7 +500,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     st = screen_log(t, &clk, log_until, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
   if (st) goto done;
   out->randomised = n_rand;
-  clk.now = when[n_rand - 1] + 120 * 86400;
+  clk.now = when[n_rand - 1] + 400 * 86400; /* after every follow-up date (the longest hospital stays) */
   progress(o, "recording", 0.75);
   if ((st = record(t, LP_RECORD_BASELINE, base, err)) || (st = record(t, LP_RECORD_DAILY, daily, err)) ||
       (st = record(t, LP_RECORD_INFUSION, inf, err)) || (st = record(t, LP_RECORD_OUTCOME, outc, err)) ||

@@ -2,10 +2,12 @@
  * from zero with step halving (the coxfit6 iteration), and the robust sandwich
  * variance from dfbeta residuals summed within clusters. */
 #define _GNU_SOURCE /* qsort_r: sorting with a context, no globals */
+#include <leopards/stats.h>
 #include <leopards/survival.h>
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,8 @@ void lp_cox_options_default(lp_cox_options *o) {
   o->eps = 1e-9;
   o->toler_chol = 1.8e-12;
   o->level = 0.95;
+  o->names = NULL;
+  o->toler_inf = sqrt(o->eps);
 }
 
 void lp_cox_fit_clear(lp_cox_fit *f) {
@@ -29,6 +33,7 @@ void lp_cox_fit_clear(lp_cox_fit *f) {
   free(f->pval);
   free(f->var);
   free(f->robust_var);
+  free(f->infinite);
   memset(f, 0, sizeof *f);
 }
 
@@ -127,14 +132,18 @@ static double cox_eval(cox_ctx *c, const double *beta, double *u, double *imat) 
 }
 
 /* Cholesky of a symmetric positive definite p x p matrix in place (lower), with a
- * relative pivot tolerance; returns false when singular. */
-static bool cholesky(double *m, size_t p, double toler) {
+ * relative pivot tolerance; returns false when singular, with the column whose
+ * pivot failed in *bad (when bad is not NULL). */
+static bool cholesky_at(double *m, size_t p, double toler, size_t *bad) {
   double maxdiag = 0;
   for (size_t i = 0; i < p; i++) maxdiag = fmax(maxdiag, fabs(m[i * p + i]));
   for (size_t j = 0; j < p; j++) {
     double d = m[j * p + j];
     for (size_t k = 0; k < j; k++) d -= m[j * p + k] * m[j * p + k];
-    if (!(d > toler * maxdiag)) return false;
+    if (!(d > toler * maxdiag)) {
+      if (bad) *bad = j;
+      return false;
+    }
     double l = sqrt(d);
     m[j * p + j] = l;
     for (size_t i = j + 1; i < p; i++) {
@@ -145,6 +154,8 @@ static bool cholesky(double *m, size_t p, double toler) {
   }
   return true;
 }
+
+static bool cholesky(double *m, size_t p, double toler) { return cholesky_at(m, p, toler, NULL); }
 
 static void chol_solve(const double *L, size_t p, double *b) {
   for (size_t i = 0; i < p; i++) {
@@ -264,6 +275,71 @@ static bool score_residuals(cox_ctx *c, double *resid) {
   return true;
 }
 
+/* "covariate 'age'" (with names) or "covariate 3". */
+static const char *cov_name(const lp_cox_options *o, size_t j, char *buf, size_t n) {
+  if (o->names && o->names[j]) snprintf(buf, n, "'%s'", o->names[j]);
+  else snprintf(buf, n, "%zu", j + 1);
+  return buf;
+}
+
+/* The information matrix is singular with covariate j's pivot failing: say which
+ * covariates are aliased, as R's NA for the term does. The least-squares fit of
+ * column j on the columns before it tells whether it is a linear combination of
+ * them (and of which); otherwise it is constant within every risk set. */
+static lp_status explain_singular(const double *x, size_t n, size_t p, size_t j, const lp_cox_options *o,
+                                  const char *when, lp_error *err) {
+  char b[96];
+  double *y = malloc(n * sizeof *y), *xs = j ? malloc(n * j * sizeof *xs) : NULL;
+  if (!y || (j && !xs)) {
+    free(y), free(xs);
+    return lp_error_set(err, LP_ENOMEM, "out of memory");
+  }
+  long double m = 0, ss = 0;
+  for (size_t i = 0; i < n; i++) {
+    y[i] = x[i * p + j];
+    m += y[i];
+    for (size_t k = 0; k < j; k++) xs[i * j + k] = x[i * p + k];
+  }
+  m /= (long double)n;
+  for (size_t i = 0; i < n; i++) ss += (y[i] - m) * (y[i] - m);
+  if (!(ss > 0)) {
+    free(y), free(xs);
+    return lp_error_set(err, LP_ENUMERIC, "the Cox model cannot be fitted: covariate %s is constant "
+                        "(it has the same value in every row used)", cov_name(o, j, b, sizeof b));
+  }
+  char with[512] = "";
+  size_t used = 0;
+  lp_lm_fit fit;
+  lp_error inner;
+  if (j && lp_lm_fit_compute(xs, n, j, y, true, 1e-7, &fit, &inner) == LP_OK) {
+    double sd_y = sqrt((double)(ss / (long double)(n - 1)));
+    if (isfinite(fit.sigma) && fit.sigma <= 1e-7 * sd_y) {
+      for (size_t k = 0; k < j; k++) {
+        if (fit.aliased[k + 1] || !isfinite(fit.coef[k + 1])) continue;
+        long double mk = 0, sk = 0;
+        for (size_t i = 0; i < n; i++) mk += xs[i * j + k];
+        mk /= (long double)n;
+        for (size_t i = 0; i < n; i++) sk += (xs[i * j + k] - mk) * (xs[i * j + k] - mk);
+        double sd_k = sqrt((double)(sk / (long double)(n - 1)));
+        if (fabs(fit.coef[k + 1]) * sd_k <= 1e-7 * sd_y) continue;
+        char nb[96];
+        size_t len = strlen(with);
+        snprintf(with + len, sizeof with - len, "%s%s", used ? ", " : "", cov_name(o, k, nb, sizeof nb));
+        used++;
+      }
+    }
+    lp_lm_fit_clear(&fit);
+  }
+  free(y), free(xs);
+  if (used)
+    return lp_error_set(err, LP_ENUMERIC, "the Cox model cannot be fitted%s: covariate %s is a linear "
+                        "combination of %s %s (collinear; R reports NA for it)", when, cov_name(o, j, b, sizeof b),
+                        used > 1 ? "covariates" : "covariate", with);
+  return lp_error_set(err, LP_ENUMERIC, "the Cox model's information matrix is singular%s at covariate %s: "
+                      "it is collinear with the covariates before it, or constant within every risk set",
+                      when, cov_name(o, j, b, sizeof b));
+}
+
 lp_status lp_cox_fit_compute(const double *time, const int *event, const double *x, size_t n, size_t p,
                              const int *strata, const int *cluster, const lp_cox_options *o, lp_cox_fit *out,
                              lp_error *err) {
@@ -320,9 +396,9 @@ lp_status lp_cox_fit_compute(const double *time, const int *event, const double 
   /* Iteration 0 at beta = 0: null log-likelihood, score test, first Newton step. */
   double loglik0 = cox_eval(&c, beta, u, imat);
   out->loglik[0] = loglik0;
-  if (!cholesky(imat, p, o->toler_chol)) {
-    st = lp_error_set(err, LP_ENUMERIC, "the Cox model's information matrix is singular at zero: "
-                      "a covariate is collinear with others or constant within the risk sets");
+  size_t bad = 0;
+  if (!cholesky_at(imat, p, o->toler_chol, &bad)) {
+    st = explain_singular(x, n, p, bad, o, "", err);
     goto done;
   }
   memcpy(col, u, p * sizeof *col);
@@ -352,8 +428,8 @@ lp_status lp_cox_fit_compute(const double *time, const int *event, const double 
     } else {
       halving = false;
       loglik_prev = newlk;
-      if (!cholesky(imat, p, o->toler_chol)) {
-        st = lp_error_set(err, LP_ENUMERIC, "the Cox model's information matrix became singular");
+      if (!cholesky_at(imat, p, o->toler_chol, &bad)) {
+        st = explain_singular(x, n, p, bad, o, " (its information matrix became singular)", err);
         goto done;
       }
       memcpy(col, u, p * sizeof *col);
@@ -379,12 +455,27 @@ lp_status lp_cox_fit_compute(const double *time, const int *event, const double 
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
-  if (!cholesky(imat, p, o->toler_chol)) {
-    st = lp_error_set(err, LP_ENUMERIC, "the Cox model's information matrix is singular at the estimate");
+  if (!cholesky_at(imat, p, o->toler_chol, &bad)) {
+    st = explain_singular(x, n, p, bad, o, " (its information matrix is singular at the estimate)", err);
     goto done;
   }
   chol_inverse(imat, p, out->var, col);
   memcpy(out->coef, newbeta, p * sizeof *newbeta);
+  /* R's check for a coefficient running off to infinity: the Newton step that
+   * would still follow, |V u| with u the score at the estimate, is above toler_inf
+   * both absolutely and relative to the coefficient ("Loglik converged before
+   * variable ...; coefficient may be infinite"). */
+  if (lp_calloc(p, sizeof *out->infinite, &out->infinite)) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t a = 0; a < p; a++) {
+    double step = 0;
+    for (size_t b = 0; b < p; b++) step += out->var[a * p + b] * u[b];
+    step = fabs(step);
+    out->infinite[a] = step > o->toler_inf && step > o->toler_inf * fabs(out->coef[a]);
+    out->ninfinite += out->infinite[a];
+  }
   const double *V = out->var;
   if (cluster) {
     /* dfbeta = score residual x naive variance, summed within clusters: V = D'D.

@@ -33,8 +33,9 @@ double lp_quantile_sorted(const double *s, size_t n, double p) {
   size_t lo = (size_t)floor(h);
   if (lo >= n - 1) return s[n - 1];
   double frac = h - (double)lo;
-  /* R computes x[lo] + (h - lo) * (x[lo+1] - x[lo]) only where frac > 0. */
-  return frac > 0 ? s[lo] + frac * (s[lo + 1] - s[lo]) : s[lo];
+  /* R computes (1 - h) x[lo] + h x[hi] only where h > 0 and x[hi] differs from x[lo]
+   * (which cannot overflow near the largest double, as x[hi] - x[lo] can). */
+  return frac > 0 && s[lo + 1] != s[lo] ? (1 - frac) * s[lo] + frac * s[lo + 1] : s[lo];
 }
 
 void lp_describe_compute(const double *x, size_t n, double *work, lp_describe *out) {

@@ -125,6 +125,7 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
     }
   }
   out->permutations = defined;
+  out->requested = permutations;
   out->p = (1.0 + (double)extreme) / (1.0 + (double)defined);
 done:
   free(yc);

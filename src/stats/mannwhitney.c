@@ -38,8 +38,13 @@ lp_status lp_mannwhitney_test(const double *x, size_t nx, const double *y, size_
   double W = rank_sum_x - dx * (dx + 1) / 2;
   double z = W - dx * dy / 2;
   double sigma = sqrt(dx * dy / 12 * ((dn + 1) - ties / (dn * (dn - 1))));
-  if (!(sigma > 0))
-    return lp_error_set(err, LP_EDATA, "Mann-Whitney: all values are tied, the test is undefined");
+  if (!(sigma > 0)) {
+    /* Every value tied: W is defined, the test is not (R gives P = NaN). */
+    out->W = W;
+    out->z = NAN;
+    out->p = NAN;
+    return LP_OK;
+  }
   double corr = correct ? (z > 0 ? 0.5 : z < 0 ? -0.5 : 0.0) : 0.0;
   z = (z - corr) / sigma;
   double lower = gsl_cdf_ugaussian_P(z), upper = gsl_cdf_ugaussian_Q(z);

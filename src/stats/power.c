@@ -79,23 +79,25 @@ static double power_prop_at(double n, double p1, double p2, double alpha) {
   return gsl_cdf_ugaussian_P(num / sqrt(p1 * (1 - p1) + p2 * (1 - p2)));
 }
 
-/* Smallest n in [2, 1e7] with power(n) = target, by bisection to 1e-10 relative
- * (power increases with n). */
+/* The n with power(n) = target, by bisection to 1e-10 relative (power increases
+ * with n). Like R's uniroot(c(2, 1e7), extendInt = "upX"), the root is found below
+ * 2 when the power at 2 already exceeds the target: down to `floor` (exclusive),
+ * 1 for the t test (its degrees of freedom are 2(n - 1)), 0 for proportions. */
 typedef double (*power_fn)(double n, const double *par);
 static double power_t_par(double n, const double *par) { return power_t_at(n, par[0], par[1], par[2]); }
 static double power_prop_par(double n, const double *par) {
   return power_prop_at(n, par[0], par[1], par[2]);
 }
 
-static lp_status solve_n(power_fn f, const double *par, double target, double *n, lp_error *err) {
+static lp_status solve_n(power_fn f, const double *par, double target, double floor_n, double *n,
+                         lp_error *err) {
   double lo = 2, hi = 1e7;
   if (f(lo, par) >= target) {
-    *n = lo;
-    return LP_OK;
-  }
-  if (f(hi, par) < target)
+    hi = lo;
+    lo = floor_n;
+  } else if (f(hi, par) < target)
     return lp_error_set(err, LP_ERANGE, "the power asked for needs more than 10 million per group");
-  for (int i = 0; i < 200 && (hi - lo) > 1e-10 * lo; i++) {
+  for (int i = 0; i < 200 && (hi - lo) > 1e-10 * hi; i++) {
     double mid = 0.5 * (lo + hi);
     if (f(mid, par) < target) lo = mid;
     else hi = mid;
@@ -114,6 +116,24 @@ static lp_status check_common(double n, double alpha, double power, lp_error *er
   return LP_OK;
 }
 
+/* Power at the n given, or the n solved for the power asked; then the whole number
+ * of patients per group to recruit (at least `min_n`) and the power it reaches. */
+static lp_status finish(power_fn f, const double *par, double n, double power, double floor_n, double min_n,
+                        lp_power_result *out, lp_error *err) {
+  if (n > 0) {
+    out->n = n;
+    out->power = f(n, par);
+  } else {
+    out->power = power;
+    lp_status st = solve_n(f, par, power, floor_n, &out->n, err);
+    if (st) return st;
+  }
+  out->n_min = min_n;
+  out->n_rounded = fmax(min_n, ceil(out->n - 1e-9));
+  out->power_rounded = f(out->n_rounded, par);
+  return LP_OK;
+}
+
 lp_status lp_power_t(double n, double delta, double sd, double alpha, double power,
                      lp_power_result *out, lp_error *err) {
   lp_status st = check_common(n, alpha, power, err);
@@ -121,13 +141,7 @@ lp_status lp_power_t(double n, double delta, double sd, double alpha, double pow
   if (!(sd > 0) || !isfinite(delta) || delta == 0)
     return lp_error_set(err, LP_EINVAL, "delta must be non-zero and sd positive");
   double par[3] = {delta, sd, alpha};
-  if (n > 0) {
-    out->n = n;
-    out->power = power_t_par(n, par);
-    return LP_OK;
-  }
-  out->power = power;
-  return solve_n(power_t_par, par, power, &out->n, err);
+  return finish(power_t_par, par, n, power, 1, 2, out, err);
 }
 
 lp_status lp_power_prop(double n, double p1, double p2, double alpha, double power,
@@ -137,11 +151,5 @@ lp_status lp_power_prop(double n, double p1, double p2, double alpha, double pow
   if (!(p1 > 0 && p1 < 1 && p2 > 0 && p2 < 1) || p1 == p2)
     return lp_error_set(err, LP_EINVAL, "p1 and p2 must be different and in (0, 1)");
   double par[3] = {p1, p2, alpha};
-  if (n > 0) {
-    out->n = n;
-    out->power = power_prop_par(n, par);
-    return LP_OK;
-  }
-  out->power = power;
-  return solve_n(power_prop_par, par, power, &out->n, err);
+  return finish(power_prop_par, par, n, power, 0, 1, out, err);
 }

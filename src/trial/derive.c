@@ -2,6 +2,7 @@
  * allocations), compute each patient's analysis values as docs/outcomes.md defines
  * them, and write the analysis data set as CSV text; also the CONSORT flow and the
  * daily SOFA course. Patients who withdrew consent are excluded from everything. */
+#include <leopards/clinical.h>
 #include <leopards/derive.h>
 #include <leopards/rng.h>
 #include <leopards/stats.h>
@@ -575,17 +576,17 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     } crit[] = {{"age", "Were <18 yr of age"},
                 {"infection", "Did not have an infection"},
                 {"sirs", "Did not meet SIRS criteria"},
-                {"vasopressor", "Did not meet vasopressor criteria"},
-                {"window_24h", "Were outside 24-hr window since meeting inclusion criteria"},
-                {"esrf", "Had end-stage renal failure"},
-                {"torsades", "Had a history of torsades de pointes"},
-                {"hepatic", "Had severe hepatic impairment"},
-                {"obstruction", "Had obstructions affecting ventricular flow"},
+                {"vasopressor_hours", "Did not meet vasopressor criteria"},
+                {"hours_since_criteria", "Were outside 24-hr window since meeting inclusion criteria"},
+                {"esrf_dialysis", "Had end-stage renal failure"},
+                {"torsades_history", "Had a history of torsades de pointes"},
+                {"child_pugh_c", "Had severe hepatic impairment"},
+                {"ventricular_obstruction", "Had obstructions affecting ventricular flow"},
                 {"treatment_limitation", "Had a decision regarding treatment limitation"},
-                {"weight", "Weighed >135 kg"},
-                {"pregnancy", "Were pregnant"},
+                {"weight_kg", "Weighed >135 kg"},
+                {"pregnant", "Were pregnant"},
                 {"levosimendan_30d", "Had received levosimendan within 30 days"},
-                {"hypersensitivity", "Had hypersensitivity to levosimendan"},
+                {"levosimendan_hypersensitivity", "Had hypersensitivity to levosimendan"},
                 {"other_trial", "Were enrolled in another trial"}};
     long counts[15] = {0}, shock = 0, missing_info = 0;
     long reasons_ne[5] = {0};
@@ -604,8 +605,11 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
         reasons_ne[k]++;
         continue;
       }
-      char failed[512];
-      snprintf(failed, sizeof failed, ",%s,", str(&scr, i, c_fail));
+      /* Records screened before the criteria were named by their fields carry the
+       * earlier ids (esrf, hepatic, ...): read them as today's. */
+      char failed[512], current[500];
+      lp_eligibility_codes_current(str(&scr, i, c_fail), current, sizeof current);
+      snprintf(failed, sizeof failed, ",%s,", current);
       bool is_shock = false;
       for (size_t k = 0; k < 15; k++) {
         char needle[64];

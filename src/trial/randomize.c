@@ -278,7 +278,10 @@ static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient
   lp_status s;
   if (!patient || !*patient) return lp_error_set(err, LP_EINVAL, "no patient given");
   if (!why || strlen(why) < 3)
-    return lp_error_set(err, LP_EINVAL, "an emergency unblinding needs a reason (--reason)");
+    return lp_error_set(err, LP_EINVAL,
+                        "an emergency unblinding needs its clinical reason in words, at least 3 characters "
+                        "(recorded in the audit trail)%s%s%s",
+                        why && *why ? ": '" : "", why && *why ? why : "", why && *why ? "' is too short" : "");
   if (strlen(why) >= sizeof out->reason - 160)
     return lp_error_set(err, LP_EINVAL, "the reason is too long (at most %zu characters)", sizeof out->reason - 161);
   if ((s = lp__begin(t, err))) return s;

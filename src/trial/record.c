@@ -173,11 +173,15 @@ static lp_status finding(loc *l, lp_finding_level level, const char *fname, cons
 
 /* The refusal of a record with hard findings, all of them in the message. */
 static lp_status refuse(const loc *l, lp_error *err) {
+  const char *fld = l->first_field[0] ? l->first_field : NULL;
+  /* A JSON input has keys ("field"), a CSV file columns. */
+  if (l->line == 0) {
+    if (l->nhard > 1) return lp_error_at_json(err, LP_EDATA, l->file, fld, "%zu problems: %s", l->nhard, l->summary);
+    return lp_error_at_json(err, LP_EDATA, l->file, fld, "%s", l->summary);
+  }
   if (l->nhard > 1)
-    return lp_error_at(err, LP_EDATA, l->file, l->line, l->first_field[0] ? l->first_field : NULL,
-                       "%zu problems: %s", l->nhard, l->summary);
-  return lp_error_at(err, LP_EDATA, l->file, l->line, l->first_field[0] ? l->first_field : NULL, "%s",
-                     l->summary);
+    return lp_error_at(err, LP_EDATA, l->file, l->line, fld, "%zu problems: %s", l->nhard, l->summary);
+  return lp_error_at(err, LP_EDATA, l->file, l->line, fld, "%s", l->summary);
 }
 /* ---- value checks ---- */
 
@@ -292,8 +296,11 @@ static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t
     if (alt)
       return FAIL(l, name, "%g (%g %s) is outside the plausible range %g to %g %s", x * f->alt_div, x,
                   f->unit, f->min, f->max, f->unit);
-    return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s", x, f->min, f->max,
-                *f->unit ? " " : "", f->unit);
+    /* Units in the plural ("1 to 28 days"); an ICU day says what it counts. */
+    bool day = !strcmp(f->unit, "day");
+    return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s%s", x, f->min, f->max,
+                *f->unit ? " " : "", day ? "days" : f->unit,
+                day ? " (day 1 = the first 24 hours after randomisation)" : "");
   }
   soft_check(f, x, l);
   *out = (f->type == T_REAL) ? json_real(x) : json_integer((json_int_t)x);
@@ -562,7 +569,7 @@ static void check_names(const lp_form *form, json_t *in, loc *l) {
   json_object_foreach(in, key, v) {
     bool alt, old;
     const field *f = lp_form_resolve(form, key, &alt, &old);
-    if (!f) FAIL(l, key, "unknown field for %s records (see 'leopards record --help')", form->name);
+    if (!f) FAIL(l, key, "unknown field for %s records (see 'leopards record %s --help')", form->name, form->name);
     else if (old) finding(l, LP_FINDING_NOTE, f->name, "'%s' is now called '%s'", key, f->name);
   }
 }

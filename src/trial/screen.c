@@ -39,6 +39,11 @@ static bool value_number(json_t *v, double *x) {
   return false;
 }
 
+/* An error at an input: a CSV column (line > 0) or a JSON field (line 0). */
+#define IN_FAIL(err, s, file, line, key, ...)                                        \
+  ((line) > 0 ? lp_error_at((err), (s), (file), (line), (key), __VA_ARGS__)          \
+              : lp_error_at_json((err), (s), (file), (key), __VA_ARGS__))
+
 /* Validate and normalise the inputs into `clean` (numbers as numbers, only known
  * fields). `where` names the input for messages. */
 static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long line,
@@ -50,7 +55,7 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
     bool alt, old;
     const lp_field *f = lp_form_resolve(screen_form(), key, &alt, &old);
     if (!f)
-      return lp_error_at(err, LP_EDATA, file, line, key,
+      return IN_FAIL(err, LP_EDATA, file, line, key,
                          "%sunknown eligibility field (see 'leopards screen --help')", where);
     if (old && json_object_get(in, f->name))
       return lp_error_at(err, LP_EDATA, file, line, key, "%sgive %s or its old name %s, not both", where,
@@ -63,30 +68,30 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
     if (f->type == LP_FIELD_DATE) {
       const char *d = json_string_value(v);
       if (!d || strlen(d) != 10 || !lp__valid_date(d))
-        return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
+        return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected a date YYYY-MM-DD", where);
       if (json_object_set_new(clean, f->name, /* the one name */ json_string(d)))
         return lp_error_at(err, LP_ENOMEM, file, line, key, "out of memory");
       continue;
     }
     if (f->type == LP_FIELD_TEXT) {
       if (!json_is_string(v))
-        return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected text", where);
+        return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected text", where);
       if (json_string_length(v) > 0 &&
           json_object_set_new(clean, f->name, /* the one name */
                               json_stringn(json_string_value(v), json_string_length(v))))
-        return lp_error_at(err, LP_EDATA, file, line, key, "%snot valid text (UTF-8 without NUL bytes)", where);
+        return IN_FAIL(err, LP_EDATA, file, line, key, "%snot valid text (UTF-8 without NUL bytes)", where);
       continue;
     }
     double x;
     if (!value_number(v, &x) || !isfinite(x))
-      return lp_error_at(err, LP_EDATA, file, line, key, "%sexpected %s", where,
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected %s", where,
                          f->type == LP_FIELD_BOOL ? "0 or 1" : "a number");
     if (f->type == LP_FIELD_BOOL && x != 0 && x != 1)
-      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
     if (f->type == LP_FIELD_INTEGER && x != floor(x))
-      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is not a whole number", where, x);
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is not a whole number", where, x);
     if (x < f->min || x > f->max)
-      return lp_error_at(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
                          where, x, f->min, f->max);
     if (json_object_set_new(clean, f->name, /* the one name */
                             f->type == LP_FIELD_REAL ? json_real(x) : json_integer((json_int_t)x)))
@@ -201,7 +206,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
   const char *on = json_string_value(json_object_get(clean, "screened_on"));
   if (on) {
     if (strncmp(on, now, 10) > 0) {
-      s = lp_error_at(err, LP_EDATA, source, 0, "screened_on", "%s is after today (%.10s)", on, now);
+      s = lp_error_at_json(err, LP_EDATA, source, "screened_on", "%s is after today (%.10s)", on, now);
       json_decref(clean);
       free(reason_copy);
       return s;
@@ -264,6 +269,7 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
     out->id = existing ? existing : (long)sqlite3_last_insert_rowid(t->db);
     out->eligible = failed[0] == '\0';
     snprintf(out->failed, sizeof out->failed, "%s", failed);
+    snprintf(out->reason_not_enrolled, sizeof out->reason_not_enrolled, "%s", reason_copy ? reason_copy : "");
     s = lp__audit_row(t, "screening", out->id, old, patient, user, existing ? "re-screened" : "screening", err);
   }
   free(old);

@@ -59,7 +59,7 @@ case "$("$LP" score kdigo --creatinine 2.2 --age 60 --sex female)" in
 esac
 expect_fail 2 "needs both --age and --sex" -- "$LP" score kdigo --creatinine 2.2 --age 60
 expect_fail 2 "either --baseline or --age and --sex" -- "$LP" score kdigo --creatinine 2.2 --baseline 1 --age 60 --sex male
-expect_fail 1 "column 'age': 12 is outside 18 to 120" -- "$LP" score kdigo --creatinine 2.2 --age 12 --sex male
+expect_fail 1 "field 'age': 12 is outside 18 to 120" -- "$LP" score kdigo --creatinine 2.2 --age 12 --sex male
 same "kdigo 2" "$("$LP" score kdigo --creatinine 2.0 --baseline 1.0 --json | jq .stage)" 2
 same "kdigo rrt" "$("$LP" score kdigo --rrt --json | jq .stage)" 3
 same "kdigo umol" "$("$LP" score kdigo --creatinine 132.6 --baseline 88.4 --umol --json | jq .stage)" 1
@@ -70,7 +70,7 @@ same "eligible" "$(jq .eligible <<<"$out")" true
 same "sirs" "$(jq .sirs_count <<<"$out")" 4
 expect_fail 1 "duplicate object key" -- "$LP" eligibility --json-in "{$EL,\"age\":17}"
 out=$("$LP" eligibility --json --json-in "{${EL/\"hours_since_criteria\":12/\"hours_since_criteria\":30}}")
-same "failed" "$(jq -c .failed <<<"$out")" '["window_24h"]'
+same "failed" "$(jq -c .failed <<<"$out")" '["hours_since_criteria"]'
 # infusion
 same "rate" "$("$LP" infusion rate --dose 0.1 --weight 80 --json | jq .ml_per_hour)" 19.2
 out=$("$LP" infusion next --dose 0.2 --hours 3.5 --heart-rate 135 --baseline-heart-rate 100 --json)
@@ -86,19 +86,19 @@ same "low MAP alone" "$("$LP" infusion next --dose 0.2 --hours 10 --map 60 --jso
 expect_fail 2 "give --heart-rate .needed unless there is hypotension" -- "$LP" infusion next --dose 0.2 --hours 3
 expect_fail 2 "give --heart-rate" -- "$LP" infusion next --dose 0.1 --hours 3 --map 70
 # errors
-expect_fail 1 "column 'fio2': 1.5 is outside" -- "$LP" score sofa --json-in '{"fio2":1.5,"pao2":80}'
-expect_fail 1 "column 'platelets': -3 is outside" -- "$LP" score sofa --json-in '{"platelets":-3}'
-expect_fail 1 "column 'gcs': 2 is outside" -- "$LP" score sofa --systems 6 --json-in '{"gcs":2}'
-expect_fail 2 "column 'colour': unknown field" -- "$LP" score sofa --json-in '{"colour":"red"}'
-expect_fail 2 "column 'platelets': must be a number" -- "$LP" score sofa --json-in '{"platelets":"many"}'
+expect_fail 1 "field 'fio2': 1.5 is outside" -- "$LP" score sofa --json-in '{"fio2":1.5,"pao2":80}'
+expect_fail 1 "field 'platelets': -3 is outside" -- "$LP" score sofa --json-in '{"platelets":-3}'
+expect_fail 1 "field 'gcs': 2 is outside" -- "$LP" score sofa --systems 6 --json-in '{"gcs":2}'
+expect_fail 2 "field 'colour': unknown field" -- "$LP" score sofa --json-in '{"colour":"red"}'
+expect_fail 2 "field 'platelets': must be a number" -- "$LP" score sofa --json-in '{"platelets":"many"}'
 expect_fail 2 "given twice" -- "$LP" score sofa --json-in '{"creatinine":1.2,"creatinine_umol":106}'
-expect_fail 2 "column 'ventilated': must be true/false or 1/0" -- "$LP" score sofa --json-in '{"ventilated":"maybe"}'
+expect_fail 2 "field 'ventilated': must be true/false or 1/0" -- "$LP" score sofa --json-in '{"ventilated":"maybe"}'
 expect_fail 1 "--json-in:" -- "$LP" score sofa --json-in '{"pao2":'
 expect_fail 2 "give --json-in" -- "$LP" score sofa
 expect_fail 2 "--systems: 4 is outside 5 to 6" -- "$LP" score sofa --systems 4 --json-in '{}'
-expect_fail 2 "column 'admission': must be one of" -- "$LP" score apache2 --json-in '{"admission":"walk-in"}'
+expect_fail 2 "field 'admission': must be one of" -- "$LP" score apache2 --json-in '{"admission":"walk-in"}'
 expect_fail 2 "give --creatinine and --baseline" -- "$LP" score kdigo --creatinine 2
-expect_fail 1 "column 'weight'" -- "$LP" infusion rate --dose 0.1 --weight 150
+expect_fail 1 "field 'weight'" -- "$LP" infusion rate --dose 0.1 --weight 150
 expect_fail 2 "--dose must be 0.2, 0.1 or 0.05" -- "$LP" infusion next --dose 0.3 --hours 1 --heart-rate 90
-expect_fail 1 "column 'map': 400 is outside" -- "$LP" infusion next --dose 0.2 --hours 1 --heart-rate 90 --map 400
+expect_fail 1 "field 'map': 400 is outside" -- "$LP" infusion next --dose 0.2 --hours 1 --heart-rate 90 --map 400
 done_checks

@@ -34,7 +34,7 @@ expect_fail 2 "option --event is required" -- "$LP" stats km --data "$L" --time 
 expect_fail 2 "--ties: 'exact' is not one of: efron, breslow" -- "$LP" stats cox --data "$L" --time time --event dead --covariates age --ties exact
 expect_fail 2 "--factor sex: not among the covariates" -- "$LP" stats cox --data "$L" --time time --event dead --covariates age --factor sex
 printf 't,e,x,y\n1,1,1,2\n2,0,2,4\n3,1,3,6\n4,1,4,8\n' >"$TMP/col.csv"
-expect_fail 1 "singular" -- "$LP" stats cox --data "$TMP/col.csv" --time t --event e --covariates x,y
+expect_fail 1 "covariate 'y' is a linear combination of covariate 'x'" -- "$LP" stats cox --data "$TMP/col.csv" --time t --event e --covariates x,y
 printf 't,e,x\n1,0,1\n2,0,2\n' >"$TMP/noev.csv"
 expect_fail 1 "no events" -- "$LP" stats cox --data "$TMP/noev.csv" --time t --event e --covariates x
 expect_fail 2 "--at: 'x' is not a number" -- "$LP" stats km --data "$L" --time time --event dead --at 1,x

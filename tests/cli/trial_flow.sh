@@ -74,7 +74,7 @@ expect 0 "$L" screen --db t.db --site LDN --patient P2 --user ann --json-in '{"a
 [ "$(jq -r .eligible out)" = false ] || fail "P2 not eligible"
 grep -q "age" <<<"$(jq -r .failed out)" || fail "P2 failed criteria"
 expect 1 "$L" screen --db t.db --site LDN --patient P3 --user ann --json-in '{"age":"old"}'
-has "column 'age'" err
+has "field 'age'" err
 printf 'site,patient,age,infection,weight\nLDS,Q1,70,1,80\nLDS,Q2,70,1,800\n' > screen.csv
 expect 1 "$L" screen --db t.db --data screen.csv --user lee
 has "screen.csv:3:" err
@@ -110,10 +110,10 @@ has "needs a reason" err
 expect 0 "$L" record baseline --db t.db --json-in '{"patient":"P1","age":65}' --user ann --reason "typo in age"
 # the baseline SOFA total is checked against the values recorded with it
 expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","sofa":3}' --user ann --reason "total"
-has "column 'sofa': the SOFA total 3 is below 4, the sum of the components the recorded values already score (respiratory 2, renal 2)" err
+has "field 'sofa': the SOFA total 3 is below 4, the sum of the components the recorded values already score (respiratory 2, renal 2)" err
 full='"patient":"P1","pao2":90,"fio2":0.4,"resp_support":1,"platelets":120,"bilirubin":2.5,"map":65,"dopamine":0,"dobutamine":0,"epinephrine":0,"norepinephrine":0.2,"gcs":14,"creatinine":2.0,"urine_ml":1500'
 expect 1 "$L" record baseline --db t.db --json-in "{$full,\"sofa\":11}" --user ann --reason "complete"
-has "column 'sofa': the SOFA total 11 does not match the values recorded with it, which score 12 (respiratory 2, coagulation 1, hepatic 2, cardiovascular 4, cns 1, renal 2)" err
+has "field 'sofa': the SOFA total 11 does not match the values recorded with it, which score 12 (respiratory 2, coagulation 1, hepatic 2, cardiovascular 4, cns 1, renal 2)" err
 expect 0 "$L" record baseline --db t.db --json-in "{$full,\"sofa\":12}" --user ann --reason "complete"
 expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","gcs":9}' --user ann --reason "GCS"
 has "which score 14 " err
@@ -122,11 +122,11 @@ has "another site" err
 # day d is the d-th 24 hours after randomisation: P1 was randomised just now, so no day is
 # over yet; the daily records below are entered as if five days later
 expect 1 "$L" record daily --db t.db --json-in '{"patient":"P1","day":1,"map":65}' --user ann
-has "column 'day': day 1 is not over yet: day d is the d-th 24 hours after randomisation" err
+has "field 'day': day 1 is not over yet: day d is the d-th 24 hours after randomisation" err
 # (faketime preloads itself; a sanitizer build is told that this is fine)
 LATER=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" faketime -f +5d)
 expect 1 "${LATER[@]}" "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65},{"patient":"P1","day":29}]' --user ann
-has "json-in\[2\]: column 'day'" err
+has "json-in\[2\]: field 'day'" err
 expect 0 "${LATER[@]}" "$L" record daily --db t.db --json-in '[{"patient":"P1","day":1,"map":65,"norepinephrine":0.3},{"patient":"P1","day":2,"map":70}]' --user ann --json
 [ "$(jq -r .rows out)" = 2 ] || fail "daily rows"
 expect 1 "$L" record infusion --db t.db --json-in '{"patient":"P1","hour":2,"event":"increase","dose":0.2}' --user ann
@@ -140,7 +140,7 @@ has "not a date" err
 expect 0 "$L" record outcome --db t.db --json-in "{\"patient\":\"P1\",\"icu_discharge\":\"$today\",\"died\":0}" --user ann
 expect 0 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$today\",\"category\":\"supraventricular_tachyarrhythmia\",\"term\":\"atrial fibrillation\",\"serious\":0}" --user ann
 expect 1 "$L" record ae --db t.db --json-in "{\"patient\":\"P1\",\"onset\":\"$today\",\"categry\":\"other\"}" --user ann
-has "column 'categry': unknown field" err
+has "field 'categry': unknown field" err
 
 # the kind may also follow the options, as in 'leopards record --db trial.db daily ...'
 expect 0 "${LATER[@]}" "$L" record --db t.db daily --json-in '{"patient":"P1","day":4,"map":72}' --user ann
@@ -228,7 +228,7 @@ expect 0 "$L" status --db t.db --as-of 2024-03-01 --json
 expect 1 "$L" screen --db t.db --site LDS --patient Q8 --user lee --json-in "{\"age\":15,\"screened_on\":\"$later\"}"
 has "is after today" err
 expect 1 "$L" screen --db t.db --site LDS --patient Q8 --user lee --json-in '{"age":15,"screened_on":"2023-02-29"}'
-has "column 'screened_on': expected a date YYYY-MM-DD" err
+has "field 'screened_on': expected a date YYYY-MM-DD" err
 
 # --- lock: nothing changes; allocations only with the key, only after lock
 expect 1 "$L" export --db t.db --out ex_key --key t.key
