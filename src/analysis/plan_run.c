@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trial/plan_internal.h"
-#include "trial/plan_run.h"
+#include "analysis/plan_internal.h"
+#include "analysis/plan_run.h"
 
 void lp_results_clear(lp_results *r) {
   if (!r) return;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trial/plan_internal.h"
+#include "analysis/plan_internal.h"
 
 static const char *const kind_names[LP_AN_KINDS] = {"mean",  "median",  "binary",  "count",   "adjusted",
                                                     "cox",   "subgroup", "imputed", "baseline"};
