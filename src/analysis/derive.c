@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trial/trial_internal.h"
 
 void lp_derive_options_default(lp_derive_options *o) {
   o->rule = LP_MISSING_LOCF;
@@ -64,7 +63,7 @@ static const char *str(const tab *t, size_t row, size_t c) {
  * an error if malformed. */
 static lp_status parse_time(const tab *t, size_t row, size_t c, double *days, lp_error *err) {
   const char *s = lp_table_cell(t->t, row, c);
-  *days = lp__iso_days(s);
+  *days = lp_parse_iso_days(s);
   if (s && isnan(*days))
     return lp_error_at(err, LP_EPARSE, t->path, lp_table_line(t->t, row), lp_table_colname(t->t, c),
                        "'%s' is not a date or date-time", s);
