@@ -3,6 +3,7 @@
  * them, and write the analysis data set as CSV text; also the CONSORT flow and the
  * daily SOFA course. Patients who withdrew consent are excluded from everything. */
 #include <leopards/derive.h>
+#include <leopards/fields.h>
 #include <leopards/rng.h>
 #include <leopards/stats.h>
 #include <leopards/strbuf.h>
@@ -35,6 +36,9 @@ typedef struct {
   lp_table *t;
   char path[4096];
 } tab;
+
+/* The column name of export field ID. */
+#define F(id) lp_field_column(LP_F_##id)
 
 static lp_status load(const char *dir, const char *name, tab *t, lp_error *err) {
   snprintf(t->path, sizeof t->path, "%s/%s.csv", dir, name);
@@ -129,15 +133,22 @@ static const char *bstr(const tab *base, const patient *p, const char *name) {
   return str(base, (size_t)p->base_row, c);
 }
 
-/* One 0/1 indicator per level of a choice (all missing when it is not recorded). */
-static void put_levels(lp_strbuf *b, const char *value, const char *const *levels, size_t n) {
-  for (size_t k = 0; k < n; k++) putflag(b, *value ? !strcmp(value, levels[k]) : -1);
+/* One 0/1 indicator per level of choice field `id` (all missing when it is not recorded). */
+static void put_levels(lp_strbuf *b, const char *value, lp_field_id id) {
+  char level[64];
+  for (size_t k = 0; lp_field_level(id, k, level, sizeof level); k++) putflag(b, *value ? !strcmp(value, level) : -1);
 }
 
 /* A dose among those receiving the drug (0 counts as not receiving: missing). */
 static double dose(const tab *base, const patient *p, const char *name) {
   double v = bval(base, p, name);
   return v > 0 ? v : NAN;
+}
+
+/* Level k of choice field `id`, in buf (64 bytes). */
+static const char *lv(lp_field_id id, size_t k, char *buf) {
+  if (!lp_field_level(id, k, buf, 64)) buf[0] = 0;
+  return buf;
 }
 
 static void flow_item(lp_flow_item *it, const char *text, long count) {
@@ -151,10 +162,10 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   patient *P = NULL;
   lp_strbuf ob = {0}, tb = {0};
   lp_status st;
-  if ((st = load(dir, "allocations", &alloc, err)) || (st = load(dir, "randomisations", &rnd, err)) ||
-      (st = load(dir, "patients", &base, err)) || (st = load(dir, "daily", &daily, err)) ||
-      (st = load(dir, "outcomes", &outc, err)) || (st = load(dir, "adverse_events", &ae, err)) ||
-      (st = load(dir, "screening", &scr, err)))
+  if ((st = load(dir, lp_field_get(LP_F_ALLOC_PATIENT)->table, &alloc, err)) || (st = load(dir, lp_field_get(LP_F_RAND_PATIENT)->table, &rnd, err)) ||
+      (st = load(dir, lp_field_get(LP_F_BASE_PATIENT)->table, &base, err)) || (st = load(dir, lp_field_get(LP_F_DAY_PATIENT)->table, &daily, err)) ||
+      (st = load(dir, lp_field_get(LP_F_OUT_PATIENT)->table, &outc, err)) || (st = load(dir, lp_field_get(LP_F_AE_PATIENT)->table, &ae, err)) ||
+      (st = load(dir, lp_field_get(LP_F_SCR_PATIENT)->table, &scr, err)))
     goto done;
   size_t n = lp_table_nrows(alloc.t);
   if (n == 0) {
@@ -167,8 +178,8 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     goto done;
   }
   size_t c_pat, c_site, c_lab, c_arm, c;
-  if ((st = col(&alloc, "patient", &c_pat, err)) || (st = col(&alloc, "site", &c_site, err)) ||
-      (st = col(&alloc, "arm", &c_arm, err)) || (st = col(&alloc, "arm_label", &c_lab, err)))
+  if ((st = col(&alloc, F(ALLOC_PATIENT), &c_pat, err)) || (st = col(&alloc, F(ALLOC_SITE), &c_site, err)) ||
+      (st = col(&alloc, F(ALLOC_ARM), &c_arm, err)) || (st = col(&alloc, F(ALLOC_ARM_LABEL), &c_lab, err)))
     goto done;
   for (size_t i = 0; i < n; i++) {
     P[i].code = str(&alloc, i, c_pat);
@@ -188,23 +199,23 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   }
   qsort(P, n, sizeof *P, cmp_code);
   /* Randomisation times. */
-  if ((st = col(&rnd, "patient", &c_pat, err)) || (st = col(&rnd, "randomized_at", &c, err))) goto done;
+  if ((st = col(&rnd, F(RAND_PATIENT), &c_pat, err)) || (st = col(&rnd, F(RAND_AT), &c, err))) goto done;
   for (size_t i = 0; i < lp_table_nrows(rnd.t); i++) {
     patient *p = find(P, n, str(&rnd, i, c_pat));
     if (p && (st = parse_time(&rnd, i, c, &p->rand_day, err))) goto done;
   }
   /* Baseline rows. */
-  if ((st = col(&base, "patient", &c_pat, err))) goto done;
+  if ((st = col(&base, F(BASE_PATIENT), &c_pat, err))) goto done;
   for (size_t i = 0; i < lp_table_nrows(base.t); i++) {
     patient *p = find(P, n, str(&base, i, c_pat));
     if (p) p->base_row = (long)i;
   }
   /* Outcomes. */
   size_t c_rec, c_icu, c_hosp, c_died, c_dd, c_wean, c_wd;
-  if ((st = col(&outc, "patient", &c_pat, err)) || (st = col(&outc, "received_drug", &c_rec, err)) ||
-      (st = col(&outc, "icu_discharge", &c_icu, err)) || (st = col(&outc, "hospital_discharge", &c_hosp, err)) ||
-      (st = col(&outc, "died", &c_died, err)) || (st = col(&outc, "death_date", &c_dd, err)) ||
-      (st = col(&outc, "weaned_date", &c_wean, err)) || (st = col(&outc, "consent_withdrawn", &c_wd, err)))
+  if ((st = col(&outc, F(OUT_PATIENT), &c_pat, err)) || (st = col(&outc, F(OUT_RECEIVED), &c_rec, err)) ||
+      (st = col(&outc, F(OUT_ICU_DISCHARGE), &c_icu, err)) || (st = col(&outc, F(OUT_HOSPITAL_DISCHARGE), &c_hosp, err)) ||
+      (st = col(&outc, F(OUT_DIED), &c_died, err)) || (st = col(&outc, F(OUT_DEATH_DATE), &c_dd, err)) ||
+      (st = col(&outc, F(OUT_WEANED_DATE), &c_wean, err)) || (st = col(&outc, F(OUT_WITHDRAWN), &c_wd, err)))
     goto done;
   for (size_t i = 0; i < n; i++) P[i].received = true;
   for (size_t i = 0; i < lp_table_nrows(outc.t); i++) {
@@ -229,11 +240,9 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   }
   /* Daily records: SOFA inputs scored with the clinical rules (five systems). */
   size_t cd[20];
-  static const char *const dnames[] = {"patient", "day", "in_icu", "pao2", "fio2", "resp_support", "platelets",
-                                       "bilirubin", "map", "dopamine", "dobutamine", "epinephrine", "norepinephrine",
-                                       "vasopressin", "creatinine", "urine_ml", "mech_vent", "rrt"};
-  for (size_t k = 0; k < sizeof dnames / sizeof *dnames; k++)
-    if ((st = col(&daily, dnames[k], &cd[k], err))) goto done;
+  /* The daily fields, in the order of cd[] below (patient .. rrt are consecutive). */
+  for (int k = 0; k <= LP_F_DAY_RRT - LP_F_DAY_PATIENT; k++)
+    if ((st = col(&daily, lp_field_column((lp_field_id)(LP_F_DAY_PATIENT + k)), &cd[k], err))) goto done;
   for (size_t i = 0; i < lp_table_nrows(daily.t); i++) {
     patient *p = find(P, n, str(&daily, i, cd[0]));
     long line = lp_table_line(daily.t, i);
@@ -279,31 +288,32 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   }
   /* Serious adverse events by category. */
   size_t c_cat, c_ser;
-  if ((st = col(&ae, "patient", &c_pat, err)) || (st = col(&ae, "category", &c_cat, err)) ||
-      (st = col(&ae, "serious", &c_ser, err)))
+  if ((st = col(&ae, F(AE_PATIENT), &c_pat, err)) || (st = col(&ae, F(AE_CATEGORY), &c_cat, err)) ||
+      (st = col(&ae, F(AE_SERIOUS), &c_ser, err)))
     goto done;
   for (size_t i = 0; i < lp_table_nrows(ae.t); i++) {
     patient *p = find(P, n, str(&ae, i, c_pat));
     if (!p || num(&ae, i, c_ser) != 1) continue;
     const char *cat = str(&ae, i, c_cat);
     p->ae[0] = 1;
-    if (!strcmp(cat, "supraventricular_tachyarrhythmia")) p->ae[1] = 1;
-    else if (!strcmp(cat, "ventricular_tachyarrhythmia")) p->ae[2] = 1;
-    else if (!strcmp(cat, "bradycardia")) p->ae[3] = 1;
-    else if (!strcmp(cat, "myocardial_ischemia")) p->ae[4] = 1;
-    else p->ae[5] = 1;
+    /* The category's level (svt, vt, brady, mi) is slot 1-4; any other category is 5. */
+    char level[64];
+    int slot = 5;
+    for (int k = 0; slot == 5 && lp_field_level(LP_F_AE_CATEGORY, (size_t)k, level, sizeof level); k++)
+      if (!strcmp(cat, level)) slot = k + 1;
+    p->ae[slot] = 1;
   }
 
   /* Subgroup cut-points: cardiac index tertile, median norepinephrine dose. */
   double *tmp = malloc(n * sizeof *tmp);
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
-    if (!P[i].withdrawn && isfinite(bval(&base, &P[i], "cardiac_index"))) tmp[m++] = bval(&base, &P[i], "cardiac_index");
+    if (!P[i].withdrawn && isfinite(bval(&base, &P[i], F(BASE_CARDIAC_INDEX)))) tmp[m++] = bval(&base, &P[i], F(BASE_CARDIAC_INDEX));
   lp_sort_doubles(tmp, m);
   double ci_third = m ? lp_quantile_sorted(tmp, m, 1.0 / 3) : NAN;
   m = 0;
   for (size_t i = 0; i < n; i++)
-    if (!P[i].withdrawn && isfinite(bval(&base, &P[i], "norepinephrine"))) tmp[m++] = bval(&base, &P[i], "norepinephrine");
+    if (!P[i].withdrawn && isfinite(bval(&base, &P[i], F(BASE_NOREPINEPHRINE)))) tmp[m++] = bval(&base, &P[i], F(BASE_NOREPINEPHRINE));
   lp_sort_doubles(tmp, m);
   double ne_median = m ? lp_quantile_sorted(tmp, m, 0.5) : NAN;
   free(tmp);
@@ -324,7 +334,6 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
            "ae_arrhythmia,ae_svt,ae_vf_vt,ae_bradycardia,ae_mi_acs,ae_other,sg_cardiac_index,sg_scvo2,sg_lactate,"
            "sg_norepinephrine\n");
   lp_strbuf_printf(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
-  static const char *const races[] = {"asian", "black", "white", "other"};
   for (size_t i = 0; i < n; i++) {
     patient *p = &P[i];
     if (p->withdrawn) {
@@ -333,70 +342,71 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     }
     out->patients++;
     lp_strbuf_printf(&ob, "%s,%s,%s", p->code, p->site, out->arms[p->arm]);
-    putnum(&ob, bval(&base, p, "age"));
-    const char *sex = bstr(&base, p, "sex");
-    putflag(&ob, *sex ? !strcmp(sex, "male") : -1);
-    double w = bval(&base, p, "weight_kg"), h = bval(&base, p, "height_cm");
+    char lvbuf[64];
+    putnum(&ob, bval(&base, p, F(BASE_AGE)));
+    const char *sex = bstr(&base, p, F(BASE_SEX));
+    putflag(&ob, *sex ? !strcmp(sex, lv(LP_F_BASE_SEX, 0, lvbuf)) : -1);
+    double w = bval(&base, p, F(BASE_WEIGHT)), h = bval(&base, p, F(BASE_HEIGHT));
     putnum(&ob, w);
     putnum(&ob, w / ((h / 100) * (h / 100)));
-    const char *race = bstr(&base, p, "race");
-    put_levels(&ob, race, races, 4);
-    static const char *const flags[] = {"recent_surgery", "ischemic_heart_disease", "congestive_heart_failure",
-                                        "cardiac_failure", "severe_copd", "chronic_renal_failure", "cirrhosis",
-                                        "immunocompromised", "diabetes", "beta_blockers"};
-    for (int k = 0; k < 10; k++) putflag(&ob, bflag(&base, p, flags[k]));
-    putnum(&ob, bval(&base, p, "shock_to_randomization_h"));
-    putnum(&ob, dose(&base, p, "norepinephrine"));
-    putnum(&ob, dose(&base, p, "epinephrine"));
-    putnum(&ob, dose(&base, p, "vasopressin"));
-    putnum(&ob, dose(&base, p, "dobutamine"));
-    putnum(&ob, bval(&base, p, "apache2"));
-    putnum(&ob, bval(&base, p, "sofa"));
+    const char *race = bstr(&base, p, F(BASE_RACE));
+    put_levels(&ob, race, LP_F_BASE_RACE);
+    static const lp_field_id flags[] = {LP_F_BASE_RECENT_SURGERY, LP_F_BASE_IHD, LP_F_BASE_CHF,
+                                         LP_F_BASE_CARDIAC_FAILURE, LP_F_BASE_COPD, LP_F_BASE_CHRONIC_RENAL,
+                                         LP_F_BASE_CIRRHOSIS, LP_F_BASE_IMMUNOCOMPROMISED, LP_F_BASE_DIABETES,
+                                         LP_F_BASE_BETA_BLOCKERS};
+    for (int k = 0; k < 10; k++) putflag(&ob, bflag(&base, p, lp_field_column(flags[k])));
+    putnum(&ob, bval(&base, p, F(BASE_SHOCK_HOURS)));
+    putnum(&ob, dose(&base, p, F(BASE_NOREPINEPHRINE)));
+    putnum(&ob, dose(&base, p, F(BASE_EPINEPHRINE)));
+    putnum(&ob, dose(&base, p, F(BASE_VASOPRESSIN)));
+    putnum(&ob, dose(&base, p, F(BASE_DOBUTAMINE)));
+    putnum(&ob, bval(&base, p, F(BASE_APACHE2)));
+    putnum(&ob, bval(&base, p, F(BASE_SOFA)));
     /* Baseline organ failures: SOFA component >= 3 (six systems); renal: KDIGO 3. */
     lp_sofa_input bi;
     lp_sofa_input_init(&bi);
-    bi.pao2 = bval(&base, p, "pao2");
-    bi.fio2 = bval(&base, p, "fio2");
-    bi.ventilated = bflag(&base, p, "resp_support");
-    bi.platelets = bval(&base, p, "platelets");
-    bi.bilirubin = bval(&base, p, "bilirubin");
-    bi.gcs = bval(&base, p, "gcs");
+    bi.pao2 = bval(&base, p, F(BASE_PAO2));
+    bi.fio2 = bval(&base, p, F(BASE_FIO2));
+    bi.ventilated = bflag(&base, p, F(BASE_RESP_SUPPORT));
+    bi.platelets = bval(&base, p, F(BASE_PLATELETS));
+    bi.bilirubin = bval(&base, p, F(BASE_BILIRUBIN));
+    bi.gcs = bval(&base, p, F(BASE_GCS));
     lp_sofa bs;
     if (lp_sofa_score(&bi, 6, &bs, NULL)) memset(&bs, 0xff, sizeof bs);
     /* The kidney reference: no creatinine from before the illness is recorded, so by
      * default the lower of the randomisation value and KDIGO's estimate (an eGFR of
      * 75 for the patient's age, sex and race); see docs/outcomes.md. */
     int stage = -1;
-    double cr0 = bval(&base, p, "creatinine"), cref = cr0;
+    double cr0 = bval(&base, p, F(BASE_CREATININE)), cref = cr0;
     if (o->kidney_reference == LP_KIDNEY_REF_ESTIMATED && *sex && *race) {
       double est;
-      if (!lp_kdigo_estimated_baseline(bval(&base, p, "age"), !strcmp(sex, "female"), !strcmp(race, "black"), &est,
+      if (!lp_kdigo_estimated_baseline(bval(&base, p, F(BASE_AGE)), !strcmp(sex, lv(LP_F_BASE_SEX, 1, lvbuf)), !strcmp(race, lv(LP_F_BASE_RACE, 1, lvbuf)), &est,
                                        NULL))
         cref = isfinite(cr0) ? fmin(cr0, est) : est;
     }
-    if (isfinite(cr0)) lp_kdigo_stage(cr0, cref, NAN, bflag(&base, p, "rrt") == 1, &stage, NULL);
-    else if (bflag(&base, p, "rrt") == 1) stage = 3;
+    if (isfinite(cr0)) lp_kdigo_stage(cr0, cref, NAN, bflag(&base, p, F(BASE_RRT)) == 1, &stage, NULL);
+    else if (bflag(&base, p, F(BASE_RRT)) == 1) stage = 3;
     putflag(&ob, bs.component[LP_SOFA_RESP] < 0 ? -1 : bs.component[LP_SOFA_RESP] >= 3);
     putflag(&ob, stage < 0 ? -1 : stage >= 3);
     putflag(&ob, bs.component[LP_SOFA_LIVER] < 0 ? -1 : bs.component[LP_SOFA_LIVER] >= 3);
     putflag(&ob, bs.component[LP_SOFA_COAG] < 0 ? -1 : bs.component[LP_SOFA_COAG] >= 3);
     putflag(&ob, bs.component[LP_SOFA_CNS] < 0 ? -1 : bs.component[LP_SOFA_CNS] >= 3);
-    putflag(&ob, bflag(&base, p, "positive_culture"));
-    putflag(&ob, bflag(&base, p, "mech_vent"));
-    putflag(&ob, bflag(&base, p, "rrt"));
-    putflag(&ob, bflag(&base, p, "ards"));
-    static const char *const sources[] = {"lung", "abdomen", "urinary", "bacteremia", "neurologic", "soft_tissue", "other"};
-    static const char *const rhythms[] = {"sinus", "af", "paced", "other"};
-    put_levels(&ob, bstr(&base, p, "infection_source"), sources, 7);
-    put_levels(&ob, bstr(&base, p, "rhythm"), rhythms, 4);
-    static const char *const physiology[] = {"map", "heart_rate", "cvp", "cardiac_index", "stroke_volume", "sao2",
-                                             "scvo2", "lactate"};
-    for (int k = 0; k < 8; k++) putnum(&ob, bval(&base, p, physiology[k]));
+    putflag(&ob, bflag(&base, p, F(BASE_POSITIVE_CULTURE)));
+    putflag(&ob, bflag(&base, p, F(BASE_MECH_VENT)));
+    putflag(&ob, bflag(&base, p, F(BASE_RRT)));
+    putflag(&ob, bflag(&base, p, F(BASE_ARDS)));
+    put_levels(&ob, bstr(&base, p, F(BASE_INFECTION_SOURCE)), LP_F_BASE_INFECTION_SOURCE);
+    put_levels(&ob, bstr(&base, p, F(BASE_RHYTHM)), LP_F_BASE_RHYTHM);
+    static const lp_field_id physiology[] = {LP_F_BASE_MAP, LP_F_BASE_HEART_RATE, LP_F_BASE_CVP,
+                                              LP_F_BASE_CARDIAC_INDEX, LP_F_BASE_STROKE_VOLUME, LP_F_BASE_SAO2,
+                                              LP_F_BASE_SCVO2, LP_F_BASE_LACTATE};
+    for (int k = 0; k < 8; k++) putnum(&ob, bval(&base, p, lp_field_column(physiology[k])));
     putnum(&ob, bi.pao2 / bi.fio2);
     putnum(&ob, cr0);
     putnum(&ob, cref);
     putnum(&ob, bi.bilirubin);
-    putnum(&ob, bval(&base, p, "hemoglobin"));
+    putnum(&ob, bval(&base, p, F(BASE_HEMOGLOBIN)));
     putnum(&ob, bi.platelets);
     putnum(&ob, bi.gcs);
     putflag(&ob, p->received);
@@ -464,8 +474,8 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     putnum(&ob, fmax(t28, 0));
     putflag(&ob, d28);
     lp_strbuf_printf(&tb, "%s,%s,%s,death28,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(t28, 0), d28);
-    putnum(&tb, bval(&base, p, "age"));
-    putnum(&tb, bval(&base, p, "apache2"));
+    putnum(&tb, bval(&base, p, F(BASE_AGE)));
+    putnum(&tb, bval(&base, p, F(BASE_APACHE2)));
     lp_strbuf_printf(&tb, "\n");
     putnum(&ob, p->icu_end);
     putnum(&ob, p->hosp_end);
@@ -484,14 +494,14 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     putnum(&ob, d28 ? 0 : 28 - vent_days);
     /* Weaning among patients ventilated at baseline: time to successful weaning by
      * day 28; censored at death, or day 28. */
-    if (bflag(&base, p, "mech_vent") == 1) {
+    if (bflag(&base, p, F(BASE_MECH_VENT)) == 1) {
       bool wean = isfinite(p->weaned) && p->weaned <= 28;
       double tw = wean ? p->weaned : (d28 ? p->death : 28);
       putnum(&ob, fmax(tw, 0));
       putflag(&ob, wean);
       lp_strbuf_printf(&tb, "%s,%s,%s,weaning,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(tw, 0), wean);
-      putnum(&tb, bval(&base, p, "age"));
-      putnum(&tb, bval(&base, p, "apache2"));
+      putnum(&tb, bval(&base, p, F(BASE_AGE)));
+      putnum(&tb, bval(&base, p, F(BASE_APACHE2)));
       lp_strbuf_printf(&tb, "\n");
     } else {
       lp_strbuf_printf(&ob, ",,");
@@ -525,8 +535,8 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     putflag(&ob, p->ae[4]);
     putflag(&ob, p->ae[5]);
     /* Subgroups. */
-    double ci = bval(&base, p, "cardiac_index"), sv = bval(&base, p, "scvo2"), la = bval(&base, p, "lactate"),
-           ne = bval(&base, p, "norepinephrine");
+    double ci = bval(&base, p, F(BASE_CARDIAC_INDEX)), sv = bval(&base, p, F(BASE_SCVO2)), la = bval(&base, p, F(BASE_LACTATE)),
+           ne = bval(&base, p, F(BASE_NOREPINEPHRINE));
     lp_strbuf_printf(&ob, ",%s", isfinite(ci) ? (ci <= ci_third ? "lowest third" : "middle or highest third") : "");
     lp_strbuf_printf(&ob, ",%s", isfinite(sv) ? (sv < 70 ? "low (<70%)" : sv <= 85 ? "normal (70-85%)" : "high (>85%)") : "");
     lp_strbuf_printf(&ob, ",%s", isfinite(la) ? (la <= 2 ? "<=2 mmol/liter" : ">2 mmol/liter") : "");
@@ -566,8 +576,8 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   {
     lp_flow *f = &out->flow;
     size_t c_el, c_fail, c_reason, c_sp;
-    if ((st = col(&scr, "eligible", &c_el, err)) || (st = col(&scr, "failed", &c_fail, err)) ||
-        (st = col(&scr, "reason_not_enrolled", &c_reason, err)) || (st = col(&scr, "patient", &c_sp, err)))
+    if ((st = col(&scr, F(SCR_ELIGIBLE), &c_el, err)) || (st = col(&scr, F(SCR_FAILED), &c_fail, err)) ||
+        (st = col(&scr, F(SCR_REASON), &c_reason, err)) || (st = col(&scr, F(SCR_PATIENT), &c_sp, err)))
       goto done;
     static const struct {
       const char *id, *text;
