@@ -170,18 +170,20 @@ static int analysis_options(const cli_args *a, lp_analysis_options *o) {
 static int print_analysis(const cli_args *a, const char *out, const lp_analysis_summary *s) {
   char b[4][32];
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:I, s:I, s:{s:o, s:[o,o], s:o}, s:{s:f, s:f, s:f}}", "report", out,
+    return cli_print_json(json_pack("{s:s, s:I, s:I, s:s, s:{s:o, s:[o,o], s:o}, s:{s:f, s:f, s:f}}", "report", out,
                                     "patients", (json_int_t)s->patients, "withdrawn", (json_int_t)s->withdrawn,
-                                    "primary", "estimate", cli_num(s->primary_estimate), "ci",
+                                    "primary_label", s->has_primary ? s->primary_label : "", "primary", "estimate", cli_num(s->primary_estimate), "ci",
                                     cli_num(s->primary_ci[0]), cli_num(s->primary_ci[1]), "p", cli_num(s->primary_p),
                                     "seconds", "derive", s->seconds_derive, "plan", s->seconds_plan, "report",
                                     s->seconds_report));
   printf("report written to %s/report.html (also report.md, report.json, tables as CSV, figures as SVG/PDF/PNG,\n"
          "analysis.csv: the analysis data set, data/: the export)\n", out);
-  if (isfinite(s->primary_estimate))
-    printf("primary outcome, mean daily SOFA: difference %s (95%% CI %s to %s), P = %s\n",
+  if (s->has_primary)
+    printf("primary outcome, %s: difference %s (95%% CI %s to %s), P = %s\n", s->primary_label,
            cli_fmt(b[0], 32, s->primary_estimate, 3), cli_fmt(b[1], 32, s->primary_ci[0], 3),
            cli_fmt(b[2], 32, s->primary_ci[1], 3), cli_fmt_p(b[3], 32, s->primary_p));
+  else
+    printf("no primary outcome: the plan marks no row with role 'primary' (or its estimate could not be computed)\n");
   printf("%ld patients analysed; derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
          s->seconds_derive, s->seconds_plan, s->seconds_report);
   return CLI_OK;

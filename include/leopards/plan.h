@@ -33,6 +33,20 @@ typedef enum {
 
 const char *lp_analysis_kind_name(lp_analysis_kind k);
 
+/* What the report and the summary use a plan row for (the plan's optional `role`
+ * column); each role other than none is given to at most one row. The report and the
+ * summary find rows by role, never by id, so a plan may name its rows as it likes. */
+typedef enum {
+  LP_PLAN_ROLE_NONE = 0,
+  LP_PLAN_ROLE_PRIMARY,         /* "primary": the summary line and the forest plot's first row */
+  LP_PLAN_ROLE_SURVIVAL_FIGURE, /* "survival-figure": a cox row drawn as Figure 2 */
+  LP_PLAN_ROLE_WEANING_FIGURE,  /* "weaning-figure": a cox row drawn as the second Kaplan-Meier figure */
+  LP_PLAN_ROLES
+} lp_plan_role;
+
+/* "primary", "survival-figure", ...; "" for none. */
+const char *lp_plan_role_name(lp_plan_role r);
+
 typedef struct lp_plan lp_plan;
 
 /* Parse a plan (CSV). Every problem is reported with the plan's file and line and
@@ -75,6 +89,7 @@ typedef struct lp_result {
   char p_text[16];          /* "0.053", "<0.001", ">0.99", "" */
   char method[160];         /* what was computed, for the footnotes */
   long n_used;
+  lp_plan_role role;        /* from the plan's role column */
 } lp_result;
 
 /* A step curve (Kaplan-Meier) kept for the figures. */
@@ -119,6 +134,8 @@ typedef struct lp_results {
 lp_status lp_plan_run(const lp_plan *plan, const lp_table *patients, const lp_plan_options *o,
                       lp_results *out, lp_error *err);
 void lp_results_clear(lp_results *r);
+/* The result row with role `role`, or NULL when the plan gives that role to no row. */
+const lp_result *lp_results_find_role(const lp_results *r, lp_plan_role role);
 
 /* Journal number style: P with two decimals above 0.01 (three where two would
  * read 0.05), three down to 0.001, then "<0.001"; ">0.99" at the top. */

@@ -8,6 +8,7 @@
 #include <leopards/figure.h>
 #include <leopards/plan.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -56,6 +57,10 @@ void lp_analysis_options_default(lp_analysis_options *o);
 typedef struct lp_analysis_summary {
   long patients, withdrawn;
   double seconds_derive, seconds_plan, seconds_report;
+  /* The plan row whose role is primary: has_primary is false (and the numbers NAN)
+   * when the plan marks no row primary or its estimate could not be computed. */
+  bool has_primary;
+  char primary_id[64], primary_label[256];
   double primary_estimate, primary_ci[2], primary_p;
 } lp_analysis_summary;
 

@@ -14,6 +14,18 @@
 static const char *const kind_names[LP_AN_KINDS] = {"mean",  "median",  "binary",  "count",   "adjusted",
                                                     "cox",   "subgroup", "imputed", "baseline"};
 
+static const char *const role_names[LP_PLAN_ROLES + 1] = {"", "primary", "survival-figure", "weaning-figure",
+                                                           NULL};
+
+const char *lp_plan_role_name(lp_plan_role r) { return (unsigned)r < LP_PLAN_ROLES ? role_names[r] : ""; }
+
+const lp_result *lp_results_find_role(const lp_results *r, lp_plan_role role) {
+  if (role == LP_PLAN_ROLE_NONE) return NULL;
+  for (size_t i = 0; i < r->n; i++)
+    if (r->rows[i].role == role) return &r->rows[i];
+  return NULL;
+}
+
 const char *lp_analysis_kind_name(lp_analysis_kind k) {
   return (unsigned)k < LP_AN_KINDS ? kind_names[k] : "unknown";
 }
@@ -47,7 +59,7 @@ static const struct {
                  {"kind", true},    {"outcome", true}, {"population", false}, {"summary", false},
                  {"ci", false},     {"test", false},   {"adjust", false}, {"factors", false},
                  {"time", false},   {"event", false},  {"subgroup", false}, {"digits", false},
-                 {"levels", false}, {"published", false}};
+                 {"levels", false}, {"published", false}, {"role", false}};
 
 static const char *field(const lp_plan *p, size_t row, const char *name) {
   size_t c;
@@ -150,6 +162,28 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
       goto fail;
     }
     r->kind = (lp_analysis_kind)k;
+    int role = word_index(field(p, i, "role"), role_names);
+    if (role < 0) {
+      st = bad(p, i, "role", err, "unknown role '%s' (known: primary, survival-figure, weaning-figure)",
+               field(p, i, "role"));
+      goto fail;
+    }
+    r->role = (lp_plan_role)role;
+    for (size_t j = 0; j < i && role; j++)
+      if (p->rows[j].role == r->role) {
+        st = bad(p, i, "role", err, "role '%s' is already given to row '%s' (line %ld)", role_names[role],
+                 p->rows[j].id, p->rows[j].line);
+        goto fail;
+      }
+    if ((r->role == LP_PLAN_ROLE_SURVIVAL_FIGURE || r->role == LP_PLAN_ROLE_WEANING_FIGURE) && r->kind != LP_AN_COX) {
+      st = bad(p, i, "role", err, "a '%s' row must be a cox analysis", role_names[role]);
+      goto fail;
+    }
+    if (r->role == LP_PLAN_ROLE_PRIMARY &&
+        (r->kind == LP_AN_BASELINE || r->kind == LP_AN_SUBGROUP || r->kind == LP_AN_COX)) {
+      st = bad(p, i, "role", err, "the primary row must compare the arms with one estimate (not a %s row)", kinds[k]);
+      goto fail;
+    }
     int ci = word_index(field(p, i, "ci"), cis);
     if (ci < 0) {
       st = bad(p, i, "ci", err, "unknown interval method '%s' (known: wald, wald-cc, newcombe, bootstrap, robust)", field(p, i, "ci"));

@@ -15,6 +15,7 @@ typedef struct lp_plan_row {
   const char *adjust, *factors, *time, *event, *subgroup;
   const char *levels; /* display order of subgroup levels, "a|b|c" (may be empty) */
   lp_analysis_kind kind;
+  lp_plan_role role;
   int ci, test, summary, digits; /* digits -1: the kind's default */
   double published;              /* the published estimate, for comparisons (NAN: none) */
 } lp_plan_row;

@@ -78,6 +78,7 @@ static lp_result *new_row(lp__run *x, const lp_plan_row *r) {
   lp_result *res = &o->rows[o->n++];
   memset(res, 0, sizeof *res);
   snprintf(res->id, sizeof res->id, "%s", r->id);
+  res->role = r->role;
   snprintf(res->table, sizeof res->table, "%s", r->table);
   snprintf(res->section, sizeof res->section, "%s", r->section);
   snprintf(res->label, sizeof res->label, "%s", r->label);

@@ -98,13 +98,18 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   if ((st = lp_plan_run(plan, data, &po, &res, err))) goto done;
   double t2 = now_s();
   sum->seconds_plan = t2 - t1;
-  for (size_t i = 0; i < res.n; i++)
-    if (!strcmp(res.rows[i].id, "t3_sofa")) {
-      sum->primary_estimate = res.rows[i].estimate;
-      sum->primary_ci[0] = res.rows[i].ci[0];
-      sum->primary_ci[1] = res.rows[i].ci[1];
-      sum->primary_p = res.rows[i].p;
-    }
+  /* The primary result is the plan row marked primary; without one there is none. */
+  const lp_result *primary = lp_results_find_role(&res, LP_PLAN_ROLE_PRIMARY);
+  sum->primary_estimate = sum->primary_ci[0] = sum->primary_ci[1] = sum->primary_p = NAN;
+  if (primary && isfinite(primary->estimate)) {
+    sum->has_primary = true;
+    snprintf(sum->primary_id, sizeof sum->primary_id, "%s", primary->id);
+    snprintf(sum->primary_label, sizeof sum->primary_label, "%s", primary->label);
+    sum->primary_estimate = primary->estimate;
+    sum->primary_ci[0] = primary->ci[0];
+    sum->primary_ci[1] = primary->ci[1];
+    sum->primary_p = primary->p;
+  }
   progress(o, "writing the report", 0.8);
   /* Figure inputs from the derived flow and daily course. */
   const lp_flow *f = &dv.flow;
