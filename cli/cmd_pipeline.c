@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <leopards/clinical.h>
+#include <leopards/derive.h>
 #include <leopards/report.h>
 #include <leopards/sim.h>
 #include <leopards/stats.h>
@@ -566,7 +567,40 @@ static int run_design(const cli_args *a) {
   return CLI_OK;
 }
 
+static const cli_opt outcomes_opts[] = {
+    {"imputations", "M", "imputation columns sofa_mi_1 ... sofa_mi_M (default 20)"},
+    {"markdown", NULL, "a Markdown table (as in docs/outcomes.md)"},
+    {"json", NULL, "a JSON array"},
+    {0}};
+
+/* The columns of analysis.csv from the derivation's table of definitions. */
+static int run_outcomes(const cli_args *a) {
+  long m = 20;
+  int rc = cli_long(a, "imputations", 0, 1000, &m);
+  if (rc) return rc;
+  if (cli_has(a, "json")) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < lp_derive_ncolumns(); i++) {
+      const lp_derived_column *c = lp_derive_column(i);
+      json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", c->name, "type",
+                                           lp_column_type_name(c->type), "unit", c->unit, "definition",
+                                           c->definition, "per_imputation", c->per_imputation));
+    }
+    return cli_print_json(arr);
+  }
+  char *text;
+  size_t len;
+  lp_error err;
+  if (lp_derive_dictionary((size_t)m, cli_has(a, "markdown"), &text, &len, &err)) return cli_fail(a, &err);
+  fwrite(text, 1, len, stdout);
+  free(text);
+  return CLI_OK;
+}
+
 const cli_cmd cli_pipeline_cmds[] = {
+    {"outcomes", "the columns of the analysis data set (analysis.csv): name, type, unit, definition", outcomes_opts,
+     "The same table is written beside analysis.csv as analysis_dictionary.csv.\n"
+     "example:\n  leopards outcomes --markdown", run_outcomes},
     {"simulate", "simulate a LeoPARDS-like trial through the real store (a locked trial file and its key)",
      simulate_opts, "example:\n  leopards simulate --db demo.db --key demo.key --seed 1 --effect paper", run_simulate},
     {"analyze", "analyse a locked trial with its key: derive outcomes, run the plan, write the report", analyze_opts,

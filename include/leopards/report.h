@@ -45,6 +45,8 @@ typedef struct lp_analysis_options {
   uint64_t seed;
   size_t bootstrap, permutations, imputations;
   int threads;
+  double level;              /* confidence level of every interval (0.95) */
+  int horizon;               /* days of follow-up of the derived outcomes (28) */
   int missing_rule;          /* lp_missing_rule */
   int kidney_reference;      /* lp_kidney_reference: what KDIGO stages are measured against */
   const char *title;         /* NULL: from the trial */

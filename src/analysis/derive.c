@@ -1,22 +1,29 @@
 /* Outcome derivation: read the export of a locked trial (CSV per table, with the
  * allocations), compute each patient's analysis values as docs/outcomes.md defines
- * them, and write the analysis data set as CSV text; also the CONSORT flow and the
+ * them (the columns are the table of definitions in derive_columns.c), and write the
+ * analysis data set as CSV text with its dictionary; also the CONSORT flow and the
  * daily SOFA course. Patients who withdrew consent are excluded from everything. */
 #include <leopards/derive.h>
 #include <leopards/fields.h>
-#include <leopards/rng.h>
 #include <leopards/stats.h>
 #include <leopards/strbuf.h>
 #include <leopards/table.h>
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/derive_internal.h"
+
+typedef lp__tab tab;
+typedef lp__patient patient;
 
 void lp_derive_options_default(lp_derive_options *o) {
+  o->horizon = 28;
+  o->level = 0.95;
   o->rule = LP_MISSING_LOCF;
   o->imputations = 20;
   o->seed = 20160927;
@@ -27,24 +34,23 @@ void lp_derived_clear(lp_derived *d) {
   if (!d) return;
   free(d->csv);
   free(d->tte_csv);
+  free(d->dictionary_csv);
   memset(d, 0, sizeof *d);
 }
 
 /* ---- reading the export ---- */
 
-typedef struct {
-  lp_table *t;
-  char path[4096];
-} tab;
-
 /* The column name of export field ID. */
 #define F(id) lp_field_column(LP_F_##id)
 
-static lp_status load(const char *dir, const char *name, tab *t, lp_error *err) {
-  snprintf(t->path, sizeof t->path, "%s/%s.csv", dir, name);
+/* The export table that holds field `id`. */
+static lp_status load(const char *dir, lp_field_id id, tab *t, lp_error *err) {
+  const char *name = lp_field_get(id)->table;
+  int n = snprintf(t->path, sizeof t->path, "%s/%s.csv", dir, name);
+  if (n < 0 || (size_t)n >= sizeof t->path)
+    return lp_error_set(err, LP_ERANGE, "the export folder's name is too long (%zu bytes at most)", sizeof t->path - 16);
   lp_status st = lp_table_read_csv(t->path, &t->t, err);
-  if (st == LP_EIO)
-    lp_error_prefix(err, "the export lacks %s.csv (write it with 'leopards export --key' after lock)", name);
+  if (st == LP_EIO) lp_error_prefix(err, "the export lacks %s.csv (export the locked trial with its key)", name);
   return st;
 }
 
@@ -74,25 +80,6 @@ static lp_status parse_time(const tab *t, size_t row, size_t c, double *days, lp
   return LP_OK;
 }
 
-/* ---- per patient ---- */
-
-typedef struct {
-  const char *code;
-  int arm;           /* 0 / 1 in the store's order */
-  const char *site;
-  double rand_day;
-  long base_row;     /* row in patients.csv, -1 if none */
-  bool withdrawn, received;
-  double icu_end, hosp_end, death, weaned; /* days since randomisation; NAN if none */
-  bool died;
-  int ndays;
-  lp_sofa day[28];
-  bool have_day[28];
-  bool vent[28], rrt[28], catechol[28], catechol_known[28];
-  double creat[28];
-  int ae[6]; /* any serious, svt, vt, brady, mi, other */
-} patient;
-
 static int cmp_code(const void *a, const void *b) {
   return strcmp(((const patient *)a)->code, ((const patient *)b)->code);
 }
@@ -102,182 +89,150 @@ static patient *find(patient *p, size_t n, const char *code) {
   return bsearch(&key, p, n, sizeof *p, cmp_code);
 }
 
-/* ---- CSV output ---- */
-
-static void putnum(lp_strbuf *b, double v) {
-  if (isfinite(v)) lp_strbuf_printf(b, ",%.10g", v);
-  else lp_strbuf_printf(b, ",");
+static lp_status not_randomised(const tab *t, size_t row, size_t c, lp_error *err) {
+  return lp_error_at(err, LP_EDATA, t->path, lp_table_line(t->t, row), lp_table_colname(t->t, c),
+                     "'%s' is not randomised", str(t, row, c));
 }
 
-static void putflag(lp_strbuf *b, int v) {
-  if (v < 0) lp_strbuf_printf(b, ",");
-  else lp_strbuf_printf(b, ",%d", v);
+/* The export's tables. */
+typedef struct {
+  tab alloc, rnd, base, daily, outc, ae, scr;
+} export_tabs;
+
+static void tabs_free(export_tabs *e) {
+  lp_table_free(e->alloc.t);
+  lp_table_free(e->rnd.t);
+  lp_table_free(e->base.t);
+  lp_table_free(e->daily.t);
+  lp_table_free(e->outc.t);
+  lp_table_free(e->ae.t);
+  lp_table_free(e->scr.t);
 }
 
-/* Baseline values by column name (NAN when missing). */
-static double bval(const tab *base, const patient *p, const char *name) {
-  size_t c;
-  if (p->base_row < 0 || lp_table_column(base->t, name, &c, NULL)) return NAN;
-  return num(base, (size_t)p->base_row, c);
-}
-
-static int bflag(const tab *base, const patient *p, const char *name) {
-  double v = bval(base, p, name);
-  return isnan(v) ? -1 : v != 0;
-}
-
-/* A text (choice) value of the baseline record, "" when missing. */
-static const char *bstr(const tab *base, const patient *p, const char *name) {
-  size_t c;
-  if (p->base_row < 0 || lp_table_column(base->t, name, &c, NULL)) return "";
-  return str(base, (size_t)p->base_row, c);
-}
-
-/* One 0/1 indicator per level of choice field `id` (all missing when it is not recorded). */
-static void put_levels(lp_strbuf *b, const char *value, lp_field_id id) {
-  char level[64];
-  for (size_t k = 0; lp_field_level(id, k, level, sizeof level); k++) putflag(b, *value ? !strcmp(value, level) : -1);
-}
-
-/* A dose among those receiving the drug (0 counts as not receiving: missing). */
-static double dose(const tab *base, const patient *p, const char *name) {
-  double v = bval(base, p, name);
-  return v > 0 ? v : NAN;
-}
-
-/* Level k of choice field `id`, in buf (64 bytes). */
-static const char *lv(lp_field_id id, size_t k, char *buf) {
-  if (!lp_field_level(id, k, buf, 64)) buf[0] = 0;
-  return buf;
-}
-
-static void flow_item(lp_flow_item *it, const char *text, long count) {
-  snprintf(it->text, sizeof it->text, "%s", text);
-  it->count = count;
-}
-
-lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out, lp_error *err) {
-  memset(out, 0, sizeof *out);
-  tab alloc = {0}, rnd = {0}, base = {0}, daily = {0}, outc = {0}, ae = {0}, scr = {0};
-  patient *P = NULL;
-  lp_strbuf ob = {0}, tb = {0};
+static lp_status tabs_load(const char *dir, export_tabs *e, lp_error *err) {
   lp_status st;
-  if ((st = load(dir, lp_field_get(LP_F_ALLOC_PATIENT)->table, &alloc, err)) || (st = load(dir, lp_field_get(LP_F_RAND_PATIENT)->table, &rnd, err)) ||
-      (st = load(dir, lp_field_get(LP_F_BASE_PATIENT)->table, &base, err)) || (st = load(dir, lp_field_get(LP_F_DAY_PATIENT)->table, &daily, err)) ||
-      (st = load(dir, lp_field_get(LP_F_OUT_PATIENT)->table, &outc, err)) || (st = load(dir, lp_field_get(LP_F_AE_PATIENT)->table, &ae, err)) ||
-      (st = load(dir, lp_field_get(LP_F_SCR_PATIENT)->table, &scr, err)))
-    goto done;
-  size_t n = lp_table_nrows(alloc.t);
-  if (n == 0) {
-    st = lp_error_at(err, LP_EDATA, alloc.path, 0, NULL, "no randomised patient");
-    goto done;
-  }
-  P = calloc(n, sizeof *P);
-  if (!P) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory");
-    goto done;
-  }
+  if ((st = load(dir, LP_F_ALLOC_PATIENT, &e->alloc, err)) || (st = load(dir, LP_F_RAND_PATIENT, &e->rnd, err)) ||
+      (st = load(dir, LP_F_BASE_PATIENT, &e->base, err)) || (st = load(dir, LP_F_DAY_PATIENT, &e->daily, err)) ||
+      (st = load(dir, LP_F_OUT_PATIENT, &e->outc, err)) || (st = load(dir, LP_F_AE_PATIENT, &e->ae, err)) ||
+      (st = load(dir, LP_F_SCR_PATIENT, &e->scr, err)))
+    return st;
+  return LP_OK;
+}
+
+/* The patients of the allocation list, sorted by code, with their randomisation times
+ * and baseline rows. */
+static lp_status read_patients(export_tabs *e, const lp_derive_options *o, patient **out, size_t *np,
+                               lp_derived *dv, lp_error *err) {
+  size_t n = lp_table_nrows(e->alloc.t);
+  if (n == 0) return lp_error_at(err, LP_EDATA, e->alloc.path, 0, NULL, "no randomised patient");
+  patient *P = calloc(n, sizeof *P);
+  if (!P) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  *out = P;
+  *np = n;
   size_t c_pat, c_site, c_lab, c_arm, c;
-  if ((st = col(&alloc, F(ALLOC_PATIENT), &c_pat, err)) || (st = col(&alloc, F(ALLOC_SITE), &c_site, err)) ||
-      (st = col(&alloc, F(ALLOC_ARM), &c_arm, err)) || (st = col(&alloc, F(ALLOC_ARM_LABEL), &c_lab, err)))
-    goto done;
+  lp_status st;
+  if ((st = col(&e->alloc, F(ALLOC_PATIENT), &c_pat, err)) || (st = col(&e->alloc, F(ALLOC_SITE), &c_site, err)) ||
+      (st = col(&e->alloc, F(ALLOC_ARM), &c_arm, err)) || (st = col(&e->alloc, F(ALLOC_ARM_LABEL), &c_lab, err)))
+    return st;
+  char first[64], second[64];
+  lp_field_level(LP_F_ALLOC_ARM, 0, first, sizeof first);
+  lp_field_level(LP_F_ALLOC_ARM, 1, second, sizeof second);
   for (size_t i = 0; i < n; i++) {
-    P[i].code = str(&alloc, i, c_pat);
-    P[i].site = str(&alloc, i, c_site);
+    P[i].code = str(&e->alloc, i, c_pat);
+    P[i].site = str(&e->alloc, i, c_site);
     /* The store's arm A (the protocol's first arm, levosimendan) is arm 0. */
-    const char *code = str(&alloc, i, c_arm), *lab = str(&alloc, i, c_lab);
-    int a = !strcmp(code, "A") ? 0 : !strcmp(code, "B") ? 1 : -1;
-    if (a < 0) {
-      st = lp_error_at(err, LP_EDATA, alloc.path, lp_table_line(alloc.t, i), "arm", "'%s' is neither A nor B", code);
-      goto done;
-    }
-    if (!out->arms[a][0]) snprintf(out->arms[a], sizeof out->arms[a], "%s", lab);
+    const char *code = str(&e->alloc, i, c_arm), *lab = str(&e->alloc, i, c_lab);
+    int a = !strcmp(code, first) ? 0 : !strcmp(code, second) ? 1 : -1;
+    if (a < 0)
+      return lp_error_at(err, LP_EDATA, e->alloc.path, lp_table_line(e->alloc.t, i), F(ALLOC_ARM),
+                         "'%s' is neither %s nor %s", code, first, second);
+    if (!dv->arms[a][0]) snprintf(dv->arms[a], sizeof dv->arms[a], "%s", lab);
     P[i].arm = a;
     P[i].base_row = -1;
     P[i].icu_end = P[i].hosp_end = P[i].death = P[i].weaned = P[i].rand_day = NAN;
-    for (int d = 0; d < 28; d++) P[i].creat[d] = NAN;
+    for (int d = 0; d < o->horizon; d++) P[i].creat[d] = NAN;
   }
   qsort(P, n, sizeof *P, cmp_code);
-  /* Randomisation times. */
-  if ((st = col(&rnd, F(RAND_PATIENT), &c_pat, err)) || (st = col(&rnd, F(RAND_AT), &c, err))) goto done;
-  for (size_t i = 0; i < lp_table_nrows(rnd.t); i++) {
-    patient *p = find(P, n, str(&rnd, i, c_pat));
-    if (p && (st = parse_time(&rnd, i, c, &p->rand_day, err))) goto done;
+  if ((st = col(&e->rnd, F(RAND_PATIENT), &c_pat, err)) || (st = col(&e->rnd, F(RAND_AT), &c, err))) return st;
+  for (size_t i = 0; i < lp_table_nrows(e->rnd.t); i++) {
+    patient *p = find(P, n, str(&e->rnd, i, c_pat));
+    if (p && (st = parse_time(&e->rnd, i, c, &p->rand_day, err))) return st;
   }
-  /* Baseline rows. */
-  if ((st = col(&base, F(BASE_PATIENT), &c_pat, err))) goto done;
-  for (size_t i = 0; i < lp_table_nrows(base.t); i++) {
-    patient *p = find(P, n, str(&base, i, c_pat));
+  if ((st = col(&e->base, F(BASE_PATIENT), &c_pat, err))) return st;
+  for (size_t i = 0; i < lp_table_nrows(e->base.t); i++) {
+    patient *p = find(P, n, str(&e->base, i, c_pat));
     if (p) p->base_row = (long)i;
   }
-  /* Outcomes. */
-  size_t c_rec, c_icu, c_hosp, c_died, c_dd, c_wean, c_wd;
-  if ((st = col(&outc, F(OUT_PATIENT), &c_pat, err)) || (st = col(&outc, F(OUT_RECEIVED), &c_rec, err)) ||
-      (st = col(&outc, F(OUT_ICU_DISCHARGE), &c_icu, err)) || (st = col(&outc, F(OUT_HOSPITAL_DISCHARGE), &c_hosp, err)) ||
-      (st = col(&outc, F(OUT_DIED), &c_died, err)) || (st = col(&outc, F(OUT_DEATH_DATE), &c_dd, err)) ||
-      (st = col(&outc, F(OUT_WEANED_DATE), &c_wean, err)) || (st = col(&outc, F(OUT_WITHDRAWN), &c_wd, err)))
-    goto done;
+  return LP_OK;
+}
+
+/* Outcomes: drug received, consent withdrawn, discharge, death and weaning times. */
+static lp_status read_outcomes(const tab *outc, patient *P, size_t n, lp_error *err) {
+  size_t c_pat, c_rec, c_icu, c_hosp, c_died, c_dd, c_wean, c_wd;
+  lp_status st;
+  if ((st = col(outc, F(OUT_PATIENT), &c_pat, err)) || (st = col(outc, F(OUT_RECEIVED), &c_rec, err)) ||
+      (st = col(outc, F(OUT_ICU_DISCHARGE), &c_icu, err)) ||
+      (st = col(outc, F(OUT_HOSPITAL_DISCHARGE), &c_hosp, err)) || (st = col(outc, F(OUT_DIED), &c_died, err)) ||
+      (st = col(outc, F(OUT_DEATH_DATE), &c_dd, err)) || (st = col(outc, F(OUT_WEANED_DATE), &c_wean, err)) ||
+      (st = col(outc, F(OUT_WITHDRAWN), &c_wd, err)))
+    return st;
   for (size_t i = 0; i < n; i++) P[i].received = true;
-  for (size_t i = 0; i < lp_table_nrows(outc.t); i++) {
-    patient *p = find(P, n, str(&outc, i, c_pat));
-    if (!p) {
-      st = lp_error_at(err, LP_EDATA, outc.path, lp_table_line(outc.t, i), "patient", "'%s' is not randomised",
-                       str(&outc, i, c_pat));
-      goto done;
-    }
+  for (size_t i = 0; i < lp_table_nrows(outc->t); i++) {
+    patient *p = find(P, n, str(outc, i, c_pat));
+    if (!p) return not_randomised(outc, i, c_pat, err);
     double t;
-    p->received = num(&outc, i, c_rec) != 0;
-    p->withdrawn = num(&outc, i, c_wd) == 1;
-    p->died = num(&outc, i, c_died) == 1;
-    if ((st = parse_time(&outc, i, c_icu, &t, err))) goto done;
+    p->received = num(outc, i, c_rec) != 0;
+    p->withdrawn = num(outc, i, c_wd) == 1;
+    p->died = num(outc, i, c_died) == 1;
+    if ((st = parse_time(outc, i, c_icu, &t, err))) return st;
     p->icu_end = t - p->rand_day;
-    if ((st = parse_time(&outc, i, c_hosp, &t, err))) goto done;
+    if ((st = parse_time(outc, i, c_hosp, &t, err))) return st;
     p->hosp_end = t - p->rand_day;
-    if ((st = parse_time(&outc, i, c_dd, &t, err))) goto done;
+    if ((st = parse_time(outc, i, c_dd, &t, err))) return st;
     p->death = t - p->rand_day;
-    if ((st = parse_time(&outc, i, c_wean, &t, err))) goto done;
+    if ((st = parse_time(outc, i, c_wean, &t, err))) return st;
     p->weaned = t - p->rand_day;
   }
-  /* Daily records: SOFA inputs scored with the clinical rules (five systems). */
-  size_t cd[20];
-  /* The daily fields, in the order of cd[] below (patient .. rrt are consecutive). */
-  for (int k = 0; k <= LP_F_DAY_RRT - LP_F_DAY_PATIENT; k++)
-    if ((st = col(&daily, lp_field_column((lp_field_id)(LP_F_DAY_PATIENT + k)), &cd[k], err))) goto done;
-  for (size_t i = 0; i < lp_table_nrows(daily.t); i++) {
-    patient *p = find(P, n, str(&daily, i, cd[0]));
-    long line = lp_table_line(daily.t, i);
-    if (!p) {
-      st = lp_error_at(err, LP_EDATA, daily.path, line, "patient", "'%s' is not randomised", str(&daily, i, cd[0]));
-      goto done;
-    }
-    double day = num(&daily, i, cd[1]);
-    if (!(day >= 1 && day <= 28) || num(&daily, i, cd[2]) == 0) continue;
+  return LP_OK;
+}
+
+/* Daily records up to the horizon: SOFA inputs scored with the clinical rules (five systems). */
+static lp_status read_daily(const tab *daily, patient *P, size_t n, int horizon, lp_error *err) {
+  enum { PAT, DAY, IN_ICU, PAO2, FIO2, RESP, PLT, BILI, MAP, DOPA, DOBU, EPI, NOREPI, VASO, CREAT, URINE, VENT, RRT };
+  size_t cd[RRT + 1];
+  lp_status st;
+  _Static_assert(LP_F_DAY_RRT - LP_F_DAY_PATIENT == RRT, "the daily fields are consecutive, in this order");
+  for (int k = 0; k <= RRT; k++)
+    if ((st = col(daily, lp_field_column((lp_field_id)(LP_F_DAY_PATIENT + k)), &cd[k], err))) return st;
+  for (size_t i = 0; i < lp_table_nrows(daily->t); i++) {
+    patient *p = find(P, n, str(daily, i, cd[PAT]));
+    if (!p) return not_randomised(daily, i, cd[PAT], err);
+    double day = num(daily, i, cd[DAY]);
+    if (!(day >= 1 && day <= horizon) || num(daily, i, cd[IN_ICU]) == 0) continue;
     int d = (int)day - 1;
     lp_sofa_input in;
     lp_sofa_input_init(&in);
-    in.pao2 = num(&daily, i, cd[3]);
-    in.fio2 = num(&daily, i, cd[4]);
-    double rs = num(&daily, i, cd[5]);
+    in.pao2 = num(daily, i, cd[PAO2]);
+    in.fio2 = num(daily, i, cd[FIO2]);
+    double rs = num(daily, i, cd[RESP]);
     in.ventilated = isnan(rs) ? -1 : rs != 0;
-    in.platelets = num(&daily, i, cd[6]);
-    in.bilirubin = num(&daily, i, cd[7]);
-    in.map = num(&daily, i, cd[8]);
-    in.dopamine = num(&daily, i, cd[9]);
-    in.dobutamine = num(&daily, i, cd[10]);
-    in.epinephrine = num(&daily, i, cd[11]);
-    in.norepinephrine = num(&daily, i, cd[12]);
-    in.vasopressin = num(&daily, i, cd[13]);
-    in.creatinine = num(&daily, i, cd[14]);
-    in.urine_ml = num(&daily, i, cd[15]);
+    in.platelets = num(daily, i, cd[PLT]);
+    in.bilirubin = num(daily, i, cd[BILI]);
+    in.map = num(daily, i, cd[MAP]);
+    in.dopamine = num(daily, i, cd[DOPA]);
+    in.dobutamine = num(daily, i, cd[DOBU]);
+    in.epinephrine = num(daily, i, cd[EPI]);
+    in.norepinephrine = num(daily, i, cd[NOREPI]);
+    in.vasopressin = num(daily, i, cd[VASO]);
+    in.creatinine = num(daily, i, cd[CREAT]);
+    in.urine_ml = num(daily, i, cd[URINE]);
     lp_error inner;
-    if ((st = lp_sofa_score(&in, 5, &p->day[d], &inner))) {
-      st = lp_error_at(err, st, daily.path, line, inner.field, "%s", inner.message);
-      goto done;
-    }
+    if ((st = lp_sofa_score(&in, 5, &p->day[d], &inner)))
+      return lp_error_at(err, st, daily->path, lp_table_line(daily->t, i), inner.field, "%s", inner.message);
     p->have_day[d] = true;
     if (d + 1 > p->ndays) p->ndays = d + 1;
-    p->vent[d] = num(&daily, i, cd[16]) == 1;
-    p->rrt[d] = num(&daily, i, cd[17]) == 1;
+    p->vent[d] = num(daily, i, cd[VENT]) == 1;
+    p->rrt[d] = num(daily, i, cd[RRT]) == 1;
     double cat[4] = {in.dopamine, in.dobutamine, in.epinephrine, in.norepinephrine};
     bool known = false, any = false;
     for (int k = 0; k < 4; k++)
@@ -286,270 +241,101 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
     p->catechol[d] = any;
     p->creat[d] = in.creatinine;
   }
-  /* Serious adverse events by category. */
-  size_t c_cat, c_ser;
-  if ((st = col(&ae, F(AE_PATIENT), &c_pat, err)) || (st = col(&ae, F(AE_CATEGORY), &c_cat, err)) ||
-      (st = col(&ae, F(AE_SERIOUS), &c_ser, err)))
-    goto done;
-  for (size_t i = 0; i < lp_table_nrows(ae.t); i++) {
-    patient *p = find(P, n, str(&ae, i, c_pat));
-    if (!p || num(&ae, i, c_ser) != 1) continue;
-    const char *cat = str(&ae, i, c_cat);
+  return LP_OK;
+}
+
+/* Serious adverse events: slot 1-4 for the levels of the category field, 5 for any other. */
+static lp_status read_adverse_events(const tab *ae, patient *P, size_t n, lp_error *err) {
+  size_t c_pat, c_cat, c_ser;
+  lp_status st;
+  if ((st = col(ae, F(AE_PATIENT), &c_pat, err)) || (st = col(ae, F(AE_CATEGORY), &c_cat, err)) ||
+      (st = col(ae, F(AE_SERIOUS), &c_ser, err)))
+    return st;
+  for (size_t i = 0; i < lp_table_nrows(ae->t); i++) {
+    patient *p = find(P, n, str(ae, i, c_pat));
+    if (!p || num(ae, i, c_ser) != 1) continue;
+    const char *cat = str(ae, i, c_cat);
     p->ae[0] = 1;
-    /* The category's level (svt, vt, brady, mi) is slot 1-4; any other category is 5. */
     char level[64];
     int slot = 5;
-    for (int k = 0; slot == 5 && lp_field_level(LP_F_AE_CATEGORY, (size_t)k, level, sizeof level); k++)
+    for (int k = 0; slot == 5 && k < 4 && lp_field_level(LP_F_AE_CATEGORY, (size_t)k, level, sizeof level); k++)
       if (!strcmp(cat, level)) slot = k + 1;
     p->ae[slot] = 1;
   }
+  return LP_OK;
+}
 
-  /* Subgroup cut-points: cardiac index tertile, median norepinephrine dose. */
-  double *tmp = malloc(n * sizeof *tmp);
+/* The q-quantile of baseline field `id` among the analysed patients (NAN: none measured). */
+static lp_status baseline_quantile(const tab *base, const patient *P, size_t n, int id, double q, double *out,
+                                   lp_error *err) {
+  double *v = malloc((n ? n : 1) * sizeof *v);
+  if (!v) return lp_error_set(err, LP_ENOMEM, "out of memory");
   size_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!P[i].withdrawn && isfinite(bval(&base, &P[i], F(BASE_CARDIAC_INDEX)))) tmp[m++] = bval(&base, &P[i], F(BASE_CARDIAC_INDEX));
-  lp_sort_doubles(tmp, m);
-  double ci_third = m ? lp_quantile_sorted(tmp, m, 1.0 / 3) : NAN;
-  m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!P[i].withdrawn && isfinite(bval(&base, &P[i], F(BASE_NOREPINEPHRINE)))) tmp[m++] = bval(&base, &P[i], F(BASE_NOREPINEPHRINE));
-  lp_sort_doubles(tmp, m);
-  double ne_median = m ? lp_quantile_sorted(tmp, m, 0.5) : NAN;
-  free(tmp);
-
-  /* ---- the analysis data set ---- */
-  size_t M = o->imputations;
-  lp_strbuf_printf(&ob, "patient,site,arm,age,male,weight,bmi,race_asian,race_black,race_white,race_other,recent_surgery,ihd,chf,"
-           "cardiac_failure,copd,chronic_renal,cirrhosis,immunocompromised,diabetes,beta_blockers,shock_hours,"
-           "norepinephrine,epinephrine,vasopressin,dobutamine,apache2,sofa_baseline,resp_failure,renal_failure,"
-           "hepatic_failure,coag_failure,neuro_failure,culture_positive,ventilated,rrt_baseline,ards,src_lung,"
-           "src_abdomen,src_urinary,src_bacteremia,src_neurologic,src_soft_tissue,src_other,rhythm_sinus,rhythm_af,"
-           "rhythm_paced,rhythm_other,map,heart_rate,cvp,cardiac_index,stroke_volume,sao2,scvo2,lactate,pf_ratio,"
-           "creatinine,creatinine_reference,bilirubin,hemoglobin,platelets,gcs,received_drug,icu_days,"
-           "sofa_mean,sofa_resp,sofa_coag,sofa_liver,sofa_cv,sofa_renal,sofa_no_cv");
-  for (size_t k = 1; k <= M; k++) lp_strbuf_printf(&ob, ",sofa_mi_%zu", k);
-  lp_strbuf_printf(&ob, ",death28,alive28,death_icu,death_hospital,time28,dead28,icu_los,hospital_los,catecholamine_free_days,"
-           "ventilation_free_days,wean_time,weaned,new_rrt,rrt_days,sustained_renal_failure,major_kidney_event,ae_any,"
-           "ae_arrhythmia,ae_svt,ae_vf_vt,ae_bradycardia,ae_mi_acs,ae_other,sg_cardiac_index,sg_scvo2,sg_lactate,"
-           "sg_norepinephrine\n");
-  lp_strbuf_printf(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
   for (size_t i = 0; i < n; i++) {
-    patient *p = &P[i];
+    double x = lp__bval(base, &P[i], id);
+    if (!P[i].withdrawn && isfinite(x)) v[m++] = x;
+  }
+  lp_sort_doubles(v, m);
+  *out = m ? lp_quantile_sorted(v, m, q) : NAN;
+  free(v);
+  return LP_OK;
+}
+
+/* ---- the analysis data set and the time-to-event file ---- */
+
+static void tte_line(lp_strbuf *tb, const lp__row *r, const char *outcome, double time, int event) {
+  const lp__patient *p = r->p;
+  lp_strbuf_printf(tb, "%s,%s,%s,%s,%.10g,%d", p->code, p->site, r->x->arms[p->arm], outcome, fmax(time, 0), event);
+  double age = lp__bval(r->x->base, p, LP_F_BASE_AGE), apache = lp__bval(r->x->base, p, LP_F_BASE_APACHE2);
+  if (isfinite(age)) lp_strbuf_printf(tb, ",%.10g", age);
+  else lp_strbuf_puts(tb, ",");
+  if (isfinite(apache)) lp_strbuf_printf(tb, ",%.10g\n", apache);
+  else lp_strbuf_puts(tb, ",\n");
+}
+
+static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_t n, lp_derived *out,
+                                lp_error *err) {
+  lp_strbuf ob = {0}, tb = {0};
+  lp__row *r = malloc(sizeof *r);
+  if (!r) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  lp__write_header(&ob, x->o->imputations);
+  lp_strbuf_puts(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
+  for (size_t i = 0; i < n; i++) {
+    const patient *p = &P[i];
     if (p->withdrawn) {
       out->withdrawn++;
       continue;
     }
     out->patients++;
-    lp_strbuf_printf(&ob, "%s,%s,%s", p->code, p->site, out->arms[p->arm]);
-    char lvbuf[64];
-    putnum(&ob, bval(&base, p, F(BASE_AGE)));
-    const char *sex = bstr(&base, p, F(BASE_SEX));
-    putflag(&ob, *sex ? !strcmp(sex, lv(LP_F_BASE_SEX, 0, lvbuf)) : -1);
-    double w = bval(&base, p, F(BASE_WEIGHT)), h = bval(&base, p, F(BASE_HEIGHT));
-    putnum(&ob, w);
-    putnum(&ob, w / ((h / 100) * (h / 100)));
-    const char *race = bstr(&base, p, F(BASE_RACE));
-    put_levels(&ob, race, LP_F_BASE_RACE);
-    static const lp_field_id flags[] = {LP_F_BASE_RECENT_SURGERY, LP_F_BASE_IHD, LP_F_BASE_CHF,
-                                         LP_F_BASE_CARDIAC_FAILURE, LP_F_BASE_COPD, LP_F_BASE_CHRONIC_RENAL,
-                                         LP_F_BASE_CIRRHOSIS, LP_F_BASE_IMMUNOCOMPROMISED, LP_F_BASE_DIABETES,
-                                         LP_F_BASE_BETA_BLOCKERS};
-    for (int k = 0; k < 10; k++) putflag(&ob, bflag(&base, p, lp_field_column(flags[k])));
-    putnum(&ob, bval(&base, p, F(BASE_SHOCK_HOURS)));
-    putnum(&ob, dose(&base, p, F(BASE_NOREPINEPHRINE)));
-    putnum(&ob, dose(&base, p, F(BASE_EPINEPHRINE)));
-    putnum(&ob, dose(&base, p, F(BASE_VASOPRESSIN)));
-    putnum(&ob, dose(&base, p, F(BASE_DOBUTAMINE)));
-    putnum(&ob, bval(&base, p, F(BASE_APACHE2)));
-    putnum(&ob, bval(&base, p, F(BASE_SOFA)));
-    /* Baseline organ failures: SOFA component >= 3 (six systems); renal: KDIGO 3. */
-    lp_sofa_input bi;
-    lp_sofa_input_init(&bi);
-    bi.pao2 = bval(&base, p, F(BASE_PAO2));
-    bi.fio2 = bval(&base, p, F(BASE_FIO2));
-    bi.ventilated = bflag(&base, p, F(BASE_RESP_SUPPORT));
-    bi.platelets = bval(&base, p, F(BASE_PLATELETS));
-    bi.bilirubin = bval(&base, p, F(BASE_BILIRUBIN));
-    bi.gcs = bval(&base, p, F(BASE_GCS));
-    lp_sofa bs;
-    if (lp_sofa_score(&bi, 6, &bs, NULL)) memset(&bs, 0xff, sizeof bs);
-    /* The kidney reference: no creatinine from before the illness is recorded, so by
-     * default the lower of the randomisation value and KDIGO's estimate (an eGFR of
-     * 75 for the patient's age, sex and race); see docs/outcomes.md. */
-    int stage = -1;
-    double cr0 = bval(&base, p, F(BASE_CREATININE)), cref = cr0;
-    if (o->kidney_reference == LP_KIDNEY_REF_ESTIMATED && *sex && *race) {
-      double est;
-      if (!lp_kdigo_estimated_baseline(bval(&base, p, F(BASE_AGE)), !strcmp(sex, lv(LP_F_BASE_SEX, 1, lvbuf)), !strcmp(race, lv(LP_F_BASE_RACE, 1, lvbuf)), &est,
-                                       NULL))
-        cref = isfinite(cr0) ? fmin(cr0, est) : est;
+    lp__row_compute(x, p, i, r);
+    if (r->have_mean) {
+      out->filled += r->sm.filled;
+      out->component_days += (size_t)r->nd * 5;
     }
-    if (isfinite(cr0)) lp_kdigo_stage(cr0, cref, NAN, bflag(&base, p, F(BASE_RRT)) == 1, &stage, NULL);
-    else if (bflag(&base, p, F(BASE_RRT)) == 1) stage = 3;
-    putflag(&ob, bs.component[LP_SOFA_RESP] < 0 ? -1 : bs.component[LP_SOFA_RESP] >= 3);
-    putflag(&ob, stage < 0 ? -1 : stage >= 3);
-    putflag(&ob, bs.component[LP_SOFA_LIVER] < 0 ? -1 : bs.component[LP_SOFA_LIVER] >= 3);
-    putflag(&ob, bs.component[LP_SOFA_COAG] < 0 ? -1 : bs.component[LP_SOFA_COAG] >= 3);
-    putflag(&ob, bs.component[LP_SOFA_CNS] < 0 ? -1 : bs.component[LP_SOFA_CNS] >= 3);
-    putflag(&ob, bflag(&base, p, F(BASE_POSITIVE_CULTURE)));
-    putflag(&ob, bflag(&base, p, F(BASE_MECH_VENT)));
-    putflag(&ob, bflag(&base, p, F(BASE_RRT)));
-    putflag(&ob, bflag(&base, p, F(BASE_ARDS)));
-    put_levels(&ob, bstr(&base, p, F(BASE_INFECTION_SOURCE)), LP_F_BASE_INFECTION_SOURCE);
-    put_levels(&ob, bstr(&base, p, F(BASE_RHYTHM)), LP_F_BASE_RHYTHM);
-    static const lp_field_id physiology[] = {LP_F_BASE_MAP, LP_F_BASE_HEART_RATE, LP_F_BASE_CVP,
-                                              LP_F_BASE_CARDIAC_INDEX, LP_F_BASE_STROKE_VOLUME, LP_F_BASE_SAO2,
-                                              LP_F_BASE_SCVO2, LP_F_BASE_LACTATE};
-    for (int k = 0; k < 8; k++) putnum(&ob, bval(&base, p, lp_field_column(physiology[k])));
-    putnum(&ob, bi.pao2 / bi.fio2);
-    putnum(&ob, cr0);
-    putnum(&ob, cref);
-    putnum(&ob, bi.bilirubin);
-    putnum(&ob, bval(&base, p, F(BASE_HEMOGLOBIN)));
-    putnum(&ob, bi.platelets);
-    putnum(&ob, bi.gcs);
-    putflag(&ob, p->received);
-    /* ICU days: the daily records from day 1 to the last in the ICU (at most 28). */
-    int nd = 0;
-    lp_sofa days[28];
-    for (int d = 0; d < p->ndays; d++) {
-      if (p->have_day[d]) days[nd++] = p->day[d];
-      else { /* a day with no record at all: every component missing */
-        lp_sofa miss;
-        memset(&miss, 0, sizeof miss);
-        for (int k = 0; k < LP_SOFA_NCOMP; k++) miss.component[k] = -1;
-        miss.systems = 5;
-        miss.total = -1;
-        miss.missing = 0x2f;
-        days[nd++] = miss;
-      }
-    }
-    putnum(&ob, nd);
-    lp_sofa_mean sm;
-    if (nd > 0 && !lp_sofa_mean_daily(days, (size_t)nd, o->rule, &sm, NULL)) {
-      out->filled += sm.filled;
-      out->component_days += (size_t)nd * 5;
-      putnum(&ob, sm.mean);
-      putnum(&ob, sm.component[LP_SOFA_RESP]);
-      putnum(&ob, sm.component[LP_SOFA_COAG]);
-      putnum(&ob, sm.component[LP_SOFA_LIVER]);
-      putnum(&ob, sm.component[LP_SOFA_CV]);
-      putnum(&ob, sm.component[LP_SOFA_RENAL]);
-      putnum(&ob, sm.mean - sm.component[LP_SOFA_CV]);
-    } else {
-      for (int k = 0; k < 7; k++) lp_strbuf_printf(&ob, ",");
-    }
-    /* Multiple imputation: each missing component-day drawn from the patient's own
-     * observed values of that component (from the whole trial when it has none). */
-    static const int comps[5] = {LP_SOFA_RESP, LP_SOFA_COAG, LP_SOFA_LIVER, LP_SOFA_CV, LP_SOFA_RENAL};
-    for (size_t k = 0; k < M; k++) {
-      if (nd == 0) {
-        lp_strbuf_printf(&ob, ",");
-        continue;
-      }
-      lp_rng r;
-      lp_rng_seed(&r, o->seed, ((uint64_t)i << 16) + k);
-      double total = 0;
-      for (int cc = 0; cc < 5; cc++) {
-        int comp = comps[cc], obs[28], no = 0;
-        for (int d = 0; d < nd; d++)
-          if (days[d].component[comp] >= 0) obs[no++] = days[d].component[comp];
-        for (int d = 0; d < nd; d++) {
-          int v = days[d].component[comp];
-          if (v < 0) v = no ? obs[lp_rng_below(&r, (uint32_t)no)] : (int)lp_rng_below(&r, 2);
-          total += v;
-        }
-      }
-      putnum(&ob, total / nd);
-    }
-    /* Deaths and times. */
-    bool d28 = p->died && p->death <= 28;
-    putflag(&ob, d28);
-    putflag(&ob, !d28);
-    putflag(&ob, p->died && isfinite(p->icu_end) && p->death <= p->icu_end + 1e-9);
-    putflag(&ob, p->died && (!isfinite(p->hosp_end) || p->death <= p->hosp_end + 1e-9));
-    double t28 = d28 ? p->death : 28;
-    if (!d28 && !p->died && isfinite(p->hosp_end) && p->hosp_end < 28) t28 = 28; /* discharged alive: known alive */
-    putnum(&ob, fmax(t28, 0));
-    putflag(&ob, d28);
-    lp_strbuf_printf(&tb, "%s,%s,%s,death28,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(t28, 0), d28);
-    putnum(&tb, bval(&base, p, F(BASE_AGE)));
-    putnum(&tb, bval(&base, p, F(BASE_APACHE2)));
-    lp_strbuf_printf(&tb, "\n");
-    putnum(&ob, p->icu_end);
-    putnum(&ob, p->hosp_end);
-    /* Free days to day 28: 0 for a death by day 28; else 28 minus the ICU days on
-     * catecholamines (a day with no rate recorded takes the previous day's status)
-     * or on mechanical ventilation. */
-    int cat_days = 0, vent_days = 0;
-    bool last_cat = false;
-    for (int d = 0; d < p->ndays; d++) {
-      bool cat = p->catechol_known[d] ? p->catechol[d] : last_cat;
-      cat_days += cat;
-      last_cat = cat;
-      vent_days += p->vent[d];
-    }
-    putnum(&ob, d28 ? 0 : 28 - cat_days);
-    putnum(&ob, d28 ? 0 : 28 - vent_days);
-    /* Weaning among patients ventilated at baseline: time to successful weaning by
-     * day 28; censored at death, or day 28. */
-    if (bflag(&base, p, F(BASE_MECH_VENT)) == 1) {
-      bool wean = isfinite(p->weaned) && p->weaned <= 28;
-      double tw = wean ? p->weaned : (d28 ? p->death : 28);
-      putnum(&ob, fmax(tw, 0));
-      putflag(&ob, wean);
-      lp_strbuf_printf(&tb, "%s,%s,%s,weaning,%.10g,%d", p->code, p->site, out->arms[p->arm], fmax(tw, 0), wean);
-      putnum(&tb, bval(&base, p, F(BASE_AGE)));
-      putnum(&tb, bval(&base, p, F(BASE_APACHE2)));
-      lp_strbuf_printf(&tb, "\n");
-    } else {
-      lp_strbuf_printf(&ob, ",,");
-    }
-    /* Kidney: any RRT on days 1-28 (chronic dialysis was an exclusion, so new); its
-     * duration in days; sustained renal failure = KDIGO 2 or 3 on the last ICU day
-     * (creatinine carried forward; RRT counts as stage 3) against the reference
-     * creatinine; the major kidney event = death by 28, new RRT or sustained failure. */
-    int rrt_days = 0;
-    for (int d = 0; d < p->ndays; d++) rrt_days += p->rrt[d];
-    putflag(&ob, rrt_days > 0);
-    if (rrt_days > 0) putnum(&ob, rrt_days);
-    else lp_strbuf_printf(&ob, ",");
-    int stage_end = -1;
-    if (p->ndays > 0 && isfinite(cref)) {
-      int last = p->ndays - 1;
-      double cr = NAN;
-      for (int d = last; d >= 0 && isnan(cr); d--) cr = p->creat[d];
-      if (p->rrt[last]) stage_end = 3;
-      else if (isfinite(cr) && cr > 0 && lp_kdigo_stage(cr, cref, NAN, false, &stage_end, NULL)) stage_end = -1;
-    }
-    lp_kidney_outcome ko;
-    lp_kidney_outcome_compute(stage_end, d28, rrt_days > 0, &ko);
-    putflag(&ob, ko.sustained_renal_failure);
-    putflag(&ob, ko.major_kidney_event);
-    putflag(&ob, p->ae[0]);
-    putflag(&ob, p->ae[1] || p->ae[2] || p->ae[3]);
-    putflag(&ob, p->ae[1]);
-    putflag(&ob, p->ae[2]);
-    putflag(&ob, p->ae[3]);
-    putflag(&ob, p->ae[4]);
-    putflag(&ob, p->ae[5]);
-    /* Subgroups. */
-    double ci = bval(&base, p, F(BASE_CARDIAC_INDEX)), sv = bval(&base, p, F(BASE_SCVO2)), la = bval(&base, p, F(BASE_LACTATE)),
-           ne = bval(&base, p, F(BASE_NOREPINEPHRINE));
-    lp_strbuf_printf(&ob, ",%s", isfinite(ci) ? (ci <= ci_third ? "lowest third" : "middle or highest third") : "");
-    lp_strbuf_printf(&ob, ",%s", isfinite(sv) ? (sv < 70 ? "low (<70%)" : sv <= 85 ? "normal (70-85%)" : "high (>85%)") : "");
-    lp_strbuf_printf(&ob, ",%s", isfinite(la) ? (la <= 2 ? "<=2 mmol/liter" : ">2 mmol/liter") : "");
-    lp_strbuf_printf(&ob, ",%s\n", isfinite(ne) ? (ne <= ne_median ? "at or below median" : "above median") : "");
+    lp__write_row(&ob, r);
+    tte_line(&tb, r, "death28", r->t28, r->d28);
+    if (r->ventilated) tte_line(&tb, r, "weaning", r->tw, r->wean);
   }
+  free(r);
   if (ob.nomem || tb.nomem) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory writing the analysis data set");
-    goto done;
+    free(ob.p);
+    free(tb.p);
+    return lp_error_set(err, LP_ENOMEM, "out of memory writing the analysis data set");
   }
-  /* ---- daily course: LOCF-filled totals among patients in the ICU that day ---- */
-  out->course.days = 28;
+  out->csv = ob.p;
+  out->csv_len = ob.len;
+  out->tte_csv = tb.p;
+  out->tte_len = tb.len;
+  return lp_derive_dictionary(x->o->imputations, 0, &out->dictionary_csv, &out->dictionary_len, err);
+}
+
+/* ---- daily course: LOCF-filled totals among patients in the ICU that day ---- */
+
+static void daily_course(const patient *P, size_t n, const lp_derive_options *o, lp_daily_course *c) {
+  double z = gsl_cdf_ugaussian_Pinv(1 - (1 - o->level) / 2);
+  c->days = o->horizon;
   for (int a = 0; a < 2; a++)
-    for (int d = 0; d < 28; d++) {
+    for (int d = 0; d < o->horizon; d++) {
       double s = 0, ss = 0;
       long k = 0;
       for (size_t i = 0; i < n; i++) {
@@ -566,22 +352,24 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
         ss += (double)tot * tot;
         k++;
       }
-      out->course.n[a][d] = k;
+      c->n[a][d] = k;
       double mean = k ? s / (double)k : NAN, sd = k > 1 ? sqrt(fmax(0, (ss - k * mean * mean) / (double)(k - 1))) : NAN;
-      out->course.mean[a][d] = mean;
-      out->course.lo[a][d] = mean - 1.96 * sd / sqrt((double)k);
-      out->course.hi[a][d] = mean + 1.96 * sd / sqrt((double)k);
+      c->mean[a][d] = mean;
+      c->lo[a][d] = mean - z * sd / sqrt((double)k);
+      c->hi[a][d] = mean + z * sd / sqrt((double)k);
     }
-  /* ---- CONSORT flow from the screening log and the dispositions ---- */
-  {
-    lp_flow *f = &out->flow;
-    size_t c_el, c_fail, c_reason, c_sp;
-    if ((st = col(&scr, F(SCR_ELIGIBLE), &c_el, err)) || (st = col(&scr, F(SCR_FAILED), &c_fail, err)) ||
-        (st = col(&scr, F(SCR_REASON), &c_reason, err)) || (st = col(&scr, F(SCR_PATIENT), &c_sp, err)))
-      goto done;
-    static const struct {
-      const char *id, *text;
-    } crit[] = {{"age", "Were <18 yr of age"},
+}
+
+/* ---- CONSORT flow from the screening log and the dispositions ---- */
+
+static void flow_item(lp_flow_item *it, const char *text, long count) {
+  snprintf(it->text, sizeof it->text, "%s", text);
+  it->count = count;
+}
+
+static const struct {
+  const char *id, *text;
+} criteria[] = {{"age", "Were <18 yr of age"},
                 {"infection", "Did not have an infection"},
                 {"sirs", "Did not meet SIRS criteria"},
                 {"vasopressor", "Did not meet vasopressor criteria"},
@@ -596,84 +384,107 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
                 {"levosimendan_30d", "Had received levosimendan within 30 days"},
                 {"hypersensitivity", "Had hypersensitivity to levosimendan"},
                 {"other_trial", "Were enrolled in another trial"}};
-    long counts[15] = {0}, shock = 0, missing_info = 0;
-    long reasons_ne[5] = {0};
-    static const char *const ne_text[4] = {"physician", "consent", "staff", "other"};
-    size_t ns = lp_table_nrows(scr.t);
-    f->assessed = (long)ns;
-    for (size_t i = 0; i < ns; i++) {
-      bool enrolled = lp_table_cell(scr.t, i, c_sp) && find(P, n, str(&scr, i, c_sp));
-      if (enrolled) continue;
-      f->excluded++;
-      if (num(&scr, i, c_el) == 1) {
-        const char *why = str(&scr, i, c_reason);
-        int k = 3;
-        for (int j = 0; j < 3; j++)
-          if (strstr(why, ne_text[j])) k = j;
-        reasons_ne[k]++;
-        continue;
-      }
-      char failed[512];
-      snprintf(failed, sizeof failed, ",%s,", str(&scr, i, c_fail));
-      bool is_shock = false;
-      for (size_t k = 0; k < 15; k++) {
-        char needle[64];
-        snprintf(needle, sizeof needle, ",%s,", crit[k].id);
-        if (strstr(failed, needle)) {
+#define NCRIT (sizeof criteria / sizeof criteria[0])
+
+static lp_status screening_flow(const tab *scr, patient *P, size_t n, lp_flow *f, lp_error *err) {
+  size_t c_el, c_fail, c_reason, c_sp;
+  lp_status st;
+  if ((st = col(scr, F(SCR_ELIGIBLE), &c_el, err)) || (st = col(scr, F(SCR_FAILED), &c_fail, err)) ||
+      (st = col(scr, F(SCR_REASON), &c_reason, err)) || (st = col(scr, F(SCR_PATIENT), &c_sp, err)))
+    return st;
+  long counts[NCRIT] = {0}, shock = 0, missing_info = 0, reasons_ne[4] = {0};
+  static const char *const ne_text[3] = {"physician", "consent", "staff"};
+  size_t ns = lp_table_nrows(scr->t);
+  f->assessed = (long)ns;
+  for (size_t i = 0; i < ns; i++) {
+    if (lp_table_cell(scr->t, i, c_sp) && find(P, n, str(scr, i, c_sp))) continue; /* enrolled */
+    f->excluded++;
+    if (num(scr, i, c_el) == 1) {
+      const char *why = str(scr, i, c_reason);
+      int k = 3;
+      for (int j = 0; j < 3; j++)
+        if (strstr(why, ne_text[j])) k = j;
+      reasons_ne[k]++;
+      continue;
+    }
+    /* The failed criteria are a comma-separated list of ids: match whole items. */
+    const char *failed = str(scr, i, c_fail);
+    bool is_shock = false;
+    for (size_t k = 0; k < NCRIT; k++) {
+      size_t len = strlen(criteria[k].id);
+      for (const char *s = failed; (s = strstr(s, criteria[k].id)); s += len)
+        if ((s == failed || s[-1] == ',') && (s[len] == ',' || s[len] == '\0')) {
           counts[k]++;
           if (k >= 1 && k <= 3) is_shock = true;
+          break;
         }
-      }
-      if (strstr(failed, ":missing")) missing_info++;
-      shock += is_shock;
     }
-    flow_item(&f->reasons[f->nreasons++], "Were not in septic shock", shock);
-    for (size_t k = 0; k < 15; k++)
-      if (counts[k]) flow_item(&f->reasons[f->nreasons++], crit[k].text, counts[k]);
-    if (missing_info) flow_item(&f->reasons[f->nreasons++], "Had incomplete eligibility information", missing_info);
-    static const char *const ne_label[4] = {"Were not enrolled, per physician's decision",
-                                            "Did not give consent or have consent obtained",
-                                            "Had problems with staff availability", "Had other reasons"};
-    for (int k = 0; k < 4; k++)
-      if (reasons_ne[k]) flow_item(&f->reasons[f->nreasons++], ne_label[k], reasons_ne[k]);
-    f->randomised = (long)n;
-    for (int a = 0; a < 2; a++) {
-      snprintf(f->arm[a].name, sizeof f->arm[a].name, "%s", out->arms[a]);
-      long died = 0, withdrew = 0, other = 0;
-      for (size_t i = 0; i < n; i++) {
-        const patient *p = &P[i];
-        if (p->arm != a) continue;
-        f->arm[a].assigned++;
-        if (p->received) f->arm[a].received++;
-        else if (p->withdrawn) withdrew++;
-        else if (p->died && p->death < 1) died++;
-        else other++;
-        if (!p->withdrawn) f->arm[a].analysed++;
-      }
-      if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);
-      if (died) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Died before the infusion", died);
-      if (other) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Other reasons", other);
-      if (withdrew)
-        flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent", withdrew);
-    }
+    if (strstr(failed, ":missing")) missing_info++;
+    shock += is_shock;
   }
-  out->csv = ob.p;
-  out->csv_len = ob.len;
-  ob.p = NULL;
-  out->tte_csv = tb.p;
-  out->tte_len = tb.len;
-  tb.p = NULL;
+  flow_item(&f->reasons[f->nreasons++], "Were not in septic shock", shock);
+  for (size_t k = 0; k < NCRIT; k++)
+    if (counts[k]) flow_item(&f->reasons[f->nreasons++], criteria[k].text, counts[k]);
+  if (missing_info) flow_item(&f->reasons[f->nreasons++], "Had incomplete eligibility information", missing_info);
+  static const char *const ne_label[4] = {"Were not enrolled, per physician's decision",
+                                          "Did not give consent or have consent obtained",
+                                          "Had problems with staff availability", "Had other reasons"};
+  for (int k = 0; k < 4; k++)
+    if (reasons_ne[k]) flow_item(&f->reasons[f->nreasons++], ne_label[k], reasons_ne[k]);
+  return LP_OK;
+}
+
+static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *f) {
+  f->randomised = (long)n;
+  for (int a = 0; a < 2; a++) {
+    snprintf(f->arm[a].name, sizeof f->arm[a].name, "%s", dv->arms[a]);
+    long died = 0, withdrew = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+      const patient *p = &P[i];
+      if (p->arm != a) continue;
+      f->arm[a].assigned++;
+      if (p->received) f->arm[a].received++;
+      else if (p->withdrawn) withdrew++;
+      else if (p->died && p->death < 1) died++;
+      else other++;
+      if (!p->withdrawn) f->arm[a].analysed++;
+    }
+    if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);
+    if (died) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Died before the infusion", died);
+    if (other) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Other reasons", other);
+    if (withdrew)
+      flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent", withdrew);
+  }
+}
+
+/* ---- the whole derivation ---- */
+
+lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out, lp_error *err) {
+  memset(out, 0, sizeof *out);
+  if (o->horizon < 1 || o->horizon > LP_DERIVE_MAX_DAYS)
+    return lp_error_set(err, LP_ERANGE, "the horizon must be 1 to %d days, not %d", LP_DERIVE_MAX_DAYS, o->horizon);
+  if (!(o->level > 0 && o->level < 1))
+    return lp_error_set(err, LP_ERANGE, "the confidence level must be between 0 and 1, not %g", o->level);
+  export_tabs e = {0};
+  patient *P = NULL;
+  size_t n = 0;
+  lp_status st;
+  if ((st = tabs_load(dir, &e, err)) || (st = read_patients(&e, o, &P, &n, out, err)) ||
+      (st = read_outcomes(&e.outc, P, n, err)) || (st = read_daily(&e.daily, P, n, o->horizon, err)) ||
+      (st = read_adverse_events(&e.ae, P, n, err)))
+    goto done;
+  /* Subgroup cut-points: cardiac index tertile, median norepinephrine dose. */
+  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, NAN, NAN};
+  if ((st = baseline_quantile(&e.base, P, n, LP_F_BASE_CARDIAC_INDEX, 1.0 / 3, &x.ci_third, err)) ||
+      (st = baseline_quantile(&e.base, P, n, LP_F_BASE_NOREPINEPHRINE, 0.5, &x.ne_median, err)) ||
+      (st = write_data_set(&x, P, n, out, err)))
+    goto done;
+  daily_course(P, n, o, &out->course);
+  if ((st = screening_flow(&e.scr, P, n, &out->flow, err))) goto done;
+  arm_flow(P, n, out, &out->flow);
 done:
-  free(ob.p);
-  free(tb.p);
   free(P);
-  lp_table_free(alloc.t);
-  lp_table_free(rnd.t);
-  lp_table_free(base.t);
-  lp_table_free(daily.t);
-  lp_table_free(outc.t);
-  lp_table_free(ae.t);
-  lp_table_free(scr.t);
+  tabs_free(&e);
   if (st) lp_derived_clear(out);
   return st;
 }

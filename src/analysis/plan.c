@@ -86,6 +86,135 @@ static lp_status bad(const lp_plan *p, size_t row, const char *col, lp_error *er
   return lp_error_at(err, LP_EPARSE, lp_table_source(p->t), lp_table_line(p->t, row), col, "%s", text);
 }
 
+static const char *const kinds[] = {"mean", "median", "binary", "count", "adjusted", "cox", "subgroup",
+                                    "imputed", "baseline", NULL};
+static const char *const cis[] = {"wald", "wald-cc", "newcombe", "bootstrap", "robust", "", NULL};
+static const char *const tests[] = {"mann-whitney", "chisq-yates", "chisq", "fisher", "none", "", NULL};
+static const char *const summaries[] = {"mean", "median", "percent", "count", "n", "", NULL};
+
+/* Row i of the plan: its fields, words and what its kind needs. */
+static lp_status parse_row(lp_plan *p, size_t i, lp_error *err) {
+  lp_status st;
+  lp_plan_row *r = &p->rows[i];
+  r->line = lp_table_line(p->t, i);
+  r->id = field(p, i, "id");
+  r->table = field(p, i, "table");
+  r->section = field(p, i, "section");
+  r->label = field(p, i, "label");
+  r->outcome = field(p, i, "outcome");
+  r->population = field(p, i, "population");
+  r->adjust = field(p, i, "adjust");
+  r->factors = field(p, i, "factors");
+  r->time = field(p, i, "time");
+  r->event = field(p, i, "event");
+  r->subgroup = field(p, i, "subgroup");
+  r->levels = field(p, i, "levels");
+  r->published = NAN;
+  const char *pubtext = field(p, i, "published");
+  if (*pubtext && !lp_parse_number(pubtext, &r->published)) {
+    st = bad(p, i, "published", err, "'%s' is not a number", pubtext);
+    return st;
+  }
+  if (!*r->id) {
+    st = bad(p, i, "id", err, "every analysis needs an id");
+    return st;
+  }
+  for (size_t j = 0; j < i; j++)
+    if (!strcmp(p->rows[j].id, r->id)) {
+      st = bad(p, i, "id", err, "id '%s' is used twice", r->id);
+      return st;
+    }
+  int k = word_index(field(p, i, "kind"), kinds);
+  if (k < 0) {
+    st = bad(p, i, "kind", err, "unknown analysis kind '%s' (known: mean, median, binary, count, adjusted, cox, subgroup, imputed, baseline)", field(p, i, "kind"));
+    return st;
+  }
+  r->kind = (lp_analysis_kind)k;
+  int role = word_index(field(p, i, "role"), role_names);
+  if (role < 0) {
+    st = bad(p, i, "role", err, "unknown role '%s' (known: primary, survival-figure, weaning-figure)",
+             field(p, i, "role"));
+    return st;
+  }
+  r->role = (lp_plan_role)role;
+  for (size_t j = 0; j < i && role; j++)
+    if (p->rows[j].role == r->role) {
+      st = bad(p, i, "role", err, "role '%s' is already given to row '%s' (line %ld)", role_names[role],
+               p->rows[j].id, p->rows[j].line);
+      return st;
+    }
+  if ((r->role == LP_PLAN_ROLE_SURVIVAL_FIGURE || r->role == LP_PLAN_ROLE_WEANING_FIGURE) && r->kind != LP_AN_COX) {
+    st = bad(p, i, "role", err, "a '%s' row must be a cox analysis", role_names[role]);
+    return st;
+  }
+  if (r->role == LP_PLAN_ROLE_PRIMARY &&
+      (r->kind == LP_AN_BASELINE || r->kind == LP_AN_SUBGROUP || r->kind == LP_AN_COX)) {
+    st = bad(p, i, "role", err, "the primary row must compare the arms with one estimate (not a %s row)", kinds[k]);
+    return st;
+  }
+  int ci = word_index(field(p, i, "ci"), cis);
+  if (ci < 0) {
+    st = bad(p, i, "ci", err, "unknown interval method '%s' (known: wald, wald-cc, newcombe, bootstrap, robust)", field(p, i, "ci"));
+    return st;
+  }
+  r->ci = ci;
+  int te = word_index(field(p, i, "test"), tests);
+  if (te < 0) {
+    st = bad(p, i, "test", err, "unknown test '%s' (known: mann-whitney, chisq-yates, chisq, fisher, none)", field(p, i, "test"));
+    return st;
+  }
+  r->test = te;
+  int su = word_index(field(p, i, "summary"), summaries);
+  if (su < 0) {
+    st = bad(p, i, "summary", err, "unknown summary '%s' (known: mean, median, percent, count)", field(p, i, "summary"));
+    return st;
+  }
+  r->summary = su;
+  const char *d = field(p, i, "digits");
+  r->digits = -1;
+  if (*d) {
+    double v;
+    if (!lp_parse_number(d, &v) || v < 0 || v > 6 || v != floor(v)) {
+      st = bad(p, i, "digits", err, "digits must be a whole number from 0 to 6, not '%s'", d);
+      return st;
+    }
+    r->digits = (int)v;
+  }
+  /* What each kind needs. */
+  bool need_outcome = r->kind != LP_AN_COX;
+  if (need_outcome && !*r->outcome) {
+    st = bad(p, i, "outcome", err, "a '%s' analysis needs an outcome column", kinds[k]);
+    return st;
+  }
+  if (r->kind == LP_AN_COX && (!*r->time || !*r->event)) {
+    st = bad(p, i, !*r->time ? "time" : "event", err, "a cox analysis needs time and event columns");
+    return st;
+  }
+  if (r->kind == LP_AN_SUBGROUP && !*r->subgroup) {
+    st = bad(p, i, "subgroup", err, "a subgroup analysis needs a subgroup column");
+    return st;
+  }
+  if (r->kind == LP_AN_ADJUSTED && !*r->adjust) {
+    st = bad(p, i, "adjust", err, "an adjusted analysis needs covariates in 'adjust'");
+    return st;
+  }
+  if (r->kind == LP_AN_BINARY || r->kind == LP_AN_COUNT) {
+    if (r->ci == LP__CI_BOOTSTRAP || r->ci == LP__CI_ROBUST) {
+      st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of proportions (known: wald, wald-cc, newcombe)", field(p, i, "ci"));
+      return st;
+    }
+  } else if ((r->kind == LP_AN_MEAN || r->kind == LP_AN_MEDIAN) && r->ci != LP__CI_BOOTSTRAP &&
+             r->ci != LP__CI_NONE) {
+    st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of means or medians (known: bootstrap)", field(p, i, "ci"));
+    return st;
+  }
+  if (r->kind == LP_AN_BASELINE && r->summary == LP__SUM_NONE) {
+    st = bad(p, i, "summary", err, "a baseline row needs a summary (mean, median, percent, count or n)");
+    return st;
+  }
+  return LP_OK;
+}
+
 lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_plan **out, lp_error *err) {
   *out = NULL;
   lp_plan *p = calloc(1, sizeof *p);
@@ -121,130 +250,8 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto fail;
   }
-  static const char *const kinds[] = {"mean", "median", "binary", "count", "adjusted", "cox", "subgroup",
-                                      "imputed", "baseline", NULL};
-  static const char *const cis[] = {"wald", "wald-cc", "newcombe", "bootstrap", "robust", "", NULL};
-  static const char *const tests[] = {"mann-whitney", "chisq-yates", "chisq", "fisher", "none", "", NULL};
-  static const char *const summaries[] = {"mean", "median", "percent", "count", "n", "", NULL};
-  for (size_t i = 0; i < p->n; i++) {
-    lp_plan_row *r = &p->rows[i];
-    r->line = lp_table_line(p->t, i);
-    r->id = field(p, i, "id");
-    r->table = field(p, i, "table");
-    r->section = field(p, i, "section");
-    r->label = field(p, i, "label");
-    r->outcome = field(p, i, "outcome");
-    r->population = field(p, i, "population");
-    r->adjust = field(p, i, "adjust");
-    r->factors = field(p, i, "factors");
-    r->time = field(p, i, "time");
-    r->event = field(p, i, "event");
-    r->subgroup = field(p, i, "subgroup");
-    r->levels = field(p, i, "levels");
-    r->published = NAN;
-    const char *pubtext = field(p, i, "published");
-    if (*pubtext && !lp_parse_number(pubtext, &r->published)) {
-      st = bad(p, i, "published", err, "'%s' is not a number", pubtext);
-      goto fail;
-    }
-    if (!*r->id) {
-      st = bad(p, i, "id", err, "every analysis needs an id");
-      goto fail;
-    }
-    for (size_t j = 0; j < i; j++)
-      if (!strcmp(p->rows[j].id, r->id)) {
-        st = bad(p, i, "id", err, "id '%s' is used twice", r->id);
-        goto fail;
-      }
-    int k = word_index(field(p, i, "kind"), kinds);
-    if (k < 0) {
-      st = bad(p, i, "kind", err, "unknown analysis kind '%s' (known: mean, median, binary, count, adjusted, cox, subgroup, imputed, baseline)", field(p, i, "kind"));
-      goto fail;
-    }
-    r->kind = (lp_analysis_kind)k;
-    int role = word_index(field(p, i, "role"), role_names);
-    if (role < 0) {
-      st = bad(p, i, "role", err, "unknown role '%s' (known: primary, survival-figure, weaning-figure)",
-               field(p, i, "role"));
-      goto fail;
-    }
-    r->role = (lp_plan_role)role;
-    for (size_t j = 0; j < i && role; j++)
-      if (p->rows[j].role == r->role) {
-        st = bad(p, i, "role", err, "role '%s' is already given to row '%s' (line %ld)", role_names[role],
-                 p->rows[j].id, p->rows[j].line);
-        goto fail;
-      }
-    if ((r->role == LP_PLAN_ROLE_SURVIVAL_FIGURE || r->role == LP_PLAN_ROLE_WEANING_FIGURE) && r->kind != LP_AN_COX) {
-      st = bad(p, i, "role", err, "a '%s' row must be a cox analysis", role_names[role]);
-      goto fail;
-    }
-    if (r->role == LP_PLAN_ROLE_PRIMARY &&
-        (r->kind == LP_AN_BASELINE || r->kind == LP_AN_SUBGROUP || r->kind == LP_AN_COX)) {
-      st = bad(p, i, "role", err, "the primary row must compare the arms with one estimate (not a %s row)", kinds[k]);
-      goto fail;
-    }
-    int ci = word_index(field(p, i, "ci"), cis);
-    if (ci < 0) {
-      st = bad(p, i, "ci", err, "unknown interval method '%s' (known: wald, wald-cc, newcombe, bootstrap, robust)", field(p, i, "ci"));
-      goto fail;
-    }
-    r->ci = ci;
-    int te = word_index(field(p, i, "test"), tests);
-    if (te < 0) {
-      st = bad(p, i, "test", err, "unknown test '%s' (known: mann-whitney, chisq-yates, chisq, fisher, none)", field(p, i, "test"));
-      goto fail;
-    }
-    r->test = te;
-    int su = word_index(field(p, i, "summary"), summaries);
-    if (su < 0) {
-      st = bad(p, i, "summary", err, "unknown summary '%s' (known: mean, median, percent, count)", field(p, i, "summary"));
-      goto fail;
-    }
-    r->summary = su;
-    const char *d = field(p, i, "digits");
-    r->digits = -1;
-    if (*d) {
-      double v;
-      if (!lp_parse_number(d, &v) || v < 0 || v > 6 || v != floor(v)) {
-        st = bad(p, i, "digits", err, "digits must be a whole number from 0 to 6, not '%s'", d);
-        goto fail;
-      }
-      r->digits = (int)v;
-    }
-    /* What each kind needs. */
-    bool need_outcome = r->kind != LP_AN_COX;
-    if (need_outcome && !*r->outcome) {
-      st = bad(p, i, "outcome", err, "a '%s' analysis needs an outcome column", kinds[k]);
-      goto fail;
-    }
-    if (r->kind == LP_AN_COX && (!*r->time || !*r->event)) {
-      st = bad(p, i, !*r->time ? "time" : "event", err, "a cox analysis needs time and event columns");
-      goto fail;
-    }
-    if (r->kind == LP_AN_SUBGROUP && !*r->subgroup) {
-      st = bad(p, i, "subgroup", err, "a subgroup analysis needs a subgroup column");
-      goto fail;
-    }
-    if (r->kind == LP_AN_ADJUSTED && !*r->adjust) {
-      st = bad(p, i, "adjust", err, "an adjusted analysis needs covariates in 'adjust'");
-      goto fail;
-    }
-    if (r->kind == LP_AN_BINARY || r->kind == LP_AN_COUNT) {
-      if (r->ci == LP__CI_BOOTSTRAP || r->ci == LP__CI_ROBUST) {
-        st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of proportions (known: wald, wald-cc, newcombe)", field(p, i, "ci"));
-        goto fail;
-      }
-    } else if ((r->kind == LP_AN_MEAN || r->kind == LP_AN_MEDIAN) && r->ci != LP__CI_BOOTSTRAP &&
-               r->ci != LP__CI_NONE) {
-      st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of means or medians (known: bootstrap)", field(p, i, "ci"));
-      goto fail;
-    }
-    if (r->kind == LP_AN_BASELINE && r->summary == LP__SUM_NONE) {
-      st = bad(p, i, "summary", err, "a baseline row needs a summary (mean, median, percent, count or n)");
-      goto fail;
-    }
-  }
+  for (size_t i = 0; i < p->n; i++)
+    if ((st = parse_row(p, i, err))) goto fail;
   *out = p;
   return LP_OK;
 fail:

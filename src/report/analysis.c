@@ -19,6 +19,8 @@ void lp_analysis_options_default(lp_analysis_options *o) {
   o->bootstrap = 100000;
   o->permutations = 10000;
   o->imputations = 20;
+  o->level = 0.95;
+  o->horizon = 28;
   o->missing_rule = LP_MISSING_LOCF;
   o->kidney_reference = LP_KIDNEY_REF_ESTIMATED;
 }
@@ -80,6 +82,8 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   dopt.kidney_reference = (lp_kidney_reference)o->kidney_reference;
   dopt.imputations = o->imputations;
   dopt.seed = o->seed;
+  dopt.level = o->level;
+  dopt.horizon = o->horizon;
   if ((st = lp_derive(exp, &dopt, &dv, err))) goto done;
   if ((st = lp_table_parse_csv(dv.csv, dv.csv_len, "analysis.csv", &data, err))) goto done;
   sum->patients = dv.patients;
@@ -93,6 +97,7 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   po.bootstrap = o->bootstrap;
   po.permutations = o->permutations;
   po.threads = o->threads;
+  po.level = o->level;
   po.arms[0] = dv.arms[0];
   po.arms[1] = dv.arms[1];
   if ((st = lp_plan_run(plan, data, &po, &res, err))) goto done;
@@ -152,6 +157,9 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   lp_report_input in = {title,   subtitle,   &res,        &consort,   &daily, {label[0], label[1]},
                         dv.csv,  dv.csv_len, dv.tte_csv, dv.tte_len};
   if ((st = lp_report_write_into(&in, work, err))) goto done;
+  char dict[4200];
+  snprintf(dict, sizeof dict, "%s/analysis_dictionary.csv", work);
+  if ((st = lp__write_file(dict, dv.dictionary_csv, dv.dictionary_len, err))) goto done;
   sum->seconds_report = now_s() - t2;
   progress(o, "finishing", 0.98);
   st = lp__replace_dir(work, outdir, err);

@@ -141,9 +141,17 @@ void lp__abandon_new(lp_trial *t) {
   lp_trial_remove_files(path);
 }
 
+/* A trial's path is kept whole or refused: a path cut to fit would name another file
+ * (the one a failed creation would then remove). */
+static lp_status path_too_long(const char *path, lp_error *err) {
+  return lp_error_set(err, LP_ERANGE, "the trial file's path is too long (%zu bytes; at most %zu)", strlen(path),
+                      sizeof ((lp_trial *)0)->path - 1);
+}
+
 lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err) {
   *out = NULL;
   struct stat sb;
+  if (strlen(path) >= sizeof ((lp_trial *)0)->path) return path_too_long(path, err);
   if (stat(path, &sb) == 0) return lp_error_set(err, LP_ESTATE, "%s already exists: %s", path, why_new);
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
@@ -680,6 +688,7 @@ static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_erro
   *out = NULL;
   lp_status s;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
+  if (strlen(path) >= sizeof ((lp_trial *)0)->path) return path_too_long(path, err);
   struct stat sb;
   if (stat(path, &sb) != 0)
     return lp_error_set(err, LP_ENOTFOUND, "%s: no such trial database (create it with 'leopards trial init')", path);
