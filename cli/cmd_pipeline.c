@@ -300,37 +300,8 @@ static const cli_opt design_opts[] = {
     {"json", NULL, "print JSON"},
     {0}};
 
-/* One whole simulated trial through store and plan; its report.json is returned. */
-static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, double difference,
-                          lp_error *err) {
-  char db[4200], key[4200], out[4200];
-  snprintf(db, sizeof db, "%s/t.db", tmp);
-  snprintf(key, sizeof key, "%s/t.key", tmp);
-  snprintf(out, sizeof out, "%s/report", tmp);
-  char cmd[4400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s-wal' '%s-shm' '%s.writer'", out, db, key, db, db, db);
-  if (system(cmd) != 0) return NULL;
-  lp_sim_options so;
-  lp_sim_options_default(&so);
-  so.seed = seed;
-  so.effect = effect;
-  so.difference = difference;
-  lp_sim_summary ss;
-  if (lp_sim_run(db, key, &so, &ss, err)) return NULL;
-  lp_analysis_options ao;
-  lp_analysis_options_default(&ao);
-  ao.bootstrap = 1000;
-  ao.permutations = 200;
-  ao.imputations = 5;
-  ao.seed = seed;
-  lp_analysis_summary as;
-  if (lp_analyze(db, key, out, &ao, &as, err)) return NULL;
-  char path[4300];
-  snprintf(path, sizeof path, "%s/report.json", out);
-  json_error_t je;
-  json_t *j = json_load_file(path, 0, &je);
-  if (!j) lp_error_set(err, LP_EIO, "%s: %s", path, je.text);
-  return j;
+static void full_progress(void *ctx, size_t done, size_t total) {
+  if (!*(const bool *)ctx && done < total) fprintf(stderr, "\r  whole trial %zu of %zu", done + 1, total);
 }
 
 /* Power and coverage at several trial sizes (design --patients N1,N2,...). */
@@ -453,70 +424,32 @@ static int run_design(const cli_args *a) {
                  !lp_power_t(0, r.true_difference, r.sd_outcome, o.alpha, 0.9, &pw, NULL);
   json_t *fullj = NULL;
   if (full) {
-    char tmp[] = "/tmp/leopards-design-XXXXXX";
-    if (!mkdtemp(tmp)) {
-      lp_error_set(&err, LP_EIO, "cannot make a temporary folder");
+    lp_design_full_options fo;
+    lp_design_full_options_default(&fo);
+    fo.trials = (size_t)full;
+    fo.seed = seed;
+    fo.effect = o.effect;
+    fo.difference = o.difference;
+    bool quiet = cli_has(a, "json");
+    fo.progress = full_progress;
+    fo.progress_ctx = &quiet;
+    lp_design_full f;
+    if (lp_design_full_run(&fo, &f, &err)) {
+      if (!quiet) fputc('\n', stderr);
       return cli_fail(a, &err);
     }
-    json_t *rows = NULL;
-    size_t done = 0;
-    for (long t = 0; t < full; t++) {
-      if (!cli_has(a, "json")) fprintf(stderr, "\r  whole trial %ld of %ld", t + 1, full);
-      json_t *j = full_trial(tmp, seed + 1000 + (unsigned long long)t, o.effect, o.difference, &err);
-      if (!j) {
-        char cmd[4400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd)) {}
-        json_decref(rows);
-        return cli_fail(a, &err);
-      }
-      json_t *tabs = json_object_get(j, "tables");
-      if (!rows) rows = json_object();
-      const char *tname;
-      json_t *tv;
-      json_object_foreach(tabs, tname, tv) {
-        if (strcmp(tname, "table3") && strcmp(tname, "figure2")) continue;
-        const char *id;
-        json_t *row;
-        json_object_foreach(tv, id, row) {
-          json_t *e = json_object_get(row, "estimate");
-          if (!json_is_number(e)) continue;
-          double v = json_number_value(e);
-          json_t *acc = json_object_get(rows, id);
-          if (!acc) {
-            acc = json_pack("{s:s, s:o, s:f, s:f, s:i}", "label", json_string_value(json_object_get(row, "label")),
-                            "published", json_copy(json_object_get(row, "published")), "sum", 0.0, "sumsq", 0.0, "n", 0);
-            json_object_set_new(rows, id, acc);
-          }
-          json_object_set_new(acc, "sum", json_real(json_real_value(json_object_get(acc, "sum")) + v));
-          json_object_set_new(acc, "sumsq", json_real(json_real_value(json_object_get(acc, "sumsq")) + v * v));
-          json_object_set_new(acc, "n", json_integer(json_integer_value(json_object_get(acc, "n")) + 1));
-        }
-      }
-      json_decref(j);
-      done++;
-    }
-    if (!cli_has(a, "json")) fputc('\n', stderr);
-    char cmd[4400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd)) {}
+    if (!quiet) fputc('\n', stderr);
     /* Per row: mean, SD over trials, and where the published value falls. */
     fullj = json_array();
-    const char *id;
-    json_t *acc;
-    json_object_foreach(rows, id, acc) {
-      double n = (double)json_integer_value(json_object_get(acc, "n"));
-      double sum = json_real_value(json_object_get(acc, "sum")), sumsq = json_real_value(json_object_get(acc, "sumsq"));
-      double mean = sum / n, sd = n > 1 ? sqrt(fmax(0, (sumsq - sum * sum / n) / (n - 1))) : NAN;
-      json_t *pub = json_object_get(acc, "published");
-      double pv = json_is_number(pub) ? json_number_value(pub) : NAN;
-      json_array_append_new(fullj, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id", id, "label",
-                                             json_string_value(json_object_get(acc, "label")), "trials", (int)n,
-                                             "mean", cli_num(mean), "sd", cli_num(sd), "se_mean",
-                                             cli_num(sd / sqrt(n)), "published", cli_num(pv), "z_published",
-                                             cli_num((pv - mean) / sd)));
+    for (size_t i = 0; i < f.n; i++) {
+      const lp_design_full_row *w = &f.rows[i];
+      if (!w->trials) continue;
+      json_array_append_new(fullj, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id", w->id, "label",
+                                             w->label, "trials", (int)w->trials, "mean", cli_num(w->mean), "sd",
+                                             cli_num(w->sd), "se_mean", cli_num(w->se_mean), "published",
+                                             cli_num(w->published), "z_published", cli_num(w->z_published)));
     }
-    json_decref(rows);
+    lp_design_full_clear(&f);
   }
   if (cli_has(a, "json")) {
     json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",

@@ -1,5 +1,5 @@
 # The source tree keeps its layers and rules (docs/design.md): the analysis layer
-# includes nothing of trial/; no plan row id is named in the library.
+# includes nothing of trial/; no plan row id is named in the library; no shell is started.
 source "$(dirname "$0")/lib.bash"
 SRC="$TESTS/../src"
 CLI="$TESTS/../cli"
@@ -16,4 +16,7 @@ checks=$((checks + 1))
 for id in $ids; do
   if grep -rnF "\"$id\"" "$SRC" "$TESTS/../include"; then fail "plan row id '$id' in the library"; fi
 done
+# No shell is started from the library or the tool (folders are removed by the library itself).
+checks=$((checks + 1))
+if grep -rnE '\b(system|popen)\(' "$SRC" "$CLI"; then fail "system() or popen() in src/ or cli/"; fi
 echo "layers: $checks checks passed"
