@@ -2,7 +2,11 @@
  * (outcome, population, summary, interval method, test, adjustment), run against
  * the per-patient analysis data set to give one results structure that every
  * renderer (HTML, Markdown, CSV, JSON) reads. The LeoPARDS plan ships as
- * plans/leopards.csv and is built in. */
+ * plans/leopards.csv and is built in.
+ * Ownership: lp_plan is read-only once parsed (lp_plan_free); lp_results owns its rows,
+ * curves and subgroups (lp_results_clear). Threads: parsing and running are re-entrant;
+ * one lp_plan may be run from several threads at once; `threads` in the options is the
+ * call's thread budget (0: the process's budget, see core.h). */
 #ifndef LEOPARDS_PLAN_H
 #define LEOPARDS_PLAN_H
 

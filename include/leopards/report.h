@@ -1,6 +1,10 @@
 /* leopards reports: one results structure rendered as a self-contained HTML page
  * (figures inline as SVG), Markdown, CSV tables, figures as SVG, PDF and PNG, and
- * report.json holding every number shown, keyed by table and row. */
+ * report.json holding every number shown, keyed by table and row.
+ * Ownership: lp_report_input and its arrays are borrowed for the call;
+ * lp_analysis_results owns everything in it (lp_analysis_results_clear).
+ * Threads: writing is re-entrant (distinct folders); lp_analysis_run uses the trial
+ * handle it is given, which must not be used by another thread meanwhile. */
 #ifndef LEOPARDS_REPORT_H
 #define LEOPARDS_REPORT_H
 

@@ -2,7 +2,10 @@
  * store and randomisation code (screening log, sealed list, packs, baseline, the
  * infusion, daily ICU records, outcomes, adverse events, database lock), with a
  * documented patient model calibrated to the paper's Tables 1-3 (docs/simulation.md).
- * It is the built-in demo and the engine of simulation-based design. */
+ * It is the built-in demo and the engine of simulation-based design.
+ * Ownership: results are caller storage, or owned by the result object and freed with
+ * its _clear. Threads: re-entrant; each call opens its own trial handles; `threads`
+ * options are the call's thread budget (0: the process's budget, see core.h). */
 #ifndef LEOPARDS_SIM_H
 #define LEOPARDS_SIM_H
 

@@ -1,6 +1,8 @@
 /* leopards column tables: an RFC 4180 CSV reader that remembers where every row came
  * from (so errors name file, line and column), typed access to columns, complete-case
- * row selection, factor coding and design matrices with R's treatment contrasts. */
+ * row selection, factor coding and design matrices with R's treatment contrasts.
+ * Ownership: lp_table is read-only once read (lp_table_free); factors and designs own
+ * their arrays. Threads: re-entrant; one table may be read from several threads. */
 #ifndef LEOPARDS_TABLE_H
 #define LEOPARDS_TABLE_H
 

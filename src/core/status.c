@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's once-only set-up runs when it is loaded, before main and so before
+ * any thread can make a GSL call (this file is linked by every user of the library). */
+__attribute__((constructor)) static void init_at_load(void) { lp_init(); }
+
 static const char *const status_msgs[] = {
 #define LP_X_MSG(code, name, msg) msg,
     LP_STATUS_LIST(LP_X_MSG)

@@ -62,7 +62,7 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
   size_t T = o->trials, n = o->patients;
   double *est = calloc(T, sizeof *est), *lo = calloc(T, sizeof *lo), *hi = calloc(T, sizeof *hi),
          *pv = calloc(T, sizeof *pv);
-  int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+  int threads = lp_thread_budget(o->threads);
   double *work = calloc((size_t)threads * 4 * n, sizeof *work);
   lp_sim_outcomes *tr = calloc((size_t)threads * n, sizeof *tr);
   int failed = 0;

@@ -99,7 +99,7 @@ lp_status lp_logrank_test(const double *time, const int *event, const int *group
     for (size_t c = 0; c < k; c++) gsl_matrix_set(A, r, c, V[keep[r + 1] * ng + keep[c + 1]]);
   }
   int sign;
-  gsl_set_error_handler_off();
+  /* GSL reports failures by status: lp_init switched its aborting handler off. */
   if (gsl_linalg_LU_decomp(A, perm, &sign) || gsl_linalg_LU_solve(A, perm, b, x)) {
     st = lp_error_set(err, LP_ENUMERIC, "the log-rank variance matrix is singular");
   } else {
