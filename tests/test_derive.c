@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include <leopards/derive.h>
+#include <leopards/plan.h>
 #include <leopards/sim.h>
 #include <leopards/table.h>
 
@@ -124,14 +125,16 @@ static void header_and_dictionary_from_the_table(void **state) {
         snprintf(name, sizeof name, "%s%zu", col->name, k);
         assert_string_equal(lp_table_colname(t, c++), name);
       }
-    } else assert_string_equal(lp_table_colname(t, c++), col->name);
+    } else
+      assert_string_equal(lp_table_colname(t, c++), col->name);
   }
   assert_int_equal(c, lp_table_ncols(t));
   assert_null(lp_derive_column(lp_derive_ncolumns()));
   lp_table *dict;
   TU_CHECK(lp_table_parse_csv(d.dictionary_csv, d.dictionary_len, "analysis_dictionary.csv", &dict, &e_));
   assert_int_equal(lp_table_nrows(dict), lp_table_ncols(t));
-  for (size_t r = 0; r < lp_table_nrows(dict); r++) assert_string_equal(lp_table_cell(dict, r, 0), lp_table_colname(t, r));
+  for (size_t r = 0; r < lp_table_nrows(dict); r++)
+    assert_string_equal(lp_table_cell(dict, r, 0), lp_table_colname(t, r));
   lp_table_free(dict);
   lp_table_free(t);
   lp_derived_clear(&d);
@@ -167,10 +170,43 @@ static void long_trial_path_refused(void **state) {
   assert_int_equal(lp_trial_open(path, &t, &e), LP_ERANGE);
 }
 
+static void errors_carry_the_column(void **state) {
+  (void)state;
+  static const char plan[] = "id,table,label,kind,outcome\nx,table3,X,means,sofa_mean\n";
+  lp_plan *p;
+  lp_error e;
+  assert_int_equal(lp_plan_parse(plan, sizeof plan - 1, "p.csv", &p, &e), LP_EPARSE);
+  assert_int_equal(e.line, 2);
+  assert_int_equal(e.column, 4);
+  assert_string_equal(e.field, "kind");
+  /* a malformed date in the export: the file, line and column of the cell */
+  char path[800], text[4096];
+  snprintf(path, sizeof path, "%s/outcomes.csv", export_dir);
+  FILE *f = fopen(path, "r+");
+  assert_non_null(f);
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = 0;
+  char *first = strchr(text, '\n') + 1, *date = strstr(first, "-");
+  assert_non_null(date); /* the first date of the first row */
+  date[0] = '/';
+  fseek(f, date - text, SEEK_SET);
+  fputc('/', f);
+  fclose(f);
+  lp_derive_options o;
+  lp_derive_options_default(&o);
+  lp_derived d;
+  assert_int_equal(lp_derive(export_dir, &o, &d, &e), LP_EPARSE);
+  assert_int_equal(e.line, 2);
+  assert_true(e.column > 1);
+  assert_non_null(strstr(e.message, "outcomes.csv:2:"));
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {
-      cmocka_unit_test(horizon_is_a_parameter), cmocka_unit_test(level_is_a_parameter),
-      cmocka_unit_test(header_and_dictionary_from_the_table), cmocka_unit_test(bad_options_refused),
-      cmocka_unit_test(long_trial_path_refused)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(horizon_is_a_parameter),
+                                     cmocka_unit_test(level_is_a_parameter),
+                                     cmocka_unit_test(header_and_dictionary_from_the_table),
+                                     cmocka_unit_test(bad_options_refused),
+                                     cmocka_unit_test(long_trial_path_refused),
+                                     cmocka_unit_test(errors_carry_the_column)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -47,7 +47,8 @@ static void every_field_is_in_the_export(void **state) {
       for (size_t r = 0; r < lp_table_nrows(tab); r++) {
         const char *s = lp_table_cell(tab, r, c);
         double v;
-        if (s && *s && !lp_parse_number(s, &v)) fail_msg("%s.%s row %zu: '%s' is not a number", f->table, f->column, r, s);
+        if (s && *s && !lp_parse_number(s, &v))
+          fail_msg("%s.%s row %zu: '%s' is not a number", f->table, f->column, r, s);
       }
     if (f->type == LP_FIELD_DATE)
       for (size_t r = 0; r < lp_table_nrows(tab); r++) {
@@ -77,6 +78,7 @@ static void levels_one_by_one(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(every_field_is_in_the_export), cmocka_unit_test(levels_one_by_one)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(every_field_is_in_the_export),
+                                     cmocka_unit_test(levels_one_by_one)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

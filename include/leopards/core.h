@@ -92,6 +92,10 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
                       const char *field, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Set the column (1-based position of the field in its row) of an error already
+ * recorded; returns the error's status. The message is unchanged (it names the field). */
+lp_status lp_error_set_column(lp_error *err, long column);
+
 /* Find `s` among the `n` names (an option's choices): *index is its position; if it
  * is not there, LP_EINVAL with "unknown WHAT 's' (a, b or c)". */
 lp_status lp_name_lookup(const char *s, const char *const *names, size_t n, const char *what, int *index,

@@ -48,7 +48,8 @@ static lp_status load(const char *dir, lp_field_id id, tab *t, lp_error *err) {
   const char *name = lp_field_get(id)->table;
   int n = snprintf(t->path, sizeof t->path, "%s/%s.csv", dir, name);
   if (n < 0 || (size_t)n >= sizeof t->path)
-    return lp_error_set(err, LP_ERANGE, "the export folder's name is too long (%zu bytes at most)", sizeof t->path - 16);
+    return lp_error_set(err, LP_ERANGE, "the export folder's name is too long (%zu bytes at most)",
+                        sizeof t->path - 16);
   lp_status st = lp_table_read_csv(t->path, &t->t, err);
   if (st == LP_EIO) lp_error_prefix(err, "the export lacks %s.csv (export the locked trial with its key)", name);
   return st;
@@ -75,8 +76,9 @@ static lp_status parse_time(const tab *t, size_t row, size_t c, double *days, lp
   const char *s = lp_table_cell(t->t, row, c);
   *days = lp_parse_iso_days(s);
   if (s && isnan(*days))
-    return lp_error_at(err, LP_EPARSE, t->path, lp_table_line(t->t, row), lp_table_colname(t->t, c),
-                       "'%s' is not a date or date-time", s);
+    return lp_error_set_column(err, (lp_error_at(err, LP_EPARSE, t->path, lp_table_line(t->t, row),
+                                                 lp_table_colname(t->t, c), "'%s' is not a date or date-time", s),
+                                     (long)c + 1));
   return LP_OK;
 }
 
@@ -90,8 +92,9 @@ static patient *find(patient *p, size_t n, const char *code) {
 }
 
 static lp_status not_randomised(const tab *t, size_t row, size_t c, lp_error *err) {
-  return lp_error_at(err, LP_EDATA, t->path, lp_table_line(t->t, row), lp_table_colname(t->t, c),
-                     "'%s' is not randomised", str(t, row, c));
+  lp_error_at(err, LP_EDATA, t->path, lp_table_line(t->t, row), lp_table_colname(t->t, c), "'%s' is not randomised",
+              str(t, row, c));
+  return lp_error_set_column(err, (long)c + 1);
 }
 
 /* The export's tables. */
@@ -121,8 +124,8 @@ static lp_status tabs_load(const char *dir, export_tabs *e, lp_error *err) {
 
 /* The patients of the allocation list, sorted by code, with their randomisation times
  * and baseline rows. */
-static lp_status read_patients(export_tabs *e, const lp_derive_options *o, patient **out, size_t *np,
-                               lp_derived *dv, lp_error *err) {
+static lp_status read_patients(export_tabs *e, const lp_derive_options *o, patient **out, size_t *np, lp_derived *dv,
+                               lp_error *err) {
   size_t n = lp_table_nrows(e->alloc.t);
   if (n == 0) return lp_error_at(err, LP_EDATA, e->alloc.path, 0, NULL, "no randomised patient");
   patient *P = calloc(n, sizeof *P);
@@ -288,13 +291,14 @@ static void tte_line(lp_strbuf *tb, const lp__row *r, const char *outcome, doubl
   lp_strbuf_printf(tb, "%s,%s,%s,%s,%.10g,%d", p->code, p->site, r->x->arms[p->arm], outcome, fmax(time, 0), event);
   double age = lp__bval(r->x->base, p, LP_F_BASE_AGE), apache = lp__bval(r->x->base, p, LP_F_BASE_APACHE2);
   if (isfinite(age)) lp_strbuf_printf(tb, ",%.10g", age);
-  else lp_strbuf_puts(tb, ",");
+  else
+    lp_strbuf_puts(tb, ",");
   if (isfinite(apache)) lp_strbuf_printf(tb, ",%.10g\n", apache);
-  else lp_strbuf_puts(tb, ",\n");
+  else
+    lp_strbuf_puts(tb, ",\n");
 }
 
-static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_t n, lp_derived *out,
-                                lp_error *err) {
+static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_t n, lp_derived *out, lp_error *err) {
   lp_strbuf ob = {0}, tb = {0};
   lp__row *r = malloc(sizeof *r);
   if (!r) return lp_error_set(err, LP_ENOMEM, "out of memory");
@@ -444,9 +448,12 @@ static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *
       if (p->arm != a) continue;
       f->arm[a].assigned++;
       if (p->received) f->arm[a].received++;
-      else if (p->withdrawn) withdrew++;
-      else if (p->died && p->death < 1) died++;
-      else other++;
+      else if (p->withdrawn)
+        withdrew++;
+      else if (p->died && p->death < 1)
+        died++;
+      else
+        other++;
       if (!p->withdrawn) f->arm[a].analysed++;
     }
     if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);

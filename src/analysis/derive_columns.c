@@ -72,7 +72,8 @@ static void baseline_part(lp__row *r) {
   }
   bool rrt = lp__bflag(base, p, LP_F_BASE_RRT) == 1;
   if (isfinite(r->cr0)) lp_kdigo_stage(r->cr0, r->cref, NAN, rrt, &r->stage, NULL);
-  else if (rrt) r->stage = 3;
+  else if (rrt)
+    r->stage = 3;
 }
 
 static void sofa_part(lp__row *r) {
@@ -122,7 +123,8 @@ static void follow_up_part(lp__row *r) {
     double cr = NAN;
     for (int d = last; d >= 0 && isnan(cr); d--) cr = p->creat[d];
     if (p->rrt[last]) stage_end = 3;
-    else if (isfinite(cr) && cr > 0 && lp_kdigo_stage(cr, r->cref, NAN, false, &stage_end, NULL)) stage_end = -1;
+    else if (isfinite(cr) && cr > 0 && lp_kdigo_stage(cr, r->cref, NAN, false, &stage_end, NULL))
+      stage_end = -1;
   }
   lp_kidney_outcome_compute(stage_end, r->d28, r->rrt_days > 0, &r->ko);
 }
@@ -250,9 +252,12 @@ typedef struct {
   int arg;
 } column;
 
-#define TXT(name, def, fn) {{name, LP_COLUMN_TEXT, "", def, 0}, NULL, fn, 0}
-#define NUM(name, unit, def, fn, arg) {{name, LP_COLUMN_NUMBER, unit, def, 0}, fn, NULL, arg}
-#define FLG(name, def, fn, arg) {{name, LP_COLUMN_FLAG, "", def, 0}, fn, NULL, arg}
+#define TXT(name, def, fn) \
+  { {name, LP_COLUMN_TEXT, "", def, 0}, NULL, fn, 0 }
+#define NUM(name, unit, def, fn, arg) \
+  { {name, LP_COLUMN_NUMBER, unit, def, 0}, fn, NULL, arg }
+#define FLG(name, def, fn, arg) \
+  { {name, LP_COLUMN_FLAG, "", def, 0}, fn, NULL, arg }
 #define LVL(name, def, field, k) FLG(name, def, n_level, LP_F_##field * 16 + (k))
 #define BASE(name, unit, def, field) NUM(name, unit, def, n_base, LP_F_##field)
 #define BFLAG(name, def, field) FLG(name, def, n_flag, LP_F_##field)
@@ -321,8 +326,8 @@ static const column columns[] = {
     BASE("lactate", "mmol/l", "lactate at baseline", BASE_LACTATE),
     NUM("pf_ratio", "mmHg", "PaO2 / FiO2 at baseline", n_pf, 0),
     NUM("creatinine", "mg/dl", "creatinine at randomisation", n_cr0, 0),
-    NUM("creatinine_reference", "mg/dl",
-        "the creatinine KDIGO stages are measured against (see the kidney reference)", n_cref, 0),
+    NUM("creatinine_reference", "mg/dl", "the creatinine KDIGO stages are measured against (see the kidney reference)",
+        n_cref, 0),
     NUM("bilirubin", "mg/dl", "bilirubin at baseline", n_bi_bilirubin, 0),
     BASE("hemoglobin", "g/dl", "hemoglobin at baseline", BASE_HEMOGLOBIN),
     NUM("platelets", "10^3/ul", "platelets at baseline", n_bi_platelets, 0),
@@ -340,7 +345,9 @@ static const column columns[] = {
     NUM("sofa_no_cv", "points", "sofa_mean minus sofa_cv", n_sofa_no_cv, 0),
     {{"sofa_mi_", LP_COLUMN_NUMBER, "points",
       "sofa_mean with missing component-days imputed from the patient's own values (imputation k)", 1},
-     n_sofa_mi, NULL, 0},
+     n_sofa_mi,
+     NULL,
+     0},
     FLG("death28", "died by the horizon (28 days after randomisation)", n_death28, 0),
     FLG("alive28", "1 - death28", n_alive28, 0),
     FLG("death_icu", "died, at or before ICU discharge", n_death_icu, 0),
@@ -358,12 +365,11 @@ static const column columns[] = {
     FLG("weaned", "ventilated at baseline: weaned successfully by the horizon", n_weaned, 0),
     FLG("new_rrt", "renal-replacement therapy on any day up to the horizon", n_new_rrt, 0),
     NUM("rrt_days", "days", "days of renal-replacement therapy, among patients with any", n_rrt_days, 0),
-    FLG("sustained_renal_failure", "KDIGO stage 2 or 3 on the last ICU day against creatinine_reference",
-        n_sustained, 0),
+    FLG("sustained_renal_failure", "KDIGO stage 2 or 3 on the last ICU day against creatinine_reference", n_sustained,
+        0),
     FLG("major_kidney_event", "death by the horizon, new RRT or sustained renal failure", n_major_kidney, 0),
     FLG("ae_any", "any serious adverse event", n_ae, 0),
-    FLG("ae_arrhythmia", "serious supraventricular or ventricular tachyarrhythmia or bradycardia", n_ae_arrhythmia,
-        0),
+    FLG("ae_arrhythmia", "serious supraventricular or ventricular tachyarrhythmia or bradycardia", n_ae_arrhythmia, 0),
     FLG("ae_svt", "serious supraventricular tachyarrhythmia", n_ae, 1),
     FLG("ae_vf_vt", "serious ventricular tachyarrhythmia", n_ae, 2),
     FLG("ae_bradycardia", "serious bradycardia", n_ae, 3),
@@ -390,14 +396,16 @@ void lp__write_header(lp_strbuf *b, size_t imputations) {
   for (size_t i = 0; i < NCOLUMNS; i++) {
     if (columns[i].c.per_imputation)
       for (size_t k = 1; k <= imputations; k++) lp_strbuf_printf(b, ",%s%zu", columns[i].c.name, k);
-    else lp_strbuf_printf(b, "%s%s", i ? "," : "", columns[i].c.name);
+    else
+      lp_strbuf_printf(b, "%s%s", i ? "," : "", columns[i].c.name);
   }
   lp_strbuf_puts(b, "\n");
 }
 
 static void put_value(lp_strbuf *b, double v) {
   if (isfinite(v)) lp_strbuf_printf(b, ",%.10g", v);
-  else lp_strbuf_puts(b, ",");
+  else
+    lp_strbuf_puts(b, ",");
 }
 
 void lp__write_row(lp_strbuf *b, const lp__row *r) {
@@ -406,7 +414,8 @@ void lp__write_row(lp_strbuf *b, const lp__row *r) {
     if (c->text) lp_strbuf_printf(b, "%s%s", i ? "," : "", c->text(r));
     else if (c->c.per_imputation)
       for (size_t k = 0; k < r->x->o->imputations; k++) put_value(b, c->num(r, (int)k));
-    else put_value(b, c->num(r, c->arg));
+    else
+      put_value(b, c->num(r, c->arg));
   }
   lp_strbuf_puts(b, "\n");
 }
@@ -441,7 +450,8 @@ lp_status lp_derive_dictionary(size_t imputations, int markdown, char **out, siz
   *out = NULL;
   *len = 0;
   if (markdown) lp_strbuf_puts(&b, "| column | type | unit | definition |\n|---|---|---|---|\n");
-  else lp_strbuf_puts(&b, "name,type,unit,definition\n");
+  else
+    lp_strbuf_puts(&b, "name,type,unit,definition\n");
   char name[96];
   for (size_t i = 0; i < NCOLUMNS; i++) {
     const lp_derived_column *c = &columns[i].c;

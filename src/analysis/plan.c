@@ -83,7 +83,10 @@ static lp_status bad(const lp_plan *p, size_t row, const char *col, lp_error *er
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  return lp_error_at(err, LP_EPARSE, lp_table_source(p->t), lp_table_line(p->t, row), col, "%s", text);
+  lp_error_at(err, LP_EPARSE, lp_table_source(p->t), lp_table_line(p->t, row), col, "%s", text);
+  size_t c;
+  if (!lp_table_column(p->t, col, &c, NULL)) lp_error_set_column(err, (long)c + 1);
+  return LP_EPARSE;
 }
 
 static const char *const kinds[] = {"mean", "median", "binary", "count", "adjusted", "cox", "subgroup",

@@ -85,6 +85,12 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
   return s;
 }
 
+lp_status lp_error_set_column(lp_error *err, long column) {
+  if (!err) return LP_OK;
+  err->column = column;
+  return err->status;
+}
+
 void lp_error_prefix(lp_error *err, const char *fmt, ...) {
   if (!err) return;
   char prefix[256], old[sizeof err->message];

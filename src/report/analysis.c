@@ -86,8 +86,8 @@ static void titles(lp_trial *t, const char *db_name, const lp_analysis_options *
   const lp_derived *dv = &out->derived;
   if (o->title) snprintf(out->title, sizeof out->title, "%s", o->title);
   else
-    snprintf(out->title, sizeof out->title, "%s: analysis of %s", lp_trial_is_simulated(t) ? "Simulated trial" : "Trial",
-             db_name ? db_name : "the trial");
+    snprintf(out->title, sizeof out->title, "%s: analysis of %s",
+             lp_trial_is_simulated(t) ? "Simulated trial" : "Trial", db_name ? db_name : "the trial");
   snprintf(out->subtitle, sizeof out->subtitle,
            "%ld patients analysed (%ld excluded after withdrawal of consent); primary outcome with missing daily "
            "components filled by the '%s' rule (%zu of %zu component-days); %zu imputations for the sensitivity "
@@ -109,7 +109,8 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   lp_analysis_summary *sum = &out->summary;
   progress(o, "checking the plan, the trial and the key", 0);
   if (o->plan) st = lp_plan_load(o->plan, &plan, err);
-  else st = lp_plan_leopards(&plan, err);
+  else
+    st = lp_plan_leopards(&plan, err);
   if (st) goto done;
   if (!lp_trial_is_locked(t)) {
     st = lp_error_set(err, LP_ESTATE, "%s is not locked: the analysis runs on a locked database",
@@ -129,7 +130,8 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
       goto done;
     }
     exp = tmp;
-  } else snprintf(out->export_dir, sizeof out->export_dir, "%s", exp);
+  } else
+    snprintf(out->export_dir, sizeof out->export_dir, "%s", exp);
   progress(o, "exporting the locked trial", 0.05);
   double t0 = now_s();
   if ((st = lp_trial_export(t, exp, k, err))) goto done;
@@ -185,8 +187,8 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
         notrec[a][i] = (lp_consort_item){f->arm[a].not_received[i].text, f->arm[a].not_received[i].count};
       for (size_t i = 0; i < f->arm[a].nexcluded; i++)
         excl[a][i] = (lp_consort_item){f->arm[a].excluded[i].text, f->arm[a].excluded[i].count};
-      consort.arm[a] = (lp_consort_arm){f->arm[a].name,   f->arm[a].assigned, f->arm[a].received, f->arm[a].nnot,
-                                        notrec[a],        f->arm[a].analysed, f->arm[a].nexcluded, excl[a]};
+      consort.arm[a] = (lp_consort_arm){f->arm[a].name, f->arm[a].assigned, f->arm[a].received,  f->arm[a].nnot,
+                                        notrec[a],      f->arm[a].analysed, f->arm[a].nexcluded, excl[a]};
     }
     enum { DAYS = 14 };
     int days = dv->course.days < DAYS ? dv->course.days : DAYS;
@@ -201,8 +203,16 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
     }
     lp_fig_series ser[2] = {{r->arm_labels[0], (size_t)days, x, y[0], lo[0], hi[0], 0, NULL},
                             {r->arm_labels[1], (size_t)days, x, y[1], lo[1], hi[1], 0, NULL}};
-    lp_line_figure daily = {"Daily SOFA Score (Five Systems) in the ICU", "Day after randomization",
-                            "Mean SOFA score (95% CI)", 0.5, days + 0.5, 1, 0, NAN, 2, ser};
+    lp_line_figure daily = {"Daily SOFA Score (Five Systems) in the ICU",
+                            "Day after randomization",
+                            "Mean SOFA score (95% CI)",
+                            0.5,
+                            days + 0.5,
+                            1,
+                            0,
+                            NAN,
+                            2,
+                            ser};
     bool data = outputs & LP_OUTPUT_DATA;
     lp_report_input in = {r->title,
                           r->subtitle,
@@ -243,7 +253,8 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   /* Everything that can be refused is checked before anything is written. */
   progress(o, "checking the plan, the trial and the key", 0);
   if (o->plan) st = lp_plan_load(o->plan, &plan, err);
-  else st = lp_plan_leopards(&plan, err);
+  else
+    st = lp_plan_leopards(&plan, err);
   if (st) goto done;
   if ((st = lp_trial_open(db, &t, err))) goto done;
   if (!lp_trial_is_locked(t)) {

@@ -33,9 +33,7 @@ typedef struct {
 } acc;
 
 /* Does the row compare the arms with one estimate? */
-static bool compares(const lp_result *r) {
-  return r->kind != LP_AN_BASELINE && r->kind != LP_AN_SUBGROUP;
-}
+static bool compares(const lp_result *r) { return r->kind != LP_AN_BASELINE && r->kind != LP_AN_SUBGROUP; }
 
 /* Add trial t's estimates; the first trial fixes the rows. */
 static lp_status add_trial(const lp_results *res, lp_design_full *out, acc **sums, lp_error *err) {
@@ -115,7 +113,8 @@ lp_status lp_design_full_run(const lp_design_full_options *o, lp_design_full *ou
   const char *base = o->work_dir ? o->work_dir : getenv("TMPDIR");
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/leopards-design-XXXXXX", base && *base ? base : "/tmp");
-  if (!mkdtemp(dir)) return lp_error_set(err, LP_EIO, "cannot make a working folder in %s", base && *base ? base : "/tmp");
+  if (!mkdtemp(dir))
+    return lp_error_set(err, LP_EIO, "cannot make a working folder in %s", base && *base ? base : "/tmp");
   acc *sums = NULL;
   lp_status st = LP_OK;
   for (size_t t = 0; t < o->trials && !st; t++) {
