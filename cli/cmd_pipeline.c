@@ -202,7 +202,13 @@ static int run_analyze(const cli_args *a) {
   o.progress_ctx = &pc;
   lp_analysis_summary s;
   lp_error err;
-  if (lp_analyze(db, key, out, &o, &s, &err)) return cli_fail(a, &err);
+  if (lp_analyze(db, key, out, &o, &s, &err)) {
+    int failed = cli_fail(a, &err);
+    /* The library says what is wrong; the command line says what to type. */
+    if (err.status == LP_ESTATE && !cli_has(a, "json"))
+      fprintf(stderr, "  (lock it first: leopards lock --db %s --user STATISTICIAN)\n", db);
+    return failed;
+  }
   return print_analysis(a, out, &s);
 }
 

@@ -45,4 +45,7 @@ sed 's/,weaning-figure$/,primary/' "$TMP/renamed.csv" >"$TMP/two.csv"
 expect_fail 1 "role 'primary' is already given to row" -- "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/e" --plan "$TMP/two.csv" --quiet
 sed 's/,weaning-figure$/,kaplan/' "$TMP/renamed.csv" >"$TMP/bad.csv"
 expect_fail 1 "unknown role 'kaplan'" -- "$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/e" --plan "$TMP/bad.csv" --quiet
+# the plan error names line and column (as data: --json gives them as fields)
+same "plan error column" "$("$LP" analyze --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/e" --plan "$TMP/bad.csv" --quiet --json | jq -c '[.error.line, .error.column, .error.field]')" \
+  "[$(grep -n ',kaplan$' "$TMP/bad.csv" | cut -d: -f1),19,\"role\"]"
 echo "plan roles: $checks checks passed"
