@@ -93,7 +93,11 @@ typedef struct lp_result {
   char p_text[16];          /* "0.053", "<0.001", ">0.99", "" */
   char method[160];         /* what was computed, for the footnotes */
   long n_used;
+  char subsection[128];     /* a heading within the section ("Death — no./total no. (%)") */
+  char note[256];           /* the plan's footnote for the row (population, definition) */
+  char not_estimable[160];  /* why the row could not be estimated ("" when it was) */
   lp_plan_role role;        /* from the plan's role column */
+  char outcome[64];         /* the analysis data set's column the row analyses ("" for cox rows) */
 } lp_result;
 
 /* A step curve (Kaplan-Meier) kept for the figures. */
@@ -110,6 +114,7 @@ typedef struct lp_result_curve {
 /* A subgroup analysis kept for the forest plot. */
 typedef struct lp_result_subgroup {
   char id[64];
+  char outcome[64];  /* the analysis data set's column */
   char section[128]; /* the outcome, from the plan's section */
   char label[128];
   size_t nlevels;
@@ -117,6 +122,10 @@ typedef struct lp_result_subgroup {
   double estimate[8], lo[8], hi[8];
   char arm_text[8][2][32];
   double p_interaction;
+  long n[8];                /* patients in each level (both arms) */
+  long arm_n[8][2];         /* ... by arm */
+  double arm_mean[8][2];    /* the outcome's mean by level and arm (a proportion when binary) */
+  bool binary;              /* the outcome is 0/1: effects are differences in proportions */
 } lp_result_subgroup;
 
 typedef struct lp_results {

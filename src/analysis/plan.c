@@ -59,7 +59,7 @@ static const struct {
                  {"kind", true},    {"outcome", true}, {"population", false}, {"summary", false},
                  {"ci", false},     {"test", false},   {"adjust", false}, {"factors", false},
                  {"time", false},   {"event", false},  {"subgroup", false}, {"digits", false},
-                 {"levels", false}, {"published", false}, {"role", false}};
+                 {"levels", false}, {"published", false}, {"subsection", false}, {"note", false}, {"role", false}};
 
 static const char *field(const lp_plan *p, size_t row, const char *name) {
   size_t c;
@@ -112,6 +112,8 @@ static lp_status parse_row(lp_plan *p, size_t i, lp_error *err) {
   r->event = field(p, i, "event");
   r->subgroup = field(p, i, "subgroup");
   r->levels = field(p, i, "levels");
+  r->subsection = field(p, i, "subsection");
+  r->note = field(p, i, "note");
   r->published = NAN;
   const char *pubtext = field(p, i, "published");
   if (*pubtext && !lp_parse_number(pubtext, &r->published)) {
@@ -295,7 +297,9 @@ lp_status lp_plan_load(const char *path, lp_plan **out, lp_error *err) {
 }
 
 lp_status lp_plan_leopards(lp_plan **out, lp_error *err) {
-  return lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "plans/leopards.csv", out, err);
+  lp_status st = lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "the built-in LeoPARDS plan", out, err);
+  if (!st) (*out)->builtin = true;
+  return st;
 }
 
 void lp_format_p(double p, char *buf, size_t n) {
