@@ -209,6 +209,7 @@ int cli_fail(const cli_args *a, const lp_error *err) {
     json_t *e = json_pack("{s:s, s:s}", "status", lp_status_name(err->status), "message", msg);
     if (e && err->file[0]) json_object_set_new(e, "file", json_string(err->file));
     if (e && err->line > 0) json_object_set_new(e, "line", json_integer(err->line));
+    if (e && err->column > 0) json_object_set_new(e, "column", json_integer(err->column));
     if (e && err->field[0]) json_object_set_new(e, "field", json_string(err->field));
     json_t *root = json_pack("{s:o}", "error", e);
     if (root) {

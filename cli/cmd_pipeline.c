@@ -8,6 +8,7 @@
 
 #include <leopards/clinical.h>
 #include <leopards/outdir.h>
+#include <leopards/derive.h>
 #include <leopards/report.h>
 #include <leopards/sim.h>
 #include <leopards/stats.h>
@@ -171,9 +172,9 @@ static int analysis_options(const cli_args *a, lp_analysis_options *o) {
 static int print_analysis(const cli_args *a, const char *out, const lp_analysis_summary *s) {
   char b[4][32];
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:I, s:I, s:{s:o, s:[o,o], s:o}, s:{s:f, s:f, s:f}}", "report", out,
+    return cli_print_json(json_pack("{s:s, s:I, s:I, s:s, s:{s:o, s:[o,o], s:o}, s:{s:f, s:f, s:f}}", "report", out,
                                     "patients", (json_int_t)s->patients, "withdrawn", (json_int_t)s->withdrawn,
-                                    "primary", "estimate", cli_num(s->primary_estimate), "ci",
+                                    "primary_label", s->has_primary ? s->primary_label : "", "primary", "estimate", cli_num(s->primary_estimate), "ci",
                                     cli_num(s->primary_ci[0]), cli_num(s->primary_ci[1]), "p", cli_num(s->primary_p),
                                     "seconds", "derive", s->seconds_derive, "plan", s->seconds_plan, "report",
                                     s->seconds_report));
@@ -181,10 +182,12 @@ static int print_analysis(const cli_args *a, const char *out, const lp_analysis_
   printf("report written to %s/report.html\n"
          "  also report.md, report.json, tables as CSV, figures as SVG, PDF and PNG,\n"
          "  analysis.csv (the analysis data set) and data/ (the export)\n", out);
-  if (isfinite(s->primary_estimate))
-    printf("primary outcome, mean daily SOFA: difference %s, 95%% CI %s to %s\n  P = %s\n",
+  if (s->has_primary)
+    printf("primary outcome, %s:\n  difference %s, 95%% CI %s to %s, P = %s\n", s->primary_label,
            cli_fmt(b[0], 32, s->primary_estimate, 3), cli_fmt(b[1], 32, s->primary_ci[0], 3),
            cli_fmt(b[2], 32, s->primary_ci[1], 3), cli_fmt_p(b[3], 32, s->primary_p));
+  else
+    printf("no primary outcome: the plan marks no row with role 'primary'\n  (or its estimate could not be computed)\n");
   printf("%ld patients analysed\n  derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
          s->seconds_derive, s->seconds_plan, s->seconds_report);
   return CLI_OK;
@@ -202,7 +205,13 @@ static int run_analyze(const cli_args *a) {
   o.progress_ctx = &pc;
   lp_analysis_summary s;
   lp_error err;
-  if (lp_analyze(db, key, out, &o, &s, &err)) return cli_fail(a, &err);
+  if (lp_analyze(db, key, out, &o, &s, &err)) {
+    int failed = cli_fail(a, &err);
+    /* The library says what is wrong; the command line says what to type. */
+    if (err.status == LP_ESTATE && !cli_has(a, "json"))
+      fprintf(stderr, "  (lock it first: leopards lock --db %s --user STATISTICIAN)\n", db);
+    return failed;
+  }
   return print_analysis(a, out, &s);
 }
 
@@ -304,38 +313,8 @@ static const cli_opt design_opts[] = {
 /* Fewer whole trials than this and `design --full` warns that z means nothing. */
 #define DESIGN_FULL_MIN_TRIALS 30
 
-/* One whole simulated trial through store and plan; its report.json is returned. */
-static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effect effect, double difference,
-                          lp_error *err) {
-  char db[4200], key[4200], out[4200];
-  snprintf(db, sizeof db, "%s/t.db", tmp);
-  snprintf(key, sizeof key, "%s/t.key", tmp);
-  snprintf(out, sizeof out, "%s/report", tmp);
-  char cmd[4400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s-wal' '%s-shm' '%s-writer' '%s.audit-key'", out, db, key, db, db,
-           db, db);
-  if (system(cmd) != 0) return NULL;
-  lp_sim_options so;
-  lp_sim_options_default(&so);
-  so.seed = seed;
-  so.effect = effect;
-  so.difference = difference;
-  lp_sim_summary ss;
-  if (lp_sim_run(db, key, &so, &ss, err)) return NULL;
-  lp_analysis_options ao;
-  lp_analysis_options_default(&ao);
-  ao.bootstrap = 1000;
-  ao.permutations = 200;
-  ao.imputations = 5;
-  ao.seed = seed;
-  lp_analysis_summary as;
-  if (lp_analyze(db, key, out, &ao, &as, err)) return NULL;
-  char path[4300];
-  snprintf(path, sizeof path, "%s/report.json", out);
-  json_error_t je;
-  json_t *j = json_load_file(path, 0, &je);
-  if (!j) lp_error_set(err, LP_EIO, "%s: %s", path, je.text);
-  return j;
+static void full_progress(void *ctx, size_t done, size_t total) {
+  if (!*(const bool *)ctx && done < total) fprintf(stderr, "\r  whole trial %zu of %zu", done + 1, total);
 }
 
 /* Power and coverage at several trial sizes (design --patients N1,N2,...). */
@@ -458,70 +437,32 @@ static int run_design(const cli_args *a) {
                  !lp_power_t(0, r.true_difference, r.sd_outcome, o.alpha, 0.9, &pw, NULL);
   json_t *fullj = NULL;
   if (full) {
-    char tmp[] = "/tmp/leopards-design-XXXXXX";
-    if (!mkdtemp(tmp)) {
-      lp_error_set(&err, LP_EIO, "cannot make a temporary folder");
+    lp_design_full_options fo;
+    lp_design_full_options_default(&fo);
+    fo.trials = (size_t)full;
+    fo.seed = seed;
+    fo.effect = o.effect;
+    fo.difference = o.difference;
+    bool quiet = cli_has(a, "json");
+    fo.progress = full_progress;
+    fo.progress_ctx = &quiet;
+    lp_design_full f;
+    if (lp_design_full_run(&fo, &f, &err)) {
+      if (!quiet) fputc('\n', stderr);
       return cli_fail(a, &err);
     }
-    json_t *rows = NULL;
-    size_t done = 0;
-    for (long t = 0; t < full; t++) {
-      if (!cli_has(a, "json")) fprintf(stderr, "\r  whole trial %ld of %ld", t + 1, full);
-      json_t *j = full_trial(tmp, seed + 1000 + (unsigned long long)t, o.effect, o.difference, &err);
-      if (!j) {
-        char cmd[4400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd)) {}
-        json_decref(rows);
-        return cli_fail(a, &err);
-      }
-      json_t *tabs = json_object_get(j, "tables");
-      if (!rows) rows = json_object();
-      const char *tname;
-      json_t *tv;
-      json_object_foreach(tabs, tname, tv) {
-        if (strcmp(tname, "table3") && strcmp(tname, "figure2")) continue;
-        const char *id;
-        json_t *row;
-        json_object_foreach(tv, id, row) {
-          json_t *e = json_object_get(row, "estimate");
-          if (!json_is_number(e)) continue;
-          double v = json_number_value(e);
-          json_t *acc = json_object_get(rows, id);
-          if (!acc) {
-            acc = json_pack("{s:s, s:o, s:f, s:f, s:i}", "label", json_string_value(json_object_get(row, "label")),
-                            "published", json_copy(json_object_get(row, "published")), "sum", 0.0, "sumsq", 0.0, "n", 0);
-            json_object_set_new(rows, id, acc);
-          }
-          json_object_set_new(acc, "sum", json_real(json_real_value(json_object_get(acc, "sum")) + v));
-          json_object_set_new(acc, "sumsq", json_real(json_real_value(json_object_get(acc, "sumsq")) + v * v));
-          json_object_set_new(acc, "n", json_integer(json_integer_value(json_object_get(acc, "n")) + 1));
-        }
-      }
-      json_decref(j);
-      done++;
-    }
-    if (!cli_has(a, "json")) fputc('\n', stderr);
-    char cmd[4400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd)) {}
+    if (!quiet) fputc('\n', stderr);
     /* Per row: mean, SD over trials, and where the published value falls. */
     fullj = json_array();
-    const char *id;
-    json_t *acc;
-    json_object_foreach(rows, id, acc) {
-      double n = (double)json_integer_value(json_object_get(acc, "n"));
-      double sum = json_real_value(json_object_get(acc, "sum")), sumsq = json_real_value(json_object_get(acc, "sumsq"));
-      double mean = sum / n, sd = n > 1 ? sqrt(fmax(0, (sumsq - sum * sum / n) / (n - 1))) : NAN;
-      json_t *pub = json_object_get(acc, "published");
-      double pv = json_is_number(pub) ? json_number_value(pub) : NAN;
-      json_array_append_new(fullj, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id", id, "label",
-                                             json_string_value(json_object_get(acc, "label")), "trials", (int)n,
-                                             "mean", cli_num(mean), "sd", cli_num(sd), "se_mean",
-                                             cli_num(sd / sqrt(n)), "published", cli_num(pv), "z_published",
-                                             cli_num((pv - mean) / sd)));
+    for (size_t i = 0; i < f.n; i++) {
+      const lp_design_full_row *w = &f.rows[i];
+      if (!w->trials) continue;
+      json_array_append_new(fullj, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id", w->id, "label",
+                                             w->label, "trials", (int)w->trials, "mean", cli_num(w->mean), "sd",
+                                             cli_num(w->sd), "se_mean", cli_num(w->se_mean), "published",
+                                             cli_num(w->published), "z_published", cli_num(w->z_published)));
     }
-    json_decref(rows);
+    lp_design_full_clear(&f);
   }
   /* The SD behind z is itself an estimate from the whole trials run: with few of
    * them it is too rough for z to mean anything (its relative SE is about
@@ -588,7 +529,40 @@ static int run_design(const cli_args *a) {
   return CLI_OK;
 }
 
+static const cli_opt outcomes_opts[] = {
+    {"imputations", "M", "imputation columns sofa_mi_1 ... sofa_mi_M (default 20)"},
+    {"markdown", NULL, "a Markdown table (as in docs/outcomes.md)"},
+    {"json", NULL, "a JSON array"},
+    {0}};
+
+/* The columns of analysis.csv from the derivation's table of definitions. */
+static int run_outcomes(const cli_args *a) {
+  long m = 20;
+  int rc = cli_long(a, "imputations", 0, 1000, &m);
+  if (rc) return rc;
+  if (cli_has(a, "json")) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < lp_derive_ncolumns(); i++) {
+      const lp_derived_column *c = lp_derive_column(i);
+      json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", c->name, "type",
+                                           lp_column_type_name(c->type), "unit", c->unit, "definition",
+                                           c->definition, "per_imputation", c->per_imputation));
+    }
+    return cli_print_json(arr);
+  }
+  char *text;
+  size_t len;
+  lp_error err;
+  if (lp_derive_dictionary((size_t)m, cli_has(a, "markdown"), &text, &len, &err)) return cli_fail(a, &err);
+  fwrite(text, 1, len, stdout);
+  free(text);
+  return CLI_OK;
+}
+
 const cli_cmd cli_pipeline_cmds[] = {
+    {"outcomes", "the columns of the analysis data set (analysis.csv): name, type, unit, definition", outcomes_opts,
+     "The same table is written beside analysis.csv as analysis_dictionary.csv.\n"
+     "example:\n  leopards outcomes --markdown", run_outcomes},
     {"simulate", "simulate a LeoPARDS-like trial through the real store (a locked trial file and its key)",
      simulate_opts, "example:\n  leopards simulate --db demo.db --key demo.key --seed 1 --effect paper", run_simulate},
     {"analyze", "analyse a locked trial with its key: derive outcomes, run the plan, write the report", analyze_opts,

@@ -1,7 +1,9 @@
 /* leopards clinical rules: the bedside scores and protocol rules of the trial as
  * pure functions of the values a case report form records (no I/O, no
  * allocation). Conventions where published sources disagree are stated here and in
- * docs/clinical.md. A missing number is NAN; a missing flag is -1. */
+ * docs/clinical.md. A missing number is NAN; a missing flag is -1.
+ * Ownership: no allocation; inputs read, results written to caller storage.
+ * Threads: every function is re-entrant (no state). */
 #ifndef LEOPARDS_CLINICAL_H
 #define LEOPARDS_CLINICAL_H
 

@@ -1,6 +1,19 @@
-/* leopards core: status codes, error context, memory helpers and the version.
+/* leopards core: status codes, error context, memory helpers, the version, the
+ * once-only library set-up and the thread budget.
  * Every public function returns lp_status (LP_OK = 0) and writes results through
- * out-parameters; an lp_error, when given, receives a message that says what and where. */
+ * out-parameters; an lp_error, when given, receives a message that says what and where.
+ *
+ * The thread contract of the whole library (docs/design.md):
+ * - Handles are per thread: an lp_trial (and the lp_trial_key loaded through it) is
+ *   used by one thread at a time; each thread opens its own handle on the same file
+ *   (SQLite and the store's writers' lock serialise the writes between them).
+ * - Everything in stats/, clinical/, core/ (tables, CSV, strbuf, RNG), the derivation
+ *   and the plan runner is re-entrant: no shared mutable state; objects passed in are
+ *   only read, objects passed out belong to the caller.
+ * - lp_init is once-only and thread-safe; the library also runs it when it is loaded.
+ * - A call that can use several threads takes a `threads` option: > 0 is that many,
+ *   0 is the process's thread budget (lp_set_thread_budget; by default every core).
+ *   A server sets a budget of 1 or 2 so that concurrent requests do not oversubscribe. */
 #ifndef LEOPARDS_CORE_H
 #define LEOPARDS_CORE_H
 
@@ -38,6 +51,16 @@ typedef enum {
       LP_STATUS_COUNT
 } lp_status;
 
+/* The library's once-only set-up (GSL's aborting error handler switched off). Safe
+ * from any thread, any number of times; the library calls it itself when loaded, so a
+ * program need not, but one that loads the library in an unusual way may. */
+void lp_init(void);
+/* The threads a call may use when its `threads` option is 0 (0 here: every core).
+ * Thread-safe; meant to be set once, by a server before it starts its workers. */
+void lp_set_thread_budget(int threads);
+/* `requested` when > 0, else the budget (every core when none is set). Thread-safe. */
+int lp_thread_budget(int requested);
+
 /* Static text for a status; never allocates, never NULL. */
 const char *lp_strerror(lp_status s);
 /* Short machine name ("parse", "range", ...) for JSON error objects. */
@@ -73,6 +96,9 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
 /* The same for a key of a JSON input: "SOURCE: field 'KEY': text". */
 lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field,
                            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Set the column (1-based position of the field in its row) of an error already
+ * recorded; returns the error's status. The message is unchanged (it names the field). */
+lp_status lp_error_set_column(lp_error *err, long column);
 
 /* Find `s` among the `n` names (an option's choices): *index is its position; if it
  * is not there, LP_EINVAL with "unknown WHAT 's' (a, b or c)". */

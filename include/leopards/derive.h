@@ -1,8 +1,12 @@
 /* leopards outcome derivation: from a locked trial's export (one CSV per table, with
  * the allocations) to the per-patient analysis data set the plan runs on, the
- * CONSORT flow counts and the daily SOFA course. Every definition is written in
- * docs/outcomes.md; the data set is itself written out as CSV, so that anyone can
- * recompute the results in another package. */
+ * CONSORT flow counts and the daily SOFA course. Each column of the data set is one
+ * entry of a table of definitions (name, type, unit, one-line definition, the function
+ * that computes it): the CSV header, the data dictionary written beside it and the
+ * list in docs/outcomes.md all come from that table. The data set is itself written
+ * out as CSV, so that anyone can recompute the results in another package.
+ * Ownership: lp_derived owns its buffers (lp_derived_clear frees them); the column
+ * table is static. Threads: every function here is re-entrant (no shared state). */
 #ifndef LEOPARDS_DERIVE_H
 #define LEOPARDS_DERIVE_H
 
@@ -16,7 +20,12 @@
 extern "C" {
 #endif
 
+/* The longest follow-up horizon the derivation supports, in days. */
+#define LP_DERIVE_MAX_DAYS 90
+
 typedef struct lp_derive_options {
+  int horizon;           /* days of follow-up: daily records, deaths, free days (28; at most LP_DERIVE_MAX_DAYS) */
+  double level;          /* confidence level of the daily course's intervals (0.95) */
   lp_missing_rule rule;  /* missing daily SOFA components in the primary outcome (locf) */
   size_t imputations;    /* multiple imputations of missing daily components (20) */
   uint64_t seed;         /* for the imputations */
@@ -47,12 +56,12 @@ typedef struct lp_flow {
   } arm[2];
 } lp_flow;
 
-/* Mean daily five-system SOFA by arm and ICU day (1..28), among patients in the ICU
- * that day, with a normal 95% interval. */
+/* Mean daily five-system SOFA by arm and ICU day (1..horizon), among patients in the
+ * ICU that day, with a normal interval at the options' level. */
 typedef struct lp_daily_course {
   int days;
-  long n[2][28];
-  double mean[2][28], lo[2][28], hi[2][28];
+  long n[2][LP_DERIVE_MAX_DAYS];
+  double mean[2][LP_DERIVE_MAX_DAYS], lo[2][LP_DERIVE_MAX_DAYS], hi[2][LP_DERIVE_MAX_DAYS];
 } lp_daily_course;
 
 typedef struct lp_derived {
@@ -60,6 +69,8 @@ typedef struct lp_derived {
   size_t csv_len;
   char *tte_csv;        /* time-to-event file: one row per patient and outcome (death28, weaning) */
   size_t tte_len;
+  char *dictionary_csv; /* the data dictionary of csv: name,type,unit,definition, one row per column */
+  size_t dictionary_len;
   char arms[2][64];     /* arm labels, in the store's order */
   long patients;        /* rows of the data set */
   long withdrawn;       /* randomised but excluded (consent withdrawn) */
@@ -74,6 +85,28 @@ typedef struct lp_derived {
  * daily record of an unknown patient, an unreadable date). */
 lp_status lp_derive(const char *export_dir, const lp_derive_options *o, lp_derived *out, lp_error *err);
 void lp_derived_clear(lp_derived *d);
+
+/* ---- the table of definitions ---- */
+
+typedef enum { LP_COLUMN_TEXT, LP_COLUMN_NUMBER, LP_COLUMN_FLAG } lp_column_type;
+
+typedef struct lp_derived_column {
+  const char *name;       /* the CSV header name; with `per_imputation`, the prefix of NAME1..NAMEM */
+  lp_column_type type;
+  const char *unit;       /* "" when none */
+  const char *definition; /* one line */
+  int per_imputation;     /* one column per imputation (sofa_mi_1 ... sofa_mi_M) */
+} lp_derived_column;
+
+/* The columns of the analysis data set, in order: how many, and column i (NULL past
+ * the end). The entries are static, read-only data. */
+size_t lp_derive_ncolumns(void);
+const lp_derived_column *lp_derive_column(size_t i);
+/* "text", "number", "flag". */
+const char *lp_column_type_name(lp_column_type t);
+/* The data dictionary for `imputations` imputations as CSV (name,type,unit,definition),
+ * or as a Markdown table (one row for the imputation columns); malloc'ed into *out. */
+lp_status lp_derive_dictionary(size_t imputations, int markdown, char **out, size_t *len, lp_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,9 @@
 /* leopards figures: the paper's figures drawn once with cairo and written as SVG,
  * PDF or PNG (or SVG text in memory, for inline use in HTML): Kaplan-Meier curves
  * with numbers at risk, forest plots, line charts with intervals, and the CONSORT
- * flow diagram. Inputs are plain arrays; nothing here knows the trial. */
+ * flow diagram. Inputs are plain arrays; nothing here knows the trial.
+ * Ownership: inputs are borrowed for the call; an SVG text returned in memory is the
+ * caller's to free. Threads: re-entrant (each call draws on its own cairo surface). */
 #ifndef LEOPARDS_FIGURE_H
 #define LEOPARDS_FIGURE_H
 

@@ -2,7 +2,11 @@
  * (outcome, population, summary, interval method, test, adjustment), run against
  * the per-patient analysis data set to give one results structure that every
  * renderer (HTML, Markdown, CSV, JSON) reads. The LeoPARDS plan ships as
- * plans/leopards.csv and is built in. */
+ * plans/leopards.csv and is built in.
+ * Ownership: lp_plan is read-only once parsed (lp_plan_free); lp_results owns its rows,
+ * curves and subgroups (lp_results_clear). Threads: parsing and running are re-entrant;
+ * one lp_plan may be run from several threads at once; `threads` in the options is the
+ * call's thread budget (0: the process's budget, see core.h). */
 #ifndef LEOPARDS_PLAN_H
 #define LEOPARDS_PLAN_H
 
@@ -32,6 +36,20 @@ typedef enum {
 } lp_analysis_kind;
 
 const char *lp_analysis_kind_name(lp_analysis_kind k);
+
+/* What the report and the summary use a plan row for (the plan's optional `role`
+ * column); each role other than none is given to at most one row. The report and the
+ * summary find rows by role, never by id, so a plan may name its rows as it likes. */
+typedef enum {
+  LP_PLAN_ROLE_NONE = 0,
+  LP_PLAN_ROLE_PRIMARY,         /* "primary": the summary line and the forest plot's first row */
+  LP_PLAN_ROLE_SURVIVAL_FIGURE, /* "survival-figure": a cox row drawn as Figure 2 */
+  LP_PLAN_ROLE_WEANING_FIGURE,  /* "weaning-figure": a cox row drawn as the second Kaplan-Meier figure */
+  LP_PLAN_ROLES
+} lp_plan_role;
+
+/* "primary", "survival-figure", ...; "" for none. */
+const char *lp_plan_role_name(lp_plan_role r);
 
 typedef struct lp_plan lp_plan;
 
@@ -78,6 +96,8 @@ typedef struct lp_result {
   char subsection[128];     /* a heading within the section ("Death — no./total no. (%)") */
   char note[256];           /* the plan's footnote for the row (population, definition) */
   char not_estimable[160];  /* why the row could not be estimated ("" when it was) */
+  lp_plan_role role;        /* from the plan's role column */
+  char outcome[64];         /* the analysis data set's column the row analyses ("" for cox rows) */
 } lp_result;
 
 /* A step curve (Kaplan-Meier) kept for the figures. */
@@ -94,6 +114,7 @@ typedef struct lp_result_curve {
 /* A subgroup analysis kept for the forest plot. */
 typedef struct lp_result_subgroup {
   char id[64];
+  char outcome[64];  /* the analysis data set's column */
   char section[128]; /* the outcome, from the plan's section */
   char label[128];
   size_t nlevels;
@@ -126,6 +147,8 @@ typedef struct lp_results {
 lp_status lp_plan_run(const lp_plan *plan, const lp_table *patients, const lp_plan_options *o,
                       lp_results *out, lp_error *err);
 void lp_results_clear(lp_results *r);
+/* The result row with role `role`, or NULL when the plan gives that role to no row. */
+const lp_result *lp_results_find_role(const lp_results *r, lp_plan_role role);
 
 /* Journal number style: P with two decimals above 0.01 (three where two would
  * read 0.05), three down to 0.001, then "<0.001"; ">0.99" at the top. */

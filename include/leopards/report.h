@@ -1,13 +1,19 @@
 /* leopards reports: one results structure rendered as a self-contained HTML page
  * (figures inline as SVG), Markdown, CSV tables, figures as SVG, PDF and PNG, and
- * report.json holding every number shown, keyed by table and row. */
+ * report.json holding every number shown, keyed by table and row.
+ * Ownership: lp_report_input and its arrays are borrowed for the call;
+ * lp_analysis_results owns everything in it (lp_analysis_results_clear).
+ * Threads: writing is re-entrant (distinct folders); lp_analysis_run uses the trial
+ * handle it is given, which must not be used by another thread meanwhile. */
 #ifndef LEOPARDS_REPORT_H
 #define LEOPARDS_REPORT_H
 
 #include <leopards/core.h>
+#include <leopards/derive.h>
 #include <leopards/figure.h>
 #include <leopards/plan.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -42,9 +48,13 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *dir, lp_er
 
 typedef struct lp_analysis_options {
   const char *plan;          /* plan CSV, or NULL for the built-in LeoPARDS plan */
+  const char *export_dir;    /* lp_analysis_run: where the export is written (kept); NULL: a temporary
+                              * folder, removed before it returns */
   uint64_t seed;
   size_t bootstrap, permutations, imputations;
   int threads;
+  double level;              /* confidence level of every interval (0.95) */
+  int horizon;               /* days of follow-up of the derived outcomes (28) */
   int missing_rule;          /* lp_missing_rule */
   int kidney_reference;      /* lp_kidney_reference: what KDIGO stages are measured against */
   const char *title;         /* NULL: from the trial */
@@ -57,8 +67,47 @@ void lp_analysis_options_default(lp_analysis_options *o);
 typedef struct lp_analysis_summary {
   long patients, withdrawn;
   double seconds_derive, seconds_plan, seconds_report;
+  /* The plan row whose role is primary: has_primary is false (and the numbers NAN)
+   * when the plan marks no row primary or its estimate could not be computed. */
+  bool has_primary;
+  char primary_id[64], primary_label[256];
   double primary_estimate, primary_ci[2], primary_p;
 } lp_analysis_summary;
+
+typedef struct lp_trial lp_trial;         /* include/leopards/trial.h */
+typedef struct lp_trial_key lp_trial_key;
+
+/* The whole analysis of a trial in memory: the derived data set (with the flow and the
+ * daily course), the plan's results and the words of the report's title. Owned by the
+ * caller: free with lp_analysis_results_clear. */
+typedef struct lp_analysis_results {
+  lp_derived derived;
+  lp_results results;
+  lp_analysis_summary summary; /* patients, timings (the report's is 0 until written), primary result */
+  char title[256], subtitle[1024];
+  char arm_labels[2][64];      /* capitalised arm names */
+  char export_dir[4096];       /* where the export was written ("" when it was temporary) */
+} lp_analysis_results;
+
+/* Analyse the open, locked trial `t` with its key `k`: export (into o->export_dir, or a
+ * temporary folder), derive, run the plan. Nothing is written besides the export.
+ * `db_name` names the trial in the default title (may be NULL). Refused when the plan
+ * is bad or the trial is not locked. On failure *out is cleared.
+ * Threads: `t` is used by this thread only for the call (one handle per thread);
+ * o->threads is the number of threads the call may use (0: all cores). */
+lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_name, const lp_analysis_options *o,
+                          lp_analysis_results *out, lp_error *err);
+void lp_analysis_results_clear(lp_analysis_results *r);
+
+/* What lp_analysis_write writes. */
+enum {
+  LP_OUTPUT_REPORT = 1u << 0, /* report.html, report.md, report.json, the tables as CSV, the figures */
+  LP_OUTPUT_DATA = 1u << 1,   /* analysis.csv, analysis_dictionary.csv, time_to_event.csv */
+  LP_OUTPUT_ALL = LP_OUTPUT_REPORT | LP_OUTPUT_DATA
+};
+
+/* Write the results into the existing folder `dir` (no staging: the caller stages). */
+lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsigned outputs, lp_error *err);
 
 /* Export the locked trial `db` with its key into OUT/data, derive the analysis data
  * set (OUT/analysis.csv), run the plan and write the report into OUT. Refused with

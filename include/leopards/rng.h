@@ -1,7 +1,8 @@
 /* leopards random numbers: xoshiro256++ streams keyed by (seed, stream number).
  * Resampling derives one stream per replicate from the seed and the replicate
  * number, so results never depend on how replicates are spread over threads.
- * Not for secrets: sealed lists use libsodium (see trial/). */
+ * Not for secrets: sealed lists use libsodium (see trial/).
+ * Ownership: an lp_rng is caller storage. Threads: re-entrant; one lp_rng per thread. */
 #ifndef LEOPARDS_RNG_H
 #define LEOPARDS_RNG_H
 

@@ -2,7 +2,10 @@
  * store and randomisation code (screening log, sealed list, packs, baseline, the
  * infusion, daily ICU records, outcomes, adverse events, database lock), with a
  * documented patient model calibrated to the paper's Tables 1-3 (docs/simulation.md).
- * It is the built-in demo and the engine of simulation-based design. */
+ * It is the built-in demo and the engine of simulation-based design.
+ * Ownership: results are caller storage, or owned by the result object and freed with
+ * its _clear. Threads: re-entrant; each call opens its own trial handles; `threads`
+ * options are the call's thread budget (0: the process's budget, see core.h). */
 #ifndef LEOPARDS_SIM_H
 #define LEOPARDS_SIM_H
 
@@ -102,6 +105,43 @@ typedef struct lp_design_result {
  * interval, Mann-Whitney test). Trials run in parallel; trial t uses the streams of
  * (seed, t), so the result does not depend on the number of threads. */
 lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, lp_error *err);
+
+/* ---- whole trials through the store and the full plan (design --full) ---- */
+
+typedef struct lp_design_full_options {
+  size_t trials;          /* whole trials (each of the model's default size) */
+  uint64_t seed;          /* trial t is simulated and analysed with seed + 1000 + t */
+  lp_sim_effect effect;
+  double difference;      /* with LP_EFFECT_DESIGN */
+  size_t bootstrap, permutations, imputations; /* per trial (1000, 200, 5) */
+  int threads;            /* the thread budget of each analysis (0: all cores) */
+  const char *plan;       /* NULL: the built-in plan */
+  const char *work_dir;   /* where the trials are made and removed again (NULL: TMPDIR or /tmp) */
+  void (*progress)(void *ctx, size_t done, size_t total);
+  void *progress_ctx;
+} lp_design_full_options;
+
+void lp_design_full_options_default(lp_design_full_options *o);
+
+/* One plan row that compares the arms: its estimate over the trials, beside the
+ * estimate the plan quotes from the publication. */
+typedef struct lp_design_full_row {
+  char id[64], label[256];
+  size_t trials;            /* trials in which the estimate could be computed */
+  double mean, sd, se_mean; /* of the estimate over those trials */
+  double published, z_published; /* NAN when the plan quotes none; z = (published - mean) / sd */
+} lp_design_full_row;
+
+typedef struct lp_design_full {
+  size_t n;
+  lp_design_full_row *rows; /* in plan order */
+} lp_design_full;
+
+/* Simulate each trial through the store, analyse it in memory with the plan and keep
+ * the estimate of every row that compares the arms (no report is written). Every file
+ * and folder the run creates is removed again, on success and on failure. */
+lp_status lp_design_full_run(const lp_design_full_options *o, lp_design_full *out, lp_error *err);
+void lp_design_full_clear(lp_design_full *f);
 
 #ifdef __cplusplus
 }

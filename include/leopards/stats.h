@@ -3,7 +3,9 @@
  * Newcombe; chi-square; Fisher), linear regression, the subgroup-by-arm
  * permutation test, and power/sample size. Pure computation: no files, no globals.
  * Each function documents the R call it reproduces. Survival methods are in
- * survival.h. */
+ * survival.h.
+ * Ownership: inputs are read; results go to caller storage or are owned by the result
+ * object (freed with its _clear). Threads: every function is re-entrant. */
 #ifndef LEOPARDS_STATS_H
 #define LEOPARDS_STATS_H
 

@@ -1,6 +1,7 @@
 /* leopards growable text: append bytes, strings or printf output; an allocation
  * failure is remembered (nomem) and later appends do nothing, so a caller checks once
- * at the end. The text is always NUL-terminated. */
+ * at the end. The text is always NUL-terminated.
+ * Ownership: the buffer's text is the caller's to free. Threads: one buffer per thread. */
 #ifndef LEOPARDS_STRBUF_H
 #define LEOPARDS_STRBUF_H
 

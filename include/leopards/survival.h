@@ -1,6 +1,8 @@
 /* leopards survival analysis: Kaplan-Meier (survfit), the log-rank test (survdiff)
  * and Cox proportional hazards with Efron or Breslow ties, strata and robust
- * variance clustered on a grouping (coxph(..., cluster =)). Pure computation. */
+ * variance clustered on a grouping (coxph(..., cluster =)). Pure computation.
+ * Ownership: results own their arrays (freed with their _clear).
+ * Threads: every function is re-entrant. */
 #ifndef LEOPARDS_SURVIVAL_H
 #define LEOPARDS_SURVIVAL_H
 

@@ -1,6 +1,8 @@
 /* leopards column tables: an RFC 4180 CSV reader that remembers where every row came
  * from (so errors name file, line and column), typed access to columns, complete-case
- * row selection, factor coding and design matrices with R's treatment contrasts. */
+ * row selection, factor coding and design matrices with R's treatment contrasts.
+ * Ownership: lp_table is read-only once read (lp_table_free); factors and designs own
+ * their arrays. Threads: re-entrant; one table may be read from several threads. */
 #ifndef LEOPARDS_TABLE_H
 #define LEOPARDS_TABLE_H
 
@@ -47,6 +49,9 @@ bool lp_table_is_numeric(const lp_table *t, size_t col);
 /* Parse a decimal number the way a CSV cell holds it: optional blanks around, sign,
  * digits, point, exponent; no hex, no inf/nan words. Returns false if not a number. */
 bool lp_parse_number(const char *s, double *out);
+/* "YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z]" -> days since 1970-01-01 (UTC); NAN when `s` is
+ * NULL or not a date. Re-entrant. */
+double lp_parse_iso_days(const char *s);
 
 /* Rows of the table with no missing value in any of the named columns (R's na.omit).
  * `*rows` is allocated (free() it); `*dropped` counts rows left out. */

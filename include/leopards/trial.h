@@ -1,7 +1,12 @@
 /* leopards trial: the trial's SQLite store (one file per trial, WAL, synchronous=FULL,
  * every change in one transaction), the sealed randomisation list, randomisation,
  * emergency unblinding, data entry, database lock, export/import and the hash-chained
- * audit trail. A context `lp_trial *` carries the open database; nothing is global. */
+ * audit trail. A context `lp_trial *` carries the open database; nothing is global.
+ * Ownership: lp_trial and lp_trial_key are allocated by the library and freed with
+ * lp_trial_close and lp_key_free; results are caller storage unless a function says it
+ * mallocs. Threads: an lp_trial is per thread (it holds a statement cache with no lock):
+ * each thread opens its own handle on the same file; SQLite and the writers' lock order
+ * the writes between handles and processes. Load a key per handle. */
 #ifndef LEOPARDS_TRIAL_H
 #define LEOPARDS_TRIAL_H
 

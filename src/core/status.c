@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library's once-only set-up runs when it is loaded, before main and so before
+ * any thread can make a GSL call (this file is linked by every user of the library). */
+__attribute__((constructor)) static void init_at_load(void) { lp_init(); }
+
 static const char *const status_msgs[] = {
 #define LP_X_MSG(code, name, msg) msg,
     LP_STATUS_LIST(LP_X_MSG)
@@ -99,6 +103,12 @@ lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const
   lp_status r = error_vat(err, s, source, 0, "field", field, fmt, ap);
   va_end(ap);
   return r;
+}
+
+lp_status lp_error_set_column(lp_error *err, long column) {
+  if (!err) return LP_OK;
+  err->column = column;
+  return err->status;
 }
 
 void lp_error_prefix(lp_error *err, const char *fmt, ...) {

@@ -452,16 +452,13 @@ static lp_status put_figure(const char *dir, const char *name, figure_fn fn, con
   return LP_OK;
 }
 
-static const lp_result *find_row(const lp_results *r, const char *id) {
-  for (size_t i = 0; i < r->n; i++)
-    if (!strcmp(r->rows[i].id, id)) return &r->rows[i];
-  return NULL;
-}
-
-/* Kaplan-Meier figure from the curves of plan row `id`. */
-static lp_status km_figure(const lp_report_input *in, const char *dir, const char *id, const char *name,
+/* Kaplan-Meier figure from the curves of the plan row with role `role` (none: no figure). */
+static lp_status km_figure(const lp_report_input *in, const char *dir, lp_plan_role role, const char *name,
                            const char *title, const char *ylabel, bool falling, lp_strbuf *html, lp_error *err) {
   const lp_results *r = in->results;
+  const lp_result *row = lp_results_find_role(r, role);
+  if (!row) return LP_OK;
+  const char *id = row->id;
   lp_fig_series s[2];
   long at_risk[10];
   size_t ns = 0;
@@ -484,9 +481,8 @@ static lp_status km_figure(const lp_report_input *in, const char *dir, const cha
   }
   lp_status st = LP_OK;
   if (ns == 2) {
-    const lp_result *row = find_row(r, id);
     char note[160] = "";
-    if (row && isfinite(row->estimate))
+    if (isfinite(row->estimate))
       snprintf(note, sizeof note, "Adjusted hazard ratio %.2f (95%% CI %.2f to %.2f); P = %s", row->estimate,
                row->ci[0], row->ci[1], row->p_text);
     static const double days[5] = {0, 7, 14, 21, 28};
@@ -550,7 +546,15 @@ static sg_units units_of(const lp_result_subgroup *sg) {
 /* The plan row of the whole population for a subgroup outcome (its first row in
  * Table 3 of the same outcome), for the forest plot's first line. */
 static const lp_result *overall_row(const lp_results *r, const lp_result_subgroup *sg) {
-  return find_row(r, sg->binary ? "t3_death28" : "t3_sofa");
+  /* The first row comparing the arms on the same outcome column (found by what the
+   * rows analyse, never by their ids). */
+  for (size_t i = 0; i < r->n; i++) {
+    const lp_result *row = &r->rows[i];
+    if (!strcmp(row->outcome, sg->outcome) && (row->kind == LP_AN_MEAN || row->kind == LP_AN_MEDIAN ||
+                                               row->kind == LP_AN_BINARY || row->kind == LP_AN_COUNT))
+      return row;
+  }
+  return NULL;
 }
 
 /* One forest plot per outcome of the subgroup rows: `section` names it. */
@@ -830,18 +834,20 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     snprintf(name, sizeof name, "%s.csv", tables[k].id);
     if ((st = write_text(work, name, &csv, err))) goto done;
   }
-  if ((st = km_figure(in, work, "f2_death", "figure2", "Probability of Survival to Day 28",
+  if ((st = km_figure(in, work, LP_PLAN_ROLE_SURVIVAL_FIGURE, "figure2", "Probability of Survival to Day 28",
                       "Probability of survival", true, &html, err)))
     goto done;
-  if ((st = km_figure(in, work, "f2_weaning", "figure_weaning",
+  if ((st = km_figure(in, work, LP_PLAN_ROLE_WEANING_FIGURE, "figure_weaning",
                       "Remaining on Mechanical Ventilation (Ventilated at Baseline)",
                       "Probability of remaining ventilated", true, &html, err)))
     goto done;
+  const lp_result *survival = lp_results_find_role(r, LP_PLAN_ROLE_SURVIVAL_FIGURE),
+                  *weaning = lp_results_find_role(r, LP_PLAN_ROLE_WEANING_FIGURE);
   for (size_t c = 0; c < r->ncurves; c++) {
     /* Link each Kaplan-Meier figure once (its first curve). */
-    if (!strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, "f2_death"))
+    if (survival && !strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, survival->id))
       lp_strbuf_puts(&md, "![Figure 2](figure2.svg)\n\n");
-    if (!strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, "f2_weaning"))
+    if (weaning && !strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, weaning->id))
       lp_strbuf_puts(&md, "![Weaning](figure_weaning.svg)\n\n");
   }
   bool any_subgroup = false;

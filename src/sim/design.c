@@ -18,6 +18,8 @@ void lp_design_options_default(lp_design_options *o) {
   o->seed = 20161013;
   o->alpha = 0.05;
   o->threads = 0;
+  o->truth_known = false;
+  o->true_difference = o->sd_outcome = 0;
 }
 
 /* The true difference and the outcome's SD: one very large simulated population
@@ -62,7 +64,7 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
   size_t T = o->trials, n = o->patients;
   double *est = calloc(T, sizeof *est), *lo = calloc(T, sizeof *lo), *hi = calloc(T, sizeof *hi),
          *pv = calloc(T, sizeof *pv);
-  int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+  int threads = lp_thread_budget(o->threads);
   double *work = calloc((size_t)threads * 4 * n, sizeof *work);
   lp_sim_outcomes *tr = calloc((size_t)threads * n, sizeof *tr);
   int failed = 0;

@@ -118,7 +118,7 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
     return lp_error_set(err, LP_EINVAL, "group too large for the bootstrap");
   if (o->replicates < 2) return lp_error_set(err, LP_EINVAL, "at least 2 bootstrap replicates");
   size_t R = o->replicates, n = nx + ny;
-  int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+  int threads = lp_thread_budget(o->threads);
   const bool median = o->summary == LP_SUMMARY_MEDIAN;
   lp_status st = LP_OK;
   double *t = NULL, *vals = NULL;

@@ -66,7 +66,7 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
     if (sub[i] < 0 || (size_t)sub[i] >= nsub) return lp_error_set(err, LP_EINVAL, "subgroup code out of range");
     if (!isfinite(y[i])) return lp_error_set(err, LP_EDATA, "non-finite outcome in row %zu", i + 1);
   }
-  if (threads <= 0) threads = omp_get_max_threads();
+  threads = lp_thread_budget(threads);
   double *yc = NULL, *cells = NULL, *d = NULL, *v = NULL;
   int *bufs = NULL;
   lp_status st = LP_OK;

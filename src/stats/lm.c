@@ -283,7 +283,7 @@ lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, 
   if (n < 2 || n > UINT32_MAX) return lp_error_set(err, LP_EINVAL, "bad number of rows");
   if (o->replicates < 2) return lp_error_set(err, LP_EINVAL, "at least 2 bootstrap replicates");
   if (!group) ngroups = 1;
-  int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+  int threads = lp_thread_budget(o->threads);
   size_t R = o->replicates;
   lp_status st = LP_OK;
   double *xc = NULL, *yc = NULL, *t = NULL, *scratch = NULL;

@@ -90,12 +90,16 @@ lp_status lp_logrank_test(const double *time, const int *event, const int *group
   gsl_matrix *A = gsl_matrix_alloc(k, k);
   gsl_vector *b = gsl_vector_alloc(k), *x = gsl_vector_alloc(k);
   gsl_permutation *perm = gsl_permutation_alloc(k);
+  if (!A || !b || !x || !perm) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto solved;
+  }
   for (size_t r = 0; r < k; r++) {
     gsl_vector_set(b, r, out->observed[keep[r + 1]] - out->expected[keep[r + 1]]);
     for (size_t c = 0; c < k; c++) gsl_matrix_set(A, r, c, V[keep[r + 1] * ng + keep[c + 1]]);
   }
   int sign;
-  gsl_set_error_handler_off();
+  /* GSL reports failures by status: lp_init switched its aborting handler off. */
   if (gsl_linalg_LU_decomp(A, perm, &sign) || gsl_linalg_LU_solve(A, perm, b, x)) {
     st = lp_error_set(err, LP_ENUMERIC, "the log-rank variance matrix is singular");
   } else {
@@ -105,10 +109,11 @@ lp_status lp_logrank_test(const double *time, const int *event, const int *group
     out->df = (int)k;
     out->p = gsl_cdf_chisq_Q(chi, (double)k);
   }
-  gsl_matrix_free(A);
-  gsl_vector_free(b);
-  gsl_vector_free(x);
-  gsl_permutation_free(perm);
+solved:
+  if (A) gsl_matrix_free(A);
+  if (b) gsl_vector_free(b);
+  if (x) gsl_vector_free(x);
+  if (perm) gsl_permutation_free(perm);
   free(keep);
 done:
   free(o);

@@ -196,15 +196,27 @@ fail:
   return s;
 }
 
+/* A path cut to fit the handle would name another file: refused whole. */
+static bool path_fits(const char *path, lp_trial **out, lp_error *err) {
+  *out = NULL;
+  if (strlen(path) < sizeof ((lp_trial *)0)->path) return true;
+  lp_error_set(err, LP_ERANGE, "the trial file's path is too long (%zu bytes; at most %zu)", strlen(path),
+               sizeof ((lp_trial *)0)->path - 1);
+  return false;
+}
+
 lp_status lp_trial_open(const char *path, lp_trial **out, lp_error *err) {
+  if (!path_fits(path, out, err)) return LP_ERANGE;
   return open_rw(path, LP_TRIAL_SCHEMA_VERSION, true, out, err);
 }
 
 lp_status lp_trial_open_readonly(const char *path, lp_trial **out, lp_error *err) {
+  if (!path_fits(path, out, err)) return LP_ERANGE;
   return lp__open_readonly(path, LP_TRIAL_SCHEMA_VERSION, true, out, err);
 }
 
 lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err) {
+  if (!path_fits(path, out, err)) return LP_ERANGE;
   return lp__open_readonly(path, 1, false, out, err);
 }
 

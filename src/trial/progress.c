@@ -1,6 +1,7 @@
 /* Recruitment and data completeness for the trial manager: screened, eligible and
  * randomised by site and month, and which records are missing or overdue, patient
  * by patient. Blinded: nothing here reads or reveals an arm. */
+#include <leopards/table.h>
 #include <leopards/trial.h>
 
 #include <math.h>
@@ -115,9 +116,9 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
   }
   bool outcome = sqlite3_column_int(q, P_OUTCOME), died = sqlite3_column_int(q, P_DIED) == 1;
   bool not_received = sqlite3_column_type(q, P_RECEIVED) != SQLITE_NULL && sqlite3_column_int(q, P_RECEIVED) == 0;
-  double r0 = lp__iso_days(rand_at), elapsed = as_of_end - r0;
-  double icu = lp__iso_days(col_text(q, P_ICU));
-  if (isnan(icu) && died) icu = lp__iso_days(col_text(q, P_DEATH));
+  double r0 = lp_parse_iso_days(rand_at), elapsed = as_of_end - r0;
+  double icu = lp_parse_iso_days(col_text(q, P_ICU));
+  if (isnan(icu) && died) icu = lp_parse_iso_days(col_text(q, P_DEATH));
   icu -= r0;
   one->baseline = sqlite3_column_int(q, P_BASELINE);
   one->infusion_due = !not_received;
@@ -219,7 +220,7 @@ static lp_status read_patients(lp_trial *t, long only, const long *ids, lp_progr
   if (lp__prepare(t, PATIENTS_SQL, &q, err)) return LP_EDB;
   sqlite3_bind_int64(q, 1, only);
   sqlite3_bind_text(q, 2, out->as_of, -1, SQLITE_STATIC);
-  double as_of_end = lp__iso_days(out->as_of) + 1; /* the end of that day */
+  double as_of_end = lp_parse_iso_days(out->as_of) + 1; /* the end of that day */
   size_t cap = 0;
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

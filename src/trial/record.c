@@ -327,13 +327,13 @@ static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *
     pi->site_id = (long)sqlite3_column_int64(st, 0);
     const char *at = (const char *)sqlite3_column_text(st, 1);
     snprintf(pi->rand_date, sizeof pi->rand_date, "%.10s", at);
-    pi->rand_days = lp__iso_days(at);
+    pi->rand_days = lp_parse_iso_days(at);
   }
   lp__finalize(t, st);
   if (!row) return FAIL(l, "patient", "patient %s has not been randomised", patient);
   char now[40];
   lp__now(t, now, sizeof now);
-  pi->now_days = lp__iso_days(now);
+  pi->now_days = lp_parse_iso_days(now);
   return LP_OK;
 }
 
@@ -400,11 +400,11 @@ static lp_status check_baseline_sofa(json_t *row, loc *l) {
 
 static bool timed(const char *d) { return strlen(d) > 10; }
 /* Bounds of a recorded date or time, in days since 1970: a date alone covers its day. */
-static double begin_of(const char *d) { return lp__iso_days(d); }
-static double end_of(const char *d) { return lp__iso_days(d) + (timed(d) ? 0 : 1); }
+static double begin_of(const char *d) { return lp_parse_iso_days(d); }
+static double end_of(const char *d) { return lp_parse_iso_days(d) + (timed(d) ? 0 : 1); }
 /* `a` is certainly later than `b` (two dates alone: a later day). */
 static bool later(const char *a, const char *b) {
-  if (timed(a) && timed(b)) return lp__iso_days(a) > lp__iso_days(b);
+  if (timed(a) && timed(b)) return lp_parse_iso_days(a) > lp_parse_iso_days(b);
   return strncmp(a, b, 10) > 0;
 }
 static void fmt_time(double days, char *buf, size_t n) {
@@ -480,7 +480,7 @@ static lp_status check_outcome(lp_trial *t, json_t *row, const patient_info *pi,
   for (size_t i = 0; i < 5; i++) {
     const char *d = jstr(row, dates[i]);
     if (!d) continue;
-    if (strncmp(d, rd, 10) < 0 || (timed(d) && lp__iso_days(d) < pi->rand_days))
+    if (strncmp(d, rd, 10) < 0 || (timed(d) && lp_parse_iso_days(d) < pi->rand_days))
       FAIL(l, dates[i], "%s is before the randomisation date %s", d, rd);
     else if (begin_of(d) > pi->now_days)
       FAIL(l, dates[i], "%s is in the future", d);

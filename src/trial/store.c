@@ -138,21 +138,6 @@ lp_status lp__prepare(lp_trial *t, const char *sql, sqlite3_stmt **st, lp_error 
   return LP_OK;
 }
 
-double lp__iso_days(const char *s) {
-  if (!s) return NAN;
-  int y, mo, d, h = 0, mi = 0;
-  double sec = 0;
-  int k = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf", &y, &mo, &d, &h, &mi, &sec);
-  if (k < 3 || (k > 3 && k < 5) || mo < 1 || mo > 12 || d < 1 || d > 31) return NAN;
-  struct tm tm = {0};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  return ((double)timegm(&tm) + sec) / 86400.0;
-}
-
 void lp__abandon_new(lp_trial *t) {
   char path[sizeof t->path];
   snprintf(path, sizeof path, "%s", t->path);
@@ -162,9 +147,17 @@ void lp__abandon_new(lp_trial *t) {
   lp_trial_remove_files(path);
 }
 
+/* A trial's path is kept whole or refused: a path cut to fit would name another file
+ * (the one a failed creation would then remove). */
+static lp_status path_too_long(const char *path, lp_error *err) {
+  return lp_error_set(err, LP_ERANGE, "the trial file's path is too long (%zu bytes; at most %zu)", strlen(path),
+                      sizeof ((lp_trial *)0)->path - 1);
+}
+
 lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err) {
   *out = NULL;
   struct stat sb;
+  if (strlen(path) >= sizeof ((lp_trial *)0)->path) return path_too_long(path, err);
   if (stat(path, &sb) == 0) return lp_error_set(err, LP_ESTATE, "%s already exists: %s", path, why_new);
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");

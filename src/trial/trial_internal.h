@@ -86,9 +86,6 @@ void lp__now(lp_trial *t, char *buf, size_t n);
 lp_status lp__check_unlocked(lp_trial *t, lp_error *err);
 lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err);
 lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err);
-/* "YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z]" -> days since 1970-01-01 (UTC); NAN if it is
- * absent or not a date. */
-double lp__iso_days(const char *s);
 /* A real calendar date "YYYY-MM-DD", optionally with "THH:MM" or "THH:MM:SS". */
 bool lp__valid_date(const char *s);
 /* The user must exist and have one of the roles in `roles` (bit mask of 1<<lp_role);

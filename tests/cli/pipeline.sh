@@ -83,6 +83,7 @@ checks=$((checks + 1))
 grep -q partial <<<"$(ls "$TMP")" && fail "a staging folder was left behind"
 "$LP" trial init --db "$TMP/open.db" --sites 2 >/dev/null
 expect_fail 1 "is not locked" -- "$LP" analyze --db "$TMP/open.db" --key "$TMP/t.key" --out "$TMP/r4"
+grep -q "leopards lock --db $TMP/open.db" "$TMP/err" || fail "no hint from the command line for an unlocked trial"
 expect_fail 2 "option --key is required" -- "$LP" analyze --db "$TMP/t.db" --out "$TMP/r4"
 expect_fail 1 "cannot open the key file" -- "$LP" analyze --db "$TMP/t.db" --key "$TMP/none.key" --out "$TMP/r4"
 expect_fail 1 "" -- "$LP" analyze --db "$TMP/t.db" --key "$TMP/u.key" --out "$TMP/r4"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trial/plan_run.h"
+#include "analysis/plan_run.h"
 
 static lp_status keep_curve(lp__run *x, const lp_plan_row *r, int arm, const lp_km *km) {
   lp_results *o = x->out;

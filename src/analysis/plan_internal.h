@@ -17,6 +17,7 @@ typedef struct lp_plan_row {
   const char *subsection; /* a heading within the section (may be empty) */
   const char *note;       /* the row's footnote in the tables (may be empty) */
   lp_analysis_kind kind;
+  lp_plan_role role;
   int ci, test, summary, digits; /* digits -1: the kind's default */
   double published;              /* the published estimate, for comparisons (NAN: none) */
 } lp_plan_row;

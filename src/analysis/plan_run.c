@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trial/plan_internal.h"
-#include "trial/plan_run.h"
+#include "analysis/plan_internal.h"
+#include "analysis/plan_run.h"
 
 void lp_results_clear(lp_results *r) {
   if (!r) return;
@@ -117,6 +117,8 @@ static lp_result *new_row(lp__run *x, const lp_plan_row *r) {
   lp_result *res = &o->rows[o->n++];
   memset(res, 0, sizeof *res);
   snprintf(res->id, sizeof res->id, "%s", r->id);
+  snprintf(res->outcome, sizeof res->outcome, "%s", r->outcome);
+  res->role = r->role;
   snprintf(res->table, sizeof res->table, "%s", r->table);
   snprintf(res->section, sizeof res->section, "%s", r->section);
   snprintf(res->label, sizeof res->label, "%s", r->label);
@@ -506,6 +508,7 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
       sg = &o->subgroups[o->nsubgroups++];
       memset(sg, 0, sizeof *sg);
       snprintf(sg->id, sizeof sg->id, "%s", r->id);
+      snprintf(sg->outcome, sizeof sg->outcome, "%s", r->outcome);
       snprintf(sg->label, sizeof sg->label, "%s", r->label);
       snprintf(sg->section, sizeof sg->section, "%s", r->section);
       sg->nlevels = f.nlevels;

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "trial/plan_internal.h"
+#include "analysis/plan_internal.h"
 
 #define LP__BOOT_GROUP 16
 
