@@ -387,6 +387,8 @@ const cli_opt cli_restore_opts[] = {
     {"backup", "FILE", "a backup written by 'leopards backup'"},
     {"db", "FILE", "the trial database to restore into"},
     {"replace", NULL, "replace an existing trial file (a copy of it is kept as DB.replaced-TIME.bak)"},
+    {"audit-key", "FILE", "the trial's audit key: the backup's trail is checked keyed"},
+    {"checkpoint", "FILE", "audit checkpoints kept apart: the backup must extend every line (no rollback)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -395,7 +397,8 @@ int cli_run_restore(const cli_args *a) {
   int rc;
   if ((rc = cli_require(a, "backup", &bak)) || (rc = cli_require(a, "db", &db))) return rc;
   lp_error err;
-  lp_restore_options o = {.replace = cli_has(a, "replace")};
+  lp_restore_options o = {.replace = cli_has(a, "replace"), .audit_key = cli_str(a, "audit-key"),
+                          .checkpoints = cli_str(a, "checkpoint")};
   lp_restore_info r;
   if (lp_trial_restore(bak, db, &o, &r, &err)) {
     rc = cli_fail(a, &err);

@@ -84,8 +84,9 @@ lp_status lp_trial_backup(const char *db, const char *out, lp_backup_info *info,
 
 typedef struct lp_restore_options {
   bool replace;            /* allow replacing an existing trial file (a copy of it is kept first) */
-  const char *checkpoints; /* audit checkpoint file the backup must extend: not available yet,
-                              so giving one is refused (LP_EUNSUPPORTED) */
+  const char *checkpoints; /* audit checkpoint file the backup must extend (a backup older than
+                              the newest checkpoint is refused as a rollback), or NULL */
+  const char *audit_key;   /* the trial's audit key file, for the keyed check, or NULL */
 } lp_restore_options;
 typedef struct lp_restore_info {
   long entries;     /* audit entries restored */

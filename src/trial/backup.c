@@ -76,12 +76,22 @@ static lp_status copy_to_new(lp_trial *src, const char *out, lp_error *err) {
   return s;
 }
 
-static lp_status verify_file(const char *path, lp_backup_info *info, lp_error *err) {
+/* Verify a trial file's audit trail: with the audit key (a path, or NULL) keyed, and
+ * against a checkpoint file (or NULL) so that a rollback to an older copy shows. */
+static lp_status verify_with(const char *path, const char *audit_key, const char *checkpoints, lp_backup_info *info,
+                             lp_error *err) {
   lp_trial *t;
   lp_status s = lp_audit_open(path, &t, err);
   if (s) return s;
+  lp_audit_key *k = NULL;
+  if (audit_key && (s = lp_audit_key_load(t, audit_key, &k, err))) {
+    lp_trial_close(t);
+    return s;
+  }
+  lp_audit_check c = {.key = k, .checkpoints = checkpoints};
   lp_audit_report r;
-  s = lp_audit_verify(t, 0, NULL, &r, err);
+  s = lp_audit_verify_with(t, &c, &r, err);
+  lp_audit_key_free(k);
   lp_trial_close(t);
   if (s) return s;
   info->entries = r.entries;
@@ -89,6 +99,10 @@ static lp_status verify_file(const char *path, lp_backup_info *info, lp_error *e
   info->intact = r.nproblems == 0;
   snprintf(info->problem, sizeof info->problem, "%s", r.nproblems ? r.problems[0].message : "");
   return LP_OK;
+}
+
+static lp_status verify_file(const char *path, lp_backup_info *info, lp_error *err) {
+  return verify_with(path, NULL, NULL, info, err);
 }
 
 lp_status lp_trial_backup(const char *db, const char *out, lp_backup_info *info, lp_error *err) {
@@ -142,10 +156,8 @@ static lp_status replace_live(lp_trial *src, const char *db, lp_restore_info *in
 lp_status lp_trial_restore(const char *backup, const char *db, const lp_restore_options *o, lp_restore_info *info,
                            lp_error *err) {
   memset(info, 0, sizeof *info);
-  if (o && o->checkpoints)
-    return lp_error_set(err, LP_EUNSUPPORTED, "checking a backup against audit checkpoints is not available yet");
   lp_backup_info b;
-  lp_status s = verify_file(backup, &b, err);
+  lp_status s = verify_with(backup, o ? o->audit_key : NULL, o ? o->checkpoints : NULL, &b, err);
   if (s) return lp_error_prefix(err, "the backup"), s;
   if (!b.intact)
     return lp_error_set(err, LP_EINTEGRITY, "%s: the backup's audit trail does not verify, so it is not restored: %s",

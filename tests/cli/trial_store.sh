@@ -163,6 +163,14 @@ expect 0 "$L" restore --backup bk.db --db new.db --json
 [ "$(sqlite3 new.db 'SELECT count(*) FROM randomisations')" = "$n1" ] || fail "restored count"
 expect 0 "$L" audit verify --db new.db
 expect 0 "$L" status --db new.db
+# checked against audit checkpoints kept apart: a backup older than the newest
+# checkpoint is a rollback and is refused; one that extends every line is restored
+expect 0 "$L" audit checkpoint --db bk.db --append cp-old.txt
+expect 0 "$L" audit checkpoint --db t.db --append cp-new.txt
+expect 1 "$L" restore --backup bk.db --db new3.db --audit-key t.db.audit-key --checkpoint cp-new.txt
+has "rolled back" err
+[ ! -e new3.db ] || fail "a rolled-back backup was restored"
+expect 0 "$L" restore --backup bk.db --db new4.db --audit-key t.db.audit-key --checkpoint cp-old.txt
 expect 1 "$L" restore --backup bk.db --db t.db
 has "only when asked" err
 has "add --replace" err
