@@ -85,5 +85,7 @@ extern const cli_cmd cli_stats_cmds[];
 extern const size_t cli_stats_ncmds;
 extern const cli_cmd cli_trial_cmds[];
 extern const size_t cli_trial_ncmds;
+extern const cli_cmd cli_account_cmds[];
+extern const size_t cli_account_ncmds;
 
 #endif

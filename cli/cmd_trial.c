@@ -110,7 +110,7 @@ static int run_init(const cli_args *a) {
 static const cli_opt user_opts[] = {
     {"db", "FILE", "trial database"},
     {"name", "NAME", "user to register"},
-    {"role", "ROLE", "investigator, manager or statistician"},
+    {"role", "ROLE", "investigator, manager, statistician or monitor"},
     {"site", "S", "site of an investigator"},
     {"user", "NAME", "trial manager registering the user"},
     {"json", NULL, "print JSON"},
@@ -119,7 +119,7 @@ static const cli_opt user_opts[] = {
 static int run_user_add(const cli_args *a) {
   const char *name, *user;
   int rc, role = -1;
-  static const char *const roles[] = {"investigator", "manager", "statistician", NULL};
+  static const char *const roles[] = {"investigator", "manager", "statistician", "monitor", NULL};
   if ((rc = cli_require(a, "name", &name)) || (rc = cli_require(a, "user", &user)) ||
       (rc = cli_choice(a, "role", roles, &role)))
     return rc;
@@ -579,7 +579,7 @@ static char screen_usage[4096], record_usage[LP_RECORD_COUNT][6144];
 const cli_cmd cli_trial_cmds[] = {
     {"trial init", "create a trial database (schema, sites, first trial manager)", init_opts,
      "example:\n  leopards trial init --db trial.db --sites 34 --user alice", run_init},
-    {"user add", "register a user: investigator (of a site), manager or statistician", user_opts, NULL,
+    {"user add", "register a user: investigator (of a site), manager, statistician or monitor", user_opts, NULL,
      run_user_add},
     {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)",
      gen_opts,

@@ -17,7 +17,7 @@ extern "C" {
 
 /* Schema version this code writes; older files are upgraded on open (never losing
  * data), newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 2
+#define LP_TRIAL_SCHEMA_VERSION 3
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;
@@ -59,9 +59,11 @@ const char *lp_trial_arm_label(lp_trial *t, int arm);
 
 /* ---- users and roles ---- */
 
-typedef enum { LP_ROLE_INVESTIGATOR, LP_ROLE_MANAGER, LP_ROLE_STATISTICIAN } lp_role;
+/* A monitor reads only (all sites, or one when registered with a site). */
+typedef enum { LP_ROLE_INVESTIGATOR, LP_ROLE_MANAGER, LP_ROLE_STATISTICIAN, LP_ROLE_MONITOR } lp_role;
 const char *lp_role_name(lp_role r);
-/* Register a user. `by` must be a trial manager. An investigator belongs to one site. */
+/* Register a user. `by` must be a trial manager. An investigator belongs to one site
+ * (a monitor may). Accounts, passwords and sessions: leopards/account.h. */
 lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role,
                       const char *site, lp_error *err);
 
