@@ -531,8 +531,11 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
                          const char *action, lp_error *err) {
   sqlite3_stmt *st;
   if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", action);
-  if (lp__prepare(t, "SELECT role, site_id, (SELECT deactivated_at FROM accounts WHERE user_id=users.id)"
-                     " FROM users WHERE name=?", &st, err))
+  /* accounts (and deactivation) exist from schema version 3 */
+  if (lp__prepare(t, t->schema_version >= 3 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
+                                              " WHERE user_id=users.id) FROM users WHERE name=?"
+                                            : "SELECT role, site_id, NULL FROM users WHERE name=?",
+                  &st, err))
     return LP_EDB;
   sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
