@@ -41,6 +41,11 @@ const char *lp_action_name(lp_action a);
 lp_status lp_access_check(lp_role role, const char *own_site, lp_action what,
                           const char *target_site, lp_error *err);
 
+/* Record in the audit trail that `user` was refused `what` (at `site`, for `patient`,
+ * either may be NULL): a request for another site's data, say. */
+lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const char *site,
+                            const char *patient, lp_error *err);
+
 /* ---- policy ---- */
 
 typedef struct lp_account_policy {

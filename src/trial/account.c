@@ -664,3 +664,32 @@ fail:
   lp__rollback(t);
   return s;
 }
+
+lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const char *site, const char *patient,
+                            lp_error *err) {
+  lp_status s;
+  char now[40];
+  if ((s = lp__begin(t, err))) return s;
+  lp__now(t, now, sizeof now);
+  sqlite3_stmt *st;
+  if ((s = lp__prepare(t, "INSERT INTO refusals(at, user, action, site, patient) VALUES(?,?,?,?,?)", &st, err)))
+    goto fail;
+  sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, user ? user : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 3, lp_action_name(what), -1, SQLITE_STATIC);
+  if (site) sqlite3_bind_text(st, 4, site, -1, SQLITE_TRANSIENT);
+  if (patient) sqlite3_bind_text(st, 5, patient, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) {
+    s = lp__db_fail(t, err, "recording a refusal");
+    goto fail;
+  }
+  if ((s = lp__audit_row(t, "refusals", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, user ? user : "",
+                         "refused", err)))
+    goto fail;
+  return lp__commit(t, err);
+fail:
+  lp__rollback(t);
+  return s;
+}

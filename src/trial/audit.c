@@ -18,7 +18,7 @@
 const char *const lp__audited_tables[] = {
     "meta",     "sites", "users",     "screening", "slots",          "randomisations",
     "unblindings", "patients", "daily", "infusions", "outcomes", "adverse_events",
-    "accounts", "sessions"};
+    "accounts", "sessions", "refusals"};
 const size_t lp__naudited_tables = sizeof lp__audited_tables / sizeof lp__audited_tables[0];
 
 bool lp__is_audited(const char *table) {

@@ -393,3 +393,16 @@ void lp_screen_fields_help(char *buf, size_t n) {
   for (size_t i = 0; i < N_IN && k < n; i++)
     k += (size_t)snprintf(buf + k, n - k, "  %-22s %s\n", in_fields[i].name, in_fields[i].help);
 }
+
+size_t lp_screen_field_count(void) { return N_IN; }
+
+bool lp_screen_field(size_t i, lp_screen_field_info *out) {
+  if (i >= N_IN) return false;
+  static const char *const kinds[] = {"number", "yes/no", "text", "date"};
+  out->name = in_fields[i].name;
+  out->kind = kinds[in_fields[i].type];
+  out->min = in_fields[i].min;
+  out->max = in_fields[i].max;
+  out->help = in_fields[i].help;
+  return true;
+}

@@ -90,7 +90,8 @@ static const char *const migration_2 =
 
 /* Version 3: web accounts (see account.c). The users table is rebuilt, rows and ids
  * unchanged, so that its role check admits the monitor. `accounts` and `sessions` are
- * audited and hold nothing secret; the password hashes (`credentials`) and the hashes
+ * audited and hold nothing secret, as are `refusals` (requests refused for another
+ * site's data); the password hashes (`credentials`) and the hashes
  * of session tokens (`session_secrets`) are kept apart, outside the audited tables, so
  * that no secret ever enters the trail or an export. */
 static const char *const migration_3 =
@@ -112,7 +113,9 @@ static const char *const migration_3 =
     " hash TEXT NOT NULL) STRICT;"
     "CREATE TABLE session_secrets(id INTEGER PRIMARY KEY,"
     " session_id INTEGER NOT NULL UNIQUE REFERENCES sessions(id), token_hash BLOB NOT NULL UNIQUE,"
-    " last_seen TEXT NOT NULL) STRICT;";
+    " last_seen TEXT NOT NULL) STRICT;"
+    "CREATE TABLE refusals(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
+    " action TEXT NOT NULL, site TEXT, patient TEXT) STRICT;";
 
 static const char *const migrations[] = {migration_1, migration_2, migration_3};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
