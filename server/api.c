@@ -250,7 +250,7 @@ typedef struct {
   json_t *arr;
   const char *user;
   lp_screening_row *rows;
-  size_t n;
+  size_t n, max;
 } audit_ctx;
 
 static int audit_one(void *ctx, const lp_audit_entry *e) {
@@ -261,11 +261,12 @@ static int audit_one(void *ctx, const lp_audit_entry *e) {
       if (!strcmp(a->rows[i].patient, e->patient)) mine = true;
     if (!mine) return 0;
   }
+  if (json_array_size(a->arr) >= a->max) json_array_remove(a->arr, 0); /* keep the latest */
   json_array_append_new(a->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?}", "id",
                                           (json_int_t)e->id, "at", e->at, "user", e->user, "action", e->action,
                                           "table", e->table, "row", (json_int_t)e->row, "patient", e->patient,
                                           "reason", e->reason, "old", e->old_value, "new", e->new_value));
-  return json_array_size(a->arr) >= 5000;
+  return 0;
 }
 
 static void audit(req *q, resp *r) {
@@ -278,7 +279,7 @@ static void audit(req *q, resp *r) {
     site = pv.site;
   }
   if (!check(q, r, LP_DO_VIEW_AUDIT, site, code)) return;
-  audit_ctx a = {.arr = json_array(), .user = q->who.user};
+  audit_ctx a = {.arr = json_array(), .user = q->who.user, .max = 5000};
   lp_error e;
   if (!code && q->who.site[0] && lp_screening_log(q->t, q->who.site, 1000000, &a.rows, &a.n, &e)) {
     json_decref(a.arr);

@@ -79,6 +79,12 @@ static void begin(req *q, resp *r, const char *title) {
   PUT("</h1>\n");
 }
 
+/* An ISO time "2026-12-01T21:06:25.649Z" as "2026-12-01 21:06" (a date stays a date). */
+static void put_time(resp *r, const char *iso) {
+  if (iso && strlen(iso) >= 16 && iso[10] == 'T') PF("%.10s %.5s", iso, iso + 11);
+  else ESC(iso);
+}
+
 static void end(resp *r) { PUT("</main></body></html>\n"); }
 
 static void csrf_field(req *q, resp *r) {
@@ -220,7 +226,7 @@ static void unblindings_list(req *q, resp *r, bool all) {
     if (!shown++) PUT("<div class=\"scroll\"><table><thead><tr><th>When (UTC)</th><th>Patient</th><th>Site</th>"
                       "<th>By</th><th>Reason</th></tr></thead><tbody>");
     PUT("<tr><td>");
-    ESC(u[i].at);
+    put_time(r, u[i].at);
     PUT("</td><td><a href=\"/patients/");
     ESC(u[i].patient);
     PUT("\">");
@@ -270,7 +276,7 @@ static void screening_log(req *q, resp *r, const char *site, size_t limit) {
       PUT("(not enrolled)");
     }
     PUT("</td><td>");
-    ESC(rows[i].screened_at);
+    put_time(r, rows[i].screened_at);
     PUT("</td><td>");
     ESC(rows[i].screened_by);
     PF("</td><td>%s</td><td>%s</td></tr>", rows[i].eligible ? "yes" : "no", rows[i].randomised ? "yes" : "no");
@@ -389,6 +395,36 @@ static void failed_list(resp *r, const char *failed) {
   PUT("</ul>");
 }
 
+/* The help after the label: "temperature, C (SIRS: > 38 or < 36)" gives
+ * "Unit: C. SIRS: > 38 or < 36"; a yes/no field's "(0/1; ...)" loses the 0/1. */
+static void field_help(resp *r, const lp_screen_field_info *f, size_t label_len) {
+  const char *rest = f->help + label_len;
+  char unit[64] = "", rule[256] = "";
+  if (*rest == ',') {
+    rest++;
+    while (*rest == ' ') rest++;
+    size_t n = strcspn(rest, "(");
+    snprintf(unit, sizeof unit, "%.*s", (int)n, rest);
+    for (size_t k = strlen(unit); k > 0 && unit[k - 1] == ' ';) unit[--k] = '\0';
+    rest += n;
+  }
+  while (*rest == ' ') rest++;
+  if (*rest == '(') {
+    rest++;
+    if (!strncmp(rest, "0/1", 3)) rest += 3;
+    while (*rest == ';' || *rest == ' ') rest++;
+    snprintf(rule, sizeof rule, "%.*s", (int)strcspn(rest, ")"), rest);
+  }
+  if (rule[0] >= 'a' && rule[0] <= 'z') rule[0] = (char)(rule[0] - 'a' + 'A');
+  if (unit[0]) {
+    PUT("Unit: ");
+    ESC(unit);
+    PUT(rule[0] ? ". " : ".");
+  }
+  ESC(rule);
+  if (!unit[0] && !rule[0]) ESC(f->help);
+}
+
 static void screen_form(req *q, resp *r) {
   PUT("<form class=\"card\" method=\"post\" action=\"/screen\">");
   csrf_field(q, r);
@@ -405,7 +441,7 @@ static void screen_form(req *q, resp *r) {
     PF("<div><label for=\"f-%s\">", f.name);
     ESC(label);
     PF("</label><span class=\"help\" id=\"h-%s\">", f.name);
-    ESC(f.help);
+    field_help(r, &f, strlen(label));
     PUT("</span>");
     if (!strcmp(f.kind, "yes/no"))
       PF("<select id=\"f-%s\" name=\"%s\" aria-describedby=\"h-%s\"><option value=\"\">not assessed</option>"
@@ -502,7 +538,7 @@ static void randomise_confirm(req *q, resp *r) {
   PUT("</strong> at site ");
   ESC(pv.site);
   PUT(", screened ");
-  ESC(pv.screened_at);
+  put_time(r, pv.screened_at);
   PUT(" by ");
   ESC(pv.screened_by);
   PUT(".</p>");
@@ -544,7 +580,7 @@ static void do_randomise(req *q, resp *r) {
   PUT("</p><p>Give the patient the pack numbered</p>");
   PF("<p class=\"pack\" id=\"pack\">%06ld</p>", a.pack);
   PUT("<p>Randomised ");
-  ESC(a.randomized_at);
+  put_time(r, a.randomized_at);
   PUT(" UTC by ");
   ESC(a.user);
   PF(" (the site's allocation %ld). Print this page for the patient's notes.</p></div>", a.sequence);
@@ -566,7 +602,7 @@ static void patient_page(req *q, resp *r, const char *code) {
   PUT("</strong>, site ");
   ESC(pv.site);
   PUT("</p><h2>Screening</h2><p>");
-  ESC(pv.screened_at);
+  put_time(r, pv.screened_at);
   PUT(" by ");
   ESC(pv.screened_by);
   PF(": %s</p>", pv.eligible ? "<span class=\"ok\">eligible</span>" : "<span class=\"bad\">not eligible</span>");
@@ -574,7 +610,7 @@ static void patient_page(req *q, resp *r, const char *code) {
   PUT("<h2>Randomisation</h2>");
   if (pv.randomised) {
     PF("<p>Pack <strong>%06ld</strong>, the site's allocation %ld, ", pv.pack, pv.sequence);
-    ESC(pv.randomized_at);
+    put_time(r, pv.randomized_at);
     PUT(" UTC by ");
     ESC(pv.randomized_by);
     PUT(".</p>");
@@ -672,7 +708,7 @@ static void do_unblind(req *q, resp *r) {
   PUT("<p class=\"arm\" id=\"arm\">");
   ESC(lp_trial_arm_label(q->t, u.arm));
   PUT("</p><p>This is shown once. It is recorded that you unblinded this patient at ");
-  ESC(u.at);
+  put_time(r, u.at);
   PUT(" UTC; the trial manager sees it on their home page.</p></div>");
   end(r);
 }
@@ -684,7 +720,8 @@ typedef struct {
   resp *r;
   char **site_patients;
   size_t nsite;
-  size_t shown, max;
+  bool counting;
+  size_t total, skip, seen, shown, max;
 } audit_ctx;
 
 static bool of_site(audit_ctx *a, const char *patient) {
@@ -693,13 +730,47 @@ static bool of_site(audit_ctx *a, const char *patient) {
   return false;
 }
 
+/* A row's audited content, one "column: value" a line (as text when it is not JSON). */
+static void put_row_value(resp *r, const char *v) {
+  if (!v) return;
+  json_t *j = json_loads(v, 0, NULL);
+  if (!json_is_object(j)) {
+    json_decref(j);
+    PUT("<pre>");
+    ESC(v);
+    PUT("</pre>");
+    return;
+  }
+  PUT("<pre>");
+  const char *k;
+  json_t *x;
+  json_object_foreach(j, k, x) {
+    ESC(k);
+    PUT(": ");
+    if (json_is_string(x)) ESC(json_string_value(x));
+    else {
+      char *t = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
+      ESC(t);
+      free(t);
+    }
+    PUT("\n");
+  }
+  PUT("</pre>");
+  json_decref(j);
+}
+
 static int audit_row(void *ctx, const lp_audit_entry *e) {
   audit_ctx *a = ctx;
   resp *r = a->r;
   if (a->site_patients && !(e->patient && of_site(a, e->patient)) && strcmp(e->user, a->q->who.user)) return 0;
-  if (a->shown++ >= a->max) return 1;
+  if (a->counting) { /* first pass: how many the user may see */
+    a->total++;
+    return 0;
+  }
+  if (a->seen++ < a->skip) return 0; /* only the latest `max` */
+  a->shown++;
   PF("<tr><td class=\"num\">%ld</td><td>", e->id);
-  ESC(e->at);
+  put_time(r, e->at);
   PUT("</td><td>");
   ESC(e->user);
   PUT("</td><td>");
@@ -710,11 +781,11 @@ static int audit_row(void *ctx, const lp_audit_entry *e) {
   ESC(e->patient ? e->patient : "");
   PUT("</td><td>");
   ESC(e->reason ? e->reason : "");
-  PUT("</td><td><pre>");
-  ESC(e->old_value ? e->old_value : "");
-  PUT("</pre></td><td><pre>");
-  ESC(e->new_value ? e->new_value : "");
-  PUT("</pre></td></tr>");
+  PUT("</td><td>");
+  put_row_value(r, e->old_value);
+  PUT("</td><td>");
+  put_row_value(r, e->new_value);
+  PUT("</td></tr>");
   return 0;
 }
 
@@ -754,9 +825,13 @@ static void audit_page(req *q, resp *r) {
   }
   PUT("<div class=\"scroll\"><table><thead><tr><th>#</th><th>When (UTC)</th><th>User</th><th>Change</th>"
       "<th>Patient</th><th>Reason</th><th>Old value</th><th>New value</th></tr></thead><tbody>");
+  a.counting = true;
+  lp_audit_log(q->t, patient, audit_row, &a, &e);
+  a.counting = false;
+  a.skip = a.total > a.max ? a.total - a.max : 0;
   lp_audit_log(q->t, patient, audit_row, &a, &e);
   PUT("</tbody></table></div>");
-  if (a.shown > a.max) PF("<p>Only the first %zu entries are shown.</p>", a.max);
+  if (a.skip) PF("<p>The latest %zu of %zu entries are shown.</p>", a.shown, a.total);
   free(a.site_patients);
   free(rows);
   end(r);

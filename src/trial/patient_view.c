@@ -56,7 +56,7 @@ lp_status lp_screening_log(lp_trial *t, const char *site, size_t limit, lp_scree
   sqlite3_stmt *st;
   if (lp__prepare(t, "SELECT s.id, coalesce(s.patient,''), s.screened_at, s.screened_by, s.eligible, s.failed,"
                      " r.id IS NOT NULL FROM screening s LEFT JOIN randomisations r ON r.screening_id=s.id"
-                     " WHERE ?1=0 OR s.site_id=?1 ORDER BY s.id DESC LIMIT ?2", &st, err))
+                     " WHERE ?1=0 OR s.site_id=?1 ORDER BY s.screened_at DESC, s.id DESC LIMIT ?2", &st, err))
     return LP_EDB;
   sqlite3_bind_int64(st, 1, site_id);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
