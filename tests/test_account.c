@@ -169,6 +169,17 @@ static void test_lockout_and_deactivation(void **state) {
   assert_true(locked);
   clk.now += 16 * 60;
   assert_int_equal(lp_session_login(t, &p, "inv1", "first-Time-pass-1", tok, &who, &locked, &err), LP_OK);
+  /* the library's own checks follow the same rule: a manager neither screens nor
+   * randomises; an investigator of S01 does not screen at S02; a monitor cannot lock */
+  lp_screen_result sr;
+  lp_allocation al;
+  assert_int_equal(lp_trial_screen(t, "S01", "PM", "{}", "mgr", &sr, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_randomize(t, "S01", "PM", "mgr", &al, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_screen(t, "S02", "PM", "{}", "inv1", &sr, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "another site"));
+  assert_int_equal(lp_user_add(t, "mgr", "mon", LP_ROLE_MONITOR, NULL, &err), LP_OK);
+  assert_int_equal(lp_trial_lock(t, "mon", &err), LP_EDENIED);
+  assert_int_equal(lp_user_add(t, "mon", "x1", LP_ROLE_MONITOR, NULL, &err), LP_EDENIED);
   /* an unknown user gets the same refusal as a wrong password */
   lp_error e2;
   assert_int_equal(lp_session_login(t, &p, "nobody", "first-Time-pass-1", tok, &who, &locked, &e2), LP_EDENIED);

@@ -32,6 +32,8 @@ typedef enum {
   LP_DO_COUNT
 } lp_action;
 const char *lp_action_name(lp_action a);
+/* Does the role ever have this action (at some site)? */
+bool lp_access_role_has(lp_role role, lp_action what);
 
 /* The rule: may a user of `role` (belonging to `own_site`, NULL for none) do `what`
  * concerning `target_site` (NULL: all sites, or no site in particular)? LP_OK or

@@ -24,6 +24,10 @@ static const unsigned role_actions[4] = {
     /* monitor */ B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) | B(LP_DO_VIEW_AUDIT)};
 #undef B
 
+bool lp_access_role_has(lp_role role, lp_action what) {
+  return (unsigned)role <= LP_ROLE_MONITOR && (unsigned)what < LP_DO_COUNT && (role_actions[role] & (1u << what));
+}
+
 lp_status lp_access_check(lp_role role, const char *own_site, lp_action what, const char *target_site,
                           lp_error *err) {
   if ((unsigned)role > LP_ROLE_MONITOR || (unsigned)what >= LP_DO_COUNT)

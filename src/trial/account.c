@@ -296,7 +296,7 @@ lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, co
   char hash[crypto_pwhash_STRBYTES];
   if ((s = hash_password(password, hash, err))) return s; /* slow: outside the write lock */
   if ((s = lp__begin(t, err))) goto out;
-  if ((s = lp__user_check(t, by, 1u << LP_ROLE_MANAGER, 0, "set passwords", err)) ||
+  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "set passwords", err)) ||
       (s = account_get(t, name, &r, err)) ||
       (s = store_password(t, &r, hash, true, by, "one-time password set", err))) {
     lp__rollback(t);
@@ -622,7 +622,7 @@ lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, cons
     return s;
   }
   if ((s = lp__begin(t, err))) return s;
-  if ((s = lp__user_check(t, by, 1u << LP_ROLE_MANAGER, 0, "deactivate users", err)) ||
+  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "deactivate users", err)) ||
       (s = account_get(t, name, &r, err)))
     goto fail;
   if (!strcmp(by, name)) {
@@ -692,4 +692,40 @@ lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const
 fail:
   lp__rollback(t);
   return s;
+}
+
+lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err) {
+  if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", verb);
+  sqlite3_stmt *st;
+  if (lp__prepare(t, t->schema_version >= 3 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
+                                              " accounts WHERE user_id=u.id) FROM users u LEFT JOIN sites si ON"
+                                              " si.id=u.site_id WHERE u.name=?"
+                                            : "SELECT u.role, coalesce(si.code,''), NULL FROM users u LEFT JOIN"
+                                              " sites si ON si.id=u.site_id WHERE u.name=?",
+                  &st, err))
+    return LP_EDB;
+  sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  char role_text[32] = "", own[64] = "";
+  bool inactive = false;
+  if (rc == SQLITE_ROW) {
+    snprintf(role_text, sizeof role_text, "%s", col(st, 0));
+    snprintf(own, sizeof own, "%s", col(st, 1));
+    inactive = sqlite3_column_type(st, 2) != SQLITE_NULL;
+  }
+  lp__finalize(t, st);
+  if (rc == SQLITE_DONE)
+    return lp_error_set(err, LP_EDENIED, "%s: user '%s' is not registered in this trial", t->path, user);
+  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "looking up a user");
+  if (inactive) return lp_error_set(err, LP_EDENIED, "user '%s' has been deactivated and may not %s", user, verb);
+  lp_role role = role_of(role_text);
+  if (!lp_access_role_has(role, (lp_action)what))
+    return lp_error_set(err, LP_EDENIED, "user '%s' (%s) may not %s", user, role_text, verb);
+  char target[64] = "";
+  if (site_id > 0 && lp__site_code(t, site_id, target, sizeof target, err)) return LP_EINTEGRITY;
+  if (lp_access_check(role, own, (lp_action)what, target[0] ? target : NULL, NULL))
+    return lp_error_set(err, LP_EDENIED, "user '%s' is %s of another site and may not %s%s%s", user,
+                        role == LP_ROLE_INVESTIGATOR ? "an investigator" : "a monitor", verb,
+                        target[0] ? " at site " : "", target);
+  return LP_OK;
 }

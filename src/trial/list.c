@@ -280,7 +280,7 @@ lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_opt
     return lp_error_set(err, LP_EINVAL, "slots per site must be from 1 to 100000");
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, user, 1u << LP_ROLE_STATISTICIAN, 0, "generate the randomisation list", err)))
+  if ((s = lp__user_may(t, user, LP_DO_LIST, 0, "generate the randomisation list", err)))
     goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
   char check[65], stored[80];

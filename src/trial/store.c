@@ -598,7 +598,7 @@ lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role rol
   if ((unsigned)role > LP_ROLE_MONITOR) return lp_error_set(err, LP_EINVAL, "unknown role");
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, by, 1u << LP_ROLE_MANAGER, 0, "register users", err))) goto fail;
+  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "register users", err))) goto fail;
   if (role == LP_ROLE_INVESTIGATOR) {
     if (!site) {
       s = lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: give --site");
@@ -785,8 +785,7 @@ lp_status lp_trial_lock(lp_trial *t, const char *user, lp_error *err) {
   char now[40];
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0,
-                          "lock the database", err)))
+  if ((s = lp__user_may(t, user, LP_DO_LOCK, 0, "lock the database", err)))
     goto fail;
   lp__now(t, now, sizeof now);
   if ((s = lp__meta_set(t, "locked_by", user, user, "database lock", err)) ||
