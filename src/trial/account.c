@@ -498,13 +498,22 @@ lp_status lp_session_check(lp_trial *t, const lp_account_policy *p, const char *
   lp_status s = account_get(t, name, &r, err);
   if (s) return s;
   if (!r.active) return lp_error_set(err, LP_EDENIED, "the account has been deactivated");
-  if (idle > 60.0) { /* the idle clock, to the minute: at most one write a minute per session */
-    if (lp__prepare(t, "UPDATE session_secrets SET last_seen=? WHERE session_id=?", &st, err)) return LP_EDB;
+  if (idle > 60.0) { /* the idle clock, to the minute: at most one write a minute per session,
+                       * queued with the other writers (a lone UPDATE would poll for the lock) */
+    if ((s = lp__begin(t, err))) return s;
+    if (lp__prepare(t, "UPDATE session_secrets SET last_seen=? WHERE session_id=?", &st, err)) {
+      lp__rollback(t);
+      return LP_EDB;
+    }
     sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, sid);
     rc = sqlite3_step(st);
     lp__finalize(t, st);
-    if (rc != SQLITE_DONE) return lp__db_fail(t, err, "noting a session's use");
+    if (rc != SQLITE_DONE) {
+      lp__rollback(t);
+      return lp__db_fail(t, err, "noting a session's use");
+    }
+    if ((s = lp__commit(t, err))) return s;
   }
   if (who) {
     memset(who, 0, sizeof *who);
