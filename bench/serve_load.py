@@ -46,21 +46,39 @@ def setup(d, nsites, per_site):
     return db, key, users
 
 
-def client(port, user, site, pw, patients, lat, errors):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+def client(port, user, site, pw, patients, lat, errors, ready, go):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
 
     def call(path, body, tok=None):
         h = {"Content-Type": "application/json"}
         if tok:
             h["Authorization"] = "Bearer " + tok
-        c.request("POST", path, json.dumps(body), h)
-        r = c.getresponse()
-        return r.status, json.loads(r.read() or b"{}")
+        t = time.perf_counter()
+        for attempt in (1, 2):  # an idle keep-alive connection closed by the server is reopened once
+            try:
+                c.request("POST", path, json.dumps(body), h)
+                r = c.getresponse()
+                return r.status, json.loads(r.read() or b"{}")
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected) as e:
+                c.close()
+                if attempt == 2:
+                    errors.append((path, "%s after %.1f s" % (type(e).__name__, time.perf_counter() - t)))
+            except OSError as e:
+                errors.append((path, "%s after %.1f s" % (type(e).__name__, time.perf_counter() - t)))
+                c.close()
+                break
+        return 0, {}
 
     st, b = call("/api/v1/login", {"user": user, "password": pw})
+    if st != 200:
+        ready.wait()
+        go.wait()
+        return
     new = pw + "-own"
     call("/api/v1/password", {"current": pw, "new": new}, b["token"])
     tok = b["token"]
+    ready.wait()  # logins (argon2, deliberately slow) are not part of the timed load
+    go.wait()
     for p in patients:
         st, b = call("/api/v1/screenings", dict(ELIGIBLE, site=site, patient=p), tok)
         if st != 201:
@@ -103,12 +121,16 @@ def main():
     if not port:
         sys.exit("the server did not start")
     lat, errors, threads = [], [], []
+    ready = threading.Barrier(len(users) + 1)
+    go = threading.Barrier(len(users) + 1)
     for i, (u, s, pw) in enumerate(users):
         mine = ["L%05d" % k for k in range(i, a.patients, a.clients)]
-        threads.append(threading.Thread(target=client, args=(port, u, s, pw, mine, lat, errors)))
-    t0 = time.perf_counter()
+        threads.append(threading.Thread(target=client, args=(port, u, s, pw, mine, lat, errors, ready, go)))
     for t in threads:
         t.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    go.wait()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
