@@ -65,7 +65,15 @@ static void render_all(const char *name, render_fn fn, const void *fig, const ch
   lp_error err;
   assert_int_equal(fn(fig, &mem, &err), LP_OK);
   assert_non_null(strstr(svg, "<svg"));
-  (void)must_contain;
+  /* Text is text: the label is the content of a <text> element, and the SVG has no
+   * ids (so that figures inlined side by side in one page cannot clash) and no glyph
+   * outlines. */
+  char want[256];
+  snprintf(want, sizeof want, ">%s</text>", must_contain);
+  if (!strstr(svg, want)) fail_msg("%s: no <text> holding '%s'", name, must_contain);
+  assert_null(strstr(svg, " id="));
+  assert_null(strstr(svg, "<symbol"));
+  assert_null(strstr(svg, "<use"));
   free(svg);
 }
 
@@ -84,6 +92,9 @@ static void test_km(void **state) {
   lp_km_figure f = {"Survival to day 28", "Days since randomization", "Probability of survival", 28, 7, 0,
                     2, s, 5, rt, ar, "Hazard ratio 1.24 (95% CI 0.91-1.67); P = 0.17"};
   render_all("km", km_fn, &f, "Levosimendan");
+  render_all("km", km_fn, &f, "Probability of survival");
+  render_all("km", km_fn, &f, "177");
+  render_all("km", km_fn, &f, "Hazard ratio 1.24 (95% CI 0.91-1.67); P = 0.17");
   lp_error err;
   f.xmax = 0;
   lp_fig_target to = {LP_FIG_PNG, "/tmp/never.png", NULL};
@@ -93,18 +104,21 @@ static void test_km(void **state) {
 
 static void test_forest(void **state) {
   lp_forest_row rows[] = {
-      {"All patients", false, 0.61, -0.07, 1.29, "6.68 vs 6.06", "", },
-      {"Lactate", true, 0, 0, 0, NULL, "P = 0.52"},
-      {"<= 2 mmol/liter", false, 0.41, -0.5, 1.3, "5.9 vs 5.5", NULL},
-      {"> 2 mmol/liter", false, 0.8, -0.2, 1.8, "7.4 vs 6.6", NULL},
-      {"Cardiac index", true, 0, 0, 0, NULL, "P = 0.31"},
-      {"Lowest third", false, 1.5, -1.2, 4.2, "7.1 vs 5.6", NULL},
-      {"Middle and highest thirds", false, NAN, NAN, NAN, "n/a", NULL},
+      {"All patients", false, 0.61, -0.07, 1.29, "6.68 vs 6.06", "0.61 (-0.07 to 1.29)", "515", NULL},
+      {"Lactate", true, 0, 0, 0, NULL, NULL, NULL, "P = 0.52"},
+      {"<= 2 mmol/liter", false, 0.41, -0.5, 1.3, "5.9 vs 5.5", NULL, "240", NULL},
+      {"> 2 mmol/liter", false, 0.8, -0.2, 1.8, "7.4 vs 6.6", NULL, "275", NULL},
+      {"Cardiac index", true, 0, 0, 0, NULL, NULL, NULL, "P = 0.31"},
+      {"Lowest third", false, 1.5, -1.2, 4.2, "7.1 vs 5.6", NULL, "60", NULL},
+      {"Middle and highest thirds", false, NAN, NAN, NAN, "n/a", NULL, "0", NULL},
   };
   lp_forest_figure f = {"Mean daily SOFA score by subgroup", "Difference (levosimendan - placebo)",
-                        "Mean score", "Heterogeneity", 0, -3, 3, false, "Levosimendan better",
-                        "Placebo better", 7, rows};
+                        "Mean score", "Difference (95% CI)", 0, -3, 3, false, "Levosimendan better",
+                        "Placebo better", 7, rows, "No.", "Heterogeneity"};
   render_all("forest", forest_fn, &f, "Lactate");
+  /* The heading rows' P values are drawn (they once were skipped). */
+  render_all("forest", forest_fn, &f, "P = 0.52");
+  render_all("forest", forest_fn, &f, "275");
   lp_error err;
   f.log_scale = true;
   lp_fig_target to = {LP_FIG_SVG, "/tmp/never.svg", NULL};
@@ -123,16 +137,35 @@ static void test_lines(void **state) {
 }
 
 static void test_consort(void **state) {
-  lp_consort_item reasons[] = {{"Were not in septic shock", 157}, {"Were <18 yr of age", 12},
+  lp_consort_item reasons[] = {{"Were not in septic shock", 157}, {" Did not have an infection", 41}, {"Were <18 yr of age", 12},
                                {"Were outside 24-hr window since meeting inclusion criteria", 714},
                                {"Had a decision regarding treatment limitation", 352}};
   lp_consort_item not1[] = {{"Withdrew consent", 1}, {"Died", 2}, {"Clinical decision", 1}};
   lp_consort_item not2[] = {{"Died", 2}, {"Enrolled while the trial was halted", 1}};
   lp_consort_item ex1[] = {{"Was excluded owing to withdrawal of consent", 1}};
-  lp_consort_figure f = {2382, 1866, 4, reasons, 516,
-                         {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1},
-                          {"placebo", 257, 253, 2, not2, 257, 0, NULL}}};
-  render_all("consort", consort_fn, &f, "randomization");
+  lp_consort_figure f = {2382, 1866, 5, reasons, 516,
+                         {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1, 1, 0, 255},
+                          {"placebo", 257, 253, 2, not2, 257, 0, NULL, 0, 1, 253}}};
+  render_all("consort", consort_fn, &f, "516 Underwent randomization");
+  /* The paper's boxes: sub-reasons indented under their reason, follow-up, analysis. */
+  render_all("consort", consort_fn, &f, "41 Did not have an infection");
+  render_all("consort", consort_fn, &f, "1 Were lost to follow-up");
+  render_all("consort", consort_fn, &f, "253 Were included in the as-treated analysis");
+  char *svg = NULL;
+  lp_fig_target mem = {LP_FIG_SVG, NULL, &svg};
+  lp_error e;
+  assert_int_equal(lp_figure_consort(&f, &mem, &e), LP_OK);
+  double x_reason = -1, x_sub = -1;
+  const char *q = strstr(svg, ">157 Were not in septic shock<");
+  assert_non_null(q);
+  while (q > svg && strncmp(q, "<text x=\"", 9)) q--;
+  x_reason = atof(q + 9);
+  q = strstr(svg, ">41 Did not have an infection<");
+  assert_non_null(q);
+  while (q > svg && strncmp(q, "<text x=\"", 9)) q--;
+  x_sub = atof(q + 9);
+  if (!(x_sub > x_reason + 4)) fail_msg("sub-reason at x %g is not indented under its reason at x %g", x_sub, x_reason);
+  free(svg);
   /* An unwritable place: an error, and nothing left behind. */
   lp_fig_target to = {LP_FIG_PDF, "/nonexistent/dir/consort.pdf", NULL};
   lp_error err;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <leopards/plan.h>
+#include <leopards/strbuf.h>
 
 #include "testutil.h"
 
@@ -207,6 +208,105 @@ static void test_summary_n(void **state) {
   lp_table_free(t);
 }
 
+/* A difference that rounds to zero is written "0.00", never "-0.00"; the plan's
+ * subsection and note reach the result. */
+static void test_unsigned_zero(void **state) {
+  (void)state;
+  const char *text = "id,table,section,label,kind,outcome,ci,test,digits,subsection,note\n"
+                     "x,table3,Secondary outcomes,Tiny,mean,y,bootstrap,mann-whitney,2,Group,Among everyone.\n";
+  lp_strbuf csv = {0};
+  lp_strbuf_puts(&csv, "patient,site,arm,y\n");
+  for (int i = 0; i < 40; i++)
+    lp_strbuf_printf(&csv, "P%02d,s1,%s,%.4f\n", i, i % 2 ? "placebo" : "levosimendan", (i / 2) + (i % 2 ? 0.001 : 0));
+  lp_plan *plan;
+  lp_table *t;
+  lp_error err;
+  if (lp_plan_parse(text, strlen(text), "z.plan", &plan, &err)) fail_msg("%s", err.message);
+  if (lp_table_parse_csv(csv.p, csv.len, "z.csv", &t, &err)) fail_msg("%s", err.message);
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 200;
+  o.arms[0] = "levosimendan";
+  o.arms[1] = "placebo";
+  lp_results res;
+  if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
+  const lp_result *r = row(&res, "x");
+  assert_true(r->estimate < 0 && r->estimate > -0.005);
+  if (strncmp(r->effect_text, "0.00 (", 6)) fail_msg("effect text '%s'", r->effect_text);
+  assert_string_equal(r->subsection, "Group");
+  assert_string_equal(r->note, "Among everyone.");
+  lp_results_clear(&res);
+  lp_plan_free(plan);
+  lp_table_free(t);
+  lp_strbuf_clear(&csv);
+}
+
+/* Errors in the built-in plan name it and the row, not a file the user lacks. */
+static void test_builtin_plan_error(void **state) {
+  (void)state;
+  lp_plan *plan;
+  lp_error err;
+  if (lp_plan_leopards(&plan, &err)) fail_msg("%s", err.message);
+  lp_table *t = data_load("trialdata"); /* lacks most of the plan's columns */
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 100;
+  lp_results res;
+  assert_int_equal(lp_plan_run(plan, t, &o, &res, &err), LP_ENOTFOUND);
+  if (strncmp(err.message, "the built-in LeoPARDS plan, row t1_", 35)) fail_msg("message '%s'", err.message);
+  assert_non_null(strstr(err.message, "column 'outcome'"));
+  assert_null(strstr(err.message, "leopards.csv"));
+  assert_string_equal(err.field, "outcome");
+  lp_plan_free(plan);
+  lp_table_free(t);
+}
+
+/* Rows the data cannot support are not estimable, with the reason; the rest of the
+ * plan runs: an arm with no one in the population, no events, a constant outcome. */
+static void test_not_estimable(void **state) {
+  (void)state;
+  const char *text = "id,table,section,label,kind,outcome,population,ci,test,digits\n"
+                     "ok,table3,,Fine,mean,y,,bootstrap,mann-whitney,2\n"
+                     "empty,table3,,Empty arm,median,y,only_a,bootstrap,mann-whitney,1\n"
+                     "none,table3,,No events,binary,never,,wald,chisq-yates,1\n"
+                     "flat,table3,,Constant,mean,flat,,bootstrap,mann-whitney,2\n"
+                     "after,table3,,After,binary,ev,,wald,chisq-yates,1\n";
+  lp_strbuf csv = {0};
+  lp_strbuf_puts(&csv, "patient,site,arm,y,only_a,never,flat,ev\n");
+  for (int i = 0; i < 30; i++)
+    lp_strbuf_printf(&csv, "P%02d,s1,%s,%d,%d,0,3,%d\n", i, i % 2 ? "placebo" : "levosimendan", i % 7, i % 2 ? 0 : 1,
+                     i % 3 == 0);
+  lp_plan *plan;
+  lp_table *t;
+  lp_error err;
+  if (lp_plan_parse(text, strlen(text), "s.plan", &plan, &err)) fail_msg("%s", err.message);
+  if (lp_table_parse_csv(csv.p, csv.len, "s.csv", &t, &err)) fail_msg("%s", err.message);
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 200;
+  o.arms[0] = "levosimendan";
+  o.arms[1] = "placebo";
+  lp_results res;
+  if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
+  assert_int_equal(res.n, 5);
+  assert_string_equal(row(&res, "ok")->not_estimable, "");
+  assert_true(isfinite(row(&res, "ok")->estimate));
+  assert_string_equal(row(&res, "after")->not_estimable, "");
+  assert_true(isfinite(row(&res, "after")->p));
+  const char *ids[3] = {"empty", "none", "flat"}, *why[3] = {"fewer than two patients", "no events", "same value"};
+  for (int k = 0; k < 3; k++) {
+    const lp_result *r = row(&res, ids[k]);
+    if (!strstr(r->not_estimable, why[k])) fail_msg("%s: reason '%s'", ids[k], r->not_estimable);
+    assert_null(strstr(r->not_estimable, "s.plan"));
+    assert_true(isnan(r->estimate) && isnan(r->p));
+    assert_string_equal(r->effect_text, "");
+  }
+  lp_results_clear(&res);
+  lp_plan_free(plan);
+  lp_table_free(t);
+  lp_strbuf_clear(&csv);
+}
+
 static void test_format_p(void **state) {
   char b[16];
   const double p[] = {0.995, 0.43, 0.053, 0.0449, 0.0451, 0.05, 0.01, 0.0099, 0.001, 0.00099, NAN};
@@ -223,6 +323,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_vs_r), cmocka_unit_test(test_leopards_plan),
       cmocka_unit_test(test_plan_errors), cmocka_unit_test(test_format_p), cmocka_unit_test(test_summary_n),
+      cmocka_unit_test(test_unsigned_zero), cmocka_unit_test(test_builtin_plan_error),
+      cmocka_unit_test(test_not_estimable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

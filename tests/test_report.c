@@ -17,6 +17,7 @@
 
 #include <leopards/plan.h>
 #include <leopards/report.h>
+#include <leopards/strbuf.h>
 
 #include "testutil.h"
 
@@ -58,8 +59,8 @@ static void test_report_files(void **state) {
   snprintf(out, sizeof out, "%s/report", dir);
   lp_consort_item reasons[] = {{"Were <18 yr of age", 3}};
   lp_consort_figure consort = {400, 100, 1, reasons, 300,
-                               {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL},
-                                {"placebo", 150, 150, 0, NULL, 150, 0, NULL}}};
+                               {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL, 0, 0, 148},
+                                {"placebo", 150, 150, 0, NULL, 150, 0, NULL, 0, 0, 150}}};
   lp_report_input in = {"Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
   lp_error err;
   if (lp_report_write(&in, out, &err)) fail_msg("%s", err.message);
@@ -126,7 +127,79 @@ static void test_report_files(void **state) {
   lp_results_clear(&res);
 }
 
+/* Subgroups of a binary outcome: their own forest plot and table rows in Table 3's
+ * units (percentage points), the n of each level, the heterogeneity P drawn. */
+static void test_report_binary_subgroups(void **state) {
+  char path[1024];
+  test_path(path, sizeof path, "data/plan_test.csv");
+  char *text = slurp(path);
+  assert_non_null(text);
+  lp_strbuf b = {0};
+  lp_strbuf_puts(&b, text);
+  lp_strbuf_puts(&b, "lactate_death,subgroups,Death at 28 days,Lactate,subgroup,death28,,,,,,,,,sg_lactate,3\n");
+  free(text);
+  lp_plan *plan;
+  lp_error err;
+  if (lp_plan_parse(b.p, b.len, "plan_test.csv", &plan, &err)) fail_msg("%s", err.message);
+  lp_strbuf_clear(&b);
+  lp_table *t = data_load("trialdata");
+  lp_plan_options o;
+  lp_plan_options_default(&o);
+  o.bootstrap = 2000;
+  o.permutations = 500;
+  o.seed = 7;
+  lp_results res;
+  if (lp_plan_run(plan, t, &o, &res, &err)) fail_msg("%s", err.message);
+  lp_plan_free(plan);
+  lp_table_free(t);
+  assert_int_equal(res.nsubgroups, 2);
+  const lp_result_subgroup *sg = &res.subgroups[1];
+  assert_true(sg->binary);
+  assert_false(res.subgroups[0].binary);
+  assert_int_equal(sg->n[0] + sg->n[1], sg->arm_n[0][0] + sg->arm_n[0][1] + sg->arm_n[1][0] + sg->arm_n[1][1]);
+  assert_true(sg->n[0] > 0 && sg->n[1] > 0);
+  char dir[] = "/tmp/lp-report-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char out[1100];
+  snprintf(out, sizeof out, "%s/report", dir);
+  lp_report_input in = {"Test trial", NULL, &res, NULL, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
+  if (lp_report_write(&in, out, &err)) fail_msg("%s", err.message);
+  char p[1300], want[256];
+  snprintf(p, sizeof p, "%s/figure_subgroups_death.svg", out);
+  char *svg = slurp(p);
+  if (!svg) fail_msg("%s missing", p);
+  char ptext[16];
+  lp_format_p(sg->p_interaction, ptext, sizeof ptext);
+  snprintf(want, sizeof want, ">P = %s</text>", ptext);
+  if (!strstr(svg, want)) fail_msg("no heterogeneity P '%s' in the death forest plot", want);
+  snprintf(want, sizeof want, ">%ld</text>", sg->n[1]);
+  assert_non_null(strstr(svg, want));
+  /* Percentage points, as Table 3 has them. */
+  snprintf(want, sizeof want, "%.1f (%.1f to %.1f)", 100 * sg->estimate[0], 100 * sg->lo[0], 100 * sg->hi[0]);
+  if (!strstr(svg, want)) fail_msg("no '%s' in the death forest plot", want);
+  assert_non_null(strstr(svg, "percentage points"));
+  free(svg);
+  snprintf(p, sizeof p, "%s/report.html", out);
+  char *html = slurp(p);
+  assert_non_null(strstr(html, "<table class=\"subgroups\">"));
+  /* The HTML writes minus signs as &minus;. */
+  snprintf(p, sizeof p, "%.1f (%.1f to %.1f)", 100 * sg->estimate[1], 100 * sg->lo[1], 100 * sg->hi[1]);
+  size_t k = 0;
+  for (const char *q = p; *q && k + 8 < sizeof want; q++) {
+    if (*q == '-') k += (size_t)snprintf(want + k, sizeof want - k, "&minus;");
+    else want[k++] = *q;
+  }
+  want[k] = '\0';
+  if (!strstr(html, want)) fail_msg("no '%s' in the HTML subgroup table", want);
+  free(html);
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  lp_results_clear(&res);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_report_files)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_report_files),
+                                     cmocka_unit_test(test_report_binary_subgroups)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

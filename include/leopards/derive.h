@@ -25,6 +25,7 @@ typedef struct lp_derive_options {
 
 void lp_derive_options_default(lp_derive_options *o);
 
+/* A leading space in `text` indents the item one level under the one before. */
 typedef struct lp_flow_item {
   char text[112];
   long count;
@@ -40,6 +41,9 @@ typedef struct lp_flow {
     long assigned, received, analysed;
     size_t nnot, nexcluded;
     lp_flow_item not_received[6], excluded[4];
+    long withdrawn;   /* consent withdrawn after randomisation */
+    long lost;        /* alive, not withdrawn, no hospital discharge recorded: vital status unknown */
+    long as_treated;  /* received the drug and not withdrawn */
   } arm[2];
 } lp_flow;
 

@@ -58,7 +58,9 @@ typedef struct lp_forest_row {
   bool heading;          /* a heading row: label only */
   double estimate, lo, hi;
   const char *left_text;  /* e.g. "6.5 vs 6.1" (may be NULL) */
-  const char *right_text; /* e.g. "P = 0.41" (may be NULL) */
+  const char *right_text; /* e.g. "0.61 (-0.07 to 1.29)" (may be NULL) */
+  const char *n_text;     /* a column before left_text, e.g. the patients in the row (may be NULL) */
+  const char *p_text;     /* a last column, e.g. a heading's heterogeneity P (may be NULL) */
 } lp_forest_row;
 
 typedef struct lp_forest_figure {
@@ -71,6 +73,7 @@ typedef struct lp_forest_figure {
   const char *favours_left, *favours_right;
   size_t nrows;
   const lp_forest_row *rows;
+  const char *n_heading, *p_heading; /* headings of the n_text and p_text columns */
 } lp_forest_figure;
 
 lp_status lp_figure_forest(const lp_forest_figure *f, const lp_fig_target *to, lp_error *err);
@@ -86,6 +89,7 @@ typedef struct lp_line_figure {
 
 lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_error *err);
 
+/* Leading spaces in `text` indent the item (one level each) under the one before. */
 typedef struct lp_consort_item {
   const char *text;
   long count;
@@ -100,6 +104,9 @@ typedef struct lp_consort_arm {
   long analysed;            /* primary (ITT) analysis */
   size_t nexcluded;         /* reasons for exclusion from the analysis */
   const lp_consort_item *excluded;
+  long withdrawn;           /* consent withdrawn after randomisation (-1: not shown) */
+  long lost;                /* lost to follow-up (-1: not shown) */
+  long as_treated;          /* in the as-treated analysis (-1: not shown) */
 } lp_consort_arm;
 
 typedef struct lp_consort_figure {

@@ -75,6 +75,9 @@ typedef struct lp_result {
   char p_text[16];          /* "0.053", "<0.001", ">0.99", "" */
   char method[160];         /* what was computed, for the footnotes */
   long n_used;
+  char subsection[128];     /* a heading within the section ("Death — no./total no. (%)") */
+  char note[256];           /* the plan's footnote for the row (population, definition) */
+  char not_estimable[160];  /* why the row could not be estimated ("" when it was) */
 } lp_result;
 
 /* A step curve (Kaplan-Meier) kept for the figures. */
@@ -98,6 +101,10 @@ typedef struct lp_result_subgroup {
   double estimate[8], lo[8], hi[8];
   char arm_text[8][2][32];
   double p_interaction;
+  long n[8];                /* patients in each level (both arms) */
+  long arm_n[8][2];         /* ... by arm */
+  double arm_mean[8][2];    /* the outcome's mean by level and arm (a proportion when binary) */
+  bool binary;              /* the outcome is 0/1: effects are differences in proportions */
 } lp_result_subgroup;
 
 typedef struct lp_results {

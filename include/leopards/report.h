@@ -29,7 +29,8 @@ typedef struct lp_report_input {
 
 /* Write the report into `dir` (created if needed): report.html, report.md,
  * report.json, table1.csv, table2.csv, table3.csv, subgroups.csv and the figures
- * figure1, figure2, figure_weaning, figure_subgroups, figure_sofa as .svg, .pdf and
+ * figure1, figure2, figure_weaning, figure_subgroups (figure_subgroups_death for a
+ * binary subgrouped outcome), figure_sofa as .svg, .pdf and
  * .png. Everything is written into a fresh folder beside `dir` first and moved in
  * place at the end, so a failure leaves `dir` as it was. */
 lp_status lp_report_write(const lp_report_input *in, const char *dir, lp_error *err);

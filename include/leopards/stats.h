@@ -206,6 +206,32 @@ typedef struct lp_mi_pooled {
 lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, double level,
                      lp_mi_pooled *out, lp_error *err);
 
+/* Multiple imputation by chained equations, as mice(method = "norm" or "pmm"):
+ * `data` is n x p, column-major (column j at data + j * n), NAN where missing.
+ * Every incomplete column is imputed from the others (or, when `predictors` is
+ * given, a p x p row-major 0/1 matrix, from the columns k with predictors[j * p + k])
+ * after an initial random draw from its observed values, over `maxit` sweeps left to
+ * right; each imputation draws the model's parameters from their posterior first
+ * (sigma from a scaled chi-square, beta from its normal), as mice's norm.draw does.
+ * "pmm" then takes, for each missing value, the observed value of one of the
+ * `donors` rows whose least-squares prediction is nearest the drawn prediction.
+ * Imputation k (0-based) uses the stream (seed, k), so results do not depend on
+ * the thread count. `out` holds m * n * p values: imputation k at out + k * n * p.
+ * Refused: a column with no observed value, an infinite value, an incomplete column
+ * without predictors. Re-entrant; `threads` <= 0 means one. */
+typedef enum lp_impute_method { LP_IMPUTE_NORM = 0, LP_IMPUTE_PMM = 1 } lp_impute_method;
+typedef struct lp_mice_options {
+  size_t m;      /* imputations */
+  size_t maxit;  /* sweeps of the chained equations (mice's default: 5) */
+  lp_impute_method method;
+  size_t donors; /* for pmm (mice's default: 5) */
+  uint64_t seed;
+  int threads;
+} lp_mice_options;
+lp_status lp_mice_impute(const double *data, size_t n, size_t p, const char *const *names,
+                         const unsigned char *predictors, const lp_mice_options *o, double *out,
+                         lp_error *err);
+
 /* ---------------------------------------------------------------- power */
 
 typedef struct lp_power_result {

@@ -618,9 +618,16 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       if (strstr(failed, ":missing")) missing_info++;
       shock += is_shock;
     }
+    /* Septic shock's own criteria (infection, SIRS, vasopressors) indented under it,
+     * as in the paper's Figure 1 (a leading space is one indent level). */
     flow_item(&f->reasons[f->nreasons++], "Were not in septic shock", shock);
+    for (size_t k = 1; k <= 3; k++) {
+      char text[112];
+      snprintf(text, sizeof text, " %s", crit[k].text);
+      if (counts[k]) flow_item(&f->reasons[f->nreasons++], text, counts[k]);
+    }
     for (size_t k = 0; k < 15; k++)
-      if (counts[k]) flow_item(&f->reasons[f->nreasons++], crit[k].text, counts[k]);
+      if (counts[k] && (k < 1 || k > 3)) flow_item(&f->reasons[f->nreasons++], crit[k].text, counts[k]);
     if (missing_info) flow_item(&f->reasons[f->nreasons++], "Had incomplete eligibility information", missing_info);
     static const char *const ne_label[4] = {"Were not enrolled, per physician's decision",
                                             "Did not give consent or have consent obtained",
@@ -640,10 +647,15 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
         else if (p->died && p->death < 1) died++;
         else other++;
         if (!p->withdrawn) f->arm[a].analysed++;
+        if (p->withdrawn) f->arm[a].withdrawn++;
+        /* Alive, not withdrawn, and no hospital discharge recorded: vital status unknown. */
+        else if (!p->died && !isfinite(p->hosp_end)) f->arm[a].lost++;
+        if (p->received && !p->withdrawn) f->arm[a].as_treated++;
       }
       if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);
       if (died) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Died before the infusion", died);
-      if (other) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Other reasons", other);
+      if (other)
+        flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Other reasons (not recorded on the outcome form)", other);
       if (withdrew)
         flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent", withdrew);
     }

@@ -47,7 +47,7 @@ static const struct {
                  {"kind", true},    {"outcome", true}, {"population", false}, {"summary", false},
                  {"ci", false},     {"test", false},   {"adjust", false}, {"factors", false},
                  {"time", false},   {"event", false},  {"subgroup", false}, {"digits", false},
-                 {"levels", false}, {"published", false}};
+                 {"levels", false}, {"published", false}, {"subsection", false}, {"note", false}};
 
 static const char *field(const lp_plan *p, size_t row, const char *name) {
   size_t c;
@@ -129,6 +129,8 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
     r->event = field(p, i, "event");
     r->subgroup = field(p, i, "subgroup");
     r->levels = field(p, i, "levels");
+    r->subsection = field(p, i, "subsection");
+    r->note = field(p, i, "note");
     r->published = NAN;
     const char *pubtext = field(p, i, "published");
     if (*pubtext && !lp_parse_number(pubtext, &r->published)) {
@@ -251,7 +253,9 @@ lp_status lp_plan_load(const char *path, lp_plan **out, lp_error *err) {
 }
 
 lp_status lp_plan_leopards(lp_plan **out, lp_error *err) {
-  return lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "plans/leopards.csv", out, err);
+  lp_status st = lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "the built-in LeoPARDS plan", out, err);
+  if (!st) (*out)->builtin = true;
+  return st;
 }
 
 void lp_format_p(double p, char *buf, size_t n) {

@@ -100,14 +100,17 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
   }
   lp_error inner;
   if ((st = lp_factor_init(&kf, x->t, ck, x->rows, m, &inner))) {
-    st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
+    if (st == LP_EDATA && !m) st = lp__plan_sparse(x, r, "no patients with a time and an event");
+    else st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
     goto done;
   }
   lp_cox_options co;
   lp_cox_options_default(&co);
   co.level = x->o->level;
   if ((st = lp_cox_fit_compute(t, e, X, m, p, NULL, kf.codes, &co, &fit, &inner))) {
-    st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
+    /* Too few events (or none in an arm) for the model: the row is not estimable. */
+    if (st == LP_EDATA || st == LP_ENUMERIC || st == LP_ECONVERGE) st = lp__plan_sparse(x, r, "%s", inner.message);
+    else st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
     goto done;
   }
   res->estimate = fit.hr[0];

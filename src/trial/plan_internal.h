@@ -14,6 +14,8 @@ typedef struct lp_plan_row {
   const char *id, *table, *section, *label, *outcome, *population;
   const char *adjust, *factors, *time, *event, *subgroup;
   const char *levels; /* display order of subgroup levels, "a|b|c" (may be empty) */
+  const char *subsection; /* a heading within the section (may be empty) */
+  const char *note;       /* the row's footnote in the tables (may be empty) */
   lp_analysis_kind kind;
   int ci, test, summary, digits; /* digits -1: the kind's default */
   double published;              /* the published estimate, for comparisons (NAN: none) */
@@ -23,6 +25,7 @@ struct lp_plan {
   lp_table *t; /* the plan text; rows point into it */
   size_t n;
   lp_plan_row *rows;
+  bool builtin; /* the built-in LeoPARDS plan (errors name it and the row id, not a file) */
 };
 
 /* plans/leopards.csv, embedded at build time. */

@@ -34,7 +34,46 @@ lp_status lp__plan_error(const lp__run *x, const lp_plan_row *r, const char *col
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  if (x->builtin) {
+    /* The user has no file of the built-in plan: name the plan and the row. */
+    lp_status st = lp_error_at(x->err, s, NULL, 0, NULL, "the built-in LeoPARDS plan, row %s%s%s%s: %s", r->id,
+                               col ? ", column '" : "", col ? col : "", col ? "'" : "", text);
+    if (x->err && col) snprintf(x->err->field, sizeof x->err->field, "%s", col);
+    return st;
+  }
   return lp_error_at(x->err, s, x->plan_source, r->line, col, "%s", text);
+}
+
+lp_status lp__plan_sparse(lp__run *x, const lp_plan_row *r, const char *fmt, ...) {
+  char text[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  x->sparse = true;
+  return lp__plan_error(x, r, NULL, LP_EDATA, "%s", text);
+}
+
+/* The reason a row could not be estimated, from the error: its text without the
+ * plan location. */
+static void sparse_reason(const lp_error *err, char *buf, size_t n) {
+  const char *m = err->message, *q;
+  if ((q = strstr(m, "LeoPARDS plan, row ")) && (q = strstr(q, ": "))) m = q + 2;
+  else if (err->file[0] && !strncmp(m, err->file, strlen(err->file)) && (q = strstr(m, ": "))) m = q + 2;
+  snprintf(buf, n, "%s", m);
+}
+
+/* Statuses that say the data cannot support a method (as opposed to a bad plan or
+ * a bad value): the stats layer's own, or those a row marked as sparse. */
+static bool is_sparse(const lp__run *x, lp_status st) {
+  if (st != LP_EDATA && st != LP_ENUMERIC && st != LP_ECONVERGE && st != LP_ERANGE) return false;
+  return x->sparse || !x->err->file[0];
+}
+
+static void mark_not_estimable(lp_result *res, const char *reason) {
+  snprintf(res->not_estimable, sizeof res->not_estimable, "%s", reason);
+  res->estimate = res->ci[0] = res->ci[1] = res->p = NAN;
+  res->effect_text[0] = res->p_text[0] = '\0';
 }
 
 /* Values of a data-set column at every row (NAN where missing). */
@@ -81,6 +120,8 @@ static lp_result *new_row(lp__run *x, const lp_plan_row *r) {
   snprintf(res->table, sizeof res->table, "%s", r->table);
   snprintf(res->section, sizeof res->section, "%s", r->section);
   snprintf(res->label, sizeof res->label, "%s", r->label);
+  snprintf(res->subsection, sizeof res->subsection, "%s", r->subsection);
+  snprintf(res->note, sizeof res->note, "%s", r->note);
   res->kind = r->kind;
   res->estimate = res->ci[0] = res->ci[1] = res->p = NAN;
   res->published = r->published;
@@ -100,9 +141,19 @@ static void split_arms(const lp__run *x, const bool *keep, const double *v, doub
   }
 }
 
+/* v with `digits` decimals; a value that rounds to zero is written without a sign
+ * ("0.00", never "-0.00"). */
+static void fixed(char *buf, size_t n, int digits, double v) {
+  snprintf(buf, n, "%.*f", digits, v);
+  if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1)) memmove(buf, buf + 1, strlen(buf));
+}
+
 static void effect_text(lp_result *res, int digits, double scale) {
-  snprintf(res->effect_text, sizeof res->effect_text, "%.*f (%.*f to %.*f)", digits,
-           res->estimate * scale, digits, res->ci[0] * scale, digits, res->ci[1] * scale);
+  char e[32], lo[32], hi[32];
+  fixed(e, sizeof e, digits, res->estimate * scale);
+  fixed(lo, sizeof lo, digits, res->ci[0] * scale);
+  fixed(hi, sizeof hi, digits, res->ci[1] * scale);
+  snprintf(res->effect_text, sizeof res->effect_text, "%s (%s to %s)", e, lo, hi);
 }
 
 /* Consecutive mean (or median) rows on the same patients share their bootstrap
@@ -121,6 +172,15 @@ static lp_status boot_flush(lp__run *x) {
   lp_boot_result br[LP__BOOT_GROUP];
   lp_status st = lp_boot_diff_many((const double *const *)g->a, (const double *const *)g->b, g->k, g->na, g->nb, &bo,
                                    NULL, br, x->err);
+  if (is_sparse(x, st)) {
+    char why[160];
+    sparse_reason(x->err, why, sizeof why);
+    for (size_t c = 0; c < g->k; c++) mark_not_estimable(&x->out->rows[g->row[c]], why);
+    x->sparse = false;
+    for (size_t c = 0; c < g->k; c++) free(g->a[c]), free(g->b[c]);
+    g->k = 0;
+    return LP_OK;
+  }
   for (size_t c = 0; c < g->k; c++) {
     if (!st) {
       lp_result *res = &x->out->rows[g->row[c]];
@@ -171,8 +231,12 @@ static lp_status run_continuous(lp__run *x, const lp_plan_row *r, lp_result *res
   split_arms(x, x->keep, x->v, x->a, &na, x->b, &nb);
   for (size_t i = 0; i < x->n; i++) x->used[i] = x->keep[i] && !isnan(x->v[i]);
   if (na < 2 || nb < 2)
-    return lp__plan_error(x, r, "outcome", LP_EDATA, "'%s' has fewer than two values in an arm (%zu and %zu)",
+    return lp__plan_sparse(x, r, "fewer than two patients with a value in an arm (%s: %zu and %zu)",
                           r->outcome, na, nb);
+  bool constant = true;
+  for (size_t i = 1; i < na && constant; i++) constant = x->a[i] == x->a[0];
+  for (size_t i = 0; i < nb && constant; i++) constant = x->b[i] == x->a[0];
+  if (constant) return lp__plan_sparse(x, r, "every patient has the same value of '%s' (%g)", r->outcome, x->a[0]);
   int digits = r->digits >= 0 ? r->digits : median ? 1 : 2;
   lp_describe d[2];
   lp_describe_compute(x->a, na, x->work, &d[0]);
@@ -227,7 +291,11 @@ static lp_status run_binary(lp__run *x, const lp_plan_row *r, lp_result *res) {
     else snprintf(res->arm_text[k], sizeof res->arm_text[k], "%ld/%ld (%.*f)", e[k], n[k], digits, res->arm_stat[k][2]);
   }
   res->n_used = n[0] + n[1];
-  if (!n[0] || !n[1]) return lp__plan_error(x, r, "outcome", LP_EDATA, "'%s': an arm has no patients", r->outcome);
+  if (!n[0] || !n[1]) return lp__plan_sparse(x, r, "an arm has no patients with a value of '%s'", r->outcome);
+  /* A comparison needs events, and patients without them (baseline counts need neither). */
+  if (res->kind != LP_AN_BASELINE && e[0] + e[1] == 0) return lp__plan_sparse(x, r, "no events in either group");
+  if (res->kind != LP_AN_BASELINE && e[0] == n[0] && e[1] == n[1])
+    return lp__plan_sparse(x, r, "every patient had the event");
   lp_prop_ci m = r->ci == LP__CI_WALD_CC ? LP_CI_WALD_CC : r->ci == LP__CI_NEWCOMBE ? LP_CI_NEWCOMBE : LP_CI_WALD;
   lp_prop2 pr;
   bool yates = r->test != LP__TEST_CHISQ;
@@ -346,7 +414,7 @@ static lp_status run_adjusted(lp__run *x, const lp_plan_row *r, lp_result *res) 
   lp_lm_fit fit;
   if (target == d.p || (st = lp_lm_fit_compute(d.x, m, d.p, x->a, true, 1e-7, &fit, x->err))) {
     lp_design_clear(&d);
-    return st ? st : lp__plan_error(x, r, "adjust", LP_EDATA, "the arm has one level among the rows used");
+    return st ? st : lp__plan_sparse(x, r, "only one arm among the patients with every covariate");
   }
   int *strata = malloc((m ? m : 1) * sizeof *strata);
   if (!strata) {
@@ -405,7 +473,10 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
       if (q) *q++ = '\0';
     }
     if ((st = lp_factor_reorder(&f, names, k, &inner))) {
+      size_t have = f.nlevels;
       lp_factor_clear(&f);
+      /* Fewer levels in the data than the plan names: a level without patients. */
+      if (have < k) return lp__plan_sparse(x, r, "a level of '%s' has no patients (%s)", r->subgroup, inner.message);
       return lp__plan_error(x, r, "levels", st, "%s", inner.message);
     }
   }
@@ -451,8 +522,13 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
           for (size_t i = 0; i < m; i++)
             if (f.codes[i] == (int)l && armc[i] == k) s += x->a[i], c++;
           snprintf(sg->arm_text[l][k], sizeof sg->arm_text[l][k], "%.*f", digits, c ? s / (double)c : NAN);
+          sg->arm_n[l][k] = (long)c;
+          sg->arm_mean[l][k] = c ? s / (double)c : NAN;
+          sg->n[l] += (long)c;
         }
       }
+      sg->binary = true;
+      for (size_t i = 0; i < m && sg->binary; i++) sg->binary = x->a[i] == 0 || x->a[i] == 1;
       sg->p_interaction = ir.p;
       res->p = ir.p;
       res->n_used = (long)m;
@@ -497,7 +573,7 @@ static lp_status run_imputed(lp__run *x, const lp_plan_row *r, lp_result *res) {
     lp_describe_compute(x->a, na, x->work, &d[0]);
     lp_describe_compute(x->b, nb, x->work, &d[1]);
     if (na < 2 || nb < 2) {
-      st = lp__plan_error(x, r, "outcome", LP_EDATA, "'%s' has fewer than two values in an arm", name);
+      st = lp__plan_sparse(x, r, "fewer than two patients with a value in an arm (%s)", name);
       break;
     }
     q[k] = d[0].mean - d[1].mean;
@@ -540,6 +616,7 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
   x.out = out;
   x.n = lp_table_nrows(t);
   x.plan_source = lp_table_source(plan->t);
+  x.builtin = plan->builtin;
   lp_status st = LP_OK;
   size_t n = x.n ? x.n : 1;
   if (lp_calloc(n, sizeof *x.arm, &x.arm) || lp_calloc(n, sizeof *x.keep, &x.keep) ||
@@ -587,6 +664,15 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
     case LP_AN_IMPUTED: st = run_imputed(&x, r, res); break;
     case LP_AN_COX: st = lp__run_cox(&x, r, res); break;
     default: st = lp__plan_error(&x, r, "kind", LP_EINVAL, "unknown analysis kind"); break;
+    }
+    if (is_sparse(&x, st)) {
+      /* Not estimable on these data: "—" with the reason, and the rest of the plan runs. */
+      char why[160];
+      sparse_reason(err, why, sizeof why);
+      mark_not_estimable(res, why);
+      x.sparse = false;
+      st = LP_OK;
+      continue;
     }
     if (!st) lp_format_p(res->p, res->p_text, sizeof res->p_text);
   }

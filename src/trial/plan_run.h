@@ -32,10 +32,15 @@ typedef struct lp__run {
   size_t *rows;
   bool *used;       /* data rows with a value in the current analysis */
   boot_group group;
+  bool sparse;      /* the error just set is the data's sparseness, not the plan's fault */
+  bool builtin;     /* the plan is the built-in LeoPARDS plan: errors name its rows by id */
 } lp__run;
 
 lp_status lp__plan_error(const lp__run *x, const lp_plan_row *r, const char *col, lp_status s,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A row the data cannot support (an empty arm, too few values, no events): the row
+ * is reported as not estimable, with this text as the reason, and the run goes on. */
+lp_status lp__plan_sparse(lp__run *x, const lp_plan_row *r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 lp_status lp__plan_column(const lp__run *x, const lp_plan_row *r, const char *plan_col, const char *name,
                      double *out);
 lp_status lp__plan_select(const lp__run *x, const lp_plan_row *r, bool *keep);
