@@ -416,13 +416,16 @@ static void field_help(resp *r, const lp_screen_field_info *f, size_t label_len)
     snprintf(rule, sizeof rule, "%.*s", (int)strcspn(rest, ")"), rest);
   }
   if (rule[0] >= 'a' && rule[0] <= 'z') rule[0] = (char)(rule[0] - 'a' + 'A');
+  bool yesno = !strcmp(f->kind, "yes/no");
+  if (yesno && (!strcmp(rule, "Exclusion") || !strcmp(rule, "Inclusion"))) strcat(rule, " criterion");
   if (unit[0]) {
-    PUT("Unit: ");
+    if (yesno && unit[0] >= 'a' && unit[0] <= 'z') unit[0] = (char)(unit[0] - 'a' + 'A');
+    PUT(!strcmp(f->kind, "date") ? "Format: " : yesno ? "" : "Unit: ");
     ESC(unit);
     PUT(rule[0] ? ". " : ".");
   }
   ESC(rule);
-  if (!unit[0] && !rule[0]) ESC(f->help);
+  if (!unit[0] && !rule[0]) PUT(yesno ? "Yes or no; inclusion criterion" : "");
 }
 
 static void screen_form(req *q, resp *r) {
