@@ -255,6 +255,9 @@ static int run_demo(const cli_args *a) {
     }
     lp_trial_remove_files(db);
     unlink(key);
+    char ak[4300];
+    lp_audit_key_default_path(db, ak, sizeof ak);
+    unlink(ak);
   } else if (mkdir(dir, 0700) != 0) {
     lp_error_set(&err, LP_EIO, "%s: cannot create the folder", dir);
     return cli_fail(a, &err);
@@ -283,7 +286,7 @@ static int run_demo(const cli_args *a) {
   lp_analysis_summary as;
   if (lp_analyze(db, key, report, &ao, &as, &err)) return cli_fail(a, &err);
   if (!cli_has(a, "json"))
-    printf("simulated %ld screened, %ld randomised at %d ICUs into %s in %.2f s (trial.db, trial.key)\n", ss.screened,
+    printf("simulated %ld screened, %ld randomised at %d ICUs into %s in %.2f s (trial.db, trial.key, trial.db.audit-key)\n", ss.screened,
            ss.randomised, so.sites, dir, t1 - t0);
   return print_analysis(a, report, &as);
 }
@@ -311,7 +314,8 @@ static json_t *full_trial(const char *tmp, unsigned long long seed, lp_sim_effec
   snprintf(key, sizeof key, "%s/t.key", tmp);
   snprintf(out, sizeof out, "%s/report", tmp);
   char cmd[4400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s-wal' '%s-shm' '%s.writer'", out, db, key, db, db, db);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s-wal' '%s-shm' '%s-writer' '%s.audit-key'", out, db, key, db, db,
+           db, db);
   if (system(cmd) != 0) return NULL;
   lp_sim_options so;
   lp_sim_options_default(&so);

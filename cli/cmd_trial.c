@@ -18,6 +18,17 @@ int cli_trial_open(const cli_args *a, lp_trial **t) {
   if (rc) return rc;
   lp_error err;
   if (lp_trial_open(db, t, &err)) return cli_fail(a, &err);
+  char def[4200];
+  const char *ak = cli_str(a, "audit-key");
+  if (!ak) {
+    lp_audit_key_default_path(db, def, sizeof def);
+    if (access(def, F_OK) == 0) ak = def;
+  }
+  if (ak && lp_trial_open_audit_key(*t, ak, &err)) {
+    lp_trial_close(*t);
+    *t = NULL;
+    return cli_fail(a, &err);
+  }
   return CLI_OK;
 }
 
@@ -37,6 +48,7 @@ static const cli_opt init_opts[] = {
     {"sites", "FILE.csv|N", "sites: a CSV with columns code[,name], or a number (S01, S02, ...)"},
     {"protocol", "NAME", "leopards (arms levosimendan/placebo, default) or generic (A/B)"},
     {"user", "NAME", "first trial manager (default: your login name)"},
+    {"audit-key", "FILE", "new audit key file (mode 0600, must not exist; default DB.audit-key beside the database)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -45,6 +57,14 @@ static int run_init(const cli_args *a) {
   int rc;
   if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "sites", &sites_opt))) return rc;
   lp_error err;
+  char akdef[4200];
+  const char *ak = cli_str(a, "audit-key");
+  if (!ak) {
+    lp_audit_key_default_path(db, akdef, sizeof akdef);
+    ak = akdef;
+  }
+  if (access(db, F_OK) != 0 && access(ak, F_OK) == 0)
+    return cli_usage_error(a, "%s already exists: an audit key is never overwritten (choose another --audit-key)", ak);
   lp_site_def *defs = NULL;
   size_t n = 0;
   lp_table *tab = NULL;
@@ -94,13 +114,21 @@ static int run_init(const cli_args *a) {
   free(codes);
   lp_table_free(tab);
   if (s) return cli_fail(a, &err);
+  if (lp_audit_key_install(t, ak, user, &err)) {
+    /* nothing half-made: a trial without its audit key is removed again */
+    lp_trial_close(t);
+    lp_trial_remove_files(db);
+    return cli_fail(a, &err);
+  }
   if (cli_has(a, "json")) {
     lp_trial_close(t);
-    return cli_print_json(json_pack("{s:s, s:I, s:s, s:i}", "db", db, "sites", (json_int_t)n,
-                                    "manager", user, "schema_version", LP_TRIAL_SCHEMA_VERSION));
+    return cli_print_json(json_pack("{s:s, s:I, s:s, s:i, s:s}", "db", db, "sites", (json_int_t)n,
+                                    "manager", user, "schema_version", LP_TRIAL_SCHEMA_VERSION, "audit_key", ak));
   }
-  printf("created %s: %zu sites, arms %s/%s, trial manager %s (schema version %d)\n", db, n,
-         lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1), user, LP_TRIAL_SCHEMA_VERSION);
+  printf("created %s: %zu sites, arms %s/%s, trial manager %s (schema version %d)\n"
+         "audit key: %s (every change to the trial needs it; a real trial keeps it on the server, "
+         "apart from the database and its backups)\n",
+         db, n, lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1), user, LP_TRIAL_SCHEMA_VERSION, ak);
   lp_trial_close(t);
   return CLI_OK;
 }
@@ -109,6 +137,7 @@ static int run_init(const cli_args *a) {
 
 static const cli_opt user_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"name", "NAME", "user to register"},
     {"role", "ROLE", "investigator, manager, statistician or monitor"},
     {"site", "S", "site of an investigator"},
@@ -144,6 +173,7 @@ static int run_user_add(const cli_args *a) {
 
 static const cli_opt gen_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"key", "FILE", "key file: created (mode 0600) on the first run, read on later runs"},
     {"block-sizes", "4,6", "allowed block sizes, even (first run only; default 4,6)"},
     {"initial-per-site", "N", "unused slots each site keeps (default 40; later runs top up to it)"},
@@ -219,6 +249,7 @@ static int run_generate(const cli_args *a) {
 
 static const cli_opt report_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"key", "FILE", "key file"},
     {"json", NULL, "print JSON"},
     {0}};
@@ -296,6 +327,7 @@ static int run_report(const cli_args *a) {
 
 static const cli_opt screen_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"site", "S", "screening site (default for CSV rows without a site column)"},
     {"patient", "P", "patient code (leave out for a patient not enrolled)"},
     {"json-in", "JSON", "eligibility inputs: one object, or an array of objects with site/patient"},
@@ -347,6 +379,7 @@ static int run_screen(const cli_args *a) {
 
 static const cli_opt rand_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"site", "S", "site"},
     {"patient", "P", "patient code (screened eligible at the site)"},
     {"user", "NAME", "investigator at the site"},
@@ -394,6 +427,7 @@ static int run_randomize(const cli_args *a) {
 
 static const cli_opt unblind_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"key", "FILE", "key file"},
     {"patient", "P", "the one patient to unblind"},
     {"reason", "TEXT", "clinical reason (recorded in the audit trail)"},
@@ -431,7 +465,7 @@ static int run_unblind(const cli_args *a) {
   return CLI_OK;
 }
 
-static const cli_opt unblind_list_opts[] = {{"db", "FILE", "trial database"}, {"json", NULL, "print JSON"}, {0}};
+static const cli_opt unblind_list_opts[] = {{"db", "FILE", "trial database"}, CLI_AUDIT_KEY_OPT, {"json", NULL, "print JSON"}, {0}};
 
 static int run_unblind_list(const cli_args *a) {
   lp_trial *t;
@@ -464,6 +498,7 @@ static int run_unblind_list(const cli_args *a) {
 
 static const cli_opt status_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"site", "S", "one site only"},
     {"as-of", "YYYY-MM-DD", "recruitment to the end of this day and follow-up due by then (default today)"},
     {"items", "N", "outstanding items to list (default 30; --json lists all)"},
@@ -552,6 +587,7 @@ static int run_status(const cli_args *a) {
 
 static const cli_opt lock_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"user", "NAME", "trial manager or statistician"},
     {"json", NULL, "print JSON"},
     {0}};
@@ -616,10 +652,20 @@ const cli_cmd cli_trial_cmds[] = {
      cli_run_record},
     {"record delete", "delete one clinical record, with a reason (kept in the audit trail)",
      cli_delete_opts, NULL, cli_run_delete},
-    {"audit verify", "check the audit chain and every trial row against it", cli_verify_opts,
-     "Exit 0 when intact, 1 naming the first edited, deleted, inserted or reordered entry\n"
-     "and every row changed outside leopards. --anchor checks a head recorded elsewhere.",
+    {"audit verify", "check the schema, the audit chain (and its MACs) and every trial row against it", cli_verify_opts,
+     "Exit 0 when intact, 1 naming the first edited, deleted, inserted or reordered entry,\n"
+     "every row changed outside leopards and every table, column, index, view or trigger\n"
+     "that differs from the schema leopards creates. With the audit key (--audit-key, or\n"
+     "DB.audit-key when it exists) the MACs prove that nobody without the key rewrote the\n"
+     "trail; without it only the unkeyed chain is checked, which whoever can write the file\n"
+     "can rebuild. --checkpoint checks every head recorded by 'audit checkpoint --append'\n"
+     "(truncation, rollback to an older copy); --anchor checks one head given inline.",
      cli_run_verify},
+    {"audit checkpoint", "print the head of the audit chain as one line (entry, hash, UTC time), or append it to a file",
+     cli_checkpoint_opts,
+     "Keep the checkpoint file apart from the database (another machine, write-once storage): 'audit verify\n"
+     "--checkpoint FILE' then proves that the trail still extends every line of it.",
+     cli_run_checkpoint},
     {"audit log", "print the audit trail (optionally one patient's entries)", cli_log_opts, NULL,
      cli_run_log},
     {"lock", "lock the database: no data can change afterwards", lock_opts, NULL, run_lock},

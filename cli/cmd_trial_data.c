@@ -2,6 +2,7 @@
  * audit verify and log, export and import. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <leopards/trial.h>
 
@@ -12,7 +13,7 @@
 
 /* The options of every record command (with or without the kind as a word). */
 #define RECORD_OPTS                                                                       \
-  {"db", "FILE", "trial database"},                                                       \
+  {"db", "FILE", "trial database"}, CLI_AUDIT_KEY_OPT,                                    \
   {"json-in", "JSON", "one record as a JSON object, or an array of them"},                \
   {"data", "FILE.csv", "records, one per row (header row of field names)"},               \
   {"user", "NAME", "investigator of the patient's site, or trial manager"},               \
@@ -49,6 +50,7 @@ int cli_run_record(const cli_args *a) {
 
 const cli_opt cli_delete_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"kind", "KIND", "baseline, daily, infusion, outcome or ae"},
     {"id", "N", "record id (see 'leopards audit log' or the export)"},
     {"reason", "TEXT", "why the record is deleted"},
@@ -81,9 +83,28 @@ int cli_run_delete(const cli_args *a) {
 
 const cli_opt cli_verify_opts[] = {
     {"db", "FILE", "trial database"},
+    {"audit-key", "FILE", "audit key: check every MAC (default: DB.audit-key when it exists)"},
+    {"checkpoint", "FILE", "checkpoint file: the trail must still extend every line of it"},
     {"anchor", "N:HASH", "entry N must have this hash (a head recorded outside the database)"},
     {"json", NULL, "print JSON"},
     {0}};
+
+static json_t *report_json(const lp_audit_report *r, const char *key_path) {
+  json_t *probs = json_array();
+  for (size_t i = 0; i < r->nproblems; i++) {
+    json_t *p = json_pack("{s:s}", "message", r->problems[i].message);
+    if (r->problems[i].entry) json_object_set_new(p, "entry", json_integer(r->problems[i].entry));
+    if (r->problems[i].table[0]) json_object_set_new(p, "table", json_string(r->problems[i].table));
+    if (r->problems[i].row) json_object_set_new(p, "row", json_integer(r->problems[i].row));
+    json_array_append_new(probs, p);
+  }
+  return json_pack("{s:b, s:I, s:I, s:s, s:b, s:s?, s:I, s:I, s:I, s:I, s:o, s:I}", "intact", r->nproblems == 0,
+                   "entries", (json_int_t)r->entries, "rows_checked", (json_int_t)r->rows_checked, "head", r->head,
+                   "keyed_check", r->key_checked, "audit_key", key_path, "keyed_from", (json_int_t)r->keyed_from,
+                   "macs_checked", (json_int_t)r->macs_checked, "checkpoints_checked", (json_int_t)r->checkpoints,
+                   "schema_objects", (json_int_t)r->schema_objects, "problems", probs, "more_problems",
+                   (json_int_t)r->more);
+}
 
 int cli_run_verify(const cli_args *a) {
   long anchor = 0;
@@ -100,41 +121,86 @@ int cli_run_verify(const cli_args *a) {
   const char *db;
   int rc;
   if ((rc = cli_require(a, "db", &db))) return rc;
+  char def[4200];
+  const char *kp = cli_str(a, "audit-key");
+  if (!kp) {
+    lp_audit_key_default_path(db, def, sizeof def);
+    if (access(def, F_OK) == 0) kp = def;
+  }
   lp_error err;
-  if (lp_audit_open(db, &t, &err)) return cli_fail(a, &err);
-  lp_audit_report r;
-  lp_status s = lp_audit_verify(t, anchor, an ? hex : NULL, &r, &err);
+  lp_audit_key *k = NULL;
+  if (kp && lp_audit_key_load(NULL, kp, &k, &err)) return cli_fail(a, &err);
+  if (lp_audit_open(db, &t, &err)) {
+    lp_audit_key_free(k);
+    return cli_fail(a, &err);
+  }
+  lp_audit_check c = {.anchor_entry = anchor, .anchor_hex = an ? hex : NULL, .key = k,
+                      .checkpoints = cli_str(a, "checkpoint")};
+  lp_audit_report *r = malloc(sizeof *r);
+  lp_status s = r ? lp_audit_verify_with(t, &c, r, &err) : lp_error_set(&err, LP_ENOMEM, "out of memory");
   lp_trial_close(t);
-  if (s) return cli_fail(a, &err);
+  lp_audit_key_free(k);
+  if (s) {
+    free(r);
+    return cli_fail(a, &err);
+  }
+  rc = r->nproblems ? CLI_EDATA : CLI_OK;
   if (cli_has(a, "json")) {
-    json_t *probs = json_array();
-    for (size_t i = 0; i < r.nproblems; i++) {
-      json_t *p = json_pack("{s:s}", "message", r.problems[i].message);
-      if (r.problems[i].entry) json_object_set_new(p, "entry", json_integer(r.problems[i].entry));
-      if (r.problems[i].table[0]) json_object_set_new(p, "table", json_string(r.problems[i].table));
-      if (r.problems[i].row) json_object_set_new(p, "row", json_integer(r.problems[i].row));
-      json_array_append_new(probs, p);
-    }
-    json_t *root = json_pack("{s:b, s:I, s:I, s:s, s:o, s:I}", "intact", r.nproblems == 0, "entries",
-                             (json_int_t)r.entries, "rows_checked", (json_int_t)r.rows_checked, "head",
-                             r.head, "problems", probs, "more_problems", (json_int_t)r.more);
-    rc = cli_print_json(root);
-    return r.nproblems ? CLI_EDATA : rc;
+    int prc = cli_print_json(report_json(r, kp));
+    free(r);
+    return rc ? rc : prc;
   }
-  if (r.nproblems == 0) {
-    printf("audit trail intact: %ld entries chained, %ld trial rows match their latest entry\n"
-           "head: entry %ld hash %s\n", r.entries, r.rows_checked, r.entries, r.head);
-    return CLI_OK;
+  if (r->nproblems == 0) {
+    printf("audit trail intact: %ld entries chained, %ld trial rows match their latest entry, "
+           "schema as expected (%ld objects)\n",
+           r->entries, r->rows_checked, r->schema_objects);
+    if (r->key_checked)
+      printf("keyed: %ld MACs checked under the audit key %s (entries %ld to %ld)\n", r->macs_checked, kp,
+             r->keyed_from, r->entries);
+    else
+      printf("NOT keyed check: no audit key given, so only the unkeyed chain was checked; whoever can write "
+             "the file can rebuild it (give --audit-key for the full check)\n");
+    if (r->checkpoints) printf("checkpoints: the trail extends all %ld of %s\n", r->checkpoints, cli_str(a, "checkpoint"));
+    printf("head: entry %ld hash %s\n", r->entries, r->head);
+  } else {
+    fprintf(stderr, "leopards audit verify: FAILED: %s\n", r->problems[0].message);
+    printf("audit trail NOT intact: %zu problem%s%s\n", r->nproblems + r->more,
+           r->nproblems + r->more == 1 ? "" : "s", r->more ? " (first ones listed)" : "");
+    for (size_t i = 0; i < r->nproblems; i++) printf("  %s\n", r->problems[i].message);
   }
-  fprintf(stderr, "leopards audit verify: FAILED: %s\n", r.problems[0].message);
-  printf("audit trail NOT intact: %zu problem%s%s\n", r.nproblems + r.more,
-         r.nproblems + r.more == 1 ? "" : "s", r.more ? " (first ones listed)" : "");
-  for (size_t i = 0; i < r.nproblems; i++) printf("  %s\n", r.problems[i].message);
-  return CLI_EDATA;
+  free(r);
+  return rc;
+}
+
+const cli_opt cli_checkpoint_opts[] = {
+    {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
+    {"append", "FILE", "also append the line to FILE (kept outside the database; created mode 0600)"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+int cli_run_checkpoint(const cli_args *a) {
+  lp_trial *t;
+  int rc;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_audit_checkpoint c;
+  lp_status s = lp_audit_checkpoint_take(t, &c, &err);
+  lp_trial_close(t);
+  if (!s && cli_str(a, "append")) s = lp_audit_checkpoint_append(&c, cli_str(a, "append"), &err);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:I, s:s, s:s, s:s?}", "entry", (json_int_t)c.entry, "hash", c.hash, "at", c.at,
+                                    "appended_to", cli_str(a, "append")));
+  char line[160];
+  lp_audit_checkpoint_format(&c, line, sizeof line);
+  puts(line);
+  return CLI_OK;
 }
 
 const cli_opt cli_log_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"patient", "P", "only this patient's entries"},
     {"json", NULL, "print JSON"},
     {0}};
@@ -187,6 +253,7 @@ int cli_run_log(const cli_args *a) {
 
 const cli_opt cli_export_opts[] = {
     {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
     {"out", "DIR", "directory for the CSV files (created if missing)"},
     {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock)"},
     {"json", NULL, "print JSON"},

@@ -17,10 +17,11 @@ extern "C" {
 
 /* Schema version this code writes; older files are upgraded on open (never losing
  * data), newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 3
+#define LP_TRIAL_SCHEMA_VERSION 4
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;
+typedef struct lp_audit_key lp_audit_key;
 
 /* ---- store ---- */
 
@@ -337,6 +338,11 @@ typedef struct lp_audit_report {
   long entries;
   long rows_checked;
   char head[65]; /* hash of the last entry, hex */
+  long keyed_from;    /* first entry carrying a MAC (0: none, the trail is unkeyed) */
+  bool key_checked;   /* MACs were checked under an audit key */
+  long macs_checked;
+  long checkpoints;   /* checkpoint lines checked */
+  long schema_objects; /* tables, indexes, views and triggers compared with the expected schema */
   size_t nproblems;
   lp_audit_problem problems[16]; /* the first ones, in the order found */
   size_t more;                   /* problems not listed */
@@ -347,6 +353,63 @@ typedef struct lp_audit_report {
  * `anchor_entry`/`anchor_hex` (optional) check an externally recorded head. */
 lp_status lp_audit_verify(lp_trial *t, long anchor_entry, const char *anchor_hex,
                           lp_audit_report *out, lp_error *err);
+
+/* What a verification checks beyond the chain, the rows and the schema. */
+typedef struct lp_audit_check {
+  long anchor_entry;          /* 0: none */
+  const char *anchor_hex;     /* the anchor's hash, 64 hex digits */
+  const lp_audit_key *key;    /* NULL: the unkeyed (weaker) check only */
+  const char *checkpoints;    /* a checkpoint file (one line per checkpoint), or NULL */
+} lp_audit_check;
+/* As lp_audit_verify, and also: with a key, every entry from the first keyed one on
+ * must carry a valid MAC under it and the trail must have keyed entries (so nobody
+ * without the key added, removed, edited or reordered anything before the last keyed
+ * entry); with checkpoints, the trail must still extend every line of the file
+ * (truncation and rollback to an older copy are found). A malformed checkpoint file
+ * is an error (LP_EPARSE, naming its line). */
+lp_status lp_audit_verify_with(lp_trial *t, const lp_audit_check *c, lp_audit_report *out, lp_error *err);
+
+/* The head of the chain, for recording outside the database. */
+typedef struct lp_audit_checkpoint {
+  long entry;
+  char hash[65];
+  char at[40]; /* when the checkpoint was taken, UTC */
+} lp_audit_checkpoint;
+/* The current head, after verifying the trail (with the handle's audit key when it
+ * has one): a trail that does not verify gets no checkpoint (LP_EINTEGRITY, naming
+ * its first problem). */
+lp_status lp_audit_checkpoint_take(lp_trial *t, lp_audit_checkpoint *out, lp_error *err);
+/* One line "ENTRY HASH TIME" (no newline). */
+void lp_audit_checkpoint_format(const lp_audit_checkpoint *c, char *buf, size_t n);
+/* Append the line to `path` (created with mode 0600 if missing) and sync it. */
+lp_status lp_audit_checkpoint_append(const lp_audit_checkpoint *c, const char *path, lp_error *err);
+
+/* ---- audit key ----
+ * A second secret, apart from the list key: from its installation on, every audit
+ * entry carries a MAC under it. Once a trial has one, every write needs it. */
+
+/* Create the audit key file at `path` (mode 0600, refused if it exists) and install
+ * it in the trial: the setting audit_key (its public check value) is recorded, in an
+ * entry that is the first one under the key. Refused when the trial has one already.
+ * `user` is a trial manager or statistician; a locked trial may gain its key too.
+ * The handle keeps the key for its writes. This is also how an older trial file
+ * gains its key at its upgrade (after migrating it to schema version 3). On failure
+ * nothing is recorded and the key file is removed again. */
+lp_status lp_audit_key_install(lp_trial *t, const char *path, const char *user, lp_error *err);
+/* Load an audit key file: refused when it is not a regular file owned by the caller
+ * with mode 0600, when it is malformed, or (when t is given) when it is not the key
+ * installed in that trial. */
+lp_status lp_audit_key_load(lp_trial *t, const char *path, lp_audit_key **out, lp_error *err);
+void lp_audit_key_free(lp_audit_key *k);
+/* Give the handle an audit key for its writes (borrowed: one key may serve many
+ * handles, as a server's workers share it; it must outlive the handle). */
+void lp_trial_use_audit_key(lp_trial *t, const lp_audit_key *k);
+/* Load the key file (as lp_audit_key_load with t) and keep it in the handle. */
+lp_status lp_trial_open_audit_key(lp_trial *t, const char *path, lp_error *err);
+/* Whether the trial has an audit key installed (writes then need it). */
+bool lp_trial_audit_keyed(lp_trial *t);
+/* The default place of a trial's audit key: DB.audit-key beside the database. */
+void lp_audit_key_default_path(const char *db, char *buf, size_t n);
 
 typedef struct lp_audit_entry {
   long id;

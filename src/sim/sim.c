@@ -309,6 +309,10 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
                         o->stop_after, o->patients);
   if (access(db, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new trial file", db);
   if (access(keypath, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new key file", keypath);
+  char audit_key[4200];
+  lp_audit_key_default_path(db, audit_key, sizeof audit_key);
+  if (access(audit_key, F_OK) == 0)
+    return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new audit key file", audit_key);
   sim_model model;
   lp_status st = lp__sim_model_init(&model, o->effect, o->difference, err);
   if (st) return st;
@@ -319,6 +323,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   char (*codes)[16] = calloc((size_t)ns, sizeof *codes), (*names)[48] = calloc((size_t)ns, sizeof *names);
   double *weight = calloc((size_t)ns, sizeof *weight);
   lp_trial *t = NULL;
+  bool t_made_key = false;
   lp_trial_key *k = NULL;
   json_t *base = json_array(), *daily = json_array(), *inf = json_array(), *outc = json_array(), *ae = json_array();
   sim_patient *pt = malloc(sizeof *pt);
@@ -437,6 +442,9 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   clk.now = t0; /* 2014-01-06, or as shifted */
   if ((st = lp_trial_create(db, "leopards", sites, (size_t)ns, "manager", &t, err))) goto done;
   lp_trial_set_clock(t, clock_fn, &clk);
+  /* Keyed like a real trial, its audit key beside the database (DB.audit-key). */
+  if ((st = lp_audit_key_install(t, audit_key, "manager", err))) goto done;
+  t_made_key = true;
   if ((st = lp_trial_mark_simulated(t, "manager", err)) ||
       (st = lp_user_add(t, "manager", "statistician", LP_ROLE_STATISTICIAN, NULL, err)))
     goto done;
@@ -537,6 +545,7 @@ done:
     /* Nothing half-made: remove what this run created. */
     lp_trial_remove_files(db);
     unlink(keypath);
+    if (t_made_key) unlink(audit_key);
   }
   free(sites);
   free(codes);

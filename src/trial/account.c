@@ -706,7 +706,7 @@ fail:
 lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err) {
   if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", verb);
   sqlite3_stmt *st;
-  if (lp__prepare(t, t->schema_version >= 3 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
+  if (lp__prepare(t, t->schema_version >= 4 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
                                               " accounts WHERE user_id=u.id) FROM users u LEFT JOIN sites si ON"
                                               " si.id=u.site_id WHERE u.name=?"
                                             : "SELECT u.role, coalesce(si.code,''), NULL FROM users u LEFT JOIN"

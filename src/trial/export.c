@@ -68,6 +68,7 @@ static const char *const dictionary[][3] = {
     {"audit", "reason", "reason given"},
     {"audit", "prev_hash", "hash of the previous entry (hex)"},
     {"audit", "hash", "BLAKE2b-256 of this entry and prev_hash (hex)"},
+    {"audit", "mac", "keyed BLAKE2b-256 of the hash under the audit key (hex); empty before the key was installed"},
 };
 
 static const char *describe(const char *table, const char *col, char *buf, size_t n) {
@@ -554,7 +555,7 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   if ((s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err))) goto fail;
   if ((s = lp__load_context(t, err))) goto fail;
   lp_audit_report rep;
-  if ((s = lp__audit_verify_tx(t, 0, NULL, &rep, err))) goto fail;
+  if ((s = lp__audit_verify_tx(t, NULL, &rep, err))) goto fail;
   if (rep.nproblems) {
     s = lp_error_set(err, LP_EINTEGRITY, "%s: the imported audit trail does not verify: %s", dir,
                      rep.problems[0].message);

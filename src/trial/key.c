@@ -214,9 +214,9 @@ lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack,
                                                  k->seal) != 0 ||
       mlen != 1 || m > 1)
     return lp_error_set(err, LP_EINTEGRITY,
-                        "the sealed arm of slot %ld (pack %ld) does not open with this key: the "
-                        "slot was altered or moved",
-                        seq, pack);
+                        "the sealed arm of slot %ld of site number %ld (pack %ld) does not open with "
+                        "this key: the slot was altered, swapped or moved",
+                        seq, site_id, pack);
   *arm = m;
   return LP_OK;
 }

@@ -88,13 +88,17 @@ static const char *const migration_2 =
     " category TEXT NOT NULL, term TEXT NOT NULL, serious INTEGER NOT NULL,"
     " relatedness TEXT, outcome TEXT, description TEXT) STRICT;";
 
-/* Version 3: web accounts (see account.c). The users table is rebuilt, rows and ids
+/* Version 3: the keyed audit chain. An entry from the audit key's installation on
+ * carries a MAC (keyed BLAKE2b of its hash, see audit_key.c); older entries have none. */
+static const char *const migration_3 = "ALTER TABLE audit ADD COLUMN mac BLOB;";
+
+/* Version 4: web accounts (see account.c). The users table is rebuilt, rows and ids
  * unchanged, so that its role check admits the monitor. `accounts` and `sessions` are
  * audited and hold nothing secret, as are `refusals` (requests refused for another
  * site's data); the password hashes (`credentials`) and the hashes
  * of session tokens (`session_secrets`) are kept apart, outside the audited tables, so
  * that no secret ever enters the trail or an export. */
-static const char *const migration_3 =
+static const char *const migration_4 =
     "CREATE TABLE users_v3(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " role TEXT NOT NULL CHECK(role IN ('investigator','manager','statistician','monitor')),"
     " site_id INTEGER REFERENCES sites(id), created_at TEXT NOT NULL) STRICT;"
@@ -117,7 +121,7 @@ static const char *const migration_3 =
     "CREATE TABLE refusals(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
     " action TEXT NOT NULL, site TEXT, patient TEXT) STRICT;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3};
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -393,7 +397,7 @@ lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err)
   return LP_OK;
 }
 
-static lp_status user_version(lp_trial *t, int *v, lp_error *err) {
+lp_status lp__user_version(lp_trial *t, int *v, lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t, "PRAGMA user_version", &st, err)) return LP_EDB;
   int rc = sqlite3_step(st);
@@ -403,10 +407,33 @@ static lp_status user_version(lp_trial *t, int *v, lp_error *err) {
   return LP_OK;
 }
 
+lp_status lp__schema_reference(int version, sqlite3 **out, lp_error *err) {
+  *out = NULL;
+  if (version < 1 || version > LP_TRIAL_SCHEMA_VERSION)
+    return lp_error_set(err, LP_EUNSUPPORTED, "no schema version %d (this leopards knows 1 to %d)", version,
+                        LP_TRIAL_SCHEMA_VERSION);
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    sqlite3_close(db);
+    return lp_error_set(err, LP_ENOMEM, "cannot open an in-memory database");
+  }
+  for (int v = 0; v < version; v++) {
+    char *msg = NULL;
+    if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+      lp_error_set(err, LP_EDB, "building the reference schema (version %d): %s", v + 1, msg ? msg : "?");
+      sqlite3_free(msg);
+      sqlite3_close(db);
+      return LP_EDB;
+    }
+  }
+  *out = db;
+  return LP_OK;
+}
+
 /* Apply migrations up to `target` (inside the caller's transaction). */
 lp_status lp__migrate(lp_trial *t, int target, lp_error *err) {
   int v;
-  if (user_version(t, &v, err)) return LP_EDB;
+  if (lp__user_version(t, &v, err)) return LP_EDB;
   for (; v < target; v++) {
     if (lp__exec(t, migrations[v], err)) {
       lp_error_prefix(err, "upgrading the schema to version %d", v + 1);
@@ -534,8 +561,8 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
                          const char *action, lp_error *err) {
   sqlite3_stmt *st;
   if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", action);
-  /* accounts (and deactivation) exist from schema version 3 */
-  if (lp__prepare(t, t->schema_version >= 3 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
+  /* accounts (and deactivation) exist from schema version 4 */
+  if (lp__prepare(t, t->schema_version >= 4 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
                                               " WHERE user_id=users.id) FROM users WHERE name=?"
                                             : "SELECT role, site_id, NULL FROM users WHERE name=?",
                   &st, err))
@@ -743,7 +770,7 @@ static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_erro
     return s;
   }
   int v;
-  if ((s = user_version(t, &v, err))) goto fail;
+  if ((s = lp__user_version(t, &v, err))) goto fail;
   if (v == 0) {
     s = lp_error_set(err, LP_EDATA, "%s is not a leopards trial database", path);
     goto fail;
@@ -757,7 +784,7 @@ static lp_status open_trial(const char *path, bool load, lp_trial **out, lp_erro
   if (v < LP_TRIAL_SCHEMA_VERSION) {
     if ((s = backup_before_upgrade(t, v, err))) goto fail;
     if ((s = lp__begin(t, err))) goto fail;
-    if ((s = user_version(t, &v, err))) goto fail; /* another process may have upgraded */
+    if ((s = lp__user_version(t, &v, err))) goto fail; /* another process may have upgraded */
     if ((s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err))) goto fail;
     if ((s = lp__commit(t, err))) goto fail;
   }
@@ -775,6 +802,7 @@ fail:
 void lp_trial_close(lp_trial *t) {
   if (!t) return;
   lp__close_db(t);
+  lp_audit_key_free(t->own_audit_key);
   free(t);
 }
 

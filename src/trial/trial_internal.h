@@ -31,6 +31,8 @@ struct lp_trial {
   lp_clock_fn clock;
   void *clock_ctx;
   const lp_trial_key *key; /* borrowed; enables self-extension of lists */
+  const lp_audit_key *audit_key; /* MACs new audit entries (borrowed or own_audit_key) */
+  lp_audit_key *own_audit_key;   /* loaded by the handle itself; freed at close */
   uint8_t trial_id[LP__ID_BYTES];
   char arm_label[2][64];
   int schema_version;
@@ -103,6 +105,11 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
                               size_t nsites, const char *manager, int version, lp_trial **out,
                               lp_error *err);
 void lp__hex(const uint8_t *b, size_t n, char *out);
+/* The schema that migrations 1..version create, in a new in-memory database (the
+ * reference that verification compares a file's sqlite_schema with). */
+lp_status lp__schema_reference(int version, sqlite3 **out, lp_error *err);
+/* PRAGMA user_version of the open file. */
+lp_status lp__user_version(lp_trial *t, int *v, lp_error *err);
 bool lp__unhex(const char *s, uint8_t *out, size_t n);
 
 /* ---- audit.c ---- */
@@ -126,8 +133,25 @@ lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *
 /* Canonical number text shared by row JSON and CSV export. */
 void lp__fmt_real(double x, char *buf, size_t n);
 /* Verify inside an open transaction (used by import). */
-lp_status lp__audit_verify_tx(lp_trial *t, long anchor_entry, const char *anchor_hex,
-                              lp_audit_report *out, lp_error *err);
+lp_status lp__audit_verify_tx(lp_trial *t, const lp_audit_check *c, lp_audit_report *out, lp_error *err);
+
+/* Tables whose rows the row-by-row check leaves out; their schema is still checked.
+ * Every table of the schema is in exactly one of the two lists. */
+extern const char *const lp__unaudited_tables[];
+extern const size_t lp__nunaudited_tables;
+
+/* ---- audit_key.c ---- */
+/* MAC of entry `entry` with chain hash `hash` under the audit key. */
+void lp__audit_mac(const lp_audit_key *k, long entry, const uint8_t hash[32], uint8_t out[32]);
+void lp__audit_key_check_hex(const lp_audit_key *k, char hex[65]);
+bool lp__audit_key_for_trial(const lp_audit_key *k, const uint8_t trial_id[LP__ID_BYTES]);
+
+/* ---- schema_check.c ---- */
+/* Compare the file's sqlite_schema with the reference for its schema version and
+ * report every extra, missing or altered table, column, index, view or trigger. */
+lp_status lp__schema_check(lp_trial *t, int version, lp_audit_report *r, lp_error *err);
+void lp__audit_problem(lp_audit_report *r, long entry, const char *table, long row, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* ---- key.c ---- */
 lp_status lp__key_check_value(const lp_trial_key *k, char hex[65]);

@@ -29,9 +29,12 @@ expect 2 "$L" randomize --db t.db --site S01 --patient P --user u --bogus
 expect 0 "$L" randomize --help
 has "never the arm" out
 for c in "trial init" "list generate" "list report" screen unblind "unblind list" "record baseline" \
-         "record daily" "record infusion" "record outcome" "record ae" "audit verify" "audit log" lock export import "user add"; do
+         "record daily" "record infusion" "record outcome" "record ae" "audit verify" "audit checkpoint" "audit log" lock export import "user add"; do
   expect 0 "$L" $c --help
 done
+expect 0 "$L" audit verify --help
+has "audit-key" out
+has "checkpoint" out
 expect 2 "$L" screen --db t.db --site S01 --user u
 
 # --- init from a sites CSV; a duplicate code is refused and nothing is left behind

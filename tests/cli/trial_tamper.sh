@@ -107,7 +107,7 @@ sqlite3 c.db "INSERT INTO meta(key, value) VALUES('locked_at', 'x'); DELETE FROM
 "$L" audit verify --db c.db >/dev/null 2>&1 || fail "a change undone was flagged"
 # unlocking a locked database by deleting the lock setting
 cp t.db locked.db
-"$L" lock --db locked.db --user mgr >/dev/null 2>&1 || fail "lock"
+"$L" lock --db locked.db --audit-key t.db.audit-key --user mgr >/dev/null 2>&1 || fail "lock"
 sqlite3 locked.db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 rm -f c.db*
 cp locked.db c.db
