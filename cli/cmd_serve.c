@@ -12,7 +12,7 @@ int cli_serve_demo(const cli_args *a, srv_options *o);
 static const cli_opt serve_opts[] = {
     {"db", "FILE", "trial database"},
     {"key", "FILE", "list key: enables emergency unblinding and list extension by the server"},
-    {"audit-key", "FILE", "audit key (not yet supported by this build: refused)"},
+    {"audit-key", "FILE", "audit key of a keyed trial (default DB.audit-key beside the database when present)"},
     {"listen", "IP:PORT", "address to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
     {"tls-cert", "FILE", "TLS certificate (PEM); with --tls-key"},
     {"tls-key", "FILE", "TLS private key (PEM)"},

@@ -38,6 +38,8 @@ static int prepare_dir(const cli_args *a, const char *dir, char *db, char *key, 
   char marker[1200];
   snprintf(db, n, "%s/trial.db", dir);
   snprintf(key, n, "%s/trial.key", dir);
+  char ak[1300];
+  snprintf(ak, sizeof ak, "%s/trial.db.audit-key", dir);
   snprintf(marker, sizeof marker, "%s/%s", dir, MARKER);
   struct stat sb;
   if (stat(dir, &sb) == 0) {
@@ -45,6 +47,7 @@ static int prepare_dir(const cli_args *a, const char *dir, char *db, char *key, 
       return cli_usage_error(a, "%s exists and was not made by 'leopards serve --demo': give another --dir", dir);
     lp_trial_remove_files(db); /* an earlier demo: made afresh */
     unlink(key);
+    unlink(ak);
   } else if (mkdir(dir, 0700) != 0) {
     fprintf(stderr, "leopards serve: cannot create %s: %s\n", dir, strerror(errno));
     return CLI_EDATA;
@@ -76,6 +79,12 @@ int cli_serve_demo(const cli_args *a, srv_options *o) {
   if (lp_sim_run(db, key, &so, &sum, &err)) return cli_fail(a, &err);
   lp_trial *t;
   if (lp_trial_open(db, &t, &err)) return cli_fail(a, &err);
+  static char akey[4200];
+  lp_audit_key_default_path(db, akey, sizeof akey);
+  if (access(akey, F_OK) == 0 && lp_trial_open_audit_key(t, akey, &err)) {
+    lp_trial_close(t);
+    return cli_fail(a, &err);
+  }
   static const struct {
     const char *name, *role;
   } users[] = {{"manager", "trial manager"},

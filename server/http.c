@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <sodium.h>
@@ -21,6 +22,8 @@ struct srv {
   const srv_options *o;
   struct MHD_Daemon *d;
   lp_trial_key *key;
+  lp_audit_key *akey; /* shared by the workers' handles */
+  bool akey_tried;
   lp_account_policy policy;
   int nhandles;
   lp_trial **handles;
@@ -288,14 +291,26 @@ static char *slurp(const char *path) {
   return b.p;
 }
 
-/* The audit key (keyed audit chain): when the library offers it, each worker handle is
- * given the key here, so that every entry the server writes is authenticated. Until
- * then a server asked to hold one refuses to start rather than run without it. */
+/* The audit key (keyed audit chain): loaded once (from --audit-key, or DB.audit-key
+ * beside the database when it is there) and given to every worker handle, so that every
+ * entry the server writes carries its MAC. A keyed trial refuses writes without it. */
 static int srv_attach_audit_key(srv *s, lp_trial *t) {
-  (void)t;
-  if (!s->o->audit_key) return 0;
-  fprintf(stderr, "leopards serve: this build cannot yet hold an audit key (--audit-key)\n");
-  return 1;
+  lp_error err;
+  if (!s->akey && !s->akey_tried) {
+    s->akey_tried = true;
+    char def[4200];
+    const char *path = s->o->audit_key;
+    if (!path) {
+      lp_audit_key_default_path(s->o->db, def, sizeof def);
+      if (access(def, F_OK) == 0) path = def;
+    }
+    if (path && lp_audit_key_load(t, path, &s->akey, &err)) {
+      fprintf(stderr, "leopards serve: %s\n", err.message);
+      return 1;
+    }
+  }
+  if (s->akey) lp_trial_use_audit_key(t, s->akey);
+  return 0;
 }
 
 static void teardown(srv *s) {
@@ -303,6 +318,7 @@ static void teardown(srv *s) {
   free(s->handles);
   free(s->busy);
   lp_key_free(s->key);
+  lp_audit_key_free(s->akey);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
 }
