@@ -78,6 +78,7 @@ static const cli_opt simulate_opts[] = {
     {"patients", "N", "patients randomised (default 516)"},
     {"sites", "N", "ICUs (default 34)"},
     {"screened", "N", "patients screened (default 2382)"},
+    {"stop-after", "N", "a trial in progress: stop after N randomisations, unlocked, calendar ending today"},
     {"quiet", NULL, "no progress display"},
     {"json", NULL, "print the summary as JSON"},
     {0}};
@@ -94,6 +95,10 @@ static int run_simulate(const cli_args *a) {
       (rc = cli_long(a, "sites", 1, 999, &sites)) || (rc = cli_long(a, "screened", 10, 10000000, &screened)))
     return rc;
   if ((rc = effect_options(a, &o.effect, &o.difference))) return rc;
+  long stop_after = 0;
+  if ((rc = cli_long(a, "stop-after", 1, 100000, &stop_after))) return rc;
+  if (stop_after > patients) return cli_usage_error(a, "--stop-after must be at most --patients");
+  o.stop_after = (int)stop_after;
   lp_error err;
   if (screened < patients) return cli_usage_error(a, "--screened must be at least --patients");
   o.seed = seed;
@@ -115,10 +120,11 @@ static int run_simulate(const cli_args *a) {
                                     "infusion_records", (json_int_t)s.infusion_records, "adverse_events",
                                     (json_int_t)s.adverse_events));
   char eb[32];
-  printf("simulated trial %s (seed %llu, effect %s), locked; key in %s\n"
+  printf("simulated trial %s (seed %llu, effect %s), %s; key in %s\n"
          "  %ld screened, %ld eligible, %ld randomised (%ld and %ld), %ld withdrew consent, %ld not treated\n"
          "  %ld daily records, %ld infusion records, %ld adverse events\n",
-         db, seed, effect_label(eb, sizeof eb, o.effect, o.difference), key, s.screened, s.eligible, s.randomised, s.arm_n[0], s.arm_n[1],
+         db, seed, effect_label(eb, sizeof eb, o.effect, o.difference),
+         stop_after ? "in progress (unlocked, its calendar ending today)" : "locked", key, s.screened, s.eligible, s.randomised, s.arm_n[0], s.arm_n[1],
          s.withdrawn, s.not_treated, s.daily_records, s.infusion_records, s.adverse_events);
   return CLI_OK;
 }

@@ -228,7 +228,7 @@ static const cli_opt user_opts[] = {
     {"db", "FILE", "trial database"},
     CLI_AUDIT_KEY_OPT,
     {"name", "NAME", "user to register"},
-    {"role", "ROLE", "investigator, manager or statistician"},
+    {"role", "ROLE", "investigator, manager, statistician or monitor"},
     {"site", "S", "site of an investigator"},
     {"user", "NAME", "trial manager registering the user"},
     {"json", NULL, "print JSON"},
@@ -237,7 +237,7 @@ static const cli_opt user_opts[] = {
 static int run_user_add(const cli_args *a) {
   const char *name, *user;
   int rc, role = -1;
-  static const char *const roles[] = {"investigator", "manager", "statistician", NULL};
+  static const char *const roles[] = {"investigator", "manager", "statistician", "monitor", NULL};
   if ((rc = cli_require(a, "name", &name)) || (rc = cli_require(a, "user", &user)) ||
       (rc = cli_choice(a, "role", roles, &role)))
     return rc;
@@ -697,7 +697,7 @@ const cli_cmd cli_trial_cmds[] = {
      "Nothing else changes a file's schema: reading commands refuse an older file untouched,\n"
      "and writing ones ask for this upgrade first.",
      run_upgrade},
-    {"user add", "register a user: investigator (of a site), manager or statistician", user_opts, NULL,
+    {"user add", "register a user: investigator (of a site), manager, statistician or monitor", user_opts, NULL,
      run_user_add},
     {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)",
      gen_opts,

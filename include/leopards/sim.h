@@ -36,6 +36,12 @@ typedef struct lp_sim_options {
   int patients;    /* randomised, default 516 */
   int sites;       /* ICUs, default 34 */
   int screened;    /* assessed for eligibility, default 2382 */
+  /* A trial in progress (0: the whole trial, locked): stop right after the
+   * stop_after-th randomisation, unlocked, with each patient's data up to the day they
+   * have reached then, and the calendar shifted so that the stop falls at `now`
+   * (seconds since 1970; 0: the time of the run). */
+  int stop_after;
+  long long now;
   /* Progress: called with a stage name and the fraction done (may be NULL). */
   void (*progress)(void *ctx, const char *stage, double fraction);
   void *progress_ctx;
@@ -50,7 +56,8 @@ typedef struct lp_sim_summary {
 } lp_sim_summary;
 
 /* Create the trial file `db` and its key file `key` (both refused if they exist),
- * and run the whole trial through the store; the database is locked at the end.
+ * and run the whole trial through the store; the database is locked at the end
+ * (unless stop_after stops it part-way).
  * On failure both files are removed. */
 lp_status lp_sim_run(const char *db, const char *key, const lp_sim_options *o, lp_sim_summary *out,
                      lp_error *err);

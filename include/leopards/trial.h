@@ -22,7 +22,7 @@ extern "C" {
 
 /* Schema version this code writes. Older files are read as they are (verification)
  * and upgraded only by lp_trial_upgrade; newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 3
+#define LP_TRIAL_SCHEMA_VERSION 4
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;
@@ -115,9 +115,11 @@ const char *lp_trial_arm_label(lp_trial *t, int arm);
 
 /* ---- users and roles ---- */
 
-typedef enum { LP_ROLE_INVESTIGATOR, LP_ROLE_MANAGER, LP_ROLE_STATISTICIAN } lp_role;
+/* A monitor reads only (all sites, or one when registered with a site). */
+typedef enum { LP_ROLE_INVESTIGATOR, LP_ROLE_MANAGER, LP_ROLE_STATISTICIAN, LP_ROLE_MONITOR } lp_role;
 const char *lp_role_name(lp_role r);
-/* Register a user. `by` must be a trial manager. An investigator belongs to one site. */
+/* Register a user. `by` must be a trial manager. An investigator belongs to one site
+ * (a monitor may). Accounts, passwords and sessions: leopards/account.h. */
 lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role,
                       const char *site, lp_error *err);
 
@@ -220,6 +222,44 @@ lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *
                                const char *user, size_t *count, size_t *eligible, lp_error *err);
 /* Field list of the eligibility inputs for help texts. */
 void lp_screen_fields_help(char *buf, size_t n);
+/* The same as data, for forms: field i (false past the last). `kind` is "number",
+ * "yes/no", "text" or "date"; min and max bound a number; help gives unit and rule. */
+typedef struct lp_screen_field_info {
+  const char *name, *kind, *help;
+  double min, max;
+} lp_screen_field_info;
+size_t lp_screen_field_count(void);
+bool lp_screen_field(size_t i, lp_screen_field_info *out);
+/* A failed criterion as the screening result names it ("age", "sirs:missing") in words. */
+const char *lp_criterion_words(const char *id, char *buf, size_t n);
+
+/* One row of a site's screening log (newest first). */
+typedef struct lp_screening_row {
+  long id;
+  char patient[64], screened_at[40], screened_by[64];
+  bool eligible, randomised;
+  char failed[512];
+} lp_screening_row;
+/* The screening log of `site` (NULL: all), at most `limit` rows; `*out` malloc'ed. */
+lp_status lp_screening_log(lp_trial *t, const char *site, size_t limit, lp_screening_row **out, size_t *n,
+                           lp_error *err);
+
+/* What is known of one patient (never the arm). LP_ENOTFOUND when the code is unknown. */
+typedef struct lp_patient_view {
+  char patient[64], site[64];
+  char screened_at[40], screened_by[64];
+  bool eligible;
+  char failed[512];
+  bool randomised;
+  long sequence, pack;
+  char randomized_at[40], randomized_by[64];
+  bool baseline;
+  long infusion_events, days;
+  bool outcome, died, consent_withdrawn;
+  char icu_discharge[40], death_date[40];
+  long unblindings;
+} lp_patient_view;
+lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out, lp_error *err);
 /* The same from a CSV file with a header row (columns site, patient, inputs). */
 lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site,
                               const char *user, size_t *count, size_t *eligible, lp_error *err);

@@ -167,8 +167,11 @@ static int six_system_sofa(const sim_patient *p) {
   return s + (g >= 15 ? 0 : g >= 13 ? 1 : g >= 10 ? 2 : g >= 6 ? 3 : 4);
 }
 
+/* `avail`: days of follow-up reached (INFINITY for the whole course); only what has
+ * happened by then is recorded: complete ICU days, infusion events, adverse events,
+ * and the outcome once every date it holds has passed. */
 static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, json_t *ae, const char *id,
-                        const sim_patient *p, time_t rand_time, lp_sim_summary *sum) {
+                        const sim_patient *p, time_t rand_time, double avail, lp_sim_summary *sum) {
   json_t *b = json_pack("{s:s, s:i, s:s, s:f, s:f, s:s}", "patient", id, "age", p->age, "sex",
                         p->male ? "male" : "female", "weight_kg", p->weight, "height_cm", p->height, "race",
                         race_names[p->race]);
@@ -197,12 +200,13 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
   json_array_append_new(base, b);
   char t1[32], t2[32], t3[32], t4[32], t5[32];
   if (p->withdrew) {
+    if (avail < 0.1) return;
     stamp(rand_time, 0.1, t1, sizeof t1, false);
     json_array_append_new(outc, json_pack("{s:s, s:i, s:i, s:s}", "patient", id, "received_drug", 0,
                                           "consent_withdrawn", 1, "consent_withdrawn_date", t1));
     return;
   }
-  for (int d = 0; d < p->ndays; d++) {
+  for (int d = 0; d < p->ndays && d + 1 <= avail; d++) {
     const sim_day *day = &p->day[d];
     json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i}", "patient", id, "day", d + 1, "in_icu", 1, "mech_vent",
                           day->vent, "rrt", day->rrt);
@@ -211,13 +215,24 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
     sum->daily_records++;
   }
   if (p->received)
-    for (int i = 0; i < p->ninf; i++) {
+    for (int i = 0; i < p->ninf && p->inf[i].hour / 24.0 <= avail; i++) {
       json_array_append_new(inf, json_pack("{s:s, s:f, s:s, s:f, s:s}", "patient", id, "hour", p->inf[i].hour, "event",
                                            event_names[p->inf[i].event], "dose", p->inf[i].dose, "reason",
                                            reason_names[p->inf[i].reason]));
       sum->infusion_records++;
     }
   bool died = isfinite(p->death_day);
+  for (int i = 0; i < p->nae; i++) {
+    if (p->ae[i].day > avail) continue;
+    stamp(rand_time, p->ae[i].day, t5, sizeof t5, false);
+    json_array_append_new(ae, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "patient", id, "onset", t5, "category",
+                                        ae_category[p->ae[i].kind], "term", ae_term[p->ae[i].kind], "serious", 1,
+                                        "relatedness", "possible", "outcome", "resolved"));
+    sum->adverse_events++;
+  }
+  if (avail < 28 || avail < p->hosp_los || avail < p->icu_los || (died && avail < p->death_day) ||
+      (isfinite(p->wean_day) && avail < p->wean_day))
+    return;
   stamp(rand_time, p->icu_los, t1, sizeof t1, true);
   stamp(rand_time, p->hosp_los, t2, sizeof t2, true);
   json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i}", "patient", id, "received_drug", p->received, "icu_discharge", t1,
@@ -231,13 +246,6 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
     json_object_set_new(o, "weaned_date", json_string(t4));
   }
   json_array_append_new(outc, o);
-  for (int i = 0; i < p->nae; i++) {
-    stamp(rand_time, p->ae[i].day, t5, sizeof t5, false);
-    json_array_append_new(ae, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "patient", id, "onset", t5, "category",
-                                        ae_category[p->ae[i].kind], "term", ae_term[p->ae[i].kind], "serious", 1,
-                                        "relatedness", "possible", "outcome", "resolved"));
-    sum->adverse_events++;
-  }
   (void)num_or_null;
 }
 
@@ -306,6 +314,9 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   if (o->patients < 10 || o->patients > 100000 || o->sites < 1 || o->sites > 999 || o->screened < o->patients)
     return lp_error_set(err, LP_EINVAL, "simulation: bad sizes (patients %d, sites %d, screened %d)", o->patients,
                         o->sites, o->screened);
+  if (o->stop_after < 0 || o->stop_after > o->patients)
+    return lp_error_set(err, LP_EINVAL, "simulation: the stop after %d randomisations is outside 1 to %d",
+                        o->stop_after, o->patients);
   if (access(db, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new trial file", db);
   if (access(keypath, F_OK) == 0) return lp_error_set(err, LP_EINVAL, "%s exists: the simulator makes a new key file", keypath);
   char audit_key[4200];
@@ -346,27 +357,6 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     weight[s] = 1 / pow(s + 1, 0.7);
     wsum += weight[s];
   }
-  progress(o, "creating the trial", 0);
-  clk.now = 1388966400; /* 2014-01-06 */
-  if ((st = lp_trial_create(db, "leopards", sites, (size_t)ns, "manager", &t, err))) goto done;
-  lp_trial_set_clock(t, clock_fn, &clk);
-  /* Keyed like a real trial, its audit key beside the database (DB.audit-key). */
-  if ((st = lp_audit_key_install(t, audit_key, "manager", err))) goto done;
-  t_made_key = true;
-  if ((st = lp_trial_mark_simulated(t, "manager", err)) ||
-      (st = lp_user_add(t, "manager", "statistician", LP_ROLE_STATISTICIAN, NULL, err)))
-    goto done;
-  for (int s = 0; s < ns; s++) {
-    char user[32];
-    snprintf(user, sizeof user, "inv-%s", codes[s]);
-    if ((st = lp_user_add(t, "manager", user, LP_ROLE_INVESTIGATOR, codes[s], err))) goto done;
-  }
-  if ((st = lp_key_create_simulated(t, keypath, o->seed, &k, err))) goto done;
-  lp_trial_use_key(t, k);
-  lp_list_options lo;
-  lp_list_options_default(&lo);
-  lp_list_summary ls;
-  if ((st = lp_list_generate(t, k, &lo, "statistician", &ls, err))) goto done;
 
   /* Screening: each screened patient gets a site; the first `patients` are
    * randomised, then those eligible but not enrolled, then the ineligible. */
@@ -443,6 +433,42 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
       when[j] = when[j - 1];
       when[j - 1] = x;
     }
+  /* A trial in progress: the calendar moves (by whole days, so that times of day stay)
+   * so that the stop, an hour after the last randomisation, falls on the day of `now`,
+   * at or before it. The draws are those of the whole trial. */
+  int n_run = o->stop_after ? o->stop_after : n_rand;
+  time_t t0 = 1388966400, stop_at = 0;
+  if (o->stop_after) {
+    time_t now = o->now ? (time_t)o->now : time(NULL);
+    time_t stop = when[n_run - 1] + 3600;
+    time_t shift = (now - stop) / 86400 * 86400;
+    if (stop + shift > now) shift -= 86400;
+    for (int i = 0; i < n_rand; i++) when[i] += shift;
+    t0 += shift;
+    stop_at = stop + shift;
+  }
+  /* The trial is created once the calendar is known (the draws above use no store). */
+  progress(o, "creating the trial", 0);
+  clk.now = t0; /* 2014-01-06, or as shifted */
+  if ((st = lp_trial_create(db, "leopards", sites, (size_t)ns, "manager", &t, err))) goto done;
+  lp_trial_set_clock(t, clock_fn, &clk);
+  /* Keyed like a real trial, its audit key beside the database (DB.audit-key). */
+  if ((st = lp_audit_key_install(t, audit_key, "manager", err))) goto done;
+  t_made_key = true;
+  if ((st = lp_trial_mark_simulated(t, "manager", err)) ||
+      (st = lp_user_add(t, "manager", "statistician", LP_ROLE_STATISTICIAN, NULL, err)))
+    goto done;
+  for (int s = 0; s < ns; s++) {
+    char user[32];
+    snprintf(user, sizeof user, "inv-%s", codes[s]);
+    if ((st = lp_user_add(t, "manager", user, LP_ROLE_INVESTIGATOR, codes[s], err))) goto done;
+  }
+  if ((st = lp_key_create_simulated(t, keypath, o->seed, &k, err))) goto done;
+  lp_trial_use_key(t, k);
+  lp_list_options lo;
+  lp_list_options_default(&lo);
+  lp_list_summary ls;
+  if ((st = lp_list_generate(t, k, &lo, "statistician", &ls, err))) goto done;
   /* Screening dates: a randomised patient is screened an hour before randomisation;
    * the others on days spread over the same two years (their own stream, so the
    * trial's draws are unchanged), entered in each site's log every 30 days. */
@@ -454,16 +480,16 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     goto done;
   }
   for (int i = n_rand; i < n_screen; i++) {
-    screened_on[i] = 1388966400 + (time_t)(lp_rng_uniform(&rs) * 61000000.0);
+    screened_on[i] = t0 + (time_t)(lp_rng_uniform(&rs) * 61000000.0);
     char day[16];
     stamp(screened_on[i], 0, day, sizeof day, false);
     json_object_set_new(entry[i], "screened_on", json_string(day));
   }
-  time_t log_until = 1388966400 + 30 * 86400;
+  time_t log_until = t0 + 30 * 86400;
   /* The trial's own disposition: one withdrawal of consent and seven not treated. */
   int withdraw_done = 0, untreated[2] = {0, 0};
-  for (int i = 0; i < n_rand && !st; i++) {
-    if (i % 20 == 0) progress(o, "randomising and following patients", 0.1 + 0.6 * i / n_rand);
+  for (int i = 0; i < n_run && !st; i++) {
+    if (i % 20 == 0) progress(o, "randomising and following patients", 0.1 + 0.6 * i / n_run);
     for (; log_until <= when[i] && !st; log_until += 30 * 86400)
       st = screen_log(t, &clk, log_until, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
     if (st) break;
@@ -494,21 +520,30 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
       out->not_treated++;
     }
     if (!pt->withdrew && pt->death_day <= 28) out->deaths28++;
-    add_patient(base, daily, inf, outc, ae, pid[i], pt, when[i], out);
+    add_patient(base, daily, inf, outc, ae, pid[i], pt, when[i],
+                stop_at ? (double)(stop_at - when[i]) / 86400.0 : INFINITY, out);
   }
-  for (; !st && log_until <= 1388966400 + 61000000 + 30 * 86400; log_until += 30 * 86400)
-    st = screen_log(t, &clk, log_until, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
+  if (stop_at) { /* the log as entered by the stop */
+    if (!st) st = screen_log(t, &clk, stop_at + 86400, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
+  } else {
+    for (; !st && log_until <= t0 + 61000000 + 30 * 86400; log_until += 30 * 86400)
+      st = screen_log(t, &clk, log_until, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
+  }
   if (st) goto done;
-  out->randomised = n_rand;
-  clk.now = when[n_rand - 1] + 400 * 86400; /* after every follow-up date (the longest hospital stays) */
+  out->randomised = n_run;
+  /* after every follow-up date (the longest hospital stays), or the day a trial in
+   * progress stops */
+  clk.now = stop_at ? stop_at : when[n_rand - 1] + 400 * 86400;
   progress(o, "recording", 0.75);
   if ((st = record(t, LP_RECORD_BASELINE, base, err)) || (st = record(t, LP_RECORD_DAILY, daily, err)) ||
       (st = record(t, LP_RECORD_INFUSION, inf, err)) || (st = record(t, LP_RECORD_OUTCOME, outc, err)) ||
       (st = record(t, LP_RECORD_AE, ae, err)))
     goto done;
-  progress(o, "locking", 0.95);
-  clk.now += 86400;
-  st = lp_trial_lock(t, "statistician", err);
+  if (!stop_at) {
+    progress(o, "locking", 0.95);
+    clk.now += 86400;
+    st = lp_trial_lock(t, "statistician", err);
+  }
   progress(o, "done", 1);
 done:
   json_decref(base);

@@ -294,7 +294,7 @@ static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_o
                              const char *user, lp_list_summary *out, lp_error *err) {
   lp_status s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, user, 1u << LP_ROLE_STATISTICIAN, 0, "generate the randomisation list", err)))
+  if ((s = lp__user_may(t, user, LP_DO_LIST, 0, "generate the randomisation list", err)))
     goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
   char check[65], stored[80];

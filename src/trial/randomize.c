@@ -110,7 +110,7 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
                   * the site where it was made */
     long first_site = 0;
     if ((s = lp__site_id(t, out->site, &first_site, err)) ||
-        (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, first_site, "see this allocation", err))) {
+        (s = lp__user_may(t, user, LP_DO_RANDOMISE, first_site, "see this allocation", err))) {
       memset(out, 0, sizeof *out);
       goto fail;
     }
@@ -119,7 +119,7 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
     return LP_OK;
   }
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, site_id, "randomise patients", err)))
+  if ((s = lp__user_may(t, user, LP_DO_RANDOMISE, site_id, "randomise patients", err)))
     goto fail;
   if ((s = check_screening(t, patient, site_id, site, &screening_id, err))) goto fail;
   if ((s = site_counts(t, site_id, &slots, &seq, err))) goto fail;

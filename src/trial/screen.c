@@ -285,7 +285,7 @@ lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
   long site_id;
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err)) || (s = lp__site_id(t, site, &site_id, err)) ||
-      (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, site_id, "screen patients", err)) ||
+      (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err)) ||
       (s = lp__screen_one(t, site_id, patient, inputs_json, "--json-in", user, out, err))) {
     lp__rollback(t);
     return s;
@@ -304,7 +304,7 @@ static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site,
   long site_id;
   lp_status s;
   if ((s = lp__site_id(t, site, &site_id, err)) ||
-      (s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, site_id, "screen patients", err))) {
+      (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err))) {
     lp_error e2 = *err;
     return lp_error_at(err, s, file, line, NULL, "%s%s", where, e2.message);
   }
@@ -389,3 +389,20 @@ lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default
 }
 
 void lp_screen_fields_help(char *buf, size_t n) { lp_form_help(screen_form(), buf, n); }
+
+size_t lp_screen_field_count(void) { return screen_form()->nfields; }
+
+bool lp_screen_field(size_t i, lp_screen_field_info *out) {
+  const lp_form *f = screen_form();
+  if (i >= f->nfields) return false;
+  const lp_field *d = &f->fields[i];
+  out->name = d->name;
+  out->kind = d->type == LP_FIELD_BOOL ? "yes/no"
+              : d->type == LP_FIELD_TEXT ? "text"
+              : d->type == LP_FIELD_DATE ? "date"
+                                         : "number";
+  out->min = d->min;
+  out->max = d->max;
+  out->help = d->help && *d->help ? d->help : d->label;
+  return true;
+}

@@ -94,7 +94,36 @@ static const char *const migration_2 =
  * carries a MAC (keyed BLAKE2b of its hash, see audit_key.c); older entries have none. */
 static const char *const migration_3 = "ALTER TABLE audit ADD COLUMN mac BLOB;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3};
+/* Version 4: web accounts (see account.c). The users table is rebuilt, rows and ids
+ * unchanged, so that its role check admits the monitor. `accounts` and `sessions` are
+ * audited and hold nothing secret, as are `refusals` (requests refused for another
+ * site's data); the password hashes (`credentials`) and the hashes
+ * of session tokens (`session_secrets`) are kept apart, outside the audited tables, so
+ * that no secret ever enters the trail or an export. */
+static const char *const migration_4 =
+    "CREATE TABLE users_v3(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK(role IN ('investigator','manager','statistician','monitor')),"
+    " site_id INTEGER REFERENCES sites(id), created_at TEXT NOT NULL) STRICT;"
+    "INSERT INTO users_v3(id, name, role, site_id, created_at)"
+    " SELECT id, name, role, site_id, created_at FROM users;"
+    "DROP TABLE users;"
+    "ALTER TABLE users_v3 RENAME TO users;"
+    "CREATE TABLE accounts(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL UNIQUE REFERENCES users(id),"
+    " must_change INTEGER NOT NULL CHECK(must_change IN (0,1)), failed_logins INTEGER NOT NULL,"
+    " locked_until TEXT, password_set_at TEXT NOT NULL, password_set_by TEXT NOT NULL,"
+    " deactivated_at TEXT, deactivated_by TEXT) STRICT;"
+    "CREATE TABLE sessions(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+    " kind TEXT NOT NULL CHECK(kind IN ('session','api')), opened_at TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL, ended_at TEXT, ended_how TEXT) STRICT;"
+    "CREATE TABLE credentials(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL UNIQUE REFERENCES users(id),"
+    " hash TEXT NOT NULL) STRICT;"
+    "CREATE TABLE session_secrets(id INTEGER PRIMARY KEY,"
+    " session_id INTEGER NOT NULL UNIQUE REFERENCES sessions(id), token_hash BLOB NOT NULL UNIQUE,"
+    " last_seen TEXT NOT NULL) STRICT;"
+    "CREATE TABLE refusals(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
+    " action TEXT NOT NULL, site TEXT, patient TEXT) STRICT;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -556,14 +585,19 @@ lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err
   return LP_OK;
 }
 
-static const char *const role_names[] = {"investigator", "manager", "statistician"};
-const char *lp_role_name(lp_role r) { return (unsigned)r < 3 ? role_names[r] : "?"; }
+static const char *const role_names[] = {"investigator", "manager", "statistician", "monitor"};
+const char *lp_role_name(lp_role r) { return (unsigned)r < 4 ? role_names[r] : "?"; }
 
 lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
                          const char *action, lp_error *err) {
   sqlite3_stmt *st;
   if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", action);
-  if (lp__prepare(t, "SELECT role, site_id FROM users WHERE name=?", &st, err)) return LP_EDB;
+  /* accounts (and deactivation) exist from schema version 4 */
+  if (lp__prepare(t, t->schema_version >= 4 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
+                                              " WHERE user_id=users.id) FROM users WHERE name=?"
+                                            : "SELECT role, site_id, NULL FROM users WHERE name=?",
+                  &st, err))
+    return LP_EDB;
   sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   if (rc != SQLITE_ROW) {
@@ -575,9 +609,11 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
   char role[32];
   snprintf(role, sizeof role, "%s", (const char *)sqlite3_column_text(st, 0));
   long usite = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : (long)sqlite3_column_int64(st, 1);
+  bool inactive = sqlite3_column_type(st, 2) != SQLITE_NULL;
   lp__finalize(t, st);
+  if (inactive) return lp_error_set(err, LP_EDENIED, "user '%s' has been deactivated and may not %s", user, action);
   int r = -1;
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < 4; i++)
     if (!strcmp(role, role_names[i])) r = i;
   if (r < 0 || !(roles & (1u << r)))
     return lp_error_set(err, LP_EDENIED, "user '%s' (%s) may not %s", user, role, action);
@@ -619,18 +655,18 @@ lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role rol
                       const char *site, lp_error *err) {
   lp_status s;
   long site_id = 0;
-  if ((unsigned)role > LP_ROLE_STATISTICIAN) return lp_error_set(err, LP_EINVAL, "unknown role");
+  if ((unsigned)role > LP_ROLE_MONITOR) return lp_error_set(err, LP_EINVAL, "unknown role");
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, by, 1u << LP_ROLE_MANAGER, 0, "register users", err))) goto fail;
+  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "register users", err))) goto fail;
   if (role == LP_ROLE_INVESTIGATOR) {
     if (!site) {
       s = lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: give --site");
       goto fail;
     }
     if ((s = lp__site_id(t, site, &site_id, err))) goto fail;
-  } else if (site) {
-    s = lp_error_set(err, LP_EINVAL, "only investigators belong to a site");
+  } else if (site && role != LP_ROLE_MONITOR) {
+    s = lp_error_set(err, LP_EINVAL, "only investigators and monitors belong to a site");
     goto fail;
   }
   if ((s = add_user_tx(t, name, role, site_id, by, err))) goto fail;
@@ -746,8 +782,7 @@ lp_status lp_trial_lock(lp_trial *t, const char *user, lp_error *err) {
   char now[40];
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0,
-                          "lock the database", err)))
+  if ((s = lp__user_may(t, user, LP_DO_LOCK, 0, "lock the database", err)))
     goto fail;
   lp__now(t, now, sizeof now);
   if ((s = lp__meta_set(t, "locked_by", user, user, "database lock", err)) ||

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <leopards/account.h>
 #include <leopards/trial.h>
 
 #define LP__ID_BYTES 16
@@ -92,6 +93,10 @@ bool lp__valid_date(const char *s);
  * an investigator must belong to `site_id` when it is > 0. */
 lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
                          const char *action, lp_error *err);
+/* The same decided by the one rule (lp_access_check, account.c): `user` must exist, be
+ * active, and may do `what` at site `site_id` (0: no site in particular). Messages
+ * name `verb`, as lp__user_check's do. */
+lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err);
 lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found,
                        lp_error *err);
 lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user,

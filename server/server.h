@@ -1,0 +1,79 @@
+/* leopards serve: the web front end (HTML pages and the JSON API under /api/v1) on
+ * libmicrohttpd. Like the command line it uses only the public library API; every
+ * role and site rule is the library's (lp_access_check), asked on every request. */
+#ifndef LEOPARDS_SERVER_H
+#define LEOPARDS_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <leopards/account.h>
+#include <leopards/strbuf.h>
+#include <leopards/trial.h>
+
+typedef struct srv_options {
+  const char *db;
+  const char *key;         /* list key (NULL: no unblinding, no list extension) */
+  const char *audit_key;   /* reserved for the keyed audit chain (see srv_attach_audit_key) */
+  const char *listen;      /* "127.0.0.1:8080" */
+  const char *tls_cert, *tls_key;
+  int workers;
+  size_t max_body;         /* bytes (default 64 KiB) */
+  size_t max_header;       /* bytes of a connection's request head (default 16 KiB) */
+  unsigned timeout_s;      /* idle connection timeout (default 30 s) */
+  const char *banner;      /* printed once the server listens (the demo's instructions) */
+} srv_options;
+
+/* Run until SIGTERM or SIGINT: in-flight requests finish, then the store closes.
+ * Returns 0, or 1 with a message on stderr. */
+int srv_run(const srv_options *o);
+
+/* ---- shared by the pages and the API ---- */
+
+typedef struct srv srv;
+
+/* One request, as the handlers see it. */
+typedef struct req {
+  srv *s;
+  struct MHD_Connection *c;
+  const char *method, *path;
+  char *body;
+  size_t nbody;
+  bool too_big;
+  lp_trial *t;
+  const lp_trial_key *key;
+  lp_account_policy policy;
+  bool authed, bearer;
+  lp_identity who;
+  char token[LP_TOKEN_HEX + 1];
+  bool tls;
+} req;
+
+typedef struct resp {
+  int code;
+  const char *ctype;
+  lp_strbuf body;
+  char cookie[256];   /* Set-Cookie value, "" for none */
+  char location[512]; /* redirect target, "" for none */
+  bool cacheable;     /* the stylesheet; everything else is no-store */
+} resp;
+
+/* Pages (pages.c) and API (api.c): fill `r` for the request. */
+void srv_page(req *q, resp *r);
+void srv_api(req *q, resp *r);
+
+/* helpers (http.c) */
+const char *srv_query(req *q, const char *name);
+/* A field of a form body (application/x-www-form-urlencoded), decoded into buf; false
+ * when absent. */
+bool srv_form(req *q, const char *name, char *buf, size_t n);
+const char *srv_header(req *q, const char *name);
+void srv_html_escape(lp_strbuf *b, const char *s);
+/* A patient or site code as the server accepts it: 1 to 32 of A-Z a-z 0-9 _ - . */
+bool srv_code_ok(const char *s);
+/* HTTP status for a library status. */
+int srv_http_status(lp_status s);
+void srv_session_cookie(req *q, resp *r, const char *token, bool clear);
+
+#endif

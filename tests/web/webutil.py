@@ -1,0 +1,89 @@
+"""Shared by the web tests: start `leopards serve --demo` on 127.0.0.1 with a free port
+(the test's own server, stopped at the end), read the printed address and one-time
+passwords, and plain HTTP requests that do not follow redirects."""
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+
+class Server:
+    def __init__(self, leopards, workdir=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="leopards-web-")
+        self.demo = os.path.join(self.dir, "demo")
+        self.out = open(os.path.join(self.dir, "serve.log"), "w+")
+        self.proc = subprocess.Popen(
+            [leopards, "serve", "--demo", "--dir", self.demo, "--listen", "127.0.0.1:0", "--workers", "3"],
+            stdout=self.out, stderr=subprocess.STDOUT)
+        self.passwords = {}
+        deadline = time.time() + 120
+        text = ""
+        while time.time() < deadline:
+            self.out.seek(0)
+            text = self.out.read()
+            if "Stop with Ctrl-C" in text:
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + text)
+            time.sleep(0.2)
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)/", text)
+        if not m:
+            raise RuntimeError("no address printed:\n" + text)
+        self.url = m.group(1)
+        for name, pw in re.findall(r"^  (\S+)\s+([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})\s", text, re.M):
+            self.passwords[name] = pw
+        self.db = os.path.join(self.demo, "trial.db")
+        self.key = os.path.join(self.demo, "trial.key")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.seek(0)
+        return self.out.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(NoRedirect)
+
+
+def request(url, method="GET", body=None, headers=None, form=None):
+    """(status, headers, body text) without following redirects."""
+    h = dict(headers or {})
+    data = None
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        h.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    elif body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=h)
+    try:
+        with _opener.open(req, timeout=30) as r:
+            return r.status, r.headers, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode("utf-8", "replace")
+
+
+import urllib.parse  # noqa: E402  (used by request)
+
+ELIGIBLE = {
+    "age": "61", "infection": "1", "temperature": "38.6", "heart_rate": "112", "resp_rate": "26",
+    "paco2_kpa": "4.1", "mech_vent": "1", "wbc": "15.2", "vasopressor_hours": "6",
+    "hours_since_criteria": "10", "esrf_dialysis": "0", "torsades_history": "0", "child_pugh_c": "0",
+    "ventricular_obstruction": "0", "treatment_limitation": "0", "weight_kg": "82", "pregnant": "0",
+    "levosimendan_30d": "0", "levosimendan_hypersensitivity": "0", "other_trial": "0",
+}
