@@ -65,19 +65,8 @@ bool lp__audit_key_for_trial(const lp_audit_key *k, const uint8_t trial_id[LP__I
   return sodium_memcmp(k->trial_id, trial_id, LP__ID_BYTES) == 0;
 }
 
-/* Write the key file: O_EXCL (never overwrite a key), mode 0600 from the start. */
+/* Write the key file (lp__write_secret_file: never overwriting, mode 0600). */
 static lp_status write_key_file(const lp_audit_key *k, const char *path, lp_error *err) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST)
-      return lp_error_set(err, LP_ESTATE, "%s already exists: an audit key is never overwritten", path);
-    return lp_error_set(err, LP_EIO, "%s: cannot create the audit key file: %s", path, strerror(errno));
-  }
-  if (fchmod(fd, 0600) != 0) {
-    close(fd);
-    unlink(path);
-    return lp_error_set(err, LP_EIO, "%s: cannot set mode 0600: %s", path, strerror(errno));
-  }
   char idhex[2 * LP__ID_BYTES + 1], sechex[2 * LP__SECRET_BYTES + 1], text[640];
   lp__hex(k->trial_id, LP__ID_BYTES, idhex);
   lp__hex(k->secret, LP__SECRET_BYTES, sechex);
@@ -88,18 +77,9 @@ static lp_status write_key_file(const lp_audit_key *k, const char *path, lp_erro
                      "trial %s\nsecret %s\n",
                      AUDIT_KEY_MAGIC, idhex, sechex);
   sodium_memzero(sechex, sizeof sechex);
-  ssize_t w = write(fd, text, (size_t)len);
+  lp_status s = lp__write_secret_file(path, text, (size_t)len, "an audit key", "audit key file", err);
   sodium_memzero(text, sizeof text);
-  if (w != len || fsync(fd) != 0) {
-    close(fd);
-    unlink(path);
-    return lp_error_set(err, LP_EIO, "%s: cannot write the audit key file: %s", path, strerror(errno));
-  }
-  if (close(fd) != 0) {
-    unlink(path);
-    return lp_error_set(err, LP_EIO, "%s: cannot write the audit key file: %s", path, strerror(errno));
-  }
-  return LP_OK;
+  return s;
 }
 
 /* The trial's recorded audit key check value, "" when the trial has none. */

@@ -66,6 +66,32 @@ void lp_key_free(lp_trial_key *k) {
 }
 
 /* Create the key file with the given secret (NULL: a fresh one from libsodium). */
+/* Write a secret file (a list or audit key): O_EXCL, so an existing key is never
+ * overwritten; mode 0600 from the start, so there is no window of wider access;
+ * synced before it counts as written, and removed again on any failure. `a_what`
+ * ("a key") and `file_what` ("key file") name it in messages. */
+lp_status lp__write_secret_file(const char *path, const char *text, size_t len, const char *a_what,
+                                const char *file_what, lp_error *err) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return lp_error_set(err, LP_ESTATE, "%s already exists: %s is never overwritten", path, a_what);
+    return lp_error_set(err, LP_EIO, "%s: cannot create the %s: %s", path, file_what, strerror(errno));
+  }
+  if (fchmod(fd, 0600) != 0) {
+    close(fd);
+    unlink(path);
+    return lp_error_set(err, LP_EIO, "%s: cannot set mode 0600: %s", path, strerror(errno));
+  }
+  ssize_t w = write(fd, text, len);
+  bool ok = w == (ssize_t)len && fsync(fd) == 0;
+  if (close(fd) != 0) ok = false;
+  if (!ok) {
+    unlink(path);
+    return lp_error_set(err, LP_EIO, "%s: cannot write the %s: %s", path, file_what, strerror(errno));
+  }
+  return LP_OK;
+}
+
 static lp_status create_key(lp_trial *t, const char *path, const uint8_t *secret, lp_trial_key **out, lp_error *err) {
   *out = NULL;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
@@ -83,20 +109,6 @@ static lp_status create_key(lp_trial *t, const char *path, const uint8_t *secret
     lp_key_free(k);
     return s;
   }
-  /* O_EXCL: never overwrite a key; 0600 from the start, so no window of wider access. */
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    lp_key_free(k);
-    if (errno == EEXIST)
-      return lp_error_set(err, LP_ESTATE, "%s already exists: a key is never overwritten", path);
-    return lp_error_set(err, LP_EIO, "%s: cannot create the key file: %s", path, strerror(errno));
-  }
-  if (fchmod(fd, 0600) != 0) {
-    close(fd);
-    unlink(path);
-    lp_key_free(k);
-    return lp_error_set(err, LP_EIO, "%s: cannot set mode 0600: %s", path, strerror(errno));
-  }
   char idhex[2 * LP__ID_BYTES + 1], sechex[2 * LP__SECRET_BYTES + 1], text[512];
   lp__hex(k->trial_id, LP__ID_BYTES, idhex);
   lp__hex(k->secret, LP__SECRET_BYTES, sechex);
@@ -106,12 +118,11 @@ static lp_status create_key(lp_trial *t, const char *path, const uint8_t *secret
                      "trial %s\nsecret %s\n",
                      KEY_MAGIC, idhex, sechex);
   sodium_memzero(sechex, sizeof sechex);
-  ssize_t w = write(fd, text, (size_t)len);
+  s = lp__write_secret_file(path, text, (size_t)len, "a key", "key file", err);
   sodium_memzero(text, sizeof text);
-  if (w != len || fsync(fd) != 0 || close(fd) != 0) {
-    unlink(path);
+  if (s) {
     lp_key_free(k);
-    return lp_error_set(err, LP_EIO, "%s: cannot write the key file: %s", path, strerror(errno));
+    return s;
   }
   *out = k;
   return LP_OK;

@@ -116,6 +116,9 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
                               size_t nsites, const char *manager, int version, lp_trial **out,
                               lp_error *err);
 void lp__hex(const uint8_t *b, size_t n, char *out);
+/* Write a secret key file: never over an existing file, mode 0600, synced (key.c). */
+lp_status lp__write_secret_file(const char *path, const char *text, size_t len, const char *a_what,
+                                const char *file_what, lp_error *err);
 /* The schema that migrations 1..version create, in a new in-memory database (the
  * reference that verification compares a file's sqlite_schema with). */
 lp_status lp__schema_reference(int version, sqlite3 **out, lp_error *err);
