@@ -285,7 +285,8 @@ const cli_opt cli_export_opts[] = {
                         "else); with --format odm, the new XML file"},
     {"format", "csv|odm", "csv (default): a file per table; odm: CDISC ODM 1.3.2 XML, blinded"},
     {"transactional", NULL, "with --format odm: every change of the audit trail instead of a snapshot"},
-    {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock)"},
+    {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock; audited, needs --user)"},
+    {"user", "NAME", "with --key: the statistician exporting the arms (recorded in the audit trail)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -315,14 +316,24 @@ int cli_run_export(const cli_args *a) {
   if (format && !strcmp(format, "odm")) return run_export_odm(a, out);
   if (cli_has(a, "transactional")) return cli_usage_error(a, "--transactional goes with --format odm");
   lp_trial *t;
-  if ((rc = cli_trial_open_readonly(a, &t))) return rc;
   lp_trial_key *k = NULL;
-  if (cli_has(a, "key") && (rc = cli_trial_key(a, t, &k))) {
-    lp_trial_close(t);
-    return rc;
-  }
   lp_error err;
-  lp_status s = lp_trial_export(t, out, k, &err);
+  lp_status s;
+  if (cli_has(a, "key")) {
+    /* The arms: audited (who exported them, and where), so the trial is opened for writing. */
+    const char *user;
+    if ((rc = cli_require(a, "user", &user))) return rc;
+    if ((rc = cli_trial_open(a, &t))) return rc;
+    if ((rc = cli_trial_key(a, t, &k))) {
+      lp_trial_close(t);
+      return rc;
+    }
+    s = lp_trial_export_arms(t, out, k, user, &err);
+  } else {
+    if (cli_has(a, "user")) return cli_usage_error(a, "--user goes with --key (an export with the arms)");
+    if ((rc = cli_trial_open_readonly(a, &t))) return rc;
+    s = lp_trial_export(t, out, NULL, &err);
+  }
   lp_key_free(k);
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);

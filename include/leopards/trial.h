@@ -22,7 +22,7 @@ extern "C" {
 
 /* Schema version this code writes. Older files are read as they are (verification)
  * and upgraded only by lp_trial_upgrade; newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 4
+#define LP_TRIAL_SCHEMA_VERSION 5
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;
@@ -556,6 +556,28 @@ lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char 
  * earlier export in DIR is unchanged, and an existing DIR that leopards did not write
  * (one holding any file of someone else's) is refused untouched (LP_EDENIED). */
 lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err);
+/* lp_trial_export with the arms, audited (the way a front end gives the allocations
+ * out): `user` must be a statistician, the trial locked, `k` its key and `dir` a
+ * folder that may be written (leopards/outdir.h); then one row of `disclosures`
+ * records who exported how many patients' arms and to where, in the audit trail,
+ * before the files are written. Needs a handle opened for writing. */
+lp_status lp_trial_export_arms(lp_trial *t, const char *dir, const lp_trial_key *k, const char *user,
+                               lp_error *err);
+/* The export behind a closed report for the data monitoring committee: with the arms,
+ * also while the trial runs (unlocked). `user` must be a statistician and `k` the
+ * trial's key; the disclosure (`where`: the report's folder, or NULL for `dir`) is
+ * recorded and audited first, then every file, the arms included, is written from one
+ * read transaction. Refused with nothing recorded or written otherwise. */
+lp_status lp_trial_export_closed(lp_trial *t, const char *dir, const lp_trial_key *k, const char *user,
+                                 const char *where, lp_error *err);
+
+/* ---- one consistent snapshot ----
+ * Between begin and end every read through the handle (export, progress, allocations)
+ * sees the trial as of one commit, whatever other processes write meanwhile. No write
+ * through the handle is possible in between. */
+lp_status lp_trial_snapshot_begin(lp_trial *t, lp_error *err);
+void lp_trial_snapshot_end(lp_trial *t);
+
 /* CDISC ODM 1.3.2 in one new file at `path` (an existing file is refused; written to a
  * temporary file first and given its name only when complete): the metadata from the
  * field definitions (leopards/forms.h), AdminData (users without any credential, and

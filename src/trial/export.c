@@ -21,7 +21,7 @@ const char *lp__record_describe(const char *table, const char *col, char *buf, s
 /* Tables in the order an import loads them (parents before children). */
 static const char *const export_tables[] = {
     "meta",     "sites", "users",     "screening", "slots",          "randomisations", "unblindings",
-    "patients", "daily", "infusions", "outcomes",  "adverse_events", "accounts", "sessions", "refusals", "audit"};
+    "patients", "daily", "infusions", "outcomes",  "adverse_events", "accounts", "sessions", "refusals", "disclosures", "audit"};
 #define N_EXPORT (sizeof export_tables / sizeof export_tables[0])
 
 /* Descriptions of the non-clinical columns (clinical ones come from record.c). */
@@ -58,6 +58,11 @@ static const char *const dictionary[][3] = {
     {"unblindings", "unblinded_at", "time, UTC"},
     {"unblindings", "unblinded_by", "user"},
     {"unblindings", "reason", "reason given"},
+    {"disclosures", "at", "time the allocations were given out, UTC"},
+    {"disclosures", "user", "user who was given them"},
+    {"disclosures", "what", "what revealed them: an export with the arms, or a closed report"},
+    {"disclosures", "destination", "where they were written (folder)"},
+    {"disclosures", "patients", "number of patients whose arm was revealed"},
     {"audit", "at", "time of the change, UTC"},
     {"audit", "user", "user who made the change"},
     {"audit", "action", "insert, update or delete"},
@@ -221,8 +226,11 @@ static lp_status export_dictionary(lp_trial *t, const char *dir, lp_error *err) 
 static lp_status export_into(lp_trial *t, const char *dir, const lp_trial_key *k, const lp_allocation_arm *al,
                              size_t nal, lp_error *err) {
   lp_status s;
-  /* one read transaction: every file from the same snapshot */
-  if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return lp__db_fail(t, err, "starting a read transaction");
+  /* one read transaction: every file from the same snapshot (the caller's, when it
+   * holds one) */
+  bool own = sqlite3_get_autocommit(t->db);
+  if (own && sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    return lp__db_fail(t, err, "starting a read transaction");
   long counts[N_EXPORT] = {0};
   bool present[N_EXPORT] = {false};
   s = LP_OK;
@@ -242,7 +250,7 @@ static lp_status export_into(lp_trial *t, const char *dir, const lp_trial_key *k
       if (present[i]) fprintf(o.f, "\"rows.%s\",%ld\n", export_tables[i], counts[i]);
     s = out_close(&o, err);
   }
-  lp__rollback(t);
+  if (own) lp__rollback(t);
   if (!s && k) {
     /* the arms: only here, only with the key, only after lock */
     if (!(s = out_open(&o, dir, "allocations.csv", 0600, err))) {
@@ -263,10 +271,26 @@ static lp_status export_into(lp_trial *t, const char *dir, const lp_trial_key *k
 }
 
 lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, lp_error *err) {
+  return lp__trial_export(t, dir, k, false, err);
+}
+
+lp_status lp__trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, bool before_lock, lp_error *err) {
   lp_status s;
   lp_allocation_arm *al = NULL;
   size_t nal = 0;
-  if (k && (s = lp_trial_allocations(t, k, &al, &nal, err))) return s;
+  /* The arms and the tables from one snapshot: the caller's read transaction, or one
+   * opened here for the whole export. */
+  bool own = sqlite3_get_autocommit(t->db);
+  if (own && sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    return lp__db_fail(t, err, "starting a read transaction");
+  if (own && (s = lp__exec(t, "SELECT count(*) FROM meta", err))) {
+    lp__rollback(t);
+    return s;
+  }
+  if (k && (s = lp__allocations(t, k, before_lock, &al, &nal, err))) {
+    if (own) lp__rollback(t);
+    return s;
+  }
   /* A new folder beside `dir`, swapped in only when complete: a failure (a full disk)
    * leaves an earlier export as it was; a folder leopards did not write is refused. */
   lp_outdir *od = NULL;
@@ -280,6 +304,7 @@ lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, l
     od = NULL;
   }
   lp_outdir_abort(od);
+  if (own) lp__rollback(t);
   if (al) sodium_memzero(al, nal * sizeof *al);
   free(al);
   return s;

@@ -377,19 +377,26 @@ lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_e
 
 lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation_arm **out,
                                size_t *n, lp_error *err) {
+  return lp__allocations(t, k, false, out, n, err);
+}
+
+lp_status lp__allocations(lp_trial *t, const lp_trial_key *k, bool before_lock, lp_allocation_arm **out, size_t *n,
+                          lp_error *err) {
   *out = NULL;
   *n = 0;
   lp_status s;
-  if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+  /* Inside the caller's read transaction (a snapshot) the reads are the snapshot's. */
+  bool own = sqlite3_get_autocommit(t->db);
+  if (own && sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
     return lp__db_fail(t, err, "starting a read transaction");
-  if (!lp_trial_is_locked(t)) {
-    lp__rollback(t);
+  if (!before_lock && !lp_trial_is_locked(t)) {
+    if (own) lp__rollback(t);
     return lp_error_set(err, LP_ESTATE,
                         "%s: the allocations are released only after database lock (leopards lock)",
                         t->path);
   }
   if ((s = lp__key_matches(t, k, err))) {
-    lp__rollback(t);
+    if (own) lp__rollback(t);
     return s;
   }
   sqlite3_stmt *st;
@@ -398,7 +405,7 @@ lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation
                        " FROM randomisations r JOIN slots s ON s.site_id=r.site_id AND s.seq=r.seq"
                        " JOIN sites c ON c.id=r.site_id ORDER BY r.id",
                        &st, err))) {
-    lp__rollback(t);
+    if (own) lp__rollback(t);
     return s;
   }
   size_t cap = 0;
@@ -430,7 +437,7 @@ lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation
   }
   if (!s && rc != SQLITE_DONE) s = lp__db_fail(t, err, "reading allocations");
   lp__finalize(t, st);
-  lp__rollback(t);
+  if (own) lp__rollback(t);
   if (s) {
     free(*out);
     *out = NULL;

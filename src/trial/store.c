@@ -123,7 +123,14 @@ static const char *const migration_4 =
     "CREATE TABLE refusals(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
     " action TEXT NOT NULL, site TEXT, patient TEXT) STRICT;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
+/* Version 5: disclosures of the allocations (an export with the arms, a closed report
+ * for the data monitoring committee): who was given the arms, of how many patients,
+ * and where they were written. Audited like every trial row. */
+static const char *const migration_5 =
+    "CREATE TABLE disclosures(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
+    " what TEXT NOT NULL, destination TEXT NOT NULL, patients INTEGER NOT NULL) STRICT;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 

@@ -190,6 +190,22 @@ lp_status lp__open_text(const lp_trial_key *k, const char *what, const char *hex
 long lp__pack_number(const lp_trial_key *k, long g);
 lp_status lp__key_matches(lp_trial *t, const lp_trial_key *k, lp_error *err);
 
+/* ---- randomize.c ---- */
+/* lp_trial_allocations, also before lock when `before_lock` (the closed report), and
+ * inside the caller's read transaction when one is open. */
+lp_status lp__allocations(lp_trial *t, const lp_trial_key *k, bool before_lock, lp_allocation_arm **out, size_t *n,
+                          lp_error *err);
+
+/* ---- export.c ---- */
+/* lp_trial_export; with `before_lock` the arms are written before lock too (the closed
+ * report's export, after its disclosure was recorded). One read transaction for every
+ * file, the arms included (the caller's, when it holds one). */
+lp_status lp__trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, bool before_lock, lp_error *err);
+/* Record in the disclosures table and the audit trail that `user` was given the arms
+ * of `patients` patients by `what`, written to `where` (one write transaction). */
+lp_status lp__disclosure(lp_trial *t, const char *user, const char *what, const char *where, long patients,
+                         lp_error *err);
+
 /* ---- list.c ---- */
 /* Materialise slots for a site until it has `free_target` unused ones (inside a
  * transaction). */

@@ -19,7 +19,7 @@ expect_fail 1 "is not empty and is not an output folder that leopards wrote \(it
   "$LP" analyze --db "$TMP/trial/trial.db" --key "$TMP/trial/trial.key" --out "$TMP/trial" "${A[@]}"
 same "trial folder untouched by analyze" "$(snapshot "$TMP/trial")" "$before"
 expect_fail 1 "is not an output folder that leopards wrote" -- \
-  "$LP" export --db "$TMP/trial/trial.db" --key "$TMP/trial/trial.key" --out "$TMP/trial"
+  "$LP" export --db "$TMP/trial/trial.db" --key "$TMP/trial/trial.key" --user statistician --out "$TMP/trial"
 same "trial folder untouched by export" "$(snapshot "$TMP/trial")" "$before"
 expect_fail 1 "is not an output folder that leopards wrote" -- "$LP" demo --out "$TMP/trial" "${A[@]}"
 same "trial folder untouched by demo" "$(snapshot "$TMP/trial")" "$before"
@@ -64,7 +64,7 @@ expect_fail 1 "is a symbolic link" -- "$LP" export --db "$TMP/t.db" --out "$TMP/
 
 # export: an empty folder is used, an earlier export replaced (no stale arms file).
 mkdir "$TMP/exp"
-"$LP" export --db "$TMP/t.db" --key "$TMP/t.key" --out "$TMP/exp" >/dev/null
+"$LP" export --db "$TMP/t.db" --key "$TMP/t.key" --user statistician --out "$TMP/exp" >/dev/null
 checks=$((checks + 1))
 [ -s "$TMP/exp/allocations.csv" ] || fail "export with the arms"
 "$LP" export --db "$TMP/t.db" --out "$TMP/exp" >/dev/null

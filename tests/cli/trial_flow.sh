@@ -231,13 +231,13 @@ expect 1 "$L" screen --db t.db --site LDS --patient Q8 --user lee --json-in '{"a
 has "field 'screened_on': expected a date YYYY-MM-DD" err
 
 # --- lock: nothing changes; allocations only with the key, only after lock
-expect 1 "$L" export --db t.db --out ex_key --key t.key
+expect 1 "$L" export --db t.db --out ex_key --key t.key --user stat
 has "only after database lock" err
 expect 0 "$L" lock --db t.db --user mgr
 expect 1 "$L" record baseline --db t.db --json-in '{"patient":"P1","age":66}' --user ann --reason late
 has "locked" err
 expect 1 "$L" randomize --db t.db --site LDS --patient Q9 --user lee
-expect 0 "$L" export --db t.db --out ex_key --key t.key
+expect 0 "$L" export --db t.db --out ex_key --key t.key --user stat
 [ "$(stat -c %a ex_key/allocations.csv)" = 600 ] || fail "allocations.csv mode"
 [ "$(grep -c '"' ex_key/allocations.csv)" = 2 ] || fail "allocations rows: $(cat ex_key/allocations.csv)"
 grep -q "\"P1\",\"LDN\",1,$pack,\"$arm\"" ex_key/allocations.csv || fail "allocations.csv disagrees with unblinding"
