@@ -221,6 +221,77 @@ static int run_analyze(const cli_args *a) {
   return print_analysis(a, out, &s);
 }
 
+/* ---- report --blinded / --dmc ---- */
+
+static const cli_opt report_opts[] = {
+    {"blinded", NULL, "the blinded report: recruitment by site and month, completeness, baseline and outcomes pooled "
+                      "(any role but investigator)"},
+    {"dmc", NULL, "the closed report for the data monitoring committee, by arm (statistician, with --key; audited)"},
+    {"db", "FILE", "trial database (in progress or locked)"},
+    {"key", "FILE", "with --dmc: the trial's key file (to read the arms)"},
+    {"user", "NAME", "who asks for the report (a registered user)"},
+    {"out", "DIR", "report folder: created, or replaced when it holds an earlier leopards output and nothing else"},
+    {"coded", NULL, "with --dmc: the arms as A and B instead of their names"},
+    {"audit-key", "FILE", "with --dmc: the trial's audit key (default DB.audit-key when present)"},
+    {"as-of", "YYYY-MM-DD", "with --blinded: completeness due by the end of this day (default today)"},
+    {"plan", "FILE.csv", "analysis plan (default: the built-in LeoPARDS plan)"},
+    {"seed", "S", "seed for bootstrap and imputations (default 20160927)"},
+    {"boot", "R", "with --dmc: bootstrap resamples for the intervals (default 10000)"},
+    {"imputations", "M", "imputations of the derivation (default 20)"},
+    {"threads", "N", "threads (results do not depend on it)"},
+    {"json", NULL, "print a summary as JSON"},
+    {0}};
+
+static int run_report(const cli_args *a) {
+  bool blinded = cli_has(a, "blinded"), dmc = cli_has(a, "dmc");
+  if (blinded == dmc) return cli_usage_error(a, "give one of --blinded and --dmc");
+  const char *db, *out, *user;
+  int rc;
+  if ((rc = cli_require(a, "db", &db)) || (rc = cli_require(a, "user", &user)) || (rc = cli_require(a, "out", &out)))
+    return rc;
+  if (blinded && (cli_has(a, "key") || cli_has(a, "coded") || cli_has(a, "boot") || cli_has(a, "audit-key")))
+    return cli_usage_error(a, "--key, --coded, --boot and --audit-key go with --dmc: the blinded report reads no arm");
+  if (dmc && cli_has(a, "as-of")) return cli_usage_error(a, "--as-of goes with --blinded");
+  if (dmc && !cli_has(a, "key"))
+    return cli_usage_error(a, "the closed report needs the trial's key: --key FILE (nothing was written)");
+  lp_interim_options o;
+  lp_interim_options_default(&o);
+  unsigned long long seed = o.seed;
+  long boot = (long)o.bootstrap, imps = (long)o.imputations, threads = 0;
+  if ((rc = cli_u64(a, "seed", &seed)) || (rc = cli_long(a, "boot", 100, 100000000, &boot)) ||
+      (rc = cli_long(a, "imputations", 2, 1000, &imps)) || (rc = cli_long(a, "threads", 1, 1024, &threads)))
+    return rc;
+  o.seed = seed;
+  o.bootstrap = (size_t)boot;
+  o.imputations = (size_t)imps;
+  o.threads = (int)threads;
+  o.user = user;
+  o.plan = cli_str(a, "plan");
+  o.coded = cli_has(a, "coded");
+  o.as_of = cli_str(a, "as-of");
+  o.audit_key = cli_str(a, "audit-key");
+  lp_interim_summary s;
+  lp_error err;
+  lp_status st = blinded ? lp_report_blinded(db, out, &o, &s, &err) : lp_report_dmc(db, cli_str(a, "key"), out, &o, &s, &err);
+  if (st) {
+    int failed = cli_fail(a, &err);
+    if (!cli_has(a, "json")) fprintf(stderr, "  (nothing was written to %s)\n", out);
+    return failed;
+  }
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:[I,I], s:o, s:[o,o], s:s}", "report", out, "kind",
+                                    blinded ? "blinded" : "closed", "randomised", (json_int_t)s.randomised,
+                                    "analysed", (json_int_t)s.analysed, "arm_n", (json_int_t)s.arm_n[0],
+                                    (json_int_t)s.arm_n[1], "primary_estimate", cli_num(s.primary_estimate),
+                                    "primary_ci", cli_num(s.primary_ci[0]), cli_num(s.primary_ci[1]), "generated",
+                                    s.generated_at));
+  printf("%s report written to %s/report.html\n  also report.md, report.json, the tables as CSV, figures as SVG, PDF "
+         "and PNG\n  %ld patients randomised, %ld analysed\n",
+         blinded ? "blinded" : "closed (CONFIDENTIAL)", out, s.randomised, s.analysed);
+  if (dmc) printf("  the disclosure of the arms is in the audit trail (leopards audit log --db %s)\n", db);
+  return CLI_OK;
+}
+
 /* ---- demo ---- */
 
 static const cli_opt demo_opts[] = {
@@ -573,6 +644,18 @@ const cli_cmd cli_pipeline_cmds[] = {
      simulate_opts, "example:\n  leopards simulate --db demo.db --key demo.key --seed 1 --effect paper", run_simulate},
     {"analyze", "analyse a locked trial with its key: derive outcomes, run the plan, write the report", analyze_opts,
      "example:\n  leopards analyze --db trial.db --key trial.key --out report", run_analyze},
+    {"report", "reports while the trial runs: --blinded (arms pooled) or --dmc (closed, by arm, for the DMC)",
+     report_opts,
+     "--blinded: any role but investigator; recruitment by site and month, data completeness, baseline\n"
+     "  characteristics and outcomes pooled over both arms; no arm is read, named or compared.\n"
+     "--dmc: a statistician with the trial's key; the closed report for the data monitoring committee by\n"
+     "  arm (named, or A and B with --coded): patients, serious adverse events by category and deaths,\n"
+     "  then the primary outcome so far with its interval; \"CONFIDENTIAL: closed report\" at the top of\n"
+     "  every file. It reveals the allocations, so it writes one audit entry (who, how many, where).\n"
+     "Both read one snapshot of the trial and change nothing else in it; a refusal writes nothing.\n"
+     "examples:\n  leopards report --blinded --db trial.db --user manager --out blinded\n"
+     "  leopards report --dmc --db trial.db --key trial.key --user statistician --out closed --coded",
+     run_report},
     {"demo", "simulate a LeoPARDS trial and analyse it into a report (the built-in demo)", demo_opts,
      "example:\n  leopards demo --out leopards-demo   (then open leopards-demo/report/report.html)", run_demo},
     {"design", "simulation-based power, type I error and coverage of the primary analysis", design_opts,

@@ -116,6 +116,53 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
 lp_status lp_analyze(const char *db, const char *key, const char *out, const lp_analysis_options *o,
                      lp_analysis_summary *sum, lp_error *err);
 
+/* ---- reports while the trial runs ---- */
+
+typedef struct lp_interim_options {
+  const char *user;          /* who asks: blinded, any role but investigator; closed, a statistician */
+  const char *plan;          /* plan CSV, or NULL for the built-in LeoPARDS plan */
+  const char *audit_key;     /* closed report: the trial's audit key file (NULL: DB.audit-key when present) */
+  uint64_t seed;             /* bootstrap and imputations (20160927) */
+  size_t bootstrap;          /* resamples for the closed report's intervals (10000) */
+  size_t permutations;       /* permutations of the plan's subgroup rows (not shown; 100) */
+  size_t imputations;        /* imputations of the derivation (20) */
+  int threads;
+  double level;              /* 0.95 */
+  int horizon;               /* 28 */
+  int missing_rule, kidney_reference;
+  bool coded;                /* closed report: the arms as A and B instead of their names */
+  const char *as_of;         /* blinded: completeness due by the end of this day (NULL: today) */
+  const char *generated_at;  /* the generation time shown (NULL: now, UTC) */
+} lp_interim_options;
+void lp_interim_options_default(lp_interim_options *o);
+
+typedef struct lp_interim_summary {
+  long randomised, analysed;
+  long arm_n[2];             /* closed report only (0 in the blinded one) */
+  bool has_primary;
+  double primary_estimate, primary_ci[2];
+  char generated_at[40];
+} lp_interim_summary;
+
+/* The blinded report of a trial in progress (or locked) into the folder `out`:
+ * recruitment by site and month, data completeness, baseline characteristics and
+ * outcomes pooled over both arms (HTML, Markdown, report.json, a CSV per table, the
+ * pooled figures as SVG, PDF and PNG). No arm is read, named or compared. Everything
+ * is read from one snapshot of the trial and nothing in it changes. Refused (nothing
+ * written) to investigators and to unknown or deactivated users. `out` is an output
+ * folder (leopards/outdir.h). */
+lp_status lp_report_blinded(const char *db, const char *out, const lp_interim_options *o, lp_interim_summary *sum,
+                            lp_error *err);
+/* The closed report for the data monitoring committee, by arm (named, or A and B
+ * when o->coded): safety first (serious adverse events by category, deaths), then the
+ * primary outcome so far with its interval, "CONFIDENTIAL: closed report" at the top of
+ * every file and in the title. Only a statistician with the trial's key; refused with
+ * nothing recorded or written otherwise. Writes one audited disclosure (it reveals the
+ * allocations); the rest is read from one snapshot. The same snapshot, options and
+ * seed give the same files but for the generation time (and the PDF's creation date). */
+lp_status lp_report_dmc(const char *db, const char *key, const char *out, const lp_interim_options *o,
+                        lp_interim_summary *sum, lp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
