@@ -261,6 +261,7 @@ static lp_status recruitment(lp__doc *d, const blinded *b, lp_error *err) {
   lp__grid_clear(&g);
   if (st) return st;
   /* Months down, sites across: a trial has more months than fit across a page. */
+  lp__doc_para(d, "Patients randomised by calendar month and site:");
   lp__grid_init(&g, b->nsites + 3);
   lp__grid_add(&g, "Month");
   for (size_t s = 0; s < b->nsites; s++) lp__grid_add(&g, "%s", p->sites[s].code);

@@ -49,7 +49,8 @@ static void estimate_cells(lp__grid *g, const lp_result *x, char *why, size_t nw
 
 static void arm_heads(lp__grid *g, const closed *c, const char *first, const char *effect) {
   lp__grid_add(g, "%s", first);
-  for (int a = 0; a < 2; a++) lp__grid_add(g, "%s%s (N = %ld)", c->coded ? "Arm " : "", c->arm[a], c->res.arm_n[a]);
+  for (int a = 0; a < 2; a++)
+    lp__grid_add(g, "%s%s (N\u00a0=\u00a0%ld)", c->coded ? "Arm " : "", c->arm[a], c->res.arm_n[a]);
   lp__grid_add(g, "%s", effect);
   lp__grid_add(g, "P value");
 }
@@ -141,8 +142,8 @@ static lp_status primary(lp__doc *d, const closed *c, lp_interim_summary *sum, l
   for (int a = 0; a < 2; a++) lp__grid_add(&g, "%s", x->arm_text[a][0] ? x->arm_text[a] : "—");
   estimate_cells(&g, x, why, sizeof why);
   char note[900];
-  snprintf(note, sizeof note, "%s%s%s (%s minus %s). %s", x->method, x->method[0] ? "; " : "",
-           "difference of the first arm minus the second", c->arm[0], c->arm[1], why);
+  snprintf(note, sizeof note, "%s%sthe difference is %s minus %s. %s", x->method, x->method[0] ? "; " : "", c->arm[0],
+           c->arm[1], why);
   lp_status st = lp__doc_table(d, "primary", &g, note, err);
   lp__grid_clear(&g);
   if (!st && isfinite(x->estimate)) {

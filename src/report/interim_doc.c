@@ -73,11 +73,11 @@ static void sb_csv(lp_strbuf *b, const char *s) {
 static const char *css =
     "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:960px;margin:2em auto;color:#111;"
     "line-height:1.35;padding:0 1em}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}"
-    "table{border-collapse:collapse;width:100%;font-size:.86em}th{text-align:left;border-bottom:2px solid #333;"
-    "padding:4px 6px;vertical-align:bottom}td{padding:3px 6px;border-bottom:1px solid #ddd;vertical-align:top}"
-    "td:not(:first-child){white-space:nowrap;text-align:right}th:not(:first-child){text-align:right}"
-    ".notes{font-size:.8em;color:#444}.meta{color:#555;font-size:.9em}figure{margin:1.5em 0}"
-    "figure svg{max-width:100%;height:auto}figcaption{font-size:.85em;color:#333}"
+    "table{border-collapse:collapse;width:100%;font-size:.86em;margin:.8em 0}th{text-align:left;"
+    "border-bottom:2px solid #333;padding:4px 6px;vertical-align:bottom}td{padding:3px 6px;"
+    "border-bottom:1px solid #ddd;vertical-align:top}td:not(:first-child){white-space:nowrap;text-align:right}"
+    "th:not(:first-child){text-align:right}.notes{font-size:.8em;color:#444}.meta{color:#555;font-size:.9em}"
+    "figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.85em;color:#333}"
     ".banner{font-weight:bold;color:#a00000;border:2px solid #a00000;padding:.4em .8em;letter-spacing:.04em}";
 
 lp_status lp__doc_begin(lp__doc *d, const char *dir, const char *title, const char *subtitle, const char *banner,
@@ -144,7 +144,7 @@ lp_status lp__doc_table(lp__doc *d, const char *id, const lp__grid *g, const cha
   lp_strbuf csv = {0};
   if (d->banner) lp_strbuf_printf(&csv, "# %s\n", d->banner);
   json_t *rows = json_array();
-  lp_strbuf_printf(&d->html, "<table id=\"%s\">\n<thead><tr>", id);
+  lp_strbuf_printf(&d->html, "<table id=\"table-%s\">\n<thead><tr>", id);
   for (size_t r = 0; r < nr; r++) {
     const char(*row)[160] = g->cell + r * nc;
     if (r == 1) lp_strbuf_puts(&d->html, "</tr></thead>\n<tbody>\n");
