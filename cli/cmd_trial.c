@@ -763,6 +763,7 @@ const cli_cmd cli_trial_cmds[] = {
      "forms; with --transactional every change of the audit trail as an AuditRecord\n"
      "(user, site, time, reason). Blinded: no arm, list position or pack.\n"
      "examples:\n  leopards export --db trial.db --out export/\n"
+     "  leopards export --db trial.db --key trial.key --user statistician --out arms/   (after lock; audited)\n"
      "  leopards export --db trial.db --format odm --out trial-odm.xml\n"
      "  leopards export --db trial.db --format odm --transactional --out trial-audit.xml",
      cli_run_export},
