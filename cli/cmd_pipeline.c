@@ -224,8 +224,9 @@ static int run_analyze(const cli_args *a) {
 /* ---- report --blinded / --dmc ---- */
 
 static const cli_opt report_opts[] = {
-    {"blinded", NULL, "the blinded report: recruitment by site and month, completeness, baseline and outcomes pooled "
-                      "(any role but investigator)"},
+    {"blinded", NULL,
+     "the blinded report: recruitment by site and month, completeness, baseline and outcomes pooled "
+     "(any role but investigator)"},
     {"dmc", NULL, "the closed report for the data monitoring committee, by arm (statistician, with --key; audited)"},
     {"db", "FILE", "trial database (in progress or locked)"},
     {"key", "FILE", "with --dmc: the trial's key file (to read the arms)"},
@@ -272,7 +273,8 @@ static int run_report(const cli_args *a) {
   o.audit_key = cli_str(a, "audit-key");
   lp_interim_summary s;
   lp_error err;
-  lp_status st = blinded ? lp_report_blinded(db, out, &o, &s, &err) : lp_report_dmc(db, cli_str(a, "key"), out, &o, &s, &err);
+  lp_status st =
+      blinded ? lp_report_blinded(db, out, &o, &s, &err) : lp_report_dmc(db, cli_str(a, "key"), out, &o, &s, &err);
   if (st) {
     int failed = cli_fail(a, &err);
     if (!cli_has(a, "json")) fprintf(stderr, "  (nothing was written to %s)\n", out);
@@ -280,14 +282,14 @@ static int run_report(const cli_args *a) {
   }
   if (cli_has(a, "json"))
     return cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:[I,I], s:o, s:[o,o], s:s}", "report", out, "kind",
-                                    blinded ? "blinded" : "closed", "randomised", (json_int_t)s.randomised,
-                                    "analysed", (json_int_t)s.analysed, "arm_n", (json_int_t)s.arm_n[0],
-                                    (json_int_t)s.arm_n[1], "primary_estimate", cli_num(s.primary_estimate),
-                                    "primary_ci", cli_num(s.primary_ci[0]), cli_num(s.primary_ci[1]), "generated",
-                                    s.generated_at));
-  printf("%s report written to %s/report.html\n  also report.md, report.json, the tables as CSV, figures as SVG, PDF "
-         "and PNG\n  %ld patients randomised, %ld analysed\n",
-         blinded ? "blinded" : "closed (CONFIDENTIAL)", out, s.randomised, s.analysed);
+                                    blinded ? "blinded" : "closed", "randomised", (json_int_t)s.randomised, "analysed",
+                                    (json_int_t)s.analysed, "arm_n", (json_int_t)s.arm_n[0], (json_int_t)s.arm_n[1],
+                                    "primary_estimate", cli_num(s.primary_estimate), "primary_ci",
+                                    cli_num(s.primary_ci[0]), cli_num(s.primary_ci[1]), "generated", s.generated_at));
+  printf(
+      "%s report written to %s/report.html\n  also report.md, report.json, the tables as CSV, figures as SVG, PDF "
+      "and PNG\n  %ld patients randomised, %ld analysed\n",
+      blinded ? "blinded" : "closed (CONFIDENTIAL)", out, s.randomised, s.analysed);
   if (dmc) printf("  the disclosure of the arms is in the audit trail (leopards audit log --db %s)\n", db);
   return CLI_OK;
 }
@@ -639,7 +641,8 @@ static int run_outcomes(const cli_args *a) {
 const cli_cmd cli_pipeline_cmds[] = {
     {"outcomes", "the columns of the analysis data set (analysis.csv): name, type, unit, definition", outcomes_opts,
      "The same table is written beside analysis.csv as analysis_dictionary.csv.\n"
-     "example:\n  leopards outcomes --markdown", run_outcomes},
+     "example:\n  leopards outcomes --markdown",
+     run_outcomes},
     {"simulate", "simulate a LeoPARDS-like trial through the real store (a locked trial file and its key)",
      simulate_opts, "example:\n  leopards simulate --db demo.db --key demo.key --seed 1 --effect paper", run_simulate},
     {"analyze", "analyse a locked trial with its key: derive outcomes, run the plan, write the report", analyze_opts,

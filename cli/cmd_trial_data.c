@@ -281,8 +281,9 @@ int cli_run_log(const cli_args *a) {
 const cli_opt cli_export_opts[] = {
     {"db", "FILE", "trial database"},
     CLI_AUDIT_KEY_OPT,
-    {"out", "DIR|FILE", "folder for the CSV files (created, or replaced when it holds an earlier export and nothing "
-                        "else); with --format odm, the new XML file"},
+    {"out", "DIR|FILE",
+     "folder for the CSV files (created, or replaced when it holds an earlier export and nothing "
+     "else); with --format odm, the new XML file"},
     {"format", "csv|odm", "csv (default): a file per table; odm: CDISC ODM 1.3.2 XML, blinded"},
     {"transactional", NULL, "with --format odm: every change of the audit trail instead of a snapshot"},
     {"key", "FILE", "key file: adds allocations.csv with the arms (only after lock; audited, needs --user)"},

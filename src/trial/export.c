@@ -19,9 +19,10 @@
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n);
 
 /* Tables in the order an import loads them (parents before children). */
-static const char *const export_tables[] = {
-    "meta",     "sites", "users",     "screening", "slots",          "randomisations", "unblindings",
-    "patients", "daily", "infusions", "outcomes",  "adverse_events", "accounts", "sessions", "refusals", "disclosures", "audit"};
+static const char *const export_tables[] = {"meta",           "sites",          "users",    "screening", "slots",
+                                            "randomisations", "unblindings",    "patients", "daily",     "infusions",
+                                            "outcomes",       "adverse_events", "accounts", "sessions",  "refusals",
+                                            "disclosures",    "audit"};
 #define N_EXPORT (sizeof export_tables / sizeof export_tables[0])
 
 /* Descriptions of the non-clinical columns (clinical ones come from record.c). */
