@@ -26,6 +26,7 @@ static void screen_ok(lp_trial *t, const char *site, const char *patient, const 
   lp_screen_result r;
   TU_CHECK(lp_trial_screen(t, site, patient, TU_ELIGIBLE, user, &r, &e_));
   assert_true(r.eligible);
+  TU_CHECK(tu_consent(t, patient, user, &e_));
 }
 
 static void verify_clean(lp_trial *t) {
@@ -206,11 +207,13 @@ static void test_randomize(void **state) {
   assert_non_null(strstr(err.message, "agee"));
   assert_int_equal(lp_trial_screen(t, "S01", "P9", "{\"age\":500}", "invS01", &r, &err), LP_EDATA);
   /* randomise, then again: the same allocation */
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   assert_int_equal(a.sequence, 1);
   assert_false(a.existing);
   assert_true(a.pack >= 100000 && a.pack <= 999999);
   assert_int_equal(a.slots_left, 7);
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &b, &e_));
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
@@ -232,6 +235,7 @@ static void test_randomize(void **state) {
   }
   /* with the key in the context the list extends itself in the same transaction */
   lp_trial_use_key(t, k);
+  TU_CHECK(tu_consent(t, "Q9", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "Q9", "invS01", &a, &e_));
   assert_int_equal(a.sequence, 9);
   assert_true(a.slots_left >= 8);
@@ -275,6 +279,7 @@ static void test_lock(void **state) {
   lp_allocation a;
   screen_ok(t, "S01", "P1", "invS01");
   screen_ok(t, "S02", "P2", "invS02");
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   long p1_pack = a.pack;
   lp_unblinding u;
@@ -295,6 +300,7 @@ static void test_lock(void **state) {
   assert_int_equal(lp_list_generate(t, k, &o, "stat", &sum, &err), LP_ESTATE);
   /* a second randomise request still answers with the first allocation */
   lp_allocation b;
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &b, &e_));
   assert_true(b.existing);
   lp_allocation_arm *al;
@@ -334,6 +340,7 @@ static void test_list_extend_and_report(void **state) {
     snprintf(p, sizeof p, "P%d", i);
     screen_ok(t, "S01", p, "invS01");
     lp_allocation a;
+    TU_CHECK(tu_consent(t, p, "invS01", &e_));
     TU_CHECK(lp_trial_randomize(t, "S01", p, "invS01", &a, &e_));
   }
   TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
@@ -426,6 +433,7 @@ static void test_upgrade(void **state) {
   TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
   screen_ok(t, "A", "P1", "ia");
   lp_allocation a, b;
+  TU_CHECK(tu_consent(t, "P1", "ia", &e_));
   TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &a, &e_));
   lp_audit_report rep;
   TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
@@ -466,7 +474,20 @@ static void test_upgrade(void **state) {
   assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
   TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
   if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
-  assert_int_equal(rep.entries, entries + 1); /* the upgrade's own entry */
+  /* the upgrade's own entry, the two consent settings, and P1's consent marked as
+   * recorded before consent was tracked (owing nothing) */
+  assert_int_equal(rep.entries, entries + 4);
+  lp_patient_view pv;
+  TU_CHECK(lp_patient_get(t, "P1", &pv, &e_));
+  assert_string_equal(pv.consent_by, "before_tracking");
+  assert_false(pv.retrospective_due);
+  lp_progress pg;
+  TU_CHECK(lp_trial_progress(t, NULL, NULL, &pg, &e_));
+  assert_int_equal(pg.total.retrospective_due, 0);
+  lp_progress_clear(&pg);
+  lp_consent_policy pol;
+  TU_CHECK(lp_consent_policy_get(t, &pol, &e_));
+  assert_true(pol.required);
   TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &b, &e_));
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
@@ -511,6 +532,7 @@ static void test_read_only(void **state) {
   lp_trial *t = tu_trial(dir, 2, 6, NULL);
   screen_ok(t, "S01", "P1", "invS01");
   lp_allocation a;
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   lp_trial_close(t);
   snprintf(db, sizeof db, "%s/trial.db", dir);
@@ -574,6 +596,7 @@ static void test_unblind_for(void **state) {
   lp_trial *t = tu_trial(dir, 2, 6, &k);
   screen_ok(t, "S01", "P1", "invS01");
   lp_allocation a;
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   lp_unblinding u;
   lp_error err;
