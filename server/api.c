@@ -135,8 +135,9 @@ static void screening(req *q, resp *r) {
     p += len;
     if (*p == ',') p++;
   }
-  put_json(r, 201, json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o}", "id", (json_int_t)res.id, "site", site, "patient",
-                             patient, "eligible", res.eligible, "failed", failed, "failed_words", words));
+  put_json(r, 201,
+           json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o}", "id", (json_int_t)res.id, "site", site, "patient", patient,
+                     "eligible", res.eligible, "failed", failed, "failed_words", words));
   json_decref(j);
 }
 
@@ -161,6 +162,15 @@ static void randomisation(req *q, resp *r) {
     json_decref(j);
     return fail(r, 422, LP_ESTATE, "the patient is not eligible", "patient");
   }
+  lp_consent_policy pol;
+  lp_error pe;
+  if (!pv.randomised && !pv.consent_by[0] && !lp_consent_policy_get(q->t, &pol, &pe) && pol.required) {
+    json_decref(j);
+    return fail(r, 422, LP_ESTATE,
+                "the patient has no consent record: record the written informed consent of the patient or of a "
+                "personal or professional legal representative (POST /api/v1/consents) before randomisation",
+                "patient");
+  }
   lp_allocation a;
   lp_error e;
   lp_status s = lp_trial_randomize(q->t, site, patient, q->who.user, &a, &e);
@@ -172,11 +182,36 @@ static void randomisation(req *q, resp *r) {
                      a.user, "existing", a.existing));
 }
 
+/* A consent record: the consent form's fields (leopards/forms.h), checked by the
+ * library as on the command line. */
+static void consent(req *q, resp *r) {
+  json_t *j = body_json(q, r);
+  if (!j) return;
+  const char *code = jstr(j, "patient");
+  lp_patient_view pv;
+  if (!patient_of(q, r, code ? code : "", &pv) || !check(q, r, LP_DO_CONSENT, pv.site, code)) {
+    json_decref(j);
+    return;
+  }
+  char *js = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  lp_consent_result c;
+  lp_error e;
+  lp_status s =
+      js ? lp_consent_record(q->t, js, "body", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
+  free(js);
+  if (s) return fail(r, s == LP_EDATA ? 422 : srv_http_status(s), s, e.message, e.field);
+  put_json(r, 201,
+           json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:b, s:s?}", "id", (json_int_t)c.id, "patient", c.patient, "site",
+                     c.site, "kind", c.kind, "consent_by", c.consent_by[0] ? c.consent_by : NULL, "decision",
+                     c.decision, "retrospective_due", c.retrospective_due, "applied", c.applied[0] ? c.applied : NULL));
+}
+
 static void patient(req *q, resp *r, const char *code) {
   lp_patient_view pv;
   if (!patient_of(q, r, code, &pv) || !check(q, r, LP_DO_VIEW_PATIENT, pv.site, code)) return;
-  json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "patient", pv.patient, "site", pv.site, "screened_at",
-                        pv.screened_at, "eligible", pv.eligible);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "patient", pv.patient, "site", pv.site, "screened_at", pv.screened_at,
+                        "eligible", pv.eligible);
   json_object_set_new(o, "randomised", json_boolean(pv.randomised));
   if (pv.randomised) {
     json_object_set_new(o, "pack", json_integer(pv.pack));
@@ -188,6 +223,10 @@ static void patient(req *q, resp *r, const char *code) {
     json_object_set_new(o, "outcome_recorded", json_boolean(pv.outcome));
     json_object_set_new(o, "unblindings", json_integer(pv.unblindings));
   }
+  json_object_set_new(o, "consent_by", pv.consent_by[0] ? json_string(pv.consent_by) : json_null());
+  json_object_set_new(o, "consented_at", pv.consented_at[0] ? json_string(pv.consented_at) : json_null());
+  json_object_set_new(o, "retrospective_consent", pv.retrospective[0] ? json_string(pv.retrospective) : json_null());
+  json_object_set_new(o, "retrospective_due", json_boolean(pv.retrospective_due));
   put_json(r, 200, o);
 }
 
@@ -217,8 +256,9 @@ static void unblinding(req *q, resp *r) {
   lp_status s = lp_trial_unblind(q->t, q->key, code, reason, q->who.user, &u, &e);
   json_decref(j);
   if (s) return fail_err(r, &e);
-  put_json(r, 201, json_pack("{s:s, s:s, s:s, s:s, s:s}", "patient", u.patient, "site", u.site, "arm",
-                             lp_trial_arm_label(q->t, u.arm), "unblinded_at", u.at, "user", u.user));
+  put_json(r, 201,
+           json_pack("{s:s, s:s, s:s, s:s, s:s}", "patient", u.patient, "site", u.site, "arm",
+                     lp_trial_arm_label(q->t, u.arm), "unblinded_at", u.at, "user", u.user));
 }
 
 static void status(req *q, resp *r) {
@@ -233,15 +273,16 @@ static void status(req *q, resp *r) {
   json_t *sites = json_array();
   for (size_t i = 0; i < p.nsites; i++) {
     lp_progress_site *s = &p.sites[i];
-    json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "site", s->code, "screened",
-                                           (json_int_t)s->screened, "eligible", (json_int_t)s->eligible,
-                                           "randomised", (json_int_t)s->randomised, "slots_left",
-                                           (json_int_t)s->slots_left, "outstanding", (json_int_t)s->items));
+    json_array_append_new(
+        sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "site", s->code, "screened", (json_int_t)s->screened,
+                         "eligible", (json_int_t)s->eligible, "randomised", (json_int_t)s->randomised, "slots_left",
+                         (json_int_t)s->slots_left, "retrospective_consent_due", (json_int_t)s->retrospective_due,
+                         "outstanding", (json_int_t)s->items));
   }
   json_t *items = json_array();
   for (size_t i = 0; i < p.nitems; i++)
-    json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site",
-                                           p.items[i].site, "what", p.items[i].what));
+    json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site", p.items[i].site,
+                                           "what", p.items[i].what));
   put_json(r, 200, json_pack("{s:s, s:o, s:o}", "as_of", p.as_of, "sites", sites, "outstanding", items));
   lp_progress_clear(&p);
 }
@@ -262,10 +303,10 @@ static int audit_one(void *ctx, const lp_audit_entry *e) {
     if (!mine) return 0;
   }
   if (json_array_size(a->arr) >= a->max) json_array_remove(a->arr, 0); /* keep the latest */
-  json_array_append_new(a->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?}", "id",
-                                          (json_int_t)e->id, "at", e->at, "user", e->user, "action", e->action,
-                                          "table", e->table, "row", (json_int_t)e->row, "patient", e->patient,
-                                          "reason", e->reason, "old", e->old_value, "new", e->new_value));
+  json_array_append_new(
+      a->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)e->id, "at", e->at,
+                        "user", e->user, "action", e->action, "table", e->table, "row", (json_int_t)e->row, "patient",
+                        e->patient, "reason", e->reason, "old", e->old_value, "new", e->new_value));
   return 0;
 }
 
@@ -324,6 +365,7 @@ void srv_api(req *q, resp *r) {
     return fail(r, 403, LP_EDENIED, "this session was opened with a one-time password: change it first", NULL);
   if (!strcmp(p, "/screenings") && post) return screening(q, r);
   if (!strcmp(p, "/randomisations") && post) return randomisation(q, r);
+  if (!strcmp(p, "/consents") && post) return consent(q, r);
   if (!strncmp(p, "/patients/", 10) && get) return patient(q, r, p + 10);
   if (!strcmp(p, "/unblindings") && post) return unblinding(q, r);
   if (!strcmp(p, "/status") && get) return status(q, r);
