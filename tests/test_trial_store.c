@@ -410,6 +410,56 @@ static void same_as(const char *dir, const char *db, snapshot *before) {
   free(now.bytes);
 }
 
+/* An export from schema version 4 (before consent was tracked) imports with its
+ * randomised patients marked as recorded before consent was tracked (owing nothing),
+ * every mark audited, and consent required from then on. */
+static void test_import_before_consent(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600], kp[600], ex[600], db2[600];
+  snprintf(db, sizeof db, "%s/v4.db", dir);
+  snprintf(kp, sizeof kp, "%s/v4.key", dir);
+  snprintf(ex, sizeof ex, "%s/export", dir);
+  snprintf(db2, sizeof db2, "%s/imported.db", dir);
+  lp_site_def sites[] = {{"A", "Site A"}};
+  lp_trial *t;
+  TU_CHECK(lp__trial_create_at(db, "leopards", sites, 1, "mgr", 4, &t, &e_));
+  TU_CHECK(lp_user_add(t, "mgr", "stat", LP_ROLE_STATISTICIAN, NULL, &e_));
+  TU_CHECK(lp_user_add(t, "mgr", "ia", LP_ROLE_INVESTIGATOR, "A", &e_));
+  lp_trial_key *k;
+  TU_CHECK(lp_key_create(t, kp, &k, &e_));
+  lp_list_options o;
+  lp_list_options_default(&o);
+  o.per_site = 4;
+  lp_list_summary sum;
+  TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
+  screen_ok(t, "A", "P1", "ia");
+  screen_ok(t, "A", "P2", "ia");
+  lp_allocation a;
+  TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &a, &e_)); /* version 4: no consent asked */
+  TU_CHECK(lp_trial_export(t, ex, NULL, &e_));
+  lp_trial_close(t);
+  TU_CHECK(lp_trial_import(db2, ex, &e_));
+  TU_CHECK(lp_trial_open(db2, &t, &e_));
+  lp_patient_view pv;
+  TU_CHECK(lp_patient_get(t, "P1", &pv, &e_));
+  assert_string_equal(pv.consent_by, "before_tracking");
+  assert_false(pv.retrospective_due);
+  TU_CHECK(lp_patient_get(t, "P2", &pv, &e_)); /* not randomised: no mark */
+  assert_string_equal(pv.consent_by, "");
+  lp_consent_policy pol;
+  TU_CHECK(lp_consent_policy_get(t, &pol, &e_));
+  assert_true(pol.required);
+  lp_error err;
+  lp_trial_use_key(t, k);
+  assert_int_equal(lp_trial_randomize(t, "A", "P2", "ia", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "no consent record"));
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 /* A file made at schema version 1 (randomisation only): reading and verifying it
  * changes nothing; opening it for writing is refused until the explicit upgrade,
  * which keeps a backup, records itself in the audit trail and keeps every row. */
@@ -668,6 +718,7 @@ int main(void) {
       cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_import_before_consent),
       cmocka_unit_test(test_read_only), cmocka_unit_test(test_unblind_for),
       cmocka_unit_test(test_reader_holds_writers),
   };

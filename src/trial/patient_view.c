@@ -167,5 +167,6 @@ lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out,
     text(st, 3, out->death_date, sizeof out->death_date);
   }
   lp__finalize(t, st);
+  if (out->consent_withdrawn) out->retrospective_due = false; /* owes nothing more */
   return LP_OK;
 }
