@@ -183,6 +183,16 @@ static double bench_randomize(const char *dir, int n, int procs) {
     lp_status st = lp_trial_screen_many(t, json, "bench", u, &count, &eligible, &err);
     free(json);
     if (st) goto fail;
+    /* and consent, which randomisation needs (set-up too) */
+    for (int i = s; i < n; i += SITES) {
+      char c[300];
+      snprintf(c, sizeof c,
+               "{\"patient\":\"P%05d\",\"consent_by\":\"patient\",\"consented_at\":\"2020-01-01T00:00\","
+               "\"taken_by\":\"bench\",\"form_version\":\"1\"}",
+               i);
+      lp_consent_result cr;
+      if (lp_consent_record(t, c, "bench", u, &cr, &err)) goto fail;
+    }
   }
   lp_trial_close(t);
   job j = {path, n, procs, SITES};

@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_load import ELIGIBLE, LP, setup  # noqa: E402
+from serve_load import CONSENT, ELIGIBLE, LP, setup  # noqa: E402
 
 
 def free_port():
@@ -77,6 +77,10 @@ def client(port, user, site, pw, patients, told, errors, stop):
         if st == 409:  # a retried screening of a patient randomised meanwhile cannot happen; a
             pass       # repeated screening answer is fine
         elif st != 201:
+            errors.append((p, st, b))
+            continue
+        st, b = call("/api/v1/consents", dict(CONSENT, patient=p), tok)
+        if st not in (201, 409):  # 409: recorded already (a retried request)
             errors.append((p, st, b))
             continue
         st, b = call("/api/v1/randomisations", {"site": site, "patient": p}, tok)

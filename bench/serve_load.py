@@ -28,6 +28,10 @@ ELIGIBLE = {"age": 61, "infection": 1, "temperature": 38.6, "heart_rate": 112, "
             "weight": 82, "pregnant": 0, "levosimendan_30d": 0, "levosimendan_hypersensitivity": 0, "other_trial": 0}
 
 
+# the patient's own consent, recorded before the randomisation as the trial requires
+CONSENT = {"consent_by": "patient", "consented_at": "2020-01-01T00:00", "taken_by": "bench", "form_version": "1"}
+
+
 def run(*args, stdin=None):
     return subprocess.run([LP, *args], input=stdin, capture_output=True, text=True, check=True).stdout
 
@@ -82,6 +86,10 @@ def client(port, user, site, pw, patients, lat, errors, ready, go):
     for p in patients:
         st, b = call("/api/v1/screenings", dict(ELIGIBLE, site=site, patient=p), tok)
         if st != 201:
+            errors.append((p, st, b))
+            continue
+        st, b = call("/api/v1/consents", dict(CONSENT, patient=p), tok)
+        if st not in (201, 409):  # 409: recorded already (a retried request)
             errors.append((p, st, b))
             continue
         t0 = time.perf_counter()
@@ -152,7 +160,7 @@ def main():
     rate = len(lat) / wall
     print("leopards serve under load: %d clients (keep-alive), %d workers, %d patients screened and randomised" %
           (a.clients, a.workers, a.patients))
-    print("  %.1f s: %.0f randomisations/s over HTTP (each after its screening); randomisation latency p50 %.1f ms, "
+    print("  %.1f s: %.0f randomisations/s over HTTP (each after its screening and consent); randomisation latency p50 %.1f ms, "
           "p99 %.1f ms" % (wall, rate, 1000 * pct(lat, 0.5), 1000 * pct(lat, 0.99)))
     print("  the store alone, 16 processes: %.0f durable randomisations/s (bare fsync'd commits %.0f/s, "
           "i.e. %.1f ms each)" % (store_rate, fsync_rate, 1000 / fsync_rate if fsync_rate else float("nan")))

@@ -89,6 +89,8 @@ extern const cli_cmd cli_stats_cmds[];
 extern const size_t cli_stats_ncmds;
 extern const cli_cmd cli_trial_cmds[];
 extern const size_t cli_trial_ncmds;
+extern const cli_cmd cli_consent_cmds[];
+extern const size_t cli_consent_ncmds;
 extern const cli_cmd cli_account_cmds[];
 extern const size_t cli_account_ncmds;
 extern const cli_cmd cli_serve_cmds[];

@@ -593,6 +593,14 @@ static json_t *progress_site_json(const lp_progress_site *s) {
                    (json_int_t)s->outcome_due, "first", s->first, "last", s->last);
 }
 
+static json_t *progress_json(const lp_progress_site *s) {
+  json_t *o = progress_site_json(s);
+  json_object_set_new(o, "consent_by_representative", json_integer(s->consent_by_representative));
+  json_object_set_new(o, "retrospective_due", json_integer(s->retrospective_due));
+  json_object_set_new(o, "retrospective_refused", json_integer(s->retrospective_refused));
+  return o;
+}
+
 static void progress_site_row(const lp_progress_site *s) {
   long followed = s->randomised - s->withdrawn;
   char days[32];
@@ -619,14 +627,14 @@ static int run_status(const cli_args *a) {
   if (s) return cli_fail(a, &err);
   if (cli_has(a, "json")) {
     json_t *sites = json_array(), *months = json_array(), *items = json_array();
-    for (size_t i = 0; i < p.nsites; i++) json_array_append_new(sites, progress_site_json(&p.sites[i]));
+    for (size_t i = 0; i < p.nsites; i++) json_array_append_new(sites, progress_json(&p.sites[i]));
     for (size_t i = 0; i < p.nmonths; i++)
       json_array_append_new(months, json_pack("{s:s, s:I}", "month", p.months[i].month, "randomised",
                                               (json_int_t)p.months[i].randomised));
     for (size_t i = 0; i < p.nitems; i++)
       json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site",
                                              p.items[i].site, "what", p.items[i].what));
-    json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_site_json(&p.total),
+    json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_json(&p.total),
                              "sites", sites, "months", months, "items", items);
     lp_progress_clear(&p);
     return cli_print_json(root);
@@ -635,7 +643,10 @@ static int run_status(const cli_args *a) {
   printf("%s as of %s: %ld screened, %ld eligible, %ld randomised", cli_str(a, "db"), p.as_of, all->screened,
          all->eligible, all->randomised);
   if (all->randomised) printf(" (%s to %s)", all->first, all->last);
-  printf(", %ld withdrew consent\n\n", all->withdrawn);
+  printf(", %ld withdrew consent\n", all->withdrawn);
+  printf("consent: %ld randomised on a legal representative's consent, %ld owing retrospective consent, %ld refused "
+         "it\n\n",
+         all->consent_by_representative, all->retrospective_due, all->retrospective_refused);
   printf("  %-8s %8s %8s %10s %6s %14s %12s %12s %-18s %5s\n", "site", "screened", "eligible", "randomised", "slots",
          "baseline", "infusion", "outcome", "daily records", "items");
   printf("  %-8s %8s %8s %10s %6s %14s %12s %12s %s\n", "", "", "", "", "left", "recorded/due", "rec./due", "rec./due",
@@ -651,7 +662,7 @@ static int run_status(const cli_args *a) {
   printf("\n%zu outstanding item%s", p.nitems, p.nitems == 1 ? "" : "s");
   if (p.nitems == 0) printf("\n");
   else {
-    printf(" (baseline, infusion and daily records; outcomes due at 28 days):\n");
+    printf(" (retrospective consent; baseline, infusion and daily records; outcomes due at 28 days):\n");
     for (size_t i = 0; i < p.nitems && i < (size_t)show; i++)
       printf("  %s (site %s): %s\n", p.items[i].patient, p.items[i].site, p.items[i].what);
     if (p.nitems > (size_t)show) printf("  ... and %zu more (--items N, or --json for all)\n", p.nitems - (size_t)show);

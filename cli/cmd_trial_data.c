@@ -23,7 +23,7 @@
 const cli_opt cli_record_opts[] = {RECORD_OPTS, {0}};
 
 const cli_opt cli_record_any_opts[] = {
-    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help')"}, RECORD_OPTS, {0}};
+    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help'; consent: 'leopards record consent')"}, RECORD_OPTS, {0}};
 
 int cli_run_record(const cli_args *a) {
   const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");

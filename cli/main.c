@@ -18,6 +18,7 @@ static const cmd_group groups[] = {
     {cli_survival_cmds, &cli_survival_ncmds},
     {cli_clinical_cmds, &cli_clinical_ncmds},
     {cli_trial_cmds, &cli_trial_ncmds},
+    {cli_consent_cmds, &cli_consent_ncmds},
     {cli_account_cmds, &cli_account_ncmds},
     {cli_serve_cmds, &cli_serve_ncmds},
 };

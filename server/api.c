@@ -161,6 +161,15 @@ static void randomisation(req *q, resp *r) {
     json_decref(j);
     return fail(r, 422, LP_ESTATE, "the patient is not eligible", "patient");
   }
+  lp_consent_policy pol;
+  lp_error pe;
+  if (!pv.randomised && !pv.consent_by[0] && !lp_consent_policy_get(q->t, &pol, &pe) && pol.required) {
+    json_decref(j);
+    return fail(r, 422, LP_ESTATE,
+                "the patient has no consent record: record the written informed consent of the patient or of a "
+                "personal or professional legal representative (POST /api/v1/consents) before randomisation",
+                "patient");
+  }
   lp_allocation a;
   lp_error e;
   lp_status s = lp_trial_randomize(q->t, site, patient, q->who.user, &a, &e);
@@ -170,6 +179,31 @@ static void randomisation(req *q, resp *r) {
            json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:b}", "patient", a.patient, "site", a.site, "sequence",
                      (json_int_t)a.sequence, "pack", (json_int_t)a.pack, "randomized_at", a.randomized_at, "user",
                      a.user, "existing", a.existing));
+}
+
+/* A consent record: the consent form's fields (leopards/forms.h), checked by the
+ * library as on the command line. */
+static void consent(req *q, resp *r) {
+  json_t *j = body_json(q, r);
+  if (!j) return;
+  const char *code = jstr(j, "patient");
+  lp_patient_view pv;
+  if (!patient_of(q, r, code ? code : "", &pv) || !check(q, r, LP_DO_CONSENT, pv.site, code)) {
+    json_decref(j);
+    return;
+  }
+  char *js = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  lp_consent_result c;
+  lp_error e;
+  lp_status s =
+      js ? lp_consent_record(q->t, js, "body", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
+  free(js);
+  if (s) return fail(r, s == LP_EDATA ? 422 : srv_http_status(s), s, e.message, e.field);
+  put_json(r, 201,
+           json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:b, s:s?}", "id", (json_int_t)c.id, "patient", c.patient, "site",
+                     c.site, "kind", c.kind, "consent_by", c.consent_by[0] ? c.consent_by : NULL, "decision",
+                     c.decision, "retrospective_due", c.retrospective_due, "applied", c.applied[0] ? c.applied : NULL));
 }
 
 static void patient(req *q, resp *r, const char *code) {
@@ -188,6 +222,10 @@ static void patient(req *q, resp *r, const char *code) {
     json_object_set_new(o, "outcome_recorded", json_boolean(pv.outcome));
     json_object_set_new(o, "unblindings", json_integer(pv.unblindings));
   }
+  json_object_set_new(o, "consent_by", pv.consent_by[0] ? json_string(pv.consent_by) : json_null());
+  json_object_set_new(o, "consented_at", pv.consented_at[0] ? json_string(pv.consented_at) : json_null());
+  json_object_set_new(o, "retrospective_consent", pv.retrospective[0] ? json_string(pv.retrospective) : json_null());
+  json_object_set_new(o, "retrospective_due", json_boolean(pv.retrospective_due));
   put_json(r, 200, o);
 }
 
@@ -233,10 +271,11 @@ static void status(req *q, resp *r) {
   json_t *sites = json_array();
   for (size_t i = 0; i < p.nsites; i++) {
     lp_progress_site *s = &p.sites[i];
-    json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "site", s->code, "screened",
+    json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "site", s->code, "screened",
                                            (json_int_t)s->screened, "eligible", (json_int_t)s->eligible,
                                            "randomised", (json_int_t)s->randomised, "slots_left",
-                                           (json_int_t)s->slots_left, "outstanding", (json_int_t)s->items));
+                                           (json_int_t)s->slots_left, "retrospective_consent_due",
+                                           (json_int_t)s->retrospective_due, "outstanding", (json_int_t)s->items));
   }
   json_t *items = json_array();
   for (size_t i = 0; i < p.nitems; i++)
@@ -324,6 +363,7 @@ void srv_api(req *q, resp *r) {
     return fail(r, 403, LP_EDENIED, "this session was opened with a one-time password: change it first", NULL);
   if (!strcmp(p, "/screenings") && post) return screening(q, r);
   if (!strcmp(p, "/randomisations") && post) return randomisation(q, r);
+  if (!strcmp(p, "/consents") && post) return consent(q, r);
   if (!strncmp(p, "/patients/", 10) && get) return patient(q, r, p + 10);
   if (!strcmp(p, "/unblindings") && post) return unblinding(q, r);
   if (!strcmp(p, "/status") && get) return status(q, r);

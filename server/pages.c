@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <leopards/forms.h>
+
 #include "server.h"
 
 #define ESC(s) srv_html_escape(&r->body, (s))
@@ -333,7 +335,8 @@ static void status_page(req *q, resp *r) {
   }
   PUT("</p><div class=\"scroll\"><table><thead><tr><th>Site</th><th class=\"num\">Screened</th><th class=\"num\">"
       "Eligible</th><th class=\"num\">Randomised</th><th class=\"num\">Slots left</th><th class=\"num\">Daily "
-      "records</th><th class=\"num\">Outstanding</th></tr></thead><tbody>");
+      "records</th><th class=\"num\">Retrospective consent owed</th><th class=\"num\">Outstanding</th></tr>"
+      "</thead><tbody>");
   for (size_t i = 0; i <= p.nsites; i++) {
     const lp_progress_site *ps = i < p.nsites ? &p.sites[i] : &p.total;
     if (i == p.nsites && p.nsites == 1) break;
@@ -348,8 +351,9 @@ static void status_page(req *q, resp *r) {
       ESC(i < p.nsites ? ps->code : "all sites");
     }
     PF("</td><td class=\"num\">%ld</td><td class=\"num\">%ld</td><td class=\"num\">%ld</td><td class=\"num\">%ld"
-       "</td><td class=\"num\">%ld of %ld</td><td class=\"num\">%ld</td></tr>",
-       ps->screened, ps->eligible, ps->randomised, ps->slots_left, ps->days_recorded, ps->days_expected, ps->items);
+       "</td><td class=\"num\">%ld of %ld</td><td class=\"num\">%ld</td><td class=\"num\">%ld</td></tr>",
+       ps->screened, ps->eligible, ps->randomised, ps->slots_left, ps->days_recorded, ps->days_expected,
+       ps->retrospective_due, ps->items);
   }
   PUT("</tbody></table></div><h2>Randomised by month</h2>");
   if (!p.nmonths) PUT("<p>No patient randomised yet.</p>");
@@ -498,7 +502,9 @@ static void do_screen(req *q, resp *r) {
   if (res.eligible) {
     PUT("<span class=\"ok\">eligible</span></p>");
     if (patient[0]) {
-      PUT("<p><a class=\"button\" href=\"/randomise?patient=");
+      PUT("<p><a class=\"button\" href=\"/consent?patient=");
+      ESC(patient);
+      PUT("\">Record consent</a><a class=\"button\" href=\"/randomise?patient=");
       ESC(patient);
       PUT("\">Randomise this patient</a></p>");
     }
@@ -508,6 +514,172 @@ static void do_screen(req *q, resp *r) {
   }
   PUT("</div><p><a href=\"/screen\">Screen another patient</a></p>");
   screening_log(q, r, q->who.site, 10);
+  end(r);
+}
+
+/* ---- consent ---- */
+
+static bool patient_arg(req *q, resp *r, const char *from, char *buf, size_t n, lp_patient_view *pv, lp_action what);
+
+/* The trial requires consent and the patient (not yet randomised) has none. */
+static bool consent_missing(req *q, const lp_patient_view *pv) {
+  lp_consent_policy pol;
+  if (pv->randomised || pv->consent_by[0]) return false;
+  return lp_consent_policy_get(q->t, &pol, NULL) != LP_OK || pol.required;
+}
+
+static const char *consent_by_words(const char *by) {
+  return !strcmp(by, "patient")                       ? "the patient"
+         : !strcmp(by, "personal_representative")     ? "a personal legal representative"
+         : !strcmp(by, "professional_representative") ? "a professional legal representative"
+         : !strcmp(by, "before_tracking")             ? "recorded before consent was tracked"
+                                                      : by;
+}
+
+static void consent_line(resp *r, const lp_patient_view *pv) {
+  if (!pv->consent_by[0]) return;
+  PUT("<p>Consent: ");
+  ESC(consent_by_words(pv->consent_by));
+  if (strcmp(pv->consent_by, "before_tracking")) {
+    PUT(", ");
+    put_time(r, pv->consented_at);
+  }
+  PUT(".</p>");
+}
+
+static void consent_section(req *q, resp *r, const char *patient, const lp_patient_view *pv) {
+  PUT("<h2>Consent</h2>");
+  if (!pv->consent_by[0]) PUT("<p>No consent recorded.</p>");
+  consent_line(r, pv);
+  if (pv->retrospective[0]) {
+    PUT("<p>Retrospective consent: ");
+    ESC(pv->retrospective);
+    PUT(".</p>");
+  } else if (pv->retrospective_due) {
+    PUT("<p class=\"bad\">Retrospective consent owed: ask the patient once capacity is regained.</p>");
+  }
+  bool may = !lp_access_check(q->who.role, q->who.site, LP_DO_CONSENT, pv->site, NULL);
+  if (may && (!pv->consent_by[0] || pv->retrospective_due)) {
+    PUT("<p><a class=\"button\" href=\"/consent?patient=");
+    ESC(patient);
+    PUT(pv->retrospective_due ? "&amp;kind=retrospective\">Record retrospective consent</a></p>"
+                              : "\">Record consent</a></p>");
+  }
+}
+
+/* One input of the consent form, from its field definition. */
+static void consent_input(resp *r, const lp_field *f, const char *kind) {
+  if (!strcmp(f->name, "patient") || !strcmp(f->name, "kind")) return;
+  bool retro = !strcmp(kind, "retrospective");
+  if (!retro && !strcmp(f->name, "decision")) return; /* an initial consent is given */
+  char label[200];
+  snprintf(label, sizeof label, "%s", f->label);
+  if (label[0] >= 'a' && label[0] <= 'z') label[0] = (char)(label[0] - 'a' + 'A');
+  PF("<div><label for=\"f-%s\">", f->name);
+  ESC(label);
+  PF("</label><span class=\"help\" id=\"h-%s\">", f->name);
+  ESC(f->help ? f->help : "");
+  PUT("</span>");
+  if (f->type == LP_FIELD_CHOICE) {
+    PF("<select id=\"f-%s\" name=\"%s\" aria-describedby=\"h-%s\">", f->name, f->name, f->name);
+    if (retro) PUT("<option value=\"\"></option>");
+    for (const char *p = f->choices; *p;) {
+      size_t n = strcspn(p, "|");
+      char c[64];
+      snprintf(c, sizeof c, "%.*s", (int)(n < 63 ? n : 63), p);
+      if (!(retro && !strcmp(f->name, "consent_by") && strcmp(c, "patient"))) {
+        PF("<option value=\"%s\">", c);
+        ESC(!strcmp(f->name, "consent_by") ? consent_by_words(c) : c);
+        PUT("</option>");
+      }
+      p += n + (p[n] == '|');
+    }
+    PUT("</select>");
+  } else if (f->type == LP_FIELD_DATE) {
+    PF("<input id=\"f-%s\" name=\"%s\" type=\"datetime-local\" required aria-describedby=\"h-%s\">", f->name, f->name,
+       f->name);
+  } else {
+    PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\">", f->name, f->name, f->name);
+  }
+  PUT("</div>");
+}
+
+static void consent_form(req *q, resp *r) {
+  char patient[64] = "";
+  lp_patient_view pv;
+  if (!patient_arg(q, r, srv_query(q, "patient") ? srv_query(q, "patient") : "", patient, sizeof patient, &pv,
+                   LP_DO_CONSENT))
+    return;
+  const char *kind =
+      srv_query(q, "kind") && !strcmp(srv_query(q, "kind"), "retrospective") ? "retrospective" : "initial";
+  begin(q, r, !strcmp(kind, "initial") ? "Record consent" : "Record retrospective consent");
+  PUT("<p>Patient <strong>");
+  ESC(patient);
+  PUT("</strong>, site ");
+  ESC(pv.site);
+  PUT(!strcmp(kind, "initial")
+          ? ". Written informed consent from the patient or, when the patient lacks capacity, a personal or "
+            "professional legal representative, before randomisation. Times are UTC.</p>"
+          : ". The patient's own consent after a representative's, once capacity is regained; or say that the "
+            "patient died or never regained capacity. Times are UTC.</p>");
+  PUT("<form class=\"card\" method=\"post\" action=\"/consent\">");
+  csrf_field(q, r);
+  PUT("<input type=\"hidden\" name=\"patient\" value=\"");
+  ESC(patient);
+  PF("\"><input type=\"hidden\" name=\"kind\" value=\"%s\"><div class=\"fields\">", kind);
+  const lp_form *f = lp_form_get(LP_FORM_CONSENT);
+  for (size_t i = 0; i < f->nfields; i++) consent_input(r, &f->fields[i], kind);
+  PUT("</div><button type=\"submit\">Record consent</button></form>");
+  end(r);
+}
+
+static void do_consent(req *q, resp *r) {
+  char patient[64] = "", v[512];
+  srv_form(q, "patient", patient, sizeof patient);
+  lp_patient_view pv;
+  if (!patient_arg(q, r, NULL, patient, sizeof patient, &pv, LP_DO_CONSENT)) return;
+  json_t *in = json_object();
+  const lp_form *f = lp_form_get(LP_FORM_CONSENT);
+  for (size_t i = 0; i < f->nfields; i++)
+    if (srv_form(q, f->fields[i].name, v, sizeof v) && v[0]) json_object_set_new(in, f->fields[i].name, json_string(v));
+  char *js = json_dumps(in, JSON_COMPACT);
+  json_decref(in);
+  lp_consent_result c;
+  lp_error e;
+  lp_status s =
+      js ? lp_consent_record(q->t, js, "the form", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
+  free(js);
+  if (s) return message_page(q, r, s == LP_EDATA ? 422 : srv_http_status(s), "Record consent", e.message);
+  r->code = 201;
+  begin(q, r, "Consent recorded");
+  PUT("<div class=\"card\" role=\"status\"><p>Patient <strong>");
+  ESC(c.patient);
+  PUT("</strong>: ");
+  ESC(!strcmp(c.kind, "initial") ? "consent" : "retrospective consent");
+  PUT(" ");
+  ESC(c.decision);
+  if (c.consent_by[0]) {
+    PUT(" by ");
+    ESC(consent_by_words(c.consent_by));
+  }
+  PUT(".</p>");
+  if (c.retrospective_due)
+    PUT("<p class=\"notice\">After randomisation the patient owes retrospective consent once capacity is regained; "
+        "the site dashboard lists it until it is recorded.</p>");
+  if (c.applied[0]) {
+    PUT("<p class=\"notice\">Refused: ");
+    ESC(c.applied);
+    PUT(".</p>");
+  }
+  PUT("</div><p>");
+  if (!strcmp(c.kind, "initial") && !pv.randomised) {
+    PUT("<a class=\"button\" href=\"/randomise?patient=");
+    ESC(c.patient);
+    PUT("\">Randomise this patient</a> ");
+  }
+  PUT("<a href=\"/patients/");
+  ESC(c.patient);
+  PUT("\">Patient page</a></p>");
   end(r);
 }
 
@@ -551,9 +723,17 @@ static void randomise_confirm(req *q, resp *r) {
     PUT("<p class=\"bad\">Not eligible:</p>");
     failed_list(r, pv.failed);
     PUT("</div>");
+  } else if (consent_missing(q, &pv)) {
+    PUT("<p class=\"ok\">Eligible: every criterion met.</p><p class=\"bad\" role=\"alert\">No consent is "
+        "recorded: record the written informed consent of the patient or of a personal or professional legal "
+        "representative before randomisation.</p><p><a class=\"button\" href=\"/consent?patient=");
+    ESC(patient);
+    PUT("\">Record consent</a></p></div>");
   } else {
-    PUT("<p class=\"ok\">Eligible: every criterion met.</p><p>Randomising is final: the patient takes the "
-        "site's next pack.</p><form method=\"post\" action=\"/randomise\">");
+    PUT("<p class=\"ok\">Eligible: every criterion met.</p>");
+    consent_line(r, &pv);
+    PUT("<p>Randomising is final: the patient takes the site's next pack.</p><form method=\"post\" "
+        "action=\"/randomise\">");
     csrf_field(q, r);
     PUT("<input type=\"hidden\" name=\"patient\" value=\"");
     ESC(patient);
@@ -568,6 +748,10 @@ static void do_randomise(req *q, resp *r) {
   lp_patient_view pv;
   if (!patient_arg(q, r, NULL, patient, sizeof patient, &pv, LP_DO_RANDOMISE)) return;
   if (!pv.eligible) return message_page(q, r, 422, "Randomise", "this patient is not eligible; nothing was done");
+  if (consent_missing(q, &pv))
+    return message_page(q, r, 422, "Randomise",
+                        "this patient has no consent record: record the consent before randomisation; nothing was "
+                        "done");
   lp_allocation a;
   lp_error e;
   lp_status s = lp_trial_randomize(q->t, pv.site, patient, q->who.user, &a, &e);
@@ -610,6 +794,7 @@ static void patient_page(req *q, resp *r, const char *code) {
   ESC(pv.screened_by);
   PF(": %s</p>", pv.eligible ? "<span class=\"ok\">eligible</span>" : "<span class=\"bad\">not eligible</span>");
   if (!pv.eligible) failed_list(r, pv.failed);
+  consent_section(q, r, patient, &pv);
   PUT("<h2>Randomisation</h2>");
   if (pv.randomised) {
     PF("<p>Pack <strong>%06ld</strong>, the site's allocation %ld, ", pv.pack, pv.sequence);
@@ -971,6 +1156,7 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/status") && get) return status_page(q, r);
   if (!strcmp(p, "/screen")) return post ? do_screen(q, r) : screen_page(q, r);
   if (!strcmp(p, "/randomise")) return post ? do_randomise(q, r) : randomise_confirm(q, r);
+  if (!strcmp(p, "/consent")) return post ? do_consent(q, r) : consent_form(q, r);
   if (!strncmp(p, "/patients/", 10) && get) return patient_page(q, r, p + 10);
   if (!strcmp(p, "/unblind")) return post ? do_unblind(q, r) : unblind_page(q, r);
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);

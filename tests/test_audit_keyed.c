@@ -60,8 +60,10 @@ static void keyed_trial(const char *dir, char db[600], char ak[600]) {
   lp_screen_result sr;
   lp_allocation al;
   TU_CHECK(lp_trial_screen(t, "S01", "P1", TU_ELIGIBLE, "invS01", &sr, &e_));
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &al, &e_));
   TU_CHECK(lp_trial_screen(t, "S01", "P2", TU_ELIGIBLE, "invS01", &sr, &e_));
+  TU_CHECK(tu_consent(t, "P2", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P2", "invS01", &al, &e_));
   lp_key_free(k);
   lp_trial_close(t);

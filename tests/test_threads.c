@@ -48,7 +48,7 @@ static void *work(void *arg) {
     lp_screen_result sr;
     lp_allocation al;
     if ((j->st = lp_trial_screen(a, site, patient, TU_ELIGIBLE, user, &sr, &err)) ||
-        (j->st = lp_trial_randomize(a, site, patient, user, &al, &err)))
+        (j->st = tu_consent(a, patient, user, &err)) || (j->st = lp_trial_randomize(a, site, patient, user, &al, &err)))
       goto done;
     j->seq[i] = al.sequence;
     j->site[i] = s;

@@ -94,6 +94,11 @@ static void test_sixteen_processes(void **state) {
     snprintf(json + len, cap - len, "]");
     size_t count, eligible;
     TU_CHECK(lp_trial_screen_many(t, json, "test", user, &count, &eligible, &e_));
+    for (int i = s; i < PATIENTS; i += SITES) { /* consent first, as the sites record it */
+      char p[16];
+      snprintf(p, sizeof p, "P%04d", i);
+      TU_CHECK(tu_consent(t, p, user, &e_));
+    }
     assert_int_equal(count, PATIENTS / SITES);
     assert_int_equal(eligible, PATIENTS / SITES);
     free(json);

@@ -76,6 +76,11 @@ static void test_kill_while_randomising(void **state) {
     snprintf(json + len, cap - len, "]");
     size_t count, eligible;
     TU_CHECK(lp_trial_screen_many(t, json, "test", user, &count, &eligible, &e_));
+    for (int i = s; i < PATIENTS; i += SITES) { /* consent first, as the sites record it */
+      char p[16];
+      snprintf(p, sizeof p, "P%04d", i);
+      TU_CHECK(tu_consent(t, p, user, &e_));
+    }
     free(json);
   }
   lp_trial_close(t);
@@ -176,6 +181,7 @@ static void test_kill_while_randomising(void **state) {
     snprintf(s, sizeof s, "S%02d", next % SITES + 1);
     snprintf(u, sizeof u, "inv%s", s);
     lp_trial_use_key(t, k);
+    TU_CHECK(tu_consent(t, p, u, &e_));
     TU_CHECK(lp_trial_randomize(t, s, p, u, &a, &e_));
     assert_false(a.existing);
   }

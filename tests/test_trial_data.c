@@ -46,6 +46,7 @@ static int setup(void **state) {
     lp_screen_result r;
     lp_allocation a;
     TU_CHECK(lp_trial_screen(f->t, "S01", p, TU_ELIGIBLE, "invS01", &r, &e_));
+    TU_CHECK(tu_consent(f->t, p, "invS01", &e_));
     TU_CHECK(lp_trial_randomize(f->t, "S01", p, "invS01", &a, &e_));
   }
   clock_day = "2026-04-30";
@@ -256,6 +257,7 @@ static void test_export_import(void **state) {
   run(cmd);
   /* the copy works: same allocations, verifies, and the key opens it */
   lp_allocation a;
+  TU_CHECK(tu_consent(t2, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t2, "S01", "P1", "invS01", &a, &e_));
   assert_true(a.existing);
   lp_audit_report rep;

@@ -26,6 +26,7 @@ static void screen_ok(lp_trial *t, const char *site, const char *patient, const 
   lp_screen_result r;
   TU_CHECK(lp_trial_screen(t, site, patient, TU_ELIGIBLE, user, &r, &e_));
   assert_true(r.eligible);
+  TU_CHECK(tu_consent(t, patient, user, &e_));
 }
 
 static void verify_clean(lp_trial *t) {
@@ -206,11 +207,13 @@ static void test_randomize(void **state) {
   assert_non_null(strstr(err.message, "agee"));
   assert_int_equal(lp_trial_screen(t, "S01", "P9", "{\"age\":500}", "invS01", &r, &err), LP_EDATA);
   /* randomise, then again: the same allocation */
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   assert_int_equal(a.sequence, 1);
   assert_false(a.existing);
   assert_true(a.pack >= 100000 && a.pack <= 999999);
   assert_int_equal(a.slots_left, 7);
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &b, &e_));
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
@@ -232,6 +235,7 @@ static void test_randomize(void **state) {
   }
   /* with the key in the context the list extends itself in the same transaction */
   lp_trial_use_key(t, k);
+  TU_CHECK(tu_consent(t, "Q9", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "Q9", "invS01", &a, &e_));
   assert_int_equal(a.sequence, 9);
   assert_true(a.slots_left >= 8);
@@ -275,6 +279,7 @@ static void test_lock(void **state) {
   lp_allocation a;
   screen_ok(t, "S01", "P1", "invS01");
   screen_ok(t, "S02", "P2", "invS02");
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   long p1_pack = a.pack;
   lp_unblinding u;
@@ -295,6 +300,7 @@ static void test_lock(void **state) {
   assert_int_equal(lp_list_generate(t, k, &o, "stat", &sum, &err), LP_ESTATE);
   /* a second randomise request still answers with the first allocation */
   lp_allocation b;
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &b, &e_));
   assert_true(b.existing);
   lp_allocation_arm *al;
@@ -334,6 +340,7 @@ static void test_list_extend_and_report(void **state) {
     snprintf(p, sizeof p, "P%d", i);
     screen_ok(t, "S01", p, "invS01");
     lp_allocation a;
+    TU_CHECK(tu_consent(t, p, "invS01", &e_));
     TU_CHECK(lp_trial_randomize(t, "S01", p, "invS01", &a, &e_));
   }
   TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
@@ -403,6 +410,56 @@ static void same_as(const char *dir, const char *db, snapshot *before) {
   free(now.bytes);
 }
 
+/* An export from schema version 4 (before consent was tracked) imports with its
+ * randomised patients marked as recorded before consent was tracked (owing nothing),
+ * every mark audited, and consent required from then on. */
+static void test_import_before_consent(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600], kp[600], ex[600], db2[600];
+  snprintf(db, sizeof db, "%s/v4.db", dir);
+  snprintf(kp, sizeof kp, "%s/v4.key", dir);
+  snprintf(ex, sizeof ex, "%s/export", dir);
+  snprintf(db2, sizeof db2, "%s/imported.db", dir);
+  lp_site_def sites[] = {{"A", "Site A"}};
+  lp_trial *t;
+  TU_CHECK(lp__trial_create_at(db, "leopards", sites, 1, "mgr", 4, &t, &e_));
+  TU_CHECK(lp_user_add(t, "mgr", "stat", LP_ROLE_STATISTICIAN, NULL, &e_));
+  TU_CHECK(lp_user_add(t, "mgr", "ia", LP_ROLE_INVESTIGATOR, "A", &e_));
+  lp_trial_key *k;
+  TU_CHECK(lp_key_create(t, kp, &k, &e_));
+  lp_list_options o;
+  lp_list_options_default(&o);
+  o.per_site = 4;
+  lp_list_summary sum;
+  TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
+  screen_ok(t, "A", "P1", "ia");
+  screen_ok(t, "A", "P2", "ia");
+  lp_allocation a;
+  TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &a, &e_)); /* version 4: no consent asked */
+  TU_CHECK(lp_trial_export(t, ex, NULL, &e_));
+  lp_trial_close(t);
+  TU_CHECK(lp_trial_import(db2, ex, &e_));
+  TU_CHECK(lp_trial_open(db2, &t, &e_));
+  lp_patient_view pv;
+  TU_CHECK(lp_patient_get(t, "P1", &pv, &e_));
+  assert_string_equal(pv.consent_by, "before_tracking");
+  assert_false(pv.retrospective_due);
+  TU_CHECK(lp_patient_get(t, "P2", &pv, &e_)); /* not randomised: no mark */
+  assert_string_equal(pv.consent_by, "");
+  lp_consent_policy pol;
+  TU_CHECK(lp_consent_policy_get(t, &pol, &e_));
+  assert_true(pol.required);
+  lp_error err;
+  lp_trial_use_key(t, k);
+  assert_int_equal(lp_trial_randomize(t, "A", "P2", "ia", &a, &err), LP_ESTATE);
+  assert_non_null(strstr(err.message, "no consent record"));
+  verify_clean(t);
+  lp_key_free(k);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 /* A file made at schema version 1 (randomisation only): reading and verifying it
  * changes nothing; opening it for writing is refused until the explicit upgrade,
  * which keeps a backup, records itself in the audit trail and keeps every row. */
@@ -426,6 +483,7 @@ static void test_upgrade(void **state) {
   TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
   screen_ok(t, "A", "P1", "ia");
   lp_allocation a, b;
+  TU_CHECK(tu_consent(t, "P1", "ia", &e_));
   TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &a, &e_));
   lp_audit_report rep;
   TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
@@ -466,7 +524,20 @@ static void test_upgrade(void **state) {
   assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
   TU_CHECK(lp_audit_verify(t, entries, head, &rep, &e_));
   if (rep.nproblems) fail_msg("%s", rep.problems[0].message);
-  assert_int_equal(rep.entries, entries + 1); /* the upgrade's own entry */
+  /* the upgrade's own entry, the two consent settings, and P1's consent marked as
+   * recorded before consent was tracked (owing nothing) */
+  assert_int_equal(rep.entries, entries + 4);
+  lp_patient_view pv;
+  TU_CHECK(lp_patient_get(t, "P1", &pv, &e_));
+  assert_string_equal(pv.consent_by, "before_tracking");
+  assert_false(pv.retrospective_due);
+  lp_progress pg;
+  TU_CHECK(lp_trial_progress(t, NULL, NULL, &pg, &e_));
+  assert_int_equal(pg.total.retrospective_due, 0);
+  lp_progress_clear(&pg);
+  lp_consent_policy pol;
+  TU_CHECK(lp_consent_policy_get(t, &pol, &e_));
+  assert_true(pol.required);
   TU_CHECK(lp_trial_randomize(t, "A", "P1", "ia", &b, &e_));
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
@@ -511,6 +582,7 @@ static void test_read_only(void **state) {
   lp_trial *t = tu_trial(dir, 2, 6, NULL);
   screen_ok(t, "S01", "P1", "invS01");
   lp_allocation a;
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   lp_trial_close(t);
   snprintf(db, sizeof db, "%s/trial.db", dir);
@@ -574,6 +646,7 @@ static void test_unblind_for(void **state) {
   lp_trial *t = tu_trial(dir, 2, 6, &k);
   screen_ok(t, "S01", "P1", "invS01");
   lp_allocation a;
+  TU_CHECK(tu_consent(t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", "P1", "invS01", &a, &e_));
   lp_unblinding u;
   lp_error err;
@@ -645,6 +718,7 @@ int main(void) {
       cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
       cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_import_before_consent),
       cmocka_unit_test(test_read_only), cmocka_unit_test(test_unblind_for),
       cmocka_unit_test(test_reader_holds_writers),
   };

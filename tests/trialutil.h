@@ -76,4 +76,20 @@ static inline lp_trial *tu_trial(const char *dir, int nsites, long per_site, lp_
   return t;
 }
 
+/* The patient's own written consent, recorded by `user` (an investigator of the
+ * patient's site) before randomisation, as every new trial requires (nothing when
+ * the patient has a consent record already). */
+static inline lp_status tu_consent(lp_trial *t, const char *patient, const char *user, lp_error *err) {
+  char js[400];
+  snprintf(js, sizeof js,
+           "{\"patient\":\"%s\",\"consent_by\":\"patient\",\"consented_at\":\"2000-01-01T00:00\","
+           "\"taken_by\":\"Dr Test\",\"form_version\":\"1.0\"}",
+           patient);
+  if (lp_trial_schema_version(t) < 6) return LP_OK; /* a file from before consent was tracked */
+  lp_patient_view pv;
+  if (lp_patient_get(t, patient, &pv, NULL) == LP_OK && pv.consent_by[0]) return LP_OK; /* recorded already */
+  lp_consent_result r;
+  return lp_consent_record(t, js, "test", user, &r, err);
+}
+
 #endif

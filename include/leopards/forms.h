@@ -1,5 +1,5 @@
 /* leopards forms: the one set of field definitions of the trial's case report forms
- * (screening, baseline, daily ICU record, infusion log, outcome, adverse events).
+ * (screening, consent, baseline, daily ICU record, infusion log, outcome, adverse events).
  * Validation of every record, the command line's help and CSV columns, the data
  * dictionary and the ODM metadata are all generated from these tables, so a field has
  * one name, type, unit and range everywhere. */
@@ -53,6 +53,7 @@ typedef enum {
   LP_FORM_AE,
   LP_FORM_SCREENING,
   LP_FORM_RANDOMISATION, /* the time of randomisation (never the arm or the pack) */
+  LP_FORM_CONSENT,       /* informed consent before randomisation, and retrospective consent */
   LP_FORM_COUNT
 } lp_form_id;
 

@@ -22,7 +22,7 @@ extern "C" {
 
 /* Schema version this code writes. Older files are read as they are (verification)
  * and upgraded only by lp_trial_upgrade; newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 5
+#define LP_TRIAL_SCHEMA_VERSION 6
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;
@@ -258,11 +258,52 @@ typedef struct lp_patient_view {
   bool outcome, died, consent_withdrawn;
   char icu_discharge[40], death_date[40];
   long unblindings;
+  /* consent (leopards/forms.h, form "consent") */
+  char consent_by[32];     /* initial consent: patient, personal_representative, professional_representative,
+                              before_tracking (recorded before consent was tracked); "" when none */
+  char consented_at[40];
+  char retrospective[32];  /* the retrospective consent: given, refused, died, never_regained_capacity; "" none */
+  bool retrospective_due;  /* randomised on a representative's consent, retrospective consent not yet recorded */
 } lp_patient_view;
 lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out, lp_error *err);
 /* The same from a CSV file with a header row (columns site, patient, inputs). */
 lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site,
                               const char *user, size_t *count, size_t *eligible, lp_error *err);
+
+/* ---- informed consent ----
+ * Written informed consent from the patient or, when the patient lacks capacity, a
+ * personal or professional legal representative, recorded before randomisation (which
+ * is refused without it while the setting consent_required is on, as it is in every
+ * new trial); after a representative's consent, the patient's retrospective consent
+ * is owed (given or refused, or not obtainable: the patient died or never regained
+ * capacity). A refusal applies the trial's rule: by default the consent-withdrawn rule
+ * (data kept, excluded from the analyses; the outcome record shows the withdrawal),
+ * or the patient stays in. Every record and its consequence are audited. */
+
+typedef struct lp_consent_policy {
+  bool required;          /* randomisation needs an initial consent (default on) */
+  bool refusal_withdraws; /* a refused retrospective consent withdraws the patient (default on) */
+} lp_consent_policy;
+lp_status lp_consent_policy_get(lp_trial *t, lp_consent_policy *out, lp_error *err);
+/* Change the settings (trial manager; audited with `reason`). */
+lp_status lp_consent_policy_set(lp_trial *t, const lp_consent_policy *p, const char *user, const char *reason,
+                                lp_error *err);
+
+typedef struct lp_consent_result {
+  long id;
+  char patient[64], site[64];
+  char kind[16];        /* initial, retrospective */
+  char consent_by[32];  /* "" for a retrospective consent that could not be sought */
+  char decision[32];
+  bool retrospective_due; /* an initial consent from a representative: the patient's is owed later */
+  char applied[200];      /* what a refusal did under the trial's rule ("" otherwise) */
+} lp_consent_result;
+/* Record one consent from a JSON object with the fields of the consent form
+ * (leopards/forms.h; `leopards record consent --help`). The patient must have been
+ * screened at the user's site; an initial consent comes before randomisation, a
+ * retrospective one after it and only after a representative's consent. */
+lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, const char *user,
+                            lp_consent_result *out, lp_error *err);
 
 /* ---- randomisation ---- */
 
@@ -317,6 +358,9 @@ typedef struct lp_progress_site {
   char code[64];                   /* site code, or "all" for the total */
   long screened, eligible, randomised, slots_left;
   long withdrawn;                  /* consent withdrawn: no further data expected */
+  long consent_by_representative;  /* randomised on a legal representative's consent */
+  long retrospective_due;          /* of these, retrospective consent not yet recorded */
+  long retrospective_refused;      /* retrospective consent refused */
   long baseline, infusion, outcome;/* records present among the patients who owe them */
   long infusion_due, outcome_due;  /* patients owing one (consent kept; the drug not recorded as not
                                       received; 28 days passed); the baseline is owed by all */
@@ -330,7 +374,7 @@ typedef struct lp_progress_month {
   long randomised;
 } lp_progress_month;
 
-/* One thing to chase: a missing baseline or infusion record, an outcome due at 28
+/* One thing to chase: a retrospective consent owed, a missing baseline or infusion record, an outcome due at 28
  * days, an ICU discharge not yet recorded after 28 days, missing daily records, or a
  * day recorded as in the ICU after the recorded discharge. */
 typedef struct lp_progress_item {

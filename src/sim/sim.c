@@ -249,6 +249,75 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
   (void)num_or_null;
 }
 
+/* The consent of simulated patient i (its own random stream, so that the trial's
+ * draws and analysis are unchanged): before randomisation (pt NULL) the initial
+ * consent, recorded half an hour before it: the patient's own for about one in eight,
+ * else a personal (most) or professional legal representative's; after the course is
+ * known (pt given) the retrospective consent a representative's consent leaves owed,
+ * queued in `retro` for recording with the other data: given once capacity is
+ * regained (day 1 to 10), or the patient died first, or (one in twenty) never
+ * regained capacity by hospital discharge; none is refused, so the analysis is that
+ * of the trial without consent records. Only what has happened by `avail` days. */
+static lp_status sim_consent(lp_trial *t, sim_clock *clk, uint64_t seed, int i, const char *id, const char *user,
+                             time_t rand_time, const sim_patient *pt, double avail, json_t *retro, lp_error *err) {
+  lp_rng cr;
+  lp_rng_seed(&cr, seed, 500000 + (uint64_t)i);
+  double who = lp_rng_uniform(&cr), regain = 1 + 9 * lp_rng_uniform(&cr), never = lp_rng_uniform(&cr);
+  const char *by = who < 0.12 ? "patient" : who < 0.82 ? "personal_representative" : "professional_representative";
+  char at[32];
+  if (!pt) {
+    time_t keep = clk->now;
+    clk->now = rand_time - 1800;
+    stamp(rand_time, -1800.0 / 86400.0, at, sizeof at, true);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "patient", id, "consent_by", by, "consented_at", at, "taken_by",
+                          user, "form_version", "3.0");
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    lp_consent_result r;
+    lp_status st = text ? lp_consent_record(t, text, "simulator", user, &r, err)
+                        : lp_error_set(err, LP_ENOMEM, "out of memory");
+    free(text);
+    clk->now = keep;
+    return st;
+  }
+  if (!strcmp(by, "patient") || pt->withdrew) return LP_OK;
+  const char *decision = "given";
+  double day = regain;
+  if (isfinite(pt->death_day) && pt->death_day < regain) {
+    decision = "died";
+    day = pt->death_day;
+  } else if (never < 0.05) {
+    decision = "never_regained_capacity";
+    day = pt->hosp_los;
+  }
+  if (day > avail) return LP_OK; /* not yet: still owed */
+  stamp(rand_time, day, at, sizeof at, true);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "patient", id, "kind", "retrospective", "decision", decision,
+                        "consented_at", at);
+  if (!strcmp(decision, "given")) {
+    json_object_set_new(o, "taken_by", json_string(user));
+    json_object_set_new(o, "form_version", json_string("3.0"));
+  }
+  json_array_append_new(retro, json_pack("{s:s, s:o}", "user", user, "consent", o));
+  return LP_OK;
+}
+
+/* The queued retrospective consents, each by its site's investigator. */
+static lp_status record_retrospective(lp_trial *t, json_t *retro, lp_error *err) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(retro, i, x) {
+    char *text = json_dumps(json_object_get(x, "consent"), JSON_COMPACT);
+    lp_consent_result r;
+    lp_status st = text ? lp_consent_record(t, text, "simulator", json_string_value(json_object_get(x, "user")), &r,
+                                            err)
+                        : lp_error_set(err, LP_ENOMEM, "out of memory");
+    free(text);
+    if (st) return st;
+  }
+  return LP_OK;
+}
+
 static void progress(const lp_sim_options *o, const char *stage, double f) {
   if (o->progress) o->progress(o->progress_ctx, stage, f);
 }
@@ -335,7 +404,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   lp_trial *t = NULL;
   bool t_made_key = false;
   lp_trial_key *k = NULL;
-  json_t *base = json_array(), *daily = json_array(), *inf = json_array(), *outc = json_array(), *ae = json_array();
+  json_t *base = json_array(), *daily = json_array(), *inf = json_array(), *outc = json_array(), *ae = json_array(), *retro = json_array();
   sim_patient *pt = malloc(sizeof *pt);
   int *site_of = calloc((size_t)o->screened, sizeof *site_of);
   char (*pid)[16] = calloc((size_t)o->patients, sizeof *pid);
@@ -500,6 +569,8 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
     json_decref(entry[i]);
     entry[i] = NULL;
     if (st) break;
+    double avail = stop_at ? (double)(stop_at - when[i]) / 86400.0 : INFINITY;
+    if ((st = sim_consent(t, &clk, o->seed, i, pid[i], user, when[i], NULL, avail, retro, err))) break;
     clk.now = when[i];
     lp_allocation al;
     if ((st = lp_trial_randomize(t, codes[site_of[i]], pid[i], user, &al, err))) break;
@@ -520,8 +591,8 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
       out->not_treated++;
     }
     if (!pt->withdrew && pt->death_day <= 28) out->deaths28++;
-    add_patient(base, daily, inf, outc, ae, pid[i], pt, when[i],
-                stop_at ? (double)(stop_at - when[i]) / 86400.0 : INFINITY, out);
+    add_patient(base, daily, inf, outc, ae, pid[i], pt, when[i], avail, out);
+    if ((st = sim_consent(t, &clk, o->seed, i, pid[i], user, when[i], pt, avail, retro, err))) break;
   }
   if (stop_at) { /* the log as entered by the stop */
     if (!st) st = screen_log(t, &clk, stop_at + 86400, entry, screened_on, site_of, n_rand, n_screen, codes, ns, out, err);
@@ -537,7 +608,7 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   progress(o, "recording", 0.75);
   if ((st = record(t, LP_RECORD_BASELINE, base, err)) || (st = record(t, LP_RECORD_DAILY, daily, err)) ||
       (st = record(t, LP_RECORD_INFUSION, inf, err)) || (st = record(t, LP_RECORD_OUTCOME, outc, err)) ||
-      (st = record(t, LP_RECORD_AE, ae, err)))
+      (st = record(t, LP_RECORD_AE, ae, err)) || (st = record_retrospective(t, retro, err)))
     goto done;
   if (!stop_at) {
     progress(o, "locking", 0.95);
@@ -551,6 +622,7 @@ done:
   json_decref(inf);
   json_decref(outc);
   json_decref(ae);
+  json_decref(retro);
   lp_key_free(k);
   lp_trial_close(t);
   if (st) {

@@ -22,7 +22,7 @@ const char *lp__record_describe(const char *table, const char *col, char *buf, s
 static const char *const export_tables[] = {"meta",           "sites",          "users",    "screening", "slots",
                                             "randomisations", "unblindings",    "patients", "daily",     "infusions",
                                             "outcomes",       "adverse_events", "accounts", "sessions",  "refusals",
-                                            "disclosures",    "audit"};
+                                            "disclosures",    "consents", "audit"};
 #define N_EXPORT (sizeof export_tables / sizeof export_tables[0])
 
 /* Descriptions of the non-clinical columns (clinical ones come from record.c). */
@@ -56,6 +56,10 @@ static const char *const dictionary[][3] = {
     {"randomisations", "randomized_by", "user who randomised"},
     {"randomisations", "screening_id", "screening record (screening.id)"},
     {"unblindings", "patient", "patient unblinded"},
+    {"consents", "patient", "patient code (screening.patient)"},
+    {"consents", "site_id", "site (sites.id)"},
+    {"consents", "recorded_at", "time the consent was recorded, UTC"},
+    {"consents", "recorded_by", "user who recorded it"},
     {"unblindings", "unblinded_at", "time, UTC"},
     {"unblindings", "unblinded_by", "user"},
     {"unblindings", "reason", "reason given"},
@@ -81,7 +85,7 @@ static const char *const dictionary[][3] = {
 static const char *describe(const char *table, const char *col, char *buf, size_t n) {
   if (!strcmp(col, "id")) return strcmp(table, "audit") ? "row id" : "entry number, from 1, no gaps";
   if (!strcmp(col, "patient") && strcmp(table, "screening") && strcmp(table, "randomisations") &&
-      strcmp(table, "unblindings") && strcmp(table, "audit"))
+      strcmp(table, "unblindings") && strcmp(table, "audit") && strcmp(table, "consents"))
     return "patient code (randomisations.patient)";
   for (size_t i = 0; i < sizeof dictionary / sizeof dictionary[0]; i++)
     if (!strcmp(dictionary[i][0], table) && !strcmp(dictionary[i][1], col)) return dictionary[i][2];
@@ -593,6 +597,11 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
                      rep.problems[0].message);
     goto fail;
   }
+  /* An export from before consent was tracked: its patients owe nothing. (A keyed
+   * trail takes no entry without its key, which an import does not have: such a trial
+   * keeps the old rules, no consent required, until its settings are changed.) */
+  if (version < 6 && !lp_trial_audit_keyed(t) && (s = lp__consent_mark_untracked(t, "import", "imported: recorded before consent was tracked", err)))
+    goto fail;
   if ((s = lp__commit(t, err))) goto fail;
   lp_trial_close(t);
   return LP_OK;

@@ -165,6 +165,34 @@ static const lp_field randomisation_fields[] = {
      0, N, N, NULL, NULL, LP_FIELD_REQUIRED, NULL, NULL, 0, NULL},
 };
 
+/* Written informed consent (the paper: from the patient or, when the patient lacks
+ * capacity, a personal or professional legal representative, before enrolment) and the
+ * retrospective consent a patient owes after a representative's once capacity is
+ * regained (given, refused, or the patient died or never regained capacity). */
+static const lp_field consent_fields[] = {
+    {"patient", "patient code (as screened)", LP_FIELD_TEXT, "", 0, 0, N, N, NULL, NULL,
+     LP_FIELD_REQUIRED | LP_FIELD_KEY, NULL, NULL, 0, NULL},
+    C("kind", "initial|retrospective",
+      "initial: the consent before randomisation; retrospective: the patient's own, after a representative's "
+      "(default: initial)",
+      LP_FIELD_KEY),
+    C("consent_by", "patient|personal_representative|professional_representative",
+      "who consented: the patient, or for a patient lacking capacity a personal or professional legal "
+      "representative (a retrospective consent is the patient's)",
+      0),
+    C("decision", "given|refused|died|never_regained_capacity",
+      "given (default); a retrospective consent may be refused, or not obtainable because the patient died or "
+      "never regained capacity",
+      0),
+    {"consented_at", "date and time of the consent (or of the death, or when the patient was found never to "
+                     "regain capacity)",
+     LP_FIELD_DATE, "", 0, 0, N, N, NULL, "YYYY-MM-DDTHH:MM (UTC); not in the future", LP_FIELD_REQUIRED, NULL, NULL,
+     0, NULL},
+    T("taken_by", "who took the consent (name of the member of staff)", 0),
+    T("form_version", "version of the consent form signed (e.g. 3.1)", 0),
+    T("notes", "free-text notes", 0),
+};
+
 #define FORM(id, name, label, table, rep, arr) {id, name, label, table, rep, arr, sizeof arr / sizeof arr[0]}
 static const lp_form forms[LP_FORM_COUNT] = {
     FORM(LP_FORM_BASELINE, "baseline", "Baseline", "patients", false, baseline_fields),
@@ -174,6 +202,7 @@ static const lp_form forms[LP_FORM_COUNT] = {
     FORM(LP_FORM_AE, "ae", "Adverse event", "adverse_events", true, ae_fields),
     FORM(LP_FORM_SCREENING, "screening", "Screening", "screening", false, screening_fields),
     FORM(LP_FORM_RANDOMISATION, "randomisation", "Randomisation", "randomisations", false, randomisation_fields),
+    FORM(LP_FORM_CONSENT, "consent", "Informed consent", "consents", true, consent_fields),
 };
 
 const lp_form *lp_form_get(lp_form_id id) { return (unsigned)id < LP_FORM_COUNT ? &forms[id] : NULL; }

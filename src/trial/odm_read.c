@@ -297,6 +297,8 @@ lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *
                      err);
     for (xmlNode *c = clin->children; c && !s; c = c->next)
       if (is_el(c, "SubjectData")) s = import_subject(&im, c, err);
+    /* A Snapshot carries no consent records: its patients owe nothing. */
+    if (!s) s = lp__consent_mark_untracked(im.t, im.manager, "imported from an ODM Snapshot: " "recorded before consent was tracked", err);
     if (!s) s = lp__commit(im.t, err);
     else lp__rollback(im.t);
   }

@@ -245,6 +245,9 @@ static lp_status backup_before_upgrade(lp_trial *t, int from, lp_error *err) {
 static lp_status upgrade_tx(lp_trial *t, int from, const char *user, lp_error *err) {
   lp_status s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err);
   if (s) return s;
+  /* Consent is tracked from version 6: the patients randomised before owe nothing. */
+  if (from < 6 && (s = lp__consent_mark_untracked(t, user, "schema upgraded: recorded before consent was tracked", err)))
+    return s;
   char now[40], what[128];
   lp__now(t, now, sizeof now);
   snprintf(what, sizeof what, "version %d to %d at %s", from, LP_TRIAL_SCHEMA_VERSION, now);

@@ -88,6 +88,26 @@ lp_status lp_screening_log(lp_trial *t, const char *site, size_t limit, lp_scree
   return LP_OK;
 }
 
+/* The patient's consents (schema version 6 on). */
+static lp_status consent_of(lp_trial *t, const char *patient, lp_patient_view *out, lp_error *err) {
+  sqlite3_stmt *st;
+  bool row;
+  lp_status s = lp__select_patient(t,
+                                   "SELECT (SELECT consent_by FROM consents WHERE patient=?1 AND kind='initial'),"
+                                   " (SELECT consented_at FROM consents WHERE patient=?1 AND kind='initial'),"
+                                   " (SELECT decision FROM consents WHERE patient=?1 AND kind='retrospective')",
+                                   patient, &st, &row, "reading a patient's consent", err);
+  if (s) return s;
+  if (row) {
+    text(st, 0, out->consent_by, sizeof out->consent_by);
+    text(st, 1, out->consented_at, sizeof out->consented_at);
+    text(st, 2, out->retrospective, sizeof out->retrospective);
+  }
+  lp__finalize(t, st);
+  out->retrospective_due = out->randomised && strstr(out->consent_by, "_representative") && !out->retrospective[0];
+  return LP_OK;
+}
+
 lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out, lp_error *err) {
   memset(out, 0, sizeof *out);
   if (!patient || !*patient) return lp_error_set(err, LP_EINVAL, "no patient given");
@@ -118,6 +138,7 @@ lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out,
     text(st, 8, out->randomized_by, sizeof out->randomized_by);
   }
   lp__finalize(t, st);
+  if ((s = consent_of(t, patient, out, err))) return s;
   if (!out->randomised) return LP_OK;
   if ((s = lp__select_patient(t,
                               "SELECT (SELECT count(*) FROM patients WHERE patient=?1),"
@@ -146,5 +167,6 @@ lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out,
     text(st, 3, out->death_date, sizeof out->death_date);
   }
   lp__finalize(t, st);
+  if (out->consent_withdrawn) out->retrospective_due = false; /* owes nothing more */
   return LP_OK;
 }

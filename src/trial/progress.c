@@ -79,6 +79,9 @@ static lp_status site_counts(lp_trial *t, long site_id, const char *as_of, lp_pr
 /* Add one patient's counts (and randomisation date) to a site's or the total's. */
 static void tally(lp_progress_site *dst, const lp_progress_site *one) {
   dst->withdrawn += one->withdrawn;
+  dst->consent_by_representative += one->consent_by_representative;
+  dst->retrospective_due += one->retrospective_due;
+  dst->retrospective_refused += one->retrospective_refused;
   dst->baseline += one->baseline;
   dst->infusion += one->infusion;
   dst->outcome += one->outcome;
@@ -93,14 +96,17 @@ static void tally(lp_progress_site *dst, const lp_progress_site *one) {
 
 /* The columns of PATIENTS_SQL, one row per randomised patient. */
 enum { P_PATIENT, P_SITE, P_RANDOMISED, P_BASELINE, P_INFUSION, P_OUTCOME, P_RECEIVED, P_ICU, P_DIED, P_DEATH,
-       P_WITHDRAWN, P_DAYS, P_ICU_DAYS };
+       P_WITHDRAWN, P_DAYS, P_ICU_DAYS, P_CONSENT_BY, P_RETRO };
 static const char PATIENTS_SQL[] =
     "SELECT r.patient, r.site_id, r.randomized_at,"
     " EXISTS(SELECT 1 FROM patients p WHERE p.patient = r.patient),"
     " EXISTS(SELECT 1 FROM infusions i WHERE i.patient = r.patient),"
     " o.patient IS NOT NULL, o.received_drug, o.icu_discharge, o.died, o.death_date, o.consent_withdrawn,"
     " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient),"
-    " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient AND d.in_icu IS NOT 0)"
+    " (SELECT group_concat(day) FROM daily d WHERE d.patient = r.patient AND d.in_icu IS NOT 0),"
+    " (SELECT consent_by FROM consents c WHERE c.patient = r.patient AND c.kind = 'initial'),"
+    " (SELECT decision FROM consents c WHERE c.patient = r.patient AND c.kind = 'retrospective'"
+    " AND substr(c.consented_at, 1, 10) <= ?2)"
     " FROM randomisations r LEFT JOIN outcomes o ON o.patient = r.patient"
     " WHERE (?1 = 0 OR r.site_id = ?1) AND substr(r.randomized_at, 1, 10) <= ?2 ORDER BY r.id";
 
@@ -110,6 +116,10 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
                               lp_progress_site *one) {
   const char *patient = col_text(q, P_PATIENT), *rand_at = col_text(q, P_RANDOMISED);
   snprintf(one->first, sizeof one->first, "%.10s", rand_at ? rand_at : "");
+  const char *by = col_text(q, P_CONSENT_BY), *retro = col_text(q, P_RETRO);
+  bool rep = by && strstr(by, "_representative");
+  one->consent_by_representative = rep;
+  one->retrospective_refused = retro && !strcmp(retro, "refused");
   if (sqlite3_column_int(q, P_WITHDRAWN) == 1) { /* consent withdrawn: nothing more is owed */
     one->withdrawn = 1;
     return LP_OK;
@@ -142,6 +152,13 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
   one->days_expected = expected;
   for (int d = 1; d <= expected; d++) one->days_recorded += have[d];
   char what[160] = "";
+  if (rep && !retro) { /* the patient's own consent, once capacity is regained */
+    one->retrospective_due = 1;
+    snprintf(what, sizeof what, "retrospective consent owed (randomised %.10s on a %s legal representative's consent)",
+             rand_at, !strcmp(by, "personal_representative") ? "personal" : "professional");
+    if (add_item(out, cap, patient, site, what)) return LP_ENOMEM;
+    one->items++;
+  }
   for (int k = 0; k < 6; k++) {
     if (k == 0 && !one->baseline) snprintf(what, sizeof what, "no baseline record");
     else if (k == 1 && one->infusion_due && !one->infusion) snprintf(what, sizeof what, "no infusion record");

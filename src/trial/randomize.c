@@ -74,6 +74,26 @@ static lp_status check_screening(lp_trial *t, const char *patient, long site_id,
   return s;
 }
 
+/* While the trial requires it (every new trial does), an initial consent must be on
+ * record before the patient is randomised (21 CFR Part 11 11.10(f): the steps in order). */
+static lp_status check_consent(lp_trial *t, const char *patient, lp_error *err) {
+  lp_consent_policy pol;
+  lp_status s = lp_consent_policy_get(t, &pol, err);
+  if (s || !pol.required) return s;
+  sqlite3_stmt *st;
+  bool row;
+  if ((s = lp__select_patient(t, "SELECT 1 FROM consents WHERE patient=? AND kind='initial' AND decision='given'",
+                              patient, &st, &row, "reading the consent", err)))
+    return s;
+  lp__finalize(t, st);
+  if (!row)
+    return lp_error_set(err, LP_ESTATE,
+                        "patient %s has no consent record: record the written informed consent of the patient or of "
+                        "a personal or professional legal representative before randomisation",
+                        patient);
+  return LP_OK;
+}
+
 static lp_status slot_pack(lp_trial *t, long site_id, long seq, long *pack, bool *found,
                            lp_error *err) {
   sqlite3_stmt *st;
@@ -122,6 +142,7 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   if ((s = lp__user_may(t, user, LP_DO_RANDOMISE, site_id, "randomise patients", err)))
     goto fail;
   if ((s = check_screening(t, patient, site_id, site, &screening_id, err))) goto fail;
+  if ((s = check_consent(t, patient, err))) goto fail;
   if ((s = site_counts(t, site_id, &slots, &seq, err))) goto fail;
   if ((s = slot_pack(t, site_id, seq, &pack, &found, err))) goto fail;
   int sizes[LP_LIST_MAX_SIZES];

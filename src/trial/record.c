@@ -69,7 +69,7 @@ const char *lp__record_describe(const char *table, const char *col, char *buf, s
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n) {
   const lp_form *f = lp_form_of_table(table);
   const lp_field *x = lp_form_field(f, col);
-  if (!x || (f && f->id >= LP_FORM_SCREENING)) return NULL;
+  if (!x || (f && (f->id == LP_FORM_SCREENING || f->id == LP_FORM_RANDOMISATION))) return NULL;
   lp_field_describe(x, buf, n);
   return buf;
 }
@@ -942,4 +942,30 @@ done:
     return s;
   }
   return lp__commit(t, err);
+}
+
+lp_status lp__form_values(const lp_form *form, json_t *in, const char *source, json_t **vals, lp_error *err) {
+  *vals = NULL;
+  loc l = {.form = form->name};
+  snprintf(l.file, sizeof l.file, "%s", source && *source ? source : "--json-in");
+  if (!json_is_object(in)) {
+    FAIL(&l, NULL, "expected an object");
+    return refuse(&l, err);
+  }
+  const char *patient = jstr(in, "patient");
+  snprintf(l.patient, sizeof l.patient, "%s", patient ? patient : "");
+  kind_spec ks = {form->name, form->table, form->fields, form->nfields};
+  check_names(form, in, &l);
+  json_t *v = normalise(&ks, in, &l);
+  for (size_t i = 0; i < form->nfields; i++) {
+    json_t *x = json_object_get(v, form->fields[i].name);
+    if ((form->fields[i].flags & F_REQ) && (!x || json_is_null(x)))
+      FAIL(&l, form->fields[i].name, "required for a %s record", form->name);
+  }
+  if (l.nhard) {
+    json_decref(v);
+    return refuse(&l, err);
+  }
+  *vals = v;
+  return LP_OK;
 }

@@ -129,8 +129,22 @@ static const char *const migration_4 =
 static const char *const migration_5 =
     "CREATE TABLE disclosures(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
     " what TEXT NOT NULL, destination TEXT NOT NULL, patients INTEGER NOT NULL) STRICT;";
+/* Version 6: informed consent (see consent.c). One row per consent: the initial one
+ * that randomisation needs (kind 'initial', from the patient or a legal
+ * representative; 'before_tracking' for patients randomised before consent was
+ * recorded here) and the retrospective one owed after a representative's consent.
+ * The settings consent_required and retrospective_refusal are rows of meta. */
+static const char *const migration_6 =
+    "CREATE TABLE consents(id INTEGER PRIMARY KEY, patient TEXT NOT NULL,"
+    " site_id INTEGER NOT NULL REFERENCES sites(id),"
+    " kind TEXT NOT NULL CHECK(kind IN ('initial','retrospective')),"
+    " consent_by TEXT CHECK(consent_by IN ('patient','personal_representative','professional_representative',"
+    "'before_tracking')),"
+    " decision TEXT NOT NULL CHECK(decision IN ('given','refused','died','never_regained_capacity')),"
+    " consented_at TEXT NOT NULL, taken_by TEXT, form_version TEXT, notes TEXT,"
+    " recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, UNIQUE(patient, kind)) STRICT;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5};
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -730,6 +744,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
       (s = lp__meta_set(t, "arm_a", arm_a, by, "trial created", err)) ||
       (s = lp__meta_set(t, "arm_b", arm_b, by, "trial created", err)))
     goto fail;
+  if (version >= 5 && (s = lp__consent_settings_default(t, by, "trial created", err))) goto fail;
   sqlite3_stmt *st;
   if ((s = lp__prepare(t, "INSERT INTO sites(code, name) VALUES(?,?)", &st, err))) goto fail;
   for (size_t i = 0; i < nsites; i++) {

@@ -215,6 +215,24 @@ lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
 lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t *nsizes,
                           long *per_site, bool *found, lp_error *err);
 
+/* ---- record.c ---- */
+struct json_t;
+struct lp_form;
+/* The values of a JSON object for `form`, checked field by field against its
+ * definitions (names, types, choices, dates, required fields): *vals (owned by the
+ * caller) holds the normalised values; LP_EDATA naming every refused field. */
+lp_status lp__form_values(const struct lp_form *form, struct json_t *in, const char *source, struct json_t **vals,
+                          lp_error *err);
+
+/* ---- consent.c ---- */
+/* The consent settings of a new trial: consent required before randomisation, and a
+ * refused retrospective consent treated as a withdrawal of consent. */
+lp_status lp__consent_settings_default(lp_trial *t, const char *user, const char *reason, lp_error *err);
+/* For a trial from before consent was tracked (an upgrade, an import): every
+ * randomised patient without a consent record gains one marked as recorded before
+ * consent was tracked (owing nothing), and the settings are added when missing. */
+lp_status lp__consent_mark_untracked(lp_trial *t, const char *user, const char *reason, lp_error *err);
+
 /* ---- screen.c ---- */
 lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json,
                          const char *source, const char *user, lp_screen_result *out,

@@ -42,6 +42,7 @@ expect_fail 1 "--json-in: field 'infecton': unknown eligibility field" -- \
   "$LP" screen --db t.db --site S01 --patient P2 --json-in '{"infecton":1}' --user inv
 printf 'infecton\n1\n' >scr.csv
 expect_fail 1 "scr.csv:2: column 'infecton'" -- "$LP" screen --db t.db --site S01 --data scr.csv --user inv
+"$LP" record consent --db t.db --patient P1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user inv >/dev/null
 "$LP" randomize --db t.db --site S01 --patient P1 --user inv >/dev/null
 expect_fail 1 "field 'dya': unknown field for daily records \(see 'leopards record daily --help'\)" -- \
   "$LP" record daily --db t.db --json-in '{"patient":"P1","dya":1}' --user inv

@@ -47,6 +47,7 @@ expect_fail 1 "duplicate object key.*pregnant" -- \
 expect_fail 1 "duplicate object key.*age" -- \
   "$LP" screen --db t.db --user ann --json-in '[{"site":"LDN","age":70,"age":30}]'
 "$LP" screen --db t.db --site LDN --patient P1 --user ann --json-in "{$ELIG}" >/dev/null
+"$LP" record consent --db t.db --patient P1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user ann >/dev/null
 "$LP" randomize --db t.db --site LDN --patient P1 --user ann >/dev/null
 expect_fail 1 "duplicate object key.*gcs" -- \
   "$LP" record daily --db t.db --json-in '{"patient":"P1","day":1,"gcs":15,"gcs":3}' --user ann

@@ -116,6 +116,7 @@ has "0 existing slots re-derived" out
 ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight_kg":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
 site=$(sqlite3 imp.db "SELECT code FROM sites ORDER BY id LIMIT 1")
 expect 0 "$L" screen --db imp.db --site "$site" --patient N1 --user "inv-$site" --json-in "{$ELIG}"
+expect 0 "$L" record consent --db imp.db --patient N1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user "inv-$site"
 expect 0 "$L" randomize --db imp.db --site "$site" --patient N1 --user "inv-$site" --json
 [ "$(jq -r .pack out)" -gt 0 ] || fail "new randomisation: $(cat out)"
 expect 0 "$L" unblind --db imp.db --key imp.key --patient N1 --reason "a test of the new list" --requested-by manager --user manager

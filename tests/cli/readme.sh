@@ -23,6 +23,9 @@ for f in my-trial/trial.db my-trial/trial.key my-trial/sites.csv my-trial/report
 done
 checks=$((checks + 1))
 [ -x "$TMP/home/.local/bin/leopards" ] || fail "cmake --install put no leopards in the prefix"
+grep -q "patient P001 (site S01): initial consent recorded: given by personal_representative" "$TMP/out" ||
+  fail "consent in the walk-through"
+grep -q "retrospective consent owed" "$TMP/out" || fail "the walk-through's status does not list the retrospective consent owed"
 grep -q "patient P001 randomised at site S01" "$TMP/out" || fail "randomisation in the walk-through"
 grep -q "audit trail intact" "$TMP/out" || fail "audit verify in the walk-through"
 

@@ -31,6 +31,7 @@ printf '%s\n' '{"age":60,"infection":1,"temperature":38.6,"heart_rate":112,"resp
  "child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight":80,"pregnant":0,
  "levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0}' >"$TMP/in.json"
 "$LP" screen --db "$db" --site ICU01 --patient NEW1 --user inv-ICU01 --json-in "$(cat "$TMP/in.json")" >/dev/null
+"$LP" record consent --db "$db" --patient NEW1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user inv-ICU01 >/dev/null
 "$LP" randomize --db "$db" --site ICU01 --patient NEW1 --user inv-ICU01 >/dev/null
 same "randomised after the stop" "$(q "SELECT count(*) FROM randomisations")" 61
 expect_fail 2 "at most --patients" -- "$LP" simulate --db "$TMP/u.db" --key "$TMP/u.key" --patients 20 --stop-after 30

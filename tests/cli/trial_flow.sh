@@ -84,7 +84,11 @@ printf 'LDS,Q1,70,1,39,100,25,14,5,3,0,0,0,0,0,80,0,0,0,0,\nLDS,Q2,70,1,39,100,2
 expect 0 "$L" screen --db t.db --data screen.csv --user lee --json
 [ "$(jq -r .screened out)" = 3 ] && [ "$(jq -r .eligible out)" = 2 ] || fail "csv screening counts: $(cat out)"
 
-# --- randomise
+# --- randomise: consent first
+expect 1 "$L" randomize --db t.db --site LDN --patient P1 --user ann
+has "no consent record" err
+expect 0 "$L" record consent --db t.db --patient P1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user ann
+expect 0 "$L" record consent --db t.db --patient Q1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user lee
 expect 0 "$L" randomize --db t.db --site LDN --patient P1 --user ann --json
 [ "$(jq -r 'keys_unsorted|join(",")' out)" = "patient,site,sequence,pack,randomized_at,existing" ] || fail "json keys: $(cat out)"
 grep -qi "levosimendan\|placebo\|\"arm" out && fail "randomize output mentions an arm"

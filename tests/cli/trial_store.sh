@@ -140,6 +140,7 @@ for s in 1 2; do
 done
 (for i in $(seq 1 120); do
   s=$((i % 2 + 1))
+  "$L" record consent --db t.db --patient "$(printf P%03d "$i")" --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user inv$s >/dev/null || exit 1
   "$L" randomize --db t.db --site S0$s --patient "$(printf P%03d "$i")" --user inv$s >/dev/null || exit 1
 done) &
 LOAD=$!
@@ -181,6 +182,7 @@ kept=$(jq -r .kept "$W/out")
 [ "$(sqlite3 "$kept" 'SELECT count(*) FROM randomisations')" = 120 ] || fail "the replaced trial was not kept"
 expect 0 "$L" audit verify --db t.db
 # the list and the key carry on from the restored state
+expect 0 "$L" record consent --db t.db --patient P120 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user inv1
 expect 0 "$L" randomize --db t.db --site S01 --patient P120 --user inv1 --json
 [ "$(jq -r .existing "$W/out")" = false ] || fail "P120 was randomised before the backup was taken"
 # a backup whose audit trail does not verify is not restored

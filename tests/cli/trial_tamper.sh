@@ -22,6 +22,7 @@ q user add --db t.db --name ann --role investigator --site S01 --user mgr
 q list generate --db t.db --key t.key --user stat --initial-per-site 4
 for p in P1 P2; do
   q screen --db t.db --site S01 --patient $p --user ann --json-in "{$ELIG}"
+  q record consent --db t.db --patient $p --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user ann
   q randomize --db t.db --site S01 --patient $p --user ann
 done
 q screen --db t.db --site S01 --user ann --json-in '{"age":30,"infection":0}'

@@ -1,13 +1,16 @@
 """What a nurse sees, in a real headless Chromium: an investigator logs in with a
 one-time password and chooses their own, screens an ineligible patient (the failed
-criteria named in words) and an eligible one, randomises (confirmation, then the pack
-number, never the arm); the investigator of another site can neither open that patient
+criteria named in words) and an eligible one, is told that randomisation needs a consent
+record, records a personal legal representative's consent on the consent form, randomises
+(confirmation, then the pack number, never the arm) and sees the retrospective consent owed
+on the patient page and the site dashboard; the investigator of another site can neither open that patient
 nor unblind them; the first investigator unblinds with a reason and the password and
 sees the arm once; the manager sees the unblinding on the home page and in the audit
 view; after logout the old session cookie no longer works. A screenshot of each page
 goes to the output folder (argv[2]).
 
 usage: browser.py LEOPARDS OUTDIR"""
+import datetime
 import os
 import re
 import shutil
@@ -69,6 +72,8 @@ class Person:
         el = self.d.find_element(By.ID, field_id)
         if el.tag_name == "select":
             Select(el).select_by_value(value)
+        elif el.get_attribute("type") == "datetime-local":  # typing into it depends on the locale
+            self.d.execute_script("arguments[0].value = arguments[1]", el, value)
         else:
             el.clear()
             el.send_keys(value)
@@ -77,6 +82,11 @@ class Person:
         """Press the form's button and wait for the next page to replace this one."""
         old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.CSS_SELECTOR, "form[action='%s'] button[type=submit]" % form_action).click()
+        WebDriverWait(self.d, 30).until(EC.staleness_of(old))
+
+    def click(self, link_text):
+        old = self.d.find_element(By.TAG_NAME, "html")
+        self.d.find_element(By.LINK_TEXT, link_text).click()
         WebDriverWait(self.d, 30).until(EC.staleness_of(old))
 
     def login_first_time(self, user, one_time, new):
@@ -132,15 +142,31 @@ def main():
         check("younger than 18 years" in t and "weight over 135 kg" in t, "the failed criteria are named in words")
         nurse.shot("screening-ineligible")
 
-        # an eligible one, randomised
+        # an eligible one: randomisation waits for the consent, then goes through
         screen(nurse, "WEB-ELIG-1", webutil.ELIGIBLE)
         nurse.submit("/screen")
         check("eligible" in nurse.text() and "not eligible" not in nurse.text(), "an eligible patient is eligible")
         nurse.shot("screening-eligible")
-        old = nurse.d.find_element(By.TAG_NAME, "html")
-        nurse.d.find_element(By.LINK_TEXT, "Randomise this patient").click()
-        WebDriverWait(nurse.d, 30).until(EC.staleness_of(old))
+        nurse.click("Randomise this patient")
+        check("No consent is recorded" in nurse.text() and "Confirm and randomise" not in nurse.text(),
+              "without a consent record the randomisation is not offered, and the page says why")
+        nurse.shot("randomise-needs-consent")
+        nurse.click("Record consent")
+        check("Record consent" in nurse.text() and "legal representative" in nurse.text(), "the consent form")
+        nurse.fill("f-consent_by", "personal_representative")
+        when = (datetime.datetime.utcnow() - datetime.timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M")
+        nurse.fill("f-consented_at", when)
+        nurse.fill("f-taken_by", "Nurse Adams")
+        nurse.fill("f-form_version", "3.1")
+        nurse.shot("consent-form")
+        nurse.submit("/consent")
+        t = nurse.text()
+        check("Consent recorded" in t and "personal legal representative" in t and "owes retrospective consent" in t,
+              "the consent is recorded, and the retrospective consent it leaves owed is said")
+        nurse.shot("consent-recorded")
+        nurse.click("Randomise this patient")
         check("Confirm and randomise" in nurse.text(), "randomisation asks for confirmation first")
+        check("Consent: a personal legal representative" in nurse.text(), "the confirmation shows the consent")
         nurse.shot("randomise-confirm")
         nurse.submit("/randomise")
         pack = nurse.d.find_element(By.ID, "pack").text
@@ -154,7 +180,12 @@ def main():
         t = nurse.text()
         check(pack in t and "levosimendan" not in t.lower() and "placebo" not in t.lower(),
               "the patient page shows the pack, not the arm")
+        check("Retrospective consent owed" in t, "the patient page says retrospective consent is owed")
         nurse.shot("patient")
+        nurse.go("/status")
+        check("WEB-ELIG-1" in nurse.text() and "retrospective consent owed" in nurse.text(),
+              "the site dashboard lists the retrospective consent owed")
+        nurse.shot("dashboard-consent-due")
 
         # the investigator of another site
         other = Person(srv, outdir, "2-investigator-ICU02")

@@ -27,11 +27,12 @@ def check(cond, what):
         failures.append(what)
 
 
-PAGES_GET = ["/home", "/status", "/screen", "/randomise?patient=P0001", "/patients/P0001",
+PAGES_GET = ["/home", "/status", "/screen", "/randomise?patient=P0001", "/consent?patient=P0001", "/patients/P0001",
              "/unblind?patient=P0001", "/audit", "/users", "/password"]
-PAGES_POST = ["/screen", "/randomise", "/unblind", "/users", "/users/deactivate", "/password", "/logout"]
+PAGES_POST = ["/screen", "/randomise", "/consent", "/unblind", "/users", "/users/deactivate", "/password", "/logout"]
 API = [("GET", "/api/v1/session"), ("POST", "/api/v1/logout"), ("POST", "/api/v1/password"),
-       ("POST", "/api/v1/screenings"), ("POST", "/api/v1/randomisations"), ("GET", "/api/v1/patients/P0001"),
+       ("POST", "/api/v1/screenings"), ("POST", "/api/v1/randomisations"), ("POST", "/api/v1/consents"),
+       ("GET", "/api/v1/patients/P0001"),
        ("POST", "/api/v1/unblindings"), ("GET", "/api/v1/status"), ("GET", "/api/v1/audit?patient=P0001")]
 
 
@@ -111,6 +112,18 @@ def main():
         code, _, body = request(u + "/api/v1/randomisations", "POST", {"site": "ICU01", "patient": "SEC-2"},
                                 headers=bearer(inv1))
         check(code == 422, "randomising an ineligible patient: 422")
+        code, _, body = request(u + "/api/v1/randomisations", "POST", {"site": "ICU01", "patient": "SEC-1"},
+                                headers=bearer(inv1))
+        check(code == 422 and "no consent record" in body, "randomising without a consent record: 422 saying so")
+        consent = {"patient": "SEC-1", "consent_by": "patient", "consented_at": "2020-01-01T00:00",
+                   "taken_by": "nurse", "form_version": "1"}
+        for user in ("inv-ICU02", "monitor", "manager", "statistician"):
+            code, _, body = request(u + "/api/v1/consents", "POST", consent, headers=bearer(tokens[user]))
+            check(code == 403, "%s may not record consent at ICU01: 403 (%d)" % (user, code))
+        code, _, body = request(u + "/api/v1/consents", "POST", consent, headers={"Cookie": "lp_session=" + inv1})
+        check(code == 403 and "CSRF" in body, "a cookie-authenticated consent without X-CSRF-Token: 403")
+        code, _, body = request(u + "/api/v1/consents", "POST", consent, headers=bearer(inv1))
+        check(code == 201, "the investigator records the consent: 201 (%s)" % body.strip())
         code, _, body = request(u + "/api/v1/randomisations", "POST", {"site": "ICU01", "patient": "SEC-1"},
                                 headers=bearer(inv1))
         first = json_of(body)
