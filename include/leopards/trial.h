@@ -405,7 +405,7 @@ typedef struct lp_finding {
   long record;      /* the record's id when it exists (adverse events), else 0 */
   char field[64];   /* "" for a rule about the record as a whole */
   char text[512];
-  char source[256]; /* where the input came from: a CSV file, "--json-in[2]", ... */
+  char source[256]; /* where the input came from: a CSV file, "the JSON input[2]", ... */
   long line;        /* CSV line, 0 for JSON */
 } lp_finding;
 typedef struct lp_findings {

@@ -706,7 +706,7 @@ fail:
 }
 
 lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err) {
-  if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", verb);
+  if (!user || !*user) return lp__with_field(err, "user", lp_error_set(err, LP_EINVAL, "no user given to %s", verb));
   sqlite3_stmt *st;
   if (lp__prepare(t, t->schema_version >= 4 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
                                               " accounts WHERE user_id=u.id) FROM users u LEFT JOIN sites si ON"

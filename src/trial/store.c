@@ -591,7 +591,7 @@ const char *lp_role_name(lp_role r) { return (unsigned)r < 4 ? role_names[r] : "
 lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
                          const char *action, lp_error *err) {
   sqlite3_stmt *st;
-  if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", action);
+  if (!user || !*user) return lp__with_field(err, "user", lp_error_set(err, LP_EINVAL, "no user given to %s", action));
   /* accounts (and deactivation) exist from schema version 4 */
   if (lp__prepare(t, t->schema_version >= 4 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
                                               " WHERE user_id=users.id) FROM users WHERE name=?"
@@ -661,7 +661,7 @@ lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role rol
   if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "register users", err))) goto fail;
   if (role == LP_ROLE_INVESTIGATOR) {
     if (!site) {
-      s = lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: give --site");
+      s = lp__with_field(err, "site", lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: name it"));
       goto fail;
     }
     if ((s = lp__site_id(t, site, &site_id, err))) goto fail;

@@ -11,6 +11,16 @@
 #include <leopards/trial.h>
 
 #define LP__ID_BYTES 16
+/* The longest patient code (screening refuses longer ones; see lp_finding.patient). */
+#define LP__PATIENT_MAX 63
+
+/* Name the input field an error is about (a front end turns it into its own hint:
+ * the command line's option, the web form's field); returns `s`. */
+#include <stdio.h>
+static inline lp_status lp__with_field(lp_error *err, const char *field, lp_status s) {
+  if (err) snprintf(err->field, sizeof err->field, "%s", field);
+  return s;
+}
 #define LP__SECRET_BYTES 32
 
 /* Prepared statements kept for reuse: parsing SQL costs as much as the work of a
