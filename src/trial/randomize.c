@@ -119,7 +119,8 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
     return LP_OK;
   }
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_may(t, user, LP_DO_RANDOMISE, site_id, "randomise patients", err)))
+  if ((s = lp__user_may(t, user, LP_DO_RANDOMISE, site_id, "randomise patients", err)) ||
+      (s = lp__site_open(t, site_id, err)))
     goto fail;
   if ((s = check_screening(t, patient, site_id, site, &screening_id, err))) goto fail;
   if ((s = site_counts(t, site_id, &slots, &seq, err))) goto fail;

@@ -284,6 +284,7 @@ lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err)) || (s = lp__site_id(t, site, &site_id, err)) ||
       (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err)) ||
+      (s = lp__site_open(t, site_id, err)) ||
       (s = lp__screen_one(t, site_id, patient, inputs_json, "the eligibility inputs", user, out, err))) {
     lp__rollback(t);
     return s;
@@ -302,7 +303,8 @@ static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site,
   long site_id;
   lp_status s;
   if ((s = lp__site_id(t, site, &site_id, err)) ||
-      (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err))) {
+      (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err)) ||
+      (s = lp__site_open(t, site_id, err))) {
     lp_error e2 = *err;
     return lp_error_at(err, s, file, line, NULL, "%s%s", where, e2.message);
   }

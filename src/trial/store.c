@@ -123,7 +123,18 @@ static const char *const migration_4 =
     "CREATE TABLE refusals(id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL,"
     " action TEXT NOT NULL, site TEXT, patient TEXT) STRICT;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
+/* Version 5: a site can be closed to recruitment during the trial (when, by whom and
+ * why, audited with the site's row; sites added during the trial are ordinary rows),
+ * and personal API tokens for automation: a `sessions` row of kind 'api' with its
+ * label (audited, nothing secret), its token's hash in `session_secrets` as a
+ * session's, so that no token ever enters the trail or an export. */
+static const char *const migration_5 =
+    "ALTER TABLE sites ADD COLUMN closed_at TEXT;"
+    "ALTER TABLE sites ADD COLUMN closed_by TEXT;"
+    "ALTER TABLE sites ADD COLUMN closed_reason TEXT;"
+    "ALTER TABLE sessions ADD COLUMN label TEXT;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 

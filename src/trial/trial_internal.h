@@ -95,6 +95,9 @@ lp_status lp__commit_keep(lp_trial *t, lp_error *err);
 void lp__rollback(lp_trial *t);
 void lp__now(lp_trial *t, char *buf, size_t n);
 lp_status lp__check_unlocked(lp_trial *t, lp_error *err);
+/* LP_ESTATE (field "site", saying since when and why) when the site is closed to
+ * recruitment. */
+lp_status lp__site_open(lp_trial *t, long site_id, lp_error *err);
 lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err);
 lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err);
 /* A real calendar date "YYYY-MM-DD", optionally with "THH:MM" or "THH:MM:SS". */
