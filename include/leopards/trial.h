@@ -504,6 +504,9 @@ typedef struct lp_audit_checkpoint {
  * has one): a trail that does not verify gets no checkpoint (LP_EINTEGRITY, naming
  * its first problem). */
 lp_status lp_audit_checkpoint_take(lp_trial *t, lp_audit_checkpoint *out, lp_error *err);
+/* The number of the trail's last entry (0 when empty), without verifying anything:
+ * cheap enough to ask every minute whether new entries were written. */
+lp_status lp_audit_last_entry(lp_trial *t, long *entry, lp_error *err);
 /* One line "ENTRY HASH TIME" (no newline). */
 void lp_audit_checkpoint_format(const lp_audit_checkpoint *c, char *buf, size_t n);
 /* Append the line to `path` (created with mode 0600 if missing) and sync it. */
