@@ -22,6 +22,12 @@ static void notice(resp *r, const char *cls, const char *msg) {
   PUT("</p>");
 }
 
+/* An ISO time as "2026-12-01 21:06" (as the other pages show times). */
+static void put_time(resp *r, const char *iso) {
+  if (iso && strlen(iso) >= 16 && iso[10] == 'T') PF("%.10s %.5s", iso, iso + 11);
+  else ESC(iso);
+}
+
 /* ---- API tokens ---- */
 
 static void tokens_page(req *q, resp *r, const char *msg, const char *shown) {
@@ -46,11 +52,11 @@ static void tokens_page(req *q, resp *r, const char *msg, const char *shown) {
       PF("<tr><td>%ld</td><td>", x[i].id);
       ESC(x[i].label);
       PUT("</td><td>");
-      ESC(x[i].created_at);
+      put_time(r, x[i].created_at);
       PUT("</td><td>");
-      ESC(x[i].expires_at);
+      put_time(r, x[i].expires_at);
       PUT("</td><td>");
-      ESC(x[i].last_used);
+      put_time(r, x[i].last_used);
       PF("</td><td>%s</td><td>", x[i].revoked ? "revoked" : x[i].expired ? "expired" : "active");
       if (!x[i].revoked) {
         PUT("<form method=\"post\" action=\"/tokens/revoke\">");
@@ -127,11 +133,11 @@ static void sites_page(req *q, resp *r, int code, const char *msg) {
        x[i].slots ? "" : " (none yet: the statistician extends the list)");
     if (x[i].closed) {
       PUT("closed ");
-      ESC(x[i].closed_at);
+      put_time(r, x[i].closed_at);
       PUT(": ");
       ESC(x[i].closed_reason);
     } else {
-      PUT("open <form method=\"post\" action=\"/sites/close\">");
+      PUT("open <details><summary>Close to recruitment</summary><form method=\"post\" action=\"/sites/close\">");
       srvp_csrf_field(q, r);
       PUT("<input type=\"hidden\" name=\"site\" value=\"");
       ESC(x[i].code);
@@ -140,7 +146,7 @@ static void sites_page(req *q, resp *r, int code, const char *msg) {
       PUT("\">Reason to close</label><input id=\"why-");
       ESC(x[i].code);
       PUT("\" name=\"reason\" required minlength=\"3\" maxlength=\"200\"><button class=\"danger\" "
-          "type=\"submit\">Close to recruitment</button></form>");
+          "type=\"submit\">Close to recruitment</button></form></details>");
     }
     PUT("</td></tr>");
   }
