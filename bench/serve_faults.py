@@ -33,7 +33,9 @@ def free_port():
 
 class Srv:
     def __init__(self, db, key, port, d):
-        self.args = [LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:%d" % port, "--workers", "8"]
+        self.checkpoints = os.path.join(d, "checkpoints")
+        self.args = [LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:%d" % port, "--workers", "8",
+                     "--checkpoint-file", self.checkpoints, "--checkpoint-every", "2"]
         self.log = open(os.path.join(d, "serve.log"), "a")
         self.port = port
         self.start()
@@ -132,10 +134,13 @@ def main():
     gaps = con.execute("SELECT count(*) FROM (SELECT site_id, max(seq) m, count(*) c FROM randomisations GROUP BY 1) WHERE m != c").fetchone()[0]
     con.close()
     lost = [p for p, pack in told.items() if packs.get(p) != pack]
-    verify = subprocess.run([LP, "audit", "verify", "--db", db], capture_output=True, text=True)
+    verify = subprocess.run([LP, "audit", "verify", "--db", db, "--checkpoint", srv.checkpoints], capture_output=True,
+                            text=True)
+    ncp = len(open(srv.checkpoints).read().split("\n")) - 1 if os.path.exists(srv.checkpoints) else 0
     print("%d SIGKILLs under load: %d randomisations told to clients, %d in the store; lost or changed %d; "
-          "slots shared %d; sites with a skipped slot %d; errors %d; audit verify: %s; SIGTERM under load stopped in %.2f s"
-          % (a.kills, len(told), len(packs), len(lost), dup, gaps, len(errors),
+          "slots shared %d; sites with a skipped slot %d; errors %d; audit verify with %d checkpoints taken while serving: %s; "
+          "SIGTERM under load stopped in %.2f s"
+          % (a.kills, len(told), len(packs), len(lost), dup, gaps, len(errors), ncp,
              "intact" if verify.returncode == 0 else "FAILED: " + verify.stdout[:300], term_s))
     ok = len(told) > a.patients // 2 and len(packs) >= len(told) and not lost and dup == 0 and gaps == 0 and verify.returncode == 0 and not errors and term_s < 10
     sys.exit(0 if ok else 1)

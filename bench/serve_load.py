@@ -116,8 +116,9 @@ def main():
     per_site = a.patients // a.clients + 20
     db, key, users = setup(d, a.clients, per_site)
     log = open(os.path.join(d, "serve.log"), "w+")
+    cp = os.path.join(d, "checkpoints")
     srv = subprocess.Popen([LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:0", "--workers",
-                            str(a.workers)], stdout=log, stderr=subprocess.STDOUT)
+                            str(a.workers), "--checkpoint-file", cp], stdout=log, stderr=subprocess.STDOUT)
     port = None
     for _ in range(100):
         log.seek(0)
@@ -151,7 +152,8 @@ def main():
     dup = con.execute("SELECT count(*) FROM (SELECT site_id, seq FROM randomisations GROUP BY 1,2 HAVING count(*)>1)").fetchone()[0]
     gaps = con.execute("SELECT count(*) FROM (SELECT site_id, max(seq) m, count(*) c FROM randomisations GROUP BY 1) WHERE m != c").fetchone()[0]
     con.close()
-    verify = subprocess.run([LP, "audit", "verify", "--db", db], capture_output=True, text=True)
+    verify = subprocess.run([LP, "audit", "verify", "--db", db, "--checkpoint", cp], capture_output=True, text=True)
+    ncp = len(open(cp).read().split("\n")) - 1 if os.path.exists(cp) else 0
     store = subprocess.run([os.path.join(ROOT, "build", "bench", "bench_trial"), "--procs", "16", "--n", "2000"],
                            capture_output=True, text=True).stdout
     m = re.search(r"^\s*16\s+(\d+)\s+(\d+)", store, re.M)
@@ -165,8 +167,8 @@ def main():
     print("  the store alone, 16 processes: %.0f durable randomisations/s (bare fsync'd commits %.0f/s, "
           "i.e. %.1f ms each)" % (store_rate, fsync_rate, 1000 / fsync_rate if fsync_rate else float("nan")))
     print("  ratio HTTP/store %.2f; errors %d; SIGTERM to stopped %.2f s" % (rate / store_rate, len(errors), stop_s))
-    print("  after: %d allocations, %d slots shared, %d sites with a skipped slot; audit verify: %s" %
-          (n, dup, gaps, "intact" if verify.returncode == 0 else "FAILED"))
+    print("  after: %d allocations, %d slots shared, %d sites with a skipped slot; audit verify with %d checkpoints "
+          "taken while serving: %s" % (n, dup, gaps, ncp, "intact" if verify.returncode == 0 else "FAILED"))
     if errors:
         print("  first errors:", errors[:3])
     ok = n == a.patients and dup == 0 and gaps == 0 and verify.returncode == 0 and not errors

@@ -202,9 +202,36 @@ int cli_choice(const cli_args *a, const char *name, const char *const *choices, 
   return cli_usage_error(a, "--%s: '%s' is not one of: %s", name, v, list);
 }
 
+/* The command line's own hints for library messages, which speak of things (the key,
+ * a reason, a field) and not of options. */
+static void cli_hint(const cli_args *a, const lp_error *err) {
+  static const struct {
+    const char *says, *hint;
+  } hints[] = {
+      {"no such trial database", "create it with 'leopards trial init'"},
+      {"the statistician must generate or extend the list", "leopards list generate --key KEY --user STATISTICIAN"},
+      {"the statistician must extend it", "leopards list generate --key KEY --user STATISTICIAN"},
+      {"cannot change during the trial", "see 'leopards list report'"},
+  };
+  for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+    if (strstr(err->message, hints[i].says)) {
+      fprintf(stderr, "hint: %s\n", hints[i].hint);
+      return;
+    }
+  if (!a || !err->field[0]) return;
+  for (const cli_opt *o = a->cmd->opts; o && o->name; o++)
+    if (!strcmp(o->name, err->field) && strcmp(o->name, "_")) {
+      fprintf(stderr, "hint: give --%s\n", o->name);
+      return;
+    }
+  if (strstr(err->message, "unknown") && strstr(err->message, "field"))
+    fprintf(stderr, "hint: 'leopards %s --help' lists the fields\n", a->cmd->path);
+}
+
 int cli_fail(const cli_args *a, const lp_error *err) {
   const char *msg = err->message[0] ? err->message : lp_strerror(err->status);
   fprintf(stderr, "leopards %s: %s\n", a ? a->cmd->path : "", msg);
+  cli_hint(a, err);
   if (a && cli_has(a, "json")) {
     json_t *e = json_pack("{s:s, s:s}", "status", lp_status_name(err->status), "message", msg);
     if (e && err->file[0]) json_object_set_new(e, "file", json_string(err->file));

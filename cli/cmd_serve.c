@@ -17,6 +17,8 @@ static const cli_opt serve_opts[] = {
     {"tls-cert", "FILE", "TLS certificate (PEM); with --tls-key"},
     {"tls-key", "FILE", "TLS private key (PEM)"},
     {"workers", "N", "worker threads, each with its own trial handle (default 4)"},
+    {"checkpoint-file", "FILE", "append an audit checkpoint here whenever new entries were written (each minute)"},
+    {"checkpoint-every", "SECONDS", "how often to look for new entries (default 60)"},
     {"demo", NULL, "create a fresh demo trial in progress in leopards-serve-demo/ and serve it"},
     {"dir", "DIR", "folder of the demo (default leopards-serve-demo)"},
     {0}};
@@ -28,6 +30,10 @@ static int run_serve(const cli_args *a) {
   int rc;
   if ((rc = cli_long(a, "workers", 1, 64, &w))) return rc;
   o.workers = (int)w;
+  long every = 60;
+  if ((rc = cli_long(a, "checkpoint-every", 1, 86400, &every))) return rc;
+  o.checkpoint_every_s = (unsigned)every;
+  o.checkpoint_file = cli_str(a, "checkpoint-file");
   if (cli_str(a, "listen")) o.listen = cli_str(a, "listen");
   o.key = cli_str(a, "key");
   o.audit_key = cli_str(a, "audit-key");

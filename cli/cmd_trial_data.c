@@ -42,8 +42,12 @@ int cli_run_record(const cli_args *a) {
   lp_status s = jin ? lp_record_json_checked(t, kind, jin, "--json-in", user, cli_str(a, "reason"), &rows, &fs, &err)
                     : lp_record_csv_checked(t, kind, data, user, cli_str(a, "reason"), &rows, &fs, &err);
   lp_trial_close(t);
-  /* every finding, hard ones included, on stderr: one a line, field named */
+  /* every finding, hard ones included, on stderr: one a line, field named; then the
+   * command line's own hints (the library's findings speak of fields, not options) */
+  bool unknown_field = false, needs_reason = false;
   for (size_t i = 0; i < fs.n; i++) {
+    unknown_field |= strstr(fs.items[i].text, "unknown field") != NULL;
+    needs_reason |= strstr(fs.items[i].text, "a change needs a reason") != NULL;
     const lp_finding *f = &fs.items[i];
     char where[320] = "";
     if (f->line) snprintf(where, sizeof where, "%s:%ld: ", f->source, f->line);
@@ -53,6 +57,8 @@ int cli_run_record(const cli_args *a) {
     fprintf(stderr, "leopards: %s: %s%s %s%s%s%s: %s\n", lp_finding_level_name(f->level), where, f->form,
             f->patient, day, f->field[0] ? ", " : "", f->field, f->text);
   }
+  if (unknown_field) fprintf(stderr, "hint: see 'leopards record %s --help'\n", lp_record_kind_name(kind));
+  if (needs_reason) fprintf(stderr, "hint: give the reason with --reason\n");
   size_t nsoft = fs.soft;
   json_t *warnings = json_array();
   for (size_t i = 0; i < fs.n; i++)

@@ -26,9 +26,7 @@ static void fail(resp *r, int code, lp_status st, const char *msg, const char *f
   put_json(r, code, json_pack("{s:o}", "error", e));
 }
 
-static void fail_err(resp *r, const lp_error *e) {
-  fail(r, srv_http_status(e->status), e->status, e->message, e->field);
-}
+static void fail_err(resp *r, const lp_error *e) { fail(r, srv_http_status_of(e), e->status, e->message, e->field); }
 
 static json_t *body_json(req *q, resp *r) {
   json_error_t je;
@@ -333,6 +331,103 @@ static void audit(req *q, resp *r) {
   put_json(r, 200, json_pack("{s:o}", "entries", a.arr));
 }
 
+/* ---- personal API tokens: the user's own ---- */
+
+static json_t *token_json(const lp_api_token_info *x) {
+  return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s}", "id", (json_int_t)x->id, "label", x->label, "created_at",
+                   x->created_at, "expires_at", x->expires_at, "last_used", x->last_used[0] ? x->last_used : NULL,
+                   "state",
+                   x->revoked   ? "revoked"
+                   : x->expired ? "expired"
+                                : "active");
+}
+
+static void tokens(req *q, resp *r, bool post) {
+  lp_error e;
+  if (!post) {
+    lp_api_token_info *x;
+    size_t n;
+    if (lp_api_token_list(q->t, q->who.user, &x, &n, &e)) return fail_err(r, &e);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, token_json(&x[i]));
+    free(x);
+    return put_json(r, 200, json_pack("{s:o}", "tokens", arr));
+  }
+  if (q->who.api_token) return fail(r, 403, LP_EDENIED, "an API token cannot create API tokens", NULL);
+  json_t *j = body_json(q, r);
+  if (!j) return;
+  json_t *d = json_object_get(j, "days");
+  int days = d ? (json_is_integer(d) && json_integer_value(d) > 0 && json_integer_value(d) < 100000
+                      ? (int)json_integer_value(d)
+                      : 0)
+               : 365;
+  char tok[LP_API_TOKEN_LEN + 1];
+  long id = 0;
+  lp_status s = lp_api_token_create(q->t, q->who.user, jstr(j, "label"), days, tok, &id, &e);
+  json_decref(j);
+  if (s) return fail_err(r, &e);
+  put_json(r, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "token", tok));
+  sodium_memzero(tok, sizeof tok);
+}
+
+static void token_revoke(req *q, resp *r, const char *rest) {
+  char *end = NULL;
+  long id = strtol(rest, &end, 10);
+  if (id <= 0 || !end || strcmp(end, "/revoke")) return fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+  lp_error e;
+  if (lp_api_token_revoke(q->t, q->who.user, id, &e)) return fail_err(r, &e);
+  put_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+}
+
+/* ---- sites (trial manager) ---- */
+
+static void sites(req *q, resp *r, bool post) {
+  if (!check(q, r, LP_DO_MANAGE_SITES, NULL, NULL)) return;
+  lp_error e;
+  if (!post) {
+    lp_site_info *x;
+    size_t n;
+    if (lp_site_list(q->t, &x, &n, &e)) return fail_err(r, &e);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(
+          arr, json_pack("{s:s, s:s, s:b, s:s?, s:s?, s:I, s:I}", "code", x[i].code, "name", x[i].name, "open",
+                         !x[i].closed, "closed_at", x[i].closed ? x[i].closed_at : NULL, "closed_reason",
+                         x[i].closed ? x[i].closed_reason : NULL, "slots", (json_int_t)x[i].slots, "randomised",
+                         (json_int_t)x[i].randomised));
+    free(x);
+    return put_json(r, 200, json_pack("{s:o}", "sites", arr));
+  }
+  json_t *j = body_json(q, r);
+  if (!j) return;
+  const char *code = jstr(j, "code");
+  if (!srv_code_ok(code)) {
+    json_decref(j);
+    return fail(r, 400, LP_EINVAL, "a site code has 1 to 32 letters, digits, '-', '_' or '.'", "code");
+  }
+  lp_status s = lp_site_add(q->t, q->who.user, code, jstr(j, "name"), &e);
+  if (!s) put_json(r, 201, json_pack("{s:s, s:b}", "code", code, "open", 1));
+  json_decref(j);
+  if (s) fail_err(r, &e);
+}
+
+static void site_close(req *q, resp *r, const char *rest) {
+  char code[64];
+  const char *slash = strchr(rest, '/');
+  if (!slash || strcmp(slash, "/close") || (size_t)(slash - rest) >= sizeof code)
+    return fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+  snprintf(code, sizeof code, "%.*s", (int)(slash - rest), rest);
+  if (!srv_code_ok(code)) return fail(r, 404, LP_ENOTFOUND, "no such site", "site");
+  if (!check(q, r, LP_DO_MANAGE_SITES, NULL, NULL)) return;
+  json_t *j = body_json(q, r);
+  if (!j) return;
+  lp_error e;
+  lp_status s = lp_site_close(q->t, q->who.user, code, jstr(j, "reason"), &e);
+  json_decref(j);
+  if (s) return fail(r, srv_http_status(s), s, e.message, e.field);
+  put_json(r, 200, json_pack("{s:s, s:b}", "code", code, "open", 0));
+}
+
 void srv_api(req *q, resp *r) {
   const char *p = q->path + 7; /* after "/api/v1" */
   bool post = !strcmp(q->method, "POST"), get = !strcmp(q->method, "GET");
@@ -350,6 +445,8 @@ void srv_api(req *q, resp *r) {
     return put_json(r, 200, json_pack("{s:b}", "ended", 1));
   }
   if (!strcmp(p, "/session") && get) return put_json(r, 200, identity(&q->who));
+  if (q->who.api_token && (!strcmp(p, "/password") || !strcmp(p, "/logout")))
+    return fail(r, 403, LP_EDENIED, "an API token cannot change a password nor log out (revoke it instead)", NULL);
   if (!strcmp(p, "/password") && post) {
     json_t *j = body_json(q, r);
     if (!j) return;
@@ -368,5 +465,9 @@ void srv_api(req *q, resp *r) {
   if (!strcmp(p, "/unblindings") && post) return unblinding(q, r);
   if (!strcmp(p, "/status") && get) return status(q, r);
   if (!strcmp(p, "/audit") && get) return audit(q, r);
+  if (!strcmp(p, "/tokens") && (get || post)) return tokens(q, r, post);
+  if (!strncmp(p, "/tokens/", 8) && post) return token_revoke(q, r, p + 8);
+  if (!strcmp(p, "/sites") && (get || post)) return sites(q, r, post);
+  if (!strncmp(p, "/sites/", 7) && post) return site_close(q, r, p + 7);
   fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
 }

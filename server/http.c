@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -30,6 +31,13 @@ struct srv {
   bool *busy;
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  uint8_t login_secret[32]; /* keys the login form's anti-forgery tokens */
+  /* the checkpoint thread: its own handle; `stopping` under mu wakes it */
+  pthread_t cp_thread;
+  pthread_cond_t cp_cv;
+  bool cp_running, stopping;
+  lp_trial *cp_handle;
+  long cp_last; /* the last entry checkpointed (or present at start) */
 };
 
 typedef struct conn_ctx {
@@ -125,9 +133,22 @@ int srv_http_status(lp_status s) {
   }
 }
 
+int srv_http_status_of(const lp_error *e) {
+  if (e->status == LP_ESTATE && !strcmp(e->field, "site")) return 422;
+  return srv_http_status(e->status);
+}
+
 void srv_session_cookie(req *q, resp *r, const char *token, bool clear) {
   snprintf(r->cookie, sizeof r->cookie, "lp_session=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
            clear ? "" : token, q->tls ? "; Secure" : "", clear ? "; Max-Age=0" : "");
+}
+
+void srv_login_csrf(req *q, const char *cookie, char hex[LP_TOKEN_HEX + 1]) {
+  hex[0] = '\0';
+  if (!cookie || strlen(cookie) != LP_TOKEN_HEX) return;
+  uint8_t h[32];
+  crypto_generichash(h, sizeof h, (const uint8_t *)cookie, LP_TOKEN_HEX, q->s->login_secret, sizeof q->s->login_secret);
+  sodium_bin2hex(hex, LP_TOKEN_HEX + 1, h, sizeof h);
 }
 
 /* ---- the handle pool ---- */
@@ -201,8 +222,15 @@ static void authenticate(req *q) {
   } else {
     tok = MHD_lookup_connection_value(q->c, MHD_COOKIE_KIND, "lp_session");
   }
-  if (!tok || strlen(tok) != LP_TOKEN_HEX) return;
   lp_error err;
+  if (q->bearer && tok && !strncmp(tok, "lpt_", 4)) { /* a personal API token */
+    if (lp_api_token_check(q->t, tok, &q->who, &err) == LP_OK) {
+      q->authed = true;
+      snprintf(q->token, sizeof q->token, "%s", tok);
+    }
+    return;
+  }
+  if (!tok || strlen(tok) != LP_TOKEN_HEX) return;
   if (lp_session_check(q->t, &q->policy, tok, &q->who, &err) == LP_OK) {
     q->authed = true;
     snprintf(q->token, sizeof q->token, "%s", tok);
@@ -313,7 +341,76 @@ static int srv_attach_audit_key(srv *s, lp_trial *t) {
   return 0;
 }
 
+/* ---- audit checkpoints while serving ---- */
+
+/* Append a checkpoint when entries were written since the last one. */
+static void checkpoint_now(srv *s) {
+  lp_error err;
+  long head = 0;
+  if (lp_audit_last_entry(s->cp_handle, &head, &err)) {
+    fprintf(stderr, "leopards serve: checkpoint: %s\n", err.message);
+    return;
+  }
+  if (head <= s->cp_last) return;
+  lp_audit_checkpoint c;
+  if (lp_audit_checkpoint_take(s->cp_handle, &c, &err) || lp_audit_checkpoint_append(&c, s->o->checkpoint_file, &err)) {
+    fprintf(stderr, "leopards serve: checkpoint: %s\n", err.message);
+    return;
+  }
+  s->cp_last = c.entry;
+}
+
+static void *checkpoint_loop(void *arg) {
+  srv *s = arg;
+  unsigned every = s->o->checkpoint_every_s ? s->o->checkpoint_every_s : 60;
+  pthread_mutex_lock(&s->mu);
+  while (!s->stopping) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += every;
+    while (!s->stopping && pthread_cond_timedwait(&s->cp_cv, &s->mu, &until) == 0) {
+    }
+    if (s->stopping) break;
+    pthread_mutex_unlock(&s->mu);
+    checkpoint_now(s);
+    pthread_mutex_lock(&s->mu);
+  }
+  pthread_mutex_unlock(&s->mu);
+  checkpoint_now(s); /* what the last requests wrote */
+  return NULL;
+}
+
+static int start_checkpoints(srv *s) {
+  lp_error err;
+  if (!s->o->checkpoint_file) return 0;
+  if (lp_trial_open(s->o->db, &s->cp_handle, &err) || srv_attach_audit_key(s, s->cp_handle) ||
+      lp_audit_last_entry(s->cp_handle, &s->cp_last, &err)) {
+    fprintf(stderr, "leopards serve: checkpoint: %s\n", err.message);
+    return 1;
+  }
+  if (pthread_create(&s->cp_thread, NULL, checkpoint_loop, s)) {
+    fprintf(stderr, "leopards serve: cannot start the checkpoint thread\n");
+    return 1;
+  }
+  s->cp_running = true;
+  return 0;
+}
+
+static void stop_checkpoints(srv *s) {
+  if (s->cp_running) {
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cp_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->cp_thread, NULL);
+    s->cp_running = false;
+  }
+  lp_trial_close(s->cp_handle);
+  s->cp_handle = NULL;
+}
+
 static void teardown(srv *s) {
+  stop_checkpoints(s);
   for (int i = 0; i < s->nhandles; i++) lp_trial_close(s->handles[i]);
   free(s->handles);
   free(s->busy);
@@ -321,6 +418,7 @@ static void teardown(srv *s) {
   lp_audit_key_free(s->akey);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
+  pthread_cond_destroy(&s->cp_cv);
 }
 
 static int open_handles(srv *s) {
@@ -346,8 +444,14 @@ static int open_handles(srv *s) {
 int srv_run(const srv_options *o) {
   srv s = {.o = o, .nhandles = o->workers > 0 ? o->workers : 4};
   lp_account_policy_default(&s.policy);
+  if (sodium_init() < 0) {
+    fprintf(stderr, "leopards serve: libsodium failed to start\n");
+    return 1;
+  }
+  randombytes_buf(s.login_secret, sizeof s.login_secret);
   pthread_mutex_init(&s.mu, NULL);
   pthread_cond_init(&s.cv, NULL);
+  pthread_cond_init(&s.cp_cv, NULL);
   struct sockaddr_in sa;
   if (parse_listen(o->listen, &sa)) {
     fprintf(stderr, "leopards serve: cannot use the address '%s' (expected IPV4:PORT)\n", o->listen);
@@ -358,6 +462,7 @@ int srv_run(const srv_options *o) {
     teardown(&s);
     return 1;
   }
+  /* the checkpoint thread is started after the signal mask below, so it inherits it */
   /* the workers inherit a mask without the stop signals: only this thread waits for them */
   sigset_t stop;
   sigemptyset(&stop);
@@ -365,6 +470,10 @@ int srv_run(const srv_options *o) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN);
+  if (start_checkpoints(&s)) {
+    teardown(&s);
+    return 1;
+  }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   char *cert = NULL, *keypem = NULL;
   if (o->tls_cert) {

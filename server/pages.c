@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include <leopards/forms.h>
+#include <microhttpd.h>
 
 #include "server.h"
 
@@ -62,7 +63,9 @@ static void begin(req *q, resp *r, const char *title) {
         PUT("<a href=\"/status\">Dashboard</a>");
       if (!lp_access_check(q->who.role, q->who.site, LP_DO_VIEW_AUDIT, q->who.site[0] ? q->who.site : NULL, NULL))
         PUT("<a href=\"/audit\">Audit trail</a>");
-      if (q->who.role == LP_ROLE_MANAGER) PUT("<a href=\"/users\">Users and sites</a>");
+      if (q->who.role == LP_ROLE_MANAGER) PUT("<a href=\"/users\">Users</a><a href=\"/sites\">Sites</a>");
+      if (q->who.role == LP_ROLE_STATISTICIAN) PUT("<a href=\"/list\">Randomisation list</a>");
+      PUT("<a href=\"/tokens\">API tokens</a>");
       PUT("<a href=\"/password\">Password</a>");
     }
     PUT("<span>");
@@ -130,6 +133,32 @@ static bool csrf_ok(req *q) {
 
 /* ---- login, password, logout ---- */
 
+/* The login form's anti-forgery token: the browser's `lp_login` cookie (set here when
+ * it has none) and, in the form, a keyed hash of it that only this server can make. */
+static void login_csrf_field(req *q, resp *r) {
+  const char *c = MHD_lookup_connection_value(q->c, MHD_COOKIE_KIND, "lp_login");
+  char fresh[LP_TOKEN_HEX + 1], field[LP_TOKEN_HEX + 1];
+  if (!c || strlen(c) != LP_TOKEN_HEX || strspn(c, "0123456789abcdef") != LP_TOKEN_HEX) {
+    uint8_t raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(fresh, sizeof fresh, raw, sizeof raw);
+    snprintf(r->cookie, sizeof r->cookie, "lp_login=%s; Path=/login; HttpOnly; SameSite=Strict%s", fresh,
+             q->tls ? "; Secure" : "");
+    c = fresh;
+  }
+  srv_login_csrf(q, c, field);
+  PUT("<input type=\"hidden\" name=\"csrf\" value=\"");
+  ESC(field);
+  PUT("\">");
+}
+
+static bool login_csrf_ok(req *q) {
+  char want[LP_TOKEN_HEX + 1], got[LP_TOKEN_HEX + 8];
+  srv_login_csrf(q, MHD_lookup_connection_value(q->c, MHD_COOKIE_KIND, "lp_login"), want);
+  if (!want[0] || !srv_form(q, "csrf", got, sizeof got) || strlen(got) != LP_TOKEN_HEX) return false;
+  return sodium_memcmp(got, want, LP_TOKEN_HEX) == 0;
+}
+
 static void login_form(req *q, resp *r, const char *msg, const char *user) {
   begin(q, r, "Log in");
   if (msg) {
@@ -137,7 +166,9 @@ static void login_form(req *q, resp *r, const char *msg, const char *user) {
     ESC(msg);
     PUT("</p>");
   }
-  PUT("<form class=\"card\" method=\"post\" action=\"/login\"><label for=\"user\">User name</label>"
+  PUT("<form class=\"card\" method=\"post\" action=\"/login\">");
+  login_csrf_field(q, r);
+  PUT("<label for=\"user\">User name</label>"
       "<input id=\"user\" name=\"user\" autocomplete=\"username\" required value=\"");
   ESC(user ? user : "");
   PUT("\"><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\""
@@ -150,6 +181,11 @@ static void login_form(req *q, resp *r, const char *msg, const char *user) {
 static void do_login(req *q, resp *r) {
   char user[64], pw[LP_PASSWORD_MAX + 2];
   srv_form(q, "user", user, sizeof user);
+  if (!login_csrf_ok(q)) { /* a login forged by another site: no password is checked */
+    r->code = 403;
+    login_form(q, r, "the login form's anti-forgery token is missing or wrong: log in from this page", user);
+    return;
+  }
   srv_form(q, "password", pw, sizeof pw);
   char tok[LP_TOKEN_HEX + 1];
   lp_identity who;
@@ -298,12 +334,13 @@ static void home(req *q, resp *r) {
     break;
   case LP_ROLE_MANAGER:
     PUT("<p><a class=\"button\" href=\"/status\">Recruitment and completeness</a><a class=\"button\" "
-        "href=\"/audit\">Audit trail</a><a class=\"button\" href=\"/users\">Users and sites</a></p>");
+        "href=\"/audit\">Audit trail</a><a class=\"button\" href=\"/users\">Users</a><a class=\"button\" "
+        "href=\"/sites\">Sites</a></p>");
     unblindings_list(q, r, true);
     break;
   case LP_ROLE_STATISTICIAN:
-    PUT("<p>The list's status and extension, reports and the lock are run with the key on the "
-        "command line for now (leopards list report, leopards report).</p>");
+    PUT("<p><a class=\"button\" href=\"/list\">The randomisation list: status and extension</a></p>"
+        "<p>Reports and the lock are run on the command line for now (leopards report, leopards lock).</p>");
     unblindings_list(q, r, true);
     break;
   case LP_ROLE_MONITOR:
@@ -493,7 +530,7 @@ static void do_screen(req *q, resp *r) {
   lp_error e;
   lp_status s = lp_trial_screen(q->t, q->who.site, patient[0] ? patient : NULL, js, q->who.user, &res, &e);
   free(js);
-  if (s) return message_page(q, r, srv_http_status(s), "Screen a patient", e.message);
+  if (s) return message_page(q, r, srv_http_status_of(&e), "Screen a patient", e.message);
   r->code = 201;
   begin(q, r, "Screening result");
   PUT("<div class=\"card\" role=\"status\"><p>Patient <strong>");
@@ -755,7 +792,7 @@ static void do_randomise(req *q, resp *r) {
   lp_allocation a;
   lp_error e;
   lp_status s = lp_trial_randomize(q->t, pv.site, patient, q->who.user, &a, &e);
-  if (s) return message_page(q, r, srv_http_status(s), "Randomise", e.message);
+  if (s) return message_page(q, r, srv_http_status_of(&e), "Randomise", e.message);
   r->code = a.existing ? 200 : 201;
   begin(q, r, "Randomised");
   PUT("<div class=\"card\">");
@@ -1119,6 +1156,19 @@ static void do_user_deactivate(req *q, resp *r) {
   redirect(r, "/users");
 }
 
+/* ---- shared with pages_admin.c ---- */
+
+void srvp_begin(req *q, resp *r, const char *title) { begin(q, r, title); }
+void srvp_end(resp *r) { end(r); }
+void srvp_csrf_field(req *q, resp *r) { csrf_field(q, r); }
+void srvp_redirect(resp *r, const char *to) { redirect(r, to); }
+void srvp_message(req *q, resp *r, int code, const char *title, const char *msg) {
+  message_page(q, r, code, title, msg);
+}
+bool srvp_allowed(req *q, resp *r, lp_action what, const char *site, const char *patient) {
+  return allowed(q, r, what, site, patient);
+}
+
 /* ---- routing ---- */
 
 void srv_page(req *q, resp *r) {
@@ -1162,5 +1212,6 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);
   if (!strcmp(p, "/users")) return post ? do_user_add(q, r) : users_page(q, r, NULL);
   if (!strcmp(p, "/users/deactivate") && post) return do_user_deactivate(q, r);
+  if (srv_admin_page(q, r, post)) return;
   message_page(q, r, 404, "Not found", "there is no such page");
 }

@@ -23,6 +23,8 @@ typedef struct srv_options {
   size_t max_header;       /* bytes of a connection's request head (default 16 KiB) */
   unsigned timeout_s;      /* idle connection timeout (default 30 s) */
   const char *banner;      /* printed once the server listens (the demo's instructions) */
+  const char *checkpoint_file; /* audit checkpoints appended while serving (NULL: none) */
+  unsigned checkpoint_every_s; /* how often to look for new entries (default 60 s) */
 } srv_options;
 
 /* Run until SIGTERM or SIGINT: in-flight requests finish, then the store closes.
@@ -46,7 +48,7 @@ typedef struct req {
   lp_account_policy policy;
   bool authed, bearer;
   lp_identity who;
-  char token[LP_TOKEN_HEX + 1];
+  char token[LP_API_TOKEN_LEN + 1];
   bool tls;
 } req;
 
@@ -74,6 +76,24 @@ void srv_html_escape(lp_strbuf *b, const char *s);
 bool srv_code_ok(const char *s);
 /* HTTP status for a library status. */
 int srv_http_status(lp_status s);
+/* The same for an error: a site closed to recruitment (LP_ESTATE about the field
+ * "site") is a trial rule's refusal, 422. */
+int srv_http_status_of(const lp_error *e);
 void srv_session_cookie(req *q, resp *r, const char *token, bool clear);
+/* The login form's anti-forgery token (before any session): a keyed hash, under a
+ * secret drawn when the server starts, of the random value in the browser's
+ * `lp_login` cookie; `hex` receives LP_TOKEN_HEX digits, "" without that cookie. */
+void srv_login_csrf(req *q, const char *cookie, char hex[LP_TOKEN_HEX + 1]);
+
+/* Pages of pages_admin.c (API tokens, sites, the list) and what they share with
+ * pages.c (defined there). */
+void srvp_begin(req *q, resp *r, const char *title);
+void srvp_end(resp *r);
+void srvp_csrf_field(req *q, resp *r);
+void srvp_redirect(resp *r, const char *to);
+void srvp_message(req *q, resp *r, int code, const char *title, const char *msg);
+bool srvp_allowed(req *q, resp *r, lp_action what, const char *site, const char *patient);
+/* true when the request was routed to one of them */
+bool srv_admin_page(req *q, resp *r, bool post);
 
 #endif

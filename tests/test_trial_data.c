@@ -104,11 +104,15 @@ static void test_baseline(void **state) {
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"pao2\":80}", NULL, LP_EDATA, "without FiO2");
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P9\",\"age\":50}", NULL, LP_EDATA, "not been randomised");
   rec_fail(t, LP_RECORD_BASELINE, "{\"age\":50}", NULL, LP_EDATA, "patient code is required");
-  rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":50", NULL, LP_EPARSE, "--json-in");
+  rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":50", NULL, LP_EPARSE, "the JSON input:1:");
+  /* a patient code is never truncated: a longer one than screening admits is refused by name */
+  rec_fail(t, LP_RECORD_BASELINE,
+           "{\"patient\":\"P123456789012345678901234567890123456789012345678901234567890123\",\"age\":50}", NULL,
+           LP_EDATA, "a patient code has at most 63 characters (this one has 64)");
   rec_fail(t, LP_RECORD_BASELINE, "[1]", NULL, LP_EDATA, "expected an object");
   /* a batch with one bad row writes nothing */
   rec_fail(t, LP_RECORD_BASELINE, "[{\"patient\":\"P1\",\"age\":50},{\"patient\":\"P2\",\"age\":5}]", NULL, LP_EDATA,
-           "--json-in[2]: field 'age'");
+           "the JSON input[2]: field 'age'");
   assert_true(isnan(column(t, "SELECT count(*) FROM patients WHERE 0")) || 1);
   assert_int_equal((int)column(t, "SELECT count(*) FROM patients"), 0);
   /* SI units converted with the paper's factors; booleans from true/false */
@@ -374,6 +378,39 @@ static void test_progress(void **state) {
   assert_null(p.items);
 }
 
+/* The library applies the role rule itself (lp_access_check), whatever the front end:
+ * patient data are recorded by an investigator of the patient's site or a manager;
+ * unblinding by that site's investigator, a manager or a statistician; on request only
+ * by a key holder (manager or statistician), and the requester must be entitled too. */
+static void test_library_role_rule(void **state) {
+  fixture *f = *state;
+  lp_error err;
+  size_t rows;
+  TU_CHECK(lp_user_add(f->t, "mgr", "monS01", LP_ROLE_MONITOR, "S01", &e_));
+  TU_CHECK(lp_user_add(f->t, "mgr", "mon", LP_ROLE_MONITOR, NULL, &e_));
+  const char *rec = "{\"patient\":\"P1\",\"age\":50}";
+  assert_int_equal(lp_record_json(f->t, LP_RECORD_BASELINE, rec, NULL, "invS02", NULL, &rows, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "another site"));
+  assert_int_equal(lp_record_json(f->t, LP_RECORD_BASELINE, rec, NULL, "monS01", NULL, &rows, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "may not record data"));
+  assert_int_equal(lp_record_json(f->t, LP_RECORD_BASELINE, rec, NULL, "stat", NULL, &rows, &err), LP_EDENIED);
+  assert_int_equal(lp_record_json(f->t, LP_RECORD_BASELINE, rec, NULL, "mgr", NULL, &rows, &err), LP_OK);
+  assert_true(lp_access_role_has(LP_ROLE_MANAGER, LP_DO_RECORD));
+  assert_false(lp_access_role_has(LP_ROLE_MONITOR, LP_DO_RECORD));
+  lp_unblinding u;
+  assert_int_equal(lp_trial_unblind(f->t, f->k, "P1", "cardiac arrest", "invS02", &u, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_unblind(f->t, f->k, "P1", "cardiac arrest", "mon", &u, &err), LP_EDENIED);
+  assert_int_equal(u.arm, -1);
+  /* an investigator is no key holder, even of the patient's own site */
+  assert_int_equal(lp_trial_unblind_for(f->t, f->k, "P1", "cardiac arrest", "invS01", "mgr", &u, &err), LP_EDENIED);
+  assert_non_null(strstr(err.message, "the key holder does"));
+  /* a requester of another site is refused */
+  assert_int_equal(lp_trial_unblind_for(f->t, f->k, "P1", "cardiac arrest", "stat", "invS02", &u, &err), LP_EDENIED);
+  assert_int_equal(lp_trial_unblind_for(f->t, f->k, "P1", "cardiac arrest", "stat", "invS01", &u, &err), LP_OK);
+  assert_true(u.arm == 0 || u.arm == 1);
+  assert_int_equal(lp_trial_unblind(f->t, f->k, "P2", "cardiac arrest", "invS01", &u, &err), LP_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_baseline, setup, teardown),
@@ -381,6 +418,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_csv_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_import, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_library_role_rule, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@ typedef enum {
   LP_DO_LIST,         /* the list's status and extension (statistician) */
   LP_DO_REPORTS,      /* reports (statistician) */
   LP_DO_CONSENT,      /* record a patient's consent (investigator, own site) */
+  LP_DO_RECORD,       /* record, correct or delete patient data (investigator own site; manager) */
   LP_DO_COUNT
 } lp_action;
 const char *lp_action_name(lp_action a);
@@ -103,7 +104,8 @@ typedef struct lp_identity {
   bool must_change; /* only a password change is allowed until it is done */
   long session;    /* session id (as in the audit trail) */
   char expires_at[40];
-  char csrf[LP_TOKEN_HEX + 1]; /* the session's anti-forgery token */
+  char csrf[LP_TOKEN_HEX + 1]; /* the session's anti-forgery token ("" for an API token) */
+  bool api_token;              /* authenticated by a personal API token, not a login session */
 } lp_identity;
 
 /* Check a password and open a session: `token` receives the new token (keep it; only
@@ -128,6 +130,31 @@ lp_status lp_password_confirm(lp_trial *t, const lp_account_policy *p, const cha
 /* The user changes their own password, giving the current one. Audited. */
 lp_status lp_password_change(lp_trial *t, const lp_account_policy *p, const char *user,
                              const char *current, const char *new_password, lp_error *err);
+
+/* ---- personal API tokens (automation) ----
+ * Long-lived, shown once (at creation), stored only as a hash, revocable, audited; a
+ * token is "lpt_" and 64 hex digits and is never accepted as a session token (nor a
+ * session token as an API token). Used as `Authorization: Bearer`. */
+#define LP_API_TOKEN_LEN 68
+typedef struct lp_api_token_info {
+  long id;
+  char user[64];
+  char label[96];
+  char created_at[40], expires_at[40], last_used[40], revoked_at[40];
+  bool revoked, expired;
+} lp_api_token_info;
+/* A token for `user` themself (an active account with their own password), labelled
+ * with what it is for, lasting `days` (1 to 3660). `token` receives it: keep it. */
+lp_status lp_api_token_create(lp_trial *t, const char *user, const char *label, int days,
+                              char token[LP_API_TOKEN_LEN + 1], long *id, lp_error *err);
+/* Who holds this token: LP_EDENIED when unknown, revoked, expired, or the account is
+ * deactivated. Writes its last use at most once a minute. */
+lp_status lp_api_token_check(lp_trial *t, const char *token, lp_identity *who, lp_error *err);
+/* The tokens of `user` (NULL: everyone's), revoked and expired ones included; `*out`
+ * malloc'ed. Never the tokens themselves. */
+lp_status lp_api_token_list(lp_trial *t, const char *user, lp_api_token_info **out, size_t *n, lp_error *err);
+/* Revoke token `id`: its holder, or a trial manager. Audited. */
+lp_status lp_api_token_revoke(lp_trial *t, const char *by, long id, lp_error *err);
 
 #ifdef __cplusplus
 }

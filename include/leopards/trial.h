@@ -22,7 +22,7 @@ extern "C" {
 
 /* Schema version this code writes. Older files are read as they are (verification)
  * and upgraded only by lp_trial_upgrade; newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 6
+#define LP_TRIAL_SCHEMA_VERSION 7
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;
@@ -40,6 +40,22 @@ typedef struct lp_site_def {
  * manager. Everything in one transaction; on failure the file is removed. */
 lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
                           size_t nsites, const char *manager, lp_trial **out, lp_error *err);
+/* Sites during the trial. A trial manager adds a site (its randomisation list comes
+ * when the statistician, or a server holding the key, extends the list) or closes one
+ * to recruitment with a reason: screening and randomisation of new patients there are
+ * then refused (LP_ESTATE, field "site"); its patients' data go on. Both audited. */
+typedef struct lp_site_info {
+  char code[64], name[208];
+  bool closed;
+  char closed_at[40], closed_by[64], closed_reason[256];
+  long slots;      /* sealed list slots */
+  long randomised; /* patients randomised there */
+} lp_site_info;
+lp_status lp_site_add(lp_trial *t, const char *by, const char *code, const char *name, lp_error *err);
+lp_status lp_site_close(lp_trial *t, const char *by, const char *code, const char *reason, lp_error *err);
+/* Every site in order of creation; `*out` malloc'ed. */
+lp_status lp_site_list(lp_trial *t, lp_site_info **out, size_t *n, lp_error *err);
+
 /* Open an existing trial file for reading and writing. A file that is not a leopards
  * trial, or has an older schema (see lp_trial_upgrade), is refused before anything is
  * written to it. */
@@ -449,7 +465,7 @@ typedef struct lp_finding {
   long record;      /* the record's id when it exists (adverse events), else 0 */
   char field[64];   /* "" for a rule about the record as a whole */
   char text[512];
-  char source[256]; /* where the input came from: a CSV file, "--json-in[2]", ... */
+  char source[256]; /* where the input came from: a CSV file, "the JSON input[2]", ... */
   long line;        /* CSV line, 0 for JSON */
 } lp_finding;
 typedef struct lp_findings {
@@ -532,6 +548,9 @@ typedef struct lp_audit_checkpoint {
  * has one): a trail that does not verify gets no checkpoint (LP_EINTEGRITY, naming
  * its first problem). */
 lp_status lp_audit_checkpoint_take(lp_trial *t, lp_audit_checkpoint *out, lp_error *err);
+/* The number of the trail's last entry (0 when empty), without verifying anything:
+ * cheap enough to ask every minute whether new entries were written. */
+lp_status lp_audit_last_entry(lp_trial *t, long *entry, lp_error *err);
 /* One line "ENTRY HASH TIME" (no newline). */
 void lp_audit_checkpoint_format(const lp_audit_checkpoint *c, char *buf, size_t n);
 /* Append the line to `path` (created with mode 0600 if missing) and sync it. */

@@ -15,6 +15,7 @@
 #include <leopards/account.h>
 
 #include <leopards/table.h>
+#include <leopards/text.h>
 
 #include "trial/trial_internal.h"
 
@@ -706,7 +707,7 @@ fail:
 }
 
 lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err) {
-  if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", verb);
+  if (!user || !*user) return lp__with_field(err, "user", lp_error_set(err, LP_EINVAL, "no user given to %s", verb));
   sqlite3_stmt *st;
   if (lp__prepare(t, t->schema_version >= 4 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
                                               " accounts WHERE user_id=u.id) FROM users u LEFT JOIN sites si ON"
@@ -739,4 +740,237 @@ lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, co
                         role == LP_ROLE_INVESTIGATOR ? "an investigator" : "a monitor", verb,
                         target[0] ? " at site " : "", target);
   return LP_OK;
+}
+
+/* ---- personal API tokens ----
+ * A token for automation: "lpt_" and 64 hex digits (256 random bits), so that it is
+ * never taken for a session token (a cookie or bearer session token is 64 hex digits
+ * alone) and a session token never for it. Stored as a `sessions` row of kind 'api'
+ * with its label (audited) and the hash of the token in `session_secrets`; shown once,
+ * at creation. It lasts until its expiry or its revocation, with no idle limit. */
+
+static void api_token_hash(const uint8_t raw[32], uint8_t out[32]) {
+  crypto_generichash(out, 32, raw, 32, (const uint8_t *)"leopards api token", 18);
+}
+
+lp_status lp_api_token_create(lp_trial *t, const char *user, const char *label, int days,
+                              char token[LP_API_TOKEN_LEN + 1], long *id, lp_error *err) {
+  account_row r;
+  lp_status s;
+  token[0] = '\0';
+  if (!label || !*label || strlen(label) > 80)
+    return lp__with_field(err, "label",
+                          lp_error_set(err, LP_EINVAL,
+                                       "an API token needs a label of 1 to 80 "
+                                       "characters saying what it is for"));
+  if (days < 1 || days > 3660)
+    return lp__with_field(err, "days", lp_error_set(err, LP_EINVAL, "an API token lasts 1 to 3660 days"));
+  if ((s = lp_text_check_identifier(label, "the label", 80, err))) return lp__with_field(err, "label", s);
+  uint8_t raw[32], th[32];
+  randombytes_buf(raw, sizeof raw);
+  api_token_hash(raw, th);
+  char now[40], expires[40];
+  double secs = now_secs(t, now, sizeof now);
+  iso_at(secs + 86400.0 * days, expires, sizeof expires);
+  if ((s = lp__begin(t, err))) goto out;
+  if ((s = account_get(t, user, &r, err))) goto fail;
+  if (!r.active || !r.account_id || r.must_change) {
+    s = lp_error_set(err, LP_EDENIED,
+                     "user '%s' needs an active account with their own password to hold API "
+                     "tokens",
+                     user);
+    goto fail;
+  }
+  sqlite3_stmt *st;
+  if ((s = lp__prepare(t, "INSERT INTO sessions(user_id, kind, opened_at, expires_at, label) VALUES(?,'api',?,?,?)",
+                       &st, err)))
+    goto fail;
+  sqlite3_bind_int64(st, 1, r.user_id);
+  sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, expires, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) {
+    s = lp__db_fail(t, err, "creating an API token");
+    goto fail;
+  }
+  long sid = (long)sqlite3_last_insert_rowid(t->db);
+  if ((s = lp__audit_row(t, "sessions", sid, NULL, NULL, user, "API token created", err))) goto fail;
+  if ((s = lp__prepare(t, "INSERT INTO session_secrets(session_id, token_hash, last_seen) VALUES(?,?,?)", &st, err)))
+    goto fail;
+  sqlite3_bind_int64(st, 1, sid);
+  sqlite3_bind_blob(st, 2, th, 32, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) {
+    s = lp__db_fail(t, err, "creating an API token");
+    goto fail;
+  }
+  if ((s = lp__commit(t, err))) goto out;
+  memcpy(token, "lpt_", 4);
+  lp__hex(raw, 32, token + 4);
+  if (id) *id = sid;
+  goto out;
+fail:
+  lp__rollback(t);
+out:
+  sodium_memzero(raw, sizeof raw);
+  return s;
+}
+
+lp_status lp_api_token_check(lp_trial *t, const char *token, lp_identity *who, lp_error *err) {
+  uint8_t raw[32], th[32];
+  if (!token || strlen(token) != LP_API_TOKEN_LEN || strncmp(token, "lpt_", 4) || !lp__unhex(token + 4, raw, 32))
+    return lp_error_set(err, LP_EDENIED, "not a valid API token");
+  api_token_hash(raw, th);
+  sodium_memzero(raw, sizeof raw);
+  sqlite3_stmt *st;
+  if (lp__prepare(t,
+                  "SELECT s.id, s.expires_at, s.ended_at, x.last_seen, u.name FROM session_secrets x"
+                  " JOIN sessions s ON s.id=x.session_id JOIN users u ON u.id=s.user_id"
+                  " WHERE x.token_hash=? AND s.kind='api'",
+                  &st, err))
+    return LP_EDB;
+  sqlite3_bind_blob(st, 1, th, 32, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  long sid = 0;
+  char expires[40] = "", last[40] = "", name[64] = "";
+  bool ended = false;
+  if (rc == SQLITE_ROW) {
+    sid = (long)sqlite3_column_int64(st, 0);
+    snprintf(expires, sizeof expires, "%s", col(st, 1));
+    ended = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    snprintf(last, sizeof last, "%s", col(st, 3));
+    snprintf(name, sizeof name, "%s", col(st, 4));
+  }
+  lp__finalize(t, st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading an API token");
+  if (rc == SQLITE_DONE) return lp_error_set(err, LP_EDENIED, "not a valid API token");
+  if (ended) return lp_error_set(err, LP_EDENIED, "this API token has been revoked");
+  char now[40];
+  double secs = now_secs(t, now, sizeof now);
+  if (secs >= lp_parse_iso_days(expires) * 86400.0)
+    return lp_error_set(err, LP_EDENIED, "this API token expired on %.10s", expires);
+  account_row r;
+  lp_status s = account_get(t, name, &r, err);
+  if (s) return s;
+  if (!r.active) return lp_error_set(err, LP_EDENIED, "the account has been deactivated");
+  if (secs - lp_parse_iso_days(last) * 86400.0 > 60.0) { /* last use, to the minute */
+    if ((s = lp__begin(t, err))) return s;
+    if (lp__prepare(t, "UPDATE session_secrets SET last_seen=? WHERE session_id=?", &st, err)) {
+      lp__rollback(t);
+      return LP_EDB;
+    }
+    sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, sid);
+    rc = sqlite3_step(st);
+    lp__finalize(t, st);
+    if (rc != SQLITE_DONE) {
+      lp__rollback(t);
+      return lp__db_fail(t, err, "noting an API token's use");
+    }
+    if ((s = lp__commit(t, err))) return s;
+  }
+  if (who) {
+    memset(who, 0, sizeof *who);
+    snprintf(who->user, sizeof who->user, "%s", r.name);
+    who->role = r.role;
+    snprintf(who->site, sizeof who->site, "%s", r.site);
+    who->must_change = r.must_change;
+    who->session = sid;
+    who->api_token = true;
+    snprintf(who->expires_at, sizeof who->expires_at, "%s", expires);
+  }
+  return LP_OK;
+}
+
+lp_status lp_api_token_list(lp_trial *t, const char *user, lp_api_token_info **out, size_t *n, lp_error *err) {
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *st;
+  if (lp__prepare(t,
+                  "SELECT s.id, coalesce(s.label,''), s.opened_at, s.expires_at, s.ended_at, x.last_seen, u.name"
+                  " FROM sessions s JOIN users u ON u.id=s.user_id LEFT JOIN session_secrets x ON"
+                  " x.session_id=s.id WHERE s.kind='api' AND (?1 IS NULL OR u.name=?1) ORDER BY s.id",
+                  &st, err))
+    return LP_EDB;
+  if (user) sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+  size_t cap = 0;
+  int rc;
+  lp_status s = LP_OK;
+  char now[40];
+  double secs = now_secs(t, now, sizeof now);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 8;
+      lp_api_token_info *p = realloc(*out, cap * sizeof *p);
+      if (!p) {
+        s = lp_error_set(err, LP_ENOMEM, "out of memory listing API tokens");
+        break;
+      }
+      *out = p;
+    }
+    lp_api_token_info *x = &(*out)[(*n)++];
+    memset(x, 0, sizeof *x);
+    x->id = (long)sqlite3_column_int64(st, 0);
+    snprintf(x->label, sizeof x->label, "%s", col(st, 1));
+    snprintf(x->created_at, sizeof x->created_at, "%s", col(st, 2));
+    snprintf(x->expires_at, sizeof x->expires_at, "%s", col(st, 3));
+    x->revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    snprintf(x->revoked_at, sizeof x->revoked_at, "%s", col(st, 4));
+    snprintf(x->last_used, sizeof x->last_used, "%s", col(st, 5));
+    snprintf(x->user, sizeof x->user, "%s", col(st, 6));
+    x->expired = secs >= lp_parse_iso_days(x->expires_at) * 86400.0;
+  }
+  if (!s && rc != SQLITE_DONE) s = lp__db_fail(t, err, "listing API tokens");
+  lp__finalize(t, st);
+  if (s) {
+    free(*out);
+    *out = NULL;
+    *n = 0;
+  }
+  return s;
+}
+
+lp_status lp_api_token_revoke(lp_trial *t, const char *by, long id, lp_error *err) {
+  lp_status s;
+  if ((s = lp__begin(t, err))) return s;
+  sqlite3_stmt *st;
+  if ((s = lp__prepare(t,
+                       "SELECT u.name, s.ended_at FROM sessions s JOIN users u ON u.id=s.user_id"
+                       " WHERE s.id=? AND s.kind='api'",
+                       &st, err)))
+    goto fail;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  char owner[64] = "";
+  bool ended = false;
+  if (rc == SQLITE_ROW) {
+    snprintf(owner, sizeof owner, "%s", col(st, 0));
+    ended = sqlite3_column_type(st, 1) != SQLITE_NULL;
+  }
+  lp__finalize(t, st);
+  if (rc == SQLITE_DONE) {
+    s = lp_error_set(err, LP_ENOTFOUND, "no API token %ld", id);
+    goto fail;
+  }
+  if (rc != SQLITE_ROW) {
+    s = lp__db_fail(t, err, "reading an API token");
+    goto fail;
+  }
+  /* the holder revokes their own; a trial manager anyone's */
+  if (strcmp(owner, by ? by : "") &&
+      (s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "revoke another user's API token", err)))
+    goto fail;
+  if (ended) {
+    s = lp_error_set(err, LP_ESTATE, "API token %ld is revoked already", id);
+    goto fail;
+  }
+  if ((s = end_session_row(t, id, "API token revoked", by, err))) goto fail;
+  return lp__commit(t, err);
+fail:
+  lp__rollback(t);
+  return s;
 }

@@ -733,6 +733,17 @@ lp_status lp_audit_checkpoint_take(lp_trial *t, lp_audit_checkpoint *out, lp_err
   return s;
 }
 
+lp_status lp_audit_last_entry(lp_trial *t, long *entry, lp_error *err) {
+  sqlite3_stmt *st;
+  *entry = 0;
+  if (lp__prepare(t, "SELECT coalesce(max(id), 0) FROM audit", &st, err)) return LP_EDB;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *entry = (long)sqlite3_column_int64(st, 0);
+  lp__finalize(t, st);
+  if (rc != SQLITE_ROW) return lp__db_fail(t, err, "reading the audit trail's last entry");
+  return LP_OK;
+}
+
 void lp_audit_checkpoint_format(const lp_audit_checkpoint *c, char *buf, size_t n) {
   snprintf(buf, n, "%ld %s %s", c->entry, c->hash, c->at);
 }

@@ -244,7 +244,7 @@ lp_status lp__key_check_value(const lp_trial_key *k, char hex[65]) {
 }
 
 lp_status lp__key_matches(lp_trial *t, const lp_trial_key *k, lp_error *err) {
-  if (!k) return lp_error_set(err, LP_EINVAL, "this needs the trial key (--key)");
+  if (!k) return lp__with_field(err, "key", lp_error_set(err, LP_EINVAL, "this needs the list key"));
   if (sodium_memcmp(k->trial_id, t->trial_id, LP__ID_BYTES))
     return lp_error_set(err, LP_EDENIED, "the key file belongs to another trial than %s", t->path);
   char stored[80], mine[65];

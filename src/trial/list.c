@@ -314,7 +314,7 @@ static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_o
       if (!same) {
         s = lp_error_set(err, LP_ESTATE,
                          "the list was generated with other block sizes; they cannot change "
-                         "during the trial (see 'leopards list report')");
+                         "during the trial (the list's report gives them)");
         goto fail;
       }
     }

@@ -117,8 +117,7 @@ lp_status lp__open_readonly(const char *path, int min_version, bool load, lp_tri
   *out = NULL;
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
   struct stat sb;
-  if (stat(path, &sb) != 0)
-    return lp_error_set(err, LP_ENOTFOUND, "%s: no such trial database (create it with 'leopards trial init')", path);
+  if (stat(path, &sb) != 0) return lp_error_set(err, LP_ENOTFOUND, "%s: no such trial database", path);
   if (!S_ISREG(sb.st_mode)) return lp_error_set(err, LP_EDATA, "%s is not a file", path);
   bool wal = false;
   lp_status s = sqlite_header(path, &wal, err);

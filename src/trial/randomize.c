@@ -139,7 +139,8 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
     return LP_OK;
   }
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_may(t, user, LP_DO_RANDOMISE, site_id, "randomise patients", err)))
+  if ((s = lp__user_may(t, user, LP_DO_RANDOMISE, site_id, "randomise patients", err)) ||
+      (s = lp__site_open(t, site_id, err)))
     goto fail;
   if ((s = check_screening(t, patient, site_id, site, &screening_id, err))) goto fail;
   if ((s = check_consent(t, patient, err))) goto fail;
@@ -166,13 +167,13 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   if (!found) {
     if (slots == 0)
       s = lp_error_set(err, LP_ESTATE,
-                       "site %s has no randomisation list yet: the statistician must run "
-                       "'leopards list generate'",
+                       "site %s has no randomisation list yet: the statistician must generate "
+                       "or extend the list for it",
                        site);
     else
       s = lp_error_set(err, LP_ESTATE,
                        "site %s has used all %ld slots of its list: the statistician must extend "
-                       "it ('leopards list generate --key ...')",
+                       "it with the list key",
                        site, slots);
     goto fail;
   }
@@ -251,9 +252,7 @@ lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patien
  * S): ". An investigator may ask only for a patient of their own site. */
 static lp_status requester_text(lp_trial *t, const char *requested_by, long site_id, char *buf, size_t n,
                                 lp_error *err) {
-  lp_status s = lp__user_check(t, requested_by,
-                               (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN),
-                               site_id, "ask for the unblinding of this patient", err);
+  lp_status s = lp__user_may(t, requested_by, LP_DO_UNBLIND, site_id, "ask for the unblinding of this patient", err);
   if (s) return s;
   sqlite3_stmt *st;
   if (lp__prepare(t, "SELECT u.role, s.code FROM users u LEFT JOIN sites s ON s.id = u.site_id WHERE u.name=?", &st,
@@ -271,6 +270,22 @@ static lp_status requester_text(lp_trial *t, const char *requested_by, long site
 
 static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why,
                          const char *user, const char *requested_by, lp_unblinding *out, lp_error *err);
+
+/* The role rule (lp_access_check) for an unblinding of a patient of `site_id`: an
+ * investigator of that site, a trial manager or a statistician; on someone's request,
+ * the key holder (a trial manager or a statistician) does it. */
+static lp_status may_unblind(lp_trial *t, const char *user, long site_id, bool on_request, lp_error *err) {
+  lp_status s =
+      lp__user_may(t, user, LP_DO_UNBLIND, site_id,
+                   on_request ? "unblind patients (the key holder does, on request)" : "unblind patients", err);
+  if (s || !on_request) return s;
+  lp_user_info u;
+  if ((s = lp_user_get(t, user, &u, err))) return s;
+  if (u.role != LP_ROLE_MANAGER && u.role != LP_ROLE_STATISTICIAN)
+    return lp_error_set(err, LP_EDENIED, "user '%s' (%s) may not unblind patients (the key holder does, on request)",
+                        user, lp_role_name(u.role));
+  return LP_OK;
+}
 
 lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
                            const char *reason, const char *user, lp_unblinding *out,
@@ -309,13 +324,10 @@ static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient
   long site_id = 0;
   int arm = -1;
   char asked[200] = "";
-  unsigned roles = (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN);
-  if (!requested_by) roles |= 1u << LP_ROLE_INVESTIGATOR;
   if ((s = lp__check_unlocked(t, err))) goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
   if ((s = lp__patient_arm(t, k, patient, &arm, &site_id, err))) goto fail;
-  if ((s = lp__user_check(t, user, roles, site_id, requested_by ? "unblind patients (the key holder does, on request)" : "unblind patients", err)))
-    goto fail;
+  if ((s = may_unblind(t, user, site_id, requested_by != NULL, err))) goto fail;
   if (requested_by && (s = requester_text(t, requested_by, site_id, asked, sizeof asked, err))) goto fail;
   snprintf(reason, sizeof reason, "%s%s", asked, why);
   char now[40];

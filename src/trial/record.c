@@ -87,11 +87,11 @@ const char *lp_finding_level_name(lp_finding_level l) {
 }
 
 typedef struct {
-  char file[1100]; /* input name: a CSV path, "--json-in" or "--json-in[3]" */
+  char file[1100]; /* input name as the caller gives it: a CSV path, "the JSON input[3]" */
   long line;       /* CSV line, 0 for JSON */
   bool text;       /* every value comes as text (CSV): numbers may be written as text */
   const char *form;
-  char patient[64];
+  char patient[LP__PATIENT_MAX + 1];
   int day;
   long record;
   lp_findings *out; /* every finding, when the caller asked for them */
@@ -569,7 +569,7 @@ static void check_names(const lp_form *form, json_t *in, loc *l) {
   json_object_foreach(in, key, v) {
     bool alt, old;
     const field *f = lp_form_resolve(form, key, &alt, &old);
-    if (!f) FAIL(l, key, "unknown field for %s records (see 'leopards record %s --help')", form->name, form->name);
+    if (!f) FAIL(l, key, "unknown field for %s records", form->name);
     else if (old) finding(l, LP_FINDING_NOTE, f->name, "'%s' is now called '%s'", key, f->name);
   }
 }
@@ -715,23 +715,26 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l
     return refuse(l, err);
   }
   const char *patient = jstr(in, "patient");
-  snprintf(l->patient, sizeof l->patient, "%s", patient ? patient : "");
+  bool too_long = patient && strlen(patient) >= sizeof l->patient;
+  /* never a truncated code: a longer one is refused, and findings name no patient */
+  snprintf(l->patient, sizeof l->patient, "%s", patient && !too_long ? patient : "");
   check_names(lp_form_get((lp_form_id)kind), in, l);
   if (!patient || !*patient) FAIL(l, "patient", "a patient code is required");
+  else if (too_long)
+    FAIL(l, "patient", "a patient code has at most %zu characters (this one has %zu)", sizeof l->patient - 1,
+         strlen(patient));
   if (l->nhard) return refuse(l, err);
   patient_info pi;
   lp_status s;
   if ((s = patient_lookup(t, patient, &pi, l, err))) return l->nhard ? refuse(l, err) : s;
-  if ((s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER),
-                          pi.site_id, "record data", err)))
-    return s;
+  if ((s = lp__user_may(t, user, LP_DO_RECORD, pi.site_id, "record data", err))) return s;
   json_t *vals = normalise(ks, in, l);
   long id = 0;
   char *old = NULL;
   json_t *row = NULL;
   if ((s = find_existing(t, kind, ks, vals, patient, l, &id, err))) goto out;
   if (id && (!reason || !*reason))
-    FAIL(l, NULL, "patient %s already has this %s record: a change needs a reason (--reason)", patient, ks->kind);
+    FAIL(l, NULL, "patient %s already has this %s record: a change needs a reason", patient, ks->kind);
   if (!id)
     for (size_t i = 0; i < ks->n; i++) {
       json_t *x = json_object_get(vals, ks->f[i].name);
@@ -805,7 +808,7 @@ lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, con
                          const char *user, const char *reason, size_t *rows, lp_error *err) {
   *rows = 0;
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
-  if (!source) source = "--json-in";
+  if (!source) source = "the JSON input";
   json_error_t je;
   json_t *j = json_loads(json, JSON_REJECT_DUPLICATES, &je);
   if (!j) {
@@ -900,12 +903,13 @@ lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, co
 lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
                            const char *reason, lp_error *err) {
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
-  if (!reason || !*reason) return lp_error_set(err, LP_EINVAL, "a deletion needs a reason (--reason)");
+  if (!reason || !*reason)
+    return lp__with_field(err, "reason", lp_error_set(err, LP_EINVAL, "a deletion needs a reason"));
   kind_spec ksv = spec_of(kind);
   const kind_spec *ks = &ksv;
   lp_status s = lp__begin(t, err);
   if (s) return s;
-  char *old = NULL, sql[128], patient[64] = "";
+  char *old = NULL, sql[128], patient[LP__PATIENT_MAX + 1] = "";
   sqlite3_stmt *st;
   if ((s = lp__check_unlocked(t, err))) goto done;
   snprintf(sql, sizeof sql, "SELECT patient FROM %s WHERE id=?", ks->table);
@@ -921,8 +925,7 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
   loc l = {.line = 0};
   snprintf(l.file, sizeof l.file, "%s", ks->table);
   if ((s = patient_lookup(t, patient, &pi, &l, err)) ||
-      (s = lp__user_check(t, user, (1u << LP_ROLE_INVESTIGATOR) | (1u << LP_ROLE_MANAGER), pi.site_id,
-                          "delete data", err)) ||
+      (s = lp__user_may(t, user, LP_DO_RECORD, pi.site_id, "delete data", err)) ||
       (s = lp__row_json(t, ks->table, id, &old, err)))
     goto done;
   snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", ks->table);

@@ -54,9 +54,7 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
     if (!strcmp(key, "site") || !strcmp(key, "patient")) continue;
     bool alt, old;
     const lp_field *f = lp_form_resolve(screen_form(), key, &alt, &old);
-    if (!f)
-      return IN_FAIL(err, LP_EDATA, file, line, key,
-                         "%sunknown eligibility field (see 'leopards screen --help')", where);
+    if (!f) return IN_FAIL(err, LP_EDATA, file, line, key, "%sunknown eligibility field", where);
     if (old && json_object_get(in, f->name))
       return lp_error_at(err, LP_EDATA, file, line, key, "%sgive %s or its old name %s, not both", where,
                          f->name, key);
@@ -286,7 +284,8 @@ lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err)) || (s = lp__site_id(t, site, &site_id, err)) ||
       (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err)) ||
-      (s = lp__screen_one(t, site_id, patient, inputs_json, "--json-in", user, out, err))) {
+      (s = lp__site_open(t, site_id, err)) ||
+      (s = lp__screen_one(t, site_id, patient, inputs_json, "the eligibility inputs", user, out, err))) {
     lp__rollback(t);
     return s;
   }
@@ -304,7 +303,8 @@ static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site,
   long site_id;
   lp_status s;
   if ((s = lp__site_id(t, site, &site_id, err)) ||
-      (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err))) {
+      (s = lp__user_may(t, user, LP_DO_SCREEN, site_id, "screen patients", err)) ||
+      (s = lp__site_open(t, site_id, err))) {
     lp_error e2 = *err;
     return lp_error_at(err, s, file, line, NULL, "%s%s", where, e2.message);
   }
@@ -347,7 +347,7 @@ lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *
   json_array_foreach(a, i, o) {
     if (s) break;
     char where[1100];
-    snprintf(where, sizeof where, "%s[%zu]", source ? source : "--json-in", i + 1);
+    snprintf(where, sizeof where, "%s[%zu]", source ? source : "the JSON input", i + 1);
     if (!json_is_object(o)) s = lp_error_at(err, LP_EDATA, where, 0, NULL, "not an object");
     else s = screen_object(t, o, NULL, where, 0, "", user, eligible, err);
     if (!s) (*count)++;

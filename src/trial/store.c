@@ -144,7 +144,19 @@ static const char *const migration_6 =
     " consented_at TEXT NOT NULL, taken_by TEXT, form_version TEXT, notes TEXT,"
     " recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, UNIQUE(patient, kind)) STRICT;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6};
+/* Version 7: a site can be closed to recruitment during the trial (when, by whom and
+ * why, audited with the site's row; sites added during the trial are ordinary rows),
+ * and personal API tokens for automation: a `sessions` row of kind 'api' with its
+ * label (audited, nothing secret), its token's hash in `session_secrets` as a
+ * session's, so that no token ever enters the trail or an export. */
+static const char *const migration_7 =
+    "ALTER TABLE sites ADD COLUMN closed_at TEXT;"
+    "ALTER TABLE sites ADD COLUMN closed_by TEXT;"
+    "ALTER TABLE sites ADD COLUMN closed_reason TEXT;"
+    "ALTER TABLE sessions ADD COLUMN label TEXT;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
+                                         migration_7};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -612,7 +624,7 @@ const char *lp_role_name(lp_role r) { return (unsigned)r < 4 ? role_names[r] : "
 lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
                          const char *action, lp_error *err) {
   sqlite3_stmt *st;
-  if (!user || !*user) return lp_error_set(err, LP_EINVAL, "no user given (--user) for %s", action);
+  if (!user || !*user) return lp__with_field(err, "user", lp_error_set(err, LP_EINVAL, "no user given to %s", action));
   /* accounts (and deactivation) exist from schema version 4 */
   if (lp__prepare(t, t->schema_version >= 4 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
                                               " WHERE user_id=users.id) FROM users WHERE name=?"
@@ -682,7 +694,7 @@ lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role rol
   if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "register users", err))) goto fail;
   if (role == LP_ROLE_INVESTIGATOR) {
     if (!site) {
-      s = lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: give --site");
+      s = lp__with_field(err, "site", lp_error_set(err, LP_EINVAL, "an investigator belongs to a site: name it"));
       goto fail;
     }
     if ((s = lp__site_id(t, site, &site_id, err))) goto fail;

@@ -11,6 +11,16 @@
 #include <leopards/trial.h>
 
 #define LP__ID_BYTES 16
+/* The longest patient code (screening refuses longer ones; see lp_finding.patient). */
+#define LP__PATIENT_MAX 63
+
+/* Name the input field an error is about (a front end turns it into its own hint:
+ * the command line's option, the web form's field); returns `s`. */
+#include <stdio.h>
+static inline lp_status lp__with_field(lp_error *err, const char *field, lp_status s) {
+  if (err) snprintf(err->field, sizeof err->field, "%s", field);
+  return s;
+}
 #define LP__SECRET_BYTES 32
 
 /* Prepared statements kept for reuse: parsing SQL costs as much as the work of a
@@ -85,6 +95,9 @@ lp_status lp__commit_keep(lp_trial *t, lp_error *err);
 void lp__rollback(lp_trial *t);
 void lp__now(lp_trial *t, char *buf, size_t n);
 lp_status lp__check_unlocked(lp_trial *t, lp_error *err);
+/* LP_ESTATE (field "site", saying since when and why) when the site is closed to
+ * recruitment. */
+lp_status lp__site_open(lp_trial *t, long site_id, lp_error *err);
 lp_status lp__site_id(lp_trial *t, const char *code, long *id, lp_error *err);
 lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err);
 /* A real calendar date "YYYY-MM-DD", optionally with "THH:MM" or "THH:MM:SS". */

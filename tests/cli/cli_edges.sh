@@ -38,13 +38,18 @@ out=$("$LP" screen --db t.db --site S01 --patient P1 --json-in "{$E}" --user inv
 grep -q "patient P1: eligible$" <<<"$out" || fail "eligible alone: $out"
 
 # ---- JSON keys are fields; each record kind points to its own help
-expect_fail 1 "--json-in: field 'infecton': unknown eligibility field" -- \
+expect_fail 1 "the eligibility inputs: field 'infecton': unknown eligibility field" -- \
+  "$LP" screen --db t.db --site S01 --patient P2 --json-in '{"infecton":1}' --user inv
+# the library names the thing; the command line adds its own hint
+expect_fail 1 "hint: 'leopards screen --help' lists the fields" -- \
   "$LP" screen --db t.db --site S01 --patient P2 --json-in '{"infecton":1}' --user inv
 printf 'infecton\n1\n' >scr.csv
 expect_fail 1 "scr.csv:2: column 'infecton'" -- "$LP" screen --db t.db --site S01 --data scr.csv --user inv
 "$LP" record consent --db t.db --patient P1 --consent-by patient --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 1 --user inv >/dev/null
 "$LP" randomize --db t.db --site S01 --patient P1 --user inv >/dev/null
-expect_fail 1 "field 'dya': unknown field for daily records \(see 'leopards record daily --help'\)" -- \
+expect_fail 1 "daily P1, dya: unknown field for daily records" -- \
+  "$LP" record daily --db t.db --json-in '{"patient":"P1","dya":1}' --user inv
+expect_fail 1 "hint: see 'leopards record daily --help'" -- \
   "$LP" record daily --db t.db --json-in '{"patient":"P1","dya":1}' --user inv
 expect_fail 1 "see 'leopards record outcome --help'" -- \
   "$LP" record outcome --db t.db --json-in '{"patient":"P1","dead_on":1}' --user inv

@@ -28,12 +28,15 @@ def check(cond, what):
 
 
 PAGES_GET = ["/home", "/status", "/screen", "/randomise?patient=P0001", "/consent?patient=P0001", "/patients/P0001",
-             "/unblind?patient=P0001", "/audit", "/users", "/password"]
-PAGES_POST = ["/screen", "/randomise", "/consent", "/unblind", "/users", "/users/deactivate", "/password", "/logout"]
+             "/unblind?patient=P0001", "/audit", "/users", "/password", "/tokens", "/sites", "/list"]
+PAGES_POST = ["/screen", "/randomise", "/consent", "/unblind", "/users", "/users/deactivate", "/password", "/logout",
+              "/tokens", "/tokens/revoke", "/sites", "/sites/close", "/list/extend"]
 API = [("GET", "/api/v1/session"), ("POST", "/api/v1/logout"), ("POST", "/api/v1/password"),
        ("POST", "/api/v1/screenings"), ("POST", "/api/v1/randomisations"), ("POST", "/api/v1/consents"),
        ("GET", "/api/v1/patients/P0001"),
-       ("POST", "/api/v1/unblindings"), ("GET", "/api/v1/status"), ("GET", "/api/v1/audit?patient=P0001")]
+       ("POST", "/api/v1/unblindings"), ("GET", "/api/v1/status"), ("GET", "/api/v1/audit?patient=P0001"),
+       ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("POST", "/api/v1/tokens/1/revoke"),
+       ("GET", "/api/v1/sites"), ("POST", "/api/v1/sites"), ("POST", "/api/v1/sites/ICU01/close")]
 
 
 def api_login(srv, user, password):
@@ -164,7 +167,10 @@ def main():
                       ("inv-ICU01", "/users", 403), ("monitor", "/users", 403), ("manager", "/users", 200),
                       ("inv-ICU02", "/patients/SEC-1", 403), ("inv-ICU02", "/audit?patient=SEC-1", 403),
                       ("inv-ICU02", "/status?site=ICU01", 403), ("inv-ICU01", "/status?site=ICU01", 200),
-                      ("statistician", "/status", 403), ("monitor", "/unblind?patient=SEC-1", 403)]
+                      ("statistician", "/status", 403), ("monitor", "/unblind?patient=SEC-1", 403),
+                      ("inv-ICU01", "/sites", 403), ("statistician", "/sites", 403), ("monitor", "/sites", 403),
+                      ("manager", "/sites", 200), ("manager", "/list", 403), ("inv-ICU01", "/list", 403),
+                      ("monitor", "/list", 403), ("statistician", "/list", 200), ("monitor", "/tokens", 200)]
         for user, p, want in page_rules:
             code, _, _ = request(u + p, headers={"Cookie": "lp_session=" + tokens[user]})
             check(code == want, "page %s for %s: %d (got %d)" % (p, user, want, code))

@@ -13,12 +13,12 @@ import urllib.request
 
 
 class Server:
-    def __init__(self, leopards, workdir=None):
+    def __init__(self, leopards, workdir=None, extra=()):
         self.dir = workdir or tempfile.mkdtemp(prefix="leopards-web-")
         self.demo = os.path.join(self.dir, "demo")
         self.out = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen(
-            [leopards, "serve", "--demo", "--dir", self.demo, "--listen", "127.0.0.1:0", "--workers", "3"],
+            [leopards, "serve", "--demo", "--dir", self.demo, "--listen", "127.0.0.1:0", "--workers", "3"] + list(extra),
             stdout=self.out, stderr=subprocess.STDOUT)
         self.passwords = {}
         deadline = time.time() + 120
@@ -31,7 +31,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited:\n" + text)
             time.sleep(0.2)
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+)/", text)
+        m = re.search(r"listening on (https?://127\.0\.0\.1:\d+)/", text)
         if not m:
             raise RuntimeError("no address printed:\n" + text)
         self.url = m.group(1)
@@ -60,8 +60,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(NoRedirect)
 
 
-def request(url, method="GET", body=None, headers=None, form=None):
-    """(status, headers, body text) without following redirects."""
+def request(url, method="GET", body=None, headers=None, form=None, context=None):
+    """(status, headers, body text) without following redirects (over HTTPS with the
+    ssl `context` given)."""
     h = dict(headers or {})
     data = None
     if form is not None:
@@ -71,8 +72,10 @@ def request(url, method="GET", body=None, headers=None, form=None):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         h.setdefault("Content-Type", "application/json")
     req = urllib.request.Request(url, data=data, method=method, headers=h)
+    opener = _opener if context is None else urllib.request.build_opener(
+        NoRedirect, urllib.request.HTTPSHandler(context=context))
     try:
-        with _opener.open(req, timeout=30) as r:
+        with opener.open(req, timeout=30) as r:
             return r.status, r.headers, r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read().decode("utf-8", "replace")
