@@ -6,6 +6,10 @@
 source "$(dirname "$0")/lib.bash"
 cd "$TMP"
 E='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight_kg":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
+consent() { # the written consent that randomisation needs
+  "$LP" record consent --db t.db --patient "$1" --consent-by patient --consented-at 2020-01-01T00:00 \
+    --taken-by nurse --form-version 1 --user "$2" >/dev/null
+}
 "$LP" trial init --db t.db --sites 2 --user mgr >/dev/null
 "$LP" user add --db t.db --name st --role statistician --user mgr >/dev/null
 "$LP" user add --db t.db --name inv1 --role investigator --site S01 --user mgr >/dev/null
@@ -17,6 +21,7 @@ expect_fail 1 "may not add sites" -- "$LP" site add --db t.db --code S03 --user 
 expect_fail 1 "there is a site 'S03' already" -- "$LP" site add --db t.db --code S03 --user mgr
 "$LP" user add --db t.db --name inv3 --role investigator --site S03 --user mgr >/dev/null
 "$LP" screen --db t.db --site S03 --patient N1 --json-in "{$E}" --user inv3 >/dev/null
+consent N1 inv3
 expect_fail 1 "site S03 has no randomisation list yet" -- "$LP" randomize --db t.db --site S03 --patient N1 --user inv3
 expect_fail 1 "hint: leopards list generate" -- "$LP" randomize --db t.db --site S03 --patient N1 --user inv3
 same "S03 slots before" "$("$LP" site list --db t.db --json | jq '.[] | select(.code=="S03") | .slots')" 0
@@ -27,6 +32,8 @@ same "S03 randomised" "$("$LP" site list --db t.db --json | jq '.[] | select(.co
 # ---- site close: a reason; then no screening nor randomisation there, the rest goes on
 "$LP" screen --db t.db --site S01 --patient P1 --json-in "{$E}" --user inv1 >/dev/null
 "$LP" screen --db t.db --site S01 --patient P2 --json-in "{$E}" --user inv1 >/dev/null
+consent P1 inv1
+consent P2 inv1
 "$LP" randomize --db t.db --site S01 --patient P1 --user inv1 >/dev/null
 expect_fail 2 "closing a site needs a reason in words" -- "$LP" site close --db t.db --site S01 --reason "x" --user mgr
 expect_fail 1 "may not close sites" -- "$LP" site close --db t.db --site S01 --reason "pharmacy gone" --user inv1
