@@ -29,6 +29,11 @@ typedef enum {
   LP_DO_LOCK,         /* lock the database (manager, statistician) */
   LP_DO_LIST,         /* the list's status and extension (statistician) */
   LP_DO_REPORTS,      /* reports (statistician) */
+  LP_DO_QUERY_RAISE,  /* raise a data query by hand (monitor; manager) */
+  LP_DO_QUERY_ANSWER, /* answer a query: correct the value or explain it (investigator, own site) */
+  LP_DO_QUERY_CLOSE,  /* close or re-open a query (monitor; manager) */
+  LP_DO_VERIFY,       /* source data verification of a form (monitor) */
+  LP_DO_SIGN,         /* sign a patient's casebook (investigator own site, marked as its PI) */
   LP_DO_COUNT
 } lp_action;
 const char *lp_action_name(lp_action a);

@@ -21,7 +21,8 @@ const char *lp__record_describe(const char *table, const char *col, char *buf, s
 /* Tables in the order an import loads them (parents before children). */
 static const char *const export_tables[] = {
     "meta",     "sites", "users",     "screening", "slots",          "randomisations", "unblindings",
-    "patients", "daily", "infusions", "outcomes",  "adverse_events", "accounts", "sessions", "refusals", "audit"};
+    "patients", "daily", "infusions", "outcomes",  "adverse_events", "accounts", "sessions", "refusals",
+    "queries",  "verifications", "site_pis", "signatures", "audit"};
 #define N_EXPORT (sizeof export_tables / sizeof export_tables[0])
 
 /* Descriptions of the non-clinical columns (clinical ones come from record.c). */
