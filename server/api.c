@@ -328,5 +328,6 @@ void srv_api(req *q, resp *r) {
   if (!strcmp(p, "/unblindings") && post) return unblinding(q, r);
   if (!strcmp(p, "/status") && get) return status(q, r);
   if (!strcmp(p, "/audit") && get) return audit(q, r);
+  if (srv_api_queries(q, r, p, get, post)) return;
   fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
 }

@@ -62,6 +62,9 @@ typedef struct resp {
 /* Pages (pages.c) and API (api.c): fill `r` for the request. */
 void srv_page(req *q, resp *r);
 void srv_api(req *q, resp *r);
+/* Data entry, queries, verification, signatures and the lock (api_queries.c): handles
+ * the route `p` (after /api/v1) and returns true, or returns false for another route. */
+bool srv_api_queries(req *q, resp *r, const char *p, bool get, bool post);
 
 /* helpers (http.c) */
 const char *srv_query(req *q, const char *name);

@@ -603,6 +603,39 @@ lp_status lp__form_changed(lp_trial *t, lp_record_kind kind, const char *patient
   return invalidate_signature(t, patient, user, reason, now, note2, n2, err);
 }
 
+lp_status lp__queries_record_deleted(lp_trial *t, lp_record_kind kind, const char *patient, int day, long record,
+                                     const char *user, const char *reason, lp_error *err) {
+  if (kind != LP_RECORD_DAILY) day = 0;
+  if (kind != LP_RECORD_AE && kind != LP_RECORD_INFUSION) record = 0;
+  sqlite3_stmt *st;
+  if (lp__prepare(t,
+                  "SELECT id FROM queries WHERE patient=? AND form=? AND day=? AND record=? AND state!='closed'"
+                  " ORDER BY id",
+                  &st, err))
+    return LP_EDB;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, lp_record_kind_name(kind), -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, day);
+  sqlite3_bind_int64(st, 4, record);
+  long ids[256];
+  size_t n = 0;
+  while (n < 256 && sqlite3_step(st) == SQLITE_ROW) ids[n++] = (long)sqlite3_column_int64(st, 0);
+  lp__finalize(t, st);
+  char now[40], why[700];
+  lp__now(t, now, sizeof now);
+  snprintf(why, sizeof why, "query closed: the record was deleted (%s)", reason ? reason : "");
+  for (size_t i = 0; i < n; i++) {
+    if (lp__prepare(t, "UPDATE queries SET state='closed', closed_at=?, closed_by=? WHERE id=?", &st, err))
+      return LP_EDB;
+    sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, ids[i]);
+    lp_status s = audited_write(t, "queries", &ids[i], st, patient, user, why, "closing a query", err);
+    if (s) return s;
+  }
+  return LP_OK;
+}
+
 /* ---- principal investigators ---- */
 
 lp_status lp_site_pi_set(lp_trial *t, const char *by, const char *name, lp_error *err) {

@@ -980,8 +980,9 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
     json_decref(o);
   }
   char n1[512], n2[512];
-  s = lp__form_changed(t, kind, patient, day, kind == LP_RECORD_AE ? id : 0, user, reason, n1, sizeof n1, n2,
-                       sizeof n2, err);
+  if (!(s = lp__form_changed(t, kind, patient, day, kind == LP_RECORD_AE ? id : 0, user, reason, n1, sizeof n1, n2,
+                             sizeof n2, err)))
+    s = lp__queries_record_deleted(t, kind, patient, day, id, user, reason, err);
 done:
   free(old);
   if (s) {

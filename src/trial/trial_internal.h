@@ -215,6 +215,9 @@ lp_status lp__record_row(lp_trial *t, lp_record_kind kind, struct json_t *row, c
 lp_status lp__form_changed(lp_trial *t, lp_record_kind kind, const char *patient, int day, long record,
                            const char *user, const char *reason, char *note1, size_t n1, char *note2, size_t n2,
                            lp_error *err);
+/* A deleted record's queries not closed yet are closed, saying why. */
+lp_status lp__queries_record_deleted(lp_trial *t, lp_record_kind kind, const char *patient, int day, long record,
+                                     const char *user, const char *reason, lp_error *err);
 /* A query opened by a soft edit check on a saved record (none when one on the same
  * field is not closed yet). Inside the caller's transaction. */
 lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, const char *user, lp_error *err);
