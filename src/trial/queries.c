@@ -905,9 +905,9 @@ lp_status lp_trial_lock_with(lp_trial *t, const lp_lock_options *o, lp_signature
     const char *ov = o->override_reason;
     if (!ov || !*ov) {
       s = lp_error_set(err, LP_ESTATE,
-                       "%s: %ld quer%s not closed (%ld open, %ld answered): close %s first, or lock with an "
+                       "%ld quer%s not closed (%ld open, %ld answered): close %s first, or lock with an "
                        "override reason",
-                       t->path, open + answered, open + answered == 1 ? "y is" : "ies are", open, answered,
+                       open + answered, open + answered == 1 ? "y is" : "ies are", open, answered,
                        open + answered == 1 ? "it" : "them");
       goto fail;
     }
