@@ -697,7 +697,8 @@ lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role rol
   } else if (site && role != LP_ROLE_MONITOR) {
     s = lp_error_set(err, LP_EINVAL, "only investigators and monitors belong to a site");
     goto fail;
-  }
+  } else if (site && (s = lp__site_id(t, site, &site_id, err))) /* a monitor of one site */
+    goto fail;
   if ((s = add_user_tx(t, name, role, site_id, by, err))) goto fail;
   return lp__commit(t, err);
 fail:
