@@ -61,6 +61,8 @@ static void begin(req *q, resp *r, const char *title) {
       if (!lp_access_check(q->who.role, q->who.site, LP_DO_VIEW_AUDIT, q->who.site[0] ? q->who.site : NULL, NULL))
         PUT("<a href=\"/audit\">Audit trail</a>");
       if (q->who.role == LP_ROLE_MANAGER) PUT("<a href=\"/users\">Users and sites</a>");
+      if (q->who.role != LP_ROLE_STATISTICIAN) PUT("<a href=\"/queries\">Queries</a>");
+      if (lp_access_role_has(q->who.role, LP_DO_LOCK)) PUT("<a href=\"/lock\">Lock</a>");
       PUT("<a href=\"/password\">Password</a>");
     }
     PUT("<span>");
@@ -309,6 +311,7 @@ static void home(req *q, resp *r) {
         "href=\"/audit\">Audit trail</a></p>");
     break;
   }
+  srv_queries_box(q, r);
   end(r);
 }
 
@@ -635,6 +638,11 @@ static void patient_page(req *q, resp *r, const char *code) {
     PUT("<a class=\"button danger\" href=\"/unblind?patient=");
     ESC(patient);
     PUT("\">Emergency unblinding</a> ");
+  }
+  if (pv.randomised) {
+    PUT("<a class=\"button\" href=\"/sdv?patient=");
+    ESC(patient);
+    PUT("\">Forms, verification and signature</a> ");
   }
   if (!lp_access_check(q->who.role, q->who.site, LP_DO_VIEW_AUDIT, pv.site, NULL)) {
     PUT("<a class=\"button\" href=\"/audit?patient=");
@@ -976,5 +984,16 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);
   if (!strcmp(p, "/users")) return post ? do_user_add(q, r) : users_page(q, r, NULL);
   if (!strcmp(p, "/users/deactivate") && post) return do_user_deactivate(q, r);
+  if (srv_pages_queries(q, r, p, get, post)) return;
   message_page(q, r, 404, "Not found", "there is no such page");
 }
+
+/* For the pages of pages_queries.c: the same frame, times and messages. */
+void srv_page_begin(req *q, resp *r, const char *title) { begin(q, r, title); }
+void srv_page_end(resp *r) { end(r); }
+void srv_page_csrf_field(req *q, resp *r) { csrf_field(q, r); }
+void srv_page_time(resp *r, const char *iso) { put_time(r, iso); }
+void srv_page_message(req *q, resp *r, int code, const char *title, const char *msg) {
+  message_page(q, r, code, title, msg);
+}
+void srv_page_redirect(resp *r, const char *to) { redirect(r, to); }

@@ -1,15 +1,18 @@
-"""The JSON API of data queries, source data verification and e-signatures, against the
-test's own demo server on 127.0.0.1: a record with a soft finding saved through the API
+"""The JSON API and the pages of data queries, source data verification and e-signatures,
+against the test's own demo server on 127.0.0.1: a record with a soft finding saved through the API
 opens a query; the investigator of another site cannot answer it, the monitor cannot
 edit clinical data; the site answers, the monitor closes and verifies the form; an edit
 without a reason is refused, one with a reason clears the verification and invalidates
 the PI's signature (said in the findings, visible in the signature and SDV views); the
 lock is refused while a query is open and allowed with a recorded override and the
-statistician's password (a signed lock).
+statistician's password (a signed lock). The pages: the site's open queries on its home
+page (escaped), answering and closing on the query page (anti-forgery token required),
+the monitor's verify buttons, the PI's sign page, the lock page.
 
 usage: api_queries.py LEOPARDS"""
 import json
 import os
+import re
 import sqlite3
 import sys
 
@@ -57,7 +60,8 @@ def main():
         inv1, inv2, mon, stat = (bearer(tok[k]) for k in ("inv-ICU01", "inv-ICU02", "monitor", "statistician"))
         db = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True)
         patient = db.execute("SELECT p.patient FROM patients p JOIN randomisations r ON r.patient=p.patient"
-                             " JOIN sites s ON s.id=r.site_id WHERE s.code='ICU01' ORDER BY p.id LIMIT 1").fetchone()[0]
+                             " JOIN sites s ON s.id=r.site_id WHERE s.code='ICU01' AND p.patient NOT IN (SELECT patient FROM queries)"
+                             " ORDER BY p.id LIMIT 1").fetchone()[0]
         db.close()
 
         # a soft finding through the API opens a query, as through the command line
@@ -130,10 +134,66 @@ def main():
         code, _, body = request(u + "/sdv", headers=mon)
         check(code == 200 and len(js(body).get("sites", [])) > 1, "SDV progress per site for the monitor")
 
+        # the pages: the site's open queries on its home page, answer, close, verify, sign (CSRF, escaping)
+        def page(path, who, form=None):
+            h = {"Cookie": "lp_session=" + tok[who]}
+            if form is None:
+                return request(srv.url + path, headers=h)
+            return request(srv.url + path, "POST", headers=h, form=form)
+
+        def csrf(who):
+            return js(request(u + "/session", headers=bearer(tok[who]))[2]).get("csrf_token", "")
+
+        code, _, body = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "sex",
+                                                         "text": "<b>sex</b> & source?"}, headers=mon)
+        pq = js(body).get("id", 0)
+        code, _, body = page("/home", "inv-ICU01")
+        check(code == 200 and "Open data queries of your site" in body and "&lt;b&gt;sex&lt;/b&gt; &amp; source?" in body
+              and "<b>sex</b>" not in body, "the site's home page lists its open query, escaped")
+        code, _, body = page("/queries/%d" % pq, "inv-ICU01")
+        check(code == 200 and 'action="/queries/%d/answer"' % pq in body and "/close" not in body,
+              "the site's query page offers the answer, not the close")
+        code, _, body = page("/queries/%d/answer" % pq, "inv-ICU01", {"text": "checked"})
+        check(code == 403, "an answer without the anti-forgery token: 403")
+        code, h, body = page("/queries/%d/answer" % pq, "inv-ICU01", {"csrf": csrf("inv-ICU01"), "text": "checked"})
+        check(code == 303 and h.get("Location") == "/queries/%d" % pq, "the site answers on the page: 303")
+        code, _, body = page("/queries/%d" % pq, "inv-ICU02")
+        check(code == 403, "investigator of another site: no query page")
+        code, _, body = page("/queries/%d" % pq, "monitor")
+        check(code == 200 and "/close" in body and "/reopen" in body and "checked" in body,
+              "the monitor's query page: the answer, close and re-open")
+        code, _, body = page("/queries/%d/close" % pq, "monitor", {"csrf": csrf("monitor")})
+        check(code == 303, "the monitor closes on the page")
+        code, _, body = page("/sdv?patient=%s" % patient, "monitor")
+        check(code == 200 and body.count(">Verify</button>") >= 2 and "signature invalidated by a change" in body,
+              "the forms page: verify buttons, the invalidated signature")
+        code, _, body = page("/verify", "monitor", {"csrf": csrf("monitor"), "patient": patient, "form": "baseline",
+                                                     "day": "0", "record": "0"})
+        check(code == 303, "the monitor verifies on the page")
+        code, _, body = page("/sdv?patient=%s" % patient, "monitor")
+        check("verified</span> by monitor" in body, "the forms page shows the verification")
+        code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
+        check(code == 200 and "I confirm these data are complete and accurate" in body and 'type="password"' in body,
+              "the PI's sign page states the meaning and asks for the password")
+        code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient, "password": "no"})
+        check(code == 403, "signing with a wrong password on the page: 403")
+        code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient,
+                                                    "password": pw["inv-ICU01"]})
+        check(code == 303, "the PI signs on the page")
+        code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
+        check("signed by inv-ICU01" in body, "the forms page shows the signature")
+        code, _, body = page("/lock", "inv-ICU01")
+        check(code == 403, "an investigator has no lock page")
+
         # the lock: refused with an open query; an override reason and the password sign it
         code, _, body = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "age",
                                                          "text": "age against the ID card?"}, headers=mon)
         check(code == 201 and js(body).get("origin") == "manual", "the monitor raises a query by hand")
+        code, _, body = page("/lock", "statistician")
+        check(code == 200 and re.search(r"\d+ data quer(y|ies) open", body) and 'name="override_reason"' in body,
+              "the lock page counts the open query and asks for an override reason")
+        code, _, body = page("/lock", "statistician", {"csrf": csrf("statistician"), "password": pw["statistician"]})
+        check(code == 409 and "not closed" in body, "the lock page refuses while a query is open")
         code, _, body = request(u + "/lock", "POST", {"password": pw["statistician"]}, headers=stat)
         check(code == 409 and "not closed" in body, "lock refused while a query is open: 409 (%s)" % body.strip())
         code, _, body = request(u + "/lock", "POST", {"override_reason": "interim cut-off"}, headers=stat)
@@ -145,6 +205,9 @@ def main():
               "the lock with an override, signed (%s)" % body.strip())
         code, _, body = request(u + "/audit", headers=mon)
         check("interim cut-off" in body, "the override reason is in the audit trail")
+        code, _, body = page("/lock", "statistician")
+        check("The database is locked" in body and "I approve the lock of this database" in body,
+              "the lock page shows the lock's signature")
     finally:
         log = srv.stop()
         if failures:
