@@ -624,8 +624,17 @@ static int run_status(const cli_args *a) {
   lp_error err;
   lp_progress p;
   lp_status s = lp_trial_progress(t, cli_str(a, "site"), cli_str(a, "as-of"), &p, &err);
+  lp_sdv_report sdv = {0};
+  if (!s && (s = lp_sdv_report_make(t, cli_str(a, "site"), NULL, &sdv, &err))) lp_progress_clear(&p);
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
+  long qopen = 0, qanswered = 0;
+  for (size_t i = 0; i < sdv.npatients; i++) {
+    qopen += sdv.patients[i].queries_open;
+    qanswered += sdv.patients[i].queries_answered;
+  }
+  lp_sdv_site tot = sdv.total;
+  lp_sdv_report_clear(&sdv);
   if (cli_has(a, "json")) {
     json_t *sites = json_array(), *months = json_array(), *items = json_array();
     for (size_t i = 0; i < p.nsites; i++) json_array_append_new(sites, progress_site_json(&p.sites[i]));
@@ -637,6 +646,10 @@ static int run_status(const cli_args *a) {
                                              p.items[i].site, "what", p.items[i].what));
     json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_site_json(&p.total),
                              "sites", sites, "months", months, "items", items);
+    json_object_set_new(root, "data_quality",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "queries_open", (json_int_t)qopen, "queries_answered",
+                                  (json_int_t)qanswered, "forms", (json_int_t)tot.forms, "forms_verified",
+                                  (json_int_t)tot.verified, "casebooks_signed", (json_int_t)tot.signed_valid));
     lp_progress_clear(&p);
     return cli_print_json(root);
   }
@@ -665,6 +678,9 @@ static int run_status(const cli_args *a) {
       printf("  %s (site %s): %s\n", p.items[i].patient, p.items[i].site, p.items[i].what);
     if (p.nitems > (size_t)show) printf("  ... and %zu more (--items N, or --json for all)\n", p.nitems - (size_t)show);
   }
+  printf("\ndata queries: %ld open, %ld answered (not closed); source data verification: %ld of %ld forms; "
+         "casebooks signed: %ld of %ld (leopards query list, leopards sdv)\n",
+         qopen, qanswered, tot.verified, tot.forms, tot.signed_valid, tot.patients);
   lp_progress_clear(&p);
   return CLI_OK;
 }

@@ -121,6 +121,10 @@ expect 0 "$L" query open --db t.db --patient P1 --form baseline --field age --te
 q2=$(jqo .id)
 expect 0 "$L" query list --db t.db --state open
 has "query $q2 \[open\] P1 (site S01), baseline, age: age against the ID card?" out
+expect 0 "$L" status --db t.db
+has "data queries: 1 open, 0 answered (not closed)" out
+expect 0 "$L" status --db t.db --json
+[ "$(jqo .data_quality.queries_open)" = 1 ] || fail "status JSON: $(cat out)"
 
 # --- the lock is refused while a query is open, allowed with a recorded override
 cp t.db t2.db
