@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include <leopards/queries.h>
+
 #include "server.h"
 
 #define ESC(s) srv_html_escape(&r->body, (s))
@@ -869,7 +871,8 @@ static void users_page(req *q, resp *r, const char *msg) {
                         : u[i].must_change ? "one-time password" : "active";
     PUT("<tr><td>");
     ESC(u[i].name);
-    PF("</td><td>%s</td><td>", lp_role_name(u[i].role));
+    PF("</td><td>%s%s</td><td>", lp_role_name(u[i].role),
+       u[i].role == LP_ROLE_INVESTIGATOR && lp_user_is_pi(q->t, u[i].name) ? ", principal investigator" : "");
     ESC(u[i].site);
     PF("</td><td>%s</td><td>", state);
     if (u[i].active && strcmp(u[i].name, q->who.user)) {
@@ -896,6 +899,8 @@ static void users_page(req *q, resp *r, const char *msg) {
       "statistician</option><option value=\"monitor\">monitor</option></select><label for=\"site\">Site</label>"
       "<span class=\"help\" id=\"site-help\">Required for an investigator; a monitor may have one.</span>"
       "<input id=\"site\" name=\"site\" maxlength=\"32\" aria-describedby=\"site-help\">"
+      "<label for=\"pi\"><input id=\"pi\" name=\"pi\" type=\"checkbox\" value=\"1\"> the site's principal "
+      "investigator (signs its casebooks)</label>"
       "<button type=\"submit\">Register</button></form><p>Then set their one-time password on the server: "
       "<code>leopards user passwd --db FILE --name NAME --user YOU</code> (read from standard input).</p>");
   lp_progress p;
@@ -926,7 +931,10 @@ static void do_user_add(req *q, resp *r) {
   if (ri < 0 || !srv_code_ok(name) || (site[0] && !srv_code_ok(site)))
     return message_page(q, r, 400, "Users", "a user name and site code have 1 to 32 letters, digits, - _ .");
   lp_error e;
+  char pi[8] = "";
+  srv_form(q, "pi", pi, sizeof pi);
   lp_status s = lp_user_add(q->t, q->who.user, name, (lp_role)ri, site[0] ? site : NULL, &e);
+  if (!s && pi[0]) s = lp_site_pi_set(q->t, q->who.user, name, &e);
   if (s) return message_page(q, r, srv_http_status(s), "Users", e.message);
   redirect(r, "/users");
 }

@@ -185,6 +185,14 @@ def main():
         code, _, body = page("/lock", "inv-ICU01")
         check(code == 403, "an investigator has no lock page")
 
+        # the users page marks a new investigator as the site's principal investigator
+        code, _, body = page("/users", "manager", {"csrf": csrf("manager"), "name": "pi-ICU03", "role": "investigator",
+                                                   "site": "ICU03", "pi": "1"})
+        check(code == 303, "the manager registers a PI on the users page")
+        code, _, body = page("/users", "manager")
+        check(re.search(r"pi-ICU03</td><td>investigator, principal investigator", body) is not None,
+              "the users page shows the principal investigator")
+
         # the lock: refused with an open query; an override reason and the password sign it
         code, _, body = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "age",
                                                          "text": "age against the ID card?"}, headers=mon)
