@@ -122,7 +122,8 @@ static int run_list(const cli_args *a) {
       printf("\n");
     }
     if (q[i].reopened)
-      printf("    re-opened %ld time%s: %s\n", q[i].reopened, q[i].reopened == 1 ? "" : "s", q[i].reopen_text);
+      printf("    re-opened %ld time%s%s%s\n", q[i].reopened, q[i].reopened == 1 ? "" : "s",
+             q[i].reopen_text[0] ? ": " : "", q[i].reopen_text);
     if (q[i].closed_at[0]) printf("    closed %s by %s\n", q[i].closed_at, q[i].closed_by);
   }
   free(q);
@@ -212,7 +213,7 @@ static int run_answer(const cli_args *a) {
 static const cli_opt move_opts[] = {{"db", "FILE", "trial database"},
                                     CLI_AUDIT_KEY_OPT,
                                     {"id", "N", "query id"},
-                                    {"text", "TEXT", "a note (required to re-open: why the answer does not do)"},
+                                    {"text", "TEXT", "a note (to re-open: why the answer does not do)"},
                                     {"user", "NAME", "monitor or trial manager"},
                                     {"json", NULL, "print JSON"},
                                     {0}};
@@ -224,7 +225,6 @@ static int run_move(const cli_args *a) {
   int rc;
   if ((rc = cli_long(a, "id", 1, 1000000000000L, &id)) || (rc = cli_require(a, "user", &user))) return rc;
   if (!id) return cli_usage_error(a, "option --id is required");
-  if (reopen && !cli_str(a, "text")) return cli_usage_error(a, "re-opening a query needs --text (why)");
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_error err;
@@ -416,8 +416,7 @@ const cli_cmd cli_queries_cmds[] = {
      "the form's source data verification and the casebook's signature.",
      run_answer},
     {"query close", "close an open or answered query (monitor or trial manager)", move_opts, NULL, run_move},
-    {"query reopen", "re-open an answered or closed query, saying why (monitor or trial manager)", move_opts, NULL,
-     run_move},
+    {"query reopen", "re-open an answered or closed query (monitor or trial manager)", move_opts, NULL, run_move},
     {"verify", "source data verification of one form of a patient (monitor)", verify_opts,
      "Any later change to a verified form clears its verification, and says so.", run_verify},
     {"sdv", "source data verification progress per site and patient, and casebook signatures", sdv_opts, NULL, run_sdv},

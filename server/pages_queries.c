@@ -139,7 +139,7 @@ static void query_page(req *q, resp *r, const lp_query *qq, const char *msg) {
     PUT("</p>");
   }
   if (qq->reopened) {
-    PF("<p>Re-opened %ld time%s: ", qq->reopened, qq->reopened == 1 ? "" : "s");
+    PF("<p>Re-opened %ld time%s%s", qq->reopened, qq->reopened == 1 ? "" : "s", qq->reopen_text[0] ? ": " : "");
     ESC(qq->reopen_text);
     PUT("</p>");
   }
@@ -173,7 +173,7 @@ static void query_page(req *q, resp *r, const lp_query *qq, const char *msg) {
     PF("<form class=\"card\" method=\"post\" action=\"/queries/%ld/reopen\"><h2>Re-open</h2>", qq->id);
     srv_page_csrf_field(q, r);
     PUT("<label for=\"reopen-text\">Why the answer does not do</label><input id=\"reopen-text\" name=\"text\" "
-        "required maxlength=\"500\"><button type=\"submit\">Re-open the query</button></form>");
+        "maxlength=\"500\"><button type=\"submit\">Re-open the query</button></form>");
   }
   srv_page_end(r);
 }

@@ -56,7 +56,7 @@ lp_status lp_query_open(lp_trial *t, const char *patient, lp_record_kind form, i
 lp_status lp_query_answer(lp_trial *t, long id, const char *text, const char *value, const char *reason,
                           const char *user, lp_findings *out, lp_error *err);
 /* Close (open or answered) or re-open (answered or closed) a query: a monitor or a
- * trial manager; `text` is optional for a close, required for a re-open. */
+ * trial manager; `text` (why, may be NULL) is kept with the step. */
 lp_status lp_query_close(lp_trial *t, long id, const char *text, const char *user, lp_error *err);
 lp_status lp_query_reopen(lp_trial *t, long id, const char *text, const char *user, lp_error *err);
 

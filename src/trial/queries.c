@@ -404,8 +404,6 @@ fail:
 }
 
 static lp_status query_move(lp_trial *t, long id, const char *text, const char *user, bool reopen, lp_error *err) {
-  if (reopen && (!text || !*text))
-    return lp_error_at(err, LP_EINVAL, NULL, 0, "text", "re-opening a query needs the reason (its text)");
   if (text && strlen(text) > 500) return lp_error_at(err, LP_EINVAL, NULL, 0, "text", "text has at most 500 bytes");
   lp_query q;
   long site_id;
@@ -430,7 +428,7 @@ static lp_status query_move(lp_trial *t, long id, const char *text, const char *
     s = LP_EDB;
     goto fail;
   }
-  if (reopen) sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+  if (reopen && text && *text) sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
   else {
     sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, user, -1, SQLITE_TRANSIENT);

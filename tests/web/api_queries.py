@@ -95,8 +95,12 @@ def main():
         code, _, body = request(u + "/queries/%d/close" % qid, "POST", {"text": "agreed"}, headers=mon)
         check(code == 200 and js(body).get("state") == "closed" and js(body).get("closed_by") == "monitor",
               "the monitor closes the query")
-        code, _, body = request(u + "/queries/%d/reopen" % qid, "POST", {}, headers=mon)
-        check(code == 400 and js(body).get("error", {}).get("field") == "text", "a re-open needs its text: 400")
+        code, _, body = request(u + "/queries/%d/reopen" % qid, "POST", {"text": "value still odd"}, headers=mon)
+        check(code == 200 and js(body).get("state") == "open" and js(body).get("reopened") == 1,
+              "the monitor re-opens the query")
+        code, _, body = request(u + "/queries/%d/answer" % qid, "POST", {"text": "62 confirmed"}, headers=inv1)
+        code, _, body = request(u + "/queries/%d/close" % qid, "POST", {}, headers=mon)
+        check(code == 200 and js(body).get("state") == "closed", "answered again and closed")
 
         # SDV, then the PI signs; an edit clears the one and invalidates the other
         code, _, body = request(u + "/verifications", "POST", {"patient": patient, "form": "baseline"}, headers=inv1)
