@@ -93,6 +93,11 @@ extern const cli_cmd cli_consent_cmds[];
 extern const size_t cli_consent_ncmds;
 extern const cli_cmd cli_account_cmds[];
 extern const size_t cli_account_ncmds;
+extern const cli_cmd cli_queries_cmds[];
+extern const size_t cli_queries_ncmds;
+/* One line from standard input without its newline (a password); on a terminal the
+ * prompt is shown and echo is off. -1 at end of input. */
+int cli_read_secret(const char *prompt, char *buf, size_t n);
 extern const cli_cmd cli_serve_cmds[];
 extern const size_t cli_serve_ncmds;
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <leopards/account.h>
+#include <leopards/queries.h>
 #include <leopards/sim.h>
 #include <leopards/strbuf.h>
 #include <leopards/trial.h>
@@ -88,7 +89,7 @@ int cli_serve_demo(const cli_args *a, srv_options *o) {
   static const struct {
     const char *name, *role;
   } users[] = {{"manager", "trial manager"},
-               {"inv-ICU01", "investigator at ICU01"},
+               {"inv-ICU01", "investigator at ICU01, its principal investigator"},
                {"inv-ICU02", "investigator at ICU02"},
                {"statistician", "statistician"},
                {"monitor", "monitor (read-only, all sites)"}};
@@ -100,6 +101,7 @@ int cli_serve_demo(const cli_args *a, srv_options *o) {
                    "one-time: you choose your own at first login):\n\n",
                    sum.screened, sum.randomised, db);
   lp_status s = lp_user_add(t, "manager", "monitor", LP_ROLE_MONITOR, NULL, &err);
+  if (!s) s = lp_site_pi_set(t, "manager", "inv-ICU01", &err);
   for (size_t i = 0; !s && i < sizeof users / sizeof users[0]; i++) {
     char pw[32];
     make_password(users[i].name, pw, sizeof pw);

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <leopards/table.h>
+#include <leopards/queries.h>
 #include <leopards/trial.h>
+#include <sodium.h>
 
 #include "cli.h"
 #include "cmd_trial.h"
@@ -231,6 +233,7 @@ static const cli_opt user_opts[] = {
     {"role", "ROLE", "investigator, manager, statistician or monitor"},
     {"site", "S", "site of an investigator"},
     {"user", "NAME", "trial manager registering the user"},
+    {"pi", NULL, "the investigator is the site's principal investigator (signs its casebooks)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -245,16 +248,22 @@ static int run_user_add(const cli_args *a) {
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_error err;
-  if (lp_user_add(t, user, name, (lp_role)role, cli_str(a, "site"), &err)) {
+  bool pi = cli_has(a, "pi");
+  if (pi && role != LP_ROLE_INVESTIGATOR) {
+    lp_trial_close(t);
+    return cli_usage_error(a, "--pi marks an investigator (--role investigator) as the site's principal investigator");
+  }
+  if (lp_user_add(t, user, name, (lp_role)role, cli_str(a, "site"), &err) ||
+      (pi && lp_site_pi_set(t, user, name, &err))) {
     lp_trial_close(t);
     return cli_fail(a, &err);
   }
   lp_trial_close(t);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:s, s:s?}", "name", name, "role", roles[role], "site",
-                                    cli_str(a, "site")));
-  printf("registered %s as %s%s%s\n", name, roles[role], cli_str(a, "site") ? " at site " : "",
-         cli_str(a, "site") ? cli_str(a, "site") : "");
+    return cli_print_json(json_pack("{s:s, s:s, s:s?, s:b}", "name", name, "role", roles[role], "site",
+                                    cli_str(a, "site"), "pi", pi));
+  printf("registered %s as %s%s%s%s\n", name, roles[role], cli_str(a, "site") ? " at site " : "",
+         cli_str(a, "site") ? cli_str(a, "site") : "", pi ? ", its principal investigator" : "");
   return CLI_OK;
 }
 
@@ -623,8 +632,17 @@ static int run_status(const cli_args *a) {
   lp_error err;
   lp_progress p;
   lp_status s = lp_trial_progress(t, cli_str(a, "site"), cli_str(a, "as-of"), &p, &err);
+  lp_sdv_report sdv = {0};
+  if (!s && (s = lp_sdv_report_make(t, cli_str(a, "site"), NULL, &sdv, &err))) lp_progress_clear(&p);
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
+  long qopen = 0, qanswered = 0;
+  for (size_t i = 0; i < sdv.npatients; i++) {
+    qopen += sdv.patients[i].queries_open;
+    qanswered += sdv.patients[i].queries_answered;
+  }
+  lp_sdv_site tot = sdv.total;
+  lp_sdv_report_clear(&sdv);
   if (cli_has(a, "json")) {
     json_t *sites = json_array(), *months = json_array(), *items = json_array();
     for (size_t i = 0; i < p.nsites; i++) json_array_append_new(sites, progress_json(&p.sites[i]));
@@ -636,6 +654,10 @@ static int run_status(const cli_args *a) {
                                              p.items[i].site, "what", p.items[i].what));
     json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_json(&p.total),
                              "sites", sites, "months", months, "items", items);
+    json_object_set_new(root, "data_quality",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "queries_open", (json_int_t)qopen, "queries_answered",
+                                  (json_int_t)qanswered, "forms", (json_int_t)tot.forms, "forms_verified",
+                                  (json_int_t)tot.verified, "casebooks_signed", (json_int_t)tot.signed_valid));
     lp_progress_clear(&p);
     return cli_print_json(root);
   }
@@ -667,6 +689,9 @@ static int run_status(const cli_args *a) {
       printf("  %s (site %s): %s\n", p.items[i].patient, p.items[i].site, p.items[i].what);
     if (p.nitems > (size_t)show) printf("  ... and %zu more (--items N, or --json for all)\n", p.nitems - (size_t)show);
   }
+  printf("\ndata queries: %ld open, %ld answered (not closed); source data verification: %ld of %ld forms; "
+         "casebooks signed: %ld of %ld (leopards query list, leopards sdv)\n",
+         qopen, qanswered, tot.verified, tot.forms, tot.signed_valid, tot.patients);
   lp_progress_clear(&p);
   return CLI_OK;
 }
@@ -676,7 +701,8 @@ static int run_status(const cli_args *a) {
 static const cli_opt lock_opts[] = {
     {"db", "FILE", "trial database"},
     CLI_AUDIT_KEY_OPT,
-    {"user", "NAME", "trial manager or statistician"},
+    {"user", "NAME", "trial manager or statistician (a user with a password signs: password on standard input)"},
+    {"override-reason", "TEXT", "lock although queries are not closed, for this reason (recorded)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -687,10 +713,32 @@ static int run_lock(const cli_args *a) {
   lp_trial *t;
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_error err;
-  lp_status s = lp_trial_lock(t, user, &err);
+  lp_user_info ui;
+  char pw[LP_PASSWORD_MAX + 2] = "";
+  if (!lp_user_get(t, user, &ui, NULL) && ui.has_password) {
+    char prompt[300];
+    snprintf(prompt, sizeof prompt, "signing the lock: \"%s\"\npassword of %s: ", LP_LOCK_MEANING, user);
+    if (cli_read_secret(prompt, pw, sizeof pw)) {
+      lp_trial_close(t);
+      return cli_usage_error(a, "the lock is signed: give the password of %s on standard input", user);
+    }
+  }
+  lp_lock_options o = {.user = user, .override_reason = cli_str(a, "override-reason"), .password = pw};
+  lp_signature sig;
+  bool signed_ = false;
+  lp_status s = lp_trial_lock_with(t, &o, &sig, &signed_, &err);
+  sodium_memzero(pw, sizeof pw);
   lp_trial_close(t);
-  if (s) return cli_fail(a, &err);
-  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:b, s:s}", "locked", 1, "by", user));
+  if (s) {
+    int code = cli_fail(a, &err);
+    if (s == LP_ESTATE && strstr(err.message, "override reason"))
+      fprintf(stderr, "leopards: to lock anyway, give --override-reason TEXT (it is recorded)\n");
+    return code;
+  }
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:b, s:s, s:b, s:s?}", "locked", 1, "by", user, "signed", signed_, "signature",
+                                    signed_ ? sig.state : NULL));
+  if (signed_) printf("lock %s\n", sig.state);
   printf("database locked by %s: no data can change; the statistician can now export the allocations "
          "with the key\n", user);
   return CLI_OK;

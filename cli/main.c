@@ -20,6 +20,7 @@ static const cmd_group groups[] = {
     {cli_trial_cmds, &cli_trial_ncmds},
     {cli_consent_cmds, &cli_consent_ncmds},
     {cli_account_cmds, &cli_account_ncmds},
+    {cli_queries_cmds, &cli_queries_ncmds},
     {cli_serve_cmds, &cli_serve_ncmds},
 };
 static const size_t ngroups = sizeof groups / sizeof groups[0];

@@ -469,5 +469,6 @@ void srv_api(req *q, resp *r) {
   if (!strncmp(p, "/tokens/", 8) && post) return token_revoke(q, r, p + 8);
   if (!strcmp(p, "/sites") && (get || post)) return sites(q, r, post);
   if (!strncmp(p, "/sites/", 7) && post) return site_close(q, r, p + 7);
+  if (srv_api_queries(q, r, p, get, post)) return;
   fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
 }

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include <leopards/forms.h>
+#include <leopards/queries.h>
 #include <microhttpd.h>
 
 #include "server.h"
@@ -66,6 +67,8 @@ static void begin(req *q, resp *r, const char *title) {
       if (q->who.role == LP_ROLE_MANAGER) PUT("<a href=\"/users\">Users</a><a href=\"/sites\">Sites</a>");
       if (q->who.role == LP_ROLE_STATISTICIAN) PUT("<a href=\"/list\">Randomisation list</a>");
       PUT("<a href=\"/tokens\">API tokens</a>");
+      if (q->who.role != LP_ROLE_STATISTICIAN) PUT("<a href=\"/queries\">Queries</a>");
+      if (lp_access_role_has(q->who.role, LP_DO_LOCK)) PUT("<a href=\"/lock\">Lock</a>");
       PUT("<a href=\"/password\">Password</a>");
     }
     PUT("<span>");
@@ -348,6 +351,7 @@ static void home(req *q, resp *r) {
         "href=\"/audit\">Audit trail</a></p>");
     break;
   }
+  srv_queries_box(q, r);
   end(r);
 }
 
@@ -858,6 +862,11 @@ static void patient_page(req *q, resp *r, const char *code) {
     ESC(patient);
     PUT("\">Emergency unblinding</a> ");
   }
+  if (pv.randomised) {
+    PUT("<a class=\"button\" href=\"/sdv?patient=");
+    ESC(patient);
+    PUT("\">Forms, verification and signature</a> ");
+  }
   if (!lp_access_check(q->who.role, q->who.site, LP_DO_VIEW_AUDIT, pv.site, NULL)) {
     PUT("<a class=\"button\" href=\"/audit?patient=");
     ESC(patient);
@@ -1083,7 +1092,8 @@ static void users_page(req *q, resp *r, const char *msg) {
                         : u[i].must_change ? "one-time password" : "active";
     PUT("<tr><td>");
     ESC(u[i].name);
-    PF("</td><td>%s</td><td>", lp_role_name(u[i].role));
+    PF("</td><td>%s%s</td><td>", lp_role_name(u[i].role),
+       u[i].role == LP_ROLE_INVESTIGATOR && lp_user_is_pi(q->t, u[i].name) ? ", principal investigator" : "");
     ESC(u[i].site);
     PF("</td><td>%s</td><td>", state);
     if (u[i].active && strcmp(u[i].name, q->who.user)) {
@@ -1110,6 +1120,8 @@ static void users_page(req *q, resp *r, const char *msg) {
       "statistician</option><option value=\"monitor\">monitor</option></select><label for=\"site\">Site</label>"
       "<span class=\"help\" id=\"site-help\">Required for an investigator; a monitor may have one.</span>"
       "<input id=\"site\" name=\"site\" maxlength=\"32\" aria-describedby=\"site-help\">"
+      "<label for=\"pi\"><input id=\"pi\" name=\"pi\" type=\"checkbox\" value=\"1\"> the site's principal "
+      "investigator (signs its casebooks)</label>"
       "<button type=\"submit\">Register</button></form><p>Then set their one-time password on the server: "
       "<code>leopards user passwd --db FILE --name NAME --user YOU</code> (read from standard input).</p>");
   lp_progress p;
@@ -1140,7 +1152,10 @@ static void do_user_add(req *q, resp *r) {
   if (ri < 0 || !srv_code_ok(name) || (site[0] && !srv_code_ok(site)))
     return message_page(q, r, 400, "Users", "a user name and site code have 1 to 32 letters, digits, - _ .");
   lp_error e;
+  char pi[8] = "";
+  srv_form(q, "pi", pi, sizeof pi);
   lp_status s = lp_user_add(q->t, q->who.user, name, (lp_role)ri, site[0] ? site : NULL, &e);
+  if (!s && pi[0]) s = lp_site_pi_set(q->t, q->who.user, name, &e);
   if (s) return message_page(q, r, srv_http_status(s), "Users", e.message);
   redirect(r, "/users");
 }
@@ -1213,5 +1228,16 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/users")) return post ? do_user_add(q, r) : users_page(q, r, NULL);
   if (!strcmp(p, "/users/deactivate") && post) return do_user_deactivate(q, r);
   if (srv_admin_page(q, r, post)) return;
+  if (srv_pages_queries(q, r, p, get, post)) return;
   message_page(q, r, 404, "Not found", "there is no such page");
 }
+
+/* For the pages of pages_queries.c: the same frame, times and messages. */
+void srv_page_begin(req *q, resp *r, const char *title) { begin(q, r, title); }
+void srv_page_end(resp *r) { end(r); }
+void srv_page_csrf_field(req *q, resp *r) { csrf_field(q, r); }
+void srv_page_time(resp *r, const char *iso) { put_time(r, iso); }
+void srv_page_message(req *q, resp *r, int code, const char *title, const char *msg) {
+  message_page(q, r, code, title, msg);
+}
+void srv_page_redirect(resp *r, const char *to) { redirect(r, to); }

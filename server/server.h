@@ -64,6 +64,22 @@ typedef struct resp {
 /* Pages (pages.c) and API (api.c): fill `r` for the request. */
 void srv_page(req *q, resp *r);
 void srv_api(req *q, resp *r);
+/* Data entry, queries, verification, signatures and the lock (api_queries.c): handles
+ * the route `p` (after /api/v1) and returns true, or returns false for another route. */
+bool srv_api_queries(req *q, resp *r, const char *p, bool get, bool post);
+
+/* Pages of data queries, source data verification, signatures and the lock
+ * (pages_queries.c): handles the route `p` and returns true, or false for another;
+ * srv_queries_box adds the open queries of the user's site to the home page. */
+bool srv_pages_queries(req *q, resp *r, const char *p, bool get, bool post);
+void srv_queries_box(req *q, resp *r);
+/* The frame of every page, shared with pages_queries.c (pages.c). */
+void srv_page_begin(req *q, resp *r, const char *title);
+void srv_page_end(resp *r);
+void srv_page_csrf_field(req *q, resp *r);
+void srv_page_time(resp *r, const char *iso);
+void srv_page_message(req *q, resp *r, int code, const char *title, const char *msg);
+void srv_page_redirect(resp *r, const char *to);
 
 /* helpers (http.c) */
 const char *srv_query(req *q, const char *name);

@@ -31,6 +31,11 @@ typedef enum {
   LP_DO_REPORTS,      /* reports (statistician) */
   LP_DO_CONSENT,      /* record a patient's consent (investigator, own site) */
   LP_DO_RECORD,       /* record, correct or delete patient data (investigator own site; manager) */
+  LP_DO_QUERY_RAISE,  /* raise a data query by hand (monitor; manager) */
+  LP_DO_QUERY_ANSWER, /* answer a query: correct the value or explain it (investigator, own site) */
+  LP_DO_QUERY_CLOSE,  /* close or re-open a query (monitor; manager) */
+  LP_DO_VERIFY,       /* source data verification of a form (monitor) */
+  LP_DO_SIGN,         /* sign a patient's casebook (investigator own site, marked as its PI) */
   LP_DO_COUNT
 } lp_action;
 const char *lp_action_name(lp_action a);

@@ -2,6 +2,7 @@
  * the screening log of Figure 1, randomisation of each patient by the site's
  * investigator at a simulated time, then baseline, infusion, daily, outcome and
  * adverse-event records, and the database lock. */
+#include <leopards/queries.h>
 #include <leopards/rng.h>
 #include <leopards/sim.h>
 #include <leopards/trial.h>
@@ -334,6 +335,27 @@ static lp_status record(lp_trial *t, lp_record_kind kind, json_t *arr, lp_error 
   return st;
 }
 
+/* Before the lock, as real sites would: each site answers the queries its data raised
+ * (the value checked against the source and standing) and the trial manager closes
+ * them. Nothing is written when there are none. */
+static lp_status resolve_queries(lp_trial *t, lp_error *err) {
+  lp_query *q = NULL;
+  size_t n = 0;
+  lp_query_filter f = {.state = -1};
+  lp_status st = lp_query_list(t, &f, &q, &n, err);
+  for (size_t i = 0; !st && i < n; i++) {
+    if (q[i].state == LP_QUERY_CLOSED) continue;
+    char user[80];
+    snprintf(user, sizeof user, "inv-%s", q[i].site);
+    if (q[i].state == LP_QUERY_OPEN)
+      st = lp_query_answer(t, q[i].id, "checked against the source: the value is right", NULL, NULL, user, NULL, err);
+    if (!st) st = lp_query_close(t, q[i].id, "answer accepted", "manager", err);
+  }
+  free(q);
+  if (st) lp_error_prefix(err, "simulator, answering the data queries");
+  return st;
+}
+
 /* Screen a batch of one site's log entries (the caller keeps its references). */
 static lp_status screen_batch(lp_trial *t, json_t **entries, size_t n, const char *user, lp_sim_summary *out,
                               lp_error *err) {
@@ -613,7 +635,8 @@ lp_status lp_sim_run(const char *db, const char *keypath, const lp_sim_options *
   if (!stop_at) {
     progress(o, "locking", 0.95);
     clk.now += 86400;
-    st = lp_trial_lock(t, "statistician", err);
+    st = resolve_queries(t, err);
+    if (!st) st = lp_trial_lock(t, "statistician", err);
   }
   progress(o, "done", 1);
 done:

@@ -8,7 +8,9 @@ static const char *const action_names[LP_DO_COUNT] = {
     "screen patients",       "randomise patients", "see patients",  "see the trial's status",
     "see the audit trail",   "unblind a patient",  "manage users",  "manage sites",
     "lock the database",     "see or extend the randomisation list", "run reports",
-    "record consent", "record patient data"};
+    "record consent",        "record patient data",
+    "raise data queries",    "answer data queries", "close or re-open data queries",
+    "verify source data",    "sign casebooks"};
 
 const char *lp_action_name(lp_action a) { return (unsigned)a < LP_DO_COUNT ? action_names[a] : "?"; }
 
@@ -18,11 +20,14 @@ static const char *article(lp_role r) { return r == LP_ROLE_INVESTIGATOR ? "an" 
 /* Actions of each role (index: lp_role). Site-bound users act at their own site only. */
 static const unsigned role_actions[4] = {
     /* investigator */ B(LP_DO_SCREEN) | B(LP_DO_RANDOMISE) | B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) |
-        B(LP_DO_VIEW_AUDIT) | B(LP_DO_UNBLIND) | B(LP_DO_CONSENT) | B(LP_DO_RECORD),
+        B(LP_DO_VIEW_AUDIT) | B(LP_DO_UNBLIND) | B(LP_DO_CONSENT) | B(LP_DO_RECORD) |
+        B(LP_DO_QUERY_ANSWER) | B(LP_DO_SIGN),
     /* manager */ B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) | B(LP_DO_VIEW_AUDIT) | B(LP_DO_UNBLIND) |
-        B(LP_DO_MANAGE_USERS) | B(LP_DO_MANAGE_SITES) | B(LP_DO_LOCK) | B(LP_DO_RECORD),
+        B(LP_DO_MANAGE_USERS) | B(LP_DO_MANAGE_SITES) | B(LP_DO_LOCK) | B(LP_DO_RECORD) |
+        B(LP_DO_QUERY_RAISE) | B(LP_DO_QUERY_CLOSE),
     /* statistician */ B(LP_DO_LIST) | B(LP_DO_UNBLIND) | B(LP_DO_LOCK) | B(LP_DO_REPORTS),
-    /* monitor */ B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) | B(LP_DO_VIEW_AUDIT)};
+    /* monitor */ B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) | B(LP_DO_VIEW_AUDIT) | B(LP_DO_QUERY_RAISE) |
+        B(LP_DO_QUERY_CLOSE) | B(LP_DO_VERIFY)};
 #undef B
 
 bool lp_access_role_has(lp_role role, lp_action what) {

@@ -23,7 +23,8 @@
 
 const char *const lp__audited_tables[] = {
     "meta",  "sites",     "users",    "screening",      "slots",    "randomisations", "unblindings", "patients",
-    "daily", "infusions", "outcomes", "adverse_events", "accounts", "sessions",       "refusals",    "disclosures", "consents"};
+    "daily", "infusions", "outcomes", "adverse_events", "accounts", "sessions",       "refusals",    "disclosures", "consents",
+    "queries", "verifications", "site_pis", "signatures"};
 const size_t lp__naudited_tables = sizeof lp__audited_tables / sizeof lp__audited_tables[0];
 
 /* The one place for a table that the row-by-row check leaves out (credentials, whose

@@ -254,7 +254,7 @@ static lp_status parse_values(const char *json, const char *source, json_t **val
 lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, const char *user, lp_consent_result *out,
                             lp_error *err) {
   memset(out, 0, sizeof *out);
-  if (!source) source = "--json-in";
+  if (!source) source = "the JSON input";
   json_t *vals = NULL;
   consent_values c = {0};
   lp_status s = parse_values(json, source, &vals, &c, err);

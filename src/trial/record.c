@@ -703,6 +703,38 @@ static lp_status write_values(lp_trial *t, const kind_spec *ks, json_t *vals, lo
   return LP_OK;
 }
 
+/* After a record was written: a change clears the form's source data verification
+ * and invalidates the casebook signature (each said in a note), and every soft finding
+ * of the record opens a query (findings from `first` on are this record's). */
+static lp_status after_write(lp_trial *t, lp_record_kind kind, const char *patient, long id, const char *old,
+                             loc *l, size_t first, const char *user, const char *reason, lp_error *err) {
+  bool row_form = kind == LP_RECORD_AE || kind == LP_RECORD_INFUSION;
+  lp_status s;
+  bool changed = false;
+  if (old) {
+    char *now = NULL;
+    if ((s = lp__row_json(t, spec_of(kind).table, id, &now, err))) return s;
+    changed = !now || strcmp(now, old);
+    free(now);
+  }
+  if (changed) {
+    char n1[512] = "", n2[512] = "";
+    if ((s = lp__form_changed(t, kind, patient, l->day, kind == LP_RECORD_AE ? id : 0, user, reason, n1, sizeof n1,
+                              n2, sizeof n2, err)))
+      return s;
+    if (n1[0]) finding(l, LP_FINDING_NOTE, NULL, "%s", n1);
+    if (n2[0]) finding(l, LP_FINDING_NOTE, NULL, "%s", n2);
+  }
+  if (t->check_only || !l->out) return LP_OK;
+  for (size_t i = first; i < l->out->n; i++) {
+    lp_finding *f = &l->out->items[i];
+    if (f->level != LP_FINDING_SOFT) continue;
+    if (row_form) f->record = id;
+    if ((s = lp__query_from_check(t, f, row_form ? id : 0, user, err))) return s;
+  }
+  return LP_OK;
+}
+
 /* Check one record completely (every finding), then write and audit it when nothing
  * hard was found. LP_EDATA (err summing the findings up) when it is refused. */
 static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l,
@@ -710,6 +742,7 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l
   kind_spec ksv = spec_of(kind);
   const kind_spec *ks = &ksv;
   l->form = ks->kind;
+  size_t first = l->out ? l->out->n : 0;
   if (!json_is_object(in)) {
     FAIL(l, NULL, "expected an object");
     return refuse(l, err);
@@ -750,7 +783,8 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l
     goto out;
   }
   if ((s = write_values(t, ks, vals, &id, err))) goto out;
-  s = lp__audit_row(t, ks->table, id, old, patient, user, reason ? reason : "data entry", err);
+  if ((s = lp__audit_row(t, ks->table, id, old, patient, user, reason ? reason : "data entry", err))) goto out;
+  s = after_write(t, kind, patient, id, old, l, first, user, reason, err);
 out:
   free(old);
   json_decref(row);
@@ -769,8 +803,10 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   size_t i, refused = 0;
   json_t *o;
   lp_status first = LP_OK;
+  lp_findings local = {0}; /* soft findings open queries even when the caller does not ask for them */
   json_array_foreach(arr, i, o) {
-    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL, .out = t->findings};
+    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL, .out = t->findings ? t->findings : &local};
+    if (local.n > 64) lp_findings_clear(&local);
     if (!tab && json_array_size(arr) > 1) snprintf(l.file, sizeof l.file, "%s[%zu]", source, i + 1);
     else snprintf(l.file, sizeof l.file, "%s", source);
     lp_error e1 = {0};
@@ -788,6 +824,7 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
     }
     (*rows)++;
   }
+  lp_findings_clear(&local);
   if (refused) {
     s = first;
     if (refused > 1) lp_error_prefix(err, "%zu of %zu rows refused, the first", refused, json_array_size(arr));
@@ -799,6 +836,7 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   }
   return lp__commit(t, err);
 fail:
+  lp_findings_clear(&local);
   *rows = 0;
   lp__rollback(t);
   return s;
@@ -937,7 +975,17 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
     s = lp__db_fail(t, err, "deleting a record");
     goto done;
   }
-  s = lp__audit_row(t, ks->table, id, old, patient, user, reason, err);
+  if ((s = lp__audit_row(t, ks->table, id, old, patient, user, reason, err))) goto done;
+  int day = 0;
+  if (kind == LP_RECORD_DAILY) {
+    json_t *o = json_loads(old, 0, NULL);
+    day = (int)json_integer_value(json_object_get(o, "day"));
+    json_decref(o);
+  }
+  char n1[512], n2[512];
+  if (!(s = lp__form_changed(t, kind, patient, day, kind == LP_RECORD_AE ? id : 0, user, reason, n1, sizeof n1, n2,
+                             sizeof n2, err)))
+    s = lp__queries_record_deleted(t, kind, patient, day, id, user, reason, err);
 done:
   free(old);
   if (s) {
@@ -950,7 +998,7 @@ done:
 lp_status lp__form_values(const lp_form *form, json_t *in, const char *source, json_t **vals, lp_error *err) {
   *vals = NULL;
   loc l = {.form = form->name};
-  snprintf(l.file, sizeof l.file, "%s", source && *source ? source : "--json-in");
+  snprintf(l.file, sizeof l.file, "%s", source && *source ? source : "the JSON input");
   if (!json_is_object(in)) {
     FAIL(&l, NULL, "expected an object");
     return refuse(&l, err);
@@ -971,4 +1019,14 @@ lp_status lp__form_values(const lp_form *form, json_t *in, const char *source, j
   }
   *vals = v;
   return LP_OK;
+}
+
+lp_status lp__record_row(lp_trial *t, lp_record_kind kind, json_t *row, const char *source, const char *user,
+                         const char *reason, lp_error *err) {
+  lp_findings local = {0};
+  loc l = {.line = 0, .text = true, .out = t->findings ? t->findings : &local};
+  snprintf(l.file, sizeof l.file, "%s", source);
+  lp_status s = record_one(t, kind, row, &l, user, reason, err);
+  lp_findings_clear(&local);
+  return s;
 }

@@ -17,6 +17,8 @@
 
 #include <leopards/text.h>
 
+#include <leopards/queries.h>
+
 #include "trial/trial_internal.h"
 
 /* ---- schema ----
@@ -155,8 +157,35 @@ static const char *const migration_7 =
     "ALTER TABLE sites ADD COLUMN closed_reason TEXT;"
     "ALTER TABLE sessions ADD COLUMN label TEXT;";
 
+/* Version 8: data queries, source data verification, principal investigators and
+ * electronic signatures (see queries.c). Every table is audited: each step of a query,
+ * each verification and its clearing, each signature and its invalidation is in the
+ * trail with its user, time and reason. A query is on one field of one record (day for
+ * the daily form, the row id for the repeating infusion and adverse-event forms); a
+ * verification on one form instance; a signature binds the hash of what was signed. */
+static const char *const migration_8 =
+    "CREATE TABLE queries(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), form TEXT NOT NULL, day INTEGER NOT NULL,"
+    " record INTEGER NOT NULL, field TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('open','answered','closed')),"
+    " origin TEXT NOT NULL CHECK(origin IN ('check','manual')), text TEXT NOT NULL,"
+    " opened_at TEXT NOT NULL, opened_by TEXT NOT NULL, answer TEXT, answered_at TEXT, answered_by TEXT,"
+    " old_value TEXT, new_value TEXT, closed_at TEXT, closed_by TEXT, reopened INTEGER NOT NULL,"
+    " reopen_text TEXT) STRICT;"
+    "CREATE TABLE verifications(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), form TEXT NOT NULL, day INTEGER NOT NULL,"
+    " record INTEGER NOT NULL, verified_at TEXT NOT NULL, verified_by TEXT NOT NULL, cleared_at TEXT,"
+    " cleared_by TEXT, cleared_reason TEXT) STRICT;"
+    "CREATE TABLE site_pis(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL UNIQUE REFERENCES sites(id),"
+    " user_id INTEGER NOT NULL UNIQUE REFERENCES users(id), marked_at TEXT NOT NULL, marked_by TEXT NOT NULL)"
+    " STRICT;"
+    "CREATE TABLE signatures(id INTEGER PRIMARY KEY, scope TEXT NOT NULL CHECK(scope IN ('casebook','lock')),"
+    " patient TEXT REFERENCES randomisations(patient), signer TEXT NOT NULL, printed_name TEXT NOT NULL,"
+    " role TEXT NOT NULL, meaning TEXT NOT NULL, signed_at TEXT NOT NULL, content_hash TEXT NOT NULL,"
+    " invalidated_at TEXT, invalidated_by TEXT, invalidated_reason TEXT) STRICT;";
+
 static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
-                                         migration_7};
+                                         migration_7, migration_8};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -701,7 +730,8 @@ lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role rol
   } else if (site && role != LP_ROLE_MONITOR) {
     s = lp_error_set(err, LP_EINVAL, "only investigators and monitors belong to a site");
     goto fail;
-  }
+  } else if (site && (s = lp__site_id(t, site, &site_id, err))) /* a monitor of one site */
+    goto fail;
   if ((s = add_user_tx(t, name, role, site_id, by, err))) goto fail;
   return lp__commit(t, err);
 fail:
@@ -811,19 +841,8 @@ void lp_trial_close(lp_trial *t) {
 
 /* ---- lock ---- */
 
+/* The lock without a signature's password (see lp_trial_lock_with, queries.c). */
 lp_status lp_trial_lock(lp_trial *t, const char *user, lp_error *err) {
-  lp_status s;
-  char now[40];
-  if ((s = lp__begin(t, err))) return s;
-  if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_may(t, user, LP_DO_LOCK, 0, "lock the database", err)))
-    goto fail;
-  lp__now(t, now, sizeof now);
-  if ((s = lp__meta_set(t, "locked_by", user, user, "database lock", err)) ||
-      (s = lp__meta_set(t, "locked_at", now, user, "database lock", err)))
-    goto fail;
-  return lp__commit(t, err);
-fail:
-  lp__rollback(t);
-  return s;
+  lp_lock_options o = {.user = user};
+  return lp_trial_lock_with(t, &o, NULL, NULL, err);
 }

@@ -246,6 +246,27 @@ lp_status lp__consent_settings_default(lp_trial *t, const char *user, const char
  * consent was tracked (owing nothing), and the settings are added when missing. */
 lp_status lp__consent_mark_untracked(lp_trial *t, const char *user, const char *reason, lp_error *err);
 
+/* One record (a JSON object whose values may be text, as CSV cells) through every edit
+ * check, written and audited inside the caller's transaction; findings go to
+ * t->findings when set. */
+lp_status lp__record_row(lp_trial *t, lp_record_kind kind, struct json_t *row, const char *source,
+                         const char *user, const char *reason, lp_error *err);
+
+/* ---- queries.c ---- */
+/* A saved change of the patient's form instance (day for daily, the row for an adverse
+ * event, 0 otherwise): clears its source data verification and invalidates the
+ * patient's casebook signature, each audited with `reason`; note1 and note2 say so
+ * ("" when there was nothing to clear). Inside the caller's transaction. */
+lp_status lp__form_changed(lp_trial *t, lp_record_kind kind, const char *patient, int day, long record,
+                           const char *user, const char *reason, char *note1, size_t n1, char *note2, size_t n2,
+                           lp_error *err);
+/* A deleted record's queries not closed yet are closed, saying why. */
+lp_status lp__queries_record_deleted(lp_trial *t, lp_record_kind kind, const char *patient, int day, long record,
+                                     const char *user, const char *reason, lp_error *err);
+/* A query opened by a soft edit check on a saved record (none when one on the same
+ * field is not closed yet). Inside the caller's transaction. */
+lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, const char *user, lp_error *err);
+
 /* ---- screen.c ---- */
 lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json,
                          const char *source, const char *user, lp_screen_result *out,
