@@ -232,14 +232,8 @@ static void course(lp_rng *r, double m, int n, double shape, int *out) {
   }
 }
 
-void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
-  memset(p, 0, sizeof *p);
-  p->arm = arm;
-  bool active = arm == 0 && m->effect != LP_EFFECT_NONE;
-  bool paper = arm == 0 && m->effect == LP_EFFECT_PAPER;
-  double u = lp_rng_normal(r);
-  p->u = u;
-  /* Baseline (Tables 1 and 2). */
+/* Baseline characteristics (Tables 1 and 2) other than the SOFA inputs. */
+static void baseline(lp_rng *r, double u, sim_patient *p) {
   p->age = (int)round(clampd(quartiles(r, 58, 68, 76), 18, 98));
   p->male = bern(r, 0.561);
   double rc = lp_rng_uniform(r);
@@ -266,15 +260,20 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   p->scvo2 = bern(r, 0.85) ? round(clampd(quartiles(r, 69.5, 75.5, 81), 35, 95)) : NAN;
   p->lactate = round(clampd(exp(log(2.25) + 0.25 * u + 0.65 * lp_rng_normal(r)), 0.3, 20) * 10) / 10;
   p->hemoglobin = round(clampd(quartiles(r, 93.5, 108, 124), 50, 180));
-  /* Per-patient mean of each component over the stay. */
-  double mean_c[SC_N];
+}
+
+/* The per-patient mean of each component over the stay (arm `row` of the model). */
+static void component_means(const sim_model *m, lp_rng *r, int row, double u, double *mean_c) {
   for (int c = 0; c < SC_N; c++) {
     double z = loading[c] * u + sqrt(1 - loading[c] * loading[c]) * lp_rng_normal(r);
-    mean_c[c] = clampd(m->comp_mu[active ? 0 : 1][c] + m->comp_sigma[c] * z, 0, 4);
+    mean_c[c] = clampd(m->comp_mu[row][c] + m->comp_sigma[c] * z, 0, 4);
   }
-  /* Baseline scores from the patient's mean over the stay, scaled by system so that
-   * the organ failures of Table 2 come out (respiratory 39%, coagulation 6%, hepatic
-   * 3%); cardiovascular 3-4 (shock on vasopressors). */
+}
+
+/* Baseline scores from the patient's mean over the stay, scaled by system so that
+ * the organ failures of Table 2 come out (respiratory 39%, coagulation 6%, hepatic
+ * 3%); cardiovascular 3-4 (shock on vasopressors); and the inputs that give them. */
+static void baseline_scores(lp_rng *r, const double *mean_c, sim_patient *p) {
   for (int c = 0; c < SC_N; c++) {
     int s = (int)floor(clampd(mean_c[c] * base_factor[c] + base_shift[c], 0, 4) + lp_rng_uniform(r));
     p->base_score[c] = s > 4 ? 4 : s < 0 ? 0 : s;
@@ -291,9 +290,12 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   p->base.map = round(clampd(quartiles(r, 68, 74, 80), 50, 120));
   p->base.gcs = p->vent0 ? (int)clampd(round(quartiles(r, 3, GCS_VENT_MED, 13)), 3, 15)
                          : (int)clampd(round(quartiles(r, 10, 14, 15)), 3, 15);
+}
 
-  /* Death by day 28 and lengths of stay. */
-  double pd = 1 / (1 + exp(-(m->death_alpha[paper ? 0 : 1] + DEATH_BETA * u)));
+/* Death by day 28 (model arm `row`), the day of death and the lengths of stay, to
+ * the minute as the outcome form records them; the ICU days of the course. */
+static void survival_and_stay(const sim_model *m, lp_rng *r, int arm, int row, double u, sim_patient *p) {
+  double pd = 1 / (1 + exp(-(m->death_alpha[row] + DEATH_BETA * u)));
   bool dies28 = bern(r, pd);
   p->death_day = NAN;
   if (dies28) {
@@ -319,21 +321,27 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   if (!isnan(p->death_day)) p->death_day = round(p->death_day * 1440) / 1440;
   p->ndays = (int)fmin(28, ceil(p->icu_los));
   if (p->ndays < 1) p->ndays = 1;
-  /* Ventilation and weaning (hazard ratio 0.77 for the paper's effect). */
+}
+
+/* Ventilation and weaning (hazard ratio 0.77 for the paper's effect). */
+static void weaning(lp_rng *r, bool paper, double u, sim_patient *p) {
   p->wean_day = NAN;
-  double w = NAN;
-  if (p->vent0) {
-    double scale = 9.0 * exp(0.35 * u) * (paper ? pow(1 / 0.77, 1 / 1.3) : 1.0);
-    w = scale * pow(-log(1 - lp_rng_uniform(r)), 1 / 1.3); /* Weibull, shape 1.3 */
-    double end = isnan(p->death_day) ? p->icu_los : fmin(p->icu_los, p->death_day);
-    if (w >= end) {
-      if (isnan(p->death_day) || p->death_day > p->icu_los) w = fmax(0.3, p->icu_los - unif(r, 0.1, 0.5)); /* weaned before leaving */
-      else w = NAN; /* died ventilated */
-    }
-    p->wean_day = w;
+  if (!p->vent0) return;
+  double scale = 9.0 * exp(0.35 * u) * (paper ? pow(1 / 0.77, 1 / 1.3) : 1.0);
+  double w = scale * pow(-log(1 - lp_rng_uniform(r)), 1 / 1.3); /* Weibull, shape 1.3 */
+  double end = isnan(p->death_day) ? p->icu_los : fmin(p->icu_los, p->death_day);
+  if (w >= end) {
+    if (isnan(p->death_day) || p->death_day > p->icu_los)
+      w = fmax(0.3, p->icu_los - unif(r, 0.1, 0.5)); /* weaned before leaving */
+    else
+      w = NAN; /* died ventilated */
   }
-  /* Daily course. Kidney function recovers more slowly than the other systems in
-   * survivors, and fails on towards death in patients who die in the ICU. */
+  p->wean_day = w;
+}
+
+/* Daily course. Kidney function recovers more slowly than the other systems in
+ * survivors, and fails on towards death in patients who die in the ICU. */
+static void daily_course(lp_rng *r, const double *mean_c, sim_patient *p) {
   bool dies_in_icu = !isnan(p->death_day) && p->death_day <= p->icu_los + 1e-9;
   int sc[SC_N][28];
   for (int c = 0; c < SC_N; c++) {
@@ -351,12 +359,15 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
     encode(r, day->score, day->vent, day->rrt, &day->in);
     for (int c = 0; c < SC_N; c++) day->in.missing[c] = bern(r, missing_rate[c]);
   }
-  /* The infusion, run through the protocol's state machine (lp_infusion_next) with
-   * hourly observations. A patient who does not tolerate the drug has side effects
-   * (hypotension, or a heart rate above 130/min) from an onset hour on, recurring at
-   * later observations; each one steps the dose down (0.2 -> 0.1 -> 0.05 -> stop).
-   * Intolerance and recurrence are set so that about 13.5% (levosimendan) and 7.7%
-   * (placebo) of infusions stop early, as in the paper. */
+}
+
+/* The infusion, run through the protocol's state machine (lp_infusion_next) with
+ * hourly observations. A patient who does not tolerate the drug has side effects
+ * (hypotension, or a heart rate above 130/min) from an onset hour on, recurring at
+ * later observations; each one steps the dose down (0.2 -> 0.1 -> 0.05 -> stop).
+ * Intolerance and recurrence are set so that about 13.5% (levosimendan) and 7.7%
+ * (placebo) of infusions stop early, as in the paper. */
+static void infusion(lp_rng *r, bool active, sim_patient *p) {
   p->received = true;
   p->ninf = 0;
   add_inf(p, 0, 0, 0.1, 0);
@@ -379,7 +390,10 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
     }
     state = step.state;
   }
-  /* Adverse events (Table 3). */
+}
+
+/* Serious adverse events (Table 3). */
+static void adverse_events(lp_rng *r, bool active, sim_patient *p) {
   static const double ae_p[2][AE_N] = {{0.031, 0.027, 0.000, 0.012, 0.070}, {0.004, 0.012, 0.008, 0.004, 0.066}};
   for (int k = 0; k < AE_N && p->nae < 4; k++)
     if (bern(r, ae_p[active ? 0 : 1][k])) {
@@ -387,13 +401,37 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
       p->ae[p->nae].day = floor(unif(r, 0, fmin(p->icu_los, 5)));
       p->nae++;
     }
-  /* Baseline values not recorded, at Table 2's rates (the organ-failure denominators:
-   * GCS 15%, bilirubin 2%, platelets 0.6%, PaO2 and FiO2 0.2%). Drawn last, so that
-   * the rest of the patient is as it was. */
+}
+
+/* Baseline values not recorded, at Table 2's rates (the organ-failure denominators:
+ * GCS 15%, bilirubin 2%, platelets 0.6%, PaO2 and FiO2 0.2%). */
+static void baseline_missing(lp_rng *r, sim_patient *p) {
   p->base.missing[SC_RESP] = bern(r, 0.002);
   p->base.missing[SC_COAG] = bern(r, 0.006);
   p->base.missing[SC_LIVER] = bern(r, 0.02);
   p->base_gcs_missing = bern(r, 0.15);
+}
+
+/* One patient, step by step from the patient's own stream. The order of the steps is
+ * the order of the draws: a new step goes last (or draws from its own stream), so
+ * that the patients of a seed stay as they were. */
+void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
+  memset(p, 0, sizeof *p);
+  p->arm = arm;
+  bool active = arm == 0 && m->effect != LP_EFFECT_NONE; /* the first arm's component means and side effects */
+  bool paper = arm == 0 && m->effect == LP_EFFECT_PAPER; /* the paper's effects on death and weaning */
+  double u = lp_rng_normal(r);
+  p->u = u;
+  baseline(r, u, p);
+  double mean_c[SC_N];
+  component_means(m, r, active ? 0 : 1, u, mean_c);
+  baseline_scores(r, mean_c, p);
+  survival_and_stay(m, r, arm, paper ? 0 : 1, u, p);
+  weaning(r, paper, u, p);
+  daily_course(r, mean_c, p);
+  infusion(r, active, p);
+  adverse_events(r, active, p);
+  baseline_missing(r, p); /* last, so that the rest of the patient is as it was */
 }
 
 double lp__sim_sofa_mean(const sim_patient *p) {
