@@ -284,12 +284,17 @@ static void baseline(lp_rng *r, double u, sim_patient *p) {
 }
 
 /* The per-patient mean of each component over the stay (arm `row` of the model), and
- * the renal mean the same patient would have without the drug (`renal_untreated`). */
+ * the renal mean the same patient would have without the drug (`renal_untreated`):
+ * with the paper's effect, what renal-replacement therapy follows (with a design
+ * difference, the therapy follows the patient's own kidneys, so that the difference
+ * reaches the daily scores whole). */
 static void component_means(const sim_model *m, lp_rng *r, int row, double u, double *mean_c, double *renal_untreated) {
   for (int c = 0; c < SC_N; c++) {
     double z = loading[c] * u + sqrt(1 - loading[c] * loading[c]) * lp_rng_normal(r);
     mean_c[c] = clampd(m->comp_mu[row][c] + m->comp_sigma[c] * z, 0, 4);
-    if (c == SC_RENAL) *renal_untreated = clampd(m->comp_mu[1][c] + m->comp_sigma[c] * z, 0, 4);
+    if (c == SC_RENAL)
+      *renal_untreated =
+          m->effect == LP_EFFECT_PAPER ? clampd(m->comp_mu[1][c] + m->comp_sigma[c] * z, 0, 4) : mean_c[c];
   }
 }
 
