@@ -384,8 +384,10 @@ static const cli_opt design_opts[] = {
     {"alpha", "A", "two-sided significance level (default 0.05)"},
     {"seed", "S", "seed (default 20161013)"},
     {"threads", "N", "threads (results do not depend on it)"},
-    {"full", "N", "also run N whole trials through the store and the full plan, and compare the average of "
-                  "every estimate with the published one"},
+    {"full", "N",
+     "also run N whole trials through the store and the full plan, and compare the average of "
+     "every estimate with the published one"},
+    {"markdown", NULL, "with --full: print only the whole-trial table, in Markdown (as docs/simulation.md shows it)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -394,6 +396,82 @@ static const cli_opt design_opts[] = {
 
 static void full_progress(void *ctx, size_t done, size_t total) {
   if (!*(const bool *)ctx && done < total) fprintf(stderr, "\r  whole trial %zu of %zu", done + 1, total);
+}
+
+/* Run `full` whole trials into *out: one JSON object per row that could be estimated. */
+static int design_full_rows(const cli_args *a, size_t full, uint64_t seed, lp_sim_effect effect, double difference,
+                            json_t **out) {
+  lp_design_full_options fo;
+  lp_design_full_options_default(&fo);
+  fo.trials = full;
+  fo.seed = seed;
+  fo.effect = effect;
+  fo.difference = difference;
+  bool quiet = cli_has(a, "json") || cli_has(a, "markdown");
+  fo.progress = full_progress;
+  fo.progress_ctx = &quiet;
+  lp_design_full f;
+  lp_error err;
+  if (lp_design_full_run(&fo, &f, &err)) {
+    if (!quiet) fputc('\n', stderr);
+    return cli_fail(a, &err);
+  }
+  if (!quiet) fputc('\n', stderr);
+  /* Per row: mean, its Monte Carlo error, the spread of single trials, and where the
+   * published value falls. */
+  json_t *rows = json_array();
+  for (size_t i = 0; i < f.n; i++) {
+    const lp_design_full_row *w = &f.rows[i];
+    if (!w->trials) continue;
+    json_array_append_new(
+        rows, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "id", w->id, "label", w->label,
+                        "trials", (int)w->trials, "mean", cli_num(w->mean), "sd", cli_num(w->sd), "se_mean",
+                        cli_num(w->se_mean), "q025", cli_num(w->q025), "q975", cli_num(w->q975), "published",
+                        cli_num(w->published), "z_published", cli_num(w->z_published), "percentage_points", w->points));
+  }
+  lp_design_full_clear(&f);
+  *out = rows;
+  return CLI_OK;
+}
+
+/* A number of the whole-trial table, x100 for a difference of proportions. */
+static const char *full_num(char *buf, size_t n, const json_t *row, const char *key, int digits) {
+  const json_t *v = json_object_get(row, key);
+  if (!json_is_number(v)) return snprintf(buf, n, "—"), buf;
+  double x = json_number_value(v) * (json_is_true(json_object_get(row, "percentage_points")) ? 100 : 1);
+  snprintf(buf, n, "%.*f", digits, fabs(x) < 0.5 * pow(10, -digits) ? 0.0 : x);
+  return buf;
+}
+
+/* The whole-trial table in Markdown (docs/simulation.md). */
+static void print_full_markdown(const json_t *rows, long full, uint64_t seed, const char *effect) {
+  printf(
+      "Whole trials through the store and the plan: %ld trials (effect %s, seeds %llu + 1000 + t). "
+      "Differences of proportions in percentage points; ratios are hazard ratios.\n\n",
+      full, effect, (unsigned long long)seed);
+  printf(
+      "| row | outcome | published | average (MC error) | SD of one trial | middle 95%% of trials | published "
+      "inside | (published - average) / SD |\n");
+  printf("|---|---|---|---|---|---|---|---|\n");
+  size_t i;
+  json_t *v;
+  json_array_foreach(rows, i, v) {
+    char pub[32], mean[32], se[32], sd[32], lo[32], hi[32], zt[32] = "—";
+    double p = json_number_value(json_object_get(v, "published")),
+           z = json_number_value(json_object_get(v, "z_published"));
+    double qlo = json_number_value(json_object_get(v, "q025")), qhi = json_number_value(json_object_get(v, "q975"));
+    bool has_pub = json_is_number(json_object_get(v, "published"));
+    if (has_pub) snprintf(zt, sizeof zt, fabs(z) > 0.5 ? "**%.2f**" : "%.2f", z);
+    printf("| %s | %s | %s | %s (%s) | %s | %s to %s | %s | %s |\n", json_string_value(json_object_get(v, "id")),
+           json_string_value(json_object_get(v, "label")), full_num(pub, sizeof pub, v, "published", 3),
+           full_num(mean, sizeof mean, v, "mean", 3), full_num(se, sizeof se, v, "se_mean", 3),
+           full_num(sd, sizeof sd, v, "sd", 3), full_num(lo, sizeof lo, v, "q025", 3),
+           full_num(hi, sizeof hi, v, "q975", 3),
+           !has_pub               ? "—"
+           : p >= qlo && p <= qhi ? "yes"
+                                  : "**no**",
+           zt);
+  }
 }
 
 /* Power and coverage at several trial sizes (design --patients N1,N2,...). */
@@ -480,6 +558,9 @@ static int run_design(const cli_args *a) {
       (rc = cli_u64(a, "seed", &seed)) || (rc = cli_double(a, "alpha", &o.alpha)))
     return rc;
   if (!(o.alpha > 0 && o.alpha < 1)) return cli_usage_error(a, "--alpha must be between 0 and 1");
+  if (cli_has(a, "markdown") && !full)
+    return cli_usage_error(a, "--markdown prints the table of --full: give --full N");
+  if (cli_has(a, "markdown") && cli_has(a, "json")) return cli_usage_error(a, "give --markdown or --json, not both");
   lp_error err;
   if ((rc = effect_options(a, &o.effect, &o.difference))) return rc;
   o.trials = (size_t)trials;
@@ -515,34 +596,7 @@ static int run_design(const cli_args *a) {
   bool have_pw = fabs(r.true_difference) > 1e-6 &&
                  !lp_power_t(0, r.true_difference, r.sd_outcome, o.alpha, 0.9, &pw, NULL);
   json_t *fullj = NULL;
-  if (full) {
-    lp_design_full_options fo;
-    lp_design_full_options_default(&fo);
-    fo.trials = (size_t)full;
-    fo.seed = seed;
-    fo.effect = o.effect;
-    fo.difference = o.difference;
-    bool quiet = cli_has(a, "json");
-    fo.progress = full_progress;
-    fo.progress_ctx = &quiet;
-    lp_design_full f;
-    if (lp_design_full_run(&fo, &f, &err)) {
-      if (!quiet) fputc('\n', stderr);
-      return cli_fail(a, &err);
-    }
-    if (!quiet) fputc('\n', stderr);
-    /* Per row: mean, SD over trials, and where the published value falls. */
-    fullj = json_array();
-    for (size_t i = 0; i < f.n; i++) {
-      const lp_design_full_row *w = &f.rows[i];
-      if (!w->trials) continue;
-      json_array_append_new(fullj, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o}", "id", w->id, "label",
-                                             w->label, "trials", (int)w->trials, "mean", cli_num(w->mean), "sd",
-                                             cli_num(w->sd), "se_mean", cli_num(w->se_mean), "published",
-                                             cli_num(w->published), "z_published", cli_num(w->z_published)));
-    }
-    lp_design_full_clear(&f);
-  }
+  if (full && (rc = design_full_rows(a, (size_t)full, seed, o.effect, o.difference, &fullj))) return rc;
   /* The SD behind z is itself an estimate from the whole trials run: with few of
    * them it is too rough for z to mean anything (its relative SE is about
    * 1 / sqrt(2 (N - 1)): 50% at 3 trials, 13% at 30). */
@@ -552,6 +606,15 @@ static int run_design(const cli_args *a) {
              "only %ld whole trial%s: the SD of the estimates, and so each z, rests on too few trials to "
              "mean anything; run %d or more (--full %d)",
              full, full > 1 ? "s" : "", DESIGN_FULL_MIN_TRIALS, DESIGN_FULL_MIN_TRIALS);
+  if (cli_has(a, "markdown")) {
+    print_full_markdown(fullj, full, seed, lp_sim_effect_name(o.effect));
+    if (full_few[0]) {
+      printf("\n");
+      cli_wrap(stdout, "warning: ", "  ", full_few);
+    }
+    json_decref(fullj);
+    return CLI_OK;
+  }
   if (cli_has(a, "json")) {
     json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",
                              lp_sim_effect_name(o.effect), "trials", (json_int_t)r.trials, "patients",
@@ -586,19 +649,23 @@ static int run_design(const cli_args *a) {
            ceil(pw.n), 2 * ceil(pw.n));
   if (fullj) {
     printf("\nwhole trials through the store and the plan: average estimate beside the published one\n\n");
-    printf("  %-14s %-40s %9s %9s %9s %7s\n", "row", "", "published", "mean", "SD", "z");
+    printf("  %-14s %-32s %9s %9s %7s %7s %17s %6s\n", "row", "", "published", "mean", "MC SE", "SD", "middle 95%",
+           "z");
     size_t i;
     json_t *v;
     json_array_foreach(fullj, i, v) {
-      char lab[41];
+      char lab[33];
       snprintf(lab, sizeof lab, "%s", json_string_value(json_object_get(v, "label")));
-      printf("  %-14s %-40s %9.3f %9.3f %9.3f %7.2f\n", json_string_value(json_object_get(v, "id")), lab,
-             json_real_value(json_object_get(v, "published")),
-             json_real_value(json_object_get(v, "mean")), json_real_value(json_object_get(v, "sd")),
-             json_real_value(json_object_get(v, "z_published")));
+      printf("  %-14s %-32s %9.3f %9.3f %7.3f %7.3f %8.3f %8.3f %6.2f\n", json_string_value(json_object_get(v, "id")),
+             lab, json_number_value(json_object_get(v, "published")), json_number_value(json_object_get(v, "mean")),
+             json_number_value(json_object_get(v, "se_mean")), json_number_value(json_object_get(v, "sd")),
+             json_number_value(json_object_get(v, "q025")), json_number_value(json_object_get(v, "q975")),
+             json_number_value(json_object_get(v, "z_published")));
     }
-    printf("\n  z: (published - mean) / SD of one trial's estimate; |z| < 2 means the published estimate is a\n"
-           "  typical draw of the simulated trial.\n");
+    printf(
+        "\n  MC SE: the Monte Carlo error of the mean; SD and middle 95%%: single trials' estimates.\n"
+        "  z: (published - mean) / SD of one trial's estimate; |z| < 2 means the published estimate is a\n"
+        "  typical draw of the simulated trial. --markdown prints this table as docs/simulation.md has it.\n");
     if (full_few[0]) {
       printf("\n");
       cli_wrap(stdout, "warning: ", "  ", full_few);
@@ -664,7 +731,8 @@ const cli_cmd cli_pipeline_cmds[] = {
     {"design", "simulation-based power, type I error and coverage of the primary analysis", design_opts,
      "examples:\n  leopards design --trials 1000 --effect paper\n  leopards design --trials 1000 --effect none\n"
      "  leopards design --trials 1000 --patients 516,800,1200,1600   (a power curve)\n"
-     "  leopards design --trials 200 --full 50      (also averages every Table 3 estimate)",
+     "  leopards design --trials 200 --full 50      (also averages every Table 3 estimate)\n"
+     "  TMPDIR=/dev/shm leopards design --trials 10 --full 200 --markdown   (the table of docs/simulation.md)",
      run_design},
 };
 const size_t cli_pipeline_ncmds = sizeof cli_pipeline_cmds / sizeof cli_pipeline_cmds[0];

@@ -135,8 +135,10 @@ void lp_design_full_options_default(lp_design_full_options *o);
 typedef struct lp_design_full_row {
   char id[64], label[256];
   size_t trials;            /* trials in which the estimate could be computed */
-  double mean, sd, se_mean; /* of the estimate over those trials */
+  double mean, sd, se_mean; /* of the estimate over those trials (se_mean: the Monte Carlo error of mean) */
+  double q025, q975;        /* the middle 95% of single trials' estimates (quantiles, R's type 7) */
   double published, z_published; /* NAN when the plan quotes none; z = (published - mean) / sd */
+  bool points;                   /* a difference of proportions (x 100: percentage points, as Table 3 gives it) */
 } lp_design_full_row;
 
 typedef struct lp_design_full {

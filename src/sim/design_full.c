@@ -27,16 +27,17 @@ void lp_design_full_clear(lp_design_full *f) {
   memset(f, 0, sizeof *f);
 }
 
-/* Running sums of one row. */
+/* Every trial's estimate of one row (NAN where it could not be computed). */
 typedef struct {
-  double sum, sumsq;
+  double *est; /* [trials] */
 } acc;
 
 /* Does the row compare the arms with one estimate? */
 static bool compares(const lp_result *r) { return r->kind != LP_AN_BASELINE && r->kind != LP_AN_SUBGROUP; }
 
-/* Add trial t's estimates; the first trial fixes the rows. */
-static lp_status add_trial(const lp_results *res, lp_design_full *out, acc **sums, lp_error *err) {
+/* Keep trial t's estimates (of `total`); the first trial fixes the rows. */
+static lp_status add_trial(const lp_results *res, size_t t, size_t total, lp_design_full *out, acc **sums,
+                           lp_error *err) {
   if (!out->rows) {
     size_t n = 0;
     for (size_t i = 0; i < res->n; i++) n += compares(&res->rows[i]);
@@ -46,24 +47,57 @@ static lp_status add_trial(const lp_results *res, lp_design_full *out, acc **sum
     for (size_t i = 0; i < res->n; i++) {
       const lp_result *r = &res->rows[i];
       if (!compares(r)) continue;
+      acc *a = &(*sums)[out->n];
+      if (!(a->est = malloc(total * sizeof *a->est))) return lp_error_set(err, LP_ENOMEM, "out of memory");
+      for (size_t j = 0; j < total; j++) a->est[j] = NAN;
       lp_design_full_row *row = &out->rows[out->n++];
       snprintf(row->id, sizeof row->id, "%s", r->id);
       snprintf(row->label, sizeof row->label, "%s", r->label);
       row->published = r->published;
+      row->points = r->kind == LP_AN_BINARY || r->kind == LP_AN_COUNT;
     }
   }
   size_t k = 0;
   for (size_t i = 0; i < res->n && k < out->n; i++) {
     const lp_result *r = &res->rows[i];
     if (!compares(r)) continue;
-    if (isfinite(r->estimate)) {
-      out->rows[k].trials++;
-      (*sums)[k].sum += r->estimate;
-      (*sums)[k].sumsq += r->estimate * r->estimate;
-    }
+    (*sums)[k].est[t] = r->estimate;
     k++;
   }
   return LP_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Quantile p of sorted x[n] (R's type 7: linear between order statistics). */
+static double quantile7(const double *x, size_t n, double p) {
+  if (n == 0) return NAN;
+  double h = (double)(n - 1) * p;
+  size_t lo = (size_t)floor(h);
+  if (lo + 1 >= n) return x[n - 1];
+  return x[lo] + (h - (double)lo) * (x[lo + 1] - x[lo]);
+}
+
+/* Mean, SD, Monte Carlo error and middle 95% of the finite estimates of one row. */
+static void summarise(lp_design_full_row *r, double *est, size_t total) {
+  size_t n = 0;
+  for (size_t j = 0; j < total; j++)
+    if (isfinite(est[j])) est[n++] = est[j];
+  double sum = 0, ss = 0;
+  for (size_t j = 0; j < n; j++) sum += est[j];
+  double mean = n ? sum / (double)n : NAN;
+  for (size_t j = 0; j < n; j++) ss += (est[j] - mean) * (est[j] - mean);
+  qsort(est, n, sizeof *est, cmp_double);
+  r->trials = n;
+  r->mean = mean;
+  r->sd = n > 1 ? sqrt(ss / (double)(n - 1)) : NAN;
+  r->se_mean = r->sd / sqrt((double)n);
+  r->q025 = quantile7(est, n, 0.025);
+  r->q975 = quantile7(est, n, 0.975);
+  r->z_published = (r->published - r->mean) / r->sd;
 }
 
 /* One trial: simulate into DIR/t.db, analyse in memory, remove the trial's files. */
@@ -123,22 +157,17 @@ lp_status lp_design_full_run(const lp_design_full_options *o, lp_design_full *ou
   for (size_t t = 0; t < o->trials && !st; t++) {
     if (o->progress) o->progress(o->progress_ctx, t, o->trials);
     lp_results res = {0};
-    if (!(st = one_trial(o, dir, t, &res, err))) st = add_trial(&res, out, &sums, err);
+    if (!(st = one_trial(o, dir, t, &res, err))) st = add_trial(&res, t, o->trials, out, &sums, err);
     lp_results_clear(&res);
   }
   /* The working folder held only the trial's files, each removed after its trial. */
   rmdir(dir);
   if (!st) {
     if (o->progress) o->progress(o->progress_ctx, o->trials, o->trials);
-    for (size_t k = 0; k < out->n; k++) {
-      lp_design_full_row *r = &out->rows[k];
-      double n = (double)r->trials, sum = sums[k].sum, sumsq = sums[k].sumsq;
-      r->mean = n > 0 ? sum / n : NAN;
-      r->sd = n > 1 ? sqrt(fmax(0, (sumsq - sum * sum / n) / (n - 1))) : NAN;
-      r->se_mean = r->sd / sqrt(n);
-      r->z_published = (r->published - r->mean) / r->sd;
-    }
+    for (size_t k = 0; k < out->n; k++) summarise(&out->rows[k], sums[k].est, o->trials);
   }
+  if (sums)
+    for (size_t k = 0; k < out->n; k++) free(sums[k].est);
   free(sums);
   if (st) lp_design_full_clear(out);
   return st;

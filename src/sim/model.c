@@ -17,7 +17,12 @@
  * ventilated; renal 4 on days of renal-replacement therapy). */
 static const double target_mean[SC_N] = {1.70, 0.75, 0.45, 2.02, 1.20};
 static const double target_sd[SC_N] = {1.30, 1.02, 0.77, 1.20, 1.30};
-static const double paper_effect[SC_N] = {0.14, 0.00, 0.06, 0.25, 0.18};
+/* The published differences, as the latent means give them, two raised so that the
+ * daily scores differ by the paper's values: cardiovascular 0.25 -> 0.275 (the step
+ * course cannot move a mean below 0.4 or above 3.8) and renal 0.18 -> 0.22 (the days of
+ * renal-replacement therapy, which follow the kidneys without the drug, score 4 in
+ * both arms). */
+static const double paper_effect[SC_N] = {0.14, 0.00, 0.06, 0.275, 0.22};
 /* Loading of each component on the shared severity (gives the SD of the total). */
 static const double loading[SC_N] = {0.72, 0.62, 0.55, 0.7, 0.72};
 /* Component-day values missing (the paper: 2.3% cardiovascular to 12.8% liver). */
@@ -46,6 +51,17 @@ static const double base_shift[SC_N] = {1.15, 0.0, 0.0, 0.0, 0.2};
 #define RENAL_SHAPE_ALIVE 0.0
 #define RENAL_SHAPE_DEATH (-1.0)
 #define GCS_VENT_MED 7
+/* Weaning: the hazard ratio of the Weibull time to weaning with the paper's effect.
+ * Below the paper's 0.77, since the patients discharged alive before their time (weaned
+ * just before leaving, in both arms alike) and the adjustment for age and APACHE II
+ * take the estimate towards 1 (docs/simulation.md). */
+#define WEAN_HR 0.53
+/* Median day of death by day 28 with the paper's effect (levosimendan, placebo): the ICU
+ * stay of non-survivors 3.2 and 5.7 days (Table 3). */
+#define DEATH_DAY_LEVO 3.2
+#define DEATH_DAY_PLACEBO 5.7
+/* Serious adverse events: the chance of an "other" event in a patient with a cardiac one. */
+#define AE_OTHER_GIVEN_CARDIAC 0.22
 #define DESIGN_GAIN 1.06
 static const double death28[2][3] = {{0.345, 0.309, 0.309}, {0.309, 0.309, 0.309}}; /* [arm][effect] */
 
@@ -221,25 +237,24 @@ static void cv_course(lp_rng *r, double m, int n, int *out) {
 
 /* A day-by-day course with mean m over n days, declining from the start, drawn by
  * randomised rounding so that the expected score of each day is its course value. */
-static void course(lp_rng *r, double m, int n, double shape, int *out) {
-  double half = n > 1 ? (n - 1) / 2.0 : 1;
-  double amp = shape * fmin(m, 4 - m);
-  double mid = (n - 1) / 2.0;
+static int course_score(double m, double shape, int d, int n, double uniform) {
+  double half = n > 1 ? (n - 1) / 2.0 : 1, mid = (n - 1) / 2.0;
+  double x = m + shape * fmin(m, 4 - m) * (mid - d) / half;
+  int s = (int)floor(x + uniform);
+  return s < 0 ? 0 : s > 4 ? 4 : s;
+}
+
+/* `m2`, `out2` (may be NULL): the course of another mean from the same draws. */
+static void course(lp_rng *r, double m, int n, double shape, int *out, double m2, int *out2) {
   for (int d = 0; d < n; d++) {
-    double x = m + amp * (mid - d) / half;
-    int s = (int)floor(x + lp_rng_uniform(r));
-    out[d] = s < 0 ? 0 : s > 4 ? 4 : s;
+    double v = lp_rng_uniform(r);
+    out[d] = course_score(m, shape, d, n, v);
+    if (out2) out2[d] = course_score(m2, shape, d, n, v);
   }
 }
 
-void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
-  memset(p, 0, sizeof *p);
-  p->arm = arm;
-  bool active = arm == 0 && m->effect != LP_EFFECT_NONE;
-  bool paper = arm == 0 && m->effect == LP_EFFECT_PAPER;
-  double u = lp_rng_normal(r);
-  p->u = u;
-  /* Baseline (Tables 1 and 2). */
+/* Baseline characteristics (Tables 1 and 2) other than the SOFA inputs. */
+static void baseline(lp_rng *r, double u, sim_patient *p) {
   p->age = (int)round(clampd(quartiles(r, 58, 68, 76), 18, 98));
   p->male = bern(r, 0.561);
   double rc = lp_rng_uniform(r);
@@ -266,15 +281,27 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   p->scvo2 = bern(r, 0.85) ? round(clampd(quartiles(r, 69.5, 75.5, 81), 35, 95)) : NAN;
   p->lactate = round(clampd(exp(log(2.25) + 0.25 * u + 0.65 * lp_rng_normal(r)), 0.3, 20) * 10) / 10;
   p->hemoglobin = round(clampd(quartiles(r, 93.5, 108, 124), 50, 180));
-  /* Per-patient mean of each component over the stay. */
-  double mean_c[SC_N];
+}
+
+/* The per-patient mean of each component over the stay (arm `row` of the model), and
+ * the renal mean the same patient would have without the drug (`renal_untreated`):
+ * with the paper's effect, what renal-replacement therapy follows (with a design
+ * difference, the therapy follows the patient's own kidneys, so that the difference
+ * reaches the daily scores whole). */
+static void component_means(const sim_model *m, lp_rng *r, int row, double u, double *mean_c, double *renal_untreated) {
   for (int c = 0; c < SC_N; c++) {
     double z = loading[c] * u + sqrt(1 - loading[c] * loading[c]) * lp_rng_normal(r);
-    mean_c[c] = clampd(m->comp_mu[active ? 0 : 1][c] + m->comp_sigma[c] * z, 0, 4);
+    mean_c[c] = clampd(m->comp_mu[row][c] + m->comp_sigma[c] * z, 0, 4);
+    if (c == SC_RENAL)
+      *renal_untreated =
+          m->effect == LP_EFFECT_PAPER ? clampd(m->comp_mu[1][c] + m->comp_sigma[c] * z, 0, 4) : mean_c[c];
   }
-  /* Baseline scores from the patient's mean over the stay, scaled by system so that
-   * the organ failures of Table 2 come out (respiratory 39%, coagulation 6%, hepatic
-   * 3%); cardiovascular 3-4 (shock on vasopressors). */
+}
+
+/* Baseline scores from the patient's mean over the stay, scaled by system so that
+ * the organ failures of Table 2 come out (respiratory 39%, coagulation 6%, hepatic
+ * 3%); cardiovascular 3-4 (shock on vasopressors); and the inputs that give them. */
+static void baseline_scores(lp_rng *r, const double *mean_c, sim_patient *p) {
   for (int c = 0; c < SC_N; c++) {
     int s = (int)floor(clampd(mean_c[c] * base_factor[c] + base_shift[c], 0, 4) + lp_rng_uniform(r));
     p->base_score[c] = s > 4 ? 4 : s < 0 ? 0 : s;
@@ -291,15 +318,18 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   p->base.map = round(clampd(quartiles(r, 68, 74, 80), 50, 120));
   p->base.gcs = p->vent0 ? (int)clampd(round(quartiles(r, 3, GCS_VENT_MED, 13)), 3, 15)
                          : (int)clampd(round(quartiles(r, 10, 14, 15)), 3, 15);
+}
 
-  /* Death by day 28 and lengths of stay. */
-  double pd = 1 / (1 + exp(-(m->death_alpha[paper ? 0 : 1] + DEATH_BETA * u)));
+/* Death by day 28 (model arm `row`), the day of death and the lengths of stay, to
+ * the minute as the outcome form records them; the ICU days of the course. */
+static void survival_and_stay(const sim_model *m, lp_rng *r, int arm, int row, double u, sim_patient *p) {
+  double pd = 1 / (1 + exp(-(m->death_alpha[row] + DEATH_BETA * u)));
   bool dies28 = bern(r, pd);
   p->death_day = NAN;
   if (dies28) {
     /* Day of death: with the paper's effect, levosimendan non-survivors die sooner
      * (Table 3: ICU stay of non-survivors 3.2 vs 5.7 days). */
-    double median = m->effect == LP_EFFECT_PAPER ? (arm == 0 ? 3.4 : 5.4) : 4.5;
+    double median = m->effect == LP_EFFECT_PAPER ? (arm == 0 ? DEATH_DAY_LEVO : DEATH_DAY_PLACEBO) : 4.5;
     double d = clampd(lognormal(r, median, 0.95), 0.2, 27.9);
     p->death_day = d;
     p->icu_los = bern(r, 0.95) ? d : d * unif(r, 0.3, 0.85);
@@ -307,7 +337,11 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   } else {
     p->icu_los = clampd(lognormal(r, 9.0 * exp(0.15 * u), 0.75), 0.6, 120);
     p->hosp_los = p->icu_los + clampd(lognormal(r, 16, 0.8), 1, 200);
-    if (bern(r, 0.045)) { /* dies in hospital after day 28 */
+    /* dies in hospital after day 28: with the paper's effect at the rates of Table 3
+     * (deaths at hospital discharge minus those by day 28, among the 28-day survivors:
+     * 8 of 169 with levosimendan, 5 of 177 with placebo) */
+    double late = m->effect == LP_EFFECT_PAPER ? (arm == 0 ? 0.047 : 0.028) : 0.045;
+    if (bern(r, late)) {
       p->death_day = fmax(28.5, p->icu_los + unif(r, 1, 30));
       p->hosp_los = p->death_day;
     }
@@ -319,44 +353,61 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
   if (!isnan(p->death_day)) p->death_day = round(p->death_day * 1440) / 1440;
   p->ndays = (int)fmin(28, ceil(p->icu_los));
   if (p->ndays < 1) p->ndays = 1;
-  /* Ventilation and weaning (hazard ratio 0.77 for the paper's effect). */
+}
+
+/* Ventilation and weaning: a Weibull time (shape 1.3) with hazard ratio WEAN_HR for the
+ * paper's effect, weaned just before leaving the ICU alive when later. */
+static void weaning(lp_rng *r, bool paper, double u, sim_patient *p) {
   p->wean_day = NAN;
-  double w = NAN;
-  if (p->vent0) {
-    double scale = 9.0 * exp(0.35 * u) * (paper ? pow(1 / 0.77, 1 / 1.3) : 1.0);
-    w = scale * pow(-log(1 - lp_rng_uniform(r)), 1 / 1.3); /* Weibull, shape 1.3 */
-    double end = isnan(p->death_day) ? p->icu_los : fmin(p->icu_los, p->death_day);
-    if (w >= end) {
-      if (isnan(p->death_day) || p->death_day > p->icu_los) w = fmax(0.3, p->icu_los - unif(r, 0.1, 0.5)); /* weaned before leaving */
-      else w = NAN; /* died ventilated */
-    }
-    p->wean_day = w;
+  if (!p->vent0) return;
+  double scale = 9.0 * exp(0.35 * u) * (paper ? pow(1 / WEAN_HR, 1 / 1.3) : 1.0);
+  double w = scale * pow(-log(1 - lp_rng_uniform(r)), 1 / 1.3); /* Weibull, shape 1.3 */
+  double end = isnan(p->death_day) ? p->icu_los : fmin(p->icu_los, p->death_day);
+  if (w >= end) {
+    if (isnan(p->death_day) || p->death_day > p->icu_los)
+      w = fmax(0.3, p->icu_los - unif(r, 0.1, 0.5)); /* weaned before leaving */
+    else
+      w = NAN; /* died ventilated */
   }
-  /* Daily course. Kidney function recovers more slowly than the other systems in
-   * survivors, and fails on towards death in patients who die in the ICU. */
+  p->wean_day = w;
+}
+
+/* Daily course. Kidney function recovers more slowly than the other systems in
+ * survivors, and fails on towards death in patients who die in the ICU. */
+static void daily_course(lp_rng *r, const double *mean_c, double renal_untreated, sim_patient *p) {
   bool dies_in_icu = !isnan(p->death_day) && p->death_day <= p->icu_los + 1e-9;
-  int sc[SC_N][28];
+  int sc[SC_N][28], renal0[28]; /* renal0: the renal course without the drug */
   for (int c = 0; c < SC_N; c++) {
     if (c == SC_CV) cv_course(r, mean_c[c], p->ndays, sc[c]);
-    else course(r, mean_c[c], p->ndays, c != SC_RENAL ? 0.8 : dies_in_icu ? RENAL_SHAPE_DEATH : RENAL_SHAPE_ALIVE, sc[c]);
+    else if (c != SC_RENAL)
+      course(r, mean_c[c], p->ndays, 0.8, sc[c], 0, NULL);
+    else
+      course(r, mean_c[c], p->ndays, dies_in_icu ? RENAL_SHAPE_DEATH : RENAL_SHAPE_ALIVE, sc[c], renal_untreated,
+             renal0);
   }
-  bool rrt_prone = mean_c[SC_RENAL] > RRT_PRONE_MEAN && bern(r, RRT_PRONE_P);
+  /* Renal-replacement therapy follows the kidneys without the drug (the paper: new
+   * RRT in 24.1% of both arms, with a renal score 0.18 higher): a prone patient is on
+   * it the days the untreated course reaches 3. */
+  bool rrt_prone = renal_untreated > RRT_PRONE_MEAN && bern(r, RRT_PRONE_P);
   for (int d = 0; d < p->ndays; d++) {
     sim_day *day = &p->day[d];
     day->vent = p->vent0 && (isnan(p->wean_day) || d < p->wean_day);
     for (int c = 0; c < SC_N; c++) day->score[c] = sc[c][d];
     if (!day->vent && day->score[SC_RESP] > 2) day->score[SC_RESP] = 2;
-    day->rrt = rrt_prone && day->score[SC_RENAL] >= 3;
+    day->rrt = rrt_prone && renal0[d] >= 3;
     if (day->rrt) day->score[SC_RENAL] = 4;
     encode(r, day->score, day->vent, day->rrt, &day->in);
     for (int c = 0; c < SC_N; c++) day->in.missing[c] = bern(r, missing_rate[c]);
   }
-  /* The infusion, run through the protocol's state machine (lp_infusion_next) with
-   * hourly observations. A patient who does not tolerate the drug has side effects
-   * (hypotension, or a heart rate above 130/min) from an onset hour on, recurring at
-   * later observations; each one steps the dose down (0.2 -> 0.1 -> 0.05 -> stop).
-   * Intolerance and recurrence are set so that about 13.5% (levosimendan) and 7.7%
-   * (placebo) of infusions stop early, as in the paper. */
+}
+
+/* The infusion, run through the protocol's state machine (lp_infusion_next) with
+ * hourly observations. A patient who does not tolerate the drug has side effects
+ * (hypotension, or a heart rate above 130/min) from an onset hour on, recurring at
+ * later observations; each one steps the dose down (0.2 -> 0.1 -> 0.05 -> stop).
+ * Intolerance and recurrence are set so that about 13.5% (levosimendan) and 7.7%
+ * (placebo) of infusions stop early, as in the paper. */
+static void infusion(lp_rng *r, bool active, sim_patient *p) {
   p->received = true;
   p->ninf = 0;
   add_inf(p, 0, 0, 0.1, 0);
@@ -379,21 +430,60 @@ void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
     }
     state = step.state;
   }
-  /* Adverse events (Table 3). */
+}
+
+/* Serious adverse events (Table 3): the cardiac ones (arrhythmias, myocardial
+ * infarction) independently at the paper's rates; an "other" event is more likely
+ * (AE_OTHER_GIVEN_CARDIAC) in a patient with a cardiac one, its overall rate kept at the
+ * paper's, so that the patients with any event come out as the paper's (12.4% and 8.9%,
+ * fewer than independent events would give: 13.4% and 9.3%). */
+static void adverse_events(lp_rng *r, bool active, sim_patient *p) {
   static const double ae_p[2][AE_N] = {{0.031, 0.027, 0.000, 0.012, 0.070}, {0.004, 0.012, 0.008, 0.004, 0.066}};
-  for (int k = 0; k < AE_N && p->nae < 4; k++)
-    if (bern(r, ae_p[active ? 0 : 1][k])) {
+  const double *q = ae_p[active ? 0 : 1];
+  double none = 1;
+  for (int k = 0; k < AE_OTHER; k++) none *= 1 - q[k];
+  double cardiac = 1 - none; /* share with any cardiac event */
+  for (int k = 0; k < AE_N && p->nae < 4; k++) {
+    double pk = q[k];
+    if (k == AE_OTHER) /* P(other | cardiac or not), the marginal q[AE_OTHER] */
+      pk = p->nae ? AE_OTHER_GIVEN_CARDIAC : fmax(0, (q[k] - AE_OTHER_GIVEN_CARDIAC * cardiac) / none);
+    if (bern(r, pk)) {
       p->ae[p->nae].kind = (sim_ae_kind)k;
       p->ae[p->nae].day = floor(unif(r, 0, fmin(p->icu_los, 5)));
       p->nae++;
     }
-  /* Baseline values not recorded, at Table 2's rates (the organ-failure denominators:
-   * GCS 15%, bilirubin 2%, platelets 0.6%, PaO2 and FiO2 0.2%). Drawn last, so that
-   * the rest of the patient is as it was. */
+  }
+}
+
+/* Baseline values not recorded, at Table 2's rates (the organ-failure denominators:
+ * GCS 15%, bilirubin 2%, platelets 0.6%, PaO2 and FiO2 0.2%). */
+static void baseline_missing(lp_rng *r, sim_patient *p) {
   p->base.missing[SC_RESP] = bern(r, 0.002);
   p->base.missing[SC_COAG] = bern(r, 0.006);
   p->base.missing[SC_LIVER] = bern(r, 0.02);
   p->base_gcs_missing = bern(r, 0.15);
+}
+
+/* One patient, step by step from the patient's own stream. The order of the steps is
+ * the order of the draws: a new step goes last (or draws from its own stream), so
+ * that the patients of a seed stay as they were. */
+void lp__sim_patient(const sim_model *m, lp_rng *r, int arm, sim_patient *p) {
+  memset(p, 0, sizeof *p);
+  p->arm = arm;
+  bool active = arm == 0 && m->effect != LP_EFFECT_NONE; /* the first arm's component means and side effects */
+  bool paper = arm == 0 && m->effect == LP_EFFECT_PAPER; /* the paper's effects on death and weaning */
+  double u = lp_rng_normal(r);
+  p->u = u;
+  baseline(r, u, p);
+  double mean_c[SC_N], renal_untreated;
+  component_means(m, r, active ? 0 : 1, u, mean_c, &renal_untreated);
+  baseline_scores(r, mean_c, p);
+  survival_and_stay(m, r, arm, paper ? 0 : 1, u, p);
+  weaning(r, paper, u, p);
+  daily_course(r, mean_c, renal_untreated, p);
+  infusion(r, active, p);
+  adverse_events(r, active, p);
+  baseline_missing(r, p); /* last, so that the rest of the patient is as it was */
 }
 
 double lp__sim_sofa_mean(const sim_patient *p) {

@@ -117,6 +117,20 @@ checks=$((checks + 1))
 awk -v a="$(jq '.curve[0].reject' <<<"$out")" -v b="$(jq '.curve[1].reject' <<<"$out")" 'BEGIN { exit !(b > a + 0.3) }' ||
   fail "power curve does not grow: $(jq -c '[.curve[].reject]' <<<"$out")"
 same "t-test power beside, growing too" "$(jq '.curve[0].t_test_power < .curve[1].t_test_power and .curve[1].t_test_power < 1' <<<"$out")" true
+# design --full: every row's average with its Monte Carlo error and the spread of single
+# trials; --markdown prints the table docs/simulation.md shows (differences of
+# proportions in percentage points).
+out=$("$LP" design --trials 10 --boot 100 --full 2 --json)
+same "full rows: the middle 95% holds the mean, MC error = SD / sqrt(trials)" \
+  "$(jq '(.full | length) as $n | [.full[] | select(.q025 <= .mean and .mean <= .q975 and ((.se_mean - .sd / (.trials | sqrt)) | fabs) < 1e-12)] | length == $n and $n > 20' <<<"$out")" true
+same "full rows say which are percentage points" "$(jq -c '[.full[] | select(.id == "t3_sae" or .id == "t3_sofa") | .percentage_points]' <<<"$out")" '[false,true]'
+md=$("$LP" design --trials 10 --boot 100 --full 2 --markdown)
+same "markdown header" "$(grep -c '^| row | outcome | published | average (MC error) | SD of one trial | middle 95% of trials | published inside |' <<<"$md")" 1
+same "markdown rows, eight columns each" "$(grep '^| t3_\|^| f2_' <<<"$md" | awk -F'|' '{ print NF - 2 }' | sort -u)" 8
+same "markdown: any serious adverse event published as 3.5 points" "$(grep '^| t3_sae |' <<<"$md" | awk -F'|' '{ gsub(/ /, "", $4); print $4 }')" 3.500
+grep -q "only 2 whole trials" <<<"$md" || fail "markdown: the warning about few trials"
+checks=$((checks + 1))
+expect_fail 2 "--markdown prints the table of --full" -- "$LP" design --trials 10 --markdown
 expect_fail 2 "--full runs whole trials at one size" -- "$LP" design --trials 10 --patients 200,300 --full 2
 expect_fail 2 "--patients: 12.5 is not a whole number" -- "$LP" design --trials 10 --patients 200,12.5
 done_checks
