@@ -28,6 +28,7 @@ void lp_derive_options_default(lp_derive_options *o) {
   o->rule = LP_MISSING_LOCF;
   o->imputations = 20;
   o->seed = 20160927;
+  o->threads = 0;
   o->kidney_reference = LP_KIDNEY_REF_ESTIMATED;
 }
 
@@ -299,10 +300,19 @@ static void tte_line(lp_strbuf *tb, const lp__row *r, const char *outcome, doubl
     lp_strbuf_puts(tb, ",\n");
 }
 
-static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_t n, lp_derived *out, lp_error *err) {
+static lp_status write_data_set(const lp__derive_ctx *x0, const patient *P, size_t n, lp_derived *out, lp_error *err) {
   lp_strbuf ob = {0}, tb = {0};
+  lp__derive_ctx ctx = *x0, *x = &ctx;
+  double *mi_icu, *mi_horizon;
+  lp_status st = lp__derive_impute(x, P, n, &mi_icu, &mi_horizon, err);
+  if (st) return st;
+  ctx.mi_icu = mi_icu;
+  ctx.mi_horizon = mi_horizon;
   lp__row *r = malloc(sizeof *r);
-  if (!r) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  if (!r) {
+    free(mi_icu), free(mi_horizon);
+    return lp_error_set(err, LP_ENOMEM, "out of memory");
+  }
   lp__write_header(&ob, x->o->imputations);
   lp_strbuf_puts(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
   for (size_t i = 0; i < n; i++) {
@@ -321,7 +331,7 @@ static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_
     tte_line(&tb, r, "death28", r->t28, r->d28);
     if (r->ventilated) tte_line(&tb, r, "weaning", r->tw, r->wean);
   }
-  free(r);
+  free(r), free(mi_icu), free(mi_horizon);
   if (ob.nomem || tb.nomem) {
     free(ob.p);
     free(tb.p);
@@ -497,7 +507,7 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       (st = read_adverse_events(&e.ae, P, n, err)))
     goto done;
   /* Subgroup cut-points: cardiac index tertile, median norepinephrine dose. */
-  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, NAN, NAN};
+  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, NAN, NAN, NULL, NULL};
   if ((st = baseline_quantile(&e.base, P, n, LP_F_BASE_CARDIAC_INDEX, 1.0 / 3, &x.ci_third, err)) ||
       (st = baseline_quantile(&e.base, P, n, LP_F_BASE_NOREPINEPHRINE, 0.5, &x.ne_median, err)) ||
       (st = write_data_set(&x, P, n, out, err)))

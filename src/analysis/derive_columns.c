@@ -183,25 +183,10 @@ static double n_icu_days(R *r, int id) { return r->nd; }
 static double n_sofa_mean(R *r, int id) { return r->have_mean ? r->sm.mean : NAN; }
 static double n_sofa_comp(R *r, int c) { return r->have_mean ? r->sm.component[c] : NAN; }
 static double n_sofa_no_cv(R *r, int id) { return r->have_mean ? r->sm.mean - r->sm.component[LP_SOFA_CV] : NAN; }
-/* Imputation k: each missing component-day drawn from the patient's own observed values
- * of that component ({0, 1} when it has none), the mean daily total recomputed. */
-static double n_sofa_mi(R *r, int k) {
-  if (r->nd == 0) return NAN;
-  static const int comps[5] = {LP_SOFA_RESP, LP_SOFA_COAG, LP_SOFA_LIVER, LP_SOFA_CV, LP_SOFA_RENAL};
-  lp_rng g;
-  lp_rng_seed(&g, r->x->o->seed, ((uint64_t)r->index << 16) + (uint64_t)k);
-  double total = 0;
-  for (int cc = 0; cc < 5; cc++) {
-    int comp = comps[cc], obs[LP_DERIVE_MAX_DAYS], no = 0;
-    for (int d = 0; d < r->nd; d++)
-      if (r->days[d].component[comp] >= 0) obs[no++] = r->days[d].component[comp];
-    for (int d = 0; d < r->nd; d++) {
-      int v = r->days[d].component[comp];
-      if (v < 0) v = no ? obs[lp_rng_below(&g, (uint32_t)no)] : (int)lp_rng_below(&g, 2);
-      total += v;
-    }
-  }
-  return total / r->nd;
+/* Imputation k of the sensitivity analyses (derive_impute.c). */
+static double n_sofa_mi(R *r, int k) { return r->x->mi_icu[r->index * r->x->o->imputations + (size_t)k]; }
+static double n_sofa_mi_horizon(R *r, int k) {
+  return r->x->mi_horizon[r->index * r->x->o->imputations + (size_t)k];
 }
 static double n_death28(R *r, int id) { return r->d28; }
 static double n_alive28(R *r, int id) { return !r->d28; }
@@ -344,8 +329,16 @@ static const column columns[] = {
     NUM("sofa_renal", "points", "mean daily renal SOFA score", n_sofa_comp, LP_SOFA_RENAL),
     NUM("sofa_no_cv", "points", "sofa_mean minus sofa_cv", n_sofa_no_cv, 0),
     {{"sofa_mi_", LP_COLUMN_NUMBER, "points",
-      "sofa_mean with missing component-days imputed from the patient's own values (imputation k)", 1},
+      "sensitivity analysis: mean daily SOFA over the ICU days, missing components multiply imputed (imputation k)",
+      1},
      n_sofa_mi,
+     NULL,
+     0},
+    {{"sofa_mi28_", LP_COLUMN_NUMBER, "points",
+      "post hoc: mean daily SOFA over the horizon's days, the days after an ICU discharge or death imputed too "
+      "(imputation k)",
+      1},
+     n_sofa_mi_horizon,
      NULL,
      0},
     FLG("death28", "died by the horizon (28 days after randomisation)", n_death28, 0),

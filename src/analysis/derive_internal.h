@@ -40,6 +40,9 @@ typedef struct {
   const lp__tab *base;
   const char (*arms)[64];
   double ci_third, ne_median; /* subgroup cut-points */
+  /* The sensitivity analyses' imputed mean daily SOFA of patient i in imputation k at
+   * [i * imputations + k]: the ICU days (prespecified), every day to the horizon (post hoc). */
+  const double *mi_icu, *mi_horizon;
 } lp__derive_ctx;
 
 /* The derived values of one patient, computed once, read by the column definitions. */
@@ -68,6 +71,11 @@ typedef struct {
 double lp__bval(const lp__tab *base, const lp__patient *p, int id);
 int lp__bflag(const lp__tab *base, const lp__patient *p, int id);
 const char *lp__bstr(const lp__tab *base, const lp__patient *p, int id);
+
+/* Impute the daily SOFA components of the analysed patients for both sensitivity
+ * analyses; *icu and *horizon (malloc'ed, n * imputations) as lp__derive_ctx holds them. */
+lp_status lp__derive_impute(const lp__derive_ctx *x, const lp__patient *P, size_t n, double **icu, double **horizon,
+                            lp_error *err);
 
 /* Compute the row of patient p (index i). */
 void lp__row_compute(const lp__derive_ctx *x, const lp__patient *p, size_t i, lp__row *r);

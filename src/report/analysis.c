@@ -143,6 +143,7 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   dopt.kidney_reference = (lp_kidney_reference)o->kidney_reference;
   dopt.imputations = o->imputations;
   dopt.seed = o->seed;
+  dopt.threads = o->threads;
   dopt.level = o->level;
   dopt.horizon = o->horizon;
   if ((st = lp_derive(exp, &dopt, &out->derived, err))) goto done;
