@@ -54,8 +54,7 @@ static lp_sofa_course *load_courses(size_t *n) {
 }
 
 /* The model's rows and columns are R's, exactly. */
-static void check_frame(const lp_ref *ref, const lp_sofa_course *c, size_t n, lp_sofa_mi_kind kind,
-                        const char *name) {
+static void check_frame(const lp_ref *ref, const lp_sofa_course *c, size_t n, lp_sofa_mi_kind kind, const char *name) {
   lp_sofa_mi_options o;
   lp_sofa_mi_options_default(&o);
   o.kind = kind;
@@ -78,8 +77,7 @@ static void check_frame(const lp_ref *ref, const lp_sofa_course *c, size_t n, lp
 
 /* Impute, then pool the per-imputation differences in means through a one-row plan
  * (the `imputed` kind, as the report does) and directly (for the variances and df). */
-static void check_pooled(const lp_ref *ref, const lp_sofa_course *c, size_t n, lp_sofa_mi_kind kind,
-                         const char *name) {
+static void check_pooled(const lp_ref *ref, const lp_sofa_course *c, size_t n, lp_sofa_mi_kind kind, const char *name) {
   size_t M = (size_t)ref_get(ref, "m");
   lp_sofa_mi_options o;
   lp_sofa_mi_options_default(&o);
@@ -121,10 +119,11 @@ static void check_pooled(const lp_ref *ref, const lp_sofa_course *c, size_t n, l
   double rq = ref_getf(ref, "%s.pooled.1", name), rubar = ref_getf(ref, "%s.pooled.2", name),
          rb = ref_getf(ref, "%s.pooled.3", name), rt = ref_getf(ref, "%s.pooled.4", name),
          rdf = ref_getf(ref, "%s.pooled.5", name);
-  print_message("%s: estimate %.4f / mice %.4f, ubar %.4f / %.4f, b %.5f / %.5f, df %.1f / %.1f, CI %.3f to %.3f / "
-                "%.3f to %.3f\n",
-                name, pool.qbar, rq, pool.ubar, rubar, pool.b, rb, pool.df, rdf, pool.ci[0], pool.ci[1],
-                ref_getf(ref, "%s.ci.1", name), ref_getf(ref, "%s.ci.2", name));
+  print_message(
+      "%s: estimate %.4f / mice %.4f, ubar %.4f / %.4f, b %.5f / %.5f, df %.1f / %.1f, CI %.3f to %.3f / "
+      "%.3f to %.3f\n",
+      name, pool.qbar, rq, pool.ubar, rubar, pool.b, rb, pool.df, rdf, pool.ci[0], pool.ci[1],
+      ref_getf(ref, "%s.ci.1", name), ref_getf(ref, "%s.ci.2", name));
   /* The pooled estimates of two independent runs differ by their Monte Carlo error. */
   double mcse = sqrt(pool.b / (double)M + rb / (double)M);
   if (!(fabs(pool.qbar - rq) <= 4 * mcse))

@@ -478,7 +478,8 @@ static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *
       if (!p->withdrawn) f->arm[a].analysed++;
       if (p->withdrawn) f->arm[a].withdrawn++;
       /* Alive, not withdrawn, and no hospital discharge recorded: vital status unknown. */
-      else if (!p->died && !isfinite(p->hosp_end)) f->arm[a].lost++;
+      else if (!p->died && !isfinite(p->hosp_end))
+        f->arm[a].lost++;
       if (p->received && !p->withdrawn) f->arm[a].as_treated++;
     }
     if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);

@@ -185,9 +185,7 @@ static double n_sofa_comp(R *r, int c) { return r->have_mean ? r->sm.component[c
 static double n_sofa_no_cv(R *r, int id) { return r->have_mean ? r->sm.mean - r->sm.component[LP_SOFA_CV] : NAN; }
 /* Imputation k of the sensitivity analyses (derive_impute.c). */
 static double n_sofa_mi(R *r, int k) { return r->x->mi_icu[r->index * r->x->o->imputations + (size_t)k]; }
-static double n_sofa_mi_horizon(R *r, int k) {
-  return r->x->mi_horizon[r->index * r->x->o->imputations + (size_t)k];
-}
+static double n_sofa_mi_horizon(R *r, int k) { return r->x->mi_horizon[r->index * r->x->o->imputations + (size_t)k]; }
 static double n_death28(R *r, int id) { return r->d28; }
 static double n_alive28(R *r, int id) { return !r->d28; }
 static double n_death_icu(R *r, int id) {
@@ -329,8 +327,7 @@ static const column columns[] = {
     NUM("sofa_renal", "points", "mean daily renal SOFA score", n_sofa_comp, LP_SOFA_RENAL),
     NUM("sofa_no_cv", "points", "sofa_mean minus sofa_cv", n_sofa_no_cv, 0),
     {{"sofa_mi_", LP_COLUMN_NUMBER, "points",
-      "sensitivity analysis: mean daily SOFA over the ICU days, missing components multiply imputed (imputation k)",
-      1},
+      "sensitivity analysis: mean daily SOFA over the ICU days, missing components multiply imputed (imputation k)", 1},
      n_sofa_mi,
      NULL,
      0},

@@ -14,9 +14,8 @@
 #include "analysis/derive_internal.h"
 
 static const char *const names[LP_SOFA_MI_NCOLS] = {
-    "resp",           "coag",       "liver",      "cv",          "renal",       "arm",
-    "sofa_baseline",  "day",        "died28",     "left_icu_alive", "other_resp", "other_coag",
-    "other_liver",    "other_cv",   "other_renal"};
+    "resp",   "coag",           "liver",      "cv",         "renal",       "arm",      "sofa_baseline", "day",
+    "died28", "left_icu_alive", "other_resp", "other_coag", "other_liver", "other_cv", "other_renal"};
 enum { C_ARM = LP_SOFA_MI_NCOMP, C_BASE, C_DAY, C_DIED, C_LEFT, C_OTHER };
 
 void lp_sofa_mi_options_default(lp_sofa_mi_options *o) {
@@ -33,7 +32,7 @@ const char *lp_sofa_mi_column(size_t j) { return j < LP_SOFA_MI_NCOLS ? names[j]
 
 void lp_sofa_mi_predictors(unsigned char pred[LP_SOFA_MI_NCOLS * LP_SOFA_MI_NCOLS]) {
   memset(pred, 0, LP_SOFA_MI_NCOLS * LP_SOFA_MI_NCOLS);
-#define P(j, k) pred[(j) * LP_SOFA_MI_NCOLS + (k)] = 1
+#define P(j, k) pred[(j)*LP_SOFA_MI_NCOLS + (k)] = 1
   for (int j = 0; j < LP_SOFA_MI_NCOMP; j++) {
     /* A component on a day: the day's other components, the patient, the day, and the
      * patient's level of this component on the other days. */
@@ -62,8 +61,8 @@ static lp_status check(const lp_sofa_course *c, size_t n, const lp_sofa_mi_optio
     return lp_error_set(err, LP_ERANGE, "the horizon must be 1 to %d days, not %d", LP_DERIVE_MAX_DAYS, o->horizon);
   for (size_t i = 0; i < n; i++) {
     if (c[i].icu_days > o->horizon)
-      return lp_error_set(err, LP_EINVAL, "patient %zu: %d ICU days, more than the horizon (%d)", i + 1,
-                          c[i].icu_days, o->horizon);
+      return lp_error_set(err, LP_EINVAL, "patient %zu: %d ICU days, more than the horizon (%d)", i + 1, c[i].icu_days,
+                          o->horizon);
     if (c[i].arm != 0 && c[i].arm != 1)
       return lp_error_set(err, LP_EINVAL, "patient %zu: arm %d is neither 0 nor 1", i + 1, c[i].arm);
   }
@@ -121,8 +120,7 @@ lp_status lp_sofa_mi_frame(const lp_sofa_course *c, size_t n, const lp_sofa_mi_o
   return LP_OK;
 }
 
-lp_status lp_sofa_impute(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *o, double *means,
-                         lp_error *err) {
+lp_status lp_sofa_impute(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *o, double *means, lp_error *err) {
   if (o->m < 1) return lp_error_set(err, LP_EINVAL, "the number of imputations must be at least 1");
   double *x = NULL, *out = NULL;
   size_t *pat = NULL, nr = 0;

@@ -189,10 +189,9 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
         notrec[a][i] = (lp_consort_item){f->arm[a].not_received[i].text, f->arm[a].not_received[i].count};
       for (size_t i = 0; i < f->arm[a].nexcluded; i++)
         excl[a][i] = (lp_consort_item){f->arm[a].excluded[i].text, f->arm[a].excluded[i].count};
-      consort.arm[a] = (lp_consort_arm){f->arm[a].name,      f->arm[a].assigned, f->arm[a].received,
-                                        f->arm[a].nnot,      notrec[a],          f->arm[a].analysed,
-                                        f->arm[a].nexcluded, excl[a],            f->arm[a].withdrawn,
-                                        f->arm[a].lost,      f->arm[a].as_treated};
+      consort.arm[a] = (lp_consort_arm){f->arm[a].name,      f->arm[a].assigned, f->arm[a].received,  f->arm[a].nnot,
+                                        notrec[a],           f->arm[a].analysed, f->arm[a].nexcluded, excl[a],
+                                        f->arm[a].withdrawn, f->arm[a].lost,     f->arm[a].as_treated};
     }
     enum { DAYS = 14 };
     int days = dv->course.days < DAYS ? dv->course.days : DAYS;
