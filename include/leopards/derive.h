@@ -31,6 +31,10 @@ typedef struct lp_derive_options {
   uint64_t seed;         /* for the imputations */
   int threads;           /* for the imputations: 0 is the process's budget; results do not depend on it */
   lp_kidney_reference kidney_reference; /* what the KDIGO stages are measured against (estimated) */
+  /* The level labels of the subgroup columns (sg_...), from the plan's `levels`
+   * (lp_plan_subgroup_levels); NULL, or a column the plan does not label: labels
+   * written from the cut-points ("<= 2", "> 2"). Not owned. */
+  const struct lp_plan *plan;
 } lp_derive_options;
 
 void lp_derive_options_default(lp_derive_options *o);

@@ -144,6 +144,7 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   dopt.imputations = o->imputations;
   dopt.seed = o->seed;
   dopt.threads = o->threads;
+  dopt.plan = plan; /* the subgroups' level labels */
   dopt.level = o->level;
   dopt.horizon = o->horizon;
   if ((st = lp_derive(exp, &dopt, &out->derived, err))) goto done;
