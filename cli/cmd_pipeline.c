@@ -676,7 +676,7 @@ static int run_design(const cli_args *a) {
 }
 
 static const cli_opt outcomes_opts[] = {
-    {"imputations", "M", "imputation columns sofa_mi_1 ... sofa_mi_M (default 20)"},
+    {"imputations", "M", "imputation columns sofa_mi_1 ... sofa_mi_M and sofa_mi28_1 ... sofa_mi28_M (default 20)"},
     {"markdown", NULL, "a Markdown table (as in docs/outcomes.md)"},
     {"json", NULL, "a JSON array"},
     {0}};

@@ -443,7 +443,7 @@ typedef struct {
   size_t ncov, nfac;
   lp_table *t;
   size_t *rows, n, dropped;
-  lp_design d;
+  lp_model_matrix d;
   double *y;
 } model_data;
 
@@ -452,7 +452,7 @@ static void model_data_clear(model_data *m) {
   free(m->fac);
   lp_table_free(m->t);
   free(m->rows);
-  lp_design_clear(&m->d);
+  lp_model_matrix_clear(&m->d);
   free(m->y);
   memset(m, 0, sizeof *m);
 }
@@ -490,8 +490,8 @@ static lp_status load_model(const char *path, const char *ycol, const char *covs
     goto fail;
   }
   if ((st = lp_table_numeric(m->t, cy, m->rows, m->n, m->y, err))) goto fail;
-  if ((st = lp_design_init(&m->d, m->t, (const char *const *)m->cov, m->ncov,
-                           (const char *const *)m->fac, m->nfac, m->rows, m->n, err)))
+  if ((st = lp_model_matrix_init(&m->d, m->t, (const char *const *)m->cov, m->ncov, (const char *const *)m->fac,
+                                 m->nfac, m->rows, m->n, err)))
     goto fail;
   return LP_OK;
 fail:
@@ -545,7 +545,7 @@ static int run_lm(const cli_args *a) {
       if (!st) st = lp_factor_init(&sf, m.t, cs, m.rows, m.n, &err);
       strata = sf.codes;
     }
-    if (!st) st = lp_lm_boot_design(&m.d, m.y, target, strata, &o, &br, &err);
+    if (!st) st = lp_lm_boot_matrix(&m.d, m.y, target, strata, &o, &br, &err);
     lp_factor_clear(&sf);
     if (st) {
       lp_lm_fit_clear(&fit);

@@ -242,11 +242,13 @@ static int run_cox(const cli_args *a) {
   if (scol) extra[ne++] = scol;
   if (kcol) extra[ne++] = kcol;
   surv_data d;
-  lp_design des = {0};
+  lp_model_matrix des = {0};
   lp_factor sf = {0}, kf = {0};
   lp_cox_fit fit = {0};
   lp_status st = surv_load(data, tcol, ecol, extra, ne, &d, &err);
-  if (!st) st = lp_design_init(&des, d.t, (const char *const *)cov, ncov, (const char *const *)fac, nfac, d.rows, d.n, &err);
+  if (!st)
+    st = lp_model_matrix_init(&des, d.t, (const char *const *)cov, ncov, (const char *const *)fac, nfac, d.rows, d.n,
+                              &err);
   size_t c;
   if (!st && scol && !(st = lp_table_column(d.t, scol, &c, &err))) st = lp_factor_init(&sf, d.t, c, d.rows, d.n, &err);
   if (!st && kcol && !(st = lp_table_column(d.t, kcol, &c, &err))) st = lp_factor_init(&kf, d.t, c, d.rows, d.n, &err);
@@ -313,7 +315,7 @@ static int run_cox(const cli_args *a) {
   lp_cox_fit_clear(&fit);
   lp_factor_clear(&sf);
   lp_factor_clear(&kf);
-  lp_design_clear(&des);
+  lp_model_matrix_clear(&des);
   if (!st || d.t) surv_clear(&d);
   free(cov);
   free(fac);

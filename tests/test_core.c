@@ -186,9 +186,9 @@ static void test_factor_and_design(void **state) {
   assert_string_equal(f.levels[1], "2.5");
   assert_string_equal(f.levels[2], "10");
   lp_factor_clear(&f);
-  lp_design d;
+  lp_model_matrix d;
   const char *cols[] = {"x", "g", "d"}, *facs[] = {"d"};
-  assert_int_equal(lp_design_init(&d, t, cols, 3, facs, 1, NULL, 4, &err), LP_OK);
+  assert_int_equal(lp_model_matrix_init(&d, t, cols, 3, facs, 1, NULL, 4, &err), LP_OK);
   assert_int_equal(d.p, 5);
   assert_string_equal(d.names[0], "x");
   assert_string_equal(d.names[1], "gb");
@@ -197,13 +197,13 @@ static void test_factor_and_design(void **state) {
   assert_string_equal(d.names[4], "d10");
   assert_true(d.x[0 * 5 + 1] == 1 && d.x[0 * 5 + 4] == 1 && d.x[1 * 5 + 1] == 0);
   assert_int_equal(d.term[4], 2);
-  lp_design_clear(&d);
-  lp_design_clear(NULL);
+  lp_model_matrix_clear(&d);
+  lp_model_matrix_clear(NULL);
   size_t rows[2] = {1, 3}; /* both g = a: one level */
-  assert_int_equal(lp_design_init(&d, t, cols, 2, NULL, 0, rows, 2, &err), LP_EDATA);
+  assert_int_equal(lp_model_matrix_init(&d, t, cols, 2, NULL, 0, rows, 2, &err), LP_EDATA);
   assert_non_null(strstr(err.message, "at least two levels"));
   const char *missing[] = {"nope"};
-  assert_int_equal(lp_design_init(&d, t, missing, 1, NULL, 0, NULL, 4, &err), LP_ENOTFOUND);
+  assert_int_equal(lp_model_matrix_init(&d, t, missing, 1, NULL, 0, NULL, 4, &err), LP_ENOTFOUND);
   lp_table_free(t);
   /* A missing cell in a factor names its line. */
   t = parse_ok("g\na\n\nNA\n");

@@ -14,6 +14,7 @@
 
 #include <leopards/derive.h>
 #include <leopards/plan.h>
+#include <leopards/plan.h>
 #include <leopards/sim.h>
 #include <leopards/table.h>
 
@@ -201,12 +202,74 @@ static void errors_carry_the_column(void **state) {
   assert_non_null(strstr(e.message, "outcomes.csv:2:"));
 }
 
+/* The distinct values of a text column, joined by '|' in sorted order. */
+static void column_levels(const lp_derived *d, const char *name, char *out, size_t n) {
+  lp_table *t;
+  TU_CHECK(lp_table_parse_csv(d->csv, d->csv_len, "analysis.csv", &t, &e_));
+  size_t c;
+  TU_CHECK(lp_table_column(t, name, &c, &e_));
+  char seen[8][64];
+  size_t ns = 0;
+  for (size_t r = 0; r < lp_table_nrows(t); r++) {
+    const char *v = lp_table_cell(t, r, c);
+    if (!v || !*v) continue;
+    size_t j = 0;
+    while (j < ns && strcmp(seen[j], v)) j++;
+    if (j == ns && ns < 8) snprintf(seen[ns++], 64, "%s", v);
+  }
+  qsort(seen, ns, sizeof seen[0], (int (*)(const void *, const void *))strcmp);
+  out[0] = 0;
+  for (size_t j = 0; j < ns; j++) snprintf(out + strlen(out), n - strlen(out), "%s%s", j ? "|" : "", seen[j]);
+  lp_table_free(t);
+}
+
+/* Subgroup level labels come from the plan's `levels`, the cut-points from the
+ * protocol's definition; without a plan the labels are written from the cut-points;
+ * a plan naming the wrong number of levels is refused. */
+static void subgroup_labels_from_the_plan(void **state) {
+  (void)state;
+  lp_derive_options o;
+  lp_derive_options_default(&o);
+  o.imputations = 2;
+  lp_derived d;
+  char got[256];
+  TU_CHECK(lp_derive(export_dir, &o, &d, &e_));
+  column_levels(&d, "sg_lactate", got, sizeof got);
+  assert_string_equal(got, "<= 2|> 2");
+  column_levels(&d, "sg_scvo2", got, sizeof got);
+  assert_true(strstr(got, "< 70") || strstr(got, "70 to 85") || strstr(got, "> 85"));
+  lp_derived_clear(&d);
+  static const char plan_text[] =
+      "id,table,label,kind,outcome,subgroup,levels\n"
+      "a,subgroups,Lactate,subgroup,sofa_mean,sg_lactate,normal|raised\n";
+  lp_plan *plan;
+  TU_CHECK(lp_plan_parse(plan_text, sizeof plan_text - 1, "test plan", &plan, &e_));
+  o.plan = plan;
+  TU_CHECK(lp_derive(export_dir, &o, &d, &e_));
+  column_levels(&d, "sg_lactate", got, sizeof got);
+  assert_string_equal(got, "normal|raised");
+  column_levels(&d, "sg_cardiac_index", got, sizeof got); /* not in this plan: from its cut-point */
+  assert_non_null(strstr(got, "<= "));
+  lp_derived_clear(&d);
+  lp_plan_free(plan);
+  static const char bad_text[] =
+      "id,table,label,kind,outcome,subgroup,levels\n"
+      "a,subgroups,Lactate,subgroup,sofa_mean,sg_lactate,low|mid|high\n";
+  TU_CHECK(lp_plan_parse(bad_text, sizeof bad_text - 1, "test plan", &plan, &e_));
+  o.plan = plan;
+  lp_error e;
+  assert_int_equal(lp_derive(export_dir, &o, &d, &e), LP_EINVAL);
+  assert_non_null(strstr(e.message, "sg_lactate"));
+  lp_plan_free(plan);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(horizon_is_a_parameter),
                                      cmocka_unit_test(level_is_a_parameter),
                                      cmocka_unit_test(header_and_dictionary_from_the_table),
                                      cmocka_unit_test(bad_options_refused),
                                      cmocka_unit_test(long_trial_path_refused),
-                                     cmocka_unit_test(errors_carry_the_column)};
+                                     cmocka_unit_test(subgroup_labels_from_the_plan),
+                                     cmocka_unit_test(errors_carry_the_column)}; /* last: it spoils the export */
   return cmocka_run_group_tests(tests, setup, teardown);
 }

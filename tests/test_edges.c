@@ -49,7 +49,7 @@ typedef struct {
   size_t *rows, n, dropped;
   double *time;
   int *event;
-  lp_design des;
+  lp_model_matrix des;
 } cox_data;
 
 static void cox_load(cox_data *d, const char *ecol, const char *const *cov, size_t ncov, const char *const *fac,
@@ -67,11 +67,11 @@ static void cox_load(cox_data *d, const char *ecol, const char *const *cov, size
   d->event = malloc(d->n * sizeof *d->event);
   assert_int_equal(lp_table_numeric(d->t, ct, d->rows, d->n, d->time, &err), LP_OK);
   assert_int_equal(lp_table_binary(d->t, ce, d->rows, d->n, d->event, &err), LP_OK);
-  if (lp_design_init(&d->des, d->t, cov, ncov, fac, nfac, d->rows, d->n, &err)) fail_msg("%s", err.message);
+  if (lp_model_matrix_init(&d->des, d->t, cov, ncov, fac, nfac, d->rows, d->n, &err)) fail_msg("%s", err.message);
 }
 
 static void cox_free(cox_data *d) {
-  lp_design_clear(&d->des);
+  lp_model_matrix_clear(&d->des);
   lp_table_free(d->t);
   free(d->rows);
   free(d->time);

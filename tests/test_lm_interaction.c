@@ -18,7 +18,7 @@
 typedef struct {
   lp_table *t;
   size_t *rows, n, dropped;
-  lp_design d;
+  lp_model_matrix d;
   double *y;
 } model;
 
@@ -31,7 +31,7 @@ static void model_load(model *m, const char *data, const char *y, const char *co
   for (size_t j = 0; j < ncov; j++) cols[j + 1] = cov[j];
   lp_error err;
   if (lp_table_complete_rows(m->t, cols, ncov + 1, &m->rows, &m->n, &m->dropped, &err)) fail_msg("%s", err.message);
-  if (lp_design_init(&m->d, m->t, cov, ncov, fac, nfac, m->rows, m->n, &err)) fail_msg("%s", err.message);
+  if (lp_model_matrix_init(&m->d, m->t, cov, ncov, fac, nfac, m->rows, m->n, &err)) fail_msg("%s", err.message);
   size_t cy;
   assert_int_equal(lp_table_column(m->t, y, &cy, &err), LP_OK);
   m->y = malloc(m->n * sizeof *m->y);
@@ -41,7 +41,7 @@ static void model_load(model *m, const char *data, const char *y, const char *co
 static void model_clear(model *m) {
   lp_table_free(m->t);
   free(m->rows);
-  lp_design_clear(&m->d);
+  lp_model_matrix_clear(&m->d);
   free(m->y);
 }
 

@@ -167,9 +167,9 @@ static void cox_case(const lp_ref *ref, const char *key, const char *data, const
   if (cluster) extra[ne++] = cluster;
   sdata d;
   sload(&d, data, tcol, ecol, extra, ne);
-  lp_design des;
+  lp_model_matrix des;
   lp_error err;
-  if (lp_design_init(&des, d.t, cov, ncov, fac, nfac, d.rows, d.n, &err)) fail_msg("%s", err.message);
+  if (lp_model_matrix_init(&des, d.t, cov, ncov, fac, nfac, d.rows, d.n, &err)) fail_msg("%s", err.message);
   size_t nl;
   int *s = strata ? codes_of(&d, strata, &nl) : NULL, *k = cluster ? codes_of(&d, cluster, &nl) : NULL;
   lp_cox_options o;
@@ -195,7 +195,7 @@ static void cox_case(const lp_ref *ref, const char *key, const char *data, const
     check_ref(f.upper[j], ref_getf(ref, "%s.%s.ci.2", key, rn), 1e-9, what);
   }
   lp_cox_fit_clear(&f);
-  lp_design_clear(&des);
+  lp_model_matrix_clear(&des);
   free(s);
   free(k);
   sfree(&d);

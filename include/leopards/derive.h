@@ -29,7 +29,12 @@ typedef struct lp_derive_options {
   lp_missing_rule rule;  /* missing daily SOFA components in the primary outcome (locf) */
   size_t imputations;    /* multiple imputations of missing daily components (20) */
   uint64_t seed;         /* for the imputations */
+  int threads;           /* for the imputations: 0 is the process's budget; results do not depend on it */
   lp_kidney_reference kidney_reference; /* what the KDIGO stages are measured against (estimated) */
+  /* The level labels of the subgroup columns (sg_...), from the plan's `levels`
+   * (lp_plan_subgroup_levels); NULL, or a column the plan does not label: labels
+   * written from the cut-points ("<= 2", "> 2"). Not owned. */
+  const struct lp_plan *plan;
 } lp_derive_options;
 
 void lp_derive_options_default(lp_derive_options *o);
@@ -85,6 +90,66 @@ typedef struct lp_derived {
  * daily record of an unknown patient, an unreadable date). */
 lp_status lp_derive(const char *export_dir, const lp_derive_options *o, lp_derived *out, lp_error *err);
 void lp_derived_clear(lp_derived *d);
+
+/* ---- multiple imputation of the daily SOFA components (docs/outcomes.md) ---- */
+
+/* The five systems of the daily SOFA, in the order of the imputation model's columns. */
+#define LP_SOFA_MI_NCOMP 5
+
+/* One patient's daily course as the imputation models see it. */
+typedef struct lp_sofa_course {
+  int arm;          /* 0 or 1 */
+  double baseline;  /* baseline SOFA total; NAN when not recorded (then imputed too) */
+  int icu_days;     /* ICU days 1..icu_days (at most the horizon); 0: none (not analysed) */
+  int died;         /* 1: died by the horizon */
+  int left_alive;   /* 1: discharged alive from the ICU before the horizon */
+  /* resp, coag, liver, cv, renal on ICU day d + 1; -1 where not recorded */
+  signed char comp[LP_DERIVE_MAX_DAYS][LP_SOFA_MI_NCOMP];
+} lp_sofa_course;
+
+typedef enum {
+  LP_SOFA_MI_ICU = 0, /* prespecified: the missing components of the ICU days; mean over the ICU days */
+  LP_SOFA_MI_HORIZON  /* post hoc: also every day after an ICU discharge or death up to the horizon;
+                         mean over the horizon's days */
+} lp_sofa_mi_kind;
+
+typedef struct lp_sofa_mi_options {
+  lp_sofa_mi_kind kind;
+  int horizon;      /* days (28) */
+  size_t m;         /* imputations (20) */
+  size_t maxit;     /* sweeps of the chained equations (5, as mice) */
+  size_t donors;    /* predictive mean matching donors (5, as mice) */
+  uint64_t seed;    /* imputation k uses the stream (seed, k) */
+  int threads;      /* 0: the process's budget; results do not depend on it */
+} lp_sofa_mi_options;
+
+void lp_sofa_mi_options_default(lp_sofa_mi_options *o);
+
+/* The names of the imputation model's columns, in order (NULL past the end): the five
+ * components, arm, sofa_baseline, day, died28, left_icu_alive, then other_resp ...
+ * other_renal (the mean of the patient's observed values of that component on the
+ * other ICU days). */
+const char *lp_sofa_mi_column(size_t j);
+#define LP_SOFA_MI_NCOLS 15
+
+/* The imputation model's predictor matrix (row j: the columns that impute column j):
+ * a component from the same day's other components, arm, sofa_baseline, day, died28,
+ * left_icu_alive and its own other_ column; an other_ column (undefined when the
+ * patient has no other observed day of it) from arm, sofa_baseline, died28 and
+ * left_icu_alive; sofa_baseline from arm, died28, left_icu_alive and the other_ columns. */
+void lp_sofa_mi_predictors(unsigned char pred[LP_SOFA_MI_NCOLS * LP_SOFA_MI_NCOLS]);
+
+/* Build the imputation model's data (rows: one per patient-day to impute from or to
+ * impute; columns as lp_sofa_mi_column, column-major, NAN where missing). *data and
+ * *patient (the course index of each row) are malloc'ed; free() them. */
+lp_status lp_sofa_mi_frame(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *o, double **data,
+                           size_t **patient, size_t *rows, lp_error *err);
+
+/* Multiply impute (mice's "pmm" with the predictor matrix above, maxit sweeps) and
+ * write each patient's mean daily five-system SOFA in each imputation: means[i * m + k]
+ * (NAN for a patient with no ICU day). Re-entrant. */
+lp_status lp_sofa_impute(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *o, double *means,
+                         lp_error *err);
 
 /* ---- the table of definitions ---- */
 

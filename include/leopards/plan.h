@@ -63,6 +63,10 @@ lp_status lp_plan_parse(const char *text, size_t len, const char *source, lp_pla
 lp_status lp_plan_leopards(lp_plan **out, lp_error *err);
 void lp_plan_free(lp_plan *p);
 size_t lp_plan_size(const lp_plan *p);
+/* The level labels the plan gives the subgroup column `column` ("a|b|c", in the
+ * order of the subgroup's levels): the `levels` of the first subgroup row on it;
+ * NULL when no row gives any. */
+const char *lp_plan_subgroup_levels(const lp_plan *p, const char *column);
 
 typedef struct lp_plan_options {
   uint64_t seed;

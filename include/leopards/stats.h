@@ -149,13 +149,12 @@ lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, 
                           const lp_boot_options *o, double *replicates_out, lp_boot_result *out,
                           lp_error *err);
 
-/* The same for a design matrix (table.h) with an intercept added: the factor term
+/* The same for a model matrix (table.h) with an intercept added: the factor term
  * with the most indicator columns, other than the one holding column `target`, is
  * absorbed. */
-struct lp_design;
-lp_status lp_lm_boot_design(const struct lp_design *d, const double *y, size_t target,
-                            const int *strata, const lp_boot_options *o, lp_boot_result *out,
-                            lp_error *err);
+struct lp_model_matrix;
+lp_status lp_lm_boot_matrix(const struct lp_model_matrix *d, const double *y, size_t target, const int *strata,
+                            const lp_boot_options *o, lp_boot_result *out, lp_error *err);
 
 /* ---------------------------------------------------------------- subgroups */
 

@@ -1,7 +1,7 @@
 /* leopards column tables: an RFC 4180 CSV reader that remembers where every row came
  * from (so errors name file, line and column), typed access to columns, complete-case
- * row selection, factor coding and design matrices with R's treatment contrasts.
- * Ownership: lp_table is read-only once read (lp_table_free); factors and designs own
+ * row selection, factor coding and model matrices with R's treatment contrasts.
+ * Ownership: lp_table is read-only once read (lp_table_free); factors and model matrices own
  * their arrays. Threads: re-entrant; one table may be read from several threads. */
 #ifndef LEOPARDS_TABLE_H
 #define LEOPARDS_TABLE_H
@@ -86,20 +86,20 @@ void lp_factor_clear(lp_factor *f);
 /* A model matrix without intercept: numeric columns as they are, factor columns as
  * treatment-contrast indicators against the first level, named column+level as R
  * names them when the data frame column is a factor ("celltypelarge"). */
-typedef struct lp_design {
+typedef struct lp_model_matrix {
   size_t n, p;
   double *x;     /* n x p, row-major */
   char **names;  /* p names */
   int *term;     /* p: index of the term (input column) each column comes from */
   bool *factor;  /* p: the column is an indicator of a factor level */
-} lp_design;
+} lp_model_matrix;
 /* `cols` lists the covariates in order; a column is a factor if it is not numeric
  * or if its name is in `factors`. Only the given rows are used. A factor with one
  * level is an error (no contrast can be formed). */
-lp_status lp_design_init(lp_design *d, const lp_table *t, const char *const *cols, size_t ncols,
-                         const char *const *factors, size_t nfactors, const size_t *rows, size_t n,
-                         lp_error *err);
-void lp_design_clear(lp_design *d);
+lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char *const *cols, size_t ncols,
+                               const char *const *factors, size_t nfactors, const size_t *rows, size_t n,
+                               lp_error *err);
+void lp_model_matrix_clear(lp_model_matrix *d);
 
 /* Split "a,b,c" into a NULL-terminated array of strings (one allocation; free()
  * the returned pointer). Empty items are an error. */

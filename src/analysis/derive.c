@@ -6,6 +6,7 @@
 #include <leopards/clinical.h>
 #include <leopards/derive.h>
 #include <leopards/fields.h>
+#include <leopards/plan.h>
 #include <leopards/stats.h>
 #include <leopards/strbuf.h>
 #include <leopards/table.h>
@@ -28,6 +29,8 @@ void lp_derive_options_default(lp_derive_options *o) {
   o->rule = LP_MISSING_LOCF;
   o->imputations = 20;
   o->seed = 20160927;
+  o->threads = 0;
+  o->plan = NULL;
   o->kidney_reference = LP_KIDNEY_REF_ESTIMATED;
 }
 
@@ -299,10 +302,19 @@ static void tte_line(lp_strbuf *tb, const lp__row *r, const char *outcome, doubl
     lp_strbuf_puts(tb, ",\n");
 }
 
-static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_t n, lp_derived *out, lp_error *err) {
+static lp_status write_data_set(const lp__derive_ctx *x0, const patient *P, size_t n, lp_derived *out, lp_error *err) {
   lp_strbuf ob = {0}, tb = {0};
+  lp__derive_ctx ctx = *x0, *x = &ctx;
+  double *mi_icu, *mi_horizon;
+  lp_status st = lp__derive_impute(x, P, n, &mi_icu, &mi_horizon, err);
+  if (st) return st;
+  ctx.mi_icu = mi_icu;
+  ctx.mi_horizon = mi_horizon;
   lp__row *r = malloc(sizeof *r);
-  if (!r) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  if (!r) {
+    free(mi_icu), free(mi_horizon);
+    return lp_error_set(err, LP_ENOMEM, "out of memory");
+  }
   lp__write_header(&ob, x->o->imputations);
   lp_strbuf_puts(&tb, "patient,site,arm,outcome,time,event,age,apache2\n");
   for (size_t i = 0; i < n; i++) {
@@ -321,7 +333,7 @@ static lp_status write_data_set(const lp__derive_ctx *x, const patient *P, size_
     tte_line(&tb, r, "death28", r->t28, r->d28);
     if (r->ventilated) tte_line(&tb, r, "weaning", r->tw, r->wean);
   }
-  free(r);
+  free(r), free(mi_icu), free(mi_horizon);
   if (ob.nomem || tb.nomem) {
     free(ob.p);
     free(tb.p);
@@ -468,7 +480,8 @@ static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *
       if (!p->withdrawn) f->arm[a].analysed++;
       if (p->withdrawn) f->arm[a].withdrawn++;
       /* Alive, not withdrawn, and no hospital discharge recorded: vital status unknown. */
-      else if (!p->died && !isfinite(p->hosp_end)) f->arm[a].lost++;
+      else if (!p->died && !isfinite(p->hosp_end))
+        f->arm[a].lost++;
       if (p->received && !p->withdrawn) f->arm[a].as_treated++;
     }
     if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);
@@ -478,6 +491,47 @@ static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *
     if (withdrew)
       flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent", withdrew);
   }
+}
+
+/* ---- subgroups: cut-points from the protocol's definitions, labels from the plan ---- */
+
+/* A label written from the cut-points, for a subgroup the plan does not label. */
+static void cut_label(const lp__subgroup_def *s, const double *cut, size_t k, char out[64]) {
+  if (k == 0) snprintf(out, 64, "%s %.4g", s->below[0] ? "<" : "<=", cut[0]);
+  else if (k == s->ncuts)
+    snprintf(out, 64, "%s %.4g", s->below[k - 1] ? ">=" : ">", cut[k - 1]);
+  else
+    snprintf(out, 64, "%.4g to %.4g", cut[k - 1], cut[k]);
+}
+
+static lp_status subgroup_levels(lp__derive_ctx *x, const patient *P, size_t n, lp_error *err) {
+  for (size_t g = 0; g < LP__NSUBGROUPS; g++) {
+    const lp__subgroup_def *s = &lp__subgroups[g];
+    lp_status st;
+    x->sg_cut[g][0] = s->cut[0], x->sg_cut[g][1] = s->cut[1];
+    if (s->quantile > 0 && (st = baseline_quantile(x->base, P, n, s->field, s->quantile, &x->sg_cut[g][0], err)))
+      return st;
+    const char *levels = x->o->plan ? lp_plan_subgroup_levels(x->o->plan, s->column) : NULL;
+    size_t k = 0; /* levels the plan names */
+    for (const char *a = levels; a; k++) {
+      const char *bar = strchr(a, '|');
+      size_t len = bar ? (size_t)(bar - a) : strlen(a);
+      if (k <= s->ncuts) {
+        if (len == 0 || len >= sizeof x->sg_label[g][k])
+          return lp_error_set(err, LP_EINVAL, "the plan's level %zu of subgroup column '%s' is %s", k + 1, s->column,
+                              len ? "longer than 63 bytes" : "empty");
+        memcpy(x->sg_label[g][k], a, len);
+        x->sg_label[g][k][len] = 0;
+      }
+      a = bar ? bar + 1 : NULL;
+    }
+    if (levels && k != s->ncuts + 1)
+      return lp_error_set(err, LP_EINVAL, "the plan names %zu levels for subgroup column '%s'; its definition has %zu",
+                          k, s->column, s->ncuts + 1);
+    if (!levels)
+      for (size_t j = 0; j <= s->ncuts; j++) cut_label(s, x->sg_cut[g], j, x->sg_label[g][j]);
+  }
+  return LP_OK;
 }
 
 /* ---- the whole derivation ---- */
@@ -496,12 +550,8 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
       (st = read_outcomes(&e.outc, P, n, err)) || (st = read_daily(&e.daily, P, n, o->horizon, err)) ||
       (st = read_adverse_events(&e.ae, P, n, err)))
     goto done;
-  /* Subgroup cut-points: cardiac index tertile, median norepinephrine dose. */
-  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, NAN, NAN};
-  if ((st = baseline_quantile(&e.base, P, n, LP_F_BASE_CARDIAC_INDEX, 1.0 / 3, &x.ci_third, err)) ||
-      (st = baseline_quantile(&e.base, P, n, LP_F_BASE_NOREPINEPHRINE, 0.5, &x.ne_median, err)) ||
-      (st = write_data_set(&x, P, n, out, err)))
-    goto done;
+  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, {{0}}, {{{0}}}, NULL, NULL};
+  if ((st = subgroup_levels(&x, P, n, err)) || (st = write_data_set(&x, P, n, out, err))) goto done;
   daily_course(P, n, o, &out->course);
   if ((st = screening_flow(&e.scr, P, n, &out->flow, err))) goto done;
   arm_flow(P, n, out, &out->flow);

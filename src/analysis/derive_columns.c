@@ -145,9 +145,9 @@ typedef const lp__row R;
 static double flag(int v) { return v < 0 ? NAN : v; }
 static double comp_failure(R *r, int c) { return r->bs.component[c] < 0 ? NAN : r->bs.component[c] >= 3; }
 
-static const char *t_patient(R *r) { return r->p->code; }
-static const char *t_site(R *r) { return r->p->site; }
-static const char *t_arm(R *r) { return r->x->arms[r->p->arm]; }
+static const char *t_patient(R *r, int arg) { return r->p->code; }
+static const char *t_site(R *r, int arg) { return r->p->site; }
+static const char *t_arm(R *r, int arg) { return r->x->arms[r->p->arm]; }
 static double n_base(R *r, int id) { return lp__bval(r->x->base, r->p, id); }
 static double n_flag(R *r, int id) { return flag(lp__bflag(r->x->base, r->p, id)); }
 static double n_dose(R *r, int id) { /* among those receiving the drug: 0 counts as missing */
@@ -183,26 +183,9 @@ static double n_icu_days(R *r, int id) { return r->nd; }
 static double n_sofa_mean(R *r, int id) { return r->have_mean ? r->sm.mean : NAN; }
 static double n_sofa_comp(R *r, int c) { return r->have_mean ? r->sm.component[c] : NAN; }
 static double n_sofa_no_cv(R *r, int id) { return r->have_mean ? r->sm.mean - r->sm.component[LP_SOFA_CV] : NAN; }
-/* Imputation k: each missing component-day drawn from the patient's own observed values
- * of that component ({0, 1} when it has none), the mean daily total recomputed. */
-static double n_sofa_mi(R *r, int k) {
-  if (r->nd == 0) return NAN;
-  static const int comps[5] = {LP_SOFA_RESP, LP_SOFA_COAG, LP_SOFA_LIVER, LP_SOFA_CV, LP_SOFA_RENAL};
-  lp_rng g;
-  lp_rng_seed(&g, r->x->o->seed, ((uint64_t)r->index << 16) + (uint64_t)k);
-  double total = 0;
-  for (int cc = 0; cc < 5; cc++) {
-    int comp = comps[cc], obs[LP_DERIVE_MAX_DAYS], no = 0;
-    for (int d = 0; d < r->nd; d++)
-      if (r->days[d].component[comp] >= 0) obs[no++] = r->days[d].component[comp];
-    for (int d = 0; d < r->nd; d++) {
-      int v = r->days[d].component[comp];
-      if (v < 0) v = no ? obs[lp_rng_below(&g, (uint32_t)no)] : (int)lp_rng_below(&g, 2);
-      total += v;
-    }
-  }
-  return total / r->nd;
-}
+/* Imputation k of the sensitivity analyses (derive_impute.c). */
+static double n_sofa_mi(R *r, int k) { return r->x->mi_icu[r->index * r->x->o->imputations + (size_t)k]; }
+static double n_sofa_mi_horizon(R *r, int k) { return r->x->mi_horizon[r->index * r->x->o->imputations + (size_t)k]; }
 static double n_death28(R *r, int id) { return r->d28; }
 static double n_alive28(R *r, int id) { return !r->d28; }
 static double n_death_icu(R *r, int id) {
@@ -226,34 +209,33 @@ static double n_sustained(R *r, int id) { return flag(r->ko.sustained_renal_fail
 static double n_major_kidney(R *r, int id) { return flag(r->ko.major_kidney_event); }
 static double n_ae(R *r, int slot) { return r->p->ae[slot]; }
 static double n_ae_arrhythmia(R *r, int id) { return r->p->ae[1] || r->p->ae[2] || r->p->ae[3]; }
-static const char *t_sg_ci(R *r) {
-  double v = n_base(r, LP_F_BASE_CARDIAC_INDEX);
-  return isfinite(v) ? (v <= r->x->ci_third ? "lowest third" : "middle or highest third") : "";
-}
-static const char *t_sg_scvo2(R *r) {
-  double v = n_base(r, LP_F_BASE_SCVO2);
-  return isfinite(v) ? (v < 70 ? "low (<70%)" : v <= 85 ? "normal (70-85%)" : "high (>85%)") : "";
-}
-static const char *t_sg_lactate(R *r) {
-  double v = n_base(r, LP_F_BASE_LACTATE);
-  return isfinite(v) ? (v <= 2 ? "<=2 mmol/liter" : ">2 mmol/liter") : "";
-}
-static const char *t_sg_ne(R *r) {
-  double v = n_base(r, LP_F_BASE_NOREPINEPHRINE);
-  return isfinite(v) ? (v <= r->x->ne_median ? "at or below median" : "above median") : "";
+/* The protocol's subgroups (level labels from the plan, derive.c). */
+const lp__subgroup_def lp__subgroups[LP__NSUBGROUPS] = {
+    {"sg_cardiac_index", LP_F_BASE_CARDIAC_INDEX, 1.0 / 3, 1, {0, 0}, {false, false}},
+    {"sg_scvo2", LP_F_BASE_SCVO2, 0, 2, {70, 85}, {true, false}},
+    {"sg_lactate", LP_F_BASE_LACTATE, 0, 1, {2, 0}, {false, false}},
+    {"sg_norepinephrine", LP_F_BASE_NOREPINEPHRINE, 0.5, 1, {0, 0}, {false, false}},
+};
+static const char *t_subgroup(R *r, int g) {
+  const lp__subgroup_def *s = &lp__subgroups[g];
+  double v = n_base(r, s->field);
+  if (!isfinite(v)) return "";
+  size_t k = 0;
+  while (k < s->ncuts && !(s->below[k] ? v < r->x->sg_cut[g][k] : v <= r->x->sg_cut[g][k])) k++;
+  return r->x->sg_label[g][k];
 }
 
 /* ---- the table ---- */
 
 typedef struct {
   lp_derived_column c;
-  double (*num)(R *r, int arg); /* number and flag columns */
-  const char *(*text)(R *r);    /* text columns */
+  double (*num)(R *r, int arg);       /* number and flag columns */
+  const char *(*text)(R *r, int arg); /* text columns */
   int arg;
 } column;
 
-#define TXT(name, def, fn) \
-  { {name, LP_COLUMN_TEXT, "", def, 0}, NULL, fn, 0 }
+#define TXT(name, def, fn, arg) \
+  { {name, LP_COLUMN_TEXT, "", def, 0}, NULL, fn, arg }
 #define NUM(name, unit, def, fn, arg) \
   { {name, LP_COLUMN_NUMBER, unit, def, 0}, fn, NULL, arg }
 #define FLG(name, def, fn, arg) \
@@ -263,9 +245,9 @@ typedef struct {
 #define BFLAG(name, def, field) FLG(name, def, n_flag, LP_F_##field)
 
 static const column columns[] = {
-    TXT("patient", "patient code", t_patient),
-    TXT("site", "ICU (site code)", t_site),
-    TXT("arm", "arm allocated (intention to treat)", t_arm),
+    TXT("patient", "patient code", t_patient, 0),
+    TXT("site", "ICU (site code)", t_site, 0),
+    TXT("arm", "arm allocated (intention to treat)", t_arm, 0),
     BASE("age", "years", "age at randomisation", BASE_AGE),
     NUM("male", "", "1 if male, 0 if female", n_male, 0),
     BASE("weight", "kg", "weight", BASE_WEIGHT),
@@ -344,8 +326,15 @@ static const column columns[] = {
     NUM("sofa_renal", "points", "mean daily renal SOFA score", n_sofa_comp, LP_SOFA_RENAL),
     NUM("sofa_no_cv", "points", "sofa_mean minus sofa_cv", n_sofa_no_cv, 0),
     {{"sofa_mi_", LP_COLUMN_NUMBER, "points",
-      "sofa_mean with missing component-days imputed from the patient's own values (imputation k)", 1},
+      "sensitivity analysis: mean daily SOFA over the ICU days, missing components multiply imputed (imputation k)", 1},
      n_sofa_mi,
+     NULL,
+     0},
+    {{"sofa_mi28_", LP_COLUMN_NUMBER, "points",
+      "post hoc: mean daily SOFA over the horizon's days, the days after an ICU discharge or death imputed too "
+      "(imputation k)",
+      1},
+     n_sofa_mi_horizon,
      NULL,
      0},
     FLG("death28", "died by the horizon (28 days after randomisation)", n_death28, 0),
@@ -375,10 +364,10 @@ static const column columns[] = {
     FLG("ae_bradycardia", "serious bradycardia", n_ae, 3),
     FLG("ae_mi_acs", "serious myocardial ischaemia", n_ae, 4),
     FLG("ae_other", "any other serious adverse event", n_ae, 5),
-    TXT("sg_cardiac_index", "subgroup: cardiac index in the lowest third, or the middle or highest", t_sg_ci),
-    TXT("sg_scvo2", "subgroup: ScvO2 low (<70%), normal (70-85%) or high (>85%)", t_sg_scvo2),
-    TXT("sg_lactate", "subgroup: lactate <=2 or >2 mmol/l", t_sg_lactate),
-    TXT("sg_norepinephrine", "subgroup: norepinephrine dose at or below, or above, the median", t_sg_ne),
+    TXT("sg_cardiac_index", "subgroup: cardiac index in the lowest third, or the middle or highest", t_subgroup, 0),
+    TXT("sg_scvo2", "subgroup: ScvO2 low (<70%), normal (70-85%) or high (>85%)", t_subgroup, 1),
+    TXT("sg_lactate", "subgroup: lactate <=2 or >2 mmol/l", t_subgroup, 2),
+    TXT("sg_norepinephrine", "subgroup: norepinephrine dose at or below, or above, the median", t_subgroup, 3),
 };
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
@@ -411,7 +400,7 @@ static void put_value(lp_strbuf *b, double v) {
 void lp__write_row(lp_strbuf *b, const lp__row *r) {
   for (size_t i = 0; i < NCOLUMNS; i++) {
     const column *c = &columns[i];
-    if (c->text) lp_strbuf_printf(b, "%s%s", i ? "," : "", c->text(r));
+    if (c->text) lp_strbuf_printf(b, "%s%s", i ? "," : "", c->text(r, c->arg));
     else if (c->c.per_imputation)
       for (size_t k = 0; k < r->x->o->imputations; k++) put_value(b, c->num(r, (int)k));
     else

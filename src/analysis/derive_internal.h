@@ -34,12 +34,31 @@ typedef struct {
   int ae[6]; /* any serious, then slot 1-4 for the levels of the adverse-event category, 5 other */
 } lp__patient;
 
+/* The protocol's subgroups: the baseline field each derived column cuts and where.
+ * Level k holds the values below cut k (strictly when `below`, else up to and
+ * including it), the last level the rest. The labels come from the plan. */
+#define LP__NSUBGROUPS 4
+#define LP__SUBGROUP_LEVELS 3
+typedef struct {
+  const char *column; /* the derived column (sg_...) */
+  int field;          /* the baseline field */
+  double quantile;    /* > 0: a single cut at this quantile among the analysed patients */
+  size_t ncuts;       /* 1 or 2 */
+  double cut[2];      /* fixed cut-points, ascending (when quantile is 0) */
+  bool below[2];
+} lp__subgroup_def;
+extern const lp__subgroup_def lp__subgroups[LP__NSUBGROUPS];
+
 /* What every row shares: the options, the baseline table, the arms, the cut-points. */
 typedef struct {
   const lp_derive_options *o;
   const lp__tab *base;
   const char (*arms)[64];
-  double ci_third, ne_median; /* subgroup cut-points */
+  double sg_cut[LP__NSUBGROUPS][2];                       /* subgroup cut-points */
+  char sg_label[LP__NSUBGROUPS][LP__SUBGROUP_LEVELS][64]; /* and their level labels */
+  /* The sensitivity analyses' imputed mean daily SOFA of patient i in imputation k at
+   * [i * imputations + k]: the ICU days (prespecified), every day to the horizon (post hoc). */
+  const double *mi_icu, *mi_horizon;
 } lp__derive_ctx;
 
 /* The derived values of one patient, computed once, read by the column definitions. */
@@ -68,6 +87,11 @@ typedef struct {
 double lp__bval(const lp__tab *base, const lp__patient *p, int id);
 int lp__bflag(const lp__tab *base, const lp__patient *p, int id);
 const char *lp__bstr(const lp__tab *base, const lp__patient *p, int id);
+
+/* Impute the daily SOFA components of the analysed patients for both sensitivity
+ * analyses; *icu and *horizon (malloc'ed, n * imputations) as lp__derive_ctx holds them. */
+lp_status lp__derive_impute(const lp__derive_ctx *x, const lp__patient *P, size_t n, double **icu, double **horizon,
+                            lp_error *err);
 
 /* Compute the row of patient p (index i). */
 void lp__row_compute(const lp__derive_ctx *x, const lp__patient *p, size_t i, lp__row *r);

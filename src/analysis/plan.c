@@ -39,6 +39,15 @@ void lp_plan_free(lp_plan *p) {
 
 size_t lp_plan_size(const lp_plan *p) { return p->n; }
 
+const char *lp_plan_subgroup_levels(const lp_plan *p, const char *column) {
+  for (size_t i = 0; p && column && i < p->n; i++) {
+    const lp_plan_row *r = &p->rows[i];
+    if (r->kind == LP_AN_SUBGROUP && r->subgroup && !strcmp(r->subgroup, column) && r->levels && *r->levels)
+      return r->levels;
+  }
+  return NULL;
+}
+
 void lp_plan_options_default(lp_plan_options *o) {
   memset(o, 0, sizeof *o);
   o->seed = 20160927;

@@ -403,9 +403,9 @@ static lp_status run_adjusted(lp__run *x, const lp_plan_row *r, lp_result *res) 
       m++;
     }
   }
-  lp_design d;
+  lp_model_matrix d;
   lp_error inner;
-  if ((st = lp_design_init(&d, x->t, cov, ncov, fac, nfac, x->rows, m, &inner)))
+  if ((st = lp_model_matrix_init(&d, x->t, cov, ncov, fac, nfac, x->rows, m, &inner)))
     return lp__plan_error(x, r, "adjust", st, "%s", inner.message);
   /* The arm column's indicator: "arm" + the second level in sorted order. */
   size_t target = d.p;
@@ -415,13 +415,13 @@ static lp_status run_adjusted(lp__run *x, const lp_plan_row *r, lp_result *res) 
   if (target < d.p && !strcmp(d.names[target] + strlen(x->o->arm_column), x->o->arms[1])) sign = -1;
   lp_lm_fit fit;
   if (target == d.p || (st = lp_lm_fit_compute(d.x, m, d.p, x->a, true, 1e-7, &fit, x->err))) {
-    lp_design_clear(&d);
+    lp_model_matrix_clear(&d);
     return st ? st : lp__plan_sparse(x, r, "only one arm among the patients with every covariate");
   }
   int *strata = malloc((m ? m : 1) * sizeof *strata);
   if (!strata) {
     lp_lm_fit_clear(&fit);
-    lp_design_clear(&d);
+    lp_model_matrix_clear(&d);
     return lp_error_set(x->err, LP_ENOMEM, "out of memory");
   }
   for (size_t i = 0; i < m; i++) strata[i] = x->arm[x->rows[i]];
@@ -432,7 +432,7 @@ static lp_status run_adjusted(lp__run *x, const lp_plan_row *r, lp_result *res) 
   bo.threads = x->o->threads;
   bo.level = x->o->level;
   lp_boot_result br;
-  st = lp_lm_boot_design(&d, x->a, target, strata, &bo, &br, x->err);
+  st = lp_lm_boot_matrix(&d, x->a, target, strata, &bo, &br, x->err);
   if (!st) {
     res->estimate = sign * fit.coef[target + 1];
     res->p = fit.pval[target + 1];
@@ -446,7 +446,7 @@ static lp_status run_adjusted(lp__run *x, const lp_plan_row *r, lp_result *res) 
   }
   free(strata);
   lp_lm_fit_clear(&fit);
-  lp_design_clear(&d);
+  lp_model_matrix_clear(&d);
   return st;
 }
 

@@ -1,5 +1,5 @@
 /* Typed access to lp_table columns: numbers, 0/1 indicators, factors with R's level
- * order, complete-case rows and treatment-contrast design matrices. */
+ * order, complete-case rows and treatment-contrast model matrices. */
 #include <leopards/table.h>
 
 #include <ctype.h>
@@ -328,9 +328,9 @@ lp_status lp_factor_reorder(lp_factor *f, const char *const *first, size_t nfirs
   return LP_OK;
 }
 
-/* ---- design matrices ---- */
+/* ---- model matrices ---- */
 
-void lp_design_clear(lp_design *d) {
+void lp_model_matrix_clear(lp_model_matrix *d) {
   if (!d) return;
   for (size_t j = 0; j < d->p; j++) free(d->names[j]);
   free(d->names);
@@ -340,9 +340,9 @@ void lp_design_clear(lp_design *d) {
   memset(d, 0, sizeof *d);
 }
 
-lp_status lp_design_init(lp_design *d, const lp_table *t, const char *const *cols, size_t ncols,
-                         const char *const *factors, size_t nfactors, const size_t *rows, size_t n,
-                         lp_error *err) {
+lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char *const *cols, size_t ncols,
+                               const char *const *factors, size_t nfactors, const size_t *rows, size_t n,
+                               lp_error *err) {
   memset(d, 0, sizeof *d);
   lp_status st = LP_OK;
   lp_factor *fac = NULL;
@@ -429,7 +429,7 @@ done:
   free(fac);
   free(idx);
   free(is_factor);
-  if (st) lp_design_clear(d);
+  if (st) lp_model_matrix_clear(d);
   return st;
 }
 

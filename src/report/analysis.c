@@ -143,6 +143,8 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   dopt.kidney_reference = (lp_kidney_reference)o->kidney_reference;
   dopt.imputations = o->imputations;
   dopt.seed = o->seed;
+  dopt.threads = o->threads;
+  dopt.plan = plan; /* the subgroups' level labels */
   dopt.level = o->level;
   dopt.horizon = o->horizon;
   if ((st = lp_derive(exp, &dopt, &out->derived, err))) goto done;
@@ -188,10 +190,9 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
         notrec[a][i] = (lp_consort_item){f->arm[a].not_received[i].text, f->arm[a].not_received[i].count};
       for (size_t i = 0; i < f->arm[a].nexcluded; i++)
         excl[a][i] = (lp_consort_item){f->arm[a].excluded[i].text, f->arm[a].excluded[i].count};
-      consort.arm[a] = (lp_consort_arm){f->arm[a].name,      f->arm[a].assigned, f->arm[a].received,
-                                        f->arm[a].nnot,      notrec[a],          f->arm[a].analysed,
-                                        f->arm[a].nexcluded, excl[a],            f->arm[a].withdrawn,
-                                        f->arm[a].lost,      f->arm[a].as_treated};
+      consort.arm[a] = (lp_consort_arm){f->arm[a].name,      f->arm[a].assigned, f->arm[a].received,  f->arm[a].nnot,
+                                        notrec[a],           f->arm[a].analysed, f->arm[a].nexcluded, excl[a],
+                                        f->arm[a].withdrawn, f->arm[a].lost,     f->arm[a].as_treated};
     }
     enum { DAYS = 14 };
     int days = dv->course.days < DAYS ? dv->course.days : DAYS;

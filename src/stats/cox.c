@@ -340,83 +340,95 @@ static lp_status explain_singular(const double *x, size_t n, size_t p, size_t j,
                       when, cov_name(o, j, b, sizeof b));
 }
 
-lp_status lp_cox_fit_compute(const double *time, const int *event, const double *x, size_t n, size_t p,
-                             const int *strata, const int *cluster, const lp_cox_options *o, lp_cox_fit *out,
-                             lp_error *err) {
-  memset(out, 0, sizeof *out);
+/* The inputs are usable: times >= 0, events 0/1, finite covariates, clusters >= 0,
+ * at least one event (counted into *events). */
+static lp_status check_input(const double *time, const int *event, const double *x, size_t n, size_t p,
+                             const int *cluster, const lp_cox_options *o, size_t *events, lp_error *err) {
   if (p == 0) return lp_error_set(err, LP_EINVAL, "the Cox model needs at least one covariate");
   if (n < 2) return lp_error_set(err, LP_EDATA, "the Cox model needs at least two subjects");
   if (o->ties != LP_TIES_EFRON && o->ties != LP_TIES_BRESLOW) return lp_error_set(err, LP_EINVAL, "unknown ties method");
-  size_t events = 0;
+  *events = 0;
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(time[i]) || time[i] < 0) return lp_error_set(err, LP_EDATA, "row %zu: survival time must be a number >= 0", i + 1);
     if (event[i] != 0 && event[i] != 1) return lp_error_set(err, LP_EDATA, "row %zu: event must be 0 or 1", i + 1);
     for (size_t j = 0; j < p; j++)
       if (!isfinite(x[i * p + j])) return lp_error_set(err, LP_EDATA, "row %zu: covariate %zu is not finite", i + 1, j + 1);
     if (cluster && cluster[i] < 0) return lp_error_set(err, LP_EINVAL, "negative cluster code");
-    events += (size_t)event[i];
+    *events += (size_t)event[i];
   }
-  if (events == 0) return lp_error_set(err, LP_EDATA, "no events: the Cox model cannot be fitted");
-  cox_ctx c = {0};
-  c.n = n;
-  c.p = p;
-  c.time = time;
-  c.event = event;
-  c.strata = strata;
-  c.ties = o->ties;
-  lp_status st = LP_OK;
-  double *beta = calloc(p, sizeof *beta), *newbeta = calloc(p, sizeof *newbeta), *u = calloc(p, sizeof *u),
-         *imat = calloc(p * p, sizeof *imat), *col = calloc(p, sizeof *col), *resid = NULL;
-  c.x = malloc(n * p * sizeof *c.x);
-  c.order = malloc(n * sizeof *c.order);
-  c.eta = malloc(n * sizeof *c.eta);
-  c.r = malloc(n * sizeof *c.r);
-  c.s1 = malloc(p * sizeof *c.s1);
-  c.s1d = malloc(p * sizeof *c.s1d);
-  c.s2 = malloc(p * p * sizeof *c.s2);
-  c.s2d = malloc(p * p * sizeof *c.s2d);
-  c.a = malloc(p * sizeof *c.a);
-  c.xbar = malloc(p * sizeof *c.xbar);
-  if (!beta || !newbeta || !u || !imat || !col || !c.x || !c.order || !c.eta || !c.r || !c.s1 || !c.s1d || !c.s2 ||
-      !c.s2d || !c.a || !c.xbar) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory");
-    goto done;
-  }
-  for (size_t i = 0; i < n; i++) c.order[i] = i;
-  qsort_r(c.order, n, sizeof *c.order, cmp_rows, &c);
-  /* Centre the covariates (the likelihood is unchanged; exp() is kept in range). */
+  if (*events == 0) return lp_error_set(err, LP_EDATA, "no events: the Cox model cannot be fitted");
+  return LP_OK;
+}
+
+static void ctx_free(cox_ctx *c) {
+  free(c->x), free(c->order), free(c->eta), free(c->r), free(c->s1), free(c->s1d), free(c->s2), free(c->s2d),
+      free(c->a), free(c->xbar);
+}
+
+/* The fitting context: rows sorted (cmp_rows), covariates centred (the likelihood is
+ * unchanged; exp() is kept in range). False when out of memory. */
+static bool ctx_init(cox_ctx *c, const double *time, const int *event, const double *x, size_t n, size_t p,
+                     const int *strata, const lp_cox_options *o) {
+  memset(c, 0, sizeof *c);
+  c->n = n;
+  c->p = p;
+  c->time = time;
+  c->event = event;
+  c->strata = strata;
+  c->ties = o->ties;
+  c->x = malloc(n * p * sizeof *c->x);
+  c->order = malloc(n * sizeof *c->order);
+  c->eta = malloc(n * sizeof *c->eta);
+  c->r = malloc(n * sizeof *c->r);
+  c->s1 = malloc(p * sizeof *c->s1);
+  c->s1d = malloc(p * sizeof *c->s1d);
+  c->s2 = malloc(p * p * sizeof *c->s2);
+  c->s2d = malloc(p * p * sizeof *c->s2d);
+  c->a = malloc(p * sizeof *c->a);
+  c->xbar = malloc(p * sizeof *c->xbar);
+  if (!c->x || !c->order || !c->eta || !c->r || !c->s1 || !c->s1d || !c->s2 || !c->s2d || !c->a || !c->xbar)
+    return false;
+  for (size_t i = 0; i < n; i++) c->order[i] = i;
+  qsort_r(c->order, n, sizeof *c->order, cmp_rows, c);
   for (size_t j = 0; j < p; j++) {
     long double m = 0;
     for (size_t i = 0; i < n; i++) m += x[i * p + j];
-    c.xbar[j] = (double)(m / (long double)n);
+    c->xbar[j] = (double)(m / (long double)n);
   }
   for (size_t k = 0; k < n; k++)
-    for (size_t j = 0; j < p; j++) c.x[k * p + j] = x[c.order[k] * p + j] - c.xbar[j];
+    for (size_t j = 0; j < p; j++) c->x[k * p + j] = x[c->order[k] * p + j] - c->xbar[j];
+  return true;
+}
 
-  /* Iteration 0 at beta = 0: null log-likelihood, score test, first Newton step. */
-  double loglik0 = cox_eval(&c, beta, u, imat);
+/* The workspace of the Newton iterations (p, p, p, p x p, p doubles). */
+typedef struct {
+  double *beta, *newbeta, *u, *imat, *col;
+} newton_work;
+
+/* Newton-Raphson with step-halving, as R's coxph: from beta = 0 (the null
+ * log-likelihood and the score test) until |1 - l_old / l_new| <= eps. On success
+ * w->newbeta is the estimate, w->u the score and w->imat the information there. */
+static lp_status newton(cox_ctx *c, const double *x, const lp_cox_options *o, newton_work *w, lp_cox_fit *out,
+                        lp_error *err) {
+  size_t n = c->n, p = c->p, bad = 0;
+  double loglik0 = cox_eval(c, w->beta, w->u, w->imat);
   out->loglik[0] = loglik0;
-  size_t bad = 0;
-  if (!cholesky_at(imat, p, o->toler_chol, &bad)) {
-    st = explain_singular(x, n, p, bad, o, "", err);
-    goto done;
-  }
-  memcpy(col, u, p * sizeof *col);
-  chol_solve(imat, p, col);
+  if (!cholesky_at(w->imat, p, o->toler_chol, &bad)) return explain_singular(x, n, p, bad, o, "", err);
+  memcpy(w->col, w->u, p * sizeof *w->col);
+  chol_solve(w->imat, p, w->col);
   double score = 0;
-  for (size_t j = 0; j < p; j++) score += col[j] * u[j];
+  for (size_t j = 0; j < p; j++) score += w->col[j] * w->u[j];
   out->score_test = score;
-  for (size_t j = 0; j < p; j++) newbeta[j] = beta[j] + col[j];
+  for (size_t j = 0; j < p; j++) w->newbeta[j] = w->beta[j] + w->col[j];
   double loglik_prev = loglik0, newlk = loglik0;
   bool halving = false, converged = false;
   int iter;
   for (iter = 1; iter <= o->max_iter; iter++) {
-    newlk = cox_eval(&c, newbeta, u, imat);
-    if (!isfinite(newlk)) {
-      st = lp_error_set(err, LP_ENUMERIC, "the Cox log-likelihood is not finite (a coefficient diverges: "
-                        "perfect separation?)");
-      goto done;
-    }
+    newlk = cox_eval(c, w->newbeta, w->u, w->imat);
+    if (!isfinite(newlk))
+      return lp_error_set(err, LP_ENUMERIC,
+                          "the Cox log-likelihood is not finite (a coefficient diverges: "
+                          "perfect separation?)");
     if (fabs(1 - loglik_prev / newlk) <= o->eps && !halving) {
       converged = true;
       break;
@@ -424,51 +436,33 @@ lp_status lp_cox_fit_compute(const double *time, const int *event, const double 
     if (iter == o->max_iter) break;
     if (newlk < loglik_prev) { /* worse: halve the step back towards the last good beta */
       halving = true;
-      for (size_t j = 0; j < p; j++) newbeta[j] = (newbeta[j] + beta[j]) / 2;
+      for (size_t j = 0; j < p; j++) w->newbeta[j] = (w->newbeta[j] + w->beta[j]) / 2;
     } else {
       halving = false;
       loglik_prev = newlk;
-      if (!cholesky_at(imat, p, o->toler_chol, &bad)) {
-        st = explain_singular(x, n, p, bad, o, " (its information matrix became singular)", err);
-        goto done;
-      }
-      memcpy(col, u, p * sizeof *col);
-      chol_solve(imat, p, col);
+      if (!cholesky_at(w->imat, p, o->toler_chol, &bad))
+        return explain_singular(x, n, p, bad, o, " (its information matrix became singular)", err);
+      memcpy(w->col, w->u, p * sizeof *w->col);
+      chol_solve(w->imat, p, w->col);
       for (size_t j = 0; j < p; j++) {
-        beta[j] = newbeta[j];
-        newbeta[j] += col[j];
+        w->beta[j] = w->newbeta[j];
+        w->newbeta[j] += w->col[j];
       }
     }
   }
-  if (!converged) {
-    st = lp_error_set(err, LP_ECONVERGE, "the Cox model did not converge in %d iterations", o->max_iter);
-    goto done;
-  }
+  if (!converged)
+    return lp_error_set(err, LP_ECONVERGE, "the Cox model did not converge in %d iterations", o->max_iter);
   out->iterations = iter;
   out->loglik[1] = newlk;
   out->lr_test = 2 * (newlk - loglik0);
-  /* Naive variance: the inverse information at the estimate. */
-  if (lp_calloc(p * p, sizeof *out->var, &out->var) || lp_calloc(p, sizeof *out->coef, &out->coef) ||
-      lp_calloc(p, sizeof *out->se, &out->se) || lp_calloc(p, sizeof *out->hr, &out->hr) ||
-      lp_calloc(p, sizeof *out->lower, &out->lower) || lp_calloc(p, sizeof *out->upper, &out->upper) ||
-      lp_calloc(p, sizeof *out->z, &out->z) || lp_calloc(p, sizeof *out->pval, &out->pval)) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory");
-    goto done;
-  }
-  if (!cholesky_at(imat, p, o->toler_chol, &bad)) {
-    st = explain_singular(x, n, p, bad, o, " (its information matrix is singular at the estimate)", err);
-    goto done;
-  }
-  chol_inverse(imat, p, out->var, col);
-  memcpy(out->coef, newbeta, p * sizeof *newbeta);
-  /* R's check for a coefficient running off to infinity: the Newton step that
-   * would still follow, |V u| with u the score at the estimate, is above toler_inf
-   * both absolutely and relative to the coefficient ("Loglik converged before
-   * variable ...; coefficient may be infinite"). */
-  if (lp_calloc(p, sizeof *out->infinite, &out->infinite)) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory");
-    goto done;
-  }
+  return LP_OK;
+}
+
+/* R's check for a coefficient running off to infinity: the Newton step that would
+ * still follow, |V u| with u the score at the estimate, is above toler_inf both
+ * absolutely and relative to the coefficient ("Loglik converged before variable ...;
+ * coefficient may be infinite"). */
+static void infinite_check(lp_cox_fit *out, const double *u, size_t p, const lp_cox_options *o) {
   for (size_t a = 0; a < p; a++) {
     double step = 0;
     for (size_t b = 0; b < p; b++) step += out->var[a * p + b] * u[b];
@@ -476,42 +470,45 @@ lp_status lp_cox_fit_compute(const double *time, const int *event, const double 
     out->infinite[a] = step > o->toler_inf && step > o->toler_inf * fabs(out->coef[a]);
     out->ninfinite += out->infinite[a];
   }
-  const double *V = out->var;
-  if (cluster) {
-    /* dfbeta = score residual x naive variance, summed within clusters: V = D'D.
-     * The risk scores c.r are those of the last evaluation, at the estimate. */
-    int maxc = 0;
-    for (size_t i = 0; i < n; i++) maxc = cluster[i] > maxc ? cluster[i] : maxc;
-    size_t G = (size_t)maxc + 1;
-    double *D = calloc(G * p, sizeof *D);
-    unsigned char *seen = calloc(G, 1);
-    resid = malloc(n * p * sizeof *resid);
-    if (!D || !seen || !resid || lp_calloc(p * p, sizeof *out->robust_var, &out->robust_var) ||
-        lp_calloc(p, sizeof *out->robust_se, &out->robust_se) || !score_residuals(&c, resid)) {
-      free(D);
-      free(seen);
-      st = lp_error_set(err, LP_ENOMEM, "out of memory");
-      goto done;
-    }
-    for (size_t k = 0; k < n; k++) {
-      int g = cluster[c.order[k]];
-      seen[g] = 1;
-      for (size_t a = 0; a < p; a++) {
-        double v = 0;
-        for (size_t b = 0; b < p; b++) v += resid[k * p + b] * out->var[b * p + a];
-        D[(size_t)g * p + a] += v;
-      }
-    }
-    for (size_t g = 0; g < G; g++) {
-      out->clusters += seen[g];
-      for (size_t a = 0; a < p; a++)
-        for (size_t b = 0; b < p; b++) out->robust_var[a * p + b] += D[g * p + a] * D[g * p + b];
-    }
-    free(D);
-    free(seen);
-    V = out->robust_var;
-    for (size_t a = 0; a < p; a++) out->robust_se[a] = sqrt(out->robust_var[a * p + a]);
+}
+
+/* The robust variance clustered by `cluster`: dfbeta = score residual x naive
+ * variance, summed within clusters, V = D'D. The risk scores c->r are those of the
+ * last evaluation, at the estimate. */
+static lp_status robust_variance(cox_ctx *c, const int *cluster, lp_cox_fit *out, lp_error *err) {
+  size_t n = c->n, p = c->p;
+  int maxc = 0;
+  for (size_t i = 0; i < n; i++) maxc = cluster[i] > maxc ? cluster[i] : maxc;
+  size_t G = (size_t)maxc + 1;
+  double *D = calloc(G * p, sizeof *D), *resid = malloc(n * p * sizeof *resid);
+  unsigned char *seen = calloc(G, 1);
+  if (!D || !seen || !resid || lp_calloc(p * p, sizeof *out->robust_var, &out->robust_var) ||
+      lp_calloc(p, sizeof *out->robust_se, &out->robust_se) || !score_residuals(c, resid)) {
+    free(D), free(seen), free(resid);
+    return lp_error_set(err, LP_ENOMEM, "out of memory");
   }
+  for (size_t k = 0; k < n; k++) {
+    int g = cluster[c->order[k]];
+    seen[g] = 1;
+    for (size_t a = 0; a < p; a++) {
+      double v = 0;
+      for (size_t b = 0; b < p; b++) v += resid[k * p + b] * out->var[b * p + a];
+      D[(size_t)g * p + a] += v;
+    }
+  }
+  for (size_t g = 0; g < G; g++) {
+    out->clusters += seen[g];
+    for (size_t a = 0; a < p; a++)
+      for (size_t b = 0; b < p; b++) out->robust_var[a * p + b] += D[g * p + a] * D[g * p + b];
+  }
+  free(D), free(seen), free(resid);
+  for (size_t a = 0; a < p; a++) out->robust_se[a] = sqrt(out->robust_var[a * p + a]);
+  return LP_OK;
+}
+
+/* Hazard ratios, z, P and intervals with the variance V in use, and the Wald test of
+ * all coefficients (work: p x p and p doubles). */
+static void summaries(lp_cox_fit *out, const double *V, size_t p, const lp_cox_options *o, double *mat, double *vec) {
   double zq = gsl_cdf_ugaussian_Qinv((1 - o->level) / 2);
   out->wald_test = 0;
   for (size_t a = 0; a < p; a++) {
@@ -523,24 +520,55 @@ lp_status lp_cox_fit_compute(const double *time, const int *event, const double 
     out->lower[a] = exp(out->coef[a] - zq * se);
     out->upper[a] = exp(out->coef[a] + zq * se);
   }
-  {
-    /* Wald test of all coefficients with the variance in use. */
-    memcpy(imat, V, p * p * sizeof *imat);
-    if (cholesky(imat, p, o->toler_chol)) {
-      memcpy(col, out->coef, p * sizeof *col);
-      chol_solve(imat, p, col);
-      for (size_t a = 0; a < p; a++) out->wald_test += col[a] * out->coef[a];
-    } else {
-      out->wald_test = NAN;
-    }
+  memcpy(mat, V, p * p * sizeof *mat);
+  if (cholesky(mat, p, o->toler_chol)) {
+    memcpy(vec, out->coef, p * sizeof *vec);
+    chol_solve(mat, p, vec);
+    for (size_t a = 0; a < p; a++) out->wald_test += vec[a] * out->coef[a];
+  } else {
+    out->wald_test = NAN;
   }
+}
+
+lp_status lp_cox_fit_compute(const double *time, const int *event, const double *x, size_t n, size_t p,
+                             const int *strata, const int *cluster, const lp_cox_options *o, lp_cox_fit *out,
+                             lp_error *err) {
+  memset(out, 0, sizeof *out);
+  size_t events = 0, bad = 0;
+  lp_status st = check_input(time, event, x, n, p, cluster, o, &events, err);
+  if (st) return st;
+  cox_ctx c;
+  newton_work w = {calloc(p, sizeof *w.beta), calloc(p, sizeof *w.newbeta), calloc(p, sizeof *w.u),
+                   calloc(p * p, sizeof *w.imat), calloc(p, sizeof *w.col)};
+  if (!ctx_init(&c, time, event, x, n, p, strata, o) || !w.beta || !w.newbeta || !w.u || !w.imat || !w.col) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((st = newton(&c, x, o, &w, out, err))) goto done;
+  /* Naive variance: the inverse information at the estimate. */
+  if (lp_calloc(p * p, sizeof *out->var, &out->var) || lp_calloc(p, sizeof *out->coef, &out->coef) ||
+      lp_calloc(p, sizeof *out->se, &out->se) || lp_calloc(p, sizeof *out->hr, &out->hr) ||
+      lp_calloc(p, sizeof *out->lower, &out->lower) || lp_calloc(p, sizeof *out->upper, &out->upper) ||
+      lp_calloc(p, sizeof *out->z, &out->z) || lp_calloc(p, sizeof *out->pval, &out->pval) ||
+      lp_calloc(p, sizeof *out->infinite, &out->infinite)) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (!cholesky_at(w.imat, p, o->toler_chol, &bad)) {
+    st = explain_singular(x, n, p, bad, o, " (its information matrix is singular at the estimate)", err);
+    goto done;
+  }
+  chol_inverse(w.imat, p, out->var, w.col);
+  memcpy(out->coef, w.newbeta, p * sizeof *w.newbeta);
+  infinite_check(out, w.u, p, o);
+  if (cluster && (st = robust_variance(&c, cluster, out, err))) goto done;
+  summaries(out, cluster ? out->robust_var : out->var, p, o, w.imat, w.col);
   out->n = n;
   out->p = p;
   out->events = events;
 done:
-  free(beta), free(newbeta), free(u), free(imat), free(col), free(resid);
-  free(c.x), free(c.order), free(c.eta), free(c.r), free(c.s1), free(c.s1d), free(c.s2), free(c.s2d), free(c.a),
-      free(c.xbar);
+  free(w.beta), free(w.newbeta), free(w.u), free(w.imat), free(w.col);
+  ctx_free(&c);
   if (st) lp_cox_fit_clear(out);
   return st;
 }

@@ -153,45 +153,88 @@ static double dot(const double *a, const double *b, size_t p) {
 /* Predictive mean matching (mice's type-1 matching): observed rows are predicted
  * with the least-squares coefficients, missing rows with the drawn ones, and each
  * missing row takes the observed value of one of its `donors` nearest predictions,
- * chosen at random (ties broken at random by the order the candidates are seen). */
-static void pmm_fill(work *w, double *y, const bool *miss, size_t donors, lp_rng *rng) {
-  size_t nobs = 0;
-  for (size_t i = 0; i < w->n; i++)
-    if (!miss[i]) w->yhat[nobs] = dot(w->x + i * w->p, w->coef, w->p), w->obs[nobs++] = i;
-  size_t k = donors < nobs ? donors : nobs;
-  double *dist = malloc(k * sizeof *dist);
-  size_t *order = malloc(nobs * sizeof *order);
-  if (!dist || !order) { /* out of memory: fall back to the nearest donor only */
-    free(dist), free(order);
-    return;
+ * chosen at random, ties broken at random (a random second key). With more than a
+ * few missing rows the observed predictions are sorted once per sweep and each
+ * missing row finds its donors by a binary search, so a sweep costs
+ * O((nobs + nmis) log nobs), not nobs * nmis. */
+typedef struct donor {
+  double yhat;
+  uint64_t key; /* random: breaks ties in yhat at random */
+  size_t row;
+} donor;
+
+static int cmp_donor(const void *a, const void *b) {
+  const donor *x = a, *y = b;
+  if (x->yhat != y->yhat) return x->yhat < y->yhat ? -1 : 1;
+  return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The k nearest donors of `target` among d[0..nobs) by a linear scan, ties by key
+ * (for a few missing rows, cheaper than sorting). */
+static void nearest_scan(const donor *d, size_t nobs, double target, size_t k, size_t *near, double *dist,
+                         uint64_t *key) {
+  size_t have = 0;
+  for (size_t a = 0; a < nobs; a++) {
+    double e = fabs(d[a].yhat - target);
+    if (have == k && !(e < dist[k - 1] || (e == dist[k - 1] && d[a].key < key[k - 1]))) continue;
+    size_t j = have < k ? have++ : k - 1;
+    while (j > 0 && (dist[j - 1] > e || (dist[j - 1] == e && key[j - 1] > d[a].key)))
+      dist[j] = dist[j - 1], key[j] = key[j - 1], near[j] = near[j - 1], j--;
+    dist[j] = e, key[j] = d[a].key, near[j] = d[a].row;
   }
+}
+
+/* The same on d sorted by (yhat, key): a binary search, then a walk outwards (equal
+ * distances on the two sides broken by a coin). */
+static void nearest_sorted(const donor *d, size_t nobs, double target, size_t k, size_t *near, lp_rng *rng) {
+  size_t lo = 0, hi = nobs; /* first donor with yhat >= target */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (d[mid].yhat < target) lo = mid + 1;
+    else
+      hi = mid;
+  }
+  size_t left = lo, right = lo;
+  for (size_t have = 0; have < k; have++) {
+    bool take_l;
+    if (right >= nobs) take_l = true;
+    else if (left == 0)
+      take_l = false;
+    else {
+      double dl = target - d[left - 1].yhat, dr = d[right].yhat - target;
+      take_l = dl < dr || (dl == dr && (lp_rng_next(rng) >> 63));
+    }
+    near[have] = take_l ? d[--left].row : d[right++].row;
+  }
+}
+
+static lp_status pmm_fill(work *w, double *y, const bool *miss, size_t donors, lp_rng *rng, lp_error *err) {
+  size_t nobs = 0, nmis = 0;
+  donor *d = malloc(w->n * sizeof *d);
+  double *dist = malloc(donors * sizeof *dist);
+  uint64_t *key = malloc(donors * sizeof *key);
+  if (!d || !dist || !key) {
+    free(d), free(dist), free(key);
+    return lp_error_set(err, LP_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < w->n; i++) {
+    if (miss[i]) nmis++;
+    else
+      d[nobs++] = (donor){dot(w->x + i * w->p, w->coef, w->p), lp_rng_next(rng), i};
+  }
+  bool sorted = nmis > 32;
+  if (sorted) qsort(d, nobs, sizeof *d, cmp_donor);
+  size_t k = donors < nobs ? donors : nobs;
   for (size_t i = 0; i < w->n; i++) {
     if (!miss[i]) continue;
     double target = dot(w->x + i * w->p, w->beta, w->p);
-    for (size_t a = 0; a < nobs; a++) order[a] = a;
-    for (size_t a = nobs; a > 1; a--) { /* random visiting order breaks ties */
-      size_t b = lp_rng_below(rng, (uint32_t)a);
-      size_t t = order[a - 1];
-      order[a - 1] = order[b], order[b] = t;
-    }
-    size_t have = 0;
-    for (size_t a = 0; a < nobs; a++) {
-      size_t o = order[a];
-      double d = fabs(w->yhat[o] - target);
-      if (have < k) {
-        size_t j = have++;
-        while (j > 0 && dist[j - 1] > d) dist[j] = dist[j - 1], w->near[j] = w->near[j - 1], j--;
-        dist[j] = d, w->near[j] = o;
-      } else if (d < dist[k - 1]) {
-        size_t j = k - 1;
-        while (j > 0 && dist[j - 1] > d) dist[j] = dist[j - 1], w->near[j] = w->near[j - 1], j--;
-        dist[j] = d, w->near[j] = o;
-      }
-    }
-    size_t pick = w->near[lp_rng_below(rng, (uint32_t)k)];
-    y[i] = y[w->obs[pick]];
+    if (sorted) nearest_sorted(d, nobs, target, k, w->near, rng);
+    else
+      nearest_scan(d, nobs, target, k, w->near, dist, key);
+    y[i] = y[w->near[lp_rng_below(rng, (uint32_t)k)]];
   }
-  free(dist), free(order);
+  free(d), free(dist), free(key);
+  return LP_OK;
 }
 
 /* One imputation: start from random draws of each column's observed values (mice's
@@ -231,7 +274,7 @@ static lp_status impute_one(const double *data, size_t n, size_t p, const bool *
       st = posterior_draw(&w, y, mj, &rng, &g, &sigma, names ? names[j] : "?", err);
       if (st == LP_OK) {
         if (o->method == LP_IMPUTE_PMM) {
-          pmm_fill(&w, y, mj, o->donors, &rng);
+          st = pmm_fill(&w, y, mj, o->donors, &rng, err);
         } else {
           for (size_t i = 0; i < n; i++)
             if (mj[i]) y[i] = dot(w.x + i * w.p, w.beta, w.p) + sigma * lp_rng_normal(&rng);

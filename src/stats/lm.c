@@ -371,7 +371,7 @@ done:
   return st;
 }
 
-lp_status lp_lm_boot_design(const lp_design *d, const double *y, size_t target, const int *strata,
+lp_status lp_lm_boot_matrix(const lp_model_matrix *d, const double *y, size_t target, const int *strata,
                             const lp_boot_options *o, lp_boot_result *out, lp_error *err) {
   if (target >= d->p) return lp_error_set(err, LP_EINVAL, "coefficient index outside the model");
   /* The factor term with the most columns, not holding the target, is absorbed. */

@@ -10,8 +10,10 @@ checks=$((checks + 1))
 same "dictionary header" "$(head -1 "$D")" "name,type,unit,definition"
 same "dictionary names = analysis.csv header" "$(tail -n +2 "$D" | cut -d, -f1 | paste -sd,)" "$(head -1 "$TMP/r/analysis.csv")"
 same "imputation columns" "$(grep -c '^sofa_mi_' "$D")" 3
+same "post hoc imputation columns" "$(grep -c '^sofa_mi28_' "$D")" 3
 same "dictionary = leopards outcomes" "$("$LP" outcomes --imputations 3 | sha256sum)" "$(sha256sum <"$D")"
-same "json names" "$("$LP" outcomes --json | jq -r '.[] | .name' | grep -c .)" "$(($(grep -c . "$D") - 3))"
+# the header line, and two per-imputation entries of 3 lines each
+same "json names" "$("$LP" outcomes --json | jq -r '.[] | .name' | grep -c .)" "$(($(grep -c . "$D") - 1 - 2 * 3 + 2))"
 same "json types" "$("$LP" outcomes --json | jq -r '[.[] | .type] | unique | join(",")')" "flag,number,text"
 # every column has a definition
 checks=$((checks + 1))
