@@ -29,6 +29,7 @@ typedef enum {
   LP_DO_LOCK,         /* lock the database (manager, statistician) */
   LP_DO_LIST,         /* the list's status and extension (statistician) */
   LP_DO_REPORTS,      /* reports (statistician) */
+  LP_DO_RECORD,       /* enter or change clinical data, keep drafts (investigator, own site) */
   LP_DO_COUNT
 } lp_action;
 const char *lp_action_name(lp_action a);

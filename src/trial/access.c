@@ -7,7 +7,8 @@
 static const char *const action_names[LP_DO_COUNT] = {
     "screen patients",       "randomise patients", "see patients",  "see the trial's status",
     "see the audit trail",   "unblind a patient",  "manage users",  "manage sites",
-    "lock the database",     "see or extend the randomisation list", "run reports"};
+    "lock the database",     "see or extend the randomisation list", "run reports",
+    "enter clinical data"};
 
 const char *lp_action_name(lp_action a) { return (unsigned)a < LP_DO_COUNT ? action_names[a] : "?"; }
 
@@ -17,7 +18,7 @@ static const char *article(lp_role r) { return r == LP_ROLE_INVESTIGATOR ? "an" 
 /* Actions of each role (index: lp_role). Site-bound users act at their own site only. */
 static const unsigned role_actions[4] = {
     /* investigator */ B(LP_DO_SCREEN) | B(LP_DO_RANDOMISE) | B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) |
-        B(LP_DO_VIEW_AUDIT) | B(LP_DO_UNBLIND),
+        B(LP_DO_VIEW_AUDIT) | B(LP_DO_UNBLIND) | B(LP_DO_RECORD),
     /* manager */ B(LP_DO_VIEW_PATIENT) | B(LP_DO_VIEW_STATUS) | B(LP_DO_VIEW_AUDIT) | B(LP_DO_UNBLIND) |
         B(LP_DO_MANAGE_USERS) | B(LP_DO_MANAGE_SITES) | B(LP_DO_LOCK),
     /* statistician */ B(LP_DO_LIST) | B(LP_DO_UNBLIND) | B(LP_DO_LOCK) | B(LP_DO_REPORTS),

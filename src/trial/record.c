@@ -15,6 +15,7 @@
 #include <leopards/table.h>
 
 #include <leopards/clinical.h>
+#include <leopards/entry.h>
 #include <leopards/forms.h>
 
 #include "trial/trial_internal.h"
@@ -550,6 +551,16 @@ static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const 
       FAIL(l, "onset", "onset %s is before the randomisation date %s", d, pi->rand_date);
     else if (d && begin_of(d) > pi->now_days)
       FAIL(l, "onset", "onset %s is in the future", d);
+    double ser = 0, expct = 0;
+    bool serious = jnum(row, "serious", &ser) && ser == 1, has_exp = jnum(row, "expected", &expct);
+    if (serious && lp_ae_related(jstr(row, "relatedness"))) {
+      if (!has_exp)
+        WARN(l, "expected", "a serious event related to the study drug: say whether it is expected");
+      else if (expct == 0)
+        finding(l, LP_FINDING_NOTE, "expected",
+                "a serious, unexpected event related to the study drug (a suspected unexpected serious adverse "
+                "reaction): report it to the sponsor at once (expedited reporting)");
+    }
   } else if (kind == LP_RECORD_INFUSION) {
     lp_error e2 = {0};
     check_infusion(t, row, l, &e2);
