@@ -622,6 +622,7 @@ static void patient_page(req *q, resp *r, const char *code) {
        pv.baseline ? "recorded" : "missing", pv.infusion_events, pv.days,
        !pv.outcome ? "not yet recorded" : pv.consent_withdrawn ? "consent withdrawn" : pv.died ? "died" : "recorded",
        pv.unblindings);
+    srv_forms_list(q, r, patient);
   } else {
     PUT("<p>Not randomised.</p>");
     if (pv.eligible && !lp_access_check(q->who.role, q->who.site, LP_DO_RANDOMISE, pv.site, NULL)) {
@@ -934,6 +935,19 @@ static void do_user_deactivate(req *q, resp *r) {
   redirect(r, "/users");
 }
 
+/* ---- shared with the form pages (pages_forms.c) ---- */
+
+void srv_page_begin(req *q, resp *r, const char *title) { begin(q, r, title); }
+void srv_page_end(resp *r) { end(r); }
+void srv_page_message(req *q, resp *r, int code, const char *title, const char *msg) {
+  message_page(q, r, code, title, msg);
+}
+bool srv_page_allowed(req *q, resp *r, lp_action what, const char *site, const char *patient) {
+  return allowed(q, r, what, site, patient);
+}
+void srv_page_csrf(req *q, resp *r) { csrf_field(q, r); }
+void srv_page_time(resp *r, const char *iso) { put_time(r, iso); }
+
 /* ---- routing ---- */
 
 void srv_page(req *q, resp *r) {
@@ -944,8 +958,10 @@ void srv_page(req *q, resp *r) {
     r->ctype = "text/css; charset=utf-8";
     r->cacheable = true;
     PUT(stylesheet);
+    srv_forms_css(r);
     return;
   }
+  if (!strcmp(p, "/forms.js")) return srv_forms_js(r);
   if (!strcmp(p, "/login")) {
     if (post) return do_login(q, r);
     if (q->authed) return redirect(r, "/home");
@@ -971,6 +987,7 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/status") && get) return status_page(q, r);
   if (!strcmp(p, "/screen")) return post ? do_screen(q, r) : screen_page(q, r);
   if (!strcmp(p, "/randomise")) return post ? do_randomise(q, r) : randomise_confirm(q, r);
+  if (!strncmp(p, "/patients/", 10) && strchr(p + 10, '/')) return srv_form_page(q, r, p + 10, post);
   if (!strncmp(p, "/patients/", 10) && get) return patient_page(q, r, p + 10);
   if (!strcmp(p, "/unblind")) return post ? do_unblind(q, r) : unblind_page(q, r);
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);

@@ -24,6 +24,13 @@ lp_status lp_record_get(lp_trial *t, lp_record_kind kind, const char *patient, l
  * by hour, adverse events by id). *json malloc'ed. */
 lp_status lp_record_list(lp_trial *t, lp_record_kind kind, const char *patient, char **json, lp_error *err);
 
+/* lp_record_json_checked for the values of a web form: every value comes as text
+ * (numbers as they were typed, "" for a value left empty), read as from a CSV file,
+ * with the same checks and messages. With check_only nothing is written. */
+lp_status lp_record_form_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                                 const char *user, const char *reason, bool check_only, size_t *rows,
+                                 lp_findings *out, lp_error *err);
+
 /* ---- drafts ---- */
 
 typedef struct lp_draft {

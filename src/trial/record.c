@@ -778,7 +778,7 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   json_t *o;
   lp_status first = LP_OK;
   json_array_foreach(arr, i, o) {
-    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL, .out = t->findings};
+    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL || t->text_input, .out = t->findings};
     if (!tab && json_array_size(arr) > 1) snprintf(l.file, sizeof l.file, "%s[%zu]", source, i + 1);
     else snprintf(l.file, sizeof l.file, "%s", source);
     lp_error e1 = {0};
@@ -894,6 +894,18 @@ lp_status lp_record_csv_checked(lp_trial *t, lp_record_kind kind, const char *pa
   t->findings = out;
   lp_status s = lp_record_csv(t, kind, path, user, reason, rows, err);
   t->findings = NULL;
+  return s;
+}
+
+lp_status lp_record_form_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                                 const char *user, const char *reason, bool check_only, size_t *rows,
+                                 lp_findings *out, lp_error *err) {
+  t->findings = out;
+  t->text_input = true;
+  t->check_only = check_only;
+  lp_status s = lp_record_json(t, kind, json, source, user, reason, rows, err);
+  t->findings = NULL;
+  t->text_input = t->check_only = false;
   return s;
 }
 
