@@ -234,9 +234,9 @@ static void sofa_scores(req *q, resp *r) {
   json_decref(vals);
   json_t *c = json_object();
   int t5 = 0, t6 = 0;
-  bool all5 = !st, all6 = !st;
+  bool all5 = true, all6 = true;
   for (int k = 0; k < LP_SOFA_NCOMP; k++) {
-    bool known = !st && s.component[k] >= 0;
+    bool known = (!st || st == LP_ERANGE) && s.component[k] >= 0;
     json_object_set_new(c, lp_sofa_component_name((lp_sofa_component)k), known ? json_integer(s.component[k]) : json_null());
     if (known) t6 += s.component[k], t5 += k == LP_SOFA_CNS ? 0 : s.component[k];
     else all6 = false, all5 = all5 && k == LP_SOFA_CNS;

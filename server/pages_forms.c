@@ -114,7 +114,23 @@ lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err) {
     if (dst[i]) *dst[i] = x;
     else in.ventilated = x == 1;
   }
-  return lp_sofa_score(&in, 6, out, err);
+  /* A value the score refuses leaves its system unscored, not the others: it is set
+   * aside and the rest scored; the first refusal is returned in err. */
+  lp_error first = {0};
+  for (size_t tries = 0; tries <= NSOFA; tries++) {
+    lp_error e = {0};
+    if (!lp_sofa_score(&in, 6, out, &e)) break;
+    if (!first.status) first = e;
+    bool cleared = false;
+    for (size_t i = 0; i < NSOFA; i++)
+      if (dst[i] && !strcmp(e.field, sofa_inputs[i]) && !isnan(*dst[i])) *dst[i] = NAN, cleared = true;
+    if (!cleared) {
+      if (err) *err = e;
+      return e.status;
+    }
+  }
+  if (first.status && err) *err = first;
+  return first.status ? LP_ERANGE : LP_OK;
 }
 
 /* ---- groups of fields ---- */
@@ -203,6 +219,12 @@ static void capitalised(resp *r, const char *s) {
   char first[2] = {(char)(*s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s), 0};
   ESC(first);
   ESC(s + 1);
+}
+
+static const char *system_title(int k) {
+  static const char *const t[] = {"Respiratory", "Coagulation", "Liver", "Cardiovascular", "Central nervous system",
+                                  "Renal"};
+  return k >= 0 && k < LP_SOFA_NCOMP ? t[k] : "?";
 }
 
 static void words(resp *r, const char *s) { /* "soft_tissue" as "soft tissue" */
@@ -336,7 +358,7 @@ static void sofa_legend(fctx *c, int sys) {
   resp *r = c->r;
   lp_sofa s;
   lp_error e;
-  bool ok = !srv_sofa_from(c->vals, &s, &e);
+  bool ok = !srv_sofa_from(c->vals, &s, &e) || e.status == LP_ERANGE;
   PF(" <span class=\"score\">&mdash; SOFA <span data-sofa-system=\"%s\">", lp_sofa_component_name((lp_sofa_component)sys));
   if (ok && s.component[sys] >= 0) PF("%d", s.component[sys]);
   else PUT("not scored");
@@ -347,7 +369,8 @@ static void sofa_table(fctx *c) {
   resp *r = c->r;
   lp_sofa s;
   lp_error e;
-  bool ok = !srv_sofa_from(c->vals, &s, &e);
+  lp_status st = srv_sofa_from(c->vals, &s, &e);
+  bool ok = !st || st == LP_ERANGE;
   PUT("<section class=\"card\" aria-labelledby=\"sofa-h\"><h2 id=\"sofa-h\">SOFA by organ system</h2>"
       "<table class=\"sofa\"><thead><tr><th>System</th><th class=\"num\">Points</th></tr></thead><tbody>");
   int t5 = 0, t6 = 0;
@@ -355,7 +378,7 @@ static void sofa_table(fctx *c) {
   for (int k = 0; k < LP_SOFA_NCOMP; k++) {
     const char *name = lp_sofa_component_name((lp_sofa_component)k);
     PUT("<tr><td>");
-    capitalised(r, name);
+    ESC(system_title(k));
     PF("</td><td class=\"num\" data-sofa-system=\"%s\" aria-live=\"polite\">", name);
     if (ok && s.component[k] >= 0) {
       PF("%d", s.component[k]);
@@ -376,8 +399,10 @@ static void sofa_table(fctx *c) {
   if (all6) PF("%d", t6);
   else PUT("incomplete");
   PUT("</th></tr></tfoot></table><p class=\"help\" id=\"sofa-message\" aria-live=\"polite\">");
-  if (!ok) ESC(e.message);
-  else PUT("Scored from the values on this form when it was shown; with script on, as you type.");
+  if (st) {
+    ESC(e.message);
+    PUT(" (that system is not scored)");
+  } else PUT("Scored from the values on this form when it was shown; with script on, as you type.");
   PUT("</p></section>");
 }
 
@@ -412,8 +437,8 @@ static bool apache_from(json_t *vals, lp_apache2 *out, lp_error *e) {
 static void apache_section(fctx *c) {
   resp *r = c->r;
   PUT("<fieldset><legend>APACHE II worksheet: the worst values of the first 24 hours</legend><p class=\"help\">"
-      "Together with the temperature-free values above (MAP, heart rate, FiO2, PaO2, creatinine, GCS, age), these "
-      "give the APACHE II score. The worksheet itself is not stored: the score is, in the APACHE II field (filled "
+      "With the values already on this form (age, MAP, heart rate, FiO2, PaO2, creatinine, GCS), these give the "
+      "APACHE II score. The worksheet itself is not stored: the score is, in the APACHE II field (filled "
       "from the worksheet when left empty).</p><div class=\"fields\">");
   for (size_t i = 0; i < NAPACHE; i++) field_html(c, &apache_fields[i]);
   PUT("</div>");
@@ -429,7 +454,10 @@ static void apache_section(fctx *c) {
           "</tr></thead><tbody>");
       for (int v = 0; v < LP_APS_N; v++) {
         PUT("<tr><td>");
-        capitalised(r, lp_apache2_variable_name(v));
+        char vn[64];
+        snprintf(vn, sizeof vn, "%s", lp_apache2_variable_name(v));
+        if (vn[0] >= 'a' && vn[0] <= 'z') vn[0] = (char)(vn[0] - 'a' + 'A');
+        words(r, vn);
         PF("%s</td><td class=\"num\">%d</td></tr>", a.missing & (1u << v) ? " (not given: 0)" : "", a.points[v]);
       }
       PF("<tr><td>Acute physiology score</td><td class=\"num\">%d</td></tr><tr><td>Age points</td><td class=\"num\">"
@@ -515,6 +543,17 @@ static void summary_html(fctx *c) {
       ESC(c->error);
       PUT("</li>");
     }
+    PUT("</ul></div>");
+  }
+  size_t notes = c->fs ? c->fs->notes : 0;
+  if (notes && !hard) {
+    PUT("<div class=\"notice\" role=\"status\" id=\"notes\"><ul>");
+    for (size_t i = 0; i < c->fs->n; i++)
+      if (c->fs->items[i].level == LP_FINDING_NOTE) {
+        PUT("<li>");
+        capitalised(r, c->fs->items[i].text);
+        PUT("</li>");
+      }
     PUT("</ul></div>");
   }
   if (soft && !hard) {
@@ -798,8 +837,18 @@ static void do_submit(fctx *c, json_t *saved) {
   snprintf(c->notice, sizeof c->notice, "%s %s.", c->exists ? "Change saved:" : "Submitted:",
            c->fs->soft ? "the values were accepted, with warnings below" : "the values passed every check");
   c->r->code = c->exists ? 200 : 201;
-  /* show the record as saved (an infusion event or a new adverse event: the empty form) */
-  if ((c->kind == LP_RECORD_AE || c->kind == LP_RECORD_INFUSION) && !c->key) {
+  /* show the record as saved: a new adverse event as the event it now is, the
+   * infusion log ready for the next event */
+  if (c->kind == LP_RECORD_AE && !c->key) {
+    char *list = NULL;
+    json_t *all = !lp_record_list(q->t, LP_RECORD_AE, c->patient, &list, &e) && list ? json_loads(list, 0, NULL) : NULL;
+    free(list);
+    json_t *last = json_array_get(all, json_array_size(all) ? json_array_size(all) - 1 : 0);
+    c->key = (long)json_integer_value(json_object_get(last, "id"));
+    json_decref(all);
+    snprintf(c->base, sizeof c->base, "/patients/%s/forms/ae/%ld", c->patient, c->key);
+  }
+  if (c->kind == LP_RECORD_INFUSION && !c->key) {
     json_decref(c->vals);
     c->vals = json_object();
     c->exists = false;
