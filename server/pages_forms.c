@@ -247,6 +247,7 @@ static int field_findings(fctx *c, const lp_field *f, lp_finding_level level, bo
   for (size_t i = 0; c->fs && i < c->fs->n; i++) {
     const lp_finding *x = &c->fs->items[i];
     if (x->level != level || (strcmp(x->field, f->name) && !(f->alt && !strcmp(x->field, f->alt)))) continue;
+    if (level == LP_FINDING_NOTE && c->kind == LP_RECORD_AE && !strcmp(f->name, "expected")) continue; /* the banner */
     if (put) {
       PF("<span class=\"%s\" id=\"%c-%s%s\">", level == LP_FINDING_HARD ? "field-error"
                                                : level == LP_FINDING_SOFT ? "field-warning" : "field-note",
@@ -545,11 +546,14 @@ static void summary_html(fctx *c) {
     }
     PUT("</ul></div>");
   }
-  size_t notes = c->fs ? c->fs->notes : 0;
+  size_t notes = 0;
+  for (size_t i = 0; c->fs && i < c->fs->n; i++)
+    notes += c->fs->items[i].level == LP_FINDING_NOTE && !(c->kind == LP_RECORD_AE && !strcmp(c->fs->items[i].field, "expected"));
   if (notes && !hard) {
     PUT("<div class=\"notice\" role=\"status\" id=\"notes\"><ul>");
     for (size_t i = 0; i < c->fs->n; i++)
-      if (c->fs->items[i].level == LP_FINDING_NOTE) {
+      if (c->fs->items[i].level == LP_FINDING_NOTE &&
+          !(c->kind == LP_RECORD_AE && !strcmp(c->fs->items[i].field, "expected"))) {
         PUT("<li>");
         capitalised(r, c->fs->items[i].text);
         PUT("</li>");
