@@ -176,7 +176,12 @@ lp_status lp_draft_get(lp_trial *t, const char *patient, lp_record_kind kind, lo
 
 lp_status lp_draft_discard(lp_trial *t, const char *patient, lp_record_kind kind, long key, lp_error *err) {
   if (!form_of(kind)) return lp_error_set(err, LP_EINVAL, "unknown record kind");
-  lp_status s = lp__begin(t, err);
+  lp_draft d;
+  bool found;
+  lp_status s = lp_draft_get(t, patient, kind, key, &d, &found, err);
+  lp_draft_clear(&d);
+  if (s || !found) return s; /* nothing to delete: no write transaction (a submission's usual case) */
+  s = lp__begin(t, err);
   if (s) return s;
   sqlite3_stmt *st;
   if ((s = lp__prepare(t, "DELETE FROM form_drafts WHERE patient=? AND form=? AND day=?", &st, err))) {
