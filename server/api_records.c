@@ -45,9 +45,9 @@ static json_t *findings_json(const lp_findings *fs) {
   json_t *a = json_array();
   for (size_t i = 0; i < fs->n; i++) {
     const lp_finding *f = &fs->items[i];
-    json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "level", lp_finding_level_name(f->level),
-                                       "form", f->form, "patient", f->patient, "day", f->day, "field", f->field,
-                                       "text", f->text));
+    json_array_append_new(
+        a, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "level", lp_finding_level_name(f->level), "form", f->form,
+                     "patient", f->patient, "day", f->day, "field", f->field, "text", f->text));
   }
   return a;
 }
@@ -104,12 +104,13 @@ static void forms(req *q, resp *r, const target *t) {
   lp_form_entry *fe;
   size_t n;
   lp_error e;
-  if (lp_patient_forms(q->t, t->patient, &fe, &n, &e)) return fail(r, srv_http_status(e.status), e.status, e.message, NULL);
+  if (lp_patient_forms(q->t, t->patient, &fe, &n, &e))
+    return fail(r, srv_http_status(e.status), e.status, e.message, NULL);
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_t *o = json_pack("{s:s, s:I, s:s, s:b, s:b}", "form", lp_record_kind_name(fe[i].kind), "key",
-                          (json_int_t)fe[i].key, "state", lp_form_state_name(fe[i].state), "due", fe[i].due, "draft",
-                          fe[i].draft);
+    json_t *o =
+        json_pack("{s:s, s:I, s:s, s:b, s:b}", "form", lp_record_kind_name(fe[i].kind), "key", (json_int_t)fe[i].key,
+                  "state", lp_form_state_name(fe[i].state), "due", fe[i].due, "draft", fe[i].draft);
     if (fe[i].kind == LP_RECORD_DAILY) {
       json_object_set_new(o, "day_starts", json_string(fe[i].start));
       json_object_set_new(o, "day_ends", json_string(fe[i].end));
@@ -220,9 +221,9 @@ static void drafts(req *q, resp *r, const target *t, bool post) {
 }
 
 static void sofa_scores(req *q, resp *r) {
-  static const char *const names[] = {"pao2",       "fio2",        "resp_support",   "platelets", "bilirubin",
-                                      "map",        "dopamine",    "dobutamine",     "epinephrine",
-                                      "norepinephrine", "gcs",     "creatinine",     "urine_ml"};
+  static const char *const names[] = {"pao2", "fio2",       "resp_support", "platelets",   "bilirubin",
+                                      "map",  "dopamine",   "dobutamine",   "epinephrine", "norepinephrine",
+                                      "gcs",  "creatinine", "urine_ml"};
   json_t *vals = json_object();
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     const char *v = srv_query(q, names[i]);
@@ -237,9 +238,11 @@ static void sofa_scores(req *q, resp *r) {
   bool all5 = true, all6 = true;
   for (int k = 0; k < LP_SOFA_NCOMP; k++) {
     bool known = (!st || st == LP_ERANGE) && s.component[k] >= 0;
-    json_object_set_new(c, lp_sofa_component_name((lp_sofa_component)k), known ? json_integer(s.component[k]) : json_null());
+    json_object_set_new(c, lp_sofa_component_name((lp_sofa_component)k),
+                        known ? json_integer(s.component[k]) : json_null());
     if (known) t6 += s.component[k], t5 += k == LP_SOFA_CNS ? 0 : s.component[k];
-    else all6 = false, all5 = all5 && k == LP_SOFA_CNS;
+    else
+      all6 = false, all5 = all5 && k == LP_SOFA_CNS;
   }
   json_t *o = json_pack("{s:o, s:o, s:o}", "components", c, "total5", all5 ? json_integer(t5) : json_null(), "total6",
                         all6 ? json_integer(t6) : json_null());

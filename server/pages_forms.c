@@ -88,9 +88,9 @@ void srv_forms_js(resp *r) {
 
 /* ---- the SOFA inputs, shared by the baseline and daily forms ---- */
 
-static const char *const sofa_inputs[] = {"pao2",        "fio2",           "resp_support", "platelets", "bilirubin",
-                                          "map",         "dopamine",       "dobutamine",   "epinephrine",
-                                          "norepinephrine", "gcs",         "creatinine",   "urine_ml"};
+static const char *const sofa_inputs[] = {"pao2", "fio2",       "resp_support", "platelets",   "bilirubin",
+                                          "map",  "dopamine",   "dobutamine",   "epinephrine", "norepinephrine",
+                                          "gcs",  "creatinine", "urine_ml"};
 #define NSOFA (sizeof sofa_inputs / sizeof sofa_inputs[0])
 
 static bool num_of(json_t *vals, const char *k, double *x) {
@@ -105,14 +105,15 @@ lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err);
 lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err) {
   lp_sofa_input in;
   lp_sofa_input_init(&in);
-  double *dst[] = {&in.pao2,       &in.fio2,           NULL,    &in.platelets,  &in.bilirubin,
-                   &in.map,        &in.dopamine,       &in.dobutamine, &in.epinephrine,
-                   &in.norepinephrine, &in.gcs,        &in.creatinine, &in.urine_ml};
+  double *dst[] = {&in.pao2, &in.fio2,       NULL,           &in.platelets,   &in.bilirubin,
+                   &in.map,  &in.dopamine,   &in.dobutamine, &in.epinephrine, &in.norepinephrine,
+                   &in.gcs,  &in.creatinine, &in.urine_ml};
   for (size_t i = 0; i < NSOFA; i++) {
     double x;
     if (!num_of(vals, sofa_inputs[i], &x)) continue;
     if (dst[i]) *dst[i] = x;
-    else in.ventilated = x == 1;
+    else
+      in.ventilated = x == 1;
   }
   /* A value the score refuses leaves its system unscored, not the others: it is set
    * aside and the rest scored; the first refusal is returned in err. */
@@ -141,13 +142,15 @@ typedef struct {
   const char *fields[12];
 } group;
 
-#define SOFA_GROUPS                                                                                            \
-  {"Respiratory", LP_SOFA_RESP, {"pao2", "fio2", "resp_support"}},                                             \
-      {"Coagulation", LP_SOFA_COAG, {"platelets"}}, {"Liver", LP_SOFA_LIVER, {"bilirubin"}},                   \
-      {"Cardiovascular",                                                                                       \
-       LP_SOFA_CV,                                                                                             \
-       {"map", "dopamine", "dobutamine", "epinephrine", "norepinephrine", "vasopressin"}},                     \
-      {"Central nervous system", LP_SOFA_CNS, {"gcs"}}, {"Renal", LP_SOFA_RENAL, {"creatinine", "urine_ml"}}
+#define SOFA_GROUPS                                                                                              \
+  {"Respiratory", LP_SOFA_RESP, {"pao2", "fio2", "resp_support"}}, {"Coagulation", LP_SOFA_COAG, {"platelets"}}, \
+      {"Liver", LP_SOFA_LIVER, {"bilirubin"}},                                                                   \
+      {"Cardiovascular",                                                                                         \
+       LP_SOFA_CV,                                                                                               \
+       {"map", "dopamine", "dobutamine", "epinephrine", "norepinephrine", "vasopressin"}},                       \
+      {"Central nervous system", LP_SOFA_CNS, {"gcs"}}, {                                                        \
+    "Renal", LP_SOFA_RENAL, { "creatinine", "urine_ml" }                                                         \
+  }
 
 static const group daily_groups[] = {{"The day", -1, {"in_icu", "mech_vent", "rrt"}}, SOFA_GROUPS, {NULL, -1, {NULL}}};
 static const group baseline_groups[] = {
@@ -170,7 +173,8 @@ static const group baseline_groups[] = {
  * hours that the baseline record does not keep (the others are its own fields). Only
  * the score is stored. */
 #define N NAN
-#define W(n, lo, hi, u, d) {n, d, LP_FIELD_REAL, u, lo, hi, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL}
+#define W(n, lo, hi, u, d) \
+  { n, d, LP_FIELD_REAL, u, lo, hi, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL }
 static const lp_field apache_fields[] = {
     W("ap_temperature", 25, 45, "C", "temperature, most abnormal (core)"),
     W("ap_resp_rate", 0, 80, "/min", "respiratory rate, most abnormal"),
@@ -202,11 +206,11 @@ typedef struct {
   char patient[64];
   long key;
   lp_patient_view pv;
-  json_t *vals;     /* the values shown: name -> text */
-  lp_findings *fs;  /* what the checks said (NULL: nothing checked) */
-  bool editable;    /* the user may enter data here */
-  bool exists;      /* a saved record */
-  bool draft;       /* the values shown are a draft's */
+  json_t *vals;    /* the values shown: name -> text */
+  lp_findings *fs; /* what the checks said (NULL: nothing checked) */
+  bool editable;   /* the user may enter data here */
+  bool exists;     /* a saved record */
+  bool draft;      /* the values shown are a draft's */
   lp_draft d;
   char notice[400]; /* "Saved." etc. */
   char error[600];  /* a refusal that names no field */
@@ -249,9 +253,14 @@ static int field_findings(fctx *c, const lp_field *f, lp_finding_level level, bo
     if (x->level != level || (strcmp(x->field, f->name) && !(f->alt && !strcmp(x->field, f->alt)))) continue;
     if (level == LP_FINDING_NOTE && c->kind == LP_RECORD_AE && !strcmp(f->name, "expected")) continue; /* the banner */
     if (put) {
-      PF("<span class=\"%s\" id=\"%c-%s%s\">", level == LP_FINDING_HARD ? "field-error"
-                                               : level == LP_FINDING_SOFT ? "field-warning" : "field-note",
-         level == LP_FINDING_HARD ? 'e' : level == LP_FINDING_SOFT ? 'w' : 'n', f->name, n ? "-more" : "");
+      PF("<span class=\"%s\" id=\"%c-%s%s\">",
+         level == LP_FINDING_HARD   ? "field-error"
+         : level == LP_FINDING_SOFT ? "field-warning"
+                                    : "field-note",
+         level == LP_FINDING_HARD   ? 'e'
+         : level == LP_FINDING_SOFT ? 'w'
+                                    : 'n',
+         f->name, n ? "-more" : "");
       PUT(level == LP_FINDING_HARD ? "Error: " : level == LP_FINDING_SOFT ? "Please check: " : "");
       ESC(x->text);
       PUT("</span>");
@@ -323,7 +332,8 @@ static void field_control(fctx *c, const lp_field *f, const char *v, bool invali
     ESC(v);
     PUT("</textarea>");
     return;
-  } else PF("<input %s maxlength=\"200\" value=\"", attrs);
+  } else
+    PF("<input %s maxlength=\"200\" value=\"", attrs);
   ESC(v);
   PUT("\">");
 }
@@ -333,7 +343,10 @@ static void field_control(fctx *c, const lp_field *f, const char *v, bool invali
 static void field_html(fctx *c, const lp_field *f) {
   resp *r = c->r;
   int nerr = field_findings(c, f, LP_FINDING_HARD, false), nwarn = field_findings(c, f, LP_FINDING_SOFT, false);
-  PF("<div class=\"field%s\" id=\"d-%s\"><label for=\"f-%s\">", nerr ? " has-error" : nwarn ? " has-warning" : "",
+  PF("<div class=\"field%s\" id=\"d-%s\"><label for=\"f-%s\">",
+     nerr    ? " has-error"
+     : nwarn ? " has-warning"
+             : "",
      f->name, f->name);
   capitalised(r, f->label);
   if (*f->unit && strcmp(f->unit, "points")) {
@@ -351,7 +364,9 @@ static void field_html(fctx *c, const lp_field *f) {
   PUT("</div>");
 }
 
-static bool is_key(const lp_field *f) { return !strcmp(f->name, "patient") || !strcmp(f->name, "day") || !strcmp(f->name, "id"); }
+static bool is_key(const lp_field *f) {
+  return !strcmp(f->name, "patient") || !strcmp(f->name, "day") || !strcmp(f->name, "id");
+}
 
 /* The SOFA of the values shown, by system: the points beside each group's title and
  * a table of them with the totals. */
@@ -360,9 +375,11 @@ static void sofa_legend(fctx *c, int sys) {
   lp_sofa s;
   lp_error e;
   bool ok = !srv_sofa_from(c->vals, &s, &e) || e.status == LP_ERANGE;
-  PF(" <span class=\"score\">&mdash; SOFA <span data-sofa-system=\"%s\">", lp_sofa_component_name((lp_sofa_component)sys));
+  PF(" <span class=\"score\">&mdash; SOFA <span data-sofa-system=\"%s\">",
+     lp_sofa_component_name((lp_sofa_component)sys));
   if (ok && s.component[sys] >= 0) PF("%d", s.component[sys]);
-  else PUT("not scored");
+  else
+    PUT("not scored");
   PUT("</span></span>");
 }
 
@@ -395,15 +412,18 @@ static void sofa_table(fctx *c) {
   PUT("</tbody><tfoot><tr><th>Total, five systems (the trial's daily score, without the CNS)</th>"
       "<th class=\"num\" id=\"sofa-total5\">");
   if (all5) PF("%d", t5);
-  else PUT("incomplete");
+  else
+    PUT("incomplete");
   PUT("</th></tr><tr><th>Total, six systems</th><th class=\"num\" id=\"sofa-total6\">");
   if (all6) PF("%d", t6);
-  else PUT("incomplete");
+  else
+    PUT("incomplete");
   PUT("</th></tr></tfoot></table><p class=\"help\" id=\"sofa-message\" aria-live=\"polite\">");
   if (st) {
     ESC(e.message);
     PUT(" (that system is not scored)");
-  } else PUT("Scored from the values on this form when it was shown; with script on, as you type.");
+  } else
+    PUT("Scored from the values on this form when it was shown; with script on, as you type.");
   PUT("</p></section>");
 }
 
@@ -419,18 +439,30 @@ static bool apache_from(json_t *vals, lp_apache2 *out, lp_error *e) {
   struct {
     const char *k;
     double *d;
-  } m[] = {{"ap_temperature", &in.temperature}, {"map", &in.map}, {"heart_rate", &in.heart_rate},
-           {"ap_resp_rate", &in.resp_rate},     {"fio2", &in.fio2}, {"pao2", &in.pao2},
-           {"ap_paco2", &in.paco2},             {"ap_ph", &in.ph},  {"ap_hco3", &in.hco3},
-           {"ap_sodium", &in.sodium},           {"ap_potassium", &in.potassium}, {"creatinine", &in.creatinine},
-           {"ap_hematocrit", &in.hematocrit},   {"ap_wbc", &in.wbc}, {"gcs", &in.gcs}, {"age", &in.age}};
+  } m[] = {{"ap_temperature", &in.temperature},
+           {"map", &in.map},
+           {"heart_rate", &in.heart_rate},
+           {"ap_resp_rate", &in.resp_rate},
+           {"fio2", &in.fio2},
+           {"pao2", &in.pao2},
+           {"ap_paco2", &in.paco2},
+           {"ap_ph", &in.ph},
+           {"ap_hco3", &in.hco3},
+           {"ap_sodium", &in.sodium},
+           {"ap_potassium", &in.potassium},
+           {"creatinine", &in.creatinine},
+           {"ap_hematocrit", &in.hematocrit},
+           {"ap_wbc", &in.wbc},
+           {"gcs", &in.gcs},
+           {"age", &in.age}};
   for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
     if (num_of(vals, m[i].k, &x)) *m[i].d = x;
   if (num_of(vals, "ap_acute_renal_failure", &x)) in.acute_renal_failure = x == 1;
   if (num_of(vals, "ap_chronic_health", &x)) in.chronic_health = x == 1;
   const char *adm = json_string_value(json_object_get(vals, "ap_admission"));
-  in.admission = adm && !strcmp(adm, "emergency_postop") ? LP_ADMIT_EMERGENCY_POSTOP
-                 : adm && !strcmp(adm, "elective_postop") ? LP_ADMIT_ELECTIVE_POSTOP : LP_ADMIT_NONOPERATIVE;
+  in.admission = adm && !strcmp(adm, "emergency_postop")  ? LP_ADMIT_EMERGENCY_POSTOP
+                 : adm && !strcmp(adm, "elective_postop") ? LP_ADMIT_ELECTIVE_POSTOP
+                                                          : LP_ADMIT_NONOPERATIVE;
   if (lp_apache2_score(&in, out, e)) out->total = -1;
   return true;
 }
@@ -548,7 +580,8 @@ static void summary_html(fctx *c) {
   }
   size_t notes = 0;
   for (size_t i = 0; c->fs && i < c->fs->n; i++)
-    notes += c->fs->items[i].level == LP_FINDING_NOTE && !(c->kind == LP_RECORD_AE && !strcmp(c->fs->items[i].field, "expected"));
+    notes += c->fs->items[i].level == LP_FINDING_NOTE &&
+             !(c->kind == LP_RECORD_AE && !strcmp(c->fs->items[i].field, "expected"));
   if (notes && !hard) {
     PUT("<div class=\"notice\" role=\"status\" id=\"notes\"><ul>");
     for (size_t i = 0; i < c->fs->n; i++)
@@ -598,8 +631,10 @@ static void day_header(fctx *c) {
   PUT(" UTC</dd><dt>To</dt><dd>");
   put_minute(r, e);
   PF(" UTC</dd></dl><p>Day %ld is the %ld%s 24 hours after randomisation (", c->key, c->key,
-     c->key % 10 == 1 && c->key != 11 ? "st" : c->key % 10 == 2 && c->key != 12 ? "nd"
-     : c->key % 10 == 3 && c->key != 13 ? "rd" : "th");
+     c->key % 10 == 1 && c->key != 11   ? "st"
+     : c->key % 10 == 2 && c->key != 12 ? "nd"
+     : c->key % 10 == 3 && c->key != 13 ? "rd"
+                                        : "th");
   srv_page_time(r, c->pv.randomized_at);
   PUT(" UTC), not a calendar day. Record the worst values of these 24 hours.</p></div>");
 }
@@ -636,10 +671,14 @@ static void ensure_all(fctx *c) { /* every field present as text, "" when empty 
 
 static void title_of(fctx *c, char *buf, size_t n) {
   if (c->kind == LP_RECORD_DAILY) snprintf(buf, n, "Daily ICU record, day %ld", c->key);
-  else if (c->kind == LP_RECORD_AE && c->key) snprintf(buf, n, "Adverse event %ld", c->key);
-  else if (c->kind == LP_RECORD_AE) snprintf(buf, n, "New adverse event");
-  else if (c->kind == LP_RECORD_INFUSION && c->key) snprintf(buf, n, "Infusion event %ld", c->key);
-  else snprintf(buf, n, "%s", c->form->label);
+  else if (c->kind == LP_RECORD_AE && c->key)
+    snprintf(buf, n, "Adverse event %ld", c->key);
+  else if (c->kind == LP_RECORD_AE)
+    snprintf(buf, n, "New adverse event");
+  else if (c->kind == LP_RECORD_INFUSION && c->key)
+    snprintf(buf, n, "Infusion event %ld", c->key);
+  else
+    snprintf(buf, n, "%s", c->form->label);
 }
 
 static void infusion_panel(fctx *c);
@@ -705,8 +744,8 @@ static void form_page(fctx *c) {
     PUT("</textarea></div>");
   }
   if (c->editable) {
-    PF("<button type=\"submit\" name=\"action\" value=\"submit\">%s</button>", c->exists ? "Save the change"
-                                                                                          : "Submit the form");
+    PF("<button type=\"submit\" name=\"action\" value=\"submit\">%s</button>",
+       c->exists ? "Save the change" : "Submit the form");
     PUT("<button type=\"submit\" name=\"action\" value=\"draft\" class=\"secondary\">Save as draft</button>");
     if (c->draft)
       PUT("<button type=\"submit\" name=\"action\" value=\"discard\" class=\"secondary\">Discard the draft</button>");
@@ -742,7 +781,8 @@ static bool parse_rest(fctx *c, const char *rest) {
   if (c->kind == LP_RECORD_DAILY && (c->key < 1 || c->key > 28)) return false;
   if ((c->kind == LP_RECORD_BASELINE || c->kind == LP_RECORD_OUTCOME) && c->key) return false;
   if (c->key) snprintf(c->base, sizeof c->base, "/patients/%s/forms/%s/%ld", c->patient, kind, c->key);
-  else snprintf(c->base, sizeof c->base, "/patients/%s/forms/%s", c->patient, kind);
+  else
+    snprintf(c->base, sizeof c->base, "/patients/%s/forms/%s", c->patient, kind);
   return srv_code_ok(c->patient);
 }
 
@@ -782,7 +822,8 @@ static json_t *record_of(fctx *c, json_t *saved) {
     if (is_key(f)) continue;
     const char *v = val(c, f->name);
     if (*v) json_object_set_new(o, f->name, json_string(v));
-    else if (json_object_get(saved, f->name) && !(f->flags & LP_FIELD_KEY)) json_object_set_new(o, f->name, json_string(""));
+    else if (json_object_get(saved, f->name) && !(f->flags & LP_FIELD_KEY))
+      json_object_set_new(o, f->name, json_string(""));
   }
   return o;
 }
@@ -828,8 +869,8 @@ static void do_submit(fctx *c, json_t *saved) {
   json_decref(rec);
   size_t rows;
   lp_error e = {0};
-  lp_status s = lp_record_form_checked(q->t, c->kind, js, "form", q->who.user, c->exists ? reason : NULL, false,
-                                       &rows, c->fs, &e);
+  lp_status s = lp_record_form_checked(q->t, c->kind, js, "form", q->who.user, c->exists ? reason : NULL, false, &rows,
+                                       c->fs, &e);
   free(js);
   if (s) {
     c->r->code = s == LP_EDATA ? 422 : srv_http_status(s);
@@ -890,8 +931,9 @@ static void do_post(fctx *c, json_t *saved) {
     bool found;
     lp_draft_clear(&c->d);
     c->draft = !lp_draft_get(q->t, c->patient, c->kind, c->key, &c->d, &found, &e) && found;
-    snprintf(c->notice, sizeof c->notice, "Draft saved. It is kept for this patient and form until you submit "
-                                          "the form; it is not part of the patient's data until then.");
+    snprintf(c->notice, sizeof c->notice,
+             "Draft saved. It is kept for this patient and form until you submit "
+             "the form; it is not part of the patient's data until then.");
     return;
   }
   if (!strcmp(action, "discard")) {
@@ -958,7 +1000,8 @@ static void events_table(resp *r, const char *patient, json_t *events) {
     PUT("<p>No infusion event recorded yet.</p>");
     return;
   }
-  PUT("<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"num\">Hour</th><th>Event</th><th class=\"num\">"
+  PUT("<div class=\"scroll\"><table id=\"events\"><thead><tr><th class=\"num\">Hour</th><th>Event</th><th "
+      "class=\"num\">"
       "Dose (ug/kg/min)</th><th>Reason</th><th></th></tr></thead><tbody>");
   size_t i;
   json_t *ev;
@@ -993,22 +1036,27 @@ static void suggestion(fctx *c, json_t *last, double weight, double conc) {
     lp_infusion_state cur = state_after(ev ? ev : "start", dose);
     if (cur == LP_INF_COMPLETED || cur == LP_INF_STOPPED) {
       PF("<div class=\"notice\" role=\"status\" id=\"suggestion\"><p>The infusion has %s: there is no next step.</p>"
-         "</div>", cur == LP_INF_COMPLETED ? "ended after its 24 hours" : "been stopped");
+         "</div>",
+         cur == LP_INF_COMPLETED ? "ended after its 24 hours" : "been stopped");
       return;
     }
     if (isnan(hours)) return;
-    lp_infusion_observation obs = {.hours = hours, .hypotension = -1, .map = map, .heart_rate = hr,
-                                   .baseline_heart_rate = base_hr};
+    lp_infusion_observation obs = {
+        .hours = hours, .hypotension = -1, .map = map, .heart_rate = hr, .baseline_heart_rate = base_hr};
     if ((s = lp_infusion_next(cur, &obs, &st, &e))) {
       PUT("<p class=\"field-error\" role=\"alert\">");
       ESC(e.message);
       PUT("</p>");
       return;
     }
-    event = st.dose > dose ? "increase" : st.state == LP_INF_COMPLETED ? "end" : st.state == LP_INF_STOPPED ? "stop"
-            : st.dose < dose ? "decrease" : NULL;
-    reason = st.reason == LP_INF_REASON_HYPOTENSION ? "hypotension"
-             : st.reason == LP_INF_REASON_TACHYCARDIA ? "tachycardia" : "protocol";
+    event = st.dose > dose                 ? "increase"
+            : st.state == LP_INF_COMPLETED ? "end"
+            : st.state == LP_INF_STOPPED   ? "stop"
+            : st.dose < dose               ? "decrease"
+                                           : NULL;
+    reason = st.reason == LP_INF_REASON_HYPOTENSION   ? "hypotension"
+             : st.reason == LP_INF_REASON_TACHYCARDIA ? "tachycardia"
+                                                      : "protocol";
     if (st.state == LP_INF_COMPLETED) hours = 24;
   }
   PUT("<div class=\"notice\" role=\"status\" id=\"suggestion\"><p><strong>Next step: ");
@@ -1060,8 +1108,8 @@ static void infusion_panel(fctx *c) {
   double weight = query_num(q, "weight", NAN), conc = query_num(q, "concentration", 25);
   if (isnan(weight) && json_is_number(json_object_get(bj, "weight_kg")))
     weight = json_number_value(json_object_get(bj, "weight_kg"));
-  double base_hr = json_is_number(json_object_get(bj, "heart_rate")) ? json_number_value(json_object_get(bj, "heart_rate"))
-                                                                    : NAN;
+  double base_hr =
+      json_is_number(json_object_get(bj, "heart_rate")) ? json_number_value(json_object_get(bj, "heart_rate")) : NAN;
   PUT("<section class=\"card\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events so far</h2>");
   events_table(r, c->patient, events);
   size_t n = json_array_size(events);
@@ -1107,8 +1155,10 @@ void srv_forms_list(req *q, resp *r, const char *patient) {
     const lp_form *f = lp_form_get((lp_form_id)x->kind);
     PF("<tr id=\"form-%s%s%ld\"><td>", f->name, x->key ? "-" : "", x->key);
     if (x->kind == LP_RECORD_DAILY) PF("Daily ICU record, day %ld", x->key);
-    else if (x->kind == LP_RECORD_AE) x->key ? PF("Adverse event %ld", x->key) : PUT("New adverse event");
-    else ESC(f->label);
+    else if (x->kind == LP_RECORD_AE)
+      x->key ? PF("Adverse event %ld", x->key) : PUT("New adverse event");
+    else
+      ESC(f->label);
     PUT("</td><td>");
     if (x->kind == LP_RECORD_DAILY) {
       put_minute(r, x->start);
@@ -1117,8 +1167,10 @@ void srv_forms_list(req *q, resp *r, const char *patient) {
       PUT(" UTC");
       if (!x->due) PUT(" (not over yet)");
     }
-    PF("</td><td class=\"state-%s\">%s%s</td><td>", x->state == LP_FORM_STATE_COMPLETE ? "complete"
-                                                   : x->state == LP_FORM_STATE_DRAFT ? "draft" : "empty",
+    PF("</td><td class=\"state-%s\">%s%s</td><td>",
+       x->state == LP_FORM_STATE_COMPLETE ? "complete"
+       : x->state == LP_FORM_STATE_DRAFT  ? "draft"
+                                          : "empty",
        lp_form_state_name(x->state), x->draft && x->state == LP_FORM_STATE_COMPLETE ? " (a change in draft)" : "");
     PUT("<a href=\"/patients/");
     ESC(patient);

@@ -28,8 +28,8 @@ lp_status lp_record_list(lp_trial *t, lp_record_kind kind, const char *patient, 
  * (numbers as they were typed, "" for a value left empty), read as from a CSV file,
  * with the same checks and messages. With check_only nothing is written. */
 lp_status lp_record_form_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                                 const char *user, const char *reason, bool check_only, size_t *rows,
-                                 lp_findings *out, lp_error *err);
+                                 const char *user, const char *reason, bool check_only, size_t *rows, lp_findings *out,
+                                 lp_error *err);
 
 /* ---- drafts ---- */
 
