@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -636,7 +637,13 @@ static void day_header(fctx *c) {
      : c->key % 10 == 3 && c->key != 13 ? "rd"
                                         : "th");
   srv_page_time(r, c->pv.randomized_at);
-  PUT(" UTC), not a calendar day. Record the worst values of these 24 hours.</p></div>");
+  PUT(" UTC), not a calendar day. Record the worst values of these 24 hours.</p>");
+  if (lp_parse_iso_days(e) > (double)time(NULL) / 86400.0) {
+    PUT("<p id=\"not-over\"><strong>This day is not over yet:</strong> it can be submitted from ");
+    put_minute(r, e);
+    PUT(" UTC (a draft can be saved now).</p>");
+  }
+  PUT("</div>");
 }
 
 /* The values of a saved record or a draft as text, one per field. */

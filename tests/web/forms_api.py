@@ -96,6 +96,15 @@ def main():
               "the forms list the day as complete, with a change in draft")
         check("day_starts" in forms[("daily", day)], "... with its 24 hours")
 
+        # a draft is not clinical data: the export has no file of drafts and none of its values
+        out = os.path.join(srv.dir, "export")
+        pe = subprocess.run([leopards, "export", "--db", srv.db, "--out", out], capture_output=True, text=True, env=env)
+        check(pe.returncode == 0, "the trial exports (%s)" % pe.stderr.strip()[:200])
+        names = os.listdir(out) if os.path.isdir(out) else []
+        manifest = open(os.path.join(out, "manifest.csv")).read() if "manifest.csv" in names else ""
+        check(names and not any("draft" in n for n in names) and "draft" not in manifest,
+              "drafts are not exported (%s)" % sorted(names))
+
         st, _, body = webutil.request(srv.url + "/api/v1/scores/sofa?pao2=70&fio2=0.5&resp_support=1&platelets=90",
                                       headers=h)
         c = json.loads(body)["components"]
