@@ -279,7 +279,7 @@ static void field_help(resp *r, const lp_field *f) {
   }
   if (number) {
     PF("%s %g to %g", f->type == LP_FIELD_INTEGER ? "A whole number," : "From", f->min, f->max);
-    if (*f->unit) {
+    if (*f->unit && strcmp(f->unit, "fraction")) {
       PUT(" ");
       ESC(f->unit);
     }
