@@ -987,7 +987,7 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/status") && get) return status_page(q, r);
   if (!strcmp(p, "/screen")) return post ? do_screen(q, r) : screen_page(q, r);
   if (!strcmp(p, "/randomise")) return post ? do_randomise(q, r) : randomise_confirm(q, r);
-  if (!strncmp(p, "/patients/", 10) && strchr(p + 10, '/')) return srv_form_page(q, r, p + 10, post);
+  if (!strncmp(p, "/patients/", 10) && strstr(p + 10, "/forms/")) return srv_form_page(q, r, p + 10, post);
   if (!strncmp(p, "/patients/", 10) && get) return patient_page(q, r, p + 10);
   if (!strcmp(p, "/unblind")) return post ? do_unblind(q, r) : unblind_page(q, r);
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);

@@ -958,7 +958,9 @@ static void do_post(fctx *c, json_t *saved) {
 
 void srv_form_page(req *q, resp *r, const char *rest, bool post) {
   fctx c = {.q = q, .r = r};
-  if (!parse_rest(&c, rest)) return srv_page_message(q, r, 404, "Not found", "there is no such form");
+  if (!parse_rest(&c, rest))
+    return srv_code_ok(c.patient) ? srv_page_message(q, r, 404, "Not found", "there is no such form")
+                                  : srv_page_message(q, r, 400, "Patient", "that is not a patient code");
   lp_error e;
   lp_status s = lp_patient_get(q->t, c.patient, &c.pv, &e);
   if (s) return srv_page_message(q, r, srv_http_status(s), "Patient", e.message);

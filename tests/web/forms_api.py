@@ -110,6 +110,12 @@ def main():
         c = json.loads(body)["components"]
         check(c["respiratory"] == 3 and c["coagulation"] == 2 and c["renal"] is None, "the SOFA by system (%s)" % c)
 
+        code, _, body = webutil.request(srv.url + "/patients/%3Cscript%3Ex%3C%2Fscript%3E/forms/daily/1",
+                                        headers=h)
+        check(code == 400 and "<script>" not in body, "a hostile patient code in a form's address is refused (%d)" % code)
+        code, _, body = webutil.request(srv.url + "/patients/%s/forms/daily/29" % patient, headers=h)
+        check(code == 404, "there is no day 29 (%d)" % code)
+
         hm = first_login(srv, "monitor", "maple-signal-forty-6")
         st, _, _ = webutil.request(url, "GET", headers=hm)
         check(st == 200, "the monitor reads the record")
