@@ -30,7 +30,8 @@ def start(db, key, workers, log, past=False):
     cmd = [SL.LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:0", "--workers", str(workers)]
     if past:
         cmd = ["faketime", "-f", "-29d"] + cmd
-    srv = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    # its own process group: faketime runs the server as its child, and both are stopped
+    srv = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     for _ in range(200):
         log.seek(0)
         m = re.search(r"127\.0\.0\.1:(\d+)/", log.read())
@@ -121,8 +122,13 @@ def main():
     log1 = open(os.path.join(d, "serve-past.log"), "w+")
     srv, port = start(db, key, a.workers, log1, past=True)
     pats = enrol(port, users, a.patients_per_site)
-    srv.send_signal(signal.SIGTERM)
+    os.killpg(srv.pid, signal.SIGTERM)
     srv.wait(timeout=60)
+    for _ in range(100):  # the server itself (faketime's child) has let go of the store
+        log1.seek(0)
+        if "stopped" in log1.read():
+            break
+        time.sleep(0.1)
     log2 = open(os.path.join(d, "serve-now.log"), "w+")
     srv, port = start(db, key, a.workers, log2)
     lat, errors, threads = [], [], []
