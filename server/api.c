@@ -458,6 +458,7 @@ void srv_api(req *q, resp *r) {
   }
   if (q->who.must_change)
     return fail(r, 403, LP_EDENIED, "this session was opened with a one-time password: change it first", NULL);
+  if (srv_api_records(q, r, p)) return;
   if (!strcmp(p, "/screenings") && post) return screening(q, r);
   if (!strcmp(p, "/randomisations") && post) return randomisation(q, r);
   if (!strcmp(p, "/consents") && post) return consent(q, r);

@@ -178,7 +178,8 @@ static void release(srv *s, lp_trial *t) {
 
 static void add_security_headers(struct MHD_Response *mr, const resp *r) {
   MHD_add_response_header(mr, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                          "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+                          "form-action 'self'; "
                           "frame-ancestors 'none'; base-uri 'none'");
   MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(mr, "X-Frame-Options", "DENY");

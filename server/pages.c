@@ -848,6 +848,7 @@ static void patient_page(req *q, resp *r, const char *code) {
        pv.baseline ? "recorded" : "missing", pv.infusion_events, pv.days,
        !pv.outcome ? "not yet recorded" : pv.consent_withdrawn ? "consent withdrawn" : pv.died ? "died" : "recorded",
        pv.unblindings);
+    srv_forms_list(q, r, patient);
   } else {
     PUT("<p>Not randomised.</p>");
     if (pv.eligible && !lp_access_check(q->who.role, q->who.site, LP_DO_RANDOMISE, pv.site, NULL)) {
@@ -1184,6 +1185,14 @@ bool srvp_allowed(req *q, resp *r, lp_action what, const char *site, const char 
   return allowed(q, r, what, site, patient);
 }
 
+/* ---- shared with the form pages (pages_forms.c); srv_page_begin and the others are
+ * at the end of this file ---- */
+
+bool srv_page_allowed(req *q, resp *r, lp_action what, const char *site, const char *patient) {
+  return allowed(q, r, what, site, patient);
+}
+void srv_page_csrf(req *q, resp *r) { csrf_field(q, r); }
+
 /* ---- routing ---- */
 
 void srv_page(req *q, resp *r) {
@@ -1194,8 +1203,10 @@ void srv_page(req *q, resp *r) {
     r->ctype = "text/css; charset=utf-8";
     r->cacheable = true;
     PUT(stylesheet);
+    srv_forms_css(r);
     return;
   }
+  if (!strcmp(p, "/forms.js")) return srv_forms_js(r);
   if (!strcmp(p, "/login")) {
     if (post) return do_login(q, r);
     if (q->authed) return redirect(r, "/home");
@@ -1222,6 +1233,7 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/screen")) return post ? do_screen(q, r) : screen_page(q, r);
   if (!strcmp(p, "/randomise")) return post ? do_randomise(q, r) : randomise_confirm(q, r);
   if (!strcmp(p, "/consent")) return post ? do_consent(q, r) : consent_form(q, r);
+  if (!strncmp(p, "/patients/", 10) && strstr(p + 10, "/forms/")) return srv_form_page(q, r, p + 10, post);
   if (!strncmp(p, "/patients/", 10) && get) return patient_page(q, r, p + 10);
   if (!strcmp(p, "/unblind")) return post ? do_unblind(q, r) : unblind_page(q, r);
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);

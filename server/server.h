@@ -112,4 +112,22 @@ bool srvp_allowed(req *q, resp *r, lp_action what, const char *site, const char 
 /* true when the request was routed to one of them */
 bool srv_admin_page(req *q, resp *r, bool post);
 
+/* pages.c, for the form pages */
+void srv_page_begin(req *q, resp *r, const char *title);
+void srv_page_end(resp *r);
+void srv_page_message(req *q, resp *r, int code, const char *title, const char *msg);
+bool srv_page_allowed(req *q, resp *r, lp_action what, const char *site, const char *patient);
+void srv_page_csrf(req *q, resp *r);
+void srv_page_time(resp *r, const char *iso);
+
+/* The case report forms (pages_forms.c): /patients/P/forms/KIND[/KEY], the list of a
+ * patient's forms on the patient page, their stylesheet and script. */
+void srv_form_page(req *q, resp *r, const char *rest, bool post);
+void srv_forms_list(req *q, resp *r, const char *patient);
+void srv_forms_css(resp *r);
+void srv_forms_js(resp *r);
+/* The JSON API of the forms (api_records.c): /api/v1/patients/P/records/KIND[/KEY],
+ * /api/v1/patients/P/forms, /api/v1/scores/sofa. `rest` follows "/api/v1". */
+bool srv_api_records(req *q, resp *r, const char *rest);
+
 #endif

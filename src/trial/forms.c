@@ -123,6 +123,10 @@ static const lp_field ae_fields[] = {
     T("term", "event term", LP_FIELD_REQUIRED),
     B("serious", "serious adverse event"),
     C("relatedness", "none|unlikely|possible|probable|definite", "relationship to the study drug", 0),
+    {"expected", "expected (listed in the reference safety information)", LP_FIELD_BOOL, "", 0, 1, N, N, NULL,
+     "a serious event related to the study drug (possibly, probably or definitely) and not expected is a "
+     "suspected unexpected serious adverse reaction: it is reported to the sponsor at once",
+     0, NULL, NULL, 0, NULL},
     C("outcome", "resolved|resolving|ongoing|fatal|unknown", "outcome", 0),
     T("description", "free-text description", 0),
 };

@@ -15,6 +15,7 @@
 #include <leopards/table.h>
 
 #include <leopards/clinical.h>
+#include <leopards/entry.h>
 #include <leopards/forms.h>
 
 #include "trial/trial_internal.h"
@@ -550,6 +551,16 @@ static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const 
       FAIL(l, "onset", "onset %s is before the randomisation date %s", d, pi->rand_date);
     else if (d && begin_of(d) > pi->now_days)
       FAIL(l, "onset", "onset %s is in the future", d);
+    double ser = 0, expct = 0;
+    bool serious = jnum(row, "serious", &ser) && ser == 1, has_exp = jnum(row, "expected", &expct);
+    if (serious && lp_ae_related(jstr(row, "relatedness"))) {
+      if (!has_exp)
+        WARN(l, "expected", "a serious event related to the study drug: say whether it is expected");
+      else if (expct == 0)
+        finding(l, LP_FINDING_NOTE, "expected",
+                "a serious, unexpected event related to the study drug (a suspected unexpected serious adverse "
+                "reaction): report it to the sponsor at once (expedited reporting)");
+    }
   } else if (kind == LP_RECORD_INFUSION) {
     lp_error e2 = {0};
     check_infusion(t, row, l, &e2);
@@ -805,7 +816,7 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   lp_status first = LP_OK;
   lp_findings local = {0}; /* soft findings open queries even when the caller does not ask for them */
   json_array_foreach(arr, i, o) {
-    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL, .out = t->findings ? t->findings : &local};
+    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL || t->text_input, .out = t->findings ? t->findings : &local};
     if (local.n > 64) lp_findings_clear(&local);
     if (!tab && json_array_size(arr) > 1) snprintf(l.file, sizeof l.file, "%s[%zu]", source, i + 1);
     else snprintf(l.file, sizeof l.file, "%s", source);
@@ -924,6 +935,18 @@ lp_status lp_record_csv_checked(lp_trial *t, lp_record_kind kind, const char *pa
   t->findings = out;
   lp_status s = lp_record_csv(t, kind, path, user, reason, rows, err);
   t->findings = NULL;
+  return s;
+}
+
+lp_status lp_record_form_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
+                                 const char *user, const char *reason, bool check_only, size_t *rows,
+                                 lp_findings *out, lp_error *err) {
+  t->findings = out;
+  t->text_input = true;
+  t->check_only = check_only;
+  lp_status s = lp_record_json(t, kind, json, source, user, reason, rows, err);
+  t->findings = NULL;
+  t->text_input = t->check_only = false;
   return s;
 }
 

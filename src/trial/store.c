@@ -184,8 +184,21 @@ static const char *const migration_8 =
     " role TEXT NOT NULL, meaning TEXT NOT NULL, signed_at TEXT NOT NULL, content_hash TEXT NOT NULL,"
     " invalidated_at TEXT, invalidated_by TEXT, invalidated_reason TEXT) STRICT;";
 
+/* Version 9: data entry on the web. `form_drafts` keeps a form saved before it is
+ * submitted, one per patient, form and day (0 for a form that does not repeat): not
+ * clinical data, never analysed or exported, and not audited (only the submitted
+ * record is); a submission deletes its draft. An adverse event gains its expectedness
+ * (`expected`: 1 when listed in the reference safety information), for the flag of a
+ * serious unexpected related event. */
+static const char *const migration_9 =
+    "CREATE TABLE form_drafts(id INTEGER PRIMARY KEY,"
+    " patient TEXT NOT NULL REFERENCES randomisations(patient), form TEXT NOT NULL,"
+    " day INTEGER NOT NULL, saved_at TEXT NOT NULL, saved_by TEXT NOT NULL, data TEXT NOT NULL,"
+    " UNIQUE(patient, form, day)) STRICT;"
+    "ALTER TABLE adverse_events ADD COLUMN expected INTEGER;";
+
 static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
-                                         migration_7, migration_8};
+                                         migration_7, migration_8, migration_9};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
                "one migration per schema version");
 

@@ -50,6 +50,7 @@ struct lp_trial {
   int schema_version;
   lp_findings *findings; /* data entry in progress: where its findings go (NULL: nowhere) */
   bool check_only;       /* data entry in progress: check, write nothing */
+  bool text_input;       /* data entry in progress: every value is text (a web form) */
 };
 
 /* Held in libsodium's guarded, locked memory; wiped on free. */

@@ -91,8 +91,8 @@ def main():
         # ---- headers ----
         code, h, body = request(u + "/login")
         csp = h.get("Content-Security-Policy", "")
-        check("frame-ancestors 'none'" in csp and "script-src" not in csp and "default-src 'none'" in csp,
-              "the CSP forbids scripts and framing")
+        check("frame-ancestors 'none'" in csp and "script-src 'self';" in csp and "unsafe-inline" not in csp
+              and "default-src 'none'" in csp, "the CSP forbids inline scripts (only the server's own files) and framing")
         check(h.get("Cache-Control") == "no-store", "pages are no-store")
         check("<script" not in body, "no script on the login page")
 
