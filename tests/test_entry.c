@@ -45,6 +45,7 @@ static int setup(void **state) {
     lp_screen_result r;
     lp_allocation a;
     TU_CHECK(lp_trial_screen(f->t, "S01", p, TU_ELIGIBLE, "invS01", &r, &e_));
+    TU_CHECK(tu_consent(f->t, p, "invS01", &e_));
     TU_CHECK(lp_trial_randomize(f->t, "S01", p, "invS01", &a, &e_));
   }
   clock_day = "2026-03-20"; /* day 18 is over, day 19 not */

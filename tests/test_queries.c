@@ -41,6 +41,7 @@ static int setup(void **state) {
   lp_screen_result r;
   lp_allocation a;
   TU_CHECK(lp_trial_screen(f->t, "S01", "P1", TU_ELIGIBLE, "invS01", &r, &e_));
+  TU_CHECK(tu_consent(f->t, "P1", "invS01", &e_));
   TU_CHECK(lp_trial_randomize(f->t, "S01", "P1", "invS01", &a, &e_));
   TU_CHECK(lp_user_add(f->t, "mgr", "mon", LP_ROLE_MONITOR, NULL, &e_));
   TU_CHECK(lp_user_add(f->t, "mgr", "mon2", LP_ROLE_MONITOR, "S02", &e_));

@@ -44,6 +44,7 @@ static void randomise(lp_trial *t, const char *patient) {
   lp_screen_result sr;
   lp_allocation al;
   TU_CHECK(lp_trial_screen(t, "S01", patient, TU_ELIGIBLE, "invS01", &sr, &e_));
+  TU_CHECK(tu_consent(t, patient, "invS01", &e_));
   TU_CHECK(lp_trial_randomize(t, "S01", patient, "invS01", &al, &e_));
 }
 

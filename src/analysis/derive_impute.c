@@ -159,6 +159,18 @@ lp_status lp_sofa_impute(const lp_sofa_course *c, size_t n, const lp_sofa_mi_opt
 
 /* ---- from the derivation's patients ---- */
 
+static lp_status impute_or_empty(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *mo, double *means,
+                                 lp_error *err) {
+  lp_error local = {0};
+  lp_status st = lp_sofa_impute(c, n, mo, means, &local);
+  if (st == LP_EDATA) {
+    for (size_t i = 0; i < n * mo->m; i++) means[i] = NAN;
+    return LP_OK;
+  }
+  if (st && err) *err = local;
+  return st;
+}
+
 lp_status lp__derive_impute(const lp__derive_ctx *x, const lp__patient *P, size_t n, double **icu, double **horizon,
                             lp_error *err) {
   static const int comps[LP_SOFA_MI_NCOMP] = {LP_SOFA_RESP, LP_SOFA_COAG, LP_SOFA_LIVER, LP_SOFA_CV, LP_SOFA_RENAL};
@@ -194,14 +206,17 @@ lp_status lp__derive_impute(const lp__derive_ctx *x, const lp__patient *P, size_
   mo.seed = o->seed;
   mo.threads = o->threads;
   mo.kind = LP_SOFA_MI_ICU;
-  if ((st = lp_sofa_impute(c, n, &mo, a, err))) {
+  /* An imputation model that cannot be fitted (a small trial in progress: too few
+   * patients, a component never observed) leaves its columns empty, so that its rows
+   * show as not estimable and the rest of the analysis goes on; other errors stop. */
+  if ((st = impute_or_empty(c, n, &mo, a, err))) {
     lp_error_prefix(err, "the sensitivity analysis's imputation");
     goto done;
   }
   /* The post hoc analysis draws from its own streams. */
   mo.kind = LP_SOFA_MI_HORIZON;
   mo.seed = o->seed + 1;
-  if ((st = lp_sofa_impute(c, n, &mo, b, err))) lp_error_prefix(err, "the post hoc analysis's imputation");
+  if ((st = impute_or_empty(c, n, &mo, b, err))) lp_error_prefix(err, "the post hoc analysis's imputation");
 done:
   free(c), free(r);
   if (st) {

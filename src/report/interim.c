@@ -159,6 +159,7 @@ lp_status lp__interim_analyse(const char *exp, const lp_interim_options *o, bool
   dopt.seed = o->seed;
   dopt.level = o->level;
   dopt.horizon = o->horizon;
+  dopt.plan = plan; /* the subgroups' level labels */
   if ((st = lp_derive(exp, &dopt, dv, err))) goto done;
   st = pooled ? doubled(dv->csv, dv->csv_len, &data, err)
               : lp_table_parse_csv(dv->csv, dv->csv_len, "analysis.csv", &data, err);

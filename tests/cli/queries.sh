@@ -47,6 +47,8 @@ expect 2 "$L" user add --db t.db --name x --role monitor --user mgr --pi
 expect 0 "$L" list generate --db t.db --key t.key --user stat --initial-per-site 8
 for p in P1 P2; do
   expect 0 "$L" screen --db t.db --site S01 --patient $p --user nurse --json-in "{$ELIG}"
+  expect 0 "$L" record consent --db t.db --patient $p --consent-by patient --consented-at 2020-01-01T00:00 \
+    --taken-by nurse --form-version 1 --user nurse
   expect 0 "$L" randomize --db t.db --site S01 --patient $p --user nurse
 done
 

@@ -3,8 +3,9 @@
 command line, is refused with the same message and the same findings, every failing
 field named; a good one is recorded through the API (201), a change without a
 reason is refused and with one accepted (200); the saved record, the patient's
-forms and a draft read back; a soft finding comes back as a warning; a monitor and
-the manager may read but not write; another site's investigator may not read; the
+forms and a draft read back; a soft finding comes back as a warning; a monitor may
+read but not write; the trial manager (central data management, every site) may
+correct with a reason, as on the command line; another site's investigator may not read; the
 SOFA scores by system.
 
 usage: forms_api.py LEOPARDS"""
@@ -122,10 +123,11 @@ def main():
         st, _, _ = webutil.request(url, "POST", {"record": {"map": 70}, "reason": "x"}, headers=hm)
         check(st == 403, "the monitor may not write (%d)" % st)
         hg = first_login(srv, "manager", "violet-harbour-crane-31")
-        st, _, _ = webutil.request(url, "POST", {"record": {"map": 70}, "reason": "x"}, headers=hg)
-        check(st == 403, "the manager may not write clinical data (%d)" % st)
-        st, _, _ = webutil.request(durl, "POST", {"values": {"map": "61"}}, headers=hg)
-        check(st == 403, "... nor keep drafts (%d)" % st)
+        st, _, _ = webutil.request(url, "POST", {"record": {"map": 71}}, headers=hg)
+        check(st == 422, "the manager's change without a reason is refused (%d)" % st)
+        st, _, _ = webutil.request(url, "POST", {"record": {"map": 71}, "reason": "corrected from the source chart"},
+                                   headers=hg)
+        check(st in (200, 201), "the manager corrects clinical data with a reason, as with leopards record (%d)" % st)
         ho = first_login(srv, "inv-ICU02", "copper-lantern-seven-9")
         st, _, _ = webutil.request(url, "GET", headers=ho)
         check(st == 403, "another site's investigator may not read (%d)" % st)
