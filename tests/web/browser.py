@@ -82,12 +82,12 @@ class Person:
         """Press the form's button and wait for the next page to replace this one."""
         old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.CSS_SELECTOR, "form[action='%s'] button[type=submit]" % form_action).click()
-        WebDriverWait(self.d, 30).until(EC.staleness_of(old))
+        WebDriverWait(self.d, 30).until(webutil.gone(old))
 
     def click(self, link_text):
         old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.LINK_TEXT, link_text).click()
-        WebDriverWait(self.d, 30).until(EC.staleness_of(old))
+        WebDriverWait(self.d, 30).until(webutil.gone(old))
 
     def login_first_time(self, user, one_time, new):
         self.go("/login")
@@ -204,7 +204,7 @@ def main():
         nurse.go("/patients/WEB-ELIG-1")
         old = nurse.d.find_element(By.TAG_NAME, "html")
         nurse.d.find_element(By.LINK_TEXT, "Emergency unblinding").click()
-        WebDriverWait(nurse.d, 30).until(EC.staleness_of(old))
+        WebDriverWait(nurse.d, 30).until(webutil.gone(old))
         nurse.shot("unblind-form")
         nurse.fill("reason", "suspected drug reaction: the treating team needs the allocation")
         nurse.fill("password", "amber-kettle-river-42")

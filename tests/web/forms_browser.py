@@ -79,7 +79,7 @@ def find_infusing(srv, h, site):
 def click_button(p, value):
     old = p.d.find_element(By.TAG_NAME, "html")
     p.d.find_element(By.CSS_SELECTOR, "button[name=action][value=%s]" % value).click()
-    WebDriverWait(p.d, 30).until(EC.staleness_of(old))
+    WebDriverWait(p.d, 30).until(webutil.gone(old))
 
 
 def text_of(p, css):
@@ -201,7 +201,7 @@ def other_forms(nurse, patient):
     nurse.fill("weight", "82")
     old = nurse.d.find_element(By.TAG_NAME, "html")
     nurse.d.find_element(By.CSS_SELECTOR, "form[method=get] button[type=submit]").click()
-    WebDriverWait(nurse.d, 30).until(EC.staleness_of(old))
+    WebDriverWait(nurse.d, 30).until(webutil.gone(old))
     sug = text_of(nurse, "#suggestion")
     check("Next step" in sug, "the protocol's next step is suggested (%s)" % sug)
     check("mL/h" in sug, "with the pump rate in mL/h")

@@ -90,3 +90,16 @@ ELIGIBLE = {
     "ventricular_obstruction": "0", "treatment_limitation": "0", "weight_kg": "82", "pregnant": "0",
     "levosimendan_30d": "0", "levosimendan_hypersensitivity": "0", "other_trial": "0",
 }
+
+
+def gone(old):
+    """A wait condition: the element `old` has left the document (the page was
+    replaced). Chromium reports a replaced node either as stale or, while the new
+    document loads, as a node that "does not belong to the document"; both mean gone."""
+    def check(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except Exception as e:  # selenium's StaleElementReferenceException or WebDriverException
+            return type(e).__name__ in ("StaleElementReferenceException", "WebDriverException", "NoSuchElementException")
+    return check
