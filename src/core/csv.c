@@ -76,135 +76,160 @@ static size_t good_bytes(const char *text, size_t len, size_t i) {
   return c < 0x80 ? 1 : lp_utf8_seq(text + i, len - i);
 }
 
-lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out,
-                             lp_error *err) {
-  *out = NULL;
-  if (!source) source = "<input>";
-  buf_t buf = {0};
-  offs_t cells = {0}, lines = {0}, rowlen = {0};
-  lp_status st = LP_OK;
-  size_t i = 0, line_start = 0;
-  long line = 1;
-  if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
-      (unsigned char)text[2] == 0xBF)
-    i = 3;
+/* The reader's place in the text: the byte it is at, the line that byte is on and where
+ * that line starts, and the cell texts read so far. */
+typedef struct {
+  const char *text;
+  size_t len;
+  const char *source;
+  lp_error *err;
+  size_t i, line_start;
+  long line;
+  buf_t buf;
+} csv_reader;
 
-  /* Parse records. Each record: fields until a line end or the end of input. */
-  while (i < len) {
-    long rec_line = line;
-    /* Skip a blank line (only a line end). */
-    if (text[i] == '\n' || (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) {
-      i += text[i] == '\r' ? 2 : 1;
-      line++;
-      line_start = i;
-      continue;
-    }
-    size_t nfields = 0;
-    for (;;) {
-      if ((st = offs_put(&cells, buf.len))) goto fail;
-      nfields++;
-      if (i < len && text[i] == '"') {
-        long quote_line = line;
-        i++;
-        for (;;) {
-          if (i >= len) {
-            st = lp_error_at(err, LP_EPARSE, source, quote_line, NULL,
-                             "quoted field is never closed (missing '\"')");
-            goto fail;
-          }
-          char c = text[i];
-          if (c == '"') {
-            if (i + 1 < len && text[i + 1] == '"') {
-              if ((st = buf_put(&buf, '"'))) goto fail;
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          size_t k = good_bytes(text, len, i);
-          if (!k) {
-            st = bad_byte(text, i, line_start, source, line, nfields, err);
-            goto fail;
-          }
-          for (size_t j = 0; j < k; j++)
-            if ((st = buf_put(&buf, text[i + j]))) goto fail;
-          i += k;
-          if (c == '\n') {
-            line++;
-            line_start = i;
-          }
-        }
-        if (i < len && text[i] != ',' && text[i] != '\n' &&
-            !(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n') && text[i] != '\r') {
-          st = lp_error_at(err, LP_EPARSE, source, line, NULL,
-                           "field %zu: unexpected text after a closing quote", nfields);
-          goto fail;
-        }
-      } else {
-        while (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-          if (text[i] == '"') {
-            st = lp_error_at(err, LP_EPARSE, source, line, NULL,
-                             "field %zu: a quote inside an unquoted field (quote the whole field "
-                             "and double the quote)",
-                             nfields);
-            goto fail;
-          }
-          size_t k = good_bytes(text, len, i);
-          if (!k) {
-            st = bad_byte(text, i, line_start, source, line, nfields, err);
-            goto fail;
-          }
-          for (size_t j = 0; j < k; j++)
-            if ((st = buf_put(&buf, text[i + j]))) goto fail;
-          i += k;
-        }
-      }
-      if ((st = buf_put(&buf, '\0'))) goto fail;
-      if (i < len && text[i] == ',') {
-        i++;
+/* Copies the character at the reader's byte into the field, or fails on a NUL byte or
+ * bytes that are not UTF-8. */
+static lp_status copy_char(csv_reader *r, size_t field) {
+  size_t k = good_bytes(r->text, r->len, r->i);
+  if (!k) return bad_byte(r->text, r->i, r->line_start, r->source, r->line, field, r->err);
+  for (size_t j = 0; j < k; j++) {
+    lp_status st = buf_put(&r->buf, r->text[r->i + j]);
+    if (st) return st;
+  }
+  r->i += k;
+  return LP_OK;
+}
+
+/* A quoted field from its opening quote: doubled quotes read as one, line ends kept; after
+ * the closing quote only a comma, a line end or the end of input may follow. */
+static lp_status read_quoted_field(csv_reader *r, size_t field) {
+  const char *text = r->text;
+  size_t len = r->len;
+  long quote_line = r->line;
+  lp_status st;
+  r->i++;
+  for (;;) {
+    if (r->i >= len)
+      return lp_error_at(r->err, LP_EPARSE, r->source, quote_line, NULL, "quoted field is never closed (missing '\"')");
+    char c = text[r->i];
+    if (c == '"') {
+      if (r->i + 1 < len && text[r->i + 1] == '"') {
+        if ((st = buf_put(&r->buf, '"'))) return st;
+        r->i += 2;
         continue;
       }
-      /* End of record. */
-      if (i < len && text[i] == '\r') i++;
-      if (i < len && text[i] == '\n') i++;
-      line++;
-      line_start = i;
+      r->i++;
       break;
     }
+    if ((st = copy_char(r, field))) return st;
+    if (c == '\n') {
+      r->line++;
+      r->line_start = r->i;
+    }
+  }
+  size_t i = r->i;
+  if (i < len && text[i] != ',' && text[i] != '\n' && !(text[i] == '\r' && i + 1 < len && text[i + 1] == '\n') &&
+      text[i] != '\r')
+    return lp_error_at(r->err, LP_EPARSE, r->source, r->line, NULL, "field %zu: unexpected text after a closing quote",
+                       field);
+  return LP_OK;
+}
+
+/* An unquoted field: text up to a comma, a line end or the end of input, with no quote. */
+static lp_status read_unquoted_field(csv_reader *r, size_t field) {
+  const char *text = r->text;
+  while (r->i < r->len && text[r->i] != ',' && text[r->i] != '\n' && text[r->i] != '\r') {
+    if (text[r->i] == '"')
+      return lp_error_at(r->err, LP_EPARSE, r->source, r->line, NULL,
+                         "field %zu: a quote inside an unquoted field (quote the whole field "
+                         "and double the quote)",
+                         field);
+    lp_status st = copy_char(r, field);
+    if (st) return st;
+  }
+  return LP_OK;
+}
+
+/* One record: fields until a line end or the end of input, each cell's offset added to
+ * cells; the reader is left at the start of the next line. */
+static lp_status read_record(csv_reader *r, offs_t *cells, size_t *nfields) {
+  const char *text = r->text;
+  size_t len = r->len;
+  lp_status st;
+  *nfields = 0;
+  for (;;) {
+    if ((st = offs_put(cells, r->buf.len))) return st;
+    (*nfields)++;
+    st = r->i < len && text[r->i] == '"' ? read_quoted_field(r, *nfields) : read_unquoted_field(r, *nfields);
+    if (st) return st;
+    if ((st = buf_put(&r->buf, '\0'))) return st;
+    if (r->i < len && text[r->i] == ',') {
+      r->i++;
+      continue;
+    }
+    /* End of record. */
+    if (r->i < len && text[r->i] == '\r') r->i++;
+    if (r->i < len && text[r->i] == '\n') r->i++;
+    r->line++;
+    r->line_start = r->i;
+    return LP_OK;
+  }
+}
+
+/* The records read must make a table: a header row, every row as long as the header, and
+ * every column named once. */
+static lp_status check_shape(const buf_t *buf, const offs_t *cells, const offs_t *lines, const offs_t *rowlen,
+                             const char *source, lp_error *err) {
+  if (lines->len == 0)
+    return lp_error_at(err, LP_EPARSE, source, 0, NULL, "the file is empty (a header row is needed)");
+  size_t ncols = rowlen->v[0];
+  for (size_t r = 1; r < lines->len; r++) {
+    if (rowlen->v[r] != ncols)
+      return lp_error_at(err, LP_EPARSE, source, (long)lines->v[r], NULL, "%zu fields where the header has %zu",
+                         rowlen->v[r], ncols);
+  }
+  for (size_t c = 0; c < ncols; c++) {
+    const char *name = buf->p + cells->v[c];
+    if (!*name) return lp_error_at(err, LP_EPARSE, source, 1, NULL, "column %zu has no name", c + 1);
+    for (size_t d = 0; d < c; d++) {
+      if (!strcmp(name, buf->p + cells->v[d]))
+        return lp_error_at(err, LP_EPARSE, source, 1, NULL, "column name '%s' appears twice", name);
+    }
+  }
+  return LP_OK;
+}
+
+lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out, lp_error *err) {
+  *out = NULL;
+  if (!source) source = "<input>";
+  csv_reader r = {.text = text, .len = len, .source = source, .err = err, .line = 1};
+  offs_t cells = {0}, lines = {0}, rowlen = {0};
+  lp_status st = LP_OK;
+  if (len >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF)
+    r.i = 3;
+
+  /* Parse records. Each record: fields until a line end or the end of input. */
+  while (r.i < len) {
+    long rec_line = r.line;
+    /* Skip a blank line (only a line end). */
+    if (text[r.i] == '\n' || (text[r.i] == '\r' && r.i + 1 < len && text[r.i + 1] == '\n')) {
+      r.i += text[r.i] == '\r' ? 2 : 1;
+      r.line++;
+      r.line_start = r.i;
+      continue;
+    }
+    size_t nfields;
+    if ((st = read_record(&r, &cells, &nfields))) goto fail;
     if ((st = offs_put(&lines, (size_t)rec_line))) goto fail;
     if ((st = offs_put(&rowlen, nfields))) goto fail;
   }
-
-  if (lines.len == 0) {
-    st = lp_error_at(err, LP_EPARSE, source, 0, NULL, "the file is empty (a header row is needed)");
-    goto fail;
-  }
+  if ((st = check_shape(&r.buf, &cells, &lines, &rowlen, source, err))) goto fail;
   size_t ncols = rowlen.v[0];
-  for (size_t r = 1; r < lines.len; r++) {
-    if (rowlen.v[r] != ncols) {
-      st = lp_error_at(err, LP_EPARSE, source, (long)lines.v[r], NULL,
-                       "%zu fields where the header has %zu", rowlen.v[r], ncols);
-      goto fail;
-    }
-  }
-  for (size_t c = 0; c < ncols; c++) {
-    const char *name = buf.p + cells.v[c];
-    if (!*name) {
-      st = lp_error_at(err, LP_EPARSE, source, 1, NULL, "column %zu has no name", c + 1);
-      goto fail;
-    }
-    for (size_t d = 0; d < c; d++) {
-      if (!strcmp(name, buf.p + cells.v[d])) {
-        st = lp_error_at(err, LP_EPARSE, source, 1, NULL, "column name '%s' appears twice", name);
-        goto fail;
-      }
-    }
-  }
 
   lp_table *t;
   if ((st = lp_calloc(1, sizeof *t, &t))) goto fail;
-  t->text = buf.p;
+  t->text = r.buf.p;
   t->cells = cells.v;
   t->ncols = ncols;
   t->nrows = lines.len - 1;
@@ -217,7 +242,7 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
     st = LP_ENOMEM;
     goto fail;
   }
-  for (size_t r = 0; r < t->nrows; r++) t->lines[r] = (long)lines.v[r + 1];
+  for (size_t k = 0; k < t->nrows; k++) t->lines[k] = (long)lines.v[k + 1];
   free(lines.v);
   free(rowlen.v);
   *out = t;
@@ -225,7 +250,7 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
 
 fail:
   if (st == LP_ENOMEM) lp_error_at(err, LP_ENOMEM, source, 0, NULL, "out of memory reading CSV");
-  free(buf.p);
+  free(r.buf.p);
   free(cells.v);
   free(lines.v);
   free(rowlen.v);

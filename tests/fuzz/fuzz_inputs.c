@@ -301,17 +301,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   lp_list_summary ls;
   lp_screen_result sr;
   lp_allocation al;
+  lp_consent_result cr; /* the written consent that randomisation needs */
+  const char *consent =
+      "{\"patient\":\"P1\",\"consent_by\":\"patient\",\"consented_at\":\"2000-01-01T00:00\","
+      "\"taken_by\":\"Dr Fuzz\",\"form_version\":\"1.0\"}";
   const char *elig = "{\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,\"wbc\":15.2,"
                      "\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,\"torsades_history\":0,"
                      "\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0,\"weight\":80,"
                      "\"pregnant\":0,\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,\"other_trial\":0}";
   lp_status st = lp_trial_create(db, NULL, sites, 1, "mgr", &trial, &err);
   if (!st) lp_trial_set_clock(trial, fixed_clock, NULL);
-  if (st ||
-      lp_user_add(trial, "mgr", "stat", LP_ROLE_STATISTICIAN, NULL, &err) ||
+  if (st || lp_user_add(trial, "mgr", "stat", LP_ROLE_STATISTICIAN, NULL, &err) ||
       lp_user_add(trial, "mgr", "inv", LP_ROLE_INVESTIGATOR, "S1", &err) || lp_key_create(trial, key, &k, &err) ||
       lp_list_generate(trial, k, &lo, "stat", &ls, &err) ||
       lp_trial_screen(trial, "S1", "P1", elig, "inv", &sr, &err) ||
+      lp_consent_record(trial, consent, "fuzz", "inv", &cr, &err) ||
       lp_trial_randomize(trial, "S1", "P1", "inv", &al, &err)) {
     fprintf(stderr, "fuzz set-up: %s\n", err.message);
     abort();
