@@ -21,15 +21,15 @@ static double now(void) {
 }
 
 /* Best of `reps` runs: the least disturbed by the rest of the machine. */
-#define TIME_BEST(reps, out, body)            \
-  do {                                        \
-    out = INFINITY;                           \
+#define TIME_BEST(reps, out, body)              \
+  do {                                          \
+    out = INFINITY;                             \
     for (int rep_ = 0; rep_ < (reps); rep_++) { \
-      double t0_ = now();                     \
-      body;                                   \
-      double dt_ = now() - t0_;               \
-      if (dt_ < out) out = dt_;               \
-    }                                         \
+      double t0_ = now();                       \
+      body;                                     \
+      double dt_ = now() - t0_;                 \
+      if (dt_ < out) out = dt_;                 \
+    }                                           \
   } while (0)
 
 int main(int argc, char **argv) {
@@ -58,7 +58,8 @@ int main(int argc, char **argv) {
   size_t n0 = 0, n1 = 0;
   for (size_t i = 0; i < n; i++) {
     if (arm[i]) x1[n1++] = y[i];
-    else x0[n0++] = y[i];
+    else
+      x0[n0++] = y[i];
   }
   lp_boot_options o;
   lp_boot_options_default(&o);

@@ -121,8 +121,8 @@ static double bench_bare(const char *dir, int n, int procs) {
   rm_db(path);
   sqlite3 *db;
   sqlite3_open(path, &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, x INTEGER, at TEXT)",
-               NULL, NULL, NULL);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, x INTEGER, at TEXT)", NULL, NULL,
+               NULL);
   sqlite3_close(db);
   job j = {path, n, procs, 0};
   double s = run(procs, bare_fn, &j);
@@ -175,8 +175,8 @@ static double bench_randomize(const char *dir, int n, int procs) {
     char *json = malloc(cap), u[16];
     len += (size_t)snprintf(json, cap, "[");
     for (int i = s; i < n; i += SITES)
-      len += (size_t)snprintf(json + len, cap - len, "%s{\"site\":\"%s\",\"patient\":\"P%05d\",%s}",
-                              i == s ? "" : ",", codes[s], i, elig);
+      len += (size_t)snprintf(json + len, cap - len, "%s{\"site\":\"%s\",\"patient\":\"P%05d\",%s}", i == s ? "" : ",",
+                              codes[s], i, elig);
     snprintf(json + len, cap - len, "]");
     snprintf(u, sizeof u, "inv%s", codes[s]);
     size_t count, eligible;
@@ -223,8 +223,10 @@ int main(int argc, char **argv) {
   const char *dir = NULL, *procs_opt = "1,16";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--n")) n = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
-    else if (!strcmp(argv[i], "--procs")) procs_opt = argv[i + 1];
+    else if (!strcmp(argv[i], "--dir"))
+      dir = argv[i + 1];
+    else if (!strcmp(argv[i], "--procs"))
+      procs_opt = argv[i + 1];
     else {
       fprintf(stderr, "usage: bench_trial [--n N] [--procs 1,16] [--dir DIR]\n");
       return 2;

@@ -38,8 +38,7 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *a) {
       cli_help(cmd, stdout);
       return -1;
     }
-    if ((strncmp(s, "--", 2) || !s[2]) && find_opt(cmd, "_") && !cli_has(a, "_") &&
-        a->n < CLI_MAX_ARGS) {
+    if ((strncmp(s, "--", 2) || !s[2]) && find_opt(cmd, "_") && !cli_has(a, "_") && a->n < CLI_MAX_ARGS) {
       /* a command may take one positional word, declared as option "_" */
       a->name[a->n] = "_";
       a->val[a->n] = s;
@@ -137,10 +136,8 @@ int cli_long(const cli_args *a, const char *name, long min, long max, long *out)
   char *e;
   errno = 0;
   long x = strtol(v, &e, 10);
-  if (!*v || *e || errno)
-    return cli_usage_error(a, "--%s: '%s' is not a whole number", name, v);
-  if (x < min || x > max)
-    return cli_usage_error(a, "--%s: %ld is outside %ld to %ld", name, x, min, max);
+  if (!*v || *e || errno) return cli_usage_error(a, "--%s: '%s' is not a whole number", name, v);
+  if (x < min || x > max) return cli_usage_error(a, "--%s: %ld is outside %ld to %ld", name, x, min, max);
   *out = x;
   return CLI_OK;
 }
@@ -272,8 +269,7 @@ const char *cli_fmt(char *buf, size_t n, double x, int digits) {
 }
 
 const char *cli_fmt_p(char *buf, size_t n, double p) {
-  if (!isfinite(p))
-    snprintf(buf, n, "NA");
+  if (!isfinite(p)) snprintf(buf, n, "NA");
   else if (p < 2.220446e-16)
     snprintf(buf, n, "< 2.2e-16");
   else

@@ -43,12 +43,11 @@ static int read_password(char *buf, size_t n) {
   return 0;
 }
 
-static const cli_opt passwd_opts[] = {
-    {"db", "FILE", "trial database"},
-    {"name", "NAME", "user whose one-time password is set"},
-    {"user", "NAME", "trial manager setting it"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt passwd_opts[] = {{"db", "FILE", "trial database"},
+                                      {"name", "NAME", "user whose one-time password is set"},
+                                      {"user", "NAME", "trial manager setting it"},
+                                      {"json", NULL, "print JSON"},
+                                      {0}};
 
 static int run_passwd(const cli_args *a) {
   const char *name, *user;
@@ -58,8 +57,7 @@ static int run_passwd(const cli_args *a) {
   if ((rc = cli_trial_open(a, &t))) return rc;
   lp_error err;
   lp_user_info by;
-  if (lp_user_get(t, user, &by, &err) ||
-      lp_access_check(by.role, by.site, LP_DO_MANAGE_USERS, NULL, &err)) {
+  if (lp_user_get(t, user, &by, &err) || lp_access_check(by.role, by.site, LP_DO_MANAGE_USERS, NULL, &err)) {
     lp_trial_close(t);
     return cli_fail(a, &err);
   }
@@ -116,8 +114,11 @@ static int run_list(const cli_args *a) {
   if (s) return cli_fail(a, &err);
   json_t *arr = cli_has(a, "json") ? json_array() : NULL;
   for (size_t i = 0; i < n; i++) {
-    const char *state = !u[i].active ? "deactivated" : u[i].locked ? "locked" : !u[i].has_password ? "no password"
-                        : u[i].must_change ? "one-time password" : "active";
+    const char *state = !u[i].active         ? "deactivated"
+                        : u[i].locked        ? "locked"
+                        : !u[i].has_password ? "no password"
+                        : u[i].must_change   ? "one-time password"
+                                             : "active";
     if (arr)
       json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s}", "name", u[i].name, "role", lp_role_name(u[i].role),
                                            "site", u[i].site[0] ? u[i].site : NULL, "state", state));

@@ -23,52 +23,74 @@ typedef struct {
   const char *choices; /* F_ENUM: "a|b|c", stored as the index */
 } field;
 
-#define NUM(st, f) {#f, F_NUM, offsetof(st, f), 0, NULL}
-#define FLAG(st, f) {#f, F_FLAG, offsetof(st, f), 0, NULL}
+#define NUM(st, f) \
+  { #f, F_NUM, offsetof(st, f), 0, NULL }
+#define FLAG(st, f) \
+  { #f, F_FLAG, offsetof(st, f), 0, NULL }
 
-static const field sofa_fields[] = {
-    NUM(lp_sofa_input, pao2),
-    NUM(lp_sofa_input, fio2),
-    {"ventilated", F_FLAG, offsetof(lp_sofa_input, ventilated), 0, NULL},
-    NUM(lp_sofa_input, platelets),
-    NUM(lp_sofa_input, bilirubin),
-    {"bilirubin_umol", F_NUM, offsetof(lp_sofa_input, bilirubin), 17.1, NULL},
-    NUM(lp_sofa_input, map),
-    NUM(lp_sofa_input, dopamine),
-    NUM(lp_sofa_input, dobutamine),
-    NUM(lp_sofa_input, epinephrine),
-    NUM(lp_sofa_input, norepinephrine),
-    NUM(lp_sofa_input, vasopressin),
-    NUM(lp_sofa_input, gcs),
-    NUM(lp_sofa_input, creatinine),
-    {"creatinine_umol", F_NUM, offsetof(lp_sofa_input, creatinine), 88.4, NULL},
-    NUM(lp_sofa_input, urine_ml),
-    {0}};
+static const field sofa_fields[] = {NUM(lp_sofa_input, pao2),
+                                    NUM(lp_sofa_input, fio2),
+                                    {"ventilated", F_FLAG, offsetof(lp_sofa_input, ventilated), 0, NULL},
+                                    NUM(lp_sofa_input, platelets),
+                                    NUM(lp_sofa_input, bilirubin),
+                                    {"bilirubin_umol", F_NUM, offsetof(lp_sofa_input, bilirubin), 17.1, NULL},
+                                    NUM(lp_sofa_input, map),
+                                    NUM(lp_sofa_input, dopamine),
+                                    NUM(lp_sofa_input, dobutamine),
+                                    NUM(lp_sofa_input, epinephrine),
+                                    NUM(lp_sofa_input, norepinephrine),
+                                    NUM(lp_sofa_input, vasopressin),
+                                    NUM(lp_sofa_input, gcs),
+                                    NUM(lp_sofa_input, creatinine),
+                                    {"creatinine_umol", F_NUM, offsetof(lp_sofa_input, creatinine), 88.4, NULL},
+                                    NUM(lp_sofa_input, urine_ml),
+                                    {0}};
 
-static const field apache_fields[] = {
-    NUM(lp_apache2_input, temperature), NUM(lp_apache2_input, map),        NUM(lp_apache2_input, heart_rate),
-    NUM(lp_apache2_input, resp_rate),   NUM(lp_apache2_input, fio2),       NUM(lp_apache2_input, pao2),
-    NUM(lp_apache2_input, paco2),       NUM(lp_apache2_input, aado2),      NUM(lp_apache2_input, ph),
-    NUM(lp_apache2_input, hco3),        NUM(lp_apache2_input, sodium),     NUM(lp_apache2_input, potassium),
-    NUM(lp_apache2_input, creatinine),  {"creatinine_umol", F_NUM, offsetof(lp_apache2_input, creatinine), 88.4, NULL},
-    FLAG(lp_apache2_input, acute_renal_failure),
-    NUM(lp_apache2_input, hematocrit),  NUM(lp_apache2_input, wbc),        NUM(lp_apache2_input, gcs),
-    NUM(lp_apache2_input, age),         FLAG(lp_apache2_input, chronic_health),
-    {"admission", F_ENUM, offsetof(lp_apache2_input, admission), 0, "nonoperative|emergency_postoperative|elective_postoperative"},
-    {0}};
+static const field apache_fields[] = {NUM(lp_apache2_input, temperature),
+                                      NUM(lp_apache2_input, map),
+                                      NUM(lp_apache2_input, heart_rate),
+                                      NUM(lp_apache2_input, resp_rate),
+                                      NUM(lp_apache2_input, fio2),
+                                      NUM(lp_apache2_input, pao2),
+                                      NUM(lp_apache2_input, paco2),
+                                      NUM(lp_apache2_input, aado2),
+                                      NUM(lp_apache2_input, ph),
+                                      NUM(lp_apache2_input, hco3),
+                                      NUM(lp_apache2_input, sodium),
+                                      NUM(lp_apache2_input, potassium),
+                                      NUM(lp_apache2_input, creatinine),
+                                      {"creatinine_umol", F_NUM, offsetof(lp_apache2_input, creatinine), 88.4, NULL},
+                                      FLAG(lp_apache2_input, acute_renal_failure),
+                                      NUM(lp_apache2_input, hematocrit),
+                                      NUM(lp_apache2_input, wbc),
+                                      NUM(lp_apache2_input, gcs),
+                                      NUM(lp_apache2_input, age),
+                                      FLAG(lp_apache2_input, chronic_health),
+                                      {"admission", F_ENUM, offsetof(lp_apache2_input, admission), 0,
+                                       "nonoperative|emergency_postoperative|elective_postoperative"},
+                                      {0}};
 
-static const field elig_fields[] = {
-    NUM(lp_eligibility_input, age),           FLAG(lp_eligibility_input, infection),
-    NUM(lp_eligibility_input, temperature),   NUM(lp_eligibility_input, heart_rate),
-    NUM(lp_eligibility_input, resp_rate),     NUM(lp_eligibility_input, paco2_kpa),
-    FLAG(lp_eligibility_input, ventilated),   NUM(lp_eligibility_input, wbc),
-    NUM(lp_eligibility_input, vasopressor_hours), NUM(lp_eligibility_input, hours_since_criteria),
-    NUM(lp_eligibility_input, weight),        FLAG(lp_eligibility_input, esrf_dialysis),
-    FLAG(lp_eligibility_input, torsades_history), FLAG(lp_eligibility_input, child_pugh_c),
-    FLAG(lp_eligibility_input, ventricular_obstruction), FLAG(lp_eligibility_input, treatment_limitation),
-    FLAG(lp_eligibility_input, pregnant),     FLAG(lp_eligibility_input, levosimendan_30d),
-    FLAG(lp_eligibility_input, levosimendan_hypersensitivity), FLAG(lp_eligibility_input, other_trial),
-    {0}};
+static const field elig_fields[] = {NUM(lp_eligibility_input, age),
+                                    FLAG(lp_eligibility_input, infection),
+                                    NUM(lp_eligibility_input, temperature),
+                                    NUM(lp_eligibility_input, heart_rate),
+                                    NUM(lp_eligibility_input, resp_rate),
+                                    NUM(lp_eligibility_input, paco2_kpa),
+                                    FLAG(lp_eligibility_input, ventilated),
+                                    NUM(lp_eligibility_input, wbc),
+                                    NUM(lp_eligibility_input, vasopressor_hours),
+                                    NUM(lp_eligibility_input, hours_since_criteria),
+                                    NUM(lp_eligibility_input, weight),
+                                    FLAG(lp_eligibility_input, esrf_dialysis),
+                                    FLAG(lp_eligibility_input, torsades_history),
+                                    FLAG(lp_eligibility_input, child_pugh_c),
+                                    FLAG(lp_eligibility_input, ventricular_obstruction),
+                                    FLAG(lp_eligibility_input, treatment_limitation),
+                                    FLAG(lp_eligibility_input, pregnant),
+                                    FLAG(lp_eligibility_input, levosimendan_30d),
+                                    FLAG(lp_eligibility_input, levosimendan_hypersensitivity),
+                                    FLAG(lp_eligibility_input, other_trial),
+                                    {0}};
 
 static const char *field_list(const field *f, char *buf, size_t n) {
   size_t k = 0;
@@ -88,7 +110,8 @@ static lp_status fill(json_t *obj, const field *spec, void *dst, lp_error *err) 
     while (f->name && strcmp(f->name, key)) f++;
     if (!f->name) {
       char list[1024];
-      return lp_error_at(err, LP_EINVAL, NULL, 0, key, "unknown field (fields: %s)", field_list(spec, list, sizeof list));
+      return lp_error_at(err, LP_EINVAL, NULL, 0, key, "unknown field (fields: %s)",
+                         field_list(spec, list, sizeof list));
     }
     if (json_is_null(v)) continue;
     for (size_t i = 0; i < nseen; i++)
@@ -105,8 +128,10 @@ static lp_status fill(json_t *obj, const field *spec, void *dst, lp_error *err) 
     } else if (f->type == F_FLAG) {
       int b = -1;
       if (json_is_boolean(v)) b = json_is_true(v);
-      else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) b = (int)json_integer_value(v);
-      else if (json_is_real(v) && (json_real_value(v) == 0 || json_real_value(v) == 1)) b = (int)json_real_value(v);
+      else if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+        b = (int)json_integer_value(v);
+      else if (json_is_real(v) && (json_real_value(v) == 0 || json_real_value(v) == 1))
+        b = (int)json_real_value(v);
       else if (json_is_string(v)) {
         const char *t = json_string_value(v);
         b = !strcmp(t, "true") || !strcmp(t, "1") ? 1 : !strcmp(t, "false") || !strcmp(t, "0") ? 0 : -1;
@@ -138,7 +163,9 @@ static json_t *row_object(const lp_table *t, size_t row) {
     if (!s) continue;
     double x;
     json_t *v = lp_parse_number(s, &x) ? json_real(x)
-                : !strcmp(s, "true") ? json_true() : !strcmp(s, "false") ? json_false() : json_string(s);
+                : !strcmp(s, "true")   ? json_true()
+                : !strcmp(s, "false")  ? json_false()
+                                       : json_string(s);
     if (!v || json_object_set_new(o, lp_table_colname(t, c), v)) {
       json_decref(o);
       return NULL;
@@ -215,7 +242,8 @@ static void print_text(const char *cmd, json_t *r, long line) {
     }
     json_t *t = json_object_get(r, "total");
     if (json_is_null(t)) printf("total NA (missing:");
-    else printf("total %lld", (long long)json_integer_value(t));
+    else
+      printf("total %lld", (long long)json_integer_value(t));
     if (json_is_null(t)) {
       size_t i;
       json_t *m;
@@ -232,14 +260,17 @@ static void print_text(const char *cmd, json_t *r, long line) {
     json_t *v;
     json_object_foreach(json_object_get(r, "points"), k, v) printf("%s %lld  ", k, (long long)json_integer_value(v));
     printf("\n  APS %lld + age %lld + chronic health %lld = APACHE II %lld\n",
-           (long long)json_integer_value(json_object_get(r, "aps")), (long long)json_integer_value(json_object_get(r, "age_points")),
-           (long long)json_integer_value(json_object_get(r, "chronic_points")), (long long)json_integer_value(json_object_get(r, "total")));
+           (long long)json_integer_value(json_object_get(r, "aps")),
+           (long long)json_integer_value(json_object_get(r, "age_points")),
+           (long long)json_integer_value(json_object_get(r, "chronic_points")),
+           (long long)json_integer_value(json_object_get(r, "total")));
   } else {
     printf("%s (SIRS criteria met: %lld)", json_is_true(json_object_get(r, "eligible")) ? "eligible" : "not eligible",
            (long long)json_integer_value(json_object_get(r, "sirs_count")));
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(r, "failed"), i, f) printf("%s%s", i ? ", " : "; failed: ", json_string_value(f));
+    json_array_foreach(json_object_get(r, "failed"), i, f)
+        printf("%s%s", i ? ", " : "; failed: ", json_string_value(f));
     printf("\n");
   }
 }
@@ -288,7 +319,9 @@ static int run_records(const cli_args *a, scorer fn) {
       r = json_pack("{s:I, s:{s:s, s:s, s:s}}", "line", (json_int_t)line, "error", "status", lp_status_name(err.status),
                     "field", err.field, "message", text);
       json_array_append_new(all, r);
-      if (!json) printf("line %ld: error: %s%s%s%s\n", line, err.field[0] ? "column '" : "", err.field, err.field[0] ? "': " : "", text);
+      if (!json)
+        printf("line %ld: error: %s%s%s%s\n", line, err.field[0] ? "column '" : "", err.field,
+               err.field[0] ? "': " : "", text);
       continue;
     }
     json_t *o = json_pack("{s:I}", "line", (json_int_t)line);
@@ -299,7 +332,8 @@ static int run_records(const cli_args *a, scorer fn) {
   }
   lp_table_free(t);
   if (json) cli_print_json(all);
-  else json_decref(all);
+  else
+    json_decref(all);
   return bad ? CLI_EDATA : CLI_OK;
 }
 
@@ -336,7 +370,8 @@ static int run_kdigo(const cli_args *a) {
   }
   int stage;
   lp_error err;
-  if (estimate && lp_kdigo_estimated_baseline(age, sex == 1, cli_has(a, "black"), &base, &err)) return cli_fail(a, &err);
+  if (estimate && lp_kdigo_estimated_baseline(age, sex == 1, cli_has(a, "black"), &base, &err))
+    return cli_fail(a, &err);
   if (rrt && (isnan(cr) || isnan(base))) cr = base = 1; /* RRT alone decides stage 3 */
   if (lp_kdigo_stage(cr, base, rise, rrt, &stage, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json"))
@@ -346,11 +381,15 @@ static int run_kdigo(const cli_args *a) {
                                     rrt, "renal_failure", stage == 3));
   printf("KDIGO stage %d", stage);
   if (rrt) printf(" (renal-replacement therapy)\n");
-  else if (estimate) printf(" (creatinine %.2f x the estimated baseline of %.2f mg/dL)\n", cr / base, base);
+  else if (estimate)
+    printf(" (creatinine %.2f x the estimated baseline of %.2f mg/dL)\n", cr / base, base);
   else if (stage == 0 && isnan(rise) && cr - base >= 0.3 - 1e-9)
-    printf(" (creatinine %.2f x baseline; its rise of %.2f mg/dL is stage 1 if it came within 48 hours:"
-           " give --rise48)\n", cr / base, cr - base);
-  else printf(" (creatinine %.2f x baseline)\n", cr / base);
+    printf(
+        " (creatinine %.2f x baseline; its rise of %.2f mg/dL is stage 1 if it came within 48 hours:"
+        " give --rise48)\n",
+        cr / base, cr - base);
+  else
+    printf(" (creatinine %.2f x baseline)\n", cr / base);
   return CLI_OK;
 }
 
@@ -365,7 +404,8 @@ static int run_rate(const cli_args *a) {
   lp_error err;
   if (lp_infusion_rate(dose, weight, conc, &r, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:f, s:f, s:f, s:f}", "dose", dose, "weight", weight, "concentration", conc, "ml_per_hour", r));
+    return cli_print_json(
+        json_pack("{s:f, s:f, s:f, s:f}", "dose", dose, "weight", weight, "concentration", conc, "ml_per_hour", r));
   printf("%.2f mL/h (%.3g ug/kg/min for %g kg at %g ug/mL)\n", r, dose, weight, conc);
   return CLI_OK;
 }
@@ -375,8 +415,8 @@ static int run_next(const cli_args *a) {
   double dose = NAN;
   int rc;
   if ((rc = cli_double(a, "dose", &dose)) || (rc = cli_double(a, "hours", &o.hours)) ||
-      (rc = cli_double(a, "heart-rate", &o.heart_rate)) || (rc = cli_double(a, "baseline-heart-rate", &o.baseline_heart_rate)) ||
-      (rc = cli_double(a, "map", &o.map)))
+      (rc = cli_double(a, "heart-rate", &o.heart_rate)) ||
+      (rc = cli_double(a, "baseline-heart-rate", &o.baseline_heart_rate)) || (rc = cli_double(a, "map", &o.map)))
     return rc;
   static const char *const states[] = {"start", "full", "reduced", "low", "stopped", "completed", NULL};
   int s = -1;
@@ -391,9 +431,11 @@ static int run_next(const cli_args *a) {
    * it the heart rate is needed: an unknown one is never taken as normal. */
   bool hypotensive = cli_has(a, "hypotension") || (cli_has(a, "map") && o.map < LP_HYPOTENSION_MAP);
   if (!hypotensive && !cli_has(a, "heart-rate"))
-    return cli_usage_error(a, "give --heart-rate (needed unless there is hypotension: --hypotension or --map below 65)");
+    return cli_usage_error(a,
+                           "give --heart-rate (needed unless there is hypotension: --hypotension or --map below 65)");
   if (cli_has(a, "hypotension")) o.hypotension = 1;
-  else if (!cli_has(a, "map")) o.hypotension = 0;
+  else if (!cli_has(a, "map"))
+    o.hypotension = 0;
   lp_infusion_step st;
   lp_error err;
   if (lp_infusion_next((lp_infusion_state)s, &o, &st, &err)) return cli_fail(a, &err);
@@ -414,30 +456,32 @@ static const cli_opt rec_opts[] = {{"json-in", "JSON", "one record as a JSON obj
                                    {"data", "FILE.csv", "one record per row"},
                                    {"json", NULL, "print JSON"},
                                    {0}};
-static const cli_opt kdigo_opts[] = {{"creatinine", "X", "creatinine, mg/dL"},
-                                     {"baseline", "X", "baseline creatinine, mg/dL"},
-                                     {"age", "YEARS", "with --sex: no measured baseline, use KDIGO's estimate (eGFR 75)"},
-                                     {"sex", "male|female", "sex, for the estimated baseline"},
-                                     {"black", NULL, "black race, for the estimated baseline"},
-                                     {"rise48", "X", "rise within 48 hours, mg/dL (stage 1 at >= 0.3)"},
-                                     {"umol", NULL, "the creatinine values are in umol/L"},
-                                     {"rrt", NULL, "on renal-replacement therapy (stage 3)"},
-                                     {"json", NULL, "print JSON"},
-                                     {0}};
+static const cli_opt kdigo_opts[] = {
+    {"creatinine", "X", "creatinine, mg/dL"},
+    {"baseline", "X", "baseline creatinine, mg/dL"},
+    {"age", "YEARS", "with --sex: no measured baseline, use KDIGO's estimate (eGFR 75)"},
+    {"sex", "male|female", "sex, for the estimated baseline"},
+    {"black", NULL, "black race, for the estimated baseline"},
+    {"rise48", "X", "rise within 48 hours, mg/dL (stage 1 at >= 0.3)"},
+    {"umol", NULL, "the creatinine values are in umol/L"},
+    {"rrt", NULL, "on renal-replacement therapy (stage 3)"},
+    {"json", NULL, "print JSON"},
+    {0}};
 static const cli_opt rate_opts[] = {{"dose", "D", "ug/kg/min (0.05, 0.1 or 0.2)"},
                                     {"weight", "KG", "body weight, kg"},
                                     {"concentration", "UG_ML", "ug/mL (default 25: 12.5 mg in 500 mL)"},
                                     {"json", NULL, "print JSON"},
                                     {0}};
-static const cli_opt next_opts[] = {{"dose", "D", "current dose, ug/kg/min (0.2, 0.1 or 0.05)"},
-                                    {"state", "S", "current state instead: start, full, reduced, low, stopped, completed"},
-                                    {"hours", "H", "hours since the start of the infusion"},
-                                    {"heart-rate", "N", "heart rate now, /min"},
-                                    {"baseline-heart-rate", "N", "heart rate before the infusion, /min"},
-                                    {"hypotension", NULL, "hypotension now"},
-                                    {"map", "MMHG", "or the MAP (hypotension below 65 mmHg)"},
-                                    {"json", NULL, "print JSON"},
-                                    {0}};
+static const cli_opt next_opts[] = {
+    {"dose", "D", "current dose, ug/kg/min (0.2, 0.1 or 0.05)"},
+    {"state", "S", "current state instead: start, full, reduced, low, stopped, completed"},
+    {"hours", "H", "hours since the start of the infusion"},
+    {"heart-rate", "N", "heart rate now, /min"},
+    {"baseline-heart-rate", "N", "heart rate before the infusion, /min"},
+    {"hypotension", NULL, "hypotension now"},
+    {"map", "MMHG", "or the MAP (hypotension below 65 mmHg)"},
+    {"json", NULL, "print JSON"},
+    {0}};
 
 static const char sofa_usage[] =
     "fields (JSON keys or CSV columns): pao2, fio2 (fraction), ventilated, platelets, bilirubin or bilirubin_umol,\n"
@@ -455,8 +499,8 @@ static const char elig_usage[] =
     "treatment_limitation, pregnant, levosimendan_30d, levosimendan_hypersensitivity, other_trial";
 
 const cli_cmd cli_clinical_cmds[] = {
-    {"score sofa", "SOFA score of one day (five or six systems), from a JSON object or a CSV of patient-days", sofa_opts,
-     sofa_usage, run_sofa},
+    {"score sofa", "SOFA score of one day (five or six systems), from a JSON object or a CSV of patient-days",
+     sofa_opts, sofa_usage, run_sofa},
     {"score apache2", "APACHE II with the points of each variable", rec_opts, apache_usage, run_apache},
     {"score kdigo", "KDIGO acute kidney injury stage from creatinine and baseline", kdigo_opts,
      "examples:\n  leopards score kdigo --creatinine 3.1 --baseline 1.0\n"
@@ -467,8 +511,6 @@ const cli_cmd cli_clinical_cmds[] = {
     {"infusion rate", "pump rate (mL/h) from dose, weight and concentration", rate_opts,
      "example:\n  leopards infusion rate --dose 0.1 --weight 80", run_rate},
     {"infusion next", "the infusion protocol's next step from the current dose and an observation", next_opts,
-     "example:\n  leopards infusion next --dose 0.2 --hours 3.5 --heart-rate 135 --baseline-heart-rate 100",
-     run_next},
+     "example:\n  leopards infusion next --dose 0.2 --hours 3.5 --heart-rate 135 --baseline-heart-rate 100", run_next},
 };
 const size_t cli_clinical_ncmds = sizeof cli_clinical_cmds / sizeof cli_clinical_cmds[0];
-

@@ -34,8 +34,7 @@ static void show_progress(void *ctx, const char *stage, double f) {
   progress_ctx *p = ctx;
   if (p->quiet) return;
   if (p->tty) {
-    fprintf(stderr, "\r  %-40s %3.0f%%  %5.1f s", f >= 1 && p->phase ? p->phase : stage, 100 * f,
-            now_s() - p->start);
+    fprintf(stderr, "\r  %-40s %3.0f%%  %5.1f s", f >= 1 && p->phase ? p->phase : stage, 100 * f, now_s() - p->start);
     if (f >= 1) fputc('\n', stderr);
   } else if (strcmp(stage, p->last)) {
     fprintf(stderr, "  %s\n", stage);
@@ -62,13 +61,17 @@ static int effect_options(const cli_args *a, lp_sim_effect *effect, double *diff
 /* "paper", "none", or "design +0.5" (the difference asked for). */
 static const char *effect_label(char *buf, size_t n, lp_sim_effect e, double difference) {
   if (e == LP_EFFECT_DESIGN) snprintf(buf, n, "design %+g", difference);
-  else snprintf(buf, n, "%s", lp_sim_effect_name(e));
+  else
+    snprintf(buf, n, "%s", lp_sim_effect_name(e));
   return buf;
 }
 
-#define EFFECT_OPTS                                                                                              \
-  {"effect", "paper|none|design", "treatment effects: the paper's, none, or a difference in SOFA only (default paper)"}, \
-  {"difference", "D", "with design: levosimendan minus placebo in mean daily SOFA (default 0.5; -2 to 2)"}
+#define EFFECT_OPTS                                                                                        \
+  {"effect", "paper|none|design",                                                                          \
+   "treatment effects: the paper's, none, or a difference in SOFA only (default paper)"},                  \
+  {                                                                                                        \
+    "difference", "D", "with design: levosimendan minus placebo in mean daily SOFA (default 0.5; -2 to 2)" \
+  }
 
 static const cli_opt simulate_opts[] = {
     {"db", "FILE", "trial database to create (refused if it exists)"},
@@ -111,21 +114,22 @@ static int run_simulate(const cli_args *a) {
   lp_sim_summary s;
   if (lp_sim_run(db, key, &o, &s, &err)) return cli_fail(a, &err);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:[I,I], s:I, s:I, s:I, s:I, s:I}", "db", db,
-                                    "key", key, "seed", (json_int_t)seed, "effect", lp_sim_effect_name(o.effect),
-                                    "screened", (json_int_t)s.screened, "eligible", (json_int_t)s.eligible,
-                                    "randomised", (json_int_t)s.randomised, "arms", (json_int_t)s.arm_n[0],
-                                    (json_int_t)s.arm_n[1], "withdrawn", (json_int_t)s.withdrawn, "not_treated",
-                                    (json_int_t)s.not_treated, "daily_records", (json_int_t)s.daily_records,
-                                    "infusion_records", (json_int_t)s.infusion_records, "adverse_events",
-                                    (json_int_t)s.adverse_events));
+    return cli_print_json(
+        json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:[I,I], s:I, s:I, s:I, s:I, s:I}", "db", db, "key", key, "seed",
+                  (json_int_t)seed, "effect", lp_sim_effect_name(o.effect), "screened", (json_int_t)s.screened,
+                  "eligible", (json_int_t)s.eligible, "randomised", (json_int_t)s.randomised, "arms",
+                  (json_int_t)s.arm_n[0], (json_int_t)s.arm_n[1], "withdrawn", (json_int_t)s.withdrawn, "not_treated",
+                  (json_int_t)s.not_treated, "daily_records", (json_int_t)s.daily_records, "infusion_records",
+                  (json_int_t)s.infusion_records, "adverse_events", (json_int_t)s.adverse_events));
   char eb[32];
-  printf("simulated trial %s (seed %llu, effect %s), %s; key in %s\n"
-         "  %ld screened, %ld eligible, %ld randomised (%ld and %ld), %ld withdrew consent, %ld not treated\n"
-         "  %ld daily records, %ld infusion records, %ld adverse events\n",
-         db, seed, effect_label(eb, sizeof eb, o.effect, o.difference),
-         stop_after ? "in progress (unlocked, its calendar ending today)" : "locked", key, s.screened, s.eligible, s.randomised, s.arm_n[0], s.arm_n[1],
-         s.withdrawn, s.not_treated, s.daily_records, s.infusion_records, s.adverse_events);
+  printf(
+      "simulated trial %s (seed %llu, effect %s), %s; key in %s\n"
+      "  %ld screened, %ld eligible, %ld randomised (%ld and %ld), %ld withdrew consent, %ld not treated\n"
+      "  %ld daily records, %ld infusion records, %ld adverse events\n",
+      db, seed, effect_label(eb, sizeof eb, o.effect, o.difference),
+      stop_after ? "in progress (unlocked, its calendar ending today)" : "locked", key, s.screened, s.eligible,
+      s.randomised, s.arm_n[0], s.arm_n[1], s.withdrawn, s.not_treated, s.daily_records, s.infusion_records,
+      s.adverse_events);
   return CLI_OK;
 }
 
@@ -134,7 +138,9 @@ static int run_simulate(const cli_args *a) {
 static const cli_opt analyze_opts[] = {
     {"db", "FILE", "locked trial database"},
     {"key", "FILE", "the trial's key file (to read the arms)"},
-    {"out", "DIR", "report folder: created, or replaced as a whole when the analysis succeeds if it holds an earlier report and nothing else"},
+    {"out", "DIR",
+     "report folder: created, or replaced as a whole when the analysis succeeds if it holds an earlier report and "
+     "nothing else"},
     {"plan", "FILE.csv", "analysis plan (default: the built-in LeoPARDS plan, plans/leopards.csv)"},
     {"seed", "S", "seed for bootstrap, permutations and imputations (default 20160927)"},
     {"boot", "R", "bootstrap resamples (default 100000)"},
@@ -154,8 +160,8 @@ static int analysis_options(const cli_args *a, lp_analysis_options *o) {
   long boot = (long)o->bootstrap, perms = (long)o->permutations, imps = (long)o->imputations, threads = 0;
   int rc;
   if ((rc = cli_u64(a, "seed", &seed)) || (rc = cli_long(a, "boot", 100, 100000000, &boot)) ||
-      (rc = cli_long(a, "permutations", 100, 100000000, &perms)) ||
-      (rc = cli_long(a, "imputations", 2, 1000, &imps)) || (rc = cli_long(a, "threads", 1, 1024, &threads)))
+      (rc = cli_long(a, "permutations", 100, 100000000, &perms)) || (rc = cli_long(a, "imputations", 2, 1000, &imps)) ||
+      (rc = cli_long(a, "threads", 1, 1024, &threads)))
     return rc;
   lp_error err;
   lp_missing_rule rule = LP_MISSING_LOCF;
@@ -180,20 +186,23 @@ static int print_analysis(const cli_args *a, const char *out, const lp_analysis_
   if (cli_has(a, "json"))
     return cli_print_json(json_pack("{s:s, s:I, s:I, s:s, s:{s:o, s:[o,o], s:o}, s:{s:f, s:f, s:f}}", "report", out,
                                     "patients", (json_int_t)s->patients, "withdrawn", (json_int_t)s->withdrawn,
-                                    "primary_label", s->has_primary ? s->primary_label : "", "primary", "estimate", cli_num(s->primary_estimate), "ci",
-                                    cli_num(s->primary_ci[0]), cli_num(s->primary_ci[1]), "p", cli_num(s->primary_p),
-                                    "seconds", "derive", s->seconds_derive, "plan", s->seconds_plan, "report",
-                                    s->seconds_report));
+                                    "primary_label", s->has_primary ? s->primary_label : "", "primary", "estimate",
+                                    cli_num(s->primary_estimate), "ci", cli_num(s->primary_ci[0]),
+                                    cli_num(s->primary_ci[1]), "p", cli_num(s->primary_p), "seconds", "derive",
+                                    s->seconds_derive, "plan", s->seconds_plan, "report", s->seconds_report));
   /* Each line fits an 80-column terminal; a line that goes on is indented. */
-  printf("report written to %s/report.html\n"
-         "  also report.md, report.json, tables as CSV, figures as SVG, PDF and PNG,\n"
-         "  analysis.csv (the analysis data set) and data/ (the export)\n", out);
+  printf(
+      "report written to %s/report.html\n"
+      "  also report.md, report.json, tables as CSV, figures as SVG, PDF and PNG,\n"
+      "  analysis.csv (the analysis data set) and data/ (the export)\n",
+      out);
   if (s->has_primary)
     printf("primary outcome, %s:\n  difference %s, 95%% CI %s to %s, P = %s\n", s->primary_label,
            cli_fmt(b[0], 32, s->primary_estimate, 3), cli_fmt(b[1], 32, s->primary_ci[0], 3),
            cli_fmt(b[2], 32, s->primary_ci[1], 3), cli_fmt_p(b[3], 32, s->primary_p));
   else
-    printf("no primary outcome: the plan marks no row with role 'primary'\n  (or its estimate could not be computed)\n");
+    printf(
+        "no primary outcome: the plan marks no row with role 'primary'\n  (or its estimate could not be computed)\n");
   printf("%ld patients analysed\n  derivation %.2f s, analysis plan %.2f s, report %.2f s\n", s->patients,
          s->seconds_derive, s->seconds_plan, s->seconds_report);
   return CLI_OK;
@@ -296,17 +305,18 @@ static int run_report(const cli_args *a) {
 
 /* ---- demo ---- */
 
-static const cli_opt demo_opts[] = {
-    {"out", "DIR", "folder for the demo trial and its report (default leopards-demo): created, or replaced when it holds an earlier demo and nothing else"},
-    {"seed", "S", "simulation seed (default 14)"},
-    EFFECT_OPTS,
-    {"boot", "R", "bootstrap resamples (default 100000)"},
-    {"permutations", "B", "permutations for the subgroup tests (default 10000)"},
-    {"imputations", "M", "imputations for the sensitivity analysis (default 20)"},
-    {"threads", "N", "threads (results do not depend on it)"},
-    {"quiet", NULL, "no progress display"},
-    {"json", NULL, "print a summary as JSON"},
-    {0}};
+static const cli_opt demo_opts[] = {{"out", "DIR",
+                                     "folder for the demo trial and its report (default leopards-demo): created, or "
+                                     "replaced when it holds an earlier demo and nothing else"},
+                                    {"seed", "S", "simulation seed (default 14)"},
+                                    EFFECT_OPTS,
+                                    {"boot", "R", "bootstrap resamples (default 100000)"},
+                                    {"permutations", "B", "permutations for the subgroup tests (default 10000)"},
+                                    {"imputations", "M", "imputations for the sensitivity analysis (default 20)"},
+                                    {"threads", "N", "threads (results do not depend on it)"},
+                                    {"quiet", NULL, "no progress display"},
+                                    {"json", NULL, "print a summary as JSON"},
+                                    {0}};
 
 static int run_demo(const cli_args *a) {
   const char *dir = cli_str(a, "out") ? cli_str(a, "out") : "leopards-demo";
@@ -326,8 +336,10 @@ static int run_demo(const cli_args *a) {
     char legacy[4200];
     snprintf(legacy, sizeof legacy, "%s/.leopards-demo", dir);
     if (err.status == LP_EDENIED && access(legacy, F_OK) == 0)
-      lp_error_prefix(&err, "%s was made by an earlier version of leopards demo, whose folders list no files: "
-                      "remove it yourself once nothing in it is yours, or choose another --out", dir);
+      lp_error_prefix(&err,
+                      "%s was made by an earlier version of leopards demo, whose folders list no files: "
+                      "remove it yourself once nothing in it is yours, or choose another --out",
+                      dir);
     return cli_fail(a, &err);
   }
   static const char *const sides[] = {"trial.db-wal", "trial.db-shm", "trial.db-writer"};
@@ -342,8 +354,9 @@ static int run_demo(const cli_args *a) {
   snprintf(report, sizeof report, "%s/report", lp_outdir_path(od));
   progress_ctx pc = {isatty(2), cli_has(a, "quiet") || cli_has(a, "json"), now_s(), "", "simulating the trial"};
   char eb[32];
-  if (!pc.quiet) fprintf(stderr, "leopards demo: a LeoPARDS trial simulated (seed %llu, effect %s) and analysed\n",
-                         seed, effect_label(eb, sizeof eb, so.effect, so.difference));
+  if (!pc.quiet)
+    fprintf(stderr, "leopards demo: a LeoPARDS trial simulated (seed %llu, effect %s) and analysed\n", seed,
+            effect_label(eb, sizeof eb, so.effect, so.difference));
   so.progress = show_progress;
   so.progress_ctx = &pc;
   lp_sim_summary ss;
@@ -367,9 +380,10 @@ static int run_demo(const cli_args *a) {
   }
   if (lp_outdir_commit(od, &err)) return cli_fail(a, &err);
   if (!cli_has(a, "json"))
-    printf("simulated %ld screened, %ld randomised at %d ICUs in %.2f s\n"
-           "  into %s (trial.db, trial.key, trial.db.audit-key)\n",
-           ss.screened, ss.randomised, so.sites, t1 - t0, dir);
+    printf(
+        "simulated %ld screened, %ld randomised at %d ICUs in %.2f s\n"
+        "  into %s (trial.db, trial.key, trial.db.audit-key)\n",
+        ss.screened, ss.randomised, so.sites, t1 - t0, dir);
   snprintf(report, sizeof report, "%s/report", dir);
   return print_analysis(a, report, &as);
 }
@@ -510,16 +524,16 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
   if (cli_has(a, "json")) {
     json_t *curve = json_array();
     for (size_t i = 0; i < nsizes; i++)
-      json_array_append_new(curve, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "patients",
-                                             (json_int_t)sizes[i], "reject", cli_num(r[i].reject), "t_test_power",
-                                             cli_num(tpow[i]), "ci_excludes_zero", cli_num(r[i].ci_excludes_zero),
-                                             "coverage", cli_num(r[i].coverage), "mean_ci_width",
-                                             cli_num(r[i].mean_ci_width), "mean_estimate", cli_num(r[i].mean_estimate),
-                                             "sd_estimate", cli_num(r[i].sd_estimate)));
-    json_t *root = json_pack("{s:s, s:I, s:I, s:f, s:o, s:o, s:o}", "effect", lp_sim_effect_name(o->effect), "trials",
-                             (json_int_t)o->trials, "bootstrap", (json_int_t)o->bootstrap, "alpha", o->alpha,
-                             "true_difference", cli_num(r[0].true_difference), "sd_outcome", cli_num(r[0].sd_outcome),
-                             "curve", curve);
+      json_array_append_new(
+          curve, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "patients", (json_int_t)sizes[i], "reject",
+                           cli_num(r[i].reject), "t_test_power", cli_num(tpow[i]), "ci_excludes_zero",
+                           cli_num(r[i].ci_excludes_zero), "coverage", cli_num(r[i].coverage), "mean_ci_width",
+                           cli_num(r[i].mean_ci_width), "mean_estimate", cli_num(r[i].mean_estimate), "sd_estimate",
+                           cli_num(r[i].sd_estimate)));
+    json_t *root =
+        json_pack("{s:s, s:I, s:I, s:f, s:o, s:o, s:o}", "effect", lp_sim_effect_name(o->effect), "trials",
+                  (json_int_t)o->trials, "bootstrap", (json_int_t)o->bootstrap, "alpha", o->alpha, "true_difference",
+                  cli_num(r[0].true_difference), "sd_outcome", cli_num(r[0].sd_outcome), "curve", curve);
     free(r);
     free(tpow);
     json_object_set_new(root, "difference", o->effect == LP_EFFECT_DESIGN ? json_real(o->difference) : json_null());
@@ -527,9 +541,10 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
   }
   bool null = fabs(r[0].true_difference) < 1e-6;
   char eb[32];
-  printf("simulation-based design of the primary analysis (effect %s): %zu trials at each size, %zu bootstrap "
-         "resamples each (%.1f s)\n\n",
-         effect_label(eb, sizeof eb, o->effect, o->difference), o->trials, o->bootstrap, secs);
+  printf(
+      "simulation-based design of the primary analysis (effect %s): %zu trials at each size, %zu bootstrap "
+      "resamples each (%.1f s)\n\n",
+      effect_label(eb, sizeof eb, o->effect, o->difference), o->trials, o->bootstrap, secs);
   printf("  true difference in mean daily SOFA %.3f (SD of the outcome %.2f); alpha %g\n\n", r[0].true_difference,
          r[0].sd_outcome, o->alpha);
   printf("  %8s  %-20s %-9s %-16s %-12s %s\n", "patients", null ? "type I error (SE)" : "power (MC SE)", "t test",
@@ -540,8 +555,7 @@ static int design_curve(const cli_args *a, lp_design_options *o, const double *s
            sqrt(r[i].reject * (1 - r[i].reject) / (double)r[i].trials), cli_fmt(tp, sizeof tp, tpow[i], 3),
            r[i].coverage, r[i].mean_ci_width, r[i].mean_estimate, r[i].sd_estimate);
   }
-  if (!null)
-    printf("\n  t test: the two-sample t power for this true difference and SD, half the patients per arm.\n");
+  if (!null) printf("\n  t test: the two-sample t power for this true difference and SD, half the patients per arm.\n");
   free(r);
   free(tpow);
   return CLI_OK;
@@ -593,8 +607,8 @@ static int run_design(const cli_args *a) {
   double secs = now_s() - t0;
   /* The normal-theory size for the true difference and SD found (power.t.test). */
   lp_power_result pw = {0};
-  bool have_pw = fabs(r.true_difference) > 1e-6 &&
-                 !lp_power_t(0, r.true_difference, r.sd_outcome, o.alpha, 0.9, &pw, NULL);
+  bool have_pw =
+      fabs(r.true_difference) > 1e-6 && !lp_power_t(0, r.true_difference, r.sd_outcome, o.alpha, 0.9, &pw, NULL);
   json_t *fullj = NULL;
   if (full && (rc = design_full_rows(a, (size_t)full, seed, o.effect, o.difference, &fullj))) return rc;
   /* The SD behind z is itself an estimate from the whole trials run: with few of
@@ -616,14 +630,13 @@ static int run_design(const cli_args *a) {
     return CLI_OK;
   }
   if (cli_has(a, "json")) {
-    json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",
-                             lp_sim_effect_name(o.effect), "trials", (json_int_t)r.trials, "patients",
-                             (json_int_t)o.patients, "bootstrap", (json_int_t)o.bootstrap, "alpha", o.alpha,
-                             "true_difference", cli_num(r.true_difference), "sd_outcome", cli_num(r.sd_outcome),
-                             "mean_estimate", cli_num(r.mean_estimate), "sd_estimate", cli_num(r.sd_estimate),
-                             "reject", cli_num(r.reject), "ci_excludes_zero", cli_num(r.ci_excludes_zero), "coverage",
-                             cli_num(r.coverage), "mean_ci_width", cli_num(r.mean_ci_width), "normal_theory_n_90",
-                             have_pw ? cli_num(pw.n) : json_null());
+    json_t *root = json_pack(
+        "{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "effect",
+        lp_sim_effect_name(o.effect), "trials", (json_int_t)r.trials, "patients", (json_int_t)o.patients, "bootstrap",
+        (json_int_t)o.bootstrap, "alpha", o.alpha, "true_difference", cli_num(r.true_difference), "sd_outcome",
+        cli_num(r.sd_outcome), "mean_estimate", cli_num(r.mean_estimate), "sd_estimate", cli_num(r.sd_estimate),
+        "reject", cli_num(r.reject), "ci_excludes_zero", cli_num(r.ci_excludes_zero), "coverage", cli_num(r.coverage),
+        "mean_ci_width", cli_num(r.mean_ci_width), "normal_theory_n_90", have_pw ? cli_num(pw.n) : json_null());
     if (fullj) json_object_set_new(root, "full", fullj);
     json_t *warnings = json_array();
     if (full_few[0]) json_array_append_new(warnings, json_string(full_few));
@@ -633,10 +646,12 @@ static int run_design(const cli_args *a) {
   }
   double mcse = sqrt(r.reject * (1 - r.reject) / (double)r.trials);
   char eb[32];
-  printf("simulation-based design of the primary analysis (effect %s): %zu trials of %zu patients, %zu bootstrap "
-         "resamples each (%.1f s)\n\n",
-         effect_label(eb, sizeof eb, o.effect, o.difference), r.trials, o.patients, o.bootstrap, secs);
-  printf("  true difference in mean daily SOFA     %8.3f   (SD of the outcome %.2f)\n", r.true_difference, r.sd_outcome);
+  printf(
+      "simulation-based design of the primary analysis (effect %s): %zu trials of %zu patients, %zu bootstrap "
+      "resamples each (%.1f s)\n\n",
+      effect_label(eb, sizeof eb, o.effect, o.difference), r.trials, o.patients, o.bootstrap, secs);
+  printf("  true difference in mean daily SOFA     %8.3f   (SD of the outcome %.2f)\n", r.true_difference,
+         r.sd_outcome);
   printf("  mean estimate (SD across trials)       %8.3f   (%.3f)\n", r.mean_estimate, r.sd_estimate);
   printf("  %-38s %8.3f   (Monte Carlo SE %.3f)\n",
          fabs(r.true_difference) < 1e-6 ? "type I error: P < alpha (Mann-Whitney)" : "power: P < alpha (Mann-Whitney)",
@@ -645,8 +660,9 @@ static int run_design(const cli_args *a) {
   printf("  bootstrap interval covers the truth    %8.3f   (nominal 0.95)\n", r.coverage);
   printf("  mean interval width                    %8.3f\n", r.mean_ci_width);
   if (have_pw)
-    printf("\n  a two-sample t calculation for this difference and SD gives %.0f per group (%.0f in all) for 90%% power\n",
-           ceil(pw.n), 2 * ceil(pw.n));
+    printf(
+        "\n  a two-sample t calculation for this difference and SD gives %.0f per group (%.0f in all) for 90%% power\n",
+        ceil(pw.n), 2 * ceil(pw.n));
   if (fullj) {
     printf("\nwhole trials through the store and the plan: average estimate beside the published one\n\n");
     printf("  %-14s %-32s %9s %9s %7s %7s %17s %6s\n", "row", "", "published", "mean", "MC SE", "SD", "middle 95%",
@@ -690,9 +706,9 @@ static int run_outcomes(const cli_args *a) {
     json_t *arr = json_array();
     for (size_t i = 0; i < lp_derive_ncolumns(); i++) {
       const lp_derived_column *c = lp_derive_column(i);
-      json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", c->name, "type",
-                                           lp_column_type_name(c->type), "unit", c->unit, "definition",
-                                           c->definition, "per_imputation", c->per_imputation));
+      json_array_append_new(
+          arr, json_pack("{s:s, s:s, s:s, s:s, s:b}", "name", c->name, "type", lp_column_type_name(c->type), "unit",
+                         c->unit, "definition", c->definition, "per_imputation", c->per_imputation));
     }
     return cli_print_json(arr);
   }

@@ -24,8 +24,8 @@ static const cli_opt serve_opts[] = {
     {0}};
 
 static int run_serve(const cli_args *a) {
-  srv_options o = {.listen = "127.0.0.1:8080", .workers = 4, .max_body = 64 * 1024, .max_header = 16 * 1024,
-                   .timeout_s = 30};
+  srv_options o = {
+      .listen = "127.0.0.1:8080", .workers = 4, .max_body = 64 * 1024, .max_header = 16 * 1024, .timeout_s = 30};
   long w = 4;
   int rc;
   if ((rc = cli_long(a, "workers", 1, 64, &w))) return rc;
@@ -51,8 +51,7 @@ static int run_serve(const cli_args *a) {
 }
 
 const cli_cmd cli_serve_cmds[] = {
-    {"serve", "the web service for the sites: screening, randomisation, unblinding, audit (HTML and JSON)",
-     serve_opts,
+    {"serve", "the web service for the sites: screening, randomisation, unblinding, audit (HTML and JSON)", serve_opts,
      "Pages at /, the JSON API under /api/v1 (docs/api.md). Users log in with a password set by\n"
      "'leopards user passwd'. Stop with SIGTERM or Ctrl-C: requests in flight finish first.\n"
      "example:\n  leopards serve --db trial.db --key trial.key --listen 127.0.0.1:8080\n"

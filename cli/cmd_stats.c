@@ -13,7 +13,7 @@
 
 typedef struct {
   lp_table *t;
-  double *x, *y;      /* outcome in the first and second level */
+  double *x, *y; /* outcome in the first and second level */
   size_t nx, ny;
   char *levels[2];
   size_t used, dropped;
@@ -32,9 +32,8 @@ static void two_groups_clear(two_groups *g) {
 /* Read --data, take --outcome as numbers and --group as a factor of exactly two
  * levels (sorted, or as --levels orders them: the rows of any other level are then
  * left out and counted, as subsetting in R would). Errors name file, line, column. */
-static lp_status load_two_groups(const char *path, const char *outcome, const char *group,
-                                 const char *levels_opt, bool binary, two_groups *g,
-                                 lp_error *err) {
+static lp_status load_two_groups(const char *path, const char *outcome, const char *group, const char *levels_opt,
+                                 bool binary, two_groups *g, lp_error *err) {
   memset(g, 0, sizeof *g);
   lp_status st;
   size_t *rows = NULL, n = 0, cy, cg;
@@ -43,8 +42,7 @@ static lp_status load_two_groups(const char *path, const char *outcome, const ch
   char **lv = NULL;
   size_t nlv = 0;
   if ((st = lp_table_read_csv(path, &g->t, err))) return st;
-  if ((st = lp_table_column(g->t, outcome, &cy, err)) || (st = lp_table_column(g->t, group, &cg, err)))
-    goto fail;
+  if ((st = lp_table_column(g->t, outcome, &cy, err)) || (st = lp_table_column(g->t, group, &cg, err))) goto fail;
   const char *cols[2] = {outcome, group};
   if ((st = lp_table_complete_rows(g->t, cols, 2, &rows, &n, &g->dropped, err))) goto fail;
   g->used = n;
@@ -94,9 +92,9 @@ static lp_status load_two_groups(const char *path, const char *outcome, const ch
       g->used = n;
     }
   } else if (f.nlevels != 2) {
-    st = lp_error_at(err, LP_EDATA, path, 0, group, "has %zu levels where two are needed%s%s%s%s",
-                     f.nlevels, f.nlevels ? " (" : "", f.nlevels ? f.levels[0] : "",
-                     f.nlevels > 2 ? ", ..." : "", f.nlevels ? ")" : "");
+    st = lp_error_at(err, LP_EDATA, path, 0, group, "has %zu levels where two are needed%s%s%s%s", f.nlevels,
+                     f.nlevels ? " (" : "", f.nlevels ? f.levels[0] : "", f.nlevels > 2 ? ", ..." : "",
+                     f.nlevels ? ")" : "");
     goto fail;
   }
   if (lp_calloc(n, sizeof *g->x, &g->x) || lp_calloc(n, sizeof *g->y, &g->y)) {
@@ -105,7 +103,8 @@ static lp_status load_two_groups(const char *path, const char *outcome, const ch
   }
   for (size_t i = 0; i < n; i++) {
     if (f.codes[i] == 0) g->x[g->nx++] = v[i];
-    else g->y[g->ny++] = v[i];
+    else
+      g->y[g->ny++] = v[i];
   }
   g->levels[0] = strdup(f.levels[0]);
   g->levels[1] = strdup(f.levels[1]);
@@ -128,9 +127,9 @@ fail:
 }
 
 static json_t *describe_json(const char *level, const lp_describe *d) {
-  return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "level", level, "n", (json_int_t)d->n,
-                   "mean", cli_num(d->mean), "sd", cli_num(d->sd), "median", cli_num(d->median), "q1",
-                   cli_num(d->q1), "q3", cli_num(d->q3));
+  return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "level", level, "n", (json_int_t)d->n, "mean",
+                   cli_num(d->mean), "sd", cli_num(d->sd), "median", cli_num(d->median), "q1", cli_num(d->q1), "q3",
+                   cli_num(d->q3));
 }
 
 static void print_describe_row(const char *level, const lp_describe *d) {
@@ -167,9 +166,9 @@ static int run_compare(const cli_args *a) {
   int summary = 0;
   long boot = (long)o.replicates, threads = 0;
   unsigned long long seed = o.seed;
-  if ((rc = cli_choice(a, "summary", summaries, &summary)) ||
-      (rc = cli_long(a, "boot", 2, 100000000, &boot)) || (rc = cli_u64(a, "seed", &seed)) ||
-      (rc = cli_long(a, "threads", 1, 1024, &threads)) || (rc = cli_double(a, "level", &o.level)))
+  if ((rc = cli_choice(a, "summary", summaries, &summary)) || (rc = cli_long(a, "boot", 2, 100000000, &boot)) ||
+      (rc = cli_u64(a, "seed", &seed)) || (rc = cli_long(a, "threads", 1, 1024, &threads)) ||
+      (rc = cli_double(a, "level", &o.level)))
     return rc;
   if (!(o.level > 0 && o.level < 1)) return cli_usage_error(a, "--level must be between 0 and 1");
   o.summary = (lp_summary)summary;
@@ -179,8 +178,7 @@ static int run_compare(const cli_args *a) {
 
   lp_error err;
   two_groups g;
-  if (load_two_groups(data, outcome, group, cli_str(a, "levels"), false, &g, &err))
-    return cli_fail(a, &err);
+  if (load_two_groups(data, outcome, group, cli_str(a, "levels"), false, &g, &err)) return cli_fail(a, &err);
   lp_describe d[2];
   double *work = malloc(2 * (g.nx + g.ny) * sizeof *work);
   if (!work) {
@@ -204,11 +202,10 @@ static int run_compare(const cli_args *a) {
         "{s:[s,s], s:[o,o], s:s, s:o, s:[o,o], s:f, s:{s:I, s:I, s:I}, s:{s:s, s:o, s:o}, s:I, "
         "s:I}",
         "levels", g.levels[0], g.levels[1], "groups", describe_json(g.levels[0], &d[0]),
-        describe_json(g.levels[1], &d[1]), "summary", summaries[summary], "estimate",
-        cli_num(br.estimate), "ci", cli_num(br.ci[0]), cli_num(br.ci[1]), "level", o.level,
-        "bootstrap", "replicates", (json_int_t)o.replicates, "finite", (json_int_t)br.finite,
-        "seed", (json_int_t)o.seed, "test", "name", "mann-whitney", "W", cli_num(mw.W), "p",
-        cli_num(mw.p), "n_used", (json_int_t)g.used, "n_dropped", (json_int_t)g.dropped);
+        describe_json(g.levels[1], &d[1]), "summary", summaries[summary], "estimate", cli_num(br.estimate), "ci",
+        cli_num(br.ci[0]), cli_num(br.ci[1]), "level", o.level, "bootstrap", "replicates", (json_int_t)o.replicates,
+        "finite", (json_int_t)br.finite, "seed", (json_int_t)o.seed, "test", "name", "mann-whitney", "W", cli_num(mw.W),
+        "p", cli_num(mw.p), "n_used", (json_int_t)g.used, "n_dropped", (json_int_t)g.dropped);
     if (root) {
       json_object_set_new(root, "n_left_out", json_integer((json_int_t)g.left_out));
       json_object_set_new(json_object_get(root, "test"), "undefined", json_boolean(isnan(mw.p)));
@@ -217,22 +214,23 @@ static int run_compare(const cli_args *a) {
     return cli_print_json(root);
   }
   char b[4][32];
-  printf("%s by %s (%s minus %s): %zu rows used, %zu dropped for missing values\n", outcome,
-         group, g.levels[0], g.levels[1], g.used, g.dropped);
-  if (g.left_out)
-    printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", group);
+  printf("%s by %s (%s minus %s): %zu rows used, %zu dropped for missing values\n", outcome, group, g.levels[0],
+         g.levels[1], g.used, g.dropped);
+  if (g.left_out) printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", group);
   printf("\n");
   printf("  %-14s %6s %10s %10s %10s %10s %10s\n", "level", "n", "mean", "sd", "median", "q1", "q3");
   print_describe_row(g.levels[0], &d[0]);
   print_describe_row(g.levels[1], &d[1]);
-  printf("\ndifference in %ss: %s, %g%% CI %s to %s (bootstrap percentile, %zu resamples "
-         "within groups, seed %llu)\n",
-         summaries[summary], cli_fmt(b[0], 32, br.estimate, 6), 100 * o.level,
-         cli_fmt(b[1], 32, br.ci[0], 6), cli_fmt(b[2], 32, br.ci[1], 6), o.replicates, seed);
+  printf(
+      "\ndifference in %ss: %s, %g%% CI %s to %s (bootstrap percentile, %zu resamples "
+      "within groups, seed %llu)\n",
+      summaries[summary], cli_fmt(b[0], 32, br.estimate, 6), 100 * o.level, cli_fmt(b[1], 32, br.ci[0], 6),
+      cli_fmt(b[2], 32, br.ci[1], 6), o.replicates, seed);
   if (isnan(mw.p))
-    printf("Mann-Whitney (continuity corrected): W = %s, p = NaN: every value is tied, so the test "
-           "is undefined\n",
-           cli_fmt(b[0], 32, mw.W, 10));
+    printf(
+        "Mann-Whitney (continuity corrected): W = %s, p = NaN: every value is tied, so the test "
+        "is undefined\n",
+        cli_fmt(b[0], 32, mw.W, 10));
   else
     printf("Mann-Whitney (continuity corrected): W = %s, p = %s\n", cli_fmt(b[0], 32, mw.W, 10),
            cli_fmt_p(b[3], 32, mw.p));
@@ -315,16 +313,15 @@ static int run_proportions(const cli_args *a) {
   if (cli_has(a, "json")) {
     json_t *groups = json_array();
     for (int i = 0; i < 2; i++) {
-      json_t *o = json_pack("{s:I, s:I, s:o}", "events", (json_int_t)e[i], "n", (json_int_t)n[i],
-                            "proportion", cli_num(i ? r.p2 : r.p1));
+      json_t *o = json_pack("{s:I, s:I, s:o}", "events", (json_int_t)e[i], "n", (json_int_t)n[i], "proportion",
+                            cli_num(i ? r.p2 : r.p1));
       if (lev[i]) json_object_set_new(o, "level", json_string(lev[i]));
       json_array_append_new(groups, o);
     }
-    json_t *root = json_pack("{s:o, s:o, s:[o,o], s:s, s:f, s:{s:s, s:o, s:i, s:o}, s:{s:o}}", "groups",
-                             groups, "estimate", cli_num(r.estimate), "ci", cli_num(r.ci[0]),
-                             cli_num(r.ci[1]), "ci_method", methods[method], "level", level, "test",
-                             "name", test_name, "statistic", cli_num(r.chisq), "df", 1, "p",
-                             cli_num(r.chisq_p), "fisher", "p", cli_num(r.fisher_p));
+    json_t *root = json_pack("{s:o, s:o, s:[o,o], s:s, s:f, s:{s:s, s:o, s:i, s:o}, s:{s:o}}", "groups", groups,
+                             "estimate", cli_num(r.estimate), "ci", cli_num(r.ci[0]), cli_num(r.ci[1]), "ci_method",
+                             methods[method], "level", level, "test", "name", test_name, "statistic", cli_num(r.chisq),
+                             "df", 1, "p", cli_num(r.chisq_p), "fisher", "p", cli_num(r.fisher_p));
     if (g.t) {
       json_object_set_new(root, "n_used", json_integer((json_int_t)g.used));
       json_object_set_new(root, "n_dropped", json_integer((json_int_t)g.dropped));
@@ -335,17 +332,16 @@ static int run_proportions(const cli_args *a) {
   }
   char b[6][32];
   if (g.t)
-    printf("%s by %s: %zu rows used, %zu dropped for missing values\n", cli_str(a, "outcome"),
-           cli_str(a, "group"), g.used, g.dropped);
+    printf("%s by %s: %zu rows used, %zu dropped for missing values\n", cli_str(a, "outcome"), cli_str(a, "group"),
+           g.used, g.dropped);
   if (g.t && g.left_out)
     printf("(%zu row%s of other levels of %s left out)\n", g.left_out, g.left_out == 1 ? "" : "s", cli_str(a, "group"));
   if (g.t) printf("\n");
   for (int i = 0; i < 2; i++)
     printf("  %-14s %ld/%ld (%.1f%%)\n", lev[i] ? lev[i] : (i ? "group 2" : "group 1"), e[i], n[i],
            100.0 * (i ? r.p2 : r.p1));
-  printf("\ndifference: %s percentage points, %g%% CI %s to %s (%s)\n",
-         cli_fmt(b[0], 32, 100 * r.estimate, 6), 100 * level, cli_fmt(b[1], 32, 100 * r.ci[0], 6),
-         cli_fmt(b[2], 32, 100 * r.ci[1], 6), methods[method]);
+  printf("\ndifference: %s percentage points, %g%% CI %s to %s (%s)\n", cli_fmt(b[0], 32, 100 * r.estimate, 6),
+         100 * level, cli_fmt(b[1], 32, 100 * r.ci[0], 6), cli_fmt(b[2], 32, 100 * r.ci[1], 6), methods[method]);
   printf("%s: X-squared = %s, df = 1, p = %s\n", test_name, cli_fmt(b[3], 32, r.chisq, 7),
          cli_fmt_p(b[4], 32, r.chisq_p));
   printf("Fisher's exact test: p = %s\n", cli_fmt_p(b[5], 32, r.fisher_p));
@@ -355,24 +351,22 @@ static int run_proportions(const cli_args *a) {
 
 /* ---- stats power ---- */
 
-static const cli_opt power_opts[] = {
-    {"delta", "D", "difference in means to detect"},
-    {"sd", "SD", "standard deviation (with --delta)"},
-    {"p1", "P", "or: proportion in group 1"},
-    {"p2", "P", "proportion in group 2"},
-    {"alpha", "A", "two-sided significance level (default 0.05)"},
-    {"power", "P", "power wanted: solve for n per group"},
-    {"n", "N", "n per group: compute the power"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt power_opts[] = {{"delta", "D", "difference in means to detect"},
+                                     {"sd", "SD", "standard deviation (with --delta)"},
+                                     {"p1", "P", "or: proportion in group 1"},
+                                     {"p2", "P", "proportion in group 2"},
+                                     {"alpha", "A", "two-sided significance level (default 0.05)"},
+                                     {"power", "P", "power wanted: solve for n per group"},
+                                     {"n", "N", "n per group: compute the power"},
+                                     {"json", NULL, "print JSON"},
+                                     {0}};
 
 static int run_power(const cli_args *a) {
   double delta = NAN, sd = NAN, p1 = NAN, p2 = NAN, alpha = 0.05, power = 0, n = 0;
   int rc;
-  if ((rc = cli_double(a, "delta", &delta)) || (rc = cli_double(a, "sd", &sd)) ||
-      (rc = cli_double(a, "p1", &p1)) || (rc = cli_double(a, "p2", &p2)) ||
-      (rc = cli_double(a, "alpha", &alpha)) || (rc = cli_double(a, "power", &power)) ||
-      (rc = cli_double(a, "n", &n)))
+  if ((rc = cli_double(a, "delta", &delta)) || (rc = cli_double(a, "sd", &sd)) || (rc = cli_double(a, "p1", &p1)) ||
+      (rc = cli_double(a, "p2", &p2)) || (rc = cli_double(a, "alpha", &alpha)) ||
+      (rc = cli_double(a, "power", &power)) || (rc = cli_double(a, "n", &n)))
     return rc;
   bool means = cli_has(a, "delta") || cli_has(a, "sd");
   bool props = cli_has(a, "p1") || cli_has(a, "p2");
@@ -383,15 +377,14 @@ static int run_power(const cli_args *a) {
   if (cli_has(a, "n") && !(n > 1)) return cli_usage_error(a, "--n must be greater than 1");
   lp_power_result r;
   lp_error err;
-  lp_status st = means ? lp_power_t(n, delta, sd, alpha, power, &r, &err)
-                       : lp_power_prop(n, p1, p2, alpha, power, &r, &err);
+  lp_status st =
+      means ? lp_power_t(n, delta, sd, alpha, power, &r, &err) : lp_power_prop(n, p1, p2, alpha, power, &r, &err);
   if (st) return cli_fail(a, &err);
   if (cli_has(a, "json")) {
     json_t *root = json_pack("{s:s, s:o, s:f, s:o, s:o, s:f, s:f, s:b}", "method",
-                             means ? "two-sample t test" : "two proportions", "n", cli_num(r.n),
-                             "n_per_group_rounded", r.n_rounded, "power", cli_num(r.power),
-                             "power_at_rounded", cli_num(r.power_rounded), "alpha", alpha,
-                             "n_total_rounded", 2 * r.n_rounded, "n_below_minimum", r.n < r.n_min);
+                             means ? "two-sample t test" : "two proportions", "n", cli_num(r.n), "n_per_group_rounded",
+                             r.n_rounded, "power", cli_num(r.power), "power_at_rounded", cli_num(r.power_rounded),
+                             "alpha", alpha, "n_total_rounded", 2 * r.n_rounded, "n_below_minimum", r.n < r.n_min);
     if (means) {
       json_object_set_new(root, "delta", json_real(delta));
       json_object_set_new(root, "sd", json_real(sd));
@@ -403,11 +396,15 @@ static int run_power(const cli_args *a) {
   }
   char b[3][32];
   if (means)
-    printf("two-sample t test power calculation (two-sided, as R's power.t.test)\n\n"
-           "  delta = %g, sd = %g, alpha = %g\n", delta, sd, alpha);
+    printf(
+        "two-sample t test power calculation (two-sided, as R's power.t.test)\n\n"
+        "  delta = %g, sd = %g, alpha = %g\n",
+        delta, sd, alpha);
   else
-    printf("two-sample comparison of proportions (two-sided, as R's power.prop.test)\n\n"
-           "  p1 = %g, p2 = %g, alpha = %g\n", p1, p2, alpha);
+    printf(
+        "two-sample comparison of proportions (two-sided, as R's power.prop.test)\n\n"
+        "  p1 = %g, p2 = %g, alpha = %g\n",
+        p1, p2, alpha);
   printf("  n = %s per group, power = %s\n", cli_fmt(b[0], 32, r.n, 7), cli_fmt(b[1], 32, r.power, 5));
   if (!cli_has(a, "n")) {
     if (r.n < r.n_min)
@@ -415,28 +412,28 @@ static int run_power(const cli_args *a) {
              means ? "a t test" : "the comparison", r.n_min);
     /* The power reached by whole patients: 10 digits, so that a power that
      * rounds to 1 is not printed as if it were the target. */
-    printf("\nrecruit %.0f per group, %.0f in all (before allowing for withdrawals);\n"
-           "the power at %.0f per group is %s\n",
-           r.n_rounded, 2 * r.n_rounded, r.n_rounded, cli_fmt(b[2], 32, r.power_rounded, 10));
+    printf(
+        "\nrecruit %.0f per group, %.0f in all (before allowing for withdrawals);\n"
+        "the power at %.0f per group is %s\n",
+        r.n_rounded, 2 * r.n_rounded, r.n_rounded, cli_fmt(b[2], 32, r.power_rounded, 10));
   }
   return CLI_OK;
 }
 
 /* ---- stats lm ---- */
 
-static const cli_opt lm_opts[] = {
-    {"data", "FILE.csv", "input table"},
-    {"y", "COLUMN", "numeric outcome"},
-    {"covariates", "A,B,...", "covariates (a text column is a factor)"},
-    {"factor", "C,...", "numeric columns to treat as factors"},
-    {"boot", "R", "bootstrap percentile CI for one coefficient with R resamples"},
-    {"term", "NAME", "the coefficient to bootstrap, as named in the output (e.g. armB)"},
-    {"boot-strata", "COLUMN", "resample rows within the levels of this column"},
-    {"seed", "S", "random seed for the bootstrap (default 20160927)"},
-    {"threads", "N", "threads for the bootstrap (results do not depend on it)"},
-    {"level", "L", "confidence level (default 0.95)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt lm_opts[] = {{"data", "FILE.csv", "input table"},
+                                  {"y", "COLUMN", "numeric outcome"},
+                                  {"covariates", "A,B,...", "covariates (a text column is a factor)"},
+                                  {"factor", "C,...", "numeric columns to treat as factors"},
+                                  {"boot", "R", "bootstrap percentile CI for one coefficient with R resamples"},
+                                  {"term", "NAME", "the coefficient to bootstrap, as named in the output (e.g. armB)"},
+                                  {"boot-strata", "COLUMN", "resample rows within the levels of this column"},
+                                  {"seed", "S", "random seed for the bootstrap (default 20160927)"},
+                                  {"threads", "N", "threads for the bootstrap (results do not depend on it)"},
+                                  {"level", "L", "confidence level (default 0.95)"},
+                                  {"json", NULL, "print JSON"},
+                                  {0}};
 
 typedef struct {
   char **cov, **fac;
@@ -458,8 +455,8 @@ static void model_data_clear(model_data *m) {
 }
 
 /* Load the table, drop rows missing y, any covariate or `extra`, build the design. */
-static lp_status load_model(const char *path, const char *ycol, const char *covs, const char *facs,
-                            const char *extra, model_data *m, lp_error *err) {
+static lp_status load_model(const char *path, const char *ycol, const char *covs, const char *facs, const char *extra,
+                            model_data *m, lp_error *err) {
   memset(m, 0, sizeof *m);
   lp_status st;
   if ((st = lp_split_list(covs, &m->cov, &m->ncov, err))) return st;
@@ -556,22 +553,19 @@ static int run_lm(const cli_args *a) {
   if (cli_has(a, "json")) {
     json_t *terms = json_array();
     for (size_t j = 0; j < fit.p; j++) {
-      json_array_append_new(terms, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name",
-                                             j ? m.d.names[j - 1] : "(Intercept)", "coef",
-                                             cli_num(fit.coef[j]), "se", cli_num(fit.se[j]), "t",
+      json_array_append_new(terms, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", j ? m.d.names[j - 1] : "(Intercept)",
+                                             "coef", cli_num(fit.coef[j]), "se", cli_num(fit.se[j]), "t",
                                              cli_num(fit.t[j]), "p", cli_num(fit.pval[j])));
     }
-    json_t *root = json_pack("{s:I, s:I, s:o, s:o, s:f, s:o, s:o}", "n", (json_int_t)m.n,
-                             "n_dropped", (json_int_t)m.dropped, "terms", terms, "sigma",
-                             cli_num(fit.sigma), "df", fit.df_resid, "r_squared",
-                             cli_num(fit.r_squared), "adj_r_squared", cli_num(fit.adj_r_squared));
+    json_t *root = json_pack("{s:I, s:I, s:o, s:o, s:f, s:o, s:o}", "n", (json_int_t)m.n, "n_dropped",
+                             (json_int_t)m.dropped, "terms", terms, "sigma", cli_num(fit.sigma), "df", fit.df_resid,
+                             "r_squared", cli_num(fit.r_squared), "adj_r_squared", cli_num(fit.adj_r_squared));
     if (boot)
       json_object_set_new(root, "bootstrap",
-                          json_pack("{s:s, s:o, s:[o,o], s:f, s:I, s:I, s:I, s:s?}", "term", term,
-                                    "estimate", cli_num(br.estimate), "ci", cli_num(br.ci[0]),
-                                    cli_num(br.ci[1]), "level", o.level, "replicates",
-                                    (json_int_t)o.replicates, "finite", (json_int_t)br.finite,
-                                    "seed", (json_int_t)o.seed, "strata", bstrata));
+                          json_pack("{s:s, s:o, s:[o,o], s:f, s:I, s:I, s:I, s:s?}", "term", term, "estimate",
+                                    cli_num(br.estimate), "ci", cli_num(br.ci[0]), cli_num(br.ci[1]), "level", o.level,
+                                    "replicates", (json_int_t)o.replicates, "finite", (json_int_t)br.finite, "seed",
+                                    (json_int_t)o.seed, "strata", bstrata));
     lp_lm_fit_clear(&fit);
     model_data_clear(&m);
     return cli_print_json(root);
@@ -580,16 +574,14 @@ static int run_lm(const cli_args *a) {
   printf("linear model of %s: %zu rows used, %zu dropped for missing values\n\n", ycol, m.n, m.dropped);
   printf("  %-24s %12s %12s %10s %12s\n", "term", "estimate", "std.error", "t", "p");
   for (size_t j = 0; j < fit.p; j++)
-    printf("  %-24s %12s %12s %10s %12s\n", j ? m.d.names[j - 1] : "(Intercept)",
-           cli_fmt(b[0], 32, fit.coef[j], 6), cli_fmt(b[1], 32, fit.se[j], 6),
-           cli_fmt(b[2], 32, fit.t[j], 4), cli_fmt_p(b[3], 32, fit.pval[j]));
-  printf("\nresidual standard error %s on %.0f degrees of freedom; R-squared %s\n",
-         cli_fmt(b[0], 32, fit.sigma, 6), fit.df_resid, cli_fmt(b[1], 32, fit.r_squared, 4));
+    printf("  %-24s %12s %12s %10s %12s\n", j ? m.d.names[j - 1] : "(Intercept)", cli_fmt(b[0], 32, fit.coef[j], 6),
+           cli_fmt(b[1], 32, fit.se[j], 6), cli_fmt(b[2], 32, fit.t[j], 4), cli_fmt_p(b[3], 32, fit.pval[j]));
+  printf("\nresidual standard error %s on %.0f degrees of freedom; R-squared %s\n", cli_fmt(b[0], 32, fit.sigma, 6),
+         fit.df_resid, cli_fmt(b[1], 32, fit.r_squared, 4));
   if (boot)
     printf("%s: %s, %g%% bootstrap percentile CI %s to %s (%zu resamples%s%s, seed %llu)\n", term,
            cli_fmt(b[0], 32, br.estimate, 6), 100 * o.level, cli_fmt(b[1], 32, br.ci[0], 6),
-           cli_fmt(b[2], 32, br.ci[1], 6), o.replicates, bstrata ? " within " : "",
-           bstrata ? bstrata : "", seed);
+           cli_fmt(b[2], 32, br.ci[1], 6), o.replicates, bstrata ? " within " : "", bstrata ? bstrata : "", seed);
   lp_lm_fit_clear(&fit);
   model_data_clear(&m);
   return CLI_OK;
@@ -597,18 +589,17 @@ static int run_lm(const cli_args *a) {
 
 /* ---- stats interaction ---- */
 
-static const cli_opt inter_opts[] = {
-    {"data", "FILE.csv", "input table"},
-    {"outcome", "COLUMN", "numeric (or 0/1) outcome"},
-    {"group", "COLUMN", "treatment arm, two levels"},
-    {"subgroup", "COLUMN", "subgroup variable (two or more levels)"},
-    {"levels", "A,B", "order of the arms (effect is A minus B)"},
-    {"permutations", "B", "number of permutations (default 10000)"},
-    {"seed", "S", "random seed (default 20160927)"},
-    {"threads", "N", "threads (results do not depend on it)"},
-    {"level", "L", "confidence level of the subgroup intervals (default 0.95)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt inter_opts[] = {{"data", "FILE.csv", "input table"},
+                                     {"outcome", "COLUMN", "numeric (or 0/1) outcome"},
+                                     {"group", "COLUMN", "treatment arm, two levels"},
+                                     {"subgroup", "COLUMN", "subgroup variable (two or more levels)"},
+                                     {"levels", "A,B", "order of the arms (effect is A minus B)"},
+                                     {"permutations", "B", "number of permutations (default 10000)"},
+                                     {"seed", "S", "random seed (default 20160927)"},
+                                     {"threads", "N", "threads (results do not depend on it)"},
+                                     {"level", "L", "confidence level of the subgroup intervals (default 0.95)"},
+                                     {"json", NULL, "print JSON"},
+                                     {0}};
 
 static int run_interaction(const cli_args *a) {
   const char *data, *outcome, *group, *subgroup;
@@ -647,8 +638,8 @@ static int run_interaction(const cli_args *a) {
     st = lp_error_at(&err, LP_EDATA, data, 0, group, "has %zu levels where two are needed", arm.nlevels);
   if (!st) st = lp_factor_init(&sub, t, cs, rows, n, &err);
   if (!st)
-    st = lp_interaction_test(y, arm.codes, sub.codes, n, sub.nlevels, (size_t)perms, seed,
-                             (int)threads, level, &r, &err);
+    st = lp_interaction_test(y, arm.codes, sub.codes, n, sub.nlevels, (size_t)perms, seed, (int)threads, level, &r,
+                             &err);
   char few[320] = "";
   if (!st && (double)r.permutations < LP_INTERACTION_MIN_DEFINED * (double)r.requested)
     snprintf(few, sizeof few,
@@ -662,31 +653,30 @@ static int run_interaction(const cli_args *a) {
   } else if (cli_has(a, "json")) {
     json_t *subs = json_array();
     for (size_t s = 0; s < r.nsub; s++)
-      json_array_append_new(subs, json_pack("{s:s, s:[I,I], s:o, s:o, s:[o,o]}", "level", sub.levels[s],
-                                            "n", (json_int_t)r.sub[s].n[0], (json_int_t)r.sub[s].n[1],
-                                            "estimate", cli_num(r.sub[s].estimate), "se",
-                                            cli_num(r.sub[s].se), "ci", cli_num(r.sub[s].ci[0]),
-                                            cli_num(r.sub[s].ci[1])));
-    json_t *root = json_pack("{s:[s,s], s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "levels",
-                             arm.levels[0], arm.levels[1], "subgroups", subs, "statistic_name",
-                             "cochran-q", "statistic", cli_num(r.statistic), "p", cli_num(r.p),
-                             "permutations", (json_int_t)r.permutations, "permutations_run",
-                             (json_int_t)r.requested, "seed", (json_int_t)seed, "n_used",
-                             (json_int_t)n, "n_dropped", (json_int_t)dropped);
+      json_array_append_new(
+          subs, json_pack("{s:s, s:[I,I], s:o, s:o, s:[o,o]}", "level", sub.levels[s], "n", (json_int_t)r.sub[s].n[0],
+                          (json_int_t)r.sub[s].n[1], "estimate", cli_num(r.sub[s].estimate), "se", cli_num(r.sub[s].se),
+                          "ci", cli_num(r.sub[s].ci[0]), cli_num(r.sub[s].ci[1])));
+    json_t *root =
+        json_pack("{s:[s,s], s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "levels", arm.levels[0], arm.levels[1],
+                  "subgroups", subs, "statistic_name", "cochran-q", "statistic", cli_num(r.statistic), "p",
+                  cli_num(r.p), "permutations", (json_int_t)r.permutations, "permutations_run", (json_int_t)r.requested,
+                  "seed", (json_int_t)seed, "n_used", (json_int_t)n, "n_dropped", (json_int_t)dropped);
     if (root) json_object_set_new(root, "warnings", few[0] ? json_pack("[s]", few) : json_array());
     out = cli_print_json(root);
   } else {
     char b[4][32];
-    printf("effect of %s (%s minus %s) on %s within levels of %s: %zu rows used, %zu dropped\n\n",
-           group, arm.levels[0], arm.levels[1], outcome, subgroup, n, dropped);
+    printf("effect of %s (%s minus %s) on %s within levels of %s: %zu rows used, %zu dropped\n\n", group, arm.levels[0],
+           arm.levels[1], outcome, subgroup, n, dropped);
     printf("  %-16s %6s %6s %12s %12s %12s\n", "subgroup", "n", "n", "estimate", "lower", "upper");
     for (size_t s = 0; s < r.nsub; s++)
       printf("  %-16s %6zu %6zu %12s %12s %12s\n", sub.levels[s], r.sub[s].n[0], r.sub[s].n[1],
              cli_fmt(b[0], 32, r.sub[s].estimate, 5), cli_fmt(b[1], 32, r.sub[s].ci[0], 5),
              cli_fmt(b[2], 32, r.sub[s].ci[1], 5));
-    printf("\nheterogeneity: Cochran's Q = %s, permutation p = %s (%zu permutations of arm and "
-           "subgroup, seed %llu)\n",
-           cli_fmt(b[0], 32, r.statistic, 5), cli_fmt(b[1], 32, r.p, 4), r.permutations, seed);
+    printf(
+        "\nheterogeneity: Cochran's Q = %s, permutation p = %s (%zu permutations of arm and "
+        "subgroup, seed %llu)\n",
+        cli_fmt(b[0], 32, r.statistic, 5), cli_fmt(b[1], 32, r.p, 4), r.permutations, seed);
     if (few[0]) {
       printf("\n");
       cli_wrap(stdout, "warning: ", "  ", few);
@@ -704,17 +694,16 @@ static int run_interaction(const cli_args *a) {
 
 /* ---- stats describe ---- */
 
-static const cli_opt describe_opts[] = {
-    {"data", "FILE.csv", "input table"},
-    {"columns", "A,B,...", "columns to describe (default all)"},
-    {"by", "COLUMN", "describe within the levels of this column"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt describe_opts[] = {{"data", "FILE.csv", "input table"},
+                                        {"columns", "A,B,...", "columns to describe (default all)"},
+                                        {"by", "COLUMN", "describe within the levels of this column"},
+                                        {"json", NULL, "print JSON"},
+                                        {0}};
 
 /* One column within one group: numbers get n, missing, mean, SD, quartiles; text
  * gets counts and percentages of each value (of the non-missing). */
-static lp_status describe_one(const lp_table *t, size_t col, const size_t *rows, size_t n, json_t *out,
-                              bool text_out, lp_error *err) {
+static lp_status describe_one(const lp_table *t, size_t col, const size_t *rows, size_t n, json_t *out, bool text_out,
+                              lp_error *err) {
   size_t nonmissing = 0;
   size_t *keep = malloc((n ? n : 1) * sizeof *keep);
   double *v = malloc((n ? n : 1) * sizeof *v), *work = malloc((n ? n : 1) * sizeof *work);
@@ -740,10 +729,10 @@ static lp_status describe_one(const lp_table *t, size_t col, const size_t *rows,
     json_object_set_new(out, "max", cli_num(d.max));
     if (text_out) {
       char b[7][32];
-      printf("    n %zu, missing %zu: mean %s (SD %s); median %s (IQR %s to %s); range %s to %s\n",
-             nonmissing, n - nonmissing, cli_fmt(b[0], 32, d.mean, 5), cli_fmt(b[1], 32, d.sd, 5),
-             cli_fmt(b[2], 32, d.median, 5), cli_fmt(b[3], 32, d.q1, 5), cli_fmt(b[4], 32, d.q3, 5),
-             cli_fmt(b[5], 32, d.min, 5), cli_fmt(b[6], 32, d.max, 5));
+      printf("    n %zu, missing %zu: mean %s (SD %s); median %s (IQR %s to %s); range %s to %s\n", nonmissing,
+             n - nonmissing, cli_fmt(b[0], 32, d.mean, 5), cli_fmt(b[1], 32, d.sd, 5), cli_fmt(b[2], 32, d.median, 5),
+             cli_fmt(b[3], 32, d.q1, 5), cli_fmt(b[4], 32, d.q3, 5), cli_fmt(b[5], 32, d.min, 5),
+             cli_fmt(b[6], 32, d.max, 5));
     }
   } else {
     lp_factor f;
@@ -754,8 +743,8 @@ static lp_status describe_one(const lp_table *t, size_t col, const size_t *rows,
       size_t c = 0;
       for (size_t i = 0; i < f.n; i++) c += f.codes[i] == (int)l;
       double pct = 100.0 * (double)c / (double)nonmissing;
-      json_array_append_new(counts, json_pack("{s:s, s:I, s:f}", "value", f.levels[l], "count",
-                                              (json_int_t)c, "percent", pct));
+      json_array_append_new(counts,
+                            json_pack("{s:s, s:I, s:f}", "value", f.levels[l], "count", (json_int_t)c, "percent", pct));
       if (text_out) printf("%s %s %zu (%.1f%%)", l ? "," : "", f.levels[l], c, pct);
     }
     if (text_out) printf("\n");
@@ -785,12 +774,14 @@ static int run_describe(const cli_args *a) {
   bool text = !cli_has(a, "json");
   json_t *root = json_pack("{s:s, s:I, s:[]}", "data", data, "rows", (json_int_t)nr, "columns");
   if (cli_has(a, "columns")) st = lp_split_list(cli_str(a, "columns"), &cols, &ncols, &err);
-  else ncols = nc;
+  else
+    ncols = nc;
   if (!st && (lp_calloc(ncols, sizeof *cidx, &cidx) || lp_calloc(nr, sizeof *all, &all)))
     st = lp_error_set(&err, LP_ENOMEM, "out of memory");
   for (size_t j = 0; !st && j < ncols; j++) {
     if (cols) st = lp_table_column(t, cols[j], &cidx[j], &err);
-    else cidx[j] = j;
+    else
+      cidx[j] = j;
   }
   size_t *byrows = NULL, nby = 0;
   if (!st && bycol) {
@@ -853,11 +844,9 @@ static int run_describe(const cli_args *a) {
 }
 
 const cli_cmd cli_stats_cmds[] = {
-    {"stats describe", "n, mean, SD, median and quartiles of numbers; counts and percentages of text",
-     describe_opts, "example:\n  leopards stats describe --data trial.csv --columns age,sex --by arm",
-     run_describe},
-    {"stats compare", "two groups: difference in means or medians, bootstrap CI, Mann-Whitney P",
-     compare_opts,
+    {"stats describe", "n, mean, SD, median and quartiles of numbers; counts and percentages of text", describe_opts,
+     "example:\n  leopards stats describe --data trial.csv --columns age,sex --by arm", run_describe},
+    {"stats compare", "two groups: difference in means or medians, bootstrap CI, Mann-Whitney P", compare_opts,
      "example:\n  leopards stats compare --data trial.csv --outcome sofa_mean --group arm \\\n"
      "      --levels levosimendan,placebo --boot 100000 --seed 1",
      run_compare},
@@ -874,8 +863,7 @@ const cli_cmd cli_stats_cmds[] = {
      "example:\n  leopards stats lm --data trial.csv --y sofa_mean --covariates arm,icu,age,apache2 \\\n"
      "      --boot 100000 --term armplacebo --boot-strata arm",
      run_lm},
-    {"stats interaction", "treatment-by-subgroup heterogeneity: permutation test of arm and subgroup",
-     inter_opts,
+    {"stats interaction", "treatment-by-subgroup heterogeneity: permutation test of arm and subgroup", inter_opts,
      "example:\n  leopards stats interaction --data trial.csv --outcome sofa_mean --group arm \\\n"
      "      --subgroup lactate_gt2 --permutations 10000 --seed 1",
      run_interaction},

@@ -25,8 +25,8 @@ static void surv_clear(surv_data *d) {
   memset(d, 0, sizeof *d);
 }
 
-static lp_status surv_load(const char *path, const char *tcol, const char *ecol, const char *const *extra, size_t nextra,
-                           surv_data *d, lp_error *err) {
+static lp_status surv_load(const char *path, const char *tcol, const char *ecol, const char *const *extra,
+                           size_t nextra, surv_data *d, lp_error *err) {
   memset(d, 0, sizeof *d);
   lp_status st = lp_table_read_csv(path, &d->t, err);
   if (st) return st;
@@ -67,15 +67,14 @@ fail:
 
 /* ---- stats km ---- */
 
-static const cli_opt km_opts[] = {
-    {"data", "FILE.csv", "input table"},
-    {"time", "COLUMN", "follow-up time (>= 0)"},
-    {"event", "COLUMN", "1 = event, 0 = censored"},
-    {"group", "COLUMN", "curves by group, with the log-rank test"},
-    {"at", "T1,T2,...", "survival at these times"},
-    {"level", "L", "confidence level (default 0.95)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt km_opts[] = {{"data", "FILE.csv", "input table"},
+                                  {"time", "COLUMN", "follow-up time (>= 0)"},
+                                  {"event", "COLUMN", "1 = event, 0 = censored"},
+                                  {"group", "COLUMN", "curves by group, with the log-rank test"},
+                                  {"at", "T1,T2,...", "survival at these times"},
+                                  {"level", "L", "confidence level (default 0.95)"},
+                                  {"json", NULL, "print JSON"},
+                                  {0}};
 
 static json_t *step_json(const lp_km_step *s, bool full) {
   if (full)
@@ -138,22 +137,23 @@ static int run_km(const cli_args *a) {
       for (size_t k = 0; k < nat; k++) {
         lp_km_step s;
         if (lp_km_at(&km[g], at[k], &s)) json_array_append_new(ats, step_json(&s, false));
-        else json_array_append_new(ats, json_pack("{s:o, s:I, s:n, s:n, s:n}", "time", cli_num(at[k]), "n_risk",
-                                                  (json_int_t)0, "surv", "lower", "upper"));
+        else
+          json_array_append_new(ats, json_pack("{s:o, s:I, s:n, s:n, s:n}", "time", cli_num(at[k]), "n_risk",
+                                               (json_int_t)0, "surv", "lower", "upper"));
       }
       for (size_t i = 0; i < km[g].nsteps; i++) json_array_append_new(table, step_json(&km[g].steps[i], true));
-      json_array_append_new(groups, json_pack("{s:s, s:I, s:I, s:o, s:[o,o], s:o, s:o}", "level",
-                                              gcol ? f.levels[g] : "all", "n", (json_int_t)km[g].n, "events",
-                                              (json_int_t)km[g].events, "median", cli_num(km[g].median),
-                                              "median_ci", cli_num(km[g].median_lower), cli_num(km[g].median_upper),
-                                              "at", ats, "table", table));
+      json_array_append_new(
+          groups,
+          json_pack("{s:s, s:I, s:I, s:o, s:[o,o], s:o, s:o}", "level", gcol ? f.levels[g] : "all", "n",
+                    (json_int_t)km[g].n, "events", (json_int_t)km[g].events, "median", cli_num(km[g].median),
+                    "median_ci", cli_num(km[g].median_lower), cli_num(km[g].median_upper), "at", ats, "table", table));
     }
-    json_t *root = json_pack("{s:o, s:I, s:I}", "groups", groups, "n_used", (json_int_t)d.n, "n_dropped",
-                             (json_int_t)d.dropped);
+    json_t *root =
+        json_pack("{s:o, s:I, s:I}", "groups", groups, "n_used", (json_int_t)d.n, "n_dropped", (json_int_t)d.dropped);
     json_object_set_new(root, "logrank",
-                        lr.groups ? json_pack("{s:o, s:i, s:o}", "chisq", cli_num(lr.chisq), "df", lr.df, "p",
-                                              cli_num(lr.p))
-                                  : json_null());
+                        lr.groups
+                            ? json_pack("{s:o, s:i, s:o}", "chisq", cli_num(lr.chisq), "df", lr.df, "p", cli_num(lr.p))
+                            : json_null());
     out = cli_print_json(root);
   } else {
     char b[6][32];
@@ -192,18 +192,17 @@ static int run_km(const cli_args *a) {
 
 /* ---- stats cox ---- */
 
-static const cli_opt cox_opts[] = {
-    {"data", "FILE.csv", "input table"},
-    {"time", "COLUMN", "follow-up time (>= 0)"},
-    {"event", "COLUMN", "1 = event, 0 = censored"},
-    {"covariates", "A,B,...", "covariates (a text column is a factor)"},
-    {"factor", "C,...", "numeric covariates to treat as factors"},
-    {"strata", "COLUMN", "separate baseline hazards by this column"},
-    {"cluster", "COLUMN", "robust variance clustered on this column (e.g. ICU)"},
-    {"ties", "efron|breslow", "handling of tied event times (default efron)"},
-    {"level", "L", "confidence level (default 0.95)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt cox_opts[] = {{"data", "FILE.csv", "input table"},
+                                   {"time", "COLUMN", "follow-up time (>= 0)"},
+                                   {"event", "COLUMN", "1 = event, 0 = censored"},
+                                   {"covariates", "A,B,...", "covariates (a text column is a factor)"},
+                                   {"factor", "C,...", "numeric covariates to treat as factors"},
+                                   {"strata", "COLUMN", "separate baseline hazards by this column"},
+                                   {"cluster", "COLUMN", "robust variance clustered on this column (e.g. ICU)"},
+                                   {"ties", "efron|breslow", "handling of tied event times (default efron)"},
+                                   {"level", "L", "confidence level (default 0.95)"},
+                                   {"json", NULL, "print JSON"},
+                                   {0}};
 
 static int run_cox(const cli_args *a) {
   const char *data, *tcol, *ecol, *covs;
@@ -253,7 +252,9 @@ static int run_cox(const cli_args *a) {
   if (!st && scol && !(st = lp_table_column(d.t, scol, &c, &err))) st = lp_factor_init(&sf, d.t, c, d.rows, d.n, &err);
   if (!st && kcol && !(st = lp_table_column(d.t, kcol, &c, &err))) st = lp_factor_init(&kf, d.t, c, d.rows, d.n, &err);
   o.names = (const char *const *)des.names;
-  if (!st) st = lp_cox_fit_compute(d.time, d.event, des.x, d.n, des.p, scol ? sf.codes : NULL, kcol ? kf.codes : NULL, &o, &fit, &err);
+  if (!st)
+    st = lp_cox_fit_compute(d.time, d.event, des.x, d.n, des.p, scol ? sf.codes : NULL, kcol ? kf.codes : NULL, &o,
+                            &fit, &err);
   /* R's warning for coefficients that run off to infinity, in words. */
   char infwarn[1024] = "";
   if (!st && fit.ninfinite) {
@@ -274,28 +275,28 @@ static int run_cox(const cli_args *a) {
   } else if (cli_has(a, "json")) {
     json_t *terms = json_array();
     for (size_t j = 0; j < fit.p; j++)
-      json_array_append_new(terms, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "name",
-                                             des.names[j], "coef", cli_num(fit.coef[j]), "se", cli_num(fit.se[j]),
-                                             "robust_se", fit.robust_se ? cli_num(fit.robust_se[j]) : json_null(),
-                                             "hr", cli_num(fit.hr[j]), "lower", cli_num(fit.lower[j]), "upper",
-                                             cli_num(fit.upper[j]), "z", cli_num(fit.z[j]), "p", cli_num(fit.pval[j]),
-                                             "may_be_infinite", fit.infinite[j]));
-    json_t *root = json_pack("{s:I, s:I, s:[o,o], s:o, s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "n", (json_int_t)fit.n,
-                             "events", (json_int_t)fit.events, "loglik", cli_num(fit.loglik[0]), cli_num(fit.loglik[1]),
-                             "terms", terms, "ties", ties[t], "iterations", fit.iterations, "n_dropped",
-                             (json_int_t)d.dropped, "clusters", kcol ? json_integer((json_int_t)fit.clusters) : json_null(),
-                             "lr_test", cli_num(fit.lr_test), "wald_test", cli_num(fit.wald_test), "score_test",
-                             cli_num(fit.score_test));
+      json_array_append_new(
+          terms, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "name", des.names[j], "coef",
+                           cli_num(fit.coef[j]), "se", cli_num(fit.se[j]), "robust_se",
+                           fit.robust_se ? cli_num(fit.robust_se[j]) : json_null(), "hr", cli_num(fit.hr[j]), "lower",
+                           cli_num(fit.lower[j]), "upper", cli_num(fit.upper[j]), "z", cli_num(fit.z[j]), "p",
+                           cli_num(fit.pval[j]), "may_be_infinite", fit.infinite[j]));
+    json_t *root =
+        json_pack("{s:I, s:I, s:[o,o], s:o, s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "n", (json_int_t)fit.n, "events",
+                  (json_int_t)fit.events, "loglik", cli_num(fit.loglik[0]), cli_num(fit.loglik[1]), "terms", terms,
+                  "ties", ties[t], "iterations", fit.iterations, "n_dropped", (json_int_t)d.dropped, "clusters",
+                  kcol ? json_integer((json_int_t)fit.clusters) : json_null(), "lr_test", cli_num(fit.lr_test),
+                  "wald_test", cli_num(fit.wald_test), "score_test", cli_num(fit.score_test));
     json_t *warnings = json_array();
     if (infwarn[0]) json_array_append_new(warnings, json_string(infwarn));
     json_object_set_new(root, "warnings", warnings);
     out = cli_print_json(root);
   } else {
     char b[8][32];
-    printf("Cox proportional hazards (%s ties): n = %zu, events = %zu, %zu dropped for missing values%s%s\n\n",
-           ties[t], fit.n, fit.events, d.dropped, kcol ? "; robust variance clustered on " : "", kcol ? kcol : "");
-    printf("  %-22s %10s %10s %10s %10s %8s %10s\n", "term", "coef", "exp(coef)", "se(coef)",
-           kcol ? "robust se" : "", "z", "p");
+    printf("Cox proportional hazards (%s ties): n = %zu, events = %zu, %zu dropped for missing values%s%s\n\n", ties[t],
+           fit.n, fit.events, d.dropped, kcol ? "; robust variance clustered on " : "", kcol ? kcol : "");
+    printf("  %-22s %10s %10s %10s %10s %8s %10s\n", "term", "coef", "exp(coef)", "se(coef)", kcol ? "robust se" : "",
+           "z", "p");
     for (size_t j = 0; j < fit.p; j++)
       printf("  %-22s %10s %10s %10s %10s %8s %10s\n", des.names[j], cli_fmt(b[0], 32, fit.coef[j], 5),
              cli_fmt(b[1], 32, fit.hr[j], 5), cli_fmt(b[2], 32, fit.se[j], 5),
@@ -325,8 +326,7 @@ static int run_cox(const cli_args *a) {
 const cli_cmd cli_survival_cmds[] = {
     {"stats km", "Kaplan-Meier curves (Greenwood SE, log CI), medians, survival at times, log-rank test", km_opts,
      "example:\n  leopards stats km --data lung.csv --time time --event dead --group sex --at 180,365", run_km},
-    {"stats cox", "Cox proportional hazards: Efron/Breslow ties, factors, strata, robust variance by cluster",
-     cox_opts,
+    {"stats cox", "Cox proportional hazards: Efron/Breslow ties, factors, strata, robust variance by cluster", cox_opts,
      "example:\n  leopards stats cox --data trial.csv --time time28 --event dead28 \\\n"
      "      --covariates arm,age,apache2 --cluster site",
      run_cox},

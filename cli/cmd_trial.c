@@ -89,7 +89,7 @@ static int run_init(const cli_args *a) {
   lp_site_def *defs = NULL;
   size_t n = 0;
   lp_table *tab = NULL;
-  char (*codes)[8] = NULL;
+  char(*codes)[8] = NULL;
   char *end;
   long num = strtol(sites_opt, &end, 10);
   if (*sites_opt && !*end) {
@@ -135,8 +135,8 @@ static int run_init(const cli_args *a) {
                     "site code '%s': a site code needs 1 to 32 characters without spaces or commas", c);
       for (size_t j = 0; c && j < i && err.status == LP_OK; j++)
         if (!strcmp(defs[j].code, c))
-          lp_error_at(&err, LP_EDATA, sites_opt, line, "code", "site code '%s' is given twice (first on line %ld)",
-                      c, lp_table_line(tab, j));
+          lp_error_at(&err, LP_EDATA, sites_opt, line, "code", "site code '%s' is given twice (first on line %ld)", c,
+                      lp_table_line(tab, j));
       if (err.status != LP_OK) {
         free(defs);
         lp_table_free(tab);
@@ -161,13 +161,14 @@ static int run_init(const cli_args *a) {
   }
   if (cli_has(a, "json")) {
     lp_trial_close(t);
-    return cli_print_json(json_pack("{s:s, s:I, s:s, s:i, s:s}", "db", db, "sites", (json_int_t)n,
-                                    "manager", user, "schema_version", LP_TRIAL_SCHEMA_VERSION, "audit_key", ak));
+    return cli_print_json(json_pack("{s:s, s:I, s:s, s:i, s:s}", "db", db, "sites", (json_int_t)n, "manager", user,
+                                    "schema_version", LP_TRIAL_SCHEMA_VERSION, "audit_key", ak));
   }
-  printf("created %s: %zu sites, arms %s/%s, trial manager %s (schema version %d)\n"
-         "audit key: %s (every change to the trial needs it; a real trial keeps it on the server, "
-         "apart from the database and its backups)\n",
-         db, n, lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1), user, LP_TRIAL_SCHEMA_VERSION, ak);
+  printf(
+      "created %s: %zu sites, arms %s/%s, trial manager %s (schema version %d)\n"
+      "audit key: %s (every change to the trial needs it; a real trial keeps it on the server, "
+      "apart from the database and its backups)\n",
+      db, n, lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1), user, LP_TRIAL_SCHEMA_VERSION, ak);
   lp_trial_close(t);
   return CLI_OK;
 }
@@ -201,26 +202,28 @@ static int run_upgrade(const cli_args *a) {
   if (!lp_trial_audit_keyed(t)) {
     if (lp_audit_key_install(t, ak, user, &err)) {
       lp_trial_close(t);
-      fprintf(stderr, "leopards trial upgrade: the schema is upgraded, but the audit key was not made; run the "
-                      "upgrade again once this is fixed\n");
+      fprintf(stderr,
+              "leopards trial upgrade: the schema is upgraded, but the audit key was not made; run the "
+              "upgrade again once this is fixed\n");
       return cli_fail(a, &err);
     }
     keyed = true;
   }
   lp_trial_close(t);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:i, s:i, s:b, s:o}", "db", db, "from", from, "to",
-                                    LP_TRIAL_SCHEMA_VERSION, "upgraded", from != LP_TRIAL_SCHEMA_VERSION,
-                                    "audit_key", keyed ? json_string(ak) : json_null()));
+    return cli_print_json(json_pack("{s:s, s:i, s:i, s:b, s:o}", "db", db, "from", from, "to", LP_TRIAL_SCHEMA_VERSION,
+                                    "upgraded", from != LP_TRIAL_SCHEMA_VERSION, "audit_key",
+                                    keyed ? json_string(ak) : json_null()));
   if (from == LP_TRIAL_SCHEMA_VERSION && !keyed)
     printf("%s is at schema version %d already, with its audit key: nothing to do\n", db, from);
   else if (from != LP_TRIAL_SCHEMA_VERSION)
-    printf("upgraded %s from schema version %d to %d by %s (a copy of the old file is %s.schema-v%d.bak)\n", db,
-           from, LP_TRIAL_SCHEMA_VERSION, user, db, from);
+    printf("upgraded %s from schema version %d to %d by %s (a copy of the old file is %s.schema-v%d.bak)\n", db, from,
+           LP_TRIAL_SCHEMA_VERSION, user, db, from);
   if (keyed)
-    printf("audit key created: %s (mode 0600; from now on every write needs it: keep it on the server, apart "
-           "from the database and its backups)\n",
-           ak);
+    printf(
+        "audit key created: %s (mode 0600; from now on every write needs it: keep it on the server, apart "
+        "from the database and its backups)\n",
+        ak);
   return CLI_OK;
 }
 
@@ -260,8 +263,8 @@ static int run_user_add(const cli_args *a) {
   }
   lp_trial_close(t);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:s, s:s?, s:b}", "name", name, "role", roles[role], "site",
-                                    cli_str(a, "site"), "pi", pi));
+    return cli_print_json(
+        json_pack("{s:s, s:s, s:s?, s:b}", "name", name, "role", roles[role], "site", cli_str(a, "site"), "pi", pi));
   printf("registered %s as %s%s%s%s\n", name, roles[role], cli_str(a, "site") ? " at site " : "",
          cli_str(a, "site") ? cli_str(a, "site") : "", pi ? ", its principal investigator" : "");
   return CLI_OK;
@@ -315,25 +318,20 @@ static int run_generate(const cli_args *a) {
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "key", kp, "key_created", created,
-                                    "sites", (json_int_t)sum.sites, "slots_added",
-                                    (json_int_t)sum.slots_added, "slots_total",
-                                    (json_int_t)sum.slots_total, "slots_checked",
-                                    (json_int_t)sum.slots_checked));
+    return cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:I}", "key", kp, "key_created", created, "sites",
+                                    (json_int_t)sum.sites, "slots_added", (json_int_t)sum.slots_added, "slots_total",
+                                    (json_int_t)sum.slots_total, "slots_checked", (json_int_t)sum.slots_checked));
   printf("%s%s; %ld sites: %ld slots added, %ld in all; %ld existing slots re-derived from the secret and equal\n",
-         created ? "new key written to " : "key ", kp, sum.sites, sum.slots_added, sum.slots_total,
-         sum.slots_checked);
-  if (created)
-    printf("keep %s apart from the database (mode 0600): whoever holds it can see every allocation\n", kp);
+         created ? "new key written to " : "key ", kp, sum.sites, sum.slots_added, sum.slots_total, sum.slots_checked);
+  if (created) printf("keep %s apart from the database (mode 0600): whoever holds it can see every allocation\n", kp);
   return CLI_OK;
 }
 
-static const cli_opt report_opts[] = {
-    {"db", "FILE", "trial database"},
-    CLI_AUDIT_KEY_OPT,
-    {"key", "FILE", "key file"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt report_opts[] = {{"db", "FILE", "trial database"},
+                                      CLI_AUDIT_KEY_OPT,
+                                      {"key", "FILE", "key file"},
+                                      {"json", NULL, "print JSON"},
+                                      {0}};
 
 static int run_report(const cli_args *a) {
   lp_trial *t;
@@ -364,40 +362,39 @@ static int run_report(const cli_args *a) {
         snprintf(key, sizeof key, "%d", r.block_sizes[z]);
         json_object_set_new(blocks, key, json_integer(x->blocks_started[z]));
       }
-      json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "site", x->site,
-                                             "slots", (json_int_t)x->slots, "used", (json_int_t)x->used,
-                                             "arm_a", (json_int_t)x->used_arm[0], "arm_b",
-                                             (json_int_t)x->used_arm[1], "max_imbalance",
-                                             (json_int_t)x->max_imbalance, "expected_correct_guesses",
-                                             cli_num(x->expected_correct), "blocks_by_size", blocks));
+      json_array_append_new(
+          sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "site", x->site, "slots", (json_int_t)x->slots,
+                           "used", (json_int_t)x->used, "arm_a", (json_int_t)x->used_arm[0], "arm_b",
+                           (json_int_t)x->used_arm[1], "max_imbalance", (json_int_t)x->max_imbalance,
+                           "expected_correct_guesses", cli_num(x->expected_correct), "blocks_by_size", blocks));
     }
-    json_t *root = json_pack(
-        "{s:o, s:b, s:I, s:I, s:I, s:{s:s, s:o, s:o, s:f, s:o}, s:o}", "block_sizes", sizes,
-        "reproduces_from_secret", r.reproduces, "allocated", (json_int_t)r.used, "arm_a",
-        (json_int_t)r.used_arm[0], "arm_b", (json_int_t)r.used_arm[1], "predictability", "strategy",
-        "convergence (guess the arm behind in the site; coin toss on ties)", "expected_correct_guesses",
-        cli_num(r.expected_correct), "per_allocation", cli_num(r.used ? per : NAN), "coin", 0.5,
-        "design_per_allocation", cli_num(r.design_rate), "sites", sites);
+    json_t *root =
+        json_pack("{s:o, s:b, s:I, s:I, s:I, s:{s:s, s:o, s:o, s:f, s:o}, s:o}", "block_sizes", sizes,
+                  "reproduces_from_secret", r.reproduces, "allocated", (json_int_t)r.used, "arm_a",
+                  (json_int_t)r.used_arm[0], "arm_b", (json_int_t)r.used_arm[1], "predictability", "strategy",
+                  "convergence (guess the arm behind in the site; coin toss on ties)", "expected_correct_guesses",
+                  cli_num(r.expected_correct), "per_allocation", cli_num(r.used ? per : NAN), "coin", 0.5,
+                  "design_per_allocation", cli_num(r.design_rate), "sites", sites);
     lp_list_report_clear(&r);
     lp_trial_close(t);
     return cli_print_json(root);
   }
-  printf("randomisation list (A = %s, B = %s): block sizes ", lp_trial_arm_label(t, 0),
-         lp_trial_arm_label(t, 1));
+  printf("randomisation list (A = %s, B = %s): block sizes ", lp_trial_arm_label(t, 0), lp_trial_arm_label(t, 1));
   for (size_t i = 0; i < r.nsizes; i++) printf("%s%d", i ? "," : "", r.block_sizes[i]);
   printf(" (for the statistician only); %s from the secret\n",
          r.reproduces ? "every slot reproduces" : "SLOTS DO NOT REPRODUCE");
-  printf("allocated %ld: %s %ld, %s %ld\n", r.used, lp_trial_arm_label(t, 0), r.used_arm[0],
-         lp_trial_arm_label(t, 1), r.used_arm[1]);
+  printf("allocated %ld: %s %ld, %s %ld\n", r.used, lp_trial_arm_label(t, 0), r.used_arm[0], lp_trial_arm_label(t, 1),
+         r.used_arm[1]);
   printf("predictability (convergence strategy: guess the arm behind in the site, coin on ties):\n");
-  printf("  expected correct guesses %.1f of %ld (%.3f per allocation; a coin gets 0.500; the design "
-         "gives %.3f in the long run)\n\n",
-         r.expected_correct, r.used, per, r.design_rate);
+  printf(
+      "  expected correct guesses %.1f of %ld (%.3f per allocation; a coin gets 0.500; the design "
+      "gives %.3f in the long run)\n\n",
+      r.expected_correct, r.used, per, r.design_rate);
   printf("  %-10s %6s %6s %6s %6s %9s %10s\n", "site", "slots", "used", "A", "B", "max |A-B|", "guesses");
   for (size_t i = 0; i < r.nsites; i++) {
     lp_list_site_report *x = &r.sites[i];
-    printf("  %-10s %6ld %6ld %6ld %6ld %9ld %10.1f\n", x->site, x->slots, x->used, x->used_arm[0],
-           x->used_arm[1], x->max_imbalance, x->expected_correct);
+    printf("  %-10s %6ld %6ld %6ld %6ld %9ld %10.1f\n", x->site, x->slots, x->used, x->used_arm[0], x->used_arm[1],
+           x->max_imbalance, x->expected_correct);
   }
   lp_list_report_clear(&r);
   lp_trial_close(t);
@@ -440,9 +437,9 @@ static int run_screen(const cli_args *a) {
       return cli_print_json(json_pack("{s:I, s:s, s:s?, s:b, s:s, s:s?}", "screening_id", (json_int_t)r.id, "site",
                                       site, "patient", patient, "eligible", r.eligible, "failed", r.failed,
                                       "reason_not_enrolled", why));
-    printf("screening %ld at site %s%s%s: %s%s%s\n", r.id, site, patient ? ", patient " : "",
-           patient ? patient : "", r.eligible ? "eligible" : "not eligible: ",
-           r.eligible && why ? ", not enrolled: " : "", r.eligible ? (why ? why : "") : r.failed);
+    printf("screening %ld at site %s%s%s: %s%s%s\n", r.id, site, patient ? ", patient " : "", patient ? patient : "",
+           r.eligible ? "eligible" : "not eligible: ", r.eligible && why ? ", not enrolled: " : "",
+           r.eligible ? (why ? why : "") : r.failed);
     return CLI_OK;
   }
   size_t count, eligible;
@@ -451,7 +448,8 @@ static int run_screen(const cli_args *a) {
     return cli_usage_error(a, "--patient goes with a single --json-in object; in a batch each row has its patient");
   }
   if (jin) s = lp_trial_screen_many(t, jin, "--json-in", user, &count, &eligible, &err);
-  else s = lp_trial_screen_csv(t, data, site, user, &count, &eligible, &err);
+  else
+    s = lp_trial_screen_csv(t, data, site, user, &count, &eligible, &err);
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
   if (cli_has(a, "json"))
@@ -462,15 +460,14 @@ static int run_screen(const cli_args *a) {
 
 /* ---- randomize ---- */
 
-static const cli_opt rand_opts[] = {
-    {"db", "FILE", "trial database"},
-    CLI_AUDIT_KEY_OPT,
-    {"site", "S", "site"},
-    {"patient", "P", "patient code (screened eligible at the site)"},
-    {"user", "NAME", "investigator at the site"},
-    {"key", "FILE", "randomisation service only: lets the list extend itself"},
-    {"json", NULL, "print JSON"},
-    {0}};
+static const cli_opt rand_opts[] = {{"db", "FILE", "trial database"},
+                                    CLI_AUDIT_KEY_OPT,
+                                    {"site", "S", "site"},
+                                    {"patient", "P", "patient code (screened eligible at the site)"},
+                                    {"user", "NAME", "investigator at the site"},
+                                    {"key", "FILE", "randomisation service only: lets the list extend itself"},
+                                    {"json", NULL, "print JSON"},
+                                    {0}};
 
 static int run_randomize(const cli_args *a) {
   const char *site, *patient, *user;
@@ -493,18 +490,20 @@ static int run_randomize(const cli_args *a) {
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
   if (!r.existing && r.slots_left < 10 && !k)
-    fprintf(stderr, "leopards randomize: warning: site %s has %ld unused slots left; ask the statistician to "
-                    "extend the list\n", r.site, r.slots_left);
+    fprintf(stderr,
+            "leopards randomize: warning: site %s has %ld unused slots left; ask the statistician to "
+            "extend the list\n",
+            r.site, r.slots_left);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}", "patient", r.patient, "site", r.site,
-                                    "sequence", (json_int_t)r.sequence, "pack", (json_int_t)r.pack,
-                                    "randomized_at", r.randomized_at, "existing", r.existing));
+    return cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}", "patient", r.patient, "site", r.site, "sequence",
+                                    (json_int_t)r.sequence, "pack", (json_int_t)r.pack, "randomized_at",
+                                    r.randomized_at, "existing", r.existing));
   if (r.existing)
-    printf("patient %s was already randomised at site %s on %s by %s: pack %ld (no new allocation)\n",
-           r.patient, r.site, r.randomized_at, r.user, r.pack);
+    printf("patient %s was already randomised at site %s on %s by %s: pack %ld (no new allocation)\n", r.patient,
+           r.site, r.randomized_at, r.user, r.pack);
   else
-    printf("patient %s randomised at site %s: give pack %ld (site sequence %ld, %s)\n", r.patient, r.site,
-           r.pack, r.sequence, r.randomized_at);
+    printf("patient %s randomised at site %s: give pack %ld (site sequence %ld, %s)\n", r.patient, r.site, r.pack,
+           r.sequence, r.randomized_at);
   return CLI_OK;
 }
 
@@ -543,15 +542,16 @@ static int run_unblind(const cli_args *a) {
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "patient", u.patient, "site", u.site,
-                                    "arm", u.arm ? "B" : "A", "arm_label", label, "unblinded_by", u.user,
-                                    "unblinded_at", u.at, "unblinding_id", (json_int_t)u.id));
-  printf("patient %s (site %s) received: %s (arm %s)\nunblinding %ld recorded at %s by %s\n", u.patient,
-         u.site, label, u.arm ? "B" : "A", u.id, u.at, u.user);
+    return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "patient", u.patient, "site", u.site, "arm",
+                                    u.arm ? "B" : "A", "arm_label", label, "unblinded_by", u.user, "unblinded_at", u.at,
+                                    "unblinding_id", (json_int_t)u.id));
+  printf("patient %s (site %s) received: %s (arm %s)\nunblinding %ld recorded at %s by %s\n", u.patient, u.site, label,
+         u.arm ? "B" : "A", u.id, u.at, u.user);
   return CLI_OK;
 }
 
-static const cli_opt unblind_list_opts[] = {{"db", "FILE", "trial database"}, CLI_AUDIT_KEY_OPT, {"json", NULL, "print JSON"}, {0}};
+static const cli_opt unblind_list_opts[] = {
+    {"db", "FILE", "trial database"}, CLI_AUDIT_KEY_OPT, {"json", NULL, "print JSON"}, {0}};
 
 static int run_unblind_list(const cli_args *a) {
   lp_trial *t;
@@ -566,16 +566,16 @@ static int run_unblind_list(const cli_args *a) {
   if (cli_has(a, "json")) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-      json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)u[i].id,
-                                           "patient", u[i].patient, "site", u[i].site, "user", u[i].user,
-                                           "at", u[i].at, "reason", u[i].reason));
+      json_array_append_new(
+          arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)u[i].id, "patient", u[i].patient, "site",
+                         u[i].site, "user", u[i].user, "at", u[i].at, "reason", u[i].reason));
     free(u);
     return cli_print_json(arr);
   }
   printf("%zu emergency unblinding%s\n", n, n == 1 ? "" : "s");
   for (size_t i = 0; i < n; i++)
-    printf("  %ld  %s  patient %s (site %s)  by %s: %s\n", u[i].id, u[i].at, u[i].patient, u[i].site,
-           u[i].user, u[i].reason);
+    printf("  %ld  %s  patient %s (site %s)  by %s: %s\n", u[i].id, u[i].at, u[i].patient, u[i].site, u[i].user,
+           u[i].reason);
   free(u);
   return CLI_OK;
 }
@@ -595,11 +595,11 @@ static json_t *progress_site_json(const lp_progress_site *s) {
   return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "site", s->code,
                    "screened", (json_int_t)s->screened, "eligible", (json_int_t)s->eligible, "randomised",
                    (json_int_t)s->randomised, "slots_left", (json_int_t)s->slots_left, "withdrawn",
-                   (json_int_t)s->withdrawn, "baseline", (json_int_t)s->baseline, "infusion",
-                   (json_int_t)s->infusion, "outcome", (json_int_t)s->outcome, "days_expected",
-                   (json_int_t)s->days_expected, "days_recorded", (json_int_t)s->days_recorded, "items",
-                   (json_int_t)s->items, "infusion_due", (json_int_t)s->infusion_due, "outcome_due",
-                   (json_int_t)s->outcome_due, "first", s->first, "last", s->last);
+                   (json_int_t)s->withdrawn, "baseline", (json_int_t)s->baseline, "infusion", (json_int_t)s->infusion,
+                   "outcome", (json_int_t)s->outcome, "days_expected", (json_int_t)s->days_expected, "days_recorded",
+                   (json_int_t)s->days_recorded, "items", (json_int_t)s->items, "infusion_due",
+                   (json_int_t)s->infusion_due, "outcome_due", (json_int_t)s->outcome_due, "first", s->first, "last",
+                   s->last);
 }
 
 static json_t *progress_json(const lp_progress_site *s) {
@@ -618,9 +618,9 @@ static void progress_site_row(const lp_progress_site *s) {
              100.0 * (double)s->days_recorded / (double)s->days_expected);
   else
     snprintf(days, sizeof days, "-");
-  printf("  %-8s %8ld %8ld %10ld %6ld %9ld/%-4ld %7ld/%-4ld %7ld/%-4ld %-18s %5ld\n", s->code, s->screened,
-         s->eligible, s->randomised, s->slots_left, s->baseline, followed, s->infusion, s->infusion_due, s->outcome,
-         s->outcome_due, days, s->items);
+  printf("  %-8s %8ld %8ld %10ld %6ld %9ld/%-4ld %7ld/%-4ld %7ld/%-4ld %-18s %5ld\n", s->code, s->screened, s->eligible,
+         s->randomised, s->slots_left, s->baseline, followed, s->infusion, s->infusion_due, s->outcome, s->outcome_due,
+         days, s->items);
 }
 
 static int run_status(const cli_args *a) {
@@ -650,10 +650,10 @@ static int run_status(const cli_args *a) {
       json_array_append_new(months, json_pack("{s:s, s:I}", "month", p.months[i].month, "randomised",
                                               (json_int_t)p.months[i].randomised));
     for (size_t i = 0; i < p.nitems; i++)
-      json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site",
-                                             p.items[i].site, "what", p.items[i].what));
-    json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_json(&p.total),
-                             "sites", sites, "months", months, "items", items);
+      json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site", p.items[i].site,
+                                             "what", p.items[i].what));
+    json_t *root = json_pack("{s:s, s:o, s:o, s:o, s:o}", "as_of", p.as_of, "total", progress_json(&p.total), "sites",
+                             sites, "months", months, "items", items);
     json_object_set_new(root, "data_quality",
                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "queries_open", (json_int_t)qopen, "queries_answered",
                                   (json_int_t)qanswered, "forms", (json_int_t)tot.forms, "forms_verified",
@@ -666,9 +666,10 @@ static int run_status(const cli_args *a) {
          all->eligible, all->randomised);
   if (all->randomised) printf(" (%s to %s)", all->first, all->last);
   printf(", %ld withdrew consent\n", all->withdrawn);
-  printf("consent: %ld randomised on a legal representative's consent, %ld owing retrospective consent, %ld refused "
-         "it\n\n",
-         all->consent_by_representative, all->retrospective_due, all->retrospective_refused);
+  printf(
+      "consent: %ld randomised on a legal representative's consent, %ld owing retrospective consent, %ld refused "
+      "it\n\n",
+      all->consent_by_representative, all->retrospective_due, all->retrospective_refused);
   printf("  %-8s %8s %8s %10s %6s %14s %12s %12s %-18s %5s\n", "site", "screened", "eligible", "randomised", "slots",
          "baseline", "infusion", "outcome", "daily records", "items");
   printf("  %-8s %8s %8s %10s %6s %14s %12s %12s %s\n", "", "", "", "", "left", "recorded/due", "rec./due", "rec./due",
@@ -689,9 +690,10 @@ static int run_status(const cli_args *a) {
       printf("  %s (site %s): %s\n", p.items[i].patient, p.items[i].site, p.items[i].what);
     if (p.nitems > (size_t)show) printf("  ... and %zu more (--items N, or --json for all)\n", p.nitems - (size_t)show);
   }
-  printf("\ndata queries: %ld open, %ld answered (not closed); source data verification: %ld of %ld forms; "
-         "casebooks signed: %ld of %ld (leopards query list, leopards sdv)\n",
-         qopen, qanswered, tot.verified, tot.forms, tot.signed_valid, tot.patients);
+  printf(
+      "\ndata queries: %ld open, %ld answered (not closed); source data verification: %ld of %ld forms; "
+      "casebooks signed: %ld of %ld (leopards query list, leopards sdv)\n",
+      qopen, qanswered, tot.verified, tot.forms, tot.signed_valid, tot.patients);
   lp_progress_clear(&p);
   return CLI_OK;
 }
@@ -739,8 +741,10 @@ static int run_lock(const cli_args *a) {
     return cli_print_json(json_pack("{s:b, s:s, s:b, s:s?}", "locked", 1, "by", user, "signed", signed_, "signature",
                                     signed_ ? sig.state : NULL));
   if (signed_) printf("lock %s\n", sig.state);
-  printf("database locked by %s: no data can change; the statistician can now export the allocations "
-         "with the key\n", user);
+  printf(
+      "database locked by %s: no data can change; the statistician can now export the allocations "
+      "with the key\n",
+      user);
   return CLI_OK;
 }
 
@@ -751,52 +755,46 @@ static char screen_usage[6144], record_usage[LP_RECORD_COUNT][6144];
 const cli_cmd cli_trial_cmds[] = {
     {"trial init", "create a trial database (schema, sites, first trial manager)", init_opts,
      "example:\n  leopards trial init --db trial.db --sites 34 --user alice", run_init},
-    {"trial upgrade", "bring an older trial file to this version's schema (audited; keeps a copy first)",
-     upgrade_opts,
+    {"trial upgrade", "bring an older trial file to this version's schema (audited; keeps a copy first)", upgrade_opts,
      "Nothing else changes a file's schema: reading commands refuse an older file untouched,\n"
      "and writing ones ask for this upgrade first.",
      run_upgrade},
     {"user add", "register a user: investigator (of a site), manager, statistician or monitor", user_opts, NULL,
      run_user_add},
-    {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)",
-     gen_opts,
+    {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)", gen_opts,
      "Each site gets 1:1 permuted blocks (sizes drawn uniformly from --block-sizes) from a\n"
      "ChaCha20 stream keyed by the secret in the key file; arms are stored sealed. Run it\n"
      "again at any time to top every site up to --initial-per-site unused slots.",
      run_generate},
     {"list report", "balance and predictability of the list (statistician, with the key)", report_opts, NULL,
      run_report},
-    {"screen", "record a screened patient: eligibility inputs, criteria met or failed", screen_opts,
-     screen_usage, run_screen},
-    {"randomize", "randomise an eligible patient: take the site's next slot, print the pack number",
-     rand_opts,
+    {"screen", "record a screened patient: eligibility inputs, criteria met or failed", screen_opts, screen_usage,
+     run_screen},
+    {"randomize", "randomise an eligible patient: take the site's next slot, print the pack number", rand_opts,
      "Prints the pack number, never the arm. A patient is randomised once: a second request\n"
      "prints the first allocation. JSON: {patient, site, sequence, pack, randomized_at, existing}.",
      run_randomize},
-    {"unblind", "emergency unblinding of one patient by the key holder, on an investigator's request",
-     unblind_opts,
+    {"unblind", "emergency unblinding of one patient by the key holder, on an investigator's request", unblind_opts,
      "Investigators never hold the key: the statistician (or a trial manager with the key) unblinds,\n"
      "naming who asked (--requested-by) and why; both are recorded before the arm is shown.\n"
      "A site investigator unblinds their own patient through the web server instead.",
      run_unblind},
-    {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL,
-     run_unblind_list},
+    {"unblind list", "list the emergency unblindings (never the arms)", unblind_list_opts, NULL, run_unblind_list},
     {"status", "recruitment and data completeness by site, and what is missing or due (no arms)", status_opts,
      "example:\n  leopards status --db trial.db --as-of 2015-06-30", run_status},
-    {"record", "record clinical data: leopards record --db trial.db KIND ... (KIND as below)",
-     cli_record_any_opts, NULL, cli_run_record},
+    {"record", "record clinical data: leopards record --db trial.db KIND ... (KIND as below)", cli_record_any_opts,
+     NULL, cli_run_record},
     {"record baseline", "record baseline data (Tables 1 and 2, APACHE II, SOFA)", cli_record_opts,
      record_usage[LP_RECORD_BASELINE], cli_run_record},
-    {"record daily", "record daily ICU data (SOFA inputs, vasoactive doses, ventilation, RRT)",
-     cli_record_opts, record_usage[LP_RECORD_DAILY], cli_run_record},
-    {"record infusion", "record study-drug infusion events", cli_record_opts,
-     record_usage[LP_RECORD_INFUSION], cli_run_record},
-    {"record outcome", "record outcomes (discharges, death, weaning, consent withdrawal)",
-     cli_record_opts, record_usage[LP_RECORD_OUTCOME], cli_run_record},
-    {"record ae", "record adverse events", cli_record_opts, record_usage[LP_RECORD_AE],
+    {"record daily", "record daily ICU data (SOFA inputs, vasoactive doses, ventilation, RRT)", cli_record_opts,
+     record_usage[LP_RECORD_DAILY], cli_run_record},
+    {"record infusion", "record study-drug infusion events", cli_record_opts, record_usage[LP_RECORD_INFUSION],
      cli_run_record},
-    {"record delete", "delete one clinical record, with a reason (kept in the audit trail)",
-     cli_delete_opts, NULL, cli_run_delete},
+    {"record outcome", "record outcomes (discharges, death, weaning, consent withdrawal)", cli_record_opts,
+     record_usage[LP_RECORD_OUTCOME], cli_run_record},
+    {"record ae", "record adverse events", cli_record_opts, record_usage[LP_RECORD_AE], cli_run_record},
+    {"record delete", "delete one clinical record, with a reason (kept in the audit trail)", cli_delete_opts, NULL,
+     cli_run_delete},
     {"audit verify", "check the schema, the audit chain (and its MACs) and every trial row against it", cli_verify_opts,
      "Exit 0 when intact, 1 naming the first edited, deleted, inserted or reordered entry,\n"
      "every row changed outside leopards and every table, column, index, view or trigger\n"
@@ -806,13 +804,13 @@ const cli_cmd cli_trial_cmds[] = {
      "can rebuild. --checkpoint checks every head recorded by 'audit checkpoint --append'\n"
      "(truncation, rollback to an older copy); --anchor checks one head given inline.",
      cli_run_verify},
-    {"audit checkpoint", "print the head of the audit chain as one line (entry, hash, UTC time), or append it to a file",
+    {"audit checkpoint",
+     "print the head of the audit chain as one line (entry, hash, UTC time), or append it to a file",
      cli_checkpoint_opts,
      "Keep the checkpoint file apart from the database (another machine, write-once storage): 'audit verify\n"
      "--checkpoint FILE' then proves that the trail still extends every line of it.",
      cli_run_checkpoint},
-    {"audit log", "print the audit trail (optionally one patient's entries)", cli_log_opts, NULL,
-     cli_run_log},
+    {"audit log", "print the audit trail (optionally one patient's entries)", cli_log_opts, NULL, cli_run_log},
     {"lock", "lock the database: no data can change afterwards", lock_opts, NULL, run_lock},
     {"export", "export the trial as CSV (arms only with the key, only after lock) or CDISC ODM", cli_export_opts,
      "Writes DIR/<table>.csv for every table, DIR/data_dictionary.csv and DIR/manifest.csv;\n"
@@ -826,10 +824,9 @@ const cli_cmd cli_trial_cmds[] = {
      "  leopards export --db trial.db --format odm --out trial-odm.xml\n"
      "  leopards export --db trial.db --format odm --transactional --out trial-audit.xml",
      cli_run_export},
-    {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts,
-     NULL, cli_run_import},
-    {"backup", "a consistent copy of the trial while it is in use (never over an existing file)",
-     cli_backup_opts,
+    {"import", "build a fresh database from an export (verified by its audit trail)", cli_import_opts, NULL,
+     cli_run_import},
+    {"backup", "a consistent copy of the trial while it is in use (never over an existing file)", cli_backup_opts,
      "The copy is the trial as of one commit (SQLite's online backup), written under a temporary\n"
      "name and moved into place, then its audit trail is verified (exit 1 if it is not intact).\n"
      "Key files are never in a backup: keep them elsewhere (see docs/trial.md).",

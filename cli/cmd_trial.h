@@ -9,7 +9,8 @@
 
 /* Every command that opens a trial takes the audit key file (writes need it once the
  * trial has one; read-only commands ignore a key that is absent). */
-#define CLI_AUDIT_KEY_OPT {"audit-key", "FILE", "audit key file (default: DB.audit-key beside the database)"}
+#define CLI_AUDIT_KEY_OPT \
+  { "audit-key", "FILE", "audit key file (default: DB.audit-key beside the database)" }
 
 /* Open --db / load --key; on failure print the error and return the exit code.
  * cli_trial_open also loads the audit key: --audit-key, else DB.audit-key when it
@@ -19,8 +20,8 @@ int cli_trial_open(const cli_args *a, lp_trial **t);
 int cli_trial_open_readonly(const cli_args *a, lp_trial **t);
 int cli_trial_key(const cli_args *a, lp_trial *t, lp_trial_key **k);
 
-extern const cli_opt cli_record_opts[], cli_record_any_opts[], cli_delete_opts[], cli_verify_opts[], cli_log_opts[], cli_export_opts[],
-    cli_import_opts[], cli_backup_opts[], cli_restore_opts[];
+extern const cli_opt cli_record_opts[], cli_record_any_opts[], cli_delete_opts[], cli_verify_opts[], cli_log_opts[],
+    cli_export_opts[], cli_import_opts[], cli_backup_opts[], cli_restore_opts[];
 int cli_run_backup(const cli_args *a);
 int cli_run_restore(const cli_args *a);
 int cli_run_record(const cli_args *a);

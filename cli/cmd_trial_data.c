@@ -12,18 +12,22 @@
 /* ---- record ---- */
 
 /* The options of every record command (with or without the kind as a word). */
-#define RECORD_OPTS                                                                       \
-  {"db", "FILE", "trial database"}, CLI_AUDIT_KEY_OPT,                                    \
-  {"json-in", "JSON", "one record as a JSON object, or an array of them"},                \
-  {"data", "FILE.csv", "records, one per row (header row of field names)"},               \
-  {"user", "NAME", "investigator of the patient's site, or trial manager"},               \
-  {"reason", "TEXT", "reason for changing existing records (required for a change)"},     \
-  {"json", NULL, "print JSON"}
+#define RECORD_OPTS                                                                         \
+  {"db", "FILE", "trial database"}, CLI_AUDIT_KEY_OPT,                                      \
+      {"json-in", "JSON", "one record as a JSON object, or an array of them"},              \
+      {"data", "FILE.csv", "records, one per row (header row of field names)"},             \
+      {"user", "NAME", "investigator of the patient's site, or trial manager"},             \
+      {"reason", "TEXT", "reason for changing existing records (required for a change)"}, { \
+    "json", NULL, "print JSON"                                                              \
+  }
 
 const cli_opt cli_record_opts[] = {RECORD_OPTS, {0}};
 
-const cli_opt cli_record_any_opts[] = {
-    {"_", "KIND", "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help'; consent: 'leopards record consent')"}, RECORD_OPTS, {0}};
+const cli_opt cli_record_any_opts[] = {{"_", "KIND",
+                                        "baseline, daily, infusion, outcome or ae (see 'leopards record KIND --help'; "
+                                        "consent: 'leopards record consent')"},
+                                       RECORD_OPTS,
+                                       {0}};
 
 int cli_run_record(const cli_args *a) {
   const char *user, *jin = cli_str(a, "json-in"), *data = cli_str(a, "data");
@@ -51,11 +55,12 @@ int cli_run_record(const cli_args *a) {
     const lp_finding *f = &fs.items[i];
     char where[320] = "";
     if (f->line) snprintf(where, sizeof where, "%s:%ld: ", f->source, f->line);
-    else if (strcmp(f->source, "--json-in")) snprintf(where, sizeof where, "%s: ", f->source);
+    else if (strcmp(f->source, "--json-in"))
+      snprintf(where, sizeof where, "%s: ", f->source);
     char day[24] = "";
     if (f->day) snprintf(day, sizeof day, " day %d", f->day);
-    fprintf(stderr, "leopards: %s: %s%s %s%s%s%s: %s\n", lp_finding_level_name(f->level), where, f->form,
-            f->patient, day, f->field[0] ? ", " : "", f->field, f->text);
+    fprintf(stderr, "leopards: %s: %s%s %s%s%s%s: %s\n", lp_finding_level_name(f->level), where, f->form, f->patient,
+            day, f->field[0] ? ", " : "", f->field, f->text);
   }
   if (unknown_field) fprintf(stderr, "hint: see 'leopards record %s --help'\n", lp_record_kind_name(kind));
   if (needs_reason) fprintf(stderr, "hint: give the reason with --reason\n");
@@ -63,10 +68,10 @@ int cli_run_record(const cli_args *a) {
   json_t *warnings = json_array();
   for (size_t i = 0; i < fs.n; i++)
     if (fs.items[i].level != LP_FINDING_HARD)
-      json_array_append_new(warnings, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "level",
-                                                lp_finding_level_name(fs.items[i].level), "form", fs.items[i].form,
-                                                "patient", fs.items[i].patient, "day", fs.items[i].day, "field",
-                                                fs.items[i].field, "text", fs.items[i].text));
+      json_array_append_new(
+          warnings, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "level", lp_finding_level_name(fs.items[i].level),
+                              "form", fs.items[i].form, "patient", fs.items[i].patient, "day", fs.items[i].day, "field",
+                              fs.items[i].field, "text", fs.items[i].text));
   lp_findings_clear(&fs);
   if (s) {
     json_decref(warnings);
@@ -81,15 +86,14 @@ int cli_run_record(const cli_args *a) {
   return CLI_OK;
 }
 
-const cli_opt cli_delete_opts[] = {
-    {"db", "FILE", "trial database"},
-    CLI_AUDIT_KEY_OPT,
-    {"kind", "KIND", "baseline, daily, infusion, outcome or ae"},
-    {"id", "N", "record id (see 'leopards audit log' or the export)"},
-    {"reason", "TEXT", "why the record is deleted"},
-    {"user", "NAME", "investigator of the patient's site, or trial manager"},
-    {"json", NULL, "print JSON"},
-    {0}};
+const cli_opt cli_delete_opts[] = {{"db", "FILE", "trial database"},
+                                   CLI_AUDIT_KEY_OPT,
+                                   {"kind", "KIND", "baseline, daily, infusion, outcome or ae"},
+                                   {"id", "N", "record id (see 'leopards audit log' or the export)"},
+                                   {"reason", "TEXT", "why the record is deleted"},
+                                   {"user", "NAME", "investigator of the patient's site, or trial manager"},
+                                   {"json", NULL, "print JSON"},
+                                   {0}};
 
 int cli_run_delete(const cli_args *a) {
   const char *kind_s, *reason, *user;
@@ -107,7 +111,8 @@ int cli_run_delete(const cli_args *a) {
   lp_status s = lp_record_delete(t, kind, id, user, reason, &err);
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
-  if (cli_has(a, "json")) return cli_print_json(json_pack("{s:s, s:I, s:b}", "kind", kind_s, "id", (json_int_t)id, "deleted", 1));
+  if (cli_has(a, "json"))
+    return cli_print_json(json_pack("{s:s, s:I, s:b}", "kind", kind_s, "id", (json_int_t)id, "deleted", 1));
   printf("deleted %s record %ld (its content stays in the audit trail)\n", kind_s, id);
   return CLI_OK;
 }
@@ -167,8 +172,8 @@ int cli_run_verify(const cli_args *a) {
     lp_audit_key_free(k);
     return cli_fail(a, &err);
   }
-  lp_audit_check c = {.anchor_entry = anchor, .anchor_hex = an ? hex : NULL, .key = k,
-                      .checkpoints = cli_str(a, "checkpoint")};
+  lp_audit_check c = {
+      .anchor_entry = anchor, .anchor_hex = an ? hex : NULL, .key = k, .checkpoints = cli_str(a, "checkpoint")};
   lp_audit_report *r = malloc(sizeof *r);
   lp_status s = r ? lp_audit_verify_with(t, &c, r, &err) : lp_error_set(&err, LP_ENOMEM, "out of memory");
   lp_trial_close(t);
@@ -184,21 +189,24 @@ int cli_run_verify(const cli_args *a) {
     return rc ? rc : prc;
   }
   if (r->nproblems == 0) {
-    printf("audit trail intact: %ld entries chained, %ld trial rows match their latest entry, "
-           "schema as expected (%ld objects)\n",
-           r->entries, r->rows_checked, r->schema_objects);
+    printf(
+        "audit trail intact: %ld entries chained, %ld trial rows match their latest entry, "
+        "schema as expected (%ld objects)\n",
+        r->entries, r->rows_checked, r->schema_objects);
     if (r->key_checked)
       printf("keyed: %ld MACs checked under the audit key %s (entries %ld to %ld)\n", r->macs_checked, kp,
              r->keyed_from, r->entries);
     else
-      printf("NOT keyed check: no audit key given, so only the unkeyed chain was checked; whoever can write "
-             "the file can rebuild it (give --audit-key for the full check)\n");
-    if (r->checkpoints) printf("checkpoints: the trail extends all %ld of %s\n", r->checkpoints, cli_str(a, "checkpoint"));
+      printf(
+          "NOT keyed check: no audit key given, so only the unkeyed chain was checked; whoever can write "
+          "the file can rebuild it (give --audit-key for the full check)\n");
+    if (r->checkpoints)
+      printf("checkpoints: the trail extends all %ld of %s\n", r->checkpoints, cli_str(a, "checkpoint"));
     printf("head: entry %ld hash %s\n", r->entries, r->head);
   } else {
     fprintf(stderr, "leopards audit verify: FAILED: %s\n", r->problems[0].message);
-    printf("audit trail NOT intact: %zu problem%s%s\n", r->nproblems + r->more,
-           r->nproblems + r->more == 1 ? "" : "s", r->more ? " (first ones listed)" : "");
+    printf("audit trail NOT intact: %zu problem%s%s\n", r->nproblems + r->more, r->nproblems + r->more == 1 ? "" : "s",
+           r->more ? " (first ones listed)" : "");
     for (size_t i = 0; i < r->nproblems; i++) printf("  %s\n", r->problems[i].message);
   }
   free(r);
@@ -231,12 +239,11 @@ int cli_run_checkpoint(const cli_args *a) {
   return CLI_OK;
 }
 
-const cli_opt cli_log_opts[] = {
-    {"db", "FILE", "trial database"},
-    CLI_AUDIT_KEY_OPT,
-    {"patient", "P", "only this patient's entries"},
-    {"json", NULL, "print JSON"},
-    {0}};
+const cli_opt cli_log_opts[] = {{"db", "FILE", "trial database"},
+                                CLI_AUDIT_KEY_OPT,
+                                {"patient", "P", "only this patient's entries"},
+                                {"json", NULL, "print JSON"},
+                                {0}};
 
 typedef struct {
   bool json;
@@ -248,11 +255,11 @@ static int print_entry(void *ctx, const lp_audit_entry *e) {
   log_ctx *c = ctx;
   c->n++;
   if (c->json) {
-    json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s}", "id",
-                                            (json_int_t)e->id, "at", e->at, "user", e->user, "action", e->action,
-                                            "table", e->table, "row", (json_int_t)e->row, "patient", e->patient,
-                                            "reason", e->reason, "old", e->old_value, "new", e->new_value,
-                                            "hash", e->hash));
+    json_array_append_new(
+        c->arr,
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s}", "id", (json_int_t)e->id, "at", e->at,
+                  "user", e->user, "action", e->action, "table", e->table, "row", (json_int_t)e->row, "patient",
+                  e->patient, "reason", e->reason, "old", e->old_value, "new", e->new_value, "hash", e->hash));
     return 0;
   }
   printf("%ld  %s  %-10s %-6s %s row %ld%s%s%s%s\n", e->id, e->at, e->user, e->action, e->table, e->row,
@@ -277,8 +284,9 @@ int cli_run_log(const cli_args *a) {
   }
   if (c.json) return cli_print_json(c.arr);
   json_decref(c.arr);
-  if (c.n == 0) printf("no audit entries%s%s\n", cli_str(a, "patient") ? " for patient " : "",
-                       cli_str(a, "patient") ? cli_str(a, "patient") : "");
+  if (c.n == 0)
+    printf("no audit entries%s%s\n", cli_str(a, "patient") ? " for patient " : "",
+           cli_str(a, "patient") ? cli_str(a, "patient") : "");
   return CLI_OK;
 }
 
@@ -308,8 +316,8 @@ static int run_export_odm(const cli_args *a, const char *out) {
   lp_trial_close(t);
   if (s) return cli_fail(a, &err);
   if (cli_has(a, "json"))
-    return cli_print_json(json_pack("{s:s, s:s, s:s}", "out", out, "format", "odm", "file_type",
-                                    tx ? "Transactional" : "Snapshot"));
+    return cli_print_json(
+        json_pack("{s:s, s:s, s:s}", "out", out, "format", "odm", "file_type", tx ? "Transactional" : "Snapshot"));
   printf("exported %s (CDISC ODM 1.3.2, %s, blinded)\n", out, tx ? "Transactional" : "Snapshot");
   return CLI_OK;
 }
@@ -377,11 +385,10 @@ int cli_run_import(const cli_args *a) {
 
 /* ---- backup / restore ---- */
 
-const cli_opt cli_backup_opts[] = {
-    {"db", "FILE", "trial database (may be in use: randomisation carries on)"},
-    {"out", "FILE", "the backup file to write (must not exist)"},
-    {"json", NULL, "print JSON"},
-    {0}};
+const cli_opt cli_backup_opts[] = {{"db", "FILE", "trial database (may be in use: randomisation carries on)"},
+                                   {"out", "FILE", "the backup file to write (must not exist)"},
+                                   {"json", NULL, "print JSON"},
+                                   {0}};
 
 int cli_run_backup(const cli_args *a) {
   const char *db, *out;
@@ -415,8 +422,8 @@ int cli_run_restore(const cli_args *a) {
   int rc;
   if ((rc = cli_require(a, "backup", &bak)) || (rc = cli_require(a, "db", &db))) return rc;
   lp_error err;
-  lp_restore_options o = {.replace = cli_has(a, "replace"), .audit_key = cli_str(a, "audit-key"),
-                          .checkpoints = cli_str(a, "checkpoint")};
+  lp_restore_options o = {
+      .replace = cli_has(a, "replace"), .audit_key = cli_str(a, "audit-key"), .checkpoints = cli_str(a, "checkpoint")};
   lp_restore_info r;
   if (lp_trial_restore(bak, db, &o, &r, &err)) {
     rc = cli_fail(a, &err);

@@ -13,14 +13,10 @@ typedef struct {
 
 /* Each front-end file exports one table of commands; list them here. */
 static const cmd_group groups[] = {
-    {cli_pipeline_cmds, &cli_pipeline_ncmds},
-    {cli_stats_cmds, &cli_stats_ncmds},
-    {cli_survival_cmds, &cli_survival_ncmds},
-    {cli_clinical_cmds, &cli_clinical_ncmds},
-    {cli_trial_cmds, &cli_trial_ncmds},
-    {cli_consent_cmds, &cli_consent_ncmds},
-    {cli_account_cmds, &cli_account_ncmds},
-    {cli_queries_cmds, &cli_queries_ncmds},
+    {cli_pipeline_cmds, &cli_pipeline_ncmds}, {cli_stats_cmds, &cli_stats_ncmds},
+    {cli_survival_cmds, &cli_survival_ncmds}, {cli_clinical_cmds, &cli_clinical_ncmds},
+    {cli_trial_cmds, &cli_trial_ncmds},       {cli_consent_cmds, &cli_consent_ncmds},
+    {cli_account_cmds, &cli_account_ncmds},   {cli_queries_cmds, &cli_queries_ncmds},
     {cli_serve_cmds, &cli_serve_ncmds},
 };
 static const size_t ngroups = sizeof groups / sizeof groups[0];
@@ -95,8 +91,8 @@ int main(int argc, char **argv) {
       return CLI_OK;
     }
     if (listed) {
-      fprintf(stderr, "leopards: unknown command '%s %s' (the commands of '%s' are listed above)\n", argv[1],
-              argv[2], argv[1]);
+      fprintf(stderr, "leopards: unknown command '%s %s' (the commands of '%s' are listed above)\n", argv[1], argv[2],
+              argv[1]);
       return CLI_EUSAGE;
     }
     fprintf(stderr, "leopards: unknown command '%s' (see 'leopards --help')\n", argv[1]);

@@ -133,8 +133,9 @@ static void screening(req *q, resp *r) {
     p += len;
     if (*p == ',') p++;
   }
-  put_json(r, 201, json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o}", "id", (json_int_t)res.id, "site", site, "patient",
-                             patient, "eligible", res.eligible, "failed", failed, "failed_words", words));
+  put_json(r, 201,
+           json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o}", "id", (json_int_t)res.id, "site", site, "patient", patient,
+                     "eligible", res.eligible, "failed", failed, "failed_words", words));
   json_decref(j);
 }
 
@@ -207,8 +208,8 @@ static void consent(req *q, resp *r) {
 static void patient(req *q, resp *r, const char *code) {
   lp_patient_view pv;
   if (!patient_of(q, r, code, &pv) || !check(q, r, LP_DO_VIEW_PATIENT, pv.site, code)) return;
-  json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "patient", pv.patient, "site", pv.site, "screened_at",
-                        pv.screened_at, "eligible", pv.eligible);
+  json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "patient", pv.patient, "site", pv.site, "screened_at", pv.screened_at,
+                        "eligible", pv.eligible);
   json_object_set_new(o, "randomised", json_boolean(pv.randomised));
   if (pv.randomised) {
     json_object_set_new(o, "pack", json_integer(pv.pack));
@@ -253,8 +254,9 @@ static void unblinding(req *q, resp *r) {
   lp_status s = lp_trial_unblind(q->t, q->key, code, reason, q->who.user, &u, &e);
   json_decref(j);
   if (s) return fail_err(r, &e);
-  put_json(r, 201, json_pack("{s:s, s:s, s:s, s:s, s:s}", "patient", u.patient, "site", u.site, "arm",
-                             lp_trial_arm_label(q->t, u.arm), "unblinded_at", u.at, "user", u.user));
+  put_json(r, 201,
+           json_pack("{s:s, s:s, s:s, s:s, s:s}", "patient", u.patient, "site", u.site, "arm",
+                     lp_trial_arm_label(q->t, u.arm), "unblinded_at", u.at, "user", u.user));
 }
 
 static void status(req *q, resp *r) {
@@ -269,16 +271,16 @@ static void status(req *q, resp *r) {
   json_t *sites = json_array();
   for (size_t i = 0; i < p.nsites; i++) {
     lp_progress_site *s = &p.sites[i];
-    json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "site", s->code, "screened",
-                                           (json_int_t)s->screened, "eligible", (json_int_t)s->eligible,
-                                           "randomised", (json_int_t)s->randomised, "slots_left",
-                                           (json_int_t)s->slots_left, "retrospective_consent_due",
-                                           (json_int_t)s->retrospective_due, "outstanding", (json_int_t)s->items));
+    json_array_append_new(
+        sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "site", s->code, "screened", (json_int_t)s->screened,
+                         "eligible", (json_int_t)s->eligible, "randomised", (json_int_t)s->randomised, "slots_left",
+                         (json_int_t)s->slots_left, "retrospective_consent_due", (json_int_t)s->retrospective_due,
+                         "outstanding", (json_int_t)s->items));
   }
   json_t *items = json_array();
   for (size_t i = 0; i < p.nitems; i++)
-    json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site",
-                                           p.items[i].site, "what", p.items[i].what));
+    json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site", p.items[i].site,
+                                           "what", p.items[i].what));
   put_json(r, 200, json_pack("{s:s, s:o, s:o}", "as_of", p.as_of, "sites", sites, "outstanding", items));
   lp_progress_clear(&p);
 }
@@ -299,10 +301,10 @@ static int audit_one(void *ctx, const lp_audit_entry *e) {
     if (!mine) return 0;
   }
   if (json_array_size(a->arr) >= a->max) json_array_remove(a->arr, 0); /* keep the latest */
-  json_array_append_new(a->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?}", "id",
-                                          (json_int_t)e->id, "at", e->at, "user", e->user, "action", e->action,
-                                          "table", e->table, "row", (json_int_t)e->row, "patient", e->patient,
-                                          "reason", e->reason, "old", e->old_value, "new", e->new_value));
+  json_array_append_new(
+      a->arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)e->id, "at", e->at,
+                        "user", e->user, "action", e->action, "table", e->table, "row", (json_int_t)e->row, "patient",
+                        e->patient, "reason", e->reason, "old", e->old_value, "new", e->new_value));
   return 0;
 }
 

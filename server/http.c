@@ -52,9 +52,7 @@ const char *srv_query(req *q, const char *name) {
   return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
-const char *srv_header(req *q, const char *name) {
-  return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, name);
-}
+const char *srv_header(req *q, const char *name) { return MHD_lookup_connection_value(q->c, MHD_HEADER_KIND, name); }
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -100,12 +98,23 @@ void srv_html_escape(lp_strbuf *b, const char *s) {
   if (!s) return;
   for (; *s; s++) {
     switch (*s) {
-    case '&': lp_strbuf_puts(b, "&amp;"); break;
-    case '<': lp_strbuf_puts(b, "&lt;"); break;
-    case '>': lp_strbuf_puts(b, "&gt;"); break;
-    case '"': lp_strbuf_puts(b, "&quot;"); break;
-    case '\'': lp_strbuf_puts(b, "&#39;"); break;
-    default: lp_strbuf_put(b, s, 1);
+      case '&':
+        lp_strbuf_puts(b, "&amp;");
+        break;
+      case '<':
+        lp_strbuf_puts(b, "&lt;");
+        break;
+      case '>':
+        lp_strbuf_puts(b, "&gt;");
+        break;
+      case '"':
+        lp_strbuf_puts(b, "&quot;");
+        break;
+      case '\'':
+        lp_strbuf_puts(b, "&#39;");
+        break;
+      default:
+        lp_strbuf_put(b, s, 1);
     }
   }
 }
@@ -124,12 +133,21 @@ bool srv_code_ok(const char *s) {
 
 int srv_http_status(lp_status s) {
   switch (s) {
-  case LP_OK: return 200;
-  case LP_EINVAL: case LP_EPARSE: case LP_ERANGE: case LP_EDATA: return 400;
-  case LP_EDENIED: return 403;
-  case LP_ENOTFOUND: return 404;
-  case LP_ESTATE: return 409;
-  default: return 500;
+    case LP_OK:
+      return 200;
+    case LP_EINVAL:
+    case LP_EPARSE:
+    case LP_ERANGE:
+    case LP_EDATA:
+      return 400;
+    case LP_EDENIED:
+      return 403;
+    case LP_ENOTFOUND:
+      return 404;
+    case LP_ESTATE:
+      return 409;
+    default:
+      return 500;
   }
 }
 
@@ -139,8 +157,8 @@ int srv_http_status_of(const lp_error *e) {
 }
 
 void srv_session_cookie(req *q, resp *r, const char *token, bool clear) {
-  snprintf(r->cookie, sizeof r->cookie, "lp_session=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
-           clear ? "" : token, q->tls ? "; Secure" : "", clear ? "; Max-Age=0" : "");
+  snprintf(r->cookie, sizeof r->cookie, "lp_session=%s; Path=/; HttpOnly; SameSite=Strict%s%s", clear ? "" : token,
+           q->tls ? "; Secure" : "", clear ? "; Max-Age=0" : "");
 }
 
 void srv_login_csrf(req *q, const char *cookie, char hex[LP_TOKEN_HEX + 1]) {
@@ -177,10 +195,11 @@ static void release(srv *s, lp_trial *t) {
 /* ---- requests ---- */
 
 static void add_security_headers(struct MHD_Response *mr, const resp *r) {
-  MHD_add_response_header(mr, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
-                          "form-action 'self'; "
-                          "frame-ancestors 'none'; base-uri 'none'");
+  MHD_add_response_header(
+      mr, "Content-Security-Policy",
+      "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+      "form-action 'self'; "
+      "frame-ancestors 'none'; base-uri 'none'");
   MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(mr, "X-Frame-Options", "DENY");
   MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
@@ -272,12 +291,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     json_error(&r, 413, "too-large", "the request body is too large");
     return send_resp(c, &r);
   }
-  req q = {.s = s, .c = c, .method = method, .path = url, .body = cc->body, .nbody = cc->n,
-           .key = s->key, .policy = s->policy, .tls = s->o->tls_cert != NULL};
+  req q = {.s = s,
+           .c = c,
+           .method = method,
+           .path = url,
+           .body = cc->body,
+           .nbody = cc->n,
+           .key = s->key,
+           .policy = s->policy,
+           .tls = s->o->tls_cert != NULL};
   q.t = acquire(s);
   authenticate(&q);
   if (!strncmp(url, "/api/v1/", 8) || !strcmp(url, "/api/v1")) srv_api(&q, &r);
-  else srv_page(&q, &r);
+  else
+    srv_page(&q, &r);
   release(s, q.t);
   sodium_memzero(q.token, sizeof q.token);
   return send_resp(c, &r);
@@ -490,10 +517,9 @@ int srv_run(const srv_options *o) {
     flags |= MHD_USE_TLS;
   }
   s.d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s.nhandles, MHD_OPTION_CONNECTION_TIMEOUT,
-                         o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header,
-                         MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, &s,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s.nhandles, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u, MHD_OPTION_NOTIFY_COMPLETED, completed, &s,
                          cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, keypem,
                          MHD_OPTION_END);
   if (!s.d) {

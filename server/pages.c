@@ -90,7 +90,8 @@ static void begin(req *q, resp *r, const char *title) {
 /* An ISO time "2026-12-01T21:06:25.649Z" as "2026-12-01 21:06" (a date stays a date). */
 static void put_time(resp *r, const char *iso) {
   if (iso && strlen(iso) >= 16 && iso[10] == 'T') PF("%.10s %.5s", iso, iso + 11);
-  else ESC(iso);
+  else
+    ESC(iso);
 }
 
 static void end(resp *r) { PUT("</main></body></html>\n"); }
@@ -264,8 +265,9 @@ static void unblindings_list(req *q, resp *r, bool all) {
   PUT("<h2>Emergency unblindings</h2>");
   for (size_t i = n; i-- > 0;) {
     if (!all && strcmp(u[i].site, q->who.site)) continue;
-    if (!shown++) PUT("<div class=\"scroll\"><table><thead><tr><th>When (UTC)</th><th>Patient</th><th>Site</th>"
-                      "<th>By</th><th>Reason</th></tr></thead><tbody>");
+    if (!shown++)
+      PUT("<div class=\"scroll\"><table><thead><tr><th>When (UTC)</th><th>Patient</th><th>Site</th>"
+          "<th>By</th><th>Reason</th></tr></thead><tbody>");
     PUT("<tr><td>");
     put_time(r, u[i].at);
     PUT("</td><td><a href=\"/patients/");
@@ -281,7 +283,8 @@ static void unblindings_list(req *q, resp *r, bool all) {
     PUT("</td></tr>");
   }
   if (shown) PUT("</tbody></table></div>");
-  else PUT("<p>None so far.</p>");
+  else
+    PUT("<p>None so far.</p>");
   free(u);
 }
 
@@ -329,27 +332,27 @@ static void screening_log(req *q, resp *r, const char *site, size_t limit) {
 static void home(req *q, resp *r) {
   begin(q, r, "Home");
   switch (q->who.role) {
-  case LP_ROLE_INVESTIGATOR:
-    PUT("<p><a class=\"button\" href=\"/screen\">Screen a patient</a><a class=\"button\" href=\"/status\">"
-        "Site dashboard</a><a class=\"button\" href=\"/audit\">Audit trail</a></p>");
-    screening_log(q, r, q->who.site, 10);
-    unblindings_list(q, r, false);
-    break;
-  case LP_ROLE_MANAGER:
-    PUT("<p><a class=\"button\" href=\"/status\">Recruitment and completeness</a><a class=\"button\" "
-        "href=\"/audit\">Audit trail</a><a class=\"button\" href=\"/users\">Users</a><a class=\"button\" "
-        "href=\"/sites\">Sites</a></p>");
-    unblindings_list(q, r, true);
-    break;
-  case LP_ROLE_STATISTICIAN:
-    PUT("<p><a class=\"button\" href=\"/list\">The randomisation list: status and extension</a></p>"
-        "<p>Reports and the lock are run on the command line for now (leopards report, leopards lock).</p>");
-    unblindings_list(q, r, true);
-    break;
-  case LP_ROLE_MONITOR:
-    PUT("<p><a class=\"button\" href=\"/status\">Recruitment and completeness</a><a class=\"button\" "
-        "href=\"/audit\">Audit trail</a></p>");
-    break;
+    case LP_ROLE_INVESTIGATOR:
+      PUT("<p><a class=\"button\" href=\"/screen\">Screen a patient</a><a class=\"button\" href=\"/status\">"
+          "Site dashboard</a><a class=\"button\" href=\"/audit\">Audit trail</a></p>");
+      screening_log(q, r, q->who.site, 10);
+      unblindings_list(q, r, false);
+      break;
+    case LP_ROLE_MANAGER:
+      PUT("<p><a class=\"button\" href=\"/status\">Recruitment and completeness</a><a class=\"button\" "
+          "href=\"/audit\">Audit trail</a><a class=\"button\" href=\"/users\">Users</a><a class=\"button\" "
+          "href=\"/sites\">Sites</a></p>");
+      unblindings_list(q, r, true);
+      break;
+    case LP_ROLE_STATISTICIAN:
+      PUT("<p><a class=\"button\" href=\"/list\">The randomisation list: status and extension</a></p>"
+          "<p>Reports and the lock are run on the command line for now (leopards report, leopards lock).</p>");
+      unblindings_list(q, r, true);
+      break;
+    case LP_ROLE_MONITOR:
+      PUT("<p><a class=\"button\" href=\"/status\">Recruitment and completeness</a><a class=\"button\" "
+          "href=\"/audit\">Audit trail</a></p>");
+      break;
   }
   srv_queries_box(q, r);
   end(r);
@@ -398,13 +401,15 @@ static void status_page(req *q, resp *r) {
   }
   PUT("</tbody></table></div><h2>Randomised by month</h2>");
   if (!p.nmonths) PUT("<p>No patient randomised yet.</p>");
-  else PUT("<div class=\"scroll\"><table><thead><tr><th>Month</th><th class=\"num\">Randomised</th></tr></thead><tbody>");
+  else
+    PUT("<div class=\"scroll\"><table><thead><tr><th>Month</th><th class=\"num\">Randomised</th></tr></thead><tbody>");
   for (size_t i = 0; i < p.nmonths; i++)
     PF("<tr><td>%s</td><td class=\"num\">%ld</td></tr>", p.months[i].month, p.months[i].randomised);
   if (p.nmonths) PUT("</tbody></table></div>");
   PUT("<h2>Missing or due</h2>");
   if (!p.nitems) PUT("<p>Nothing outstanding.</p>");
-  else PUT("<div class=\"scroll\"><table><thead><tr><th>Patient</th><th>Site</th><th>What</th></tr></thead><tbody>");
+  else
+    PUT("<div class=\"scroll\"><table><thead><tr><th>Patient</th><th>Site</th><th>What</th></tr></thead><tbody>");
   for (size_t i = 0; i < p.nitems && i < 300; i++) {
     PUT("<tr><td><a href=\"/patients/");
     ESC(p.items[i].patient);
@@ -501,7 +506,8 @@ static void screen_form(req *q, resp *r) {
          f.name, f.name, f.min, f.max, f.name);
     else if (!strcmp(f.kind, "date"))
       PF("<input id=\"f-%s\" name=\"%s\" type=\"date\" aria-describedby=\"h-%s\">", f.name, f.name, f.name);
-    else PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\">", f.name, f.name, f.name);
+    else
+      PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\">", f.name, f.name, f.name);
     PUT("</div>");
   }
   PUT("</div><button type=\"submit\">Check eligibility and record</button></form>");
@@ -726,8 +732,7 @@ static void do_consent(req *q, resp *r) {
 
 /* ---- randomisation ---- */
 
-static bool patient_arg(req *q, resp *r, const char *from, char *buf, size_t n, lp_patient_view *pv,
-                        lp_action what) {
+static bool patient_arg(req *q, resp *r, const char *from, char *buf, size_t n, lp_patient_view *pv, lp_action what) {
   if (from) snprintf(buf, n, "%s", from);
   if (!srv_code_ok(buf)) {
     message_page(q, r, 400, "Patient", "that is not a patient code");
@@ -846,7 +851,10 @@ static void patient_page(req *q, resp *r, const char *code) {
     PF("<h2>Data so far</h2><ul><li>Baseline: %s</li><li>Infusion events recorded: %ld</li><li>Daily ICU "
        "records: %ld</li><li>Outcome: %s</li><li>Emergency unblindings: %ld</li></ul>",
        pv.baseline ? "recorded" : "missing", pv.infusion_events, pv.days,
-       !pv.outcome ? "not yet recorded" : pv.consent_withdrawn ? "consent withdrawn" : pv.died ? "died" : "recorded",
+       !pv.outcome            ? "not yet recorded"
+       : pv.consent_withdrawn ? "consent withdrawn"
+       : pv.died              ? "died"
+                              : "recorded",
        pv.unblindings);
     srv_forms_list(q, r, patient);
   } else {
@@ -1089,8 +1097,11 @@ static void users_page(req *q, resp *r, const char *msg) {
   PUT("<div class=\"scroll\"><table><thead><tr><th>User</th><th>Role</th><th>Site</th><th>State</th><th>"
       "Deactivate</th></tr></thead><tbody>");
   for (size_t i = 0; i < n; i++) {
-    const char *state = !u[i].active ? "deactivated" : u[i].locked ? "locked out" : !u[i].has_password ? "no password"
-                        : u[i].must_change ? "one-time password" : "active";
+    const char *state = !u[i].active         ? "deactivated"
+                        : u[i].locked        ? "locked out"
+                        : !u[i].has_password ? "no password"
+                        : u[i].must_change   ? "one-time password"
+                                             : "active";
     PUT("<tr><td>");
     ESC(u[i].name);
     PF("</td><td>%s%s</td><td>", lp_role_name(u[i].role),
@@ -1148,8 +1159,11 @@ static void do_user_add(req *q, resp *r) {
   srv_form(q, "name", name, sizeof name);
   srv_form(q, "role", role, sizeof role);
   srv_form(q, "site", site, sizeof site);
-  int ri = !strcmp(role, "investigator") ? 0 : !strcmp(role, "manager") ? 1 : !strcmp(role, "statistician") ? 2
-           : !strcmp(role, "monitor") ? 3 : -1;
+  int ri = !strcmp(role, "investigator")   ? 0
+           : !strcmp(role, "manager")      ? 1
+           : !strcmp(role, "statistician") ? 2
+           : !strcmp(role, "monitor")      ? 3
+                                           : -1;
   if (ri < 0 || !srv_code_ok(name) || (site[0] && !srv_code_ok(site)))
     return message_page(q, r, 400, "Users", "a user name and site code have 1 to 32 letters, digits, - _ .");
   lp_error e;

@@ -25,7 +25,8 @@ static void notice(resp *r, const char *cls, const char *msg) {
 /* An ISO time as "2026-12-01 21:06" (as the other pages show times). */
 static void put_time(resp *r, const char *iso) {
   if (iso && strlen(iso) >= 16 && iso[10] == 'T') PF("%.10s %.5s", iso, iso + 11);
-  else ESC(iso);
+  else
+    ESC(iso);
 }
 
 /* ---- API tokens ---- */

@@ -14,15 +14,15 @@
 
 typedef struct srv_options {
   const char *db;
-  const char *key;         /* list key (NULL: no unblinding, no list extension) */
-  const char *audit_key;   /* reserved for the keyed audit chain (see srv_attach_audit_key) */
-  const char *listen;      /* "127.0.0.1:8080" */
+  const char *key;       /* list key (NULL: no unblinding, no list extension) */
+  const char *audit_key; /* reserved for the keyed audit chain (see srv_attach_audit_key) */
+  const char *listen;    /* "127.0.0.1:8080" */
   const char *tls_cert, *tls_key;
   int workers;
-  size_t max_body;         /* bytes (default 64 KiB) */
-  size_t max_header;       /* bytes of a connection's request head (default 16 KiB) */
-  unsigned timeout_s;      /* idle connection timeout (default 30 s) */
-  const char *banner;      /* printed once the server listens (the demo's instructions) */
+  size_t max_body;             /* bytes (default 64 KiB) */
+  size_t max_header;           /* bytes of a connection's request head (default 16 KiB) */
+  unsigned timeout_s;          /* idle connection timeout (default 30 s) */
+  const char *banner;          /* printed once the server listens (the demo's instructions) */
   const char *checkpoint_file; /* audit checkpoints appended while serving (NULL: none) */
   unsigned checkpoint_every_s; /* how often to look for new entries (default 60 s) */
 } srv_options;

@@ -211,8 +211,10 @@ static void test_lockout_and_deactivation(void **state) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
   assert_int_equal(lp_trial_export(t, dir, NULL, &err), LP_OK);
-  snprintf(cmd, sizeof cmd, "test -f %s/accounts.csv && ! test -e %s/credentials.csv && ! test -e %s/session_secrets.csv"
-                            " && ! grep -rq argon2 %s", dir, dir, dir, dir);
+  snprintf(cmd, sizeof cmd,
+           "test -f %s/accounts.csv && ! test -e %s/credentials.csv && ! test -e %s/session_secrets.csv"
+           " && ! grep -rq argon2 %s",
+           dir, dir, dir, dir);
   assert_int_equal(system(cmd), 0);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);

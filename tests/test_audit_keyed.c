@@ -139,8 +139,7 @@ static void test_audit_key(void **state) {
   copy_file(db, c);
   long target = r.keyed_from + 3;
   char q[400];
-  snprintf(q, sizeof q, "UPDATE audit SET mac = (SELECT mac FROM audit WHERE id=%ld) WHERE id=%ld", target + 1,
-           target);
+  snprintf(q, sizeof q, "UPDATE audit SET mac = (SELECT mac FROM audit WHERE id=%ld) WHERE id=%ld", target + 1, target);
   sql(c, q);
   const char *p = first_problem(c, k, NULL, &r);
   char want[64];

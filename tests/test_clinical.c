@@ -120,25 +120,26 @@ static void test_sofa_bands(void **state) {
 
 static int cv(double map, double dop, double dob, double epi, double ne, double vaso) {
   lp_sofa_input in = blank();
-  in.map = map, in.dopamine = dop, in.dobutamine = dob, in.epinephrine = epi, in.norepinephrine = ne, in.vasopressin = vaso;
+  in.map = map, in.dopamine = dop, in.dobutamine = dob, in.epinephrine = epi, in.norepinephrine = ne,
+  in.vasopressin = vaso;
   return sofa_comp(in, LP_SOFA_CV);
 }
 
 static void test_sofa_cardiovascular(void **state) {
   assert_int_equal(cv(70, 0, 0, 0, 0, 0), 0);
   assert_int_equal(cv(70 - EPS, 0, 0, 0, 0, 0), 1);
-  assert_int_equal(cv(80, 5, 0, 0, 0, 0), 2);       /* dopamine <= 5 */
+  assert_int_equal(cv(80, 5, 0, 0, 0, 0), 2); /* dopamine <= 5 */
   assert_int_equal(cv(80, 5 + EPS, 0, 0, 0, 0), 3);
   assert_int_equal(cv(80, 15, 0, 0, 0, 0), 3);
   assert_int_equal(cv(80, 15 + EPS, 0, 0, 0, 0), 4);
-  assert_int_equal(cv(80, 0, 20, 0, 0, 0), 2);      /* dobutamine, any dose */
-  assert_int_equal(cv(80, 0, 0, 0.1, 0, 0), 3);     /* epinephrine <= 0.1 */
+  assert_int_equal(cv(80, 0, 20, 0, 0, 0), 2);  /* dobutamine, any dose */
+  assert_int_equal(cv(80, 0, 0, 0.1, 0, 0), 3); /* epinephrine <= 0.1 */
   assert_int_equal(cv(80, 0, 0, 0.1 + EPS, 0, 0), 4);
-  assert_int_equal(cv(80, 0, 0, 0, 0.1, 0), 3);     /* norepinephrine <= 0.1 */
+  assert_int_equal(cv(80, 0, 0, 0, 0.1, 0), 3); /* norepinephrine <= 0.1 */
   assert_int_equal(cv(80, 0, 0, 0, 0.1 + EPS, 0), 4);
-  assert_int_equal(cv(60, 0, 0, 0, 0, 0.04), 1);    /* vasopressin is not scored */
+  assert_int_equal(cv(60, 0, 0, 0, 0, 0.04), 1); /* vasopressin is not scored */
   assert_int_equal(cv(80, 0, 0, 0, 0, 0.04), 0);
-  assert_int_equal(cv(60, 0, 5, 0, 0.2, 0), 4);     /* the highest criterion wins */
+  assert_int_equal(cv(60, 0, 5, 0, 0.2, 0), 4);           /* the highest criterion wins */
   assert_int_equal(cv(NAN, NAN, NAN, NAN, 0.05, NAN), 3); /* drugs decide without a MAP */
   assert_int_equal(cv(NAN, 0, 0, 0, 0, 0), -1);           /* no drug and no MAP: missing */
   assert_int_equal(cv(NAN, 0, 0, 0, 0, 0), -1);
@@ -147,12 +148,12 @@ static void test_sofa_cardiovascular(void **state) {
 /* A worked six-system case and the five-system variant. */
 static void test_sofa_totals(void **state) {
   lp_sofa_input in = blank();
-  in.pao2 = 80, in.fio2 = 0.5, in.ventilated = 1;           /* 160: 3 */
-  in.platelets = 90;                                         /* 2 */
-  in.bilirubin = 1.5;                                        /* 1 */
-  in.map = 65, in.norepinephrine = 0.15;                     /* 4 */
-  in.gcs = 12;                                               /* 2 */
-  in.creatinine = 2.4;                                       /* 2 */
+  in.pao2 = 80, in.fio2 = 0.5, in.ventilated = 1; /* 160: 3 */
+  in.platelets = 90;                              /* 2 */
+  in.bilirubin = 1.5;                             /* 1 */
+  in.map = 65, in.norepinephrine = 0.15;          /* 4 */
+  in.gcs = 12;                                    /* 2 */
+  in.creatinine = 2.4;                            /* 2 */
   lp_sofa s;
   lp_error err;
   assert_int_equal(lp_sofa_score(&in, 6, &s, &err), LP_OK);
@@ -283,8 +284,8 @@ static void test_kdigo_estimated_baseline(void **state) {
       double cr = NAN;
       assert_int_equal(lp_kdigo_estimated_baseline(table9[i].age, k >= 2, k % 2 == 0, &cr, &err), LP_OK);
       if (fabs(round(cr * 10) / 10 - table9[i].cr[k]) > 1e-9)
-        fail_msg("age %g, column %d: %.3f rounds to %.1f, Table 9 has %.1f", table9[i].age, k, cr,
-                 round(cr * 10) / 10, table9[i].cr[k]);
+        fail_msg("age %g, column %d: %.3f rounds to %.1f, Table 9 has %.1f", table9[i].age, k, cr, round(cr * 10) / 10,
+                 table9[i].cr[k]);
     }
   /* The equation itself: at the estimate, the MDRD eGFR is 75. */
   double cr;
@@ -303,7 +304,7 @@ static void test_kdigo_estimated_baseline(void **state) {
 static int aps(int var, double v) {
   lp_apache2_input in;
   lp_apache2_input_init(&in);
-  double *f[] = {&in.temperature, &in.map, &in.heart_rate, &in.resp_rate, NULL, &in.ph,
+  double *f[] = {&in.temperature, &in.map,       &in.heart_rate, &in.resp_rate,  NULL,    &in.ph,
                  &in.sodium,      &in.potassium, &in.creatinine, &in.hematocrit, &in.wbc, &in.gcs};
   *f[var] = v;
   lp_apache2 a;
@@ -321,25 +322,25 @@ typedef struct {
 
 static void test_apache2_edges(void **state) {
   const edge e[] = {
-      {LP_APS_TEMPERATURE, 41, 4, 3},   {LP_APS_TEMPERATURE, 39, 3, 1},   {LP_APS_TEMPERATURE, 38.5, 1, 0},
-      {LP_APS_TEMPERATURE, 36, 0, 1},   {LP_APS_TEMPERATURE, 34, 1, 2},   {LP_APS_TEMPERATURE, 32, 2, 3},
-      {LP_APS_TEMPERATURE, 30, 3, 4},   {LP_APS_MAP, 160, 4, 3},          {LP_APS_MAP, 130, 3, 2},
-      {LP_APS_MAP, 110, 2, 0},          {LP_APS_MAP, 70, 0, 2},           {LP_APS_MAP, 50, 2, 4},
-      {LP_APS_HEART_RATE, 180, 4, 3},   {LP_APS_HEART_RATE, 140, 3, 2},   {LP_APS_HEART_RATE, 110, 2, 0},
-      {LP_APS_HEART_RATE, 70, 0, 2},    {LP_APS_HEART_RATE, 55, 2, 3},    {LP_APS_HEART_RATE, 40, 3, 4},
-      {LP_APS_RESP_RATE, 50, 4, 3},     {LP_APS_RESP_RATE, 35, 3, 1},     {LP_APS_RESP_RATE, 25, 1, 0},
-      {LP_APS_RESP_RATE, 12, 0, 1},     {LP_APS_RESP_RATE, 10, 1, 2},     {LP_APS_RESP_RATE, 6, 2, 4},
-      {LP_APS_PH, 7.7, 4, 3},           {LP_APS_PH, 7.6, 3, 1},           {LP_APS_PH, 7.5, 1, 0},
-      {LP_APS_PH, 7.33, 0, 2},          {LP_APS_PH, 7.25, 2, 3},          {LP_APS_PH, 7.15, 3, 4},
-      {LP_APS_SODIUM, 180, 4, 3},       {LP_APS_SODIUM, 160, 3, 2},       {LP_APS_SODIUM, 155, 2, 1},
-      {LP_APS_SODIUM, 150, 1, 0},       {LP_APS_SODIUM, 130, 0, 2},       {LP_APS_SODIUM, 120, 2, 3},
-      {LP_APS_SODIUM, 111, 3, 4},       {LP_APS_POTASSIUM, 7, 4, 3},      {LP_APS_POTASSIUM, 6, 3, 1},
-      {LP_APS_POTASSIUM, 5.5, 1, 0},    {LP_APS_POTASSIUM, 3.5, 0, 1},    {LP_APS_POTASSIUM, 3, 1, 2},
-      {LP_APS_POTASSIUM, 2.5, 2, 4},    {LP_APS_CREATININE, 3.5, 4, 3},   {LP_APS_CREATININE, 2, 3, 2},
-      {LP_APS_CREATININE, 1.5, 2, 0},   {LP_APS_CREATININE, 0.6, 0, 2},   {LP_APS_HEMATOCRIT, 60, 4, 2},
-      {LP_APS_HEMATOCRIT, 50, 2, 1},    {LP_APS_HEMATOCRIT, 46, 1, 0},    {LP_APS_HEMATOCRIT, 30, 0, 2},
-      {LP_APS_HEMATOCRIT, 20, 2, 4},    {LP_APS_WBC, 40, 4, 2},           {LP_APS_WBC, 20, 2, 1},
-      {LP_APS_WBC, 15, 1, 0},           {LP_APS_WBC, 3, 0, 2},            {LP_APS_WBC, 1, 2, 4},
+      {LP_APS_TEMPERATURE, 41, 4, 3}, {LP_APS_TEMPERATURE, 39, 3, 1}, {LP_APS_TEMPERATURE, 38.5, 1, 0},
+      {LP_APS_TEMPERATURE, 36, 0, 1}, {LP_APS_TEMPERATURE, 34, 1, 2}, {LP_APS_TEMPERATURE, 32, 2, 3},
+      {LP_APS_TEMPERATURE, 30, 3, 4}, {LP_APS_MAP, 160, 4, 3},        {LP_APS_MAP, 130, 3, 2},
+      {LP_APS_MAP, 110, 2, 0},        {LP_APS_MAP, 70, 0, 2},         {LP_APS_MAP, 50, 2, 4},
+      {LP_APS_HEART_RATE, 180, 4, 3}, {LP_APS_HEART_RATE, 140, 3, 2}, {LP_APS_HEART_RATE, 110, 2, 0},
+      {LP_APS_HEART_RATE, 70, 0, 2},  {LP_APS_HEART_RATE, 55, 2, 3},  {LP_APS_HEART_RATE, 40, 3, 4},
+      {LP_APS_RESP_RATE, 50, 4, 3},   {LP_APS_RESP_RATE, 35, 3, 1},   {LP_APS_RESP_RATE, 25, 1, 0},
+      {LP_APS_RESP_RATE, 12, 0, 1},   {LP_APS_RESP_RATE, 10, 1, 2},   {LP_APS_RESP_RATE, 6, 2, 4},
+      {LP_APS_PH, 7.7, 4, 3},         {LP_APS_PH, 7.6, 3, 1},         {LP_APS_PH, 7.5, 1, 0},
+      {LP_APS_PH, 7.33, 0, 2},        {LP_APS_PH, 7.25, 2, 3},        {LP_APS_PH, 7.15, 3, 4},
+      {LP_APS_SODIUM, 180, 4, 3},     {LP_APS_SODIUM, 160, 3, 2},     {LP_APS_SODIUM, 155, 2, 1},
+      {LP_APS_SODIUM, 150, 1, 0},     {LP_APS_SODIUM, 130, 0, 2},     {LP_APS_SODIUM, 120, 2, 3},
+      {LP_APS_SODIUM, 111, 3, 4},     {LP_APS_POTASSIUM, 7, 4, 3},    {LP_APS_POTASSIUM, 6, 3, 1},
+      {LP_APS_POTASSIUM, 5.5, 1, 0},  {LP_APS_POTASSIUM, 3.5, 0, 1},  {LP_APS_POTASSIUM, 3, 1, 2},
+      {LP_APS_POTASSIUM, 2.5, 2, 4},  {LP_APS_CREATININE, 3.5, 4, 3}, {LP_APS_CREATININE, 2, 3, 2},
+      {LP_APS_CREATININE, 1.5, 2, 0}, {LP_APS_CREATININE, 0.6, 0, 2}, {LP_APS_HEMATOCRIT, 60, 4, 2},
+      {LP_APS_HEMATOCRIT, 50, 2, 1},  {LP_APS_HEMATOCRIT, 46, 1, 0},  {LP_APS_HEMATOCRIT, 30, 0, 2},
+      {LP_APS_HEMATOCRIT, 20, 2, 4},  {LP_APS_WBC, 40, 4, 2},         {LP_APS_WBC, 20, 2, 1},
+      {LP_APS_WBC, 15, 1, 0},         {LP_APS_WBC, 3, 0, 2},          {LP_APS_WBC, 1, 2, 4},
   };
   for (size_t i = 0; i < sizeof e / sizeof *e; i++) {
     char what[64];
@@ -526,7 +527,8 @@ static void test_eligibility(void **state) {
   /* Every exclusion, and several at once, in a fixed order. */
   in = eligible_patient();
   in.infection = 0, in.esrf_dialysis = 1, in.torsades_history = 1, in.child_pugh_c = 1, in.ventricular_obstruction = 1;
-  in.treatment_limitation = 1, in.pregnant = 1, in.levosimendan_30d = 1, in.levosimendan_hypersensitivity = 1, in.other_trial = 1;
+  in.treatment_limitation = 1, in.pregnant = 1, in.levosimendan_30d = 1, in.levosimendan_hypersensitivity = 1,
+  in.other_trial = 1;
   assert_string_equal(failed_list(in, b, sizeof b),
                       "infection,esrf_dialysis,torsades_history,child_pugh_c,ventricular_obstruction,"
                       "treatment_limitation,pregnant,levosimendan_30d,levosimendan_hypersensitivity,other_trial");
@@ -540,12 +542,14 @@ static void test_eligibility(void **state) {
                       "levosimendan_hypersensitivity:missing,other_trial:missing");
   /* Ids stored by earlier versions read as today's; current ids pass unchanged. */
   char cur[256];
-  lp_eligibility_codes_current("esrf,hepatic:missing,obstruction,torsades,pregnancy,hypersensitivity:missing,"
-                               "vasopressor,window_24h,age,sirs:missing,weight",
-                               cur, sizeof cur);
-  assert_string_equal(cur, "esrf_dialysis,child_pugh_c:missing,ventricular_obstruction,torsades_history,pregnant,"
-                           "levosimendan_hypersensitivity:missing,vasopressor_hours,hours_since_criteria,age,"
-                           "sirs:missing,weight_kg");
+  lp_eligibility_codes_current(
+      "esrf,hepatic:missing,obstruction,torsades,pregnancy,hypersensitivity:missing,"
+      "vasopressor,window_24h,age,sirs:missing,weight",
+      cur, sizeof cur);
+  assert_string_equal(cur,
+                      "esrf_dialysis,child_pugh_c:missing,ventricular_obstruction,torsades_history,pregnant,"
+                      "levosimendan_hypersensitivity:missing,vasopressor_hours,hours_since_criteria,age,"
+                      "sirs:missing,weight_kg");
   lp_eligibility_codes_current("", cur, sizeof cur);
   assert_string_equal(cur, "");
   lp_eligibility_codes_current("child_pugh_c,vasopressor_hours", cur, sizeof cur);
@@ -589,8 +593,8 @@ static void test_infusion(void **state) {
   assert_int_equal(st.reason, LP_INF_REASON_TACHYCARDIA);
   assert_true(st.severe_tachycardia);
   assert_int_equal(next(LP_INF_FULL, 5, 120 * 1.2, 120, 0).state, LP_INF_REDUCED); /* 144 > 130 anyway */
-  assert_int_equal(next(LP_INF_FULL, 5, 129, 107.5, 0).state, LP_INF_FULL);       /* baseline <= 110: 20% ignored */
-  assert_int_equal(next(LP_INF_FULL, 5, 128, 110 + 1e-3, 0).state, LP_INF_FULL);  /* 16% rise */
+  assert_int_equal(next(LP_INF_FULL, 5, 129, 107.5, 0).state, LP_INF_FULL);        /* baseline <= 110: 20% ignored */
+  assert_int_equal(next(LP_INF_FULL, 5, 128, 110 + 1e-3, 0).state, LP_INF_FULL);   /* 16% rise */
   /* the hypotension flag from the MAP: below 65 */
   lp_infusion_observation o = {5, -1, 64.9, 100, 100};
   lp_error err;
@@ -638,34 +642,34 @@ static void test_published_scenarios(void **state) {
   /* SOFA row 891: not ventilated, epinephrine 0.33 with dopamine 9.1. */
   lp_sofa_input in = blank();
   in.pao2 = 87, in.fio2 = 0.53, in.ventilated = 0; /* 164: 2 without support */
-  in.platelets = 75.3;                              /* 2 */
-  in.bilirubin = 7.43;                              /* 3 */
-  in.epinephrine = 0.33, in.dopamine = 9.1;         /* 4: epinephrine > 0.1 */
-  in.gcs = 15;                                      /* 0 */
-  in.creatinine = 2.56;                             /* 2 */
+  in.platelets = 75.3;                             /* 2 */
+  in.bilirubin = 7.43;                             /* 3 */
+  in.epinephrine = 0.33, in.dopamine = 9.1;        /* 4: epinephrine > 0.1 */
+  in.gcs = 15;                                     /* 0 */
+  in.creatinine = 2.56;                            /* 2 */
   assert_int_equal(lp_sofa_score(&in, 6, &s, &err), LP_OK);
   const int w891[] = {2, 2, 3, 4, 0, 2};
   for (int c = 0; c < LP_SOFA_NCOMP; c++) assert_int_equal(s.component[c], w891[c]);
   assert_int_equal(s.total, 13); /* MedCalc-Bench 12: cardiovascular 3 */
   /* SOFA row 893: ventilated, four catecholamines, urine exactly 500 mL. */
   in = blank();
-  in.pao2 = 68, in.fio2 = 0.60, in.ventilated = 1;  /* 113: 3 */
-  in.platelets = 150;                               /* 0 */
-  in.bilirubin = 3.0;                               /* 2 */
+  in.pao2 = 68, in.fio2 = 0.60, in.ventilated = 1;                                    /* 113: 3 */
+  in.platelets = 150;                                                                 /* 0 */
+  in.bilirubin = 3.0;                                                                 /* 2 */
   in.dopamine = 5, in.dobutamine = 3, in.norepinephrine = 0.05, in.epinephrine = 0.1; /* 3 */
-  in.gcs = 13;                                      /* 1 */
-  in.creatinine = 1.5, in.urine_ml = 500;           /* 1 (500 is not < 500) */
+  in.gcs = 13;                                                                        /* 1 */
+  in.creatinine = 1.5, in.urine_ml = 500;                                             /* 1 (500 is not < 500) */
   assert_int_equal(lp_sofa_score(&in, 6, &s, &err), LP_OK);
   const int w893[] = {3, 0, 2, 3, 1, 1};
   for (int c = 0; c < LP_SOFA_NCOMP; c++) assert_int_equal(s.component[c], w893[c]);
   assert_int_equal(s.total, 10); /* MedCalc-Bench 9: respiratory 4 (ratio in percent), renal skipped */
   /* SOFA row 897: CPAP (respiratory support), dopamine 6. */
   in = blank();
-  in.pao2 = 80, in.fio2 = 0.5, in.ventilated = 1;   /* 160 on CPAP: 3 */
-  in.platelets = 150, in.bilirubin = 2.8;           /* 0, 2 */
+  in.pao2 = 80, in.fio2 = 0.5, in.ventilated = 1;                                      /* 160 on CPAP: 3 */
+  in.platelets = 150, in.bilirubin = 2.8;                                              /* 0, 2 */
   in.dopamine = 6, in.dobutamine = 2, in.norepinephrine = 0.09, in.epinephrine = 0.08; /* 3 */
-  in.gcs = 10;                                      /* 2 */
-  in.creatinine = 2.1, in.urine_ml = 900;           /* 2 */
+  in.gcs = 10;                                                                         /* 2 */
+  in.creatinine = 2.1, in.urine_ml = 900;                                              /* 2 */
   assert_int_equal(lp_sofa_score(&in, 6, &s, &err), LP_OK);
   assert_int_equal(s.total, 12); /* MedCalc-Bench 6: no respiratory points on CPAP, dopamine 6 as 2, renal skipped */
   assert_int_equal(lp_sofa_score(&in, 5, &s, &err), LP_OK);
@@ -681,14 +685,50 @@ static void test_published_scenarios(void **state) {
     int points[LP_APS_N], total;
     const char *theirs;
   } ap[] = {
-      {870, 38.3, 125, 83, 143, 21, 0.68, NAN, 240, 7.47, 132.38, 6.43, 2.57, 1, 54, 27.463, 15, 61, 0,
-       {0, 0, 3, 0, 2, 0, 0, 3, 6, 2, 2, 0}, 21, "42: GCS 15 added as 15, WBC 4, 38.3 read as Fahrenheit"},
-      {871, 37.2, 138, 92, 107, 35, 0.63, NAN, 331, 7.29, 143.21, 3.68, 4.58, 1, 41, 15.105, 15, 73, 1,
-       {0, 0, 0, 3, 2, 2, 0, 0, 8, 0, 1, 0}, 26, "41: no pH points, no chronic points for a non-operative admission"},
-      {873, 37, 120, 70, 90, 16, 0.60, NAN, 375, 7.35, 137, 4.8, 1.2, 0, 45, 7.0, 12, 52, 1,
-       {0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 3}, 13, "21: GCS 12 added as 12, WBC 4, no chronic points"},
-      {874, 38.5, 140, 80, 110, 20, 0.45, 65, NAN, 7.30, 140, 5.2, 2.0, 1, 39, 15, 14, 65, 0,
-       {1, 0, 2, 0, 1, 2, 0, 0, 6, 0, 1, 1}, 19, "33: GCS 14 added as 14, WBC 4, no pH points"},
+      {870,    38.3,
+       125,    83,
+       143,    21,
+       0.68,   NAN,
+       240,    7.47,
+       132.38, 6.43,
+       2.57,   1,
+       54,     27.463,
+       15,     61,
+       0,      {0, 0, 3, 0, 2, 0, 0, 3, 6, 2, 2, 0},
+       21,     "42: GCS 15 added as 15, WBC 4, 38.3 read as Fahrenheit"},
+      {871,    37.2,
+       138,    92,
+       107,    35,
+       0.63,   NAN,
+       331,    7.29,
+       143.21, 3.68,
+       4.58,   1,
+       41,     15.105,
+       15,     73,
+       1,      {0, 0, 0, 3, 2, 2, 0, 0, 8, 0, 1, 0},
+       26,     "41: no pH points, no chronic points for a non-operative admission"},
+      {873,  37,
+       120,  70,
+       90,   16,
+       0.60, NAN,
+       375,  7.35,
+       137,  4.8,
+       1.2,  0,
+       45,   7.0,
+       12,   52,
+       1,    {0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 3},
+       13,   "21: GCS 12 added as 12, WBC 4, no chronic points"},
+      {874,  38.5,
+       140,  80,
+       110,  20,
+       0.45, 65,
+       NAN,  7.30,
+       140,  5.2,
+       2.0,  1,
+       39,   15,
+       14,   65,
+       0,    {1, 0, 2, 0, 1, 2, 0, 0, 6, 0, 1, 1},
+       19,   "33: GCS 14 added as 14, WBC 4, no pH points"},
   };
   for (size_t i = 0; i < sizeof ap / sizeof ap[0]; i++) {
     lp_apache2_input a;
@@ -714,13 +754,19 @@ static void test_published_scenarios(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sofa_respiratory), cmocka_unit_test(test_sofa_bands),
-      cmocka_unit_test(test_sofa_cardiovascular), cmocka_unit_test(test_sofa_totals),
-      cmocka_unit_test(test_sofa_errors), cmocka_unit_test(test_sofa_mean),
-      cmocka_unit_test(test_kdigo), cmocka_unit_test(test_kdigo_estimated_baseline),
+      cmocka_unit_test(test_sofa_respiratory),
+      cmocka_unit_test(test_sofa_bands),
+      cmocka_unit_test(test_sofa_cardiovascular),
+      cmocka_unit_test(test_sofa_totals),
+      cmocka_unit_test(test_sofa_errors),
+      cmocka_unit_test(test_sofa_mean),
+      cmocka_unit_test(test_kdigo),
+      cmocka_unit_test(test_kdigo_estimated_baseline),
       cmocka_unit_test(test_apache2_edges),
-      cmocka_unit_test(test_apache2_rules), cmocka_unit_test(test_apache2_errors),
-      cmocka_unit_test(test_eligibility), cmocka_unit_test(test_infusion),
+      cmocka_unit_test(test_apache2_rules),
+      cmocka_unit_test(test_apache2_errors),
+      cmocka_unit_test(test_eligibility),
+      cmocka_unit_test(test_infusion),
       cmocka_unit_test(test_published_scenarios),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,12 +64,14 @@ static void test_status(void **state) {
 }
 
 static void test_csv_good(void **state) {
-  const char *text = "\xEF\xBB\xBF" "id,name,score\r\n"
-                     "1,\"Smith, J\",3.5\r\n"
-                     "\n"
-                     "2,\"say \"\"hi\"\"\",NA\n"
-                     "3,\"two\nlines\",\n"
-                     "4, plain ,  7 \n";
+  const char *text =
+      "\xEF\xBB\xBF"
+      "id,name,score\r\n"
+      "1,\"Smith, J\",3.5\r\n"
+      "\n"
+      "2,\"say \"\"hi\"\"\",NA\n"
+      "3,\"two\nlines\",\n"
+      "4, plain ,  7 \n";
   lp_table *t = parse_ok(text);
   assert_int_equal(lp_table_nrows(t), 4);
   assert_int_equal(lp_table_ncols(t), 3);
@@ -271,11 +273,9 @@ static void test_strbuf(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_strbuf),
-      cmocka_unit_test(test_status),          cmocka_unit_test(test_csv_good),
-      cmocka_unit_test(test_csv_errors),      cmocka_unit_test(test_numbers),
-      cmocka_unit_test(test_factor_and_design), cmocka_unit_test(test_split_list),
-      cmocka_unit_test(test_rng),
+      cmocka_unit_test(test_strbuf),     cmocka_unit_test(test_status),  cmocka_unit_test(test_csv_good),
+      cmocka_unit_test(test_csv_errors), cmocka_unit_test(test_numbers), cmocka_unit_test(test_factor_and_design),
+      cmocka_unit_test(test_split_list), cmocka_unit_test(test_rng),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

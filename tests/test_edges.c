@@ -142,7 +142,8 @@ static void test_cox_aliased_named(void **state) {
     lp_cox_fit f;
     lp_error err;
     assert_int_equal(lp_cox_fit_compute(d.time, d.event, d.des.x, d.n, d.des.p, NULL, NULL, &o, &f, &err), LP_ENUMERIC);
-    if (!strstr(err.message, cases[c].want[0])) fail_msg("%s: '%s' lacks '%s'", cases[c].key, err.message, cases[c].want[0]);
+    if (!strstr(err.message, cases[c].want[0]))
+      fail_msg("%s: '%s' lacks '%s'", cases[c].key, err.message, cases[c].want[0]);
     char quoted[64];
     snprintf(quoted, sizeof quoted, "covariate '%s'", cases[c].cov[na]);
     assert_non_null(strstr(err.message, quoted));
@@ -172,8 +173,8 @@ static void test_interaction_defined_share(void **state) {
   assert_int_equal(lp_factor_init(&blk, t, cb, NULL, lp_table_nrows(t), &err), LP_OK);
   lp_interaction_result r;
   const size_t B = 20000;
-  assert_int_equal(lp_interaction_test(y, arm.codes, blk.codes, lp_table_nrows(t), blk.nlevels, B, 7, 2, 0.95, &r, &err),
-                   LP_OK);
+  assert_int_equal(
+      lp_interaction_test(y, arm.codes, blk.codes, lp_table_nrows(t), blk.nlevels, B, 7, 2, 0.95, &r, &err), LP_OK);
   check_close(r.statistic, ref_get(ref, "npk.q"), 1e-12, "npk Q");
   assert_int_equal(r.requested, B);
   double share = (double)r.permutations / (double)B, want = ref_get(ref, "npk.defined_fraction");
@@ -200,7 +201,8 @@ static void test_tied_and_big(void **state) {
   assert_int_equal(lp_table_numeric(t, cy, NULL, 7, y, &err), LP_OK);
   for (size_t i = 0; i < 7; i++) {
     if (!strcmp(lp_table_cell(t, i, cg), "a")) a[na++] = y[i];
-    else b[nb++] = y[i];
+    else
+      b[nb++] = y[i];
   }
   lp_mannwhitney mw;
   assert_int_equal(lp_mannwhitney_test(a, na, b, nb, true, work, &mw, &err), LP_OK);
@@ -290,9 +292,9 @@ static void test_error_nouns(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_power_below_two),        cmocka_unit_test(test_cox_infinite),
-      cmocka_unit_test(test_cox_aliased_named),      cmocka_unit_test(test_interaction_defined_share),
-      cmocka_unit_test(test_tied_and_big),           cmocka_unit_test(test_nonfinite_text),
+      cmocka_unit_test(test_power_below_two),   cmocka_unit_test(test_cox_infinite),
+      cmocka_unit_test(test_cox_aliased_named), cmocka_unit_test(test_interaction_defined_share),
+      cmocka_unit_test(test_tied_and_big),      cmocka_unit_test(test_nonfinite_text),
       cmocka_unit_test(test_error_nouns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

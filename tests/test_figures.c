@@ -89,8 +89,18 @@ static void test_km(void **state) {
   lp_fig_series s[2] = {{"Levosimendan", 8, x1, y1, NULL, NULL, 2, m1}, {"Placebo", 7, x2, y2, NULL, NULL, 1, m2}};
   double rt[] = {0, 7, 14, 21, 28};
   long ar[] = {258, 190, 175, 171, 169, 256, 200, 185, 180, 177};
-  lp_km_figure f = {"Survival to day 28", "Days since randomization", "Probability of survival", 28, 7, 0,
-                    2, s, 5, rt, ar, "Hazard ratio 1.24 (95% CI 0.91-1.67); P = 0.17"};
+  lp_km_figure f = {"Survival to day 28",
+                    "Days since randomization",
+                    "Probability of survival",
+                    28,
+                    7,
+                    0,
+                    2,
+                    s,
+                    5,
+                    rt,
+                    ar,
+                    "Hazard ratio 1.24 (95% CI 0.91-1.67); P = 0.17"};
   render_all("km", km_fn, &f, "Levosimendan");
   render_all("km", km_fn, &f, "Probability of survival");
   render_all("km", km_fn, &f, "177");
@@ -112,9 +122,20 @@ static void test_forest(void **state) {
       {"Lowest third", false, 1.5, -1.2, 4.2, "7.1 vs 5.6", NULL, "60", NULL},
       {"Middle and highest thirds", false, NAN, NAN, NAN, "n/a", NULL, "0", NULL},
   };
-  lp_forest_figure f = {"Mean daily SOFA score by subgroup", "Difference (levosimendan - placebo)",
-                        "Mean score", "Difference (95% CI)", 0, -3, 3, false, "Levosimendan better",
-                        "Placebo better", 7, rows, "No.", "Heterogeneity"};
+  lp_forest_figure f = {"Mean daily SOFA score by subgroup",
+                        "Difference (levosimendan - placebo)",
+                        "Mean score",
+                        "Difference (95% CI)",
+                        0,
+                        -3,
+                        3,
+                        false,
+                        "Levosimendan better",
+                        "Placebo better",
+                        7,
+                        rows,
+                        "No.",
+                        "Heterogeneity"};
   render_all("forest", forest_fn, &f, "Lactate");
   /* The heading rows' P values are drawn (they once were skipped). */
   render_all("forest", forest_fn, &f, "P = 0.52");
@@ -137,13 +158,19 @@ static void test_lines(void **state) {
 }
 
 static void test_consort(void **state) {
-  lp_consort_item reasons[] = {{"Were not in septic shock", 157}, {" Did not have an infection", 41}, {"Were <18 yr of age", 12},
+  lp_consort_item reasons[] = {{"Were not in septic shock", 157},
+                               {" Did not have an infection", 41},
+                               {"Were <18 yr of age", 12},
                                {"Were outside 24-hr window since meeting inclusion criteria", 714},
                                {"Had a decision regarding treatment limitation", 352}};
   lp_consort_item not1[] = {{"Withdrew consent", 1}, {"Died", 2}, {"Clinical decision", 1}};
   lp_consort_item not2[] = {{"Died", 2}, {"Enrolled while the trial was halted", 1}};
   lp_consort_item ex1[] = {{"Was excluded owing to withdrawal of consent", 1}};
-  lp_consort_figure f = {2382, 1866, 5, reasons, 516,
+  lp_consort_figure f = {2382,
+                         1866,
+                         5,
+                         reasons,
+                         516,
                          {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1, 1, 0, 255},
                           {"placebo", 257, 253, 2, not2, 257, 0, NULL, 0, 1, 253}}};
   render_all("consort", consort_fn, &f, "516 Underwent randomization");
@@ -189,7 +216,7 @@ static void test_format_from_path(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_km), cmocka_unit_test(test_forest), cmocka_unit_test(test_lines),
+      cmocka_unit_test(test_km),      cmocka_unit_test(test_forest),           cmocka_unit_test(test_lines),
       cmocka_unit_test(test_consort), cmocka_unit_test(test_format_from_path),
   };
   return cmocka_run_group_tests(tests, setup, NULL);

@@ -53,7 +53,6 @@ static void test_pool_errors(void **state) {
   assert_int_equal(lp_mi_pool(z, z, 2, 10, 0.95, &p, &err), LP_EDATA);
 }
 
-
 /* Pool lm(chl ~ bmi + age) over the m completed copies of nhanes. */
 static void pool_nhanes(const double *imp, size_t n, size_t m, lp_mi_pooled pooled[3]) {
   double *q = malloc(3 * m * sizeof *q), *u = malloc(3 * m * sizeof *u), *x = malloc(2 * n * sizeof *x);
@@ -67,7 +66,8 @@ static void pool_nhanes(const double *imp, size_t n, size_t m, lp_mi_pooled pool
     for (int t = 0; t < 3; t++) q[t * m + k] = fit.coef[t], u[t * m + k] = fit.se[t] * fit.se[t];
     lp_lm_fit_clear(&fit);
   }
-  for (int t = 0; t < 3; t++) assert_int_equal(lp_mi_pool(q + t * m, u + t * m, m, (double)n - 3, 0.95, &pooled[t], NULL), LP_OK);
+  for (int t = 0; t < 3; t++)
+    assert_int_equal(lp_mi_pool(q + t * m, u + t * m, m, (double)n - 3, 0.95, &pooled[t], NULL), LP_OK);
   free(q), free(u), free(x);
 }
 
@@ -103,10 +103,12 @@ static void check_mice_method(lp_impute_method method, const char *name) {
     double est = ref_getf(ref, "%s.%s.1", name, terms[k]), ubar = ref_getf(ref, "%s.%s.2", name, terms[k]);
     double b = ref_getf(ref, "%s.%s.3", name, terms[k]), df = ref_getf(ref, "%s.%s.5", name, terms[k]);
     double mcse = sqrt(b / (double)m + got[k].b / (double)m);
-    if (getenv("LP_TEST_VERBOSE")) print_message("%s %s: est %g/%g ubar %g/%g b %g/%g df %g/%g\n", name, terms[k], got[k].qbar, est, got[k].ubar, ubar, got[k].b, b, got[k].df, df);
+    if (getenv("LP_TEST_VERBOSE"))
+      print_message("%s %s: est %g/%g ubar %g/%g b %g/%g df %g/%g\n", name, terms[k], got[k].qbar, est, got[k].ubar,
+                    ubar, got[k].b, b, got[k].df, df);
     if (!(fabs(got[k].qbar - est) <= 4 * mcse))
-      fail_msg("%s %s: pooled estimate %g, mice %g (Monte Carlo SE of the difference %g)", name, terms[k],
-               got[k].qbar, est, mcse);
+      fail_msg("%s %s: pooled estimate %g, mice %g (Monte Carlo SE of the difference %g)", name, terms[k], got[k].qbar,
+               est, mcse);
     /* b has m - 1 degrees of freedom: log(b1 / b2) has SD about 2 / sqrt(m - 1) */
     double lim = 4 * 2 / sqrt((double)m - 1);
     if (!(fabs(log(got[k].b / b)) <= lim))
@@ -125,7 +127,8 @@ static void check_mice_method(lp_impute_method method, const char *name) {
           s += v, ss += v * v, c++;
         }
     double mean = s / c, sd = sqrt((ss - s * s / c) / (c - 1));
-    double rmean = ref_getf(ref, "%s.%s.imputed.1", name, cols[j]), rsd = ref_getf(ref, "%s.%s.imputed.2", name, cols[j]);
+    double rmean = ref_getf(ref, "%s.%s.imputed.1", name, cols[j]),
+           rsd = ref_getf(ref, "%s.%s.imputed.2", name, cols[j]);
     /* each imputation's mean of its missing values is one draw: SE about sd / sqrt(m) */
     if (!(fabs(mean - rmean) <= 4 * sqrt(2.0) * rsd / sqrt((double)m)))
       fail_msg("%s: imputed %s mean %g, mice %g", name, cols[j], mean, rmean);
@@ -170,7 +173,7 @@ static void test_mice_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_pool_vs_mice), cmocka_unit_test(test_pool_errors),
-                                     cmocka_unit_test(test_mice_norm), cmocka_unit_test(test_mice_pmm),
+                                     cmocka_unit_test(test_mice_norm),    cmocka_unit_test(test_mice_pmm),
                                      cmocka_unit_test(test_mice_threads), cmocka_unit_test(test_mice_errors)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,10 +163,14 @@ static void test_text(void **state) {
   assert_int_equal(lp_text_check_identifier("S01", "the site code", 32, &err), LP_OK);
   assert_int_equal(lp_text_check_identifier("Zo\xc3\xab", "the user name", 63, &err), LP_OK);
   assert_int_equal(lp_text_check_identifier("S1\x1b[2J", "the site code", 32, &err), LP_EINVAL);
-  assert_string_equal(err.message, "the site code has a control character (U+001B) at character 3: only printable "
-                                   "characters are allowed");
+  assert_string_equal(err.message,
+                      "the site code has a control character (U+001B) at character 3: only printable "
+                      "characters are allowed");
   assert_int_equal(lp_text_check_identifier("a\xc2\x85", "x", 32, &err), LP_EINVAL); /* C1 NEL */
-  assert_int_equal(lp_text_check_identifier("a\xe2\x80\xae" "b", "x", 32, &err), LP_EINVAL);
+  assert_int_equal(lp_text_check_identifier("a\xe2\x80\xae"
+                                            "b",
+                                            "x", 32, &err),
+                   LP_EINVAL);
   assert_int_equal(lp_text_check_identifier("", "x", 32, &err), LP_EINVAL);
   assert_int_equal(lp_text_check_identifier("abcd", "x", 3, &err), LP_EINVAL);
   char *u;

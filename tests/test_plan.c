@@ -177,8 +177,9 @@ static void test_plan_errors(void **state) {
  * patients" receiving a drug), counted here from the table itself. */
 static void test_summary_n(void **state) {
   (void)state;
-  const char *text = "id,table,label,kind,outcome,summary,digits\n"
-                     "svt_n,table1,Patients with a value,baseline,ae_svt,n,0\n";
+  const char *text =
+      "id,table,label,kind,outcome,summary,digits\n"
+      "svt_n,table1,Patients with a value,baseline,ae_svt,n,0\n";
   lp_plan *plan;
   lp_error err;
   if (lp_plan_parse(text, strlen(text), "n.plan", &plan, &err)) fail_msg("%s", err.message);
@@ -212,8 +213,9 @@ static void test_summary_n(void **state) {
  * subsection and note reach the result. */
 static void test_unsigned_zero(void **state) {
   (void)state;
-  const char *text = "id,table,section,label,kind,outcome,ci,test,digits,subsection,note\n"
-                     "x,table3,Secondary outcomes,Tiny,mean,y,bootstrap,mann-whitney,2,Group,Among everyone.\n";
+  const char *text =
+      "id,table,section,label,kind,outcome,ci,test,digits,subsection,note\n"
+      "x,table3,Secondary outcomes,Tiny,mean,y,bootstrap,mann-whitney,2,Group,Among everyone.\n";
   lp_strbuf csv = {0};
   lp_strbuf_puts(&csv, "patient,site,arm,y\n");
   for (int i = 0; i < 40; i++)
@@ -265,12 +267,13 @@ static void test_builtin_plan_error(void **state) {
  * plan runs: an arm with no one in the population, no events, a constant outcome. */
 static void test_not_estimable(void **state) {
   (void)state;
-  const char *text = "id,table,section,label,kind,outcome,population,ci,test,digits\n"
-                     "ok,table3,,Fine,mean,y,,bootstrap,mann-whitney,2\n"
-                     "empty,table3,,Empty arm,median,y,only_a,bootstrap,mann-whitney,1\n"
-                     "none,table3,,No events,binary,never,,wald,chisq-yates,1\n"
-                     "flat,table3,,Constant,mean,flat,,bootstrap,mann-whitney,2\n"
-                     "after,table3,,After,binary,ev,,wald,chisq-yates,1\n";
+  const char *text =
+      "id,table,section,label,kind,outcome,population,ci,test,digits\n"
+      "ok,table3,,Fine,mean,y,,bootstrap,mann-whitney,2\n"
+      "empty,table3,,Empty arm,median,y,only_a,bootstrap,mann-whitney,1\n"
+      "none,table3,,No events,binary,never,,wald,chisq-yates,1\n"
+      "flat,table3,,Constant,mean,flat,,bootstrap,mann-whitney,2\n"
+      "after,table3,,After,binary,ev,,wald,chisq-yates,1\n";
   lp_strbuf csv = {0};
   lp_strbuf_puts(&csv, "patient,site,arm,y,only_a,never,flat,ev\n");
   for (int i = 0; i < 30; i++)
@@ -321,10 +324,10 @@ static void test_format_p(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_run_vs_r), cmocka_unit_test(test_leopards_plan),
-      cmocka_unit_test(test_plan_errors), cmocka_unit_test(test_format_p), cmocka_unit_test(test_summary_n),
-      cmocka_unit_test(test_unsigned_zero), cmocka_unit_test(test_builtin_plan_error),
-      cmocka_unit_test(test_not_estimable),
+      cmocka_unit_test(test_run_vs_r),           cmocka_unit_test(test_leopards_plan),
+      cmocka_unit_test(test_plan_errors),        cmocka_unit_test(test_format_p),
+      cmocka_unit_test(test_summary_n),          cmocka_unit_test(test_unsigned_zero),
+      cmocka_unit_test(test_builtin_plan_error), cmocka_unit_test(test_not_estimable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

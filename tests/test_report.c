@@ -58,14 +58,19 @@ static void test_report_files(void **state) {
   char out[1100];
   snprintf(out, sizeof out, "%s/report", dir);
   lp_consort_item reasons[] = {{"Were <18 yr of age", 3}};
-  lp_consort_figure consort = {400, 100, 1, reasons, 300,
+  lp_consort_figure consort = {400,
+                               100,
+                               1,
+                               reasons,
+                               300,
                                {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL, 0, 0, 148},
                                 {"placebo", 150, 150, 0, NULL, 150, 0, NULL, 0, 0, 150}}};
-  lp_report_input in = {"Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
+  lp_report_input in = {
+      "Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
   lp_error err;
   if (lp_report_write(&in, out, &err)) fail_msg("%s", err.message);
-  const char *files[] = {"report.html", "report.md", "report.json", "table1.csv", "table3.csv", "subgroups.csv",
-                         "figure1.svg", "figure1.pdf", "figure1.png", "figure_subgroups.png"};
+  const char *files[] = {"report.html",   "report.md",   "report.json", "table1.csv",  "table3.csv",
+                         "subgroups.csv", "figure1.svg", "figure1.pdf", "figure1.png", "figure_subgroups.png"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char p[1300];
     snprintf(p, sizeof p, "%s/%s", out, files[i]);
@@ -187,7 +192,8 @@ static void test_report_binary_subgroups(void **state) {
   size_t k = 0;
   for (const char *q = p; *q && k + 8 < sizeof want; q++) {
     if (*q == '-') k += (size_t)snprintf(want + k, sizeof want - k, "&minus;");
-    else want[k++] = *q;
+    else
+      want[k++] = *q;
   }
   want[k] = '\0';
   if (!strstr(html, want)) fail_msg("no '%s' in the HTML subgroup table", want);

@@ -47,9 +47,12 @@ static void test_codes_are_fields(void **state) {
 
 /* Replace each current code by its earlier name in one CSV file, in place. */
 static void rewrite_old(const char *path) {
-  static const char *const pairs[][2] = {{"hours_since_criteria", "window_24h"}, {"vasopressor_hours", "vasopressor"},
-                                         {"esrf_dialysis", "esrf"},              {"torsades_history", "torsades"},
-                                         {"child_pugh_c", "hepatic"},            {"ventricular_obstruction", "obstruction"},
+  static const char *const pairs[][2] = {{"hours_since_criteria", "window_24h"},
+                                         {"vasopressor_hours", "vasopressor"},
+                                         {"esrf_dialysis", "esrf"},
+                                         {"torsades_history", "torsades"},
+                                         {"child_pugh_c", "hepatic"},
+                                         {"ventricular_obstruction", "obstruction"},
                                          {"levosimendan_hypersensitivity", "hypersensitivity"}};
   FILE *f = fopen(path, "rb");
   assert_non_null(f);

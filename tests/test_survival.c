@@ -213,7 +213,8 @@ static void test_cox(void **state) {
   cox_case(ref, "cox_lung_cluster", "lung", "time", "dead", ase, 3, ecogf, 1, NULL, "inst", LP_TIES_EFRON, ecog_names);
   const char *rx[] = {"rx"};
   cox_case(ref, "cox_rats_cluster", "rats", "time", "status", rx, 1, NULL, 0, NULL, "litter", LP_TIES_EFRON, NULL);
-  cox_case(ref, "cox_rats_breslow_cluster", "rats", "time", "status", rx, 1, NULL, 0, NULL, "litter", LP_TIES_BRESLOW, NULL);
+  cox_case(ref, "cox_rats_breslow_cluster", "rats", "time", "status", rx, 1, NULL, 0, NULL, "litter", LP_TIES_BRESLOW,
+           NULL);
   const char *ar[] = {"age", "rx"};
   cox_case(ref, "cox_ovarian", "ovarian", "futime", "fustat", ar, 2, NULL, 0, NULL, NULL, LP_TIES_EFRON, NULL);
   ref_free(ref);

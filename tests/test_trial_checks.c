@@ -108,8 +108,9 @@ static void test_hard_checks(void **state) {
   /* dates in the future, before randomisation */
   refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-28\"}", "icu_discharge",
           "2026-03-28 is in the future");
-  refused(t, LP_RECORD_AE, "{\"patient\":\"P1\",\"onset\":\"2026-04-01\",\"category\":\"other\",\"term\":\"x\",\"serious\":0}",
-          "onset", "in the future");
+  refused(t, LP_RECORD_AE,
+          "{\"patient\":\"P1\",\"onset\":\"2026-04-01\",\"category\":\"other\",\"term\":\"x\",\"serious\":0}", "onset",
+          "in the future");
   refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"weaned_date\":\"2026-03-01\"}", "weaned_date",
           "before the randomisation date");
   refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"hospital_discharge\":\"2026-03-02T09:00\"}",
@@ -117,10 +118,12 @@ static void test_hard_checks(void **state) {
   /* wrong order: death before a daily record, discharge after death, ICU after hospital */
   refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-10\"}", "death_date",
           "death on 2026-03-10 is before day 18, which has a daily record");
+  refused(
+      t, LP_RECORD_OUTCOME,
+      "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-19T12:00\",\"hospital_discharge\":\"2026-03-19T15:00\"}",
+      "hospital_discharge", "hospital discharge 2026-03-19T15:00 is after death on 2026-03-19T12:00");
   refused(t, LP_RECORD_OUTCOME,
-          "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-19T12:00\",\"hospital_discharge\":\"2026-03-19T15:00\"}",
-          "hospital_discharge", "hospital discharge 2026-03-19T15:00 is after death on 2026-03-19T12:00");
-  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-15\",\"hospital_discharge\":\"2026-03-12\"}",
+          "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-15\",\"hospital_discharge\":\"2026-03-12\"}",
           "hospital_discharge", "is before ICU discharge");
   rec_ok(t, LP_RECORD_OUTCOME, "{\"patient\":\"P2\",\"died\":1,\"death_date\":\"2026-03-05T08:00\"}");
   refused(t, LP_RECORD_DAILY, "{\"patient\":\"P2\",\"day\":5,\"map\":70}", "day",
@@ -144,7 +147,8 @@ static void test_all_fields_named(void **state) {
   const char *want[] = {"age", "map", "gcs"};
   for (size_t i = 0; i < 3; i++) {
     bool found = false;
-    for (size_t j = 0; j < fs.n; j++) found |= fs.items[j].level == LP_FINDING_HARD && !strcmp(fs.items[j].field, want[i]);
+    for (size_t j = 0; j < fs.n; j++)
+      found |= fs.items[j].level == LP_FINDING_HARD && !strcmp(fs.items[j].field, want[i]);
     if (!found) fail_msg("no finding on %s", want[i]);
     char pat[32];
     snprintf(pat, sizeof pat, "%s: ", want[i]);
@@ -200,7 +204,8 @@ static void test_soft_checks(void **state) {
   lp_findings_clear(&fs);
   /* lp_record_check: the same findings, nothing written */
   long audit = count(f->t, "SELECT count(*) FROM audit");
-  TU_CHECK(lp_record_check(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":7,\"map\":25}", NULL, "invS01", &fs, &e_));
+  TU_CHECK(
+      lp_record_check(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":7,\"map\":25}", NULL, "invS01", &fs, &e_));
   assert_int_equal(fs.soft, 1);
   assert_int_equal(count(f->t, "SELECT count(*) FROM daily WHERE day=7"), 0);
   assert_int_equal(count(f->t, "SELECT count(*) FROM audit"), audit);
@@ -236,12 +241,14 @@ static void test_one_name(void **state) {
   TU_CHECK(lp_trial_screen(f->t, "S01", "P7", "{\"age\":64,\"weight\":80,\"ventilated\":1}", "invS01", &r, &e_));
   assert_non_null(strstr(r.notes, "'weight' is now called 'weight_kg'"));
   assert_non_null(strstr(r.notes, "'ventilated' is now called 'mech_vent'"));
-  assert_int_equal(count(f->t, "SELECT count(*) FROM screening WHERE patient='P7' AND json_extract(inputs, "
-                               "'$.weight_kg')=80 AND json_extract(inputs, '$.mech_vent')=1 AND "
-                               "json_extract(inputs, '$.weight') IS NULL"),
+  assert_int_equal(count(f->t,
+                         "SELECT count(*) FROM screening WHERE patient='P7' AND json_extract(inputs, "
+                         "'$.weight_kg')=80 AND json_extract(inputs, '$.mech_vent')=1 AND "
+                         "json_extract(inputs, '$.weight') IS NULL"),
                    1);
   lp_error err;
-  assert_int_equal(lp_trial_screen(f->t, "S01", "P8", "{\"weight\":80,\"weight_kg\":80}", "invS01", &r, &err), LP_EDATA);
+  assert_int_equal(lp_trial_screen(f->t, "S01", "P8", "{\"weight\":80,\"weight_kg\":80}", "invS01", &r, &err),
+                   LP_EDATA);
   assert_non_null(strstr(err.message, "not both"));
 }
 

@@ -47,7 +47,7 @@ static void test_database_alone_reveals_nothing(void **state) {
     TU_CHECK(lp_list_stream(k->secret, s + 1, (const int[]){4, 6}, 2, PER_SITE, arm + s * PER_SITE, NULL, &e_));
   sqlite3_stmt *st;
   /* the audit hash of each slot's insertion, by slot id */
-  uint8_t (*ah)[32] = calloc(N + 1, 32);
+  uint8_t(*ah)[32] = calloc(N + 1, 32);
   TU_CHECK(lp__prepare(t, "SELECT row_id, hash FROM audit WHERE tbl='slots'", &st, &e_));
   while (sqlite3_step(st) == SQLITE_ROW) {
     long id = (long)sqlite3_column_int64(st, 0);
@@ -90,7 +90,8 @@ static void test_database_alone_reveals_nothing(void **state) {
   for (int i = 0; i < N; i += 2) {
     for (int b = 0; b < NBITS; b++) (arm[i] ? lb : la)[b][x[i][b]] += 1;
     if (arm[i]) nb++;
-    else na++;
+    else
+      na++;
   }
   long correct = 0, tested = 0;
   for (int i = 1; i < N; i += 2) {

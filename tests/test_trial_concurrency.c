@@ -89,8 +89,8 @@ static void test_sixteen_processes(void **state) {
     char *json = malloc(cap);
     len += (size_t)snprintf(json + len, cap - len, "[");
     for (int i = s; i < PATIENTS; i += SITES)
-      len += (size_t)snprintf(json + len, cap - len, "%s{\"site\":\"%s\",\"patient\":\"P%04d\",%s",
-                              i == s ? "" : ",", site, i, TU_ELIGIBLE + 1);
+      len += (size_t)snprintf(json + len, cap - len, "%s{\"site\":\"%s\",\"patient\":\"P%04d\",%s", i == s ? "" : ",",
+                              site, i, TU_ELIGIBLE + 1);
     snprintf(json + len, cap - len, "]");
     size_t count, eligible;
     TU_CHECK(lp_trial_screen_many(t, json, "test", user, &count, &eligible, &e_));
@@ -160,9 +160,10 @@ static void test_sixteen_processes(void **state) {
   snprintf(db, sizeof db, "%s/trial.db", dir);
   TU_CHECK(lp_trial_open(db, &t, &e_));
   sqlite3_stmt *st;
-  TU_CHECK(lp__prepare(t, "SELECT count(*), count(DISTINCT patient), count(DISTINCT pack),"
-                          " (SELECT count(*) FROM (SELECT site_id FROM randomisations GROUP BY site_id"
-                          "  HAVING max(seq) != count(*) OR min(seq) != 1)) FROM randomisations",
+  TU_CHECK(lp__prepare(t,
+                       "SELECT count(*), count(DISTINCT patient), count(DISTINCT pack),"
+                       " (SELECT count(*) FROM (SELECT site_id FROM randomisations GROUP BY site_id"
+                       "  HAVING max(seq) != count(*) OR min(seq) != 1)) FROM randomisations",
                        &st, &e_));
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int(st, 0), PATIENTS);

@@ -133,8 +133,8 @@ static void test_kill_while_randomising(void **state) {
       fclose(f);
     }
   }
-  print_message("%d kills, %ld children finished before their kill, %ld allocations reported\n", KILLS,
-                finished, nreported);
+  print_message("%d kills, %ld children finished before their kill, %ld allocations reported\n", KILLS, finished,
+                nreported);
   assert_true(nreported > 0);
 
   char db[600];
@@ -157,8 +157,9 @@ static void test_kill_while_randomising(void **state) {
   for (int i = 0; i < PATIENTS; i++)
     if (reported[i].pack && !present[i]) fail_msg("P%04d was reported committed but is missing", i);
   print_message("%ld randomisations in the database (%ld reported before the kill)\n", in_db, nreported);
-  TU_CHECK(lp__prepare(t, "SELECT count(*) FROM (SELECT site_id FROM randomisations GROUP BY site_id"
-                          " HAVING max(seq) != count(*) OR min(seq) != 1)",
+  TU_CHECK(lp__prepare(t,
+                       "SELECT count(*) FROM (SELECT site_id FROM randomisations GROUP BY site_id"
+                       " HAVING max(seq) != count(*) OR min(seq) != 1)",
                        &st, &e_));
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_int_equal(sqlite3_column_int(st, 0), 0);

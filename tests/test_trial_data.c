@@ -132,10 +132,11 @@ static void test_baseline(void **state) {
   /* other site's investigator may not record */
   lp_error err;
   size_t rows;
-  assert_int_equal(lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P2\",\"age\":50}", NULL, "invS02", NULL, &rows, &err),
-                   LP_EDENIED);
-  assert_int_equal(lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P2\",\"age\":50}", NULL, "mgr", NULL, &rows, &err),
-                   LP_OK);
+  assert_int_equal(
+      lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P2\",\"age\":50}", NULL, "invS02", NULL, &rows, &err),
+      LP_EDENIED);
+  assert_int_equal(
+      lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P2\",\"age\":50}", NULL, "mgr", NULL, &rows, &err), LP_OK);
   lp_audit_report rep;
   TU_CHECK(lp_audit_verify(t, 0, NULL, &rep, &e_));
   assert_int_equal(rep.nproblems, 0);
@@ -146,20 +147,22 @@ static void test_daily_infusion_outcome_ae(void **state) {
   lp_trial *t = f->t;
   rec_fail(t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"map\":60}", NULL, LP_EDATA, "field 'day': required");
   rec_fail(t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":0}", NULL, LP_EDATA, "1 to 28");
-  rec_ok(t, LP_RECORD_DAILY, "[{\"patient\":\"P1\",\"day\":1,\"norepinephrine\":0.3,\"fio2\":0.21,\"pao2\":80},"
-                             "{\"patient\":\"P1\",\"day\":2,\"fio2\":1}]", NULL);
+  rec_ok(t, LP_RECORD_DAILY,
+         "[{\"patient\":\"P1\",\"day\":1,\"norepinephrine\":0.3,\"fio2\":0.21,\"pao2\":80},"
+         "{\"patient\":\"P1\",\"day\":2,\"fio2\":1}]",
+         NULL);
   rec_ok(t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":2,\"gcs\":14}", "late entry");
   check_close(column(t, "SELECT count(*) FROM daily"), 2, 0, "two days");
   /* the infusion protocol */
   rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":0,\"event\":\"start\",\"dose\":0.2}", NULL, LP_EDATA,
            "no bolus");
-  rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":3,\"event\":\"increase\",\"dose\":0.2}", NULL,
-           LP_EDATA, "no 'start'");
+  rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":3,\"event\":\"increase\",\"dose\":0.2}", NULL, LP_EDATA,
+           "no 'start'");
   rec_ok(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":0,\"event\":\"start\",\"dose\":0.1}", NULL);
   rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":3,\"event\":\"increase\",\"dose\":0.15}", NULL,
            LP_EDATA, "not a protocol dose");
-  rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":3,\"event\":\"decrease\",\"dose\":0.2}", NULL,
-           LP_EDATA, "a decrease is to");
+  rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":3,\"event\":\"decrease\",\"dose\":0.2}", NULL, LP_EDATA,
+           "a decrease is to");
   rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":20,\"event\":\"end\",\"dose\":0}", NULL, LP_EDATA,
            "ends at hour 24");
   rec_fail(t, LP_RECORD_INFUSION, "{\"patient\":\"P1\",\"hour\":25,\"event\":\"end\",\"dose\":0}", NULL, LP_EDATA,
@@ -172,22 +175,28 @@ static void test_daily_infusion_outcome_ae(void **state) {
   /* outcomes: dates in order, death with its date */
   rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-01\"}", NULL, LP_EDATA,
            "before the randomisation date 2026-03-02");
-  rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-10\",\"hospital_discharge\":\"2026-03-09\"}",
-           NULL, LP_EDATA, "hospital discharge 2026-03-09 is before ICU discharge");
+  rec_fail(t, LP_RECORD_OUTCOME,
+           "{\"patient\":\"P1\",\"icu_discharge\":\"2026-03-10\",\"hospital_discharge\":\"2026-03-09\"}", NULL,
+           LP_EDATA, "hospital discharge 2026-03-09 is before ICU discharge");
   rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"death_date\":\"2026-03-09\"}", NULL, LP_EDATA, "died is not 1");
-  rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-09\",\"icu_discharge\":\"2026-03-12\"}",
-           NULL, LP_EDATA, "after death");
+  rec_fail(t, LP_RECORD_OUTCOME,
+           "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-09\",\"icu_discharge\":\"2026-03-12\"}", NULL,
+           LP_EDATA, "after death");
   rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"weaned_date\":\"2026-02-29\"}", NULL, LP_EDATA, "not a date");
   rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"consent_withdrawn\":1}", NULL, LP_EDATA, "no date");
-  rec_ok(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-09\",\"icu_discharge\":\"2026-03-09\","
-                               "\"received_drug\":1}", NULL);
+  rec_ok(t, LP_RECORD_OUTCOME,
+         "{\"patient\":\"P1\",\"died\":1,\"death_date\":\"2026-03-09\",\"icu_discharge\":\"2026-03-09\","
+         "\"received_drug\":1}",
+         NULL);
   /* a later change that would break a rule is checked against the stored fields */
   rec_fail(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"died\":0}", "correction", LP_EDATA, "died is not 1");
   /* adverse events: append, change by id, delete */
-  rec_ok(t, LP_RECORD_AE, "{\"patient\":\"P1\",\"onset\":\"2026-03-03\",\"category\":\"supraventricular_tachyarrhythmia\","
-                          "\"term\":\"atrial fibrillation\",\"serious\":0}", NULL);
-  rec_ok(t, LP_RECORD_AE, "{\"patient\":\"P1\",\"onset\":\"2026-03-04\",\"category\":\"other\",\"term\":\"rash\",\"serious\":0}",
+  rec_ok(t, LP_RECORD_AE,
+         "{\"patient\":\"P1\",\"onset\":\"2026-03-03\",\"category\":\"supraventricular_tachyarrhythmia\","
+         "\"term\":\"atrial fibrillation\",\"serious\":0}",
          NULL);
+  rec_ok(t, LP_RECORD_AE,
+         "{\"patient\":\"P1\",\"onset\":\"2026-03-04\",\"category\":\"other\",\"term\":\"rash\",\"serious\":0}", NULL);
   long id = (long)column(t, "SELECT id FROM adverse_events WHERE term='rash'");
   char json[256];
   snprintf(json, sizeof json, "{\"patient\":\"P1\",\"id\":%ld,\"serious\":1}", id);
@@ -203,8 +212,9 @@ static void test_daily_infusion_outcome_ae(void **state) {
   assert_int_equal(lp_record_delete(t, LP_RECORD_AE, id, "invS02", "typo", &err), LP_EDENIED);
   TU_CHECK(lp_record_delete(t, LP_RECORD_AE, id, "invS01", "duplicate entry", &e_));
   check_close(column(t, "SELECT count(*) FROM adverse_events"), 1, 0, "one ae left");
-  check_close(column(t, "SELECT count(*) FROM audit WHERE tbl='adverse_events' AND action='delete' AND old LIKE '%rash%'"),
-              1, 0, "deleted content kept in the audit trail");
+  check_close(
+      column(t, "SELECT count(*) FROM audit WHERE tbl='adverse_events' AND action='delete' AND old LIKE '%rash%'"), 1,
+      0, "deleted content kept in the audit trail");
   lp_record_kind k;
   assert_int_equal(lp_record_kind_parse("weekly", &k, &err), LP_EINVAL);
   lp_audit_report rep;
@@ -241,9 +251,12 @@ static void test_export_import(void **state) {
   fixture *f = *state;
   lp_trial *t = f->t;
   rec_ok(t, LP_RECORD_BASELINE,
-         "{\"patient\":\"P1\",\"age\":64,\"weight_kg\":80.1,\"height_cm\":175.25,\"race\":\"white\",\"lactate\":2.2}", NULL);
-  rec_ok(t, LP_RECORD_AE, "{\"patient\":\"P2\",\"onset\":\"2026-03-03\",\"category\":\"other\",\"term\":\"quote \\\" comma, "
-                          "newline\\n end\",\"serious\":0,\"description\":\"\"}", NULL);
+         "{\"patient\":\"P1\",\"age\":64,\"weight_kg\":80.1,\"height_cm\":175.25,\"race\":\"white\",\"lactate\":2.2}",
+         NULL);
+  rec_ok(t, LP_RECORD_AE,
+         "{\"patient\":\"P2\",\"onset\":\"2026-03-03\",\"category\":\"other\",\"term\":\"quote \\\" comma, "
+         "newline\\n end\",\"serious\":0,\"description\":\"\"}",
+         NULL);
   lp_unblinding u;
   TU_CHECK(lp_trial_unblind(t, f->k, "P2", "bleeding", "invS01", &u, &e_));
   char d1[700], d2[700], db2[700], cmd[2200];

@@ -87,15 +87,15 @@ static void test_unbiased_across_sites(void **state) {
         unsigned m = 0;
         for (int i = 0; i < size; i++) m |= (unsigned)arms[pos + i] << i;
         if (size == 4) pat4[m]++;
-        else pat6[m]++;
+        else
+          pat6[m]++;
         pos += (size_t)size;
       }
       for (int i = 0; i < N; i++) posA[i] += arms[i] == 0;
     }
     /* block sizes: uniform over {4, 6}; chi-square with 1 df, 0.1% critical 10.83 */
     double x = chisq_uniform(size_count, 2);
-    print_message("pass %d: blocks of 4: %ld, of 6: %ld, chi-square %.2f\n", pass, size_count[0],
-                  size_count[1], x);
+    print_message("pass %d: blocks of 4: %ld, of 6: %ld, chi-square %.2f\n", pass, size_count[0], size_count[1], x);
     assert_true(x < 10.83);
     /* within-block patterns: the 6 balanced patterns of 4 (5 df, 20.52) and the 20 of 6
      * (19 df, 43.82) equally likely; unbalanced patterns never occur */
@@ -103,16 +103,18 @@ static void test_unbiased_across_sites(void **state) {
     int k4 = 0, k6 = 0;
     for (unsigned m = 0; m < 16; m++) {
       if (__builtin_popcount(m) == 2) c4[k4++] = pat4[m];
-      else assert_int_equal(pat4[m], 0);
+      else
+        assert_int_equal(pat4[m], 0);
     }
     for (unsigned m = 0; m < 64; m++) {
       if (__builtin_popcount(m) == 3) c6[k6++] = pat6[m];
-      else assert_int_equal(pat6[m], 0);
+      else
+        assert_int_equal(pat6[m], 0);
     }
     assert_int_equal(k4, 6);
     assert_int_equal(k6, 20);
-    print_message("pass %d: patterns chi-square: size 4 %.2f (5 df), size 6 %.2f (19 df)\n", pass,
-                  chisq_uniform(c4, 6), chisq_uniform(c6, 20));
+    print_message("pass %d: patterns chi-square: size 4 %.2f (5 df), size 6 %.2f (19 df)\n", pass, chisq_uniform(c4, 6),
+                  chisq_uniform(c6, 20));
     assert_true(chisq_uniform(c4, 6) < 20.52);
     assert_true(chisq_uniform(c6, 20) < 43.82);
     /* arm at each position: A with probability 1/2 (|z| < 4.5 at every one of 60) */

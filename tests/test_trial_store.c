@@ -542,8 +542,8 @@ static void test_upgrade(void **state) {
   assert_true(b.existing);
   assert_int_equal(b.pack, a.pack);
   size_t rows;
-  TU_CHECK(lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":70,\"sex\":\"male\"}",
-                          "--json-in", "ia", NULL, &rows, &e_));
+  TU_CHECK(lp_record_json(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":70,\"sex\":\"male\"}", "--json-in", "ia",
+                          NULL, &rows, &e_));
   verify_clean(t);
   /* the upgraded trial gains its audit key (as `leopards trial upgrade` does next):
    * from then on its entries are keyed and a write without the key is refused */
@@ -611,14 +611,18 @@ static void test_read_only(void **state) {
   snprintf(other, sizeof other, "%s/other.db", dir);
   sqlite3 *o;
   assert_int_equal(sqlite3_open(other, &o), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(o, "PRAGMA journal_mode=WAL; PRAGMA user_version=2;"
-                                   "CREATE TABLE things(a); INSERT INTO things VALUES(1);", NULL, NULL, NULL),
+  assert_int_equal(sqlite3_exec(o,
+                                "PRAGMA journal_mode=WAL; PRAGMA user_version=2;"
+                                "CREATE TABLE things(a); INSERT INTO things VALUES(1);",
+                                NULL, NULL, NULL),
                    SQLITE_OK);
   sqlite3_close(o);
   snprintf(text, sizeof text, "%s/notes.txt", dir);
   FILE *f = fopen(text, "w");
-  fputs("not a database, but long enough to have a header's worth of bytes in it: "
-        "0123456789012345678901234567890123456789\n", f);
+  fputs(
+      "not a database, but long enough to have a header's worth of bytes in it: "
+      "0123456789012345678901234567890123456789\n",
+      f);
   fclose(f);
   const char *files[] = {other, text};
   for (int i = 0; i < 2; i++) {
@@ -715,11 +719,15 @@ static void test_reader_holds_writers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_create_and_roles), cmocka_unit_test(test_key_file),
-      cmocka_unit_test(test_randomize),        cmocka_unit_test(test_lock),
-      cmocka_unit_test(test_list_extend_and_report), cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_create_and_roles),
+      cmocka_unit_test(test_key_file),
+      cmocka_unit_test(test_randomize),
+      cmocka_unit_test(test_lock),
+      cmocka_unit_test(test_list_extend_and_report),
+      cmocka_unit_test(test_upgrade),
       cmocka_unit_test(test_import_before_consent),
-      cmocka_unit_test(test_read_only), cmocka_unit_test(test_unblind_for),
+      cmocka_unit_test(test_read_only),
+      cmocka_unit_test(test_unblind_for),
       cmocka_unit_test(test_reader_holds_writers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

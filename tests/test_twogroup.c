@@ -44,7 +44,8 @@ static void split(const tg_case *c, double **x, size_t *nx, double **y, size_t *
     if (!v || !g) continue;
     assert_true(lp_parse_number(v, &d));
     if (!strcmp(g, c->lev1)) (*x)[(*nx)++] = d;
-    else if (!strcmp(g, c->lev2)) (*y)[(*ny)++] = d;
+    else if (!strcmp(g, c->lev2))
+      (*y)[(*ny)++] = d;
   }
   lp_table_free(t);
 }
@@ -109,8 +110,7 @@ static void test_bootstrap_vs_r(void **state) {
       for (int e = 0; e < 2; e++) {
         double want = ref_getf(ref, "%s.%s.ci.%d", c->key, name, e + 1);
         if (fabs(r.ci[e] - want) > tol)
-          fail_msg("%s %s CI end %d: got %.6g, R %.6g (tolerance %.3g)", c->key, name, e + 1,
-                   r.ci[e], want, tol);
+          fail_msg("%s %s CI end %d: got %.6g, R %.6g (tolerance %.3g)", c->key, name, e + 1, r.ci[e], want, tol);
       }
     }
     free(x);

@@ -95,20 +95,19 @@ double *data_column(const lp_table *t, const char *col) {
   return x;
 }
 
-void check_close_(double actual, double expected, double rel, const char *what, const char *file,
-                  int line) {
+void check_close_(double actual, double expected, double rel, const char *what, const char *file, int line) {
   /* A NaN on either side is a failure: two NaNs would hide both sides failing. A value
    * that should be missing is checked with check_na. */
   if (isnan(expected) || isnan(actual)) {
-    print_error("%s:%d: %s: got %.15g, expected %.15g (a NaN is never close; use check_na for a missing value)\n",
-                file, line, what, actual, expected);
+    print_error("%s:%d: %s: got %.15g, expected %.15g (a NaN is never close; use check_na for a missing value)\n", file,
+                line, what, actual, expected);
     _fail(file, line);
   }
   if (isinf(expected) && actual == expected) return;
   double tol = expected == 0 ? rel : rel * fabs(expected);
   if (!(fabs(actual - expected) <= tol)) {
-    print_error("%s:%d: %s: got %.15g, expected %.15g (relative tolerance %g)\n", file, line,
-                   what, actual, expected, rel);
+    print_error("%s:%d: %s: got %.15g, expected %.15g (relative tolerance %g)\n", file, line, what, actual, expected,
+                rel);
     _fail(file, line);
   }
 }

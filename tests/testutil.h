@@ -29,19 +29,19 @@ double *data_column(const lp_table *t, const char *col);
 /* |actual - expected| <= rel * |expected| (or <= rel when expected is 0). Prints
  * both values and `what` on failure. A NaN on either side fails (two NaNs are not
  * "close": that would hide both sides failing); check a missing value with check_na. */
-void check_close_(double actual, double expected, double rel, const char *what, const char *file,
-                  int line);
+void check_close_(double actual, double expected, double rel, const char *what, const char *file, int line);
 #define check_close(a, e, rel, what) check_close_((a), (e), (rel), (what), __FILE__, __LINE__)
 /* `actual` is NaN (a value that must be missing). */
 void check_na_(double actual, const char *what, const char *file, int line);
 #define check_na(a, what) check_na_((a), (what), __FILE__, __LINE__)
 /* Against an R reference value: NA in the reference (a literal "NA", the oracle's own
  * missing value) must be missing here (check_na), any other value close (check_close). */
-#define check_ref(a, e, rel, what)                                       \
-  do {                                                                   \
-    double e_ref_ = (e);                                                 \
-    if (isnan(e_ref_)) check_na_((a), (what), __FILE__, __LINE__);      \
-    else check_close_((a), e_ref_, (rel), (what), __FILE__, __LINE__); \
+#define check_ref(a, e, rel, what)                                  \
+  do {                                                              \
+    double e_ref_ = (e);                                            \
+    if (isnan(e_ref_)) check_na_((a), (what), __FILE__, __LINE__);  \
+    else                                                            \
+      check_close_((a), e_ref_, (rel), (what), __FILE__, __LINE__); \
   } while (0)
 
 /* Path of a file under tests/ (static buffer per call site is not needed: caller buffer). */

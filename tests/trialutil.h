@@ -12,19 +12,19 @@
 #include <leopards/trial.h>
 
 /* Eligible inputs (every criterion assessed and met). */
-#define TU_ELIGIBLE                                                                           \
-  "{\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,"    \
-  "\"wbc\":15.2,\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,"             \
-  "\"torsades_history\":0,\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0,"          \
-  "\"weight\":80,\"pregnant\":0,\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,"          \
+#define TU_ELIGIBLE                                                                                     \
+  "{\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,"               \
+  "\"wbc\":15.2,\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,"               \
+  "\"torsades_history\":0,\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0," \
+  "\"weight\":80,\"pregnant\":0,\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,"            \
   "\"other_trial\":0}"
 
-#define TU_CHECK(call)                                                                        \
-  do {                                                                                        \
-    lp_error e_;                                                                              \
-    lp_error_clear(&e_);                                                                      \
-    lp_status s_ = (call);                                                                    \
-    if (s_ != LP_OK) fail_msg("%s failed: %s (%s)", #call, e_.message, lp_strerror(s_));     \
+#define TU_CHECK(call)                                                                   \
+  do {                                                                                   \
+    lp_error e_;                                                                         \
+    lp_error_clear(&e_);                                                                 \
+    lp_status s_ = (call);                                                               \
+    if (s_ != LP_OK) fail_msg("%s failed: %s (%s)", #call, e_.message, lp_strerror(s_)); \
   } while (0)
 /* TU_CHECK needs the call to use `&e_` as its error argument. */
 
@@ -72,7 +72,8 @@ static inline lp_trial *tu_trial(const char *dir, int nsites, long per_site, lp_
   lp_list_summary sum;
   TU_CHECK(lp_list_generate(t, k, &o, "stat", &sum, &e_));
   if (key) *key = k;
-  else lp_key_free(k);
+  else
+    lp_key_free(k);
   return t;
 }
 

@@ -47,13 +47,12 @@ bool lp_access_role_has(lp_role role, lp_action what);
  * LP_EDENIED with a message saying why. A site-bound user (an investigator, or a
  * monitor registered with a site) is refused anything concerning another site or
  * all sites. Pure: reads nothing. */
-lp_status lp_access_check(lp_role role, const char *own_site, lp_action what,
-                          const char *target_site, lp_error *err);
+lp_status lp_access_check(lp_role role, const char *own_site, lp_action what, const char *target_site, lp_error *err);
 
 /* Record in the audit trail that `user` was refused `what` (at `site`, for `patient`,
  * either may be NULL): a request for another site's data, say. */
-lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const char *site,
-                            const char *patient, lp_error *err);
+lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const char *site, const char *patient,
+                            lp_error *err);
 
 /* ---- policy ---- */
 
@@ -77,11 +76,11 @@ lp_status lp_password_acceptable(const char *user, const char *password, lp_erro
 typedef struct lp_user_info {
   char name[64];
   lp_role role;
-  char site[64];        /* "" when none */
+  char site[64]; /* "" when none */
   bool has_password;
-  bool must_change;     /* the password is a one-time one */
-  bool locked;          /* locked out now */
-  bool active;          /* not deactivated */
+  bool must_change; /* the password is a one-time one */
+  bool locked;      /* locked out now */
+  bool active;      /* not deactivated */
   char locked_until[40];
   char created_at[40];
 } lp_user_info;
@@ -91,12 +90,10 @@ lp_status lp_user_list(lp_trial *t, lp_user_info **out, size_t *n, lp_error *err
 
 /* A manager (`by`) sets a one-time password for `name`: acceptable as above; the user
  * must choose their own at first login. Clears a lockout. Audited (never the hash). */
-lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, const char *password,
-                               lp_error *err);
+lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, const char *password, lp_error *err);
 /* A manager deactivates a user (never deleted): their sessions end, they can no longer
  * log in nor act. `reason` is required. */
-lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, const char *reason,
-                             lp_error *err);
+lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, const char *reason, lp_error *err);
 
 /* ---- sessions ---- */
 
@@ -105,9 +102,9 @@ lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, cons
 typedef struct lp_identity {
   char user[64];
   lp_role role;
-  char site[64];   /* "" when the user belongs to no site */
+  char site[64];    /* "" when the user belongs to no site */
   bool must_change; /* only a password change is allowed until it is done */
-  long session;    /* session id (as in the audit trail) */
+  long session;     /* session id (as in the audit trail) */
   char expires_at[40];
   char csrf[LP_TOKEN_HEX + 1]; /* the session's anti-forgery token ("" for an API token) */
   bool api_token;              /* authenticated by a personal API token, not a login session */
@@ -118,23 +115,21 @@ typedef struct lp_identity {
  * a wrong password and a deactivated account; `*locked` is set when the account is
  * locked out (then LP_EDENIED too). Each failure counts toward the lockout and is
  * audited; reaching the limit locks the account (audited). */
-lp_status lp_session_login(lp_trial *t, const lp_account_policy *p, const char *user,
-                           const char *password, char token[LP_TOKEN_HEX + 1], lp_identity *who,
-                           bool *locked, lp_error *err);
+lp_status lp_session_login(lp_trial *t, const lp_account_policy *p, const char *user, const char *password,
+                           char token[LP_TOKEN_HEX + 1], lp_identity *who, bool *locked, lp_error *err);
 /* Who holds this token: LP_EDENIED when unknown, ended, idle too long or past its
  * lifetime, or when the user was deactivated. Writes only when the recorded last use is
  * more than a minute old (the idle time is measured to the minute). */
-lp_status lp_session_check(lp_trial *t, const lp_account_policy *p, const char *token,
-                           lp_identity *who, lp_error *err);
+lp_status lp_session_check(lp_trial *t, const lp_account_policy *p, const char *token, lp_identity *who, lp_error *err);
 /* End the session (audited). Ending an ended or unknown session is LP_EDENIED. */
 lp_status lp_session_logout(lp_trial *t, const char *token, lp_error *err);
 /* Is this the user's password? (asked again before an unblinding). A wrong one counts
  * toward the lockout like a failed login. LP_EDENIED when not. */
-lp_status lp_password_confirm(lp_trial *t, const lp_account_policy *p, const char *user,
-                              const char *password, lp_error *err);
+lp_status lp_password_confirm(lp_trial *t, const lp_account_policy *p, const char *user, const char *password,
+                              lp_error *err);
 /* The user changes their own password, giving the current one. Audited. */
-lp_status lp_password_change(lp_trial *t, const lp_account_policy *p, const char *user,
-                             const char *current, const char *new_password, lp_error *err);
+lp_status lp_password_change(lp_trial *t, const lp_account_policy *p, const char *user, const char *current,
+                             const char *new_password, lp_error *err);
 
 /* ---- personal API tokens (automation) ----
  * Long-lived, shown once (at creation), stored only as a hash, revocable, audited; a

@@ -32,17 +32,17 @@ const char *lp_sofa_component_name(lp_sofa_component c); /* "respiratory", "coag
 
 /* One day's worst values, in canonical units (see lp_sofa_input_init). */
 typedef struct lp_sofa_input {
-  double pao2;           /* mmHg */
-  double fio2;           /* fraction 0.21-1.0 (a percentage is refused) */
-  int ventilated;        /* respiratory support: 1, 0, or -1 unknown (treated as none) */
-  double platelets;      /* 10^3/uL */
-  double bilirubin;      /* mg/dL (umol/L / 17.1) */
-  double map;            /* mmHg, lowest */
+  double pao2;      /* mmHg */
+  double fio2;      /* fraction 0.21-1.0 (a percentage is refused) */
+  int ventilated;   /* respiratory support: 1, 0, or -1 unknown (treated as none) */
+  double platelets; /* 10^3/uL */
+  double bilirubin; /* mg/dL (umol/L / 17.1) */
+  double map;       /* mmHg, lowest */
   double dopamine, dobutamine, epinephrine, norepinephrine; /* ug/kg/min, highest given >= 1 h */
-  double vasopressin;    /* units/min: recorded, never scored */
-  double gcs;            /* 3-15 */
-  double creatinine;     /* mg/dL (umol/L / 88.4) */
-  double urine_ml;       /* mL/day */
+  double vasopressin;                                       /* units/min: recorded, never scored */
+  double gcs;                                               /* 3-15 */
+  double creatinine;                                        /* mg/dL (umol/L / 88.4) */
+  double urine_ml;                                          /* mL/day */
 } lp_sofa_input;
 
 /* All fields missing (NAN, ventilated -1). */
@@ -75,9 +75,9 @@ lp_status lp_sofa_score(const lp_sofa_input *in, int systems, lp_sofa *out, lp_e
 /* Mean daily SOFA of one patient over its ICU days (day 1 after randomisation to
  * ICU discharge or day 28), with an explicit rule for missing components. */
 typedef enum {
-  LP_MISSING_LOCF = 0,   /* last observed value carried forward within the patient; a gap at the
-                            start takes the first later value; a component never observed counts 0 */
-  LP_MISSING_ZERO = 1,   /* a missing component counts as 0 (normal) */
+  LP_MISSING_LOCF = 0,    /* last observed value carried forward within the patient; a gap at the
+                             start takes the first later value; a component never observed counts 0 */
+  LP_MISSING_ZERO = 1,    /* a missing component counts as 0 (normal) */
   LP_MISSING_COMPLETE = 2 /* only days with every component observed */
 } lp_missing_rule;
 
@@ -85,16 +85,15 @@ const char *lp_missing_rule_name(lp_missing_rule r);
 lp_status lp_missing_rule_parse(const char *s, lp_missing_rule *out, lp_error *err);
 
 typedef struct lp_sofa_mean {
-  double mean;                           /* mean daily total */
-  double component[LP_SOFA_NCOMP];       /* mean daily score of each system (NAN if not scored) */
-  size_t days;                           /* days in the mean */
-  size_t filled;                         /* component-days filled by the rule */
+  double mean;                     /* mean daily total */
+  double component[LP_SOFA_NCOMP]; /* mean daily score of each system (NAN if not scored) */
+  size_t days;                     /* days in the mean */
+  size_t filled;                   /* component-days filled by the rule */
   lp_missing_rule rule;
 } lp_sofa_mean;
 
 /* Fails with LP_EDATA when there is no day (or, for "complete", no complete day). */
-lp_status lp_sofa_mean_daily(const lp_sofa *days, size_t ndays, lp_missing_rule rule, lp_sofa_mean *out,
-                             lp_error *err);
+lp_status lp_sofa_mean_daily(const lp_sofa *days, size_t ndays, lp_missing_rule rule, lp_sofa_mean *out, lp_error *err);
 
 /* ---------------------------------------------------------------- kidney (KDIGO) */
 
@@ -138,38 +137,49 @@ typedef enum { LP_ADMIT_NONOPERATIVE = 0, LP_ADMIT_EMERGENCY_POSTOP, LP_ADMIT_EL
 
 /* Worst values of the first 24 hours (NAN when missing; flags -1 when missing). */
 typedef struct lp_apache2_input {
-  double temperature;  /* C */
-  double map;          /* mmHg */
-  double heart_rate;   /* /min */
-  double resp_rate;    /* /min */
-  double fio2;         /* fraction */
-  double pao2, paco2;  /* mmHg */
-  double aado2;        /* mmHg; computed from PaO2, PaCO2 and FiO2 when missing */
+  double temperature; /* C */
+  double map;         /* mmHg */
+  double heart_rate;  /* /min */
+  double resp_rate;   /* /min */
+  double fio2;        /* fraction */
+  double pao2, paco2; /* mmHg */
+  double aado2;       /* mmHg; computed from PaO2, PaCO2 and FiO2 when missing */
   double ph;
-  double hco3;         /* mmol/L, used only without an arterial pH */
+  double hco3;              /* mmol/L, used only without an arterial pH */
   double sodium, potassium; /* mmol/L */
-  double creatinine;   /* mg/dL */
+  double creatinine;        /* mg/dL */
   int acute_renal_failure;  /* doubles the creatinine points */
-  double hematocrit;   /* % */
-  double wbc;          /* 10^3/uL */
-  double gcs;          /* 3-15 */
-  double age;          /* years */
-  int chronic_health;  /* severe organ insufficiency or immunocompromise */
+  double hematocrit;        /* % */
+  double wbc;               /* 10^3/uL */
+  double gcs;               /* 3-15 */
+  double age;               /* years */
+  int chronic_health;       /* severe organ insufficiency or immunocompromise */
   lp_admission admission;
 } lp_apache2_input;
 
 void lp_apache2_input_init(lp_apache2_input *in);
 
 enum {
-  LP_APS_TEMPERATURE, LP_APS_MAP, LP_APS_HEART_RATE, LP_APS_RESP_RATE, LP_APS_OXYGENATION, LP_APS_PH,
-  LP_APS_SODIUM, LP_APS_POTASSIUM, LP_APS_CREATININE, LP_APS_HEMATOCRIT, LP_APS_WBC, LP_APS_GCS, LP_APS_N
+  LP_APS_TEMPERATURE,
+  LP_APS_MAP,
+  LP_APS_HEART_RATE,
+  LP_APS_RESP_RATE,
+  LP_APS_OXYGENATION,
+  LP_APS_PH,
+  LP_APS_SODIUM,
+  LP_APS_POTASSIUM,
+  LP_APS_CREATININE,
+  LP_APS_HEMATOCRIT,
+  LP_APS_WBC,
+  LP_APS_GCS,
+  LP_APS_N
 };
 const char *lp_apache2_variable_name(int v); /* "temperature", ..., "oxygenation", "ph" (or bicarbonate) */
 
 typedef struct lp_apache2 {
-  int points[LP_APS_N];   /* per physiological variable (0 when missing) */
+  int points[LP_APS_N]; /* per physiological variable (0 when missing) */
   int aps, age_points, chronic_points, total;
-  unsigned missing;       /* bit v set when variable v was missing (scored 0) */
+  unsigned missing;          /* bit v set when variable v was missing (scored 0) */
   bool oxygenation_by_aado2; /* FiO2 >= 0.5: A-aDO2 used, else PaO2 */
   bool acid_base_by_hco3;    /* no arterial pH: bicarbonate used */
   double aado2_used;
@@ -186,7 +196,7 @@ lp_status lp_apache2_score(const lp_apache2_input *in, lp_apache2 *out, lp_error
 
 typedef struct lp_eligibility_input {
   double age;
-  int infection;               /* suspected or proven */
+  int infection; /* suspected or proven */
   double temperature, heart_rate, resp_rate, paco2_kpa, wbc;
   int ventilated;
   double vasopressor_hours;    /* hours on vasopressors despite fluids */
@@ -201,7 +211,7 @@ void lp_eligibility_input_init(lp_eligibility_input *in);
 #define LP_ELIG_MAX_FAILED 15
 typedef struct lp_eligibility {
   bool eligible;
-  int sirs_count;               /* SIRS criteria met among those known (0-4) */
+  int sirs_count; /* SIRS criteria met among those known (0-4) */
   size_t nfailed;
   const char *failed[LP_ELIG_MAX_FAILED]; /* stable ids, in a fixed order; "NAME:missing" when not known */
 } lp_eligibility;
@@ -229,12 +239,12 @@ void lp_eligibility_codes_current(const char *codes, char *out, size_t n);
 /* ---------------------------------------------------------------- infusion protocol */
 
 typedef enum {
-  LP_INF_START = 0,   /* 0.1 ug/kg/min, before the step-up */
-  LP_INF_FULL,        /* 0.2 */
-  LP_INF_REDUCED,     /* 0.1 after a reduction */
-  LP_INF_LOW,         /* 0.05 */
-  LP_INF_STOPPED,     /* 0: discontinued for side effects */
-  LP_INF_COMPLETED    /* 0: 24 hours done */
+  LP_INF_START = 0, /* 0.1 ug/kg/min, before the step-up */
+  LP_INF_FULL,      /* 0.2 */
+  LP_INF_REDUCED,   /* 0.1 after a reduction */
+  LP_INF_LOW,       /* 0.05 */
+  LP_INF_STOPPED,   /* 0: discontinued for side effects */
+  LP_INF_COMPLETED  /* 0: 24 hours done */
 } lp_infusion_state;
 
 const char *lp_infusion_state_name(lp_infusion_state s);
@@ -244,22 +254,26 @@ double lp_infusion_dose(lp_infusion_state s); /* ug/kg/min */
 #define LP_HYPOTENSION_MAP 65.0
 
 typedef struct lp_infusion_observation {
-  double hours;             /* since the start of the infusion */
-  int hypotension;          /* 1, 0, or -1: judged from map */
-  double map;               /* mmHg (hypotension when < 65, the protocol's lower target) */
+  double hours;    /* since the start of the infusion */
+  int hypotension; /* 1, 0, or -1: judged from map */
+  double map;      /* mmHg (hypotension when < 65, the protocol's lower target) */
   double heart_rate, baseline_heart_rate;
 } lp_infusion_observation;
 
 typedef enum {
-  LP_INF_REASON_CONTINUE = 0, LP_INF_REASON_STEP_UP, LP_INF_REASON_HYPOTENSION, LP_INF_REASON_TACHYCARDIA,
-  LP_INF_REASON_COMPLETED, LP_INF_REASON_STOPPED
+  LP_INF_REASON_CONTINUE = 0,
+  LP_INF_REASON_STEP_UP,
+  LP_INF_REASON_HYPOTENSION,
+  LP_INF_REASON_TACHYCARDIA,
+  LP_INF_REASON_COMPLETED,
+  LP_INF_REASON_STOPPED
 } lp_infusion_reason;
 
 typedef struct lp_infusion_step {
   lp_infusion_state state;
   double dose;
   lp_infusion_reason reason;
-  const char *text;          /* the reason in words */
+  const char *text; /* the reason in words */
   bool severe_tachycardia, hypotension;
 } lp_infusion_step;
 

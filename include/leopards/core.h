@@ -27,21 +27,21 @@ extern "C" {
 #define LP_VERSION "0.1.0"
 
 /* One list generates the enum, the names and the messages. */
-#define LP_STATUS_LIST(X)                                                        \
-  X(LP_OK, "ok", "success")                                                      \
-  X(LP_ENOMEM, "no-memory", "out of memory")                                     \
-  X(LP_EIO, "io", "input/output error")                                          \
-  X(LP_EPARSE, "parse", "malformed input")                                       \
-  X(LP_EINVAL, "invalid", "invalid argument")                                    \
-  X(LP_ERANGE, "range", "value out of range")                                    \
-  X(LP_ENOTFOUND, "not-found", "not found")                                      \
-  X(LP_EDATA, "data", "data unsuitable for the method")                          \
-  X(LP_ENUMERIC, "numeric", "numerical failure")                                 \
-  X(LP_ECONVERGE, "convergence", "did not converge")                             \
-  X(LP_ESTATE, "state", "operation not allowed in the current state")            \
-  X(LP_EDENIED, "denied", "permission denied")                                   \
-  X(LP_EINTEGRITY, "integrity", "integrity check failed")                        \
-  X(LP_EDB, "database", "database error")                                        \
+#define LP_STATUS_LIST(X)                                             \
+  X(LP_OK, "ok", "success")                                           \
+  X(LP_ENOMEM, "no-memory", "out of memory")                          \
+  X(LP_EIO, "io", "input/output error")                               \
+  X(LP_EPARSE, "parse", "malformed input")                            \
+  X(LP_EINVAL, "invalid", "invalid argument")                         \
+  X(LP_ERANGE, "range", "value out of range")                         \
+  X(LP_ENOTFOUND, "not-found", "not found")                           \
+  X(LP_EDATA, "data", "data unsuitable for the method")               \
+  X(LP_ENUMERIC, "numeric", "numerical failure")                      \
+  X(LP_ECONVERGE, "convergence", "did not converge")                  \
+  X(LP_ESTATE, "state", "operation not allowed in the current state") \
+  X(LP_EDENIED, "denied", "permission denied")                        \
+  X(LP_EINTEGRITY, "integrity", "integrity check failed")             \
+  X(LP_EDB, "database", "database error")                             \
   X(LP_EUNSUPPORTED, "unsupported", "not supported")
 
 typedef enum {
@@ -83,19 +83,17 @@ void lp_error_clear(lp_error *err);
 
 /* Record an error with printf-style text; returns `s` so callers can
  * `return lp_error_set(err, LP_EINVAL, "...")`. NULL err only returns s. */
-lp_status lp_error_set(lp_error *err, lp_status s, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+lp_status lp_error_set(lp_error *err, lp_status s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Record an error at a place in an input: the message becomes
  * "FILE:LINE: column 'FIELD': text" (parts that are unknown are left out; with
  * neither file nor line, "field 'FIELD': text", a field of an input record). */
-lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
-                      const char *field, const char *fmt, ...)
+lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 /* The same for a key of a JSON input: "SOURCE: field 'KEY': text". */
-lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field,
-                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Set the column (1-based position of the field in its row) of an error already
  * recorded; returns the error's status. The message is unchanged (it names the field). */
 lp_status lp_error_set_column(lp_error *err, long column);

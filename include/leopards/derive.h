@@ -24,12 +24,12 @@ extern "C" {
 #define LP_DERIVE_MAX_DAYS 90
 
 typedef struct lp_derive_options {
-  int horizon;           /* days of follow-up: daily records, deaths, free days (28; at most LP_DERIVE_MAX_DAYS) */
-  double level;          /* confidence level of the daily course's intervals (0.95) */
-  lp_missing_rule rule;  /* missing daily SOFA components in the primary outcome (locf) */
-  size_t imputations;    /* multiple imputations of missing daily components (20) */
-  uint64_t seed;         /* for the imputations */
-  int threads;           /* for the imputations: 0 is the process's budget; results do not depend on it */
+  int horizon;          /* days of follow-up: daily records, deaths, free days (28; at most LP_DERIVE_MAX_DAYS) */
+  double level;         /* confidence level of the daily course's intervals (0.95) */
+  lp_missing_rule rule; /* missing daily SOFA components in the primary outcome (locf) */
+  size_t imputations;   /* multiple imputations of missing daily components (20) */
+  uint64_t seed;        /* for the imputations */
+  int threads;          /* for the imputations: 0 is the process's budget; results do not depend on it */
   lp_kidney_reference kidney_reference; /* what the KDIGO stages are measured against (estimated) */
   /* The level labels of the subgroup columns (sg_...), from the plan's `levels`
    * (lp_plan_subgroup_levels); NULL, or a column the plan does not label: labels
@@ -55,9 +55,9 @@ typedef struct lp_flow {
     long assigned, received, analysed;
     size_t nnot, nexcluded;
     lp_flow_item not_received[6], excluded[4];
-    long withdrawn;   /* consent withdrawn after randomisation */
-    long lost;        /* alive, not withdrawn, no hospital discharge recorded: vital status unknown */
-    long as_treated;  /* received the drug and not withdrawn */
+    long withdrawn;  /* consent withdrawn after randomisation */
+    long lost;       /* alive, not withdrawn, no hospital discharge recorded: vital status unknown */
+    long as_treated; /* received the drug and not withdrawn */
   } arm[2];
 } lp_flow;
 
@@ -70,17 +70,17 @@ typedef struct lp_daily_course {
 } lp_daily_course;
 
 typedef struct lp_derived {
-  char *csv;            /* the analysis data set, one row per patient in the analysis */
+  char *csv; /* the analysis data set, one row per patient in the analysis */
   size_t csv_len;
-  char *tte_csv;        /* time-to-event file: one row per patient and outcome (death28, weaning) */
+  char *tte_csv; /* time-to-event file: one row per patient and outcome (death28, weaning) */
   size_t tte_len;
   char *dictionary_csv; /* the data dictionary of csv: name,type,unit,definition, one row per column */
   size_t dictionary_len;
-  char arms[2][64];     /* arm labels, in the store's order */
-  long patients;        /* rows of the data set */
-  long withdrawn;       /* randomised but excluded (consent withdrawn) */
-  size_t filled;        /* daily component values filled by the missing-data rule */
-  size_t component_days;/* daily component values expected */
+  char arms[2][64];      /* arm labels, in the store's order */
+  long patients;         /* rows of the data set */
+  long withdrawn;        /* randomised but excluded (consent withdrawn) */
+  size_t filled;         /* daily component values filled by the missing-data rule */
+  size_t component_days; /* daily component values expected */
   lp_flow flow;
   lp_daily_course course;
 } lp_derived;
@@ -98,11 +98,11 @@ void lp_derived_clear(lp_derived *d);
 
 /* One patient's daily course as the imputation models see it. */
 typedef struct lp_sofa_course {
-  int arm;          /* 0 or 1 */
-  double baseline;  /* baseline SOFA total; NAN when not recorded (then imputed too) */
-  int icu_days;     /* ICU days 1..icu_days (at most the horizon); 0: none (not analysed) */
-  int died;         /* 1: died by the horizon */
-  int left_alive;   /* 1: discharged alive from the ICU before the horizon */
+  int arm;         /* 0 or 1 */
+  double baseline; /* baseline SOFA total; NAN when not recorded (then imputed too) */
+  int icu_days;    /* ICU days 1..icu_days (at most the horizon); 0: none (not analysed) */
+  int died;        /* 1: died by the horizon */
+  int left_alive;  /* 1: discharged alive from the ICU before the horizon */
   /* resp, coag, liver, cv, renal on ICU day d + 1; -1 where not recorded */
   signed char comp[LP_DERIVE_MAX_DAYS][LP_SOFA_MI_NCOMP];
 } lp_sofa_course;
@@ -115,12 +115,12 @@ typedef enum {
 
 typedef struct lp_sofa_mi_options {
   lp_sofa_mi_kind kind;
-  int horizon;      /* days (28) */
-  size_t m;         /* imputations (20) */
-  size_t maxit;     /* sweeps of the chained equations (5, as mice) */
-  size_t donors;    /* predictive mean matching donors (5, as mice) */
-  uint64_t seed;    /* imputation k uses the stream (seed, k) */
-  int threads;      /* 0: the process's budget; results do not depend on it */
+  int horizon;   /* days (28) */
+  size_t m;      /* imputations (20) */
+  size_t maxit;  /* sweeps of the chained equations (5, as mice) */
+  size_t donors; /* predictive mean matching donors (5, as mice) */
+  uint64_t seed; /* imputation k uses the stream (seed, k) */
+  int threads;   /* 0: the process's budget; results do not depend on it */
 } lp_sofa_mi_options;
 
 void lp_sofa_mi_options_default(lp_sofa_mi_options *o);
@@ -148,15 +148,14 @@ lp_status lp_sofa_mi_frame(const lp_sofa_course *c, size_t n, const lp_sofa_mi_o
 /* Multiply impute (mice's "pmm" with the predictor matrix above, maxit sweeps) and
  * write each patient's mean daily five-system SOFA in each imputation: means[i * m + k]
  * (NAN for a patient with no ICU day). Re-entrant. */
-lp_status lp_sofa_impute(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *o, double *means,
-                         lp_error *err);
+lp_status lp_sofa_impute(const lp_sofa_course *c, size_t n, const lp_sofa_mi_options *o, double *means, lp_error *err);
 
 /* ---- the table of definitions ---- */
 
 typedef enum { LP_COLUMN_TEXT, LP_COLUMN_NUMBER, LP_COLUMN_FLAG } lp_column_type;
 
 typedef struct lp_derived_column {
-  const char *name;       /* the CSV header name; with `per_imputation`, the prefix of NAME1..NAMEM */
+  const char *name; /* the CSV header name; with `per_imputation`, the prefix of NAME1..NAMEM */
   lp_column_type type;
   const char *unit;       /* "" when none */
   const char *definition; /* one line */

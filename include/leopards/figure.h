@@ -40,14 +40,14 @@ typedef struct lp_fig_series {
 } lp_fig_series;
 
 typedef struct lp_km_figure {
-  const char *title;      /* may be NULL */
+  const char *title; /* may be NULL */
   const char *xlabel, *ylabel;
-  double xmax;            /* x axis 0..xmax */
-  double xstep;           /* tick spacing */
-  double ymin;            /* y axis ymin..1 */
+  double xmax;  /* x axis 0..xmax */
+  double xstep; /* tick spacing */
+  double ymin;  /* y axis ymin..1 */
   size_t nseries;
   const lp_fig_series *series;
-  size_t nrisk;           /* numbers at risk at these times, below the axis */
+  size_t nrisk; /* numbers at risk at these times, below the axis */
   const double *risk_times;
   const long *at_risk;    /* nseries x nrisk, row-major */
   const char *annotation; /* e.g. the hazard ratio; may be NULL */
@@ -57,7 +57,7 @@ lp_status lp_figure_km(const lp_km_figure *f, const lp_fig_target *to, lp_error 
 
 typedef struct lp_forest_row {
   const char *label;
-  bool heading;          /* a heading row: label only */
+  bool heading; /* a heading row: label only */
   double estimate, lo, hi;
   const char *left_text;  /* e.g. "6.5 vs 6.1" (may be NULL) */
   const char *right_text; /* e.g. "0.61 (-0.07 to 1.29)" (may be NULL) */
@@ -69,9 +69,9 @@ typedef struct lp_forest_figure {
   const char *title;
   const char *xlabel;
   const char *left_heading, *right_heading; /* column headings for the texts */
-  double null_value;     /* the vertical reference line */
+  double null_value;                        /* the vertical reference line */
   double xmin, xmax;
-  bool log_scale;        /* ratios */
+  bool log_scale; /* ratios */
   const char *favours_left, *favours_right;
   size_t nrows;
   const lp_forest_row *rows;
@@ -84,7 +84,7 @@ typedef struct lp_line_figure {
   const char *title;
   const char *xlabel, *ylabel;
   double xmin, xmax, xstep;
-  double ymin, ymax;     /* NAN for automatic */
+  double ymin, ymax; /* NAN for automatic */
   size_t nseries;
   const lp_fig_series *series; /* points joined by lines; lo/hi drawn as bars */
 } lp_line_figure;
@@ -98,23 +98,23 @@ typedef struct lp_consort_item {
 } lp_consort_item;
 
 typedef struct lp_consort_arm {
-  const char *name;         /* "levosimendan" */
+  const char *name; /* "levosimendan" */
   long assigned;
   long received;
-  size_t nnot;              /* reasons for not receiving */
+  size_t nnot; /* reasons for not receiving */
   const lp_consort_item *not_received;
-  long analysed;            /* primary (ITT) analysis */
-  size_t nexcluded;         /* reasons for exclusion from the analysis */
+  long analysed;    /* primary (ITT) analysis */
+  size_t nexcluded; /* reasons for exclusion from the analysis */
   const lp_consort_item *excluded;
-  long withdrawn;           /* consent withdrawn after randomisation (-1: not shown) */
-  long lost;                /* lost to follow-up (-1: not shown) */
-  long as_treated;          /* in the as-treated analysis (-1: not shown) */
+  long withdrawn;  /* consent withdrawn after randomisation (-1: not shown) */
+  long lost;       /* lost to follow-up (-1: not shown) */
+  long as_treated; /* in the as-treated analysis (-1: not shown) */
 } lp_consort_arm;
 
 typedef struct lp_consort_figure {
   long assessed;
   long excluded;
-  size_t nreasons;          /* exclusion reasons (a patient may have several) */
+  size_t nreasons; /* exclusion reasons (a patient may have several) */
   const lp_consort_item *reasons;
   long randomised;
   lp_consort_arm arm[2];

@@ -32,11 +32,11 @@ typedef struct lp_field {
   const char *name;  /* the one name: JSON key, CSV column, database column, ODM ItemDef Name */
   const char *label; /* short description, as the data dictionary gives it */
   lp_field_type type;
-  const char *unit;  /* "" when none */
-  double min, max;   /* physical limits (numbers): a value outside is refused */
+  const char *unit;          /* "" when none */
+  double min, max;           /* physical limits (numbers): a value outside is refused */
   double soft_min, soft_max; /* plausible range: outside is accepted with a warning (NAN: none) */
-  const char *choices; /* "a|b|c" for LP_FIELD_CHOICE */
-  const char *help;    /* more for help texts (may be NULL) */
+  const char *choices;       /* "a|b|c" for LP_FIELD_CHOICE */
+  const char *help;          /* more for help texts (may be NULL) */
   unsigned flags;
   const char *alt;      /* the same value in other units under another name (NULL: none) */
   const char *alt_unit; /* its unit */

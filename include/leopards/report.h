@@ -21,15 +21,15 @@ extern "C" {
 #endif
 
 typedef struct lp_report_input {
-  const char *title;                  /* e.g. "LeoPARDS: simulated trial (seed 1)" */
-  const char *subtitle;               /* a line under the title; may be NULL */
+  const char *title;    /* e.g. "LeoPARDS: simulated trial (seed 1)" */
+  const char *subtitle; /* a line under the title; may be NULL */
   const lp_results *results;
-  const lp_consort_figure *consort;   /* Figure 1; may be NULL */
-  const lp_line_figure *daily_sofa;   /* daily course of mean SOFA by arm; may be NULL */
-  const char *arm_labels[2];          /* "Levosimendan", "Placebo" */
-  const char *analysis_csv;           /* written as analysis.csv when given (the data set) */
+  const lp_consort_figure *consort; /* Figure 1; may be NULL */
+  const lp_line_figure *daily_sofa; /* daily course of mean SOFA by arm; may be NULL */
+  const char *arm_labels[2];        /* "Levosimendan", "Placebo" */
+  const char *analysis_csv;         /* written as analysis.csv when given (the data set) */
   size_t analysis_csv_len;
-  const char *tte_csv;                /* written as time_to_event.csv when given */
+  const char *tte_csv; /* written as time_to_event.csv when given */
   size_t tte_csv_len;
 } lp_report_input;
 
@@ -47,17 +47,17 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *dir, lp_er
 /* ---- the whole analysis of a locked trial ---- */
 
 typedef struct lp_analysis_options {
-  const char *plan;          /* plan CSV, or NULL for the built-in LeoPARDS plan */
-  const char *export_dir;    /* lp_analysis_run: where the export is written (kept); NULL: a temporary
-                              * folder, removed before it returns */
+  const char *plan;       /* plan CSV, or NULL for the built-in LeoPARDS plan */
+  const char *export_dir; /* lp_analysis_run: where the export is written (kept); NULL: a temporary
+                           * folder, removed before it returns */
   uint64_t seed;
   size_t bootstrap, permutations, imputations;
   int threads;
-  double level;              /* confidence level of every interval (0.95) */
-  int horizon;               /* days of follow-up of the derived outcomes (28) */
-  int missing_rule;          /* lp_missing_rule */
-  int kidney_reference;      /* lp_kidney_reference: what KDIGO stages are measured against */
-  const char *title;         /* NULL: from the trial */
+  double level;         /* confidence level of every interval (0.95) */
+  int horizon;          /* days of follow-up of the derived outcomes (28) */
+  int missing_rule;     /* lp_missing_rule */
+  int kidney_reference; /* lp_kidney_reference: what KDIGO stages are measured against */
+  const char *title;    /* NULL: from the trial */
   void (*progress)(void *ctx, const char *stage, double fraction);
   void *progress_ctx;
 } lp_analysis_options;
@@ -74,7 +74,7 @@ typedef struct lp_analysis_summary {
   double primary_estimate, primary_ci[2], primary_p;
 } lp_analysis_summary;
 
-typedef struct lp_trial lp_trial;         /* include/leopards/trial.h */
+typedef struct lp_trial lp_trial; /* include/leopards/trial.h */
 typedef struct lp_trial_key lp_trial_key;
 
 /* The whole analysis of a trial in memory: the derived data set (with the flow and the
@@ -85,8 +85,8 @@ typedef struct lp_analysis_results {
   lp_results results;
   lp_analysis_summary summary; /* patients, timings (the report's is 0 until written), primary result */
   char title[256], subtitle[1024];
-  char arm_labels[2][64];      /* capitalised arm names */
-  char export_dir[4096];       /* where the export was written ("" when it was temporary) */
+  char arm_labels[2][64]; /* capitalised arm names */
+  char export_dir[4096];  /* where the export was written ("" when it was temporary) */
 } lp_analysis_results;
 
 /* Analyse the open, locked trial `t` with its key `k`: export (into o->export_dir, or a
@@ -119,26 +119,26 @@ lp_status lp_analyze(const char *db, const char *key, const char *out, const lp_
 /* ---- reports while the trial runs ---- */
 
 typedef struct lp_interim_options {
-  const char *user;          /* who asks: blinded, any role but investigator; closed, a statistician */
-  const char *plan;          /* plan CSV, or NULL for the built-in LeoPARDS plan */
-  const char *audit_key;     /* closed report: the trial's audit key file (NULL: DB.audit-key when present) */
-  uint64_t seed;             /* bootstrap and imputations (20160927) */
-  size_t bootstrap;          /* resamples for the closed report's intervals (10000) */
-  size_t permutations;       /* permutations of the plan's subgroup rows (not shown; 100) */
-  size_t imputations;        /* imputations of the derivation (20) */
+  const char *user;      /* who asks: blinded, any role but investigator; closed, a statistician */
+  const char *plan;      /* plan CSV, or NULL for the built-in LeoPARDS plan */
+  const char *audit_key; /* closed report: the trial's audit key file (NULL: DB.audit-key when present) */
+  uint64_t seed;         /* bootstrap and imputations (20160927) */
+  size_t bootstrap;      /* resamples for the closed report's intervals (10000) */
+  size_t permutations;   /* permutations of the plan's subgroup rows (not shown; 100) */
+  size_t imputations;    /* imputations of the derivation (20) */
   int threads;
-  double level;              /* 0.95 */
-  int horizon;               /* 28 */
+  double level; /* 0.95 */
+  int horizon;  /* 28 */
   int missing_rule, kidney_reference;
-  bool coded;                /* closed report: the arms as A and B instead of their names */
-  const char *as_of;         /* blinded: completeness due by the end of this day (NULL: today) */
-  const char *generated_at;  /* the generation time shown (NULL: now, UTC) */
+  bool coded;               /* closed report: the arms as A and B instead of their names */
+  const char *as_of;        /* blinded: completeness due by the end of this day (NULL: today) */
+  const char *generated_at; /* the generation time shown (NULL: now, UTC) */
 } lp_interim_options;
 void lp_interim_options_default(lp_interim_options *o);
 
 typedef struct lp_interim_summary {
   long randomised, analysed;
-  long arm_n[2];             /* closed report only (0 in the blinded one) */
+  long arm_n[2]; /* closed report only (0 in the blinded one) */
   bool has_primary;
   double primary_estimate, primary_ci[2];
   char generated_at[40];

@@ -82,9 +82,7 @@ static inline uint32_t lp_rng32_below(lp_rng32 *s, uint32_t n) {
 }
 
 /* Uniform double in [0, 1) with 53 random bits. */
-static inline double lp_rng_uniform(lp_rng *r) {
-  return (double)(lp_rng_next(r) >> 11) * 0x1.0p-53;
-}
+static inline double lp_rng_uniform(lp_rng *r) { return (double)(lp_rng_next(r) >> 11) * 0x1.0p-53; }
 
 /* Standard normal deviate (polar method on two uniforms, no cached spare). */
 double lp_rng_normal(lp_rng *r);

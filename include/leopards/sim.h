@@ -33,9 +33,9 @@ typedef struct lp_sim_options {
   uint64_t seed;
   lp_sim_effect effect;
   double difference; /* with LP_EFFECT_DESIGN: first arm minus second in mean daily SOFA (0.5), -2 to 2 */
-  int patients;    /* randomised, default 516 */
-  int sites;       /* ICUs, default 34 */
-  int screened;    /* assessed for eligibility, default 2382 */
+  int patients;      /* randomised, default 516 */
+  int sites;         /* ICUs, default 34 */
+  int screened;      /* assessed for eligibility, default 2382 */
   /* A trial in progress (0: the whole trial, locked): stop right after the
    * stop_after-th randomisation, unlocked, with each patient's data up to the day they
    * have reached then, and the calendar shifted so that the stop falls at `now`
@@ -59,8 +59,7 @@ typedef struct lp_sim_summary {
  * and run the whole trial through the store; the database is locked at the end
  * (unless stop_after stops it part-way).
  * On failure both files are removed. */
-lp_status lp_sim_run(const char *db, const char *key, const lp_sim_options *o, lp_sim_summary *out,
-                     lp_error *err);
+lp_status lp_sim_run(const char *db, const char *key, const lp_sim_options *o, lp_sim_summary *out, lp_error *err);
 
 /* ---- the patient model alone (no store), for design studies ---- */
 
@@ -80,14 +79,14 @@ lp_status lp_sim_patients(uint64_t seed, uint64_t trial, lp_sim_effect effect, d
 /* ---- simulation-based design of the primary analysis ---- */
 
 typedef struct lp_design_options {
-  size_t trials;      /* simulated trials (1000) */
+  size_t trials; /* simulated trials (1000) */
   lp_sim_effect effect;
-  double difference;  /* with LP_EFFECT_DESIGN (0.5) */
-  size_t patients;    /* per trial, randomised 1:1 in blocks (516) */
-  size_t bootstrap;   /* resamples per trial for the percentile interval (2000) */
+  double difference; /* with LP_EFFECT_DESIGN (0.5) */
+  size_t patients;   /* per trial, randomised 1:1 in blocks (516) */
+  size_t bootstrap;  /* resamples per trial for the percentile interval (2000) */
   uint64_t seed;
-  double alpha;       /* 0.05 */
-  int threads;        /* 0 = all cores */
+  double alpha; /* 0.05 */
+  int threads;  /* 0 = all cores */
   /* The truth found by an earlier run with the same seed and effect (for a power
    * curve over several sizes): when set, the 400,000-patient population is skipped. */
   bool truth_known;
@@ -98,13 +97,13 @@ void lp_design_options_default(lp_design_options *o);
 
 typedef struct lp_design_result {
   size_t trials;
-  double true_difference;   /* of mean daily SOFA under the model (a 400,000-patient run) */
+  double true_difference; /* of mean daily SOFA under the model (a 400,000-patient run) */
   double mean_estimate, sd_estimate;
-  double reject;            /* share of trials with Mann-Whitney P < alpha (power, or type I error) */
-  double ci_excludes_zero;  /* share whose bootstrap interval excludes 0 */
-  double coverage;          /* share whose interval covers the true difference */
+  double reject;           /* share of trials with Mann-Whitney P < alpha (power, or type I error) */
+  double ci_excludes_zero; /* share whose bootstrap interval excludes 0 */
+  double coverage;         /* share whose interval covers the true difference */
   double mean_ci_width;
-  double sd_outcome;        /* SD of mean daily SOFA (pooled over arms) */
+  double sd_outcome; /* SD of mean daily SOFA (pooled over arms) */
 } lp_design_result;
 
 /* Simulate `trials` trials with the patient model and run the plan's primary
@@ -116,14 +115,14 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
 /* ---- whole trials through the store and the full plan (design --full) ---- */
 
 typedef struct lp_design_full_options {
-  size_t trials;          /* whole trials (each of the model's default size) */
-  uint64_t seed;          /* trial t is simulated and analysed with seed + 1000 + t */
+  size_t trials; /* whole trials (each of the model's default size) */
+  uint64_t seed; /* trial t is simulated and analysed with seed + 1000 + t */
   lp_sim_effect effect;
-  double difference;      /* with LP_EFFECT_DESIGN */
+  double difference;                           /* with LP_EFFECT_DESIGN */
   size_t bootstrap, permutations, imputations; /* per trial (1000, 200, 5) */
-  int threads;            /* the thread budget of each analysis (0: all cores) */
-  const char *plan;       /* NULL: the built-in plan */
-  const char *work_dir;   /* where the trials are made and removed again (NULL: TMPDIR or /tmp) */
+  int threads;                                 /* the thread budget of each analysis (0: all cores) */
+  const char *plan;                            /* NULL: the built-in plan */
+  const char *work_dir;                        /* where the trials are made and removed again (NULL: TMPDIR or /tmp) */
   void (*progress)(void *ctx, size_t done, size_t total);
   void *progress_ctx;
 } lp_design_full_options;
@@ -134,9 +133,9 @@ void lp_design_full_options_default(lp_design_full_options *o);
  * estimate the plan quotes from the publication. */
 typedef struct lp_design_full_row {
   char id[64], label[256];
-  size_t trials;            /* trials in which the estimate could be computed */
-  double mean, sd, se_mean; /* of the estimate over those trials (se_mean: the Monte Carlo error of mean) */
-  double q025, q975;        /* the middle 95% of single trials' estimates (quantiles, R's type 7) */
+  size_t trials;                 /* trials in which the estimate could be computed */
+  double mean, sd, se_mean;      /* of the estimate over those trials (se_mean: the Monte Carlo error of mean) */
+  double q025, q975;             /* the middle 95% of single trials' estimates (quantiles, R's type 7) */
   double published, z_published; /* NAN when the plan quotes none; z = (published - mean) / sd */
   bool points;                   /* a difference of proportions (x 100: percentage points, as Table 3 gives it) */
 } lp_design_full_row;

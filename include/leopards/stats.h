@@ -23,7 +23,7 @@ extern "C" {
 
 typedef struct lp_describe {
   size_t n;
-  double mean, sd; /* sd with n - 1 (NAN when n < 2) */
+  double mean, sd;                 /* sd with n - 1 (NAN when n < 2) */
   double median, q1, q3, min, max; /* quantile(type = 7) */
 } lp_describe;
 
@@ -41,25 +41,25 @@ void lp_sort_doubles(double *x, size_t n);
 /* ---------------------------------------------------------------- two groups */
 
 typedef struct lp_mannwhitney {
-  double W;    /* sum of ranks of x minus nx (nx + 1) / 2, as R reports it */
-  double z;    /* normal statistic with continuity correction */
-  double p;    /* two-sided; NAN when every value is tied (the test is undefined) */
+  double W; /* sum of ranks of x minus nx (nx + 1) / 2, as R reports it */
+  double z; /* normal statistic with continuity correction */
+  double p; /* two-sided; NAN when every value is tied (the test is undefined) */
 } lp_mannwhitney;
 
 /* wilcox.test(x, y, exact = FALSE, correct = `correct`): mid-ranks, tie-corrected
  * variance. `work` holds 2 (nx + ny) doubles. Fails with LP_EDATA when either
  * group is empty. When every value is tied the variance is zero: W is given, z and
  * p are NAN, as R gives P = NaN. */
-lp_status lp_mannwhitney_test(const double *x, size_t nx, const double *y, size_t ny, bool correct,
-                              double *work, lp_mannwhitney *out, lp_error *err);
+lp_status lp_mannwhitney_test(const double *x, size_t nx, const double *y, size_t ny, bool correct, double *work,
+                              lp_mannwhitney *out, lp_error *err);
 
 typedef enum { LP_SUMMARY_MEAN = 0, LP_SUMMARY_MEDIAN = 1 } lp_summary;
 
 typedef struct lp_boot_options {
   size_t replicates; /* R, default 100000 */
   uint64_t seed;
-  int threads;       /* 0 = all available */
-  double level;      /* 0.95 */
+  int threads;  /* 0 = all available */
+  double level; /* 0.95 */
   lp_summary summary;
 } lp_boot_options;
 
@@ -75,9 +75,8 @@ typedef struct lp_boot_result {
  * within x and y within y (boot(..., strata = group)). Replicate r draws from the
  * stream (seed, r), so the result is the same for any number of threads.
  * `replicates_out`, if not NULL, receives the R replicate values in order. */
-lp_status lp_boot_diff(const double *x, size_t nx, const double *y, size_t ny,
-                       const lp_boot_options *o, double *replicates_out, lp_boot_result *out,
-                       lp_error *err);
+lp_status lp_boot_diff(const double *x, size_t nx, const double *y, size_t ny, const lp_boot_options *o,
+                       double *replicates_out, lp_boot_result *out, lp_error *err);
 
 /* The same for k outcomes measured on the same patients, with shared resamples
  * (as boot() with a statistic returning a vector): x[c] and y[c] hold outcome c
@@ -89,8 +88,7 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
 
 /* boot.ci(type = "perc") end points from R replicate values (non-finite ones are
  * dropped, as boot does). The array is reordered (partial selection). */
-lp_status lp_boot_percentile(double *t, size_t R, double level, double ci[2], size_t *finite,
-                             lp_error *err);
+lp_status lp_boot_percentile(double *t, size_t R, double level, double ci[2], size_t *finite, lp_error *err);
 
 /* ---------------------------------------------------------------- proportions */
 
@@ -100,15 +98,15 @@ const char *lp_prop_ci_name(lp_prop_ci m);
 typedef struct lp_prop2 {
   double p1, p2, estimate; /* p1 - p2 */
   double ci[2];
-  double chisq, chisq_p;       /* Pearson chi-square, with or without Yates as asked */
-  double fisher_p;             /* two-sided Fisher exact (fisher.test) */
+  double chisq, chisq_p; /* Pearson chi-square, with or without Yates as asked */
+  double fisher_p;       /* two-sided Fisher exact (fisher.test) */
 } lp_prop2;
 
 /* Two proportions from counts e1/n1 and e2/n2, interval at `level` by `method`;
  * `yates` chooses chisq.test(correct = TRUE) (R's 2x2 default) or FALSE.
  * Fails with LP_EINVAL on counts outside 0 <= e <= n, n > 0. */
-lp_status lp_prop2_compute(long e1, long n1, long e2, long n2, lp_prop_ci method, double level,
-                           bool yates, lp_prop2 *out, lp_error *err);
+lp_status lp_prop2_compute(long e1, long n1, long e2, long n2, lp_prop_ci method, double level, bool yates,
+                           lp_prop2 *out, lp_error *err);
 
 /* Wilson score interval for one proportion (prop.test(correct = FALSE) bounds). */
 void lp_wilson_interval(long e, long n, double z, double ci[2]);
@@ -116,7 +114,7 @@ void lp_wilson_interval(long e, long n, double z, double ci[2]);
 /* ---------------------------------------------------------------- regression */
 
 typedef struct lp_lm_fit {
-  size_t n, p;     /* rows; coefficients including the intercept */
+  size_t n, p; /* rows; coefficients including the intercept */
   size_t rank;
   double *coef, *se, *t, *pval; /* p each; NAN where aliased */
   bool *aliased;                /* p: column linearly dependent on earlier ones */
@@ -131,8 +129,8 @@ typedef struct lp_lm_fit {
  * dqrdc2 rule, tol = 1e-7) and gets NAN like R's NA. t-based P values with n - rank
  * df. `out` is initialised here; release with lp_lm_fit_clear. Fails when
  * n <= rank (no residual degrees of freedom) or on non-finite input. */
-lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y, bool intercept,
-                            double tol, lp_lm_fit *out, lp_error *err);
+lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y, bool intercept, double tol,
+                            lp_lm_fit *out, lp_error *err);
 void lp_lm_fit_clear(lp_lm_fit *fit);
 
 /* Bootstrap percentile interval for one regression coefficient, resampling rows
@@ -144,10 +142,9 @@ void lp_lm_fit_clear(lp_lm_fit *fit);
  * which the coefficient is not estimable gives a non-finite value, dropped as boot
  * does. Replicate r uses the stream (seed, r). `estimate` is the coefficient on the
  * data. */
-lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, const int *group,
-                          size_t ngroups, const int *strata, size_t coef,
-                          const lp_boot_options *o, double *replicates_out, lp_boot_result *out,
-                          lp_error *err);
+lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, const int *group, size_t ngroups,
+                          const int *strata, size_t coef, const lp_boot_options *o, double *replicates_out,
+                          lp_boot_result *out, lp_error *err);
 
 /* The same for a model matrix (table.h) with an intercept added: the factor term
  * with the most indicator columns, other than the one holding column `target`, is
@@ -159,10 +156,10 @@ lp_status lp_lm_boot_matrix(const struct lp_model_matrix *d, const double *y, si
 /* ---------------------------------------------------------------- subgroups */
 
 typedef struct lp_subgroup_effect {
-  size_t n[2];      /* per arm */
-  double estimate;  /* mean of arm 0 minus mean of arm 1 in the subgroup */
-  double se;        /* sqrt(s0^2/n0 + s1^2/n1) */
-  double ci[2];     /* estimate -+ z se at the level asked */
+  size_t n[2];     /* per arm */
+  double estimate; /* mean of arm 0 minus mean of arm 1 in the subgroup */
+  double se;       /* sqrt(s0^2/n0 + s1^2/n1) */
+  double ci[2];    /* estimate -+ z se at the level asked */
 } lp_subgroup_effect;
 
 typedef struct lp_interaction_result {
@@ -186,32 +183,32 @@ typedef struct lp_interaction_result {
  * patients or no variance is not counted. `arm` holds 0/1, `sub` 0..nsub-1.
  * Permutation b uses the stream (seed, b): independent of the thread count. */
 lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, size_t n, size_t nsub,
-                              size_t permutations, uint64_t seed, int threads, double level,
-                              lp_interaction_result *out, lp_error *err);
+                              size_t permutations, uint64_t seed, int threads, double level, lp_interaction_result *out,
+                              lp_error *err);
 void lp_interaction_result_clear(lp_interaction_result *r);
 
 /* ---------------------------------------------------------------- multiple imputation */
 
 typedef struct lp_mi_pooled {
   size_t m;
-  double qbar;    /* pooled estimate: mean of the m estimates */
-  double ubar;    /* within-imputation variance: mean of the m variances */
-  double b;       /* between-imputation variance of the estimates */
-  double t;       /* total variance ubar + (1 + 1/m) b */
-  double df;      /* Barnard-Rubin degrees of freedom */
-  double r;       /* relative increase in variance (1 + 1/m) b / ubar */
-  double fmi;     /* fraction of missing information */
-  double se;      /* sqrt(t) */
-  double ci[2];   /* qbar -+ t_df quantile * se */
-  double p;       /* two-sided, t with df */
+  double qbar;  /* pooled estimate: mean of the m estimates */
+  double ubar;  /* within-imputation variance: mean of the m variances */
+  double b;     /* between-imputation variance of the estimates */
+  double t;     /* total variance ubar + (1 + 1/m) b */
+  double df;    /* Barnard-Rubin degrees of freedom */
+  double r;     /* relative increase in variance (1 + 1/m) b / ubar */
+  double fmi;   /* fraction of missing information */
+  double se;    /* sqrt(t) */
+  double ci[2]; /* qbar -+ t_df quantile * se */
+  double p;     /* two-sided, t with df */
 } lp_mi_pooled;
 
 /* Rubin's rules as mice::pool applies them (rule "rubin1987"): m >= 2 estimates q
  * and their squared standard errors u; `dfcom` is the complete-data degrees of
  * freedom (INFINITY for large-sample estimates), with the Barnard-Rubin adjustment
  * and mice's floor of 1e-4 on lambda. */
-lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, double level,
-                     lp_mi_pooled *out, lp_error *err);
+lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, double level, lp_mi_pooled *out,
+                     lp_error *err);
 
 /* Multiple imputation by chained equations, as mice(method = "norm" or "pmm"):
  * `data` is n x p, column-major (column j at data + j * n), NAN where missing.
@@ -228,16 +225,15 @@ lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, d
  * without predictors. Re-entrant; `threads` <= 0 means one. */
 typedef enum lp_impute_method { LP_IMPUTE_NORM = 0, LP_IMPUTE_PMM = 1 } lp_impute_method;
 typedef struct lp_mice_options {
-  size_t m;      /* imputations */
-  size_t maxit;  /* sweeps of the chained equations (mice's default: 5) */
+  size_t m;     /* imputations */
+  size_t maxit; /* sweeps of the chained equations (mice's default: 5) */
   lp_impute_method method;
   size_t donors; /* for pmm (mice's default: 5) */
   uint64_t seed;
   int threads;
 } lp_mice_options;
 lp_status lp_mice_impute(const double *data, size_t n, size_t p, const char *const *names,
-                         const unsigned char *predictors, const lp_mice_options *o, double *out,
-                         lp_error *err);
+                         const unsigned char *predictors, const lp_mice_options *o, double *out, lp_error *err);
 
 /* ---------------------------------------------------------------- power */
 
@@ -252,11 +248,11 @@ typedef struct lp_power_result {
 /* power.t.test(type = "two.sample", alternative = "two.sided", strict = FALSE):
  * give n (> 1) to get the power, or power in (alpha, 1) with n = 0 to solve for n
  * (R's root, which can be below 2: delta 20, sd 1, power 0.9 gives 1.54). */
-lp_status lp_power_t(double n, double delta, double sd, double alpha, double power,
-                     lp_power_result *out, lp_error *err);
+lp_status lp_power_t(double n, double delta, double sd, double alpha, double power, lp_power_result *out,
+                     lp_error *err);
 /* power.prop.test(two.sided, strict = FALSE), same convention. */
-lp_status lp_power_prop(double n, double p1, double p2, double alpha, double power,
-                        lp_power_result *out, lp_error *err);
+lp_status lp_power_prop(double n, double p1, double p2, double alpha, double power, lp_power_result *out,
+                        lp_error *err);
 
 /* Non-central t distribution function P(T <= t) with df degrees of freedom and
  * non-centrality ncp (GSL has no non-central t; algorithm AS 243, Lenth 1989, as

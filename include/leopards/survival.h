@@ -21,14 +21,14 @@ typedef struct lp_km_step {
   double time;
   long n_risk, n_event, n_censor;
   double surv;
-  double std_err;       /* of S(t), as summary.survfit reports it: S * Greenwood SE of log S */
-  double lower, upper;  /* "log" interval S exp(-+ z se_log), upper capped at 1; NAN where S = 0 */
+  double std_err;      /* of S(t), as summary.survfit reports it: S * Greenwood SE of log S */
+  double lower, upper; /* "log" interval S exp(-+ z se_log), upper capped at 1; NAN where S = 0 */
 } lp_km_step;
 
 typedef struct lp_km {
   long n, events;
   size_t nsteps;
-  lp_km_step *steps;    /* one per distinct time (events or censorings), ascending */
+  lp_km_step *steps;                         /* one per distinct time (events or censorings), ascending */
   double median, median_lower, median_upper; /* NAN when not reached */
 } lp_km;
 
@@ -66,11 +66,11 @@ typedef enum { LP_TIES_EFRON = 0, LP_TIES_BRESLOW = 1 } lp_ties;
 
 typedef struct lp_cox_options {
   lp_ties ties;
-  int max_iter;     /* 20, as coxph.control */
-  double eps;       /* 1e-9: converged when |1 - loglik_old / loglik_new| <= eps */
-  double toler_chol;/* 1.8e-12: pivots below this (relative) make the information singular */
-  double level;     /* 0.95 */
-  double toler_inf; /* sqrt(eps), as coxph.control: the "coefficient may be infinite" rule */
+  int max_iter;             /* 20, as coxph.control */
+  double eps;               /* 1e-9: converged when |1 - loglik_old / loglik_new| <= eps */
+  double toler_chol;        /* 1.8e-12: pivots below this (relative) make the information singular */
+  double level;             /* 0.95 */
+  double toler_inf;         /* sqrt(eps), as coxph.control: the "coefficient may be infinite" rule */
   const char *const *names; /* p covariate names for messages, or NULL (then numbers) */
 } lp_cox_options;
 
@@ -79,12 +79,12 @@ void lp_cox_options_default(lp_cox_options *o);
 typedef struct lp_cox_fit {
   size_t n, p, events, clusters; /* clusters 0 without clustering */
   int iterations;
-  double loglik[2];   /* at beta = 0 and at the estimate */
+  double loglik[2];                                              /* at beta = 0 and at the estimate */
   double *coef, *se, *robust_se, *hr, *lower, *upper, *z, *pval; /* p each; robust_se NULL without clusters */
-  double *var, *robust_var; /* p x p */
+  double *var, *robust_var;                                      /* p x p */
   double score_test, wald_test, lr_test;
-  bool *infinite;     /* p: the coefficient may be infinite (R's warning rule) */
-  size_t ninfinite;   /* how many are */
+  bool *infinite;   /* p: the coefficient may be infinite (R's warning rule) */
+  size_t ninfinite; /* how many are */
 } lp_cox_fit;
 
 /* coxph(Surv(time, event) ~ x + strata(strata), ties =, cluster = cluster): x is

@@ -26,8 +26,7 @@ typedef struct lp_table lp_table;
  * On failure *out is NULL. */
 lp_status lp_table_read_csv(const char *path, lp_table **out, lp_error *err);
 /* The same from memory; `source` names the input in messages. */
-lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out,
-                             lp_error *err);
+lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, lp_table **out, lp_error *err);
 void lp_table_free(lp_table *t);
 
 size_t lp_table_nrows(const lp_table *t);
@@ -55,17 +54,15 @@ double lp_parse_iso_days(const char *s);
 
 /* Rows of the table with no missing value in any of the named columns (R's na.omit).
  * `*rows` is allocated (free() it); `*dropped` counts rows left out. */
-lp_status lp_table_complete_rows(const lp_table *t, const char *const *cols, size_t ncols,
-                                 size_t **rows, size_t *nrows, size_t *dropped, lp_error *err);
+lp_status lp_table_complete_rows(const lp_table *t, const char *const *cols, size_t ncols, size_t **rows, size_t *nrows,
+                                 size_t *dropped, lp_error *err);
 
 /* Values of a numeric column at the given rows; a cell that is not a number is an
  * error naming file, line and column. Missing cells give NAN. */
-lp_status lp_table_numeric(const lp_table *t, size_t col, const size_t *rows, size_t n,
-                           double *out, lp_error *err);
+lp_status lp_table_numeric(const lp_table *t, size_t col, const size_t *rows, size_t n, double *out, lp_error *err);
 
 /* A 0/1 column (event indicators, binary outcomes): anything else is an error. */
-lp_status lp_table_binary(const lp_table *t, size_t col, const size_t *rows, size_t n, int *out,
-                          lp_error *err);
+lp_status lp_table_binary(const lp_table *t, size_t col, const size_t *rows, size_t n, int *out, lp_error *err);
 
 /* A factor: levels sorted as R sorts them (numerically for a numeric column, by
  * byte order of the text otherwise, which is R's order in the C locale), codes
@@ -76,8 +73,7 @@ typedef struct lp_factor {
   int *codes;    /* owned, one per selected row */
   size_t n;
 } lp_factor;
-lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size_t *rows, size_t n,
-                         lp_error *err);
+lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size_t *rows, size_t n, lp_error *err);
 /* Put the named levels first, in the given order (e.g. --levels B,A); an unknown
  * name is an error. */
 lp_status lp_factor_reorder(lp_factor *f, const char *const *first, size_t nfirst, lp_error *err);
@@ -88,10 +84,10 @@ void lp_factor_clear(lp_factor *f);
  * names them when the data frame column is a factor ("celltypelarge"). */
 typedef struct lp_model_matrix {
   size_t n, p;
-  double *x;     /* n x p, row-major */
-  char **names;  /* p names */
-  int *term;     /* p: index of the term (input column) each column comes from */
-  bool *factor;  /* p: the column is an indicator of a factor level */
+  double *x;    /* n x p, row-major */
+  char **names; /* p names */
+  int *term;    /* p: index of the term (input column) each column comes from */
+  bool *factor; /* p: the column is an indicator of a factor level */
 } lp_model_matrix;
 /* `cols` lists the covariates in order; a column is a factor if it is not numeric
  * or if its name is in `factors`. Only the given rows are used. A factor with one

@@ -38,8 +38,8 @@ typedef struct lp_site_def {
 /* Create a new trial file (refused if `path` exists): schema, WAL, a random trial id,
  * the protocol's arm labels, the sites, and `manager` registered as the first trial
  * manager. Everything in one transaction; on failure the file is removed. */
-lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
-                          size_t nsites, const char *manager, lp_trial **out, lp_error *err);
+lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites, size_t nsites,
+                          const char *manager, lp_trial **out, lp_error *err);
 /* Sites during the trial. A trial manager adds a site (its randomisation list comes
  * when the statistician, or a server holding the key, extends the list) or closes one
  * to recruitment with a reason: screening and randomisation of new patients there are
@@ -86,10 +86,10 @@ lp_status lp_audit_open(const char *path, lp_trial **out, lp_error *err);
 /* ---- backup and restore ---- */
 
 typedef struct lp_backup_info {
-  long entries;       /* audit entries in the copy */
-  char head[65];      /* hash of its last entry, hex */
-  bool intact;        /* its audit trail verifies */
-  char problem[512];  /* the first problem when not intact */
+  long entries;      /* audit entries in the copy */
+  char head[65];     /* hash of its last entry, hex */
+  bool intact;       /* its audit trail verifies */
+  char problem[512]; /* the first problem when not intact */
 } lp_backup_info;
 /* A consistent copy of the trial at `db` as of one commit, taken while it is in use
  * (SQLite's online backup; writers carry on), written to the new file `out`
@@ -105,10 +105,10 @@ typedef struct lp_restore_options {
   const char *audit_key;   /* the trial's audit key file, for the keyed check, or NULL */
 } lp_restore_options;
 typedef struct lp_restore_info {
-  long entries;     /* audit entries restored */
+  long entries; /* audit entries restored */
   char head[65];
-  bool replaced;    /* an existing trial file was replaced ... */
-  char kept[1100];  /* ... and kept here first (DB.replaced-TIME.bak) */
+  bool replaced;   /* an existing trial file was replaced ... */
+  char kept[1100]; /* ... and kept here first (DB.replaced-TIME.bak) */
 } lp_restore_info;
 /* Put the backup at `backup` back as the trial `db`, only if its audit trail
  * verifies. A new `db` is written atomically; an existing one is replaced only with
@@ -136,8 +136,7 @@ typedef enum { LP_ROLE_INVESTIGATOR, LP_ROLE_MANAGER, LP_ROLE_STATISTICIAN, LP_R
 const char *lp_role_name(lp_role r);
 /* Register a user. `by` must be a trial manager. An investigator belongs to one site
  * (a monitor may). Accounts, passwords and sessions: leopards/account.h. */
-lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role,
-                      const char *site, lp_error *err);
+lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role, const char *site, lp_error *err);
 
 /* ---- key file ---- */
 
@@ -155,7 +154,7 @@ void lp_key_free(lp_trial_key *k);
 typedef struct lp_list_options {
   int block_sizes[LP_LIST_MAX_SIZES]; /* even sizes, each block half A half B */
   size_t nsizes;
-  long per_site; /* slots kept available (unused) per site, default 40 */
+  long per_site;    /* slots kept available (unused) per site, default 40 */
   const char *site; /* only this site (NULL: all) */
 } lp_list_options;
 void lp_list_options_default(lp_list_options *o);
@@ -170,21 +169,20 @@ typedef struct lp_list_summary {
 /* Generate (first run) or extend (later runs) every site's sealed list so that each
  * has at least `per_site` unused slots, continuing the site's block stream from the
  * same secret. Existing slots are first checked against the secret. One transaction. */
-lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o,
-                           const char *user, lp_list_summary *out, lp_error *err);
+lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o, const char *user,
+                           lp_list_summary *out, lp_error *err);
 /* The same with the key file at `key_path`: read when it exists, else created (mode
  * 0600; *created set). The file is read or created only inside the write
  * transaction, and a file created by a generation that fails is removed before the
  * transaction ends, so it can never be one another run has sealed slots with. */
-lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_list_options *o,
-                                   const char *user, lp_list_summary *out, bool *created, lp_error *err);
+lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_list_options *o, const char *user,
+                                   lp_list_summary *out, bool *created, lp_error *err);
 
 /* The pure generator: the first n arms (0 = A, 1 = B) of the stream of permuted
  * blocks that a 32-byte secret defines for site number `site_index`. When
  * `block_of` is given it receives, per slot, the size of the block holding it. */
-lp_status lp_list_stream(const uint8_t secret[32], long site_index, const int *sizes,
-                         size_t nsizes, size_t n, uint8_t *arms, uint8_t *block_of,
-                         lp_error *err);
+lp_status lp_list_stream(const uint8_t secret[32], long site_index, const int *sizes, size_t nsizes, size_t n,
+                         uint8_t *arms, uint8_t *block_of, lp_error *err);
 
 /* Predictability of a sequence for an observer using the convergence strategy
  * (guess the arm that is behind in the site; a coin toss on ties): expected number
@@ -197,9 +195,9 @@ double lp_list_design_guess_rate(const int *sizes, size_t nsizes);
 typedef struct lp_list_site_report {
   char site[64];
   long slots, used;
-  long used_arm[2];      /* arms among used slots */
-  long max_imbalance;    /* max |A-B| over the used prefix */
-  double expected_correct; /* convergence strategy over the used prefix */
+  long used_arm[2];                       /* arms among used slots */
+  long max_imbalance;                     /* max |A-B| over the used prefix */
+  double expected_correct;                /* convergence strategy over the used prefix */
   long blocks_started[LP_LIST_MAX_SIZES]; /* by size, blocks touching the used prefix */
 } lp_list_site_report;
 
@@ -213,8 +211,7 @@ typedef struct lp_list_report {
   double design_rate;      /* expected fraction for the design */
   bool reproduces;         /* every slot re-derived from the secret matches */
 } lp_list_report;
-lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report *out,
-                              lp_error *err);
+lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report *out, lp_error *err);
 void lp_list_report_clear(lp_list_report *r);
 
 /* ---- screening ---- */
@@ -222,20 +219,19 @@ void lp_list_report_clear(lp_list_report *r);
 typedef struct lp_screen_result {
   long id;
   bool eligible;
-  char failed[512]; /* comma-separated criteria not met (empty when eligible) */
-  char notes[256];  /* about the input: old field names used ("'weight' is now called 'weight_kg'") */
+  char failed[512];              /* comma-separated criteria not met (empty when eligible) */
+  char notes[256];               /* about the input: old field names used ("'weight' is now called 'weight_kg'") */
   char reason_not_enrolled[256]; /* as given (empty when none) */
 } lp_screen_result;
 /* Record one screened patient at a site: the eligibility inputs (a JSON object whose
  * fields are listed by `leopards screen --help`), evaluated by the clinical rules.
  * `patient` may be NULL for a patient not enrolled. */
-lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
-                          const char *inputs_json, const char *user, lp_screen_result *out,
-                          lp_error *err);
+lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient, const char *inputs_json, const char *user,
+                          lp_screen_result *out, lp_error *err);
 /* Many screening records in one transaction: each element of a JSON array is an
  * object with "site", optional "patient", and the inputs. */
-lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *source,
-                               const char *user, size_t *count, size_t *eligible, lp_error *err);
+lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *source, const char *user, size_t *count,
+                               size_t *eligible, lp_error *err);
 /* Field list of the eligibility inputs for help texts. */
 void lp_screen_fields_help(char *buf, size_t n);
 /* The same as data, for forms: field i (false past the last). `kind` is "number",
@@ -275,16 +271,16 @@ typedef struct lp_patient_view {
   char icu_discharge[40], death_date[40];
   long unblindings;
   /* consent (leopards/forms.h, form "consent") */
-  char consent_by[32];     /* initial consent: patient, personal_representative, professional_representative,
-                              before_tracking (recorded before consent was tracked); "" when none */
+  char consent_by[32]; /* initial consent: patient, personal_representative, professional_representative,
+                          before_tracking (recorded before consent was tracked); "" when none */
   char consented_at[40];
-  char retrospective[32];  /* the retrospective consent: given, refused, died, never_regained_capacity; "" none */
-  bool retrospective_due;  /* randomised on a representative's consent, retrospective consent not yet recorded */
+  char retrospective[32]; /* the retrospective consent: given, refused, died, never_regained_capacity; "" none */
+  bool retrospective_due; /* randomised on a representative's consent, retrospective consent not yet recorded */
 } lp_patient_view;
 lp_status lp_patient_get(lp_trial *t, const char *patient, lp_patient_view *out, lp_error *err);
 /* The same from a CSV file with a header row (columns site, patient, inputs). */
-lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site,
-                              const char *user, size_t *count, size_t *eligible, lp_error *err);
+lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site, const char *user, size_t *count,
+                              size_t *eligible, lp_error *err);
 
 /* ---- informed consent ----
  * Written informed consent from the patient or, when the patient lacks capacity, a
@@ -308,8 +304,8 @@ lp_status lp_consent_policy_set(lp_trial *t, const lp_consent_policy *p, const c
 typedef struct lp_consent_result {
   long id;
   char patient[64], site[64];
-  char kind[16];        /* initial, retrospective */
-  char consent_by[32];  /* "" for a retrospective consent that could not be sought */
+  char kind[16];       /* initial, retrospective */
+  char consent_by[32]; /* "" for a retrospective consent that could not be sought */
   char decision[32];
   bool retrospective_due; /* an initial consent from a representative: the patient's is owed later */
   char applied[200];      /* what a refusal did under the trial's rule ("" otherwise) */
@@ -318,8 +314,8 @@ typedef struct lp_consent_result {
  * (leopards/forms.h; `leopards record consent --help`). The patient must have been
  * screened at the user's site; an initial consent comes before randomisation, a
  * retrospective one after it and only after a representative's consent. */
-lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, const char *user,
-                            lp_consent_result *out, lp_error *err);
+lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, const char *user, lp_consent_result *out,
+                            lp_error *err);
 
 /* ---- randomisation ---- */
 
@@ -337,8 +333,8 @@ typedef struct lp_allocation {
  * IMMEDIATE transaction take the site's next slot, record time and user, and return
  * the pack (never the arm). A patient already randomised gets the first allocation
  * back (existing = true). */
-lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
-                             const char *user, lp_allocation *out, lp_error *err);
+lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient, const char *user, lp_allocation *out,
+                             lp_error *err);
 
 /* ---- emergency unblinding ---- */
 
@@ -355,9 +351,8 @@ typedef struct lp_unblinding {
  * site, a trial manager or the statistician), recorded with the reason before the
  * arm is handed out. This is the web server's path: it holds the key, the user never
  * does. */
-lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
-                           const char *reason, const char *user, lp_unblinding *out,
-                           lp_error *err);
+lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *reason,
+                           const char *user, lp_unblinding *out, lp_error *err);
 /* The key holder's unblinding (command line): `user` is a trial manager or the
  * statistician, who holds the key; `requested_by` is the registered user who asked
  * (an investigator only for a patient of their own site), recorded in front of the
@@ -371,18 +366,18 @@ lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_e
 /* ---- recruitment and data completeness (the trial manager's view; no arms) ---- */
 
 typedef struct lp_progress_site {
-  char code[64];                   /* site code, or "all" for the total */
+  char code[64]; /* site code, or "all" for the total */
   long screened, eligible, randomised, slots_left;
-  long withdrawn;                  /* consent withdrawn: no further data expected */
-  long consent_by_representative;  /* randomised on a legal representative's consent */
-  long retrospective_due;          /* of these, retrospective consent not yet recorded */
-  long retrospective_refused;      /* retrospective consent refused */
-  long baseline, infusion, outcome;/* records present among the patients who owe them */
-  long infusion_due, outcome_due;  /* patients owing one (consent kept; the drug not recorded as not
-                                      received; 28 days passed); the baseline is owed by all */
+  long withdrawn;                    /* consent withdrawn: no further data expected */
+  long consent_by_representative;    /* randomised on a legal representative's consent */
+  long retrospective_due;            /* of these, retrospective consent not yet recorded */
+  long retrospective_refused;        /* retrospective consent refused */
+  long baseline, infusion, outcome;  /* records present among the patients who owe them */
+  long infusion_due, outcome_due;    /* patients owing one (consent kept; the drug not recorded as not
+                                        received; 28 days passed); the baseline is owed by all */
   long days_expected, days_recorded; /* daily ICU records, day 1 to ICU discharge or 28 */
-  long items;                      /* outstanding items */
-  char first[11], last[11];        /* dates of the first and last randomisation ("" if none) */
+  long items;                        /* outstanding items */
+  char first[11], last[11];          /* dates of the first and last randomisation ("" if none) */
 } lp_progress_site;
 
 typedef struct lp_progress_month {
@@ -428,8 +423,7 @@ typedef struct lp_allocation_arm {
   int arm;
 } lp_allocation_arm;
 /* After lock, with the key: every randomised patient with the arm. `*out` malloc'ed. */
-lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation_arm **out,
-                               size_t *n, lp_error *err);
+lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation_arm **out, size_t *n, lp_error *err);
 
 /* ---- data entry ---- */
 
@@ -448,10 +442,10 @@ lp_status lp_record_kind_parse(const char *name, lp_record_kind *out, lp_error *
  * row validated (types, ranges, units, clinical rules), all rows in one transaction
  * or none. A row for an existing record (same patient, or patient and day, ...)
  * changes it; a change needs `reason`. */
-lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                         const char *user, const char *reason, size_t *rows, lp_error *err);
-lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
-                        const char *reason, size_t *rows, lp_error *err);
+lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, const char *source, const char *user,
+                         const char *reason, size_t *rows, lp_error *err);
+lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user, const char *reason,
+                        size_t *rows, lp_error *err);
 /* What the edit checks found in a record. A hard finding refuses the record (every
  * failing field is named, not only the first); a soft one (plausible but unusual) is
  * accepted and reported, carrying what a data query needs (form, patient, day, field,
@@ -479,38 +473,37 @@ const char *lp_finding_level_name(lp_finding_level l); /* "error", "warning", "n
 /* lp_record_json / lp_record_csv reporting every finding in `out` (may be NULL; call
  * lp_findings_clear afterwards). A refusal also sums the hard findings up in err. */
 lp_status lp_record_json_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                                 const char *user, const char *reason, size_t *rows, lp_findings *out,
-                                 lp_error *err);
+                                 const char *user, const char *reason, size_t *rows, lp_findings *out, lp_error *err);
 lp_status lp_record_csv_checked(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
                                 const char *reason, size_t *rows, lp_findings *out, lp_error *err);
 /* The edit checks alone: the same checks as recording, against the trial as it is,
  * and nothing written. LP_OK when nothing hard was found. */
-lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                          const char *user, lp_findings *out, lp_error *err);
+lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, const char *source, const char *user,
+                          lp_findings *out, lp_error *err);
 /* Delete one record (by its id, as the audit log and the export show it) with a
  * reason; the deleted content stays in the audit trail. */
-lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
-                           const char *reason, lp_error *err);
+lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user, const char *reason,
+                           lp_error *err);
 /* Field list of a record kind for help texts: "name (type, unit/range): description". */
 void lp_record_fields_help(lp_record_kind kind, char *buf, size_t n);
 
 /* ---- audit ---- */
 
 typedef struct lp_audit_problem {
-  long entry;      /* audit entry concerned, 0 when none */
+  long entry; /* audit entry concerned, 0 when none */
   char table[32];
-  long row;        /* trial row concerned, 0 when none */
+  long row; /* trial row concerned, 0 when none */
   char message[512];
 } lp_audit_problem;
 
 typedef struct lp_audit_report {
   long entries;
   long rows_checked;
-  char head[65]; /* hash of the last entry, hex */
-  long keyed_from;    /* first entry carrying a MAC (0: none, the trail is unkeyed) */
-  bool key_checked;   /* MACs were checked under an audit key */
+  char head[65];    /* hash of the last entry, hex */
+  long keyed_from;  /* first entry carrying a MAC (0: none, the trail is unkeyed) */
+  bool key_checked; /* MACs were checked under an audit key */
   long macs_checked;
-  long checkpoints;   /* checkpoint lines checked */
+  long checkpoints;    /* checkpoint lines checked */
   long schema_objects; /* tables, indexes, views and triggers compared with the expected schema */
   size_t nproblems;
   lp_audit_problem problems[16]; /* the first ones, in the order found */
@@ -520,15 +513,14 @@ typedef struct lp_audit_report {
  * entry) and check every live trial row against the latest audit value for it.
  * Returns LP_OK with problems listed in `out`; `out->nproblems == 0` means intact.
  * `anchor_entry`/`anchor_hex` (optional) check an externally recorded head. */
-lp_status lp_audit_verify(lp_trial *t, long anchor_entry, const char *anchor_hex,
-                          lp_audit_report *out, lp_error *err);
+lp_status lp_audit_verify(lp_trial *t, long anchor_entry, const char *anchor_hex, lp_audit_report *out, lp_error *err);
 
 /* What a verification checks beyond the chain, the rows and the schema. */
 typedef struct lp_audit_check {
-  long anchor_entry;          /* 0: none */
-  const char *anchor_hex;     /* the anchor's hash, 64 hex digits */
-  const lp_audit_key *key;    /* NULL: the unkeyed (weaker) check only */
-  const char *checkpoints;    /* a checkpoint file (one line per checkpoint), or NULL */
+  long anchor_entry;       /* 0: none */
+  const char *anchor_hex;  /* the anchor's hash, 64 hex digits */
+  const lp_audit_key *key; /* NULL: the unkeyed (weaker) check only */
+  const char *checkpoints; /* a checkpoint file (one line per checkpoint), or NULL */
 } lp_audit_check;
 /* As lp_audit_verify, and also: with a key, every entry from the first keyed one on
  * must carry a valid MAC under it and the trail must have keyed entries (so nobody
@@ -591,8 +583,7 @@ typedef struct lp_audit_entry {
 typedef int (*lp_audit_fn)(void *ctx, const lp_audit_entry *e);
 /* Walk the audit trail in order (only a patient's entries when `patient` is given);
  * a non-zero return from fn stops the walk. */
-lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *ctx,
-                       lp_error *err);
+lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *ctx, lp_error *err);
 
 /* ---- simulated trials ---- */
 
@@ -606,8 +597,7 @@ lp_status lp_key_create_simulated(lp_trial *t, const char *path, uint64_t seed, 
 /* In a simulated trial only, with the key: a randomised patient's arm (0 or 1), for
  * the simulator to generate that patient's course. A real trial refuses (use
  * emergency unblinding, or the allocations after lock). */
-lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm,
-                                 lp_error *err);
+lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm, lp_error *err);
 
 /* ---- export / import ---- */
 
@@ -624,8 +614,7 @@ lp_status lp_trial_export(lp_trial *t, const char *dir, const lp_trial_key *k, l
  * folder that may be written (leopards/outdir.h); then one row of `disclosures`
  * records who exported how many patients' arms and to where, in the audit trail,
  * before the files are written. Needs a handle opened for writing. */
-lp_status lp_trial_export_arms(lp_trial *t, const char *dir, const lp_trial_key *k, const char *user,
-                               lp_error *err);
+lp_status lp_trial_export_arms(lp_trial *t, const char *dir, const lp_trial_key *k, const char *user, lp_error *err);
 /* The export behind a closed report for the data monitoring committee: with the arms,
  * also while the trial runs (unlocked). `user` must be a statistician and `k` the
  * trial's key; the disclosure (`where`: the report's folder, or NULL for `dir`) is

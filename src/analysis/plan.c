@@ -11,11 +11,10 @@
 
 #include "analysis/plan_internal.h"
 
-static const char *const kind_names[LP_AN_KINDS] = {"mean",  "median",  "binary",  "count",   "adjusted",
-                                                    "cox",   "subgroup", "imputed", "baseline"};
+static const char *const kind_names[LP_AN_KINDS] = {"mean", "median",   "binary",  "count",   "adjusted",
+                                                    "cox",  "subgroup", "imputed", "baseline"};
 
-static const char *const role_names[LP_PLAN_ROLES + 1] = {"", "primary", "survival-figure", "weaning-figure",
-                                                           NULL};
+static const char *const role_names[LP_PLAN_ROLES + 1] = {"", "primary", "survival-figure", "weaning-figure", NULL};
 
 const char *lp_plan_role_name(lp_plan_role r) { return (unsigned)r < LP_PLAN_ROLES ? role_names[r] : ""; }
 
@@ -26,9 +25,7 @@ const lp_result *lp_results_find_role(const lp_results *r, lp_plan_role role) {
   return NULL;
 }
 
-const char *lp_analysis_kind_name(lp_analysis_kind k) {
-  return (unsigned)k < LP_AN_KINDS ? kind_names[k] : "unknown";
-}
+const char *lp_analysis_kind_name(lp_analysis_kind k) { return (unsigned)k < LP_AN_KINDS ? kind_names[k] : "unknown"; }
 
 void lp_plan_free(lp_plan *p) {
   if (!p) return;
@@ -64,11 +61,12 @@ void lp_plan_options_default(lp_plan_options *o) {
 static const struct {
   const char *name;
   bool required;
-} plan_cols[] = {{"id", true},      {"table", true},   {"section", false}, {"label", true},
-                 {"kind", true},    {"outcome", true}, {"population", false}, {"summary", false},
-                 {"ci", false},     {"test", false},   {"adjust", false}, {"factors", false},
-                 {"time", false},   {"event", false},  {"subgroup", false}, {"digits", false},
-                 {"levels", false}, {"published", false}, {"subsection", false}, {"note", false}, {"role", false}};
+} plan_cols[] = {{"id", true},      {"table", true},      {"section", false},    {"label", true},
+                 {"kind", true},    {"outcome", true},    {"population", false}, {"summary", false},
+                 {"ci", false},     {"test", false},      {"adjust", false},     {"factors", false},
+                 {"time", false},   {"event", false},     {"subgroup", false},   {"digits", false},
+                 {"levels", false}, {"published", false}, {"subsection", false}, {"note", false},
+                 {"role", false}};
 
 static const char *field(const lp_plan *p, size_t row, const char *name) {
   size_t c;
@@ -98,8 +96,8 @@ static lp_status bad(const lp_plan *p, size_t row, const char *col, lp_error *er
   return LP_EPARSE;
 }
 
-static const char *const kinds[] = {"mean", "median", "binary", "count", "adjusted", "cox", "subgroup",
-                                    "imputed", "baseline", NULL};
+static const char *const kinds[] = {"mean", "median",   "binary",  "count",    "adjusted",
+                                    "cox",  "subgroup", "imputed", "baseline", NULL};
 static const char *const cis[] = {"wald", "wald-cc", "newcombe", "bootstrap", "robust", "", NULL};
 static const char *const tests[] = {"mann-whitney", "chisq-yates", "chisq", "fisher", "none", "", NULL};
 static const char *const summaries[] = {"mean", "median", "percent", "count", "n", "", NULL};
@@ -140,7 +138,10 @@ static lp_status parse_row(lp_plan *p, size_t i, lp_error *err) {
     }
   int k = word_index(field(p, i, "kind"), kinds);
   if (k < 0) {
-    st = bad(p, i, "kind", err, "unknown analysis kind '%s' (known: mean, median, binary, count, adjusted, cox, subgroup, imputed, baseline)", field(p, i, "kind"));
+    st = bad(
+        p, i, "kind", err,
+        "unknown analysis kind '%s' (known: mean, median, binary, count, adjusted, cox, subgroup, imputed, baseline)",
+        field(p, i, "kind"));
     return st;
   }
   r->kind = (lp_analysis_kind)k;
@@ -153,8 +154,8 @@ static lp_status parse_row(lp_plan *p, size_t i, lp_error *err) {
   r->role = (lp_plan_role)role;
   for (size_t j = 0; j < i && role; j++)
     if (p->rows[j].role == r->role) {
-      st = bad(p, i, "role", err, "role '%s' is already given to row '%s' (line %ld)", role_names[role],
-               p->rows[j].id, p->rows[j].line);
+      st = bad(p, i, "role", err, "role '%s' is already given to row '%s' (line %ld)", role_names[role], p->rows[j].id,
+               p->rows[j].line);
       return st;
     }
   if ((r->role == LP_PLAN_ROLE_SURVIVAL_FIGURE || r->role == LP_PLAN_ROLE_WEANING_FIGURE) && r->kind != LP_AN_COX) {
@@ -168,19 +169,22 @@ static lp_status parse_row(lp_plan *p, size_t i, lp_error *err) {
   }
   int ci = word_index(field(p, i, "ci"), cis);
   if (ci < 0) {
-    st = bad(p, i, "ci", err, "unknown interval method '%s' (known: wald, wald-cc, newcombe, bootstrap, robust)", field(p, i, "ci"));
+    st = bad(p, i, "ci", err, "unknown interval method '%s' (known: wald, wald-cc, newcombe, bootstrap, robust)",
+             field(p, i, "ci"));
     return st;
   }
   r->ci = ci;
   int te = word_index(field(p, i, "test"), tests);
   if (te < 0) {
-    st = bad(p, i, "test", err, "unknown test '%s' (known: mann-whitney, chisq-yates, chisq, fisher, none)", field(p, i, "test"));
+    st = bad(p, i, "test", err, "unknown test '%s' (known: mann-whitney, chisq-yates, chisq, fisher, none)",
+             field(p, i, "test"));
     return st;
   }
   r->test = te;
   int su = word_index(field(p, i, "summary"), summaries);
   if (su < 0) {
-    st = bad(p, i, "summary", err, "unknown summary '%s' (known: mean, median, percent, count)", field(p, i, "summary"));
+    st =
+        bad(p, i, "summary", err, "unknown summary '%s' (known: mean, median, percent, count)", field(p, i, "summary"));
     return st;
   }
   r->summary = su;
@@ -214,12 +218,14 @@ static lp_status parse_row(lp_plan *p, size_t i, lp_error *err) {
   }
   if (r->kind == LP_AN_BINARY || r->kind == LP_AN_COUNT) {
     if (r->ci == LP__CI_BOOTSTRAP || r->ci == LP__CI_ROBUST) {
-      st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of proportions (known: wald, wald-cc, newcombe)", field(p, i, "ci"));
+      st = bad(p, i, "ci", err,
+               "'%s' is not an interval for a difference of proportions (known: wald, wald-cc, newcombe)",
+               field(p, i, "ci"));
       return st;
     }
-  } else if ((r->kind == LP_AN_MEAN || r->kind == LP_AN_MEDIAN) && r->ci != LP__CI_BOOTSTRAP &&
-             r->ci != LP__CI_NONE) {
-    st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of means or medians (known: bootstrap)", field(p, i, "ci"));
+  } else if ((r->kind == LP_AN_MEAN || r->kind == LP_AN_MEDIAN) && r->ci != LP__CI_BOOTSTRAP && r->ci != LP__CI_NONE) {
+    st = bad(p, i, "ci", err, "'%s' is not an interval for a difference of means or medians (known: bootstrap)",
+             field(p, i, "ci"));
     return st;
   }
   if (r->kind == LP_AN_BASELINE && r->summary == LP__SUM_NONE) {
@@ -306,18 +312,23 @@ lp_status lp_plan_load(const char *path, lp_plan **out, lp_error *err) {
 }
 
 lp_status lp_plan_leopards(lp_plan **out, lp_error *err) {
-  lp_status st = lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "the built-in LeoPARDS plan", out, err);
+  lp_status st =
+      lp_plan_parse(lp__plan_leopards_csv, strlen(lp__plan_leopards_csv), "the built-in LeoPARDS plan", out, err);
   if (!st) (*out)->builtin = true;
   return st;
 }
 
 void lp_format_p(double p, char *buf, size_t n) {
   if (!isfinite(p)) snprintf(buf, n, "%s", "");
-  else if (p > 0.99) snprintf(buf, n, ">0.99");
+  else if (p > 0.99)
+    snprintf(buf, n, ">0.99");
   else if (p >= 0.01) {
     double r2 = round(p * 100) / 100;
     if (r2 == 0.05 && p != 0.05) snprintf(buf, n, "%.3f", p);
-    else snprintf(buf, n, "%.2f", p);
-  } else if (p >= 0.001) snprintf(buf, n, "%.3f", p);
-  else snprintf(buf, n, "<0.001");
+    else
+      snprintf(buf, n, "%.2f", p);
+  } else if (p >= 0.001)
+    snprintf(buf, n, "%.3f", p);
+  else
+    snprintf(buf, n, "<0.001");
 }

@@ -86,8 +86,8 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
     for (size_t j = 0; j < ncov; j++) ok = ok && !isnan(cv[j * n + i]);
     if (!ok) continue;
     if (x->scratch[i] != 0 && x->scratch[i] != 1) {
-      st = lp__plan_error(x, r, "event", LP_EDATA, "'%s' must be 0 or 1 (%s line %ld)", r->event,
-                          lp_table_source(x->t), lp_table_line(x->t, i));
+      st = lp__plan_error(x, r, "event", LP_EDATA, "'%s' must be 0 or 1 (%s line %ld)", r->event, lp_table_source(x->t),
+                          lp_table_line(x->t, i));
       goto done;
     }
     x->rows[m] = i;
@@ -101,7 +101,8 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
   lp_error inner;
   if ((st = lp_factor_init(&kf, x->t, ck, x->rows, m, &inner))) {
     if (st == LP_EDATA && !m) st = lp__plan_sparse(x, r, "no patients with a time and an event");
-    else st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
+    else
+      st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
     goto done;
   }
   lp_cox_options co;
@@ -110,7 +111,8 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
   if ((st = lp_cox_fit_compute(t, e, X, m, p, NULL, kf.codes, &co, &fit, &inner))) {
     /* Too few events (or none in an arm) for the model: the row is not estimable. */
     if (st == LP_EDATA || st == LP_ENUMERIC || st == LP_ECONVERGE) st = lp__plan_sparse(x, r, "%s", inner.message);
-    else st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
+    else
+      st = lp__plan_error(x, r, "kind", st, "%s", inner.message);
     goto done;
   }
   res->estimate = fit.hr[0];

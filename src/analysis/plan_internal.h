@@ -13,7 +13,7 @@ typedef struct lp_plan_row {
   long line;
   const char *id, *table, *section, *label, *outcome, *population;
   const char *adjust, *factors, *time, *event, *subgroup;
-  const char *levels; /* display order of subgroup levels, "a|b|c" (may be empty) */
+  const char *levels;     /* display order of subgroup levels, "a|b|c" (may be empty) */
   const char *subsection; /* a heading within the section (may be empty) */
   const char *note;       /* the row's footnote in the tables (may be empty) */
   lp_analysis_kind kind;

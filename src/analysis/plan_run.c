@@ -27,8 +27,7 @@ void lp_results_clear(lp_results *r) {
 }
 
 /* An error at a plan row: "plan.csv:LINE: column 'COL': text". */
-lp_status lp__plan_error(const lp__run *x, const lp_plan_row *r, const char *col, lp_status s,
-                         const char *fmt, ...) {
+lp_status lp__plan_error(const lp__run *x, const lp_plan_row *r, const char *col, lp_status s, const char *fmt, ...) {
   char text[768];
   va_list ap;
   va_start(ap, fmt);
@@ -59,7 +58,8 @@ lp_status lp__plan_sparse(lp__run *x, const lp_plan_row *r, const char *fmt, ...
 static void sparse_reason(const lp_error *err, char *buf, size_t n) {
   const char *m = err->message, *q;
   if ((q = strstr(m, "LeoPARDS plan, row ")) && (q = strstr(q, ": "))) m = q + 2;
-  else if (err->file[0] && !strncmp(m, err->file, strlen(err->file)) && (q = strstr(m, ": "))) m = q + 2;
+  else if (err->file[0] && !strncmp(m, err->file, strlen(err->file)) && (q = strstr(m, ": ")))
+    m = q + 2;
   snprintf(buf, n, "%s", m);
 }
 
@@ -77,12 +77,11 @@ static void mark_not_estimable(lp_result *res, const char *reason) {
 }
 
 /* Values of a data-set column at every row (NAN where missing). */
-lp_status lp__plan_column(const lp__run *x, const lp_plan_row *r, const char *plan_col, const char *name,
-                     double *out) {
+lp_status lp__plan_column(const lp__run *x, const lp_plan_row *r, const char *plan_col, const char *name, double *out) {
   size_t c;
   if (lp_table_column(x->t, name, &c, NULL))
-    return lp__plan_error(x, r, plan_col, LP_ENOTFOUND, "the data set %s has no column '%s'",
-                          lp_table_source(x->t), name);
+    return lp__plan_error(x, r, plan_col, LP_ENOTFOUND, "the data set %s has no column '%s'", lp_table_source(x->t),
+                          name);
   lp_error inner;
   if (lp_table_numeric(x->t, c, NULL, x->n, out, &inner))
     return lp__plan_error(x, r, plan_col, inner.status, "%s", inner.message);
@@ -133,13 +132,14 @@ static lp_result *new_row(lp__run *x, const lp_plan_row *r) {
 }
 
 /* Split the selected rows' values by arm, dropping missing ones. */
-static void split_arms(const lp__run *x, const bool *keep, const double *v, double *a, size_t *na,
-                       double *b, size_t *nb) {
+static void split_arms(const lp__run *x, const bool *keep, const double *v, double *a, size_t *na, double *b,
+                       size_t *nb) {
   *na = *nb = 0;
   for (size_t i = 0; i < x->n; i++) {
     if (!keep[i] || isnan(v[i])) continue;
     if (x->arm[i] == 0) a[(*na)++] = v[i];
-    else b[(*nb)++] = v[i];
+    else
+      b[(*nb)++] = v[i];
   }
 }
 
@@ -233,8 +233,8 @@ static lp_status run_continuous(lp__run *x, const lp_plan_row *r, lp_result *res
   split_arms(x, x->keep, x->v, x->a, &na, x->b, &nb);
   for (size_t i = 0; i < x->n; i++) x->used[i] = x->keep[i] && !isnan(x->v[i]);
   if (na < 2 || nb < 2)
-    return lp__plan_sparse(x, r, "fewer than two patients with a value in an arm (%s: %zu and %zu)",
-                          r->outcome, na, nb);
+    return lp__plan_sparse(x, r, "fewer than two patients with a value in an arm (%s: %zu and %zu)", r->outcome, na,
+                           nb);
   bool constant = true;
   for (size_t i = 1; i < na && constant; i++) constant = x->a[i] == x->a[0];
   for (size_t i = 0; i < nb && constant; i++) constant = x->b[i] == x->a[0];
@@ -247,8 +247,8 @@ static lp_status run_continuous(lp__run *x, const lp_plan_row *r, lp_result *res
     res->arm_n[k] = (long)d[k].n;
     if (median) {
       res->arm_stat[k][0] = d[k].median, res->arm_stat[k][1] = d[k].q1, res->arm_stat[k][2] = d[k].q3;
-      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f (%.*f to %.*f)", digits, d[k].median,
-               digits, d[k].q1, digits, d[k].q3);
+      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f (%.*f to %.*f)", digits, d[k].median, digits, d[k].q1,
+               digits, d[k].q3);
     } else {
       res->arm_stat[k][0] = d[k].mean, res->arm_stat[k][1] = d[k].sd;
       snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f±%.*f", digits, d[k].mean, digits, d[k].sd);
@@ -261,8 +261,10 @@ static lp_status run_continuous(lp__run *x, const lp_plan_row *r, lp_result *res
     if ((st = lp_mannwhitney_test(x->a, na, x->b, nb, true, x->work, &mw, x->err))) return st;
     res->p = mw.p;
   }
-  snprintf(res->method, sizeof res->method, "difference in %s, bootstrap percentile 95%% CI (%zu resamples "
-           "within arms); Mann-Whitney P", median ? "medians" : "means", x->o->bootstrap);
+  snprintf(res->method, sizeof res->method,
+           "difference in %s, bootstrap percentile 95%% CI (%zu resamples "
+           "within arms); Mann-Whitney P",
+           median ? "medians" : "means", x->o->bootstrap);
   return LP_OK;
 }
 
@@ -289,8 +291,10 @@ static lp_status run_binary(lp__run *x, const lp_plan_row *r, lp_result *res) {
     res->arm_stat[k][1] = (double)n[k];
     res->arm_stat[k][2] = n[k] ? 100.0 * (double)e[k] / (double)n[k] : NAN;
     if (count && e[k] == 0) snprintf(res->arm_text[k], sizeof res->arm_text[k], "0");
-    else if (count) snprintf(res->arm_text[k], sizeof res->arm_text[k], "%ld (%.*f)", e[k], digits, res->arm_stat[k][2]);
-    else snprintf(res->arm_text[k], sizeof res->arm_text[k], "%ld/%ld (%.*f)", e[k], n[k], digits, res->arm_stat[k][2]);
+    else if (count)
+      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%ld (%.*f)", e[k], digits, res->arm_stat[k][2]);
+    else
+      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%ld/%ld (%.*f)", e[k], n[k], digits, res->arm_stat[k][2]);
   }
   res->n_used = n[0] + n[1];
   if (!n[0] || !n[1]) return lp__plan_sparse(x, r, "an arm has no patients with a value of '%s'", r->outcome);
@@ -308,8 +312,12 @@ static lp_status run_binary(lp__run *x, const lp_plan_row *r, lp_result *res) {
   effect_text(res, 1, 100);
   res->p = r->test == LP__TEST_FISHER ? pr.fisher_p : r->test == LP__TEST_NONE ? NAN : pr.chisq_p;
   snprintf(res->method, sizeof res->method, "difference in percentage points, %s 95%% CI; %s P",
-           m == LP_CI_WALD ? "Wald" : m == LP_CI_WALD_CC ? "continuity-corrected Wald (prop.test)" : "Newcombe hybrid score",
-           r->test == LP__TEST_FISHER ? "Fisher exact" : yates ? "chi-square (Yates)" : "chi-square");
+           m == LP_CI_WALD      ? "Wald"
+           : m == LP_CI_WALD_CC ? "continuity-corrected Wald (prop.test)"
+                                : "Newcombe hybrid score",
+           r->test == LP__TEST_FISHER ? "Fisher exact"
+           : yates                    ? "chi-square (Yates)"
+                                      : "chi-square");
   return LP_OK;
 }
 
@@ -345,8 +353,8 @@ static lp_status run_baseline(lp__run *x, const lp_plan_row *r, lp_result *res) 
       snprintf(res->arm_text[k], sizeof res->arm_text[k], "%zu", d[k].n);
     } else if (r->summary == LP__SUM_MEDIAN) {
       res->arm_stat[k][0] = d[k].median, res->arm_stat[k][1] = d[k].q1, res->arm_stat[k][2] = d[k].q3;
-      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f (%.*f–%.*f)", digits, d[k].median, digits,
-               d[k].q1, digits, d[k].q3);
+      snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f (%.*f–%.*f)", digits, d[k].median, digits, d[k].q1,
+               digits, d[k].q3);
     } else {
       res->arm_stat[k][0] = d[k].mean, res->arm_stat[k][1] = d[k].sd;
       snprintf(res->arm_text[k], sizeof res->arm_text[k], "%.*f±%.*f", digits, d[k].mean, digits, d[k].sd);
@@ -354,8 +362,9 @@ static lp_status run_baseline(lp__run *x, const lp_plan_row *r, lp_result *res) 
   }
   res->n_used = (long)(na + nb);
   snprintf(res->method, sizeof res->method, "%s",
-           r->summary == LP__SUM_N ? "no. of patients with a value"
-           : r->summary == LP__SUM_MEDIAN ? "median (IQR)" : "mean ± SD");
+           r->summary == LP__SUM_N        ? "no. of patients with a value"
+           : r->summary == LP__SUM_MEDIAN ? "median (IQR)"
+                                          : "mean ± SD");
   return LP_OK;
 }
 
@@ -537,7 +546,8 @@ static lp_status run_subgroup(lp__run *x, const lp_plan_row *r, lp_result *res) 
       res->n_used = (long)m;
       snprintf(res->method, sizeof res->method,
                "effects within subgroups (normal 95%% CI); heterogeneity by permutation of arm and subgroup "
-               "(Cochran's Q, %zu permutations)", ir.permutations);
+               "(Cochran's Q, %zu permutations)",
+               ir.permutations);
     }
     lp_interaction_result_clear(&ir);
   }
@@ -557,8 +567,8 @@ static lp_status run_imputed(lp__run *x, const lp_plan_row *r, lp_result *res) {
     if (lp_table_column(x->t, name, &c, NULL)) break;
   }
   if (M < 2)
-    return lp__plan_error(x, r, "outcome", LP_ENOTFOUND, "an imputed analysis needs columns %s_1, %s_2, ... (found %zu)",
-                          r->outcome, r->outcome, M);
+    return lp__plan_error(x, r, "outcome", LP_ENOTFOUND,
+                          "an imputed analysis needs columns %s_1, %s_2, ... (found %zu)", r->outcome, r->outcome, M);
   double *q = malloc(M * sizeof *q), *u = malloc(M * sizeof *u);
   double sum[2][2] = {{0, 0}, {0, 0}};
   size_t nn[2] = {0, 0};
@@ -601,8 +611,10 @@ static lp_status run_imputed(lp__run *x, const lp_plan_row *r, lp_result *res) {
     res->p = r->test == LP__TEST_NONE ? NAN : pool.p;
     res->n_used = (long)(nn[0] + nn[1]);
     effect_text(res, 2, 1);
-    snprintf(res->method, sizeof res->method, "difference in means pooled over %zu imputations by Rubin's rules "
-             "(Barnard-Rubin df %.1f)", M, pool.df);
+    snprintf(res->method, sizeof res->method,
+             "difference in means pooled over %zu imputations by Rubin's rules "
+             "(Barnard-Rubin df %.1f)",
+             M, pool.df);
   }
   free(q);
   free(u);
@@ -622,11 +634,10 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
   x.builtin = plan->builtin;
   lp_status st = LP_OK;
   size_t n = x.n ? x.n : 1;
-  if (lp_calloc(n, sizeof *x.arm, &x.arm) || lp_calloc(n, sizeof *x.keep, &x.keep) ||
-      lp_calloc(n, sizeof *x.v, &x.v) || lp_calloc(n, sizeof *x.a, &x.a) || lp_calloc(n, sizeof *x.b, &x.b) ||
-      lp_calloc(4 * n, sizeof *x.work, &x.work) || lp_calloc(n, sizeof *x.scratch, &x.scratch) ||
-      lp_calloc(n, sizeof *x.rows, &x.rows) || lp_calloc(n, sizeof *x.used, &x.used) ||
-      lp_calloc(n, sizeof *x.group.used, &x.group.used)) {
+  if (lp_calloc(n, sizeof *x.arm, &x.arm) || lp_calloc(n, sizeof *x.keep, &x.keep) || lp_calloc(n, sizeof *x.v, &x.v) ||
+      lp_calloc(n, sizeof *x.a, &x.a) || lp_calloc(n, sizeof *x.b, &x.b) || lp_calloc(4 * n, sizeof *x.work, &x.work) ||
+      lp_calloc(n, sizeof *x.scratch, &x.scratch) || lp_calloc(n, sizeof *x.rows, &x.rows) ||
+      lp_calloc(n, sizeof *x.used, &x.used) || lp_calloc(n, sizeof *x.group.used, &x.group.used)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
@@ -657,16 +668,32 @@ lp_status lp_plan_run(const lp_plan *plan, const lp_table *t, const lp_plan_opti
       break;
     }
     switch (r->kind) {
-    case LP_AN_MEAN:
-    case LP_AN_MEDIAN: st = run_continuous(&x, r, res); break;
-    case LP_AN_BINARY:
-    case LP_AN_COUNT: st = run_binary(&x, r, res); break;
-    case LP_AN_BASELINE: st = run_baseline(&x, r, res); break;
-    case LP_AN_ADJUSTED: st = run_adjusted(&x, r, res); break;
-    case LP_AN_SUBGROUP: st = run_subgroup(&x, r, res); break;
-    case LP_AN_IMPUTED: st = run_imputed(&x, r, res); break;
-    case LP_AN_COX: st = lp__run_cox(&x, r, res); break;
-    default: st = lp__plan_error(&x, r, "kind", LP_EINVAL, "unknown analysis kind"); break;
+      case LP_AN_MEAN:
+      case LP_AN_MEDIAN:
+        st = run_continuous(&x, r, res);
+        break;
+      case LP_AN_BINARY:
+      case LP_AN_COUNT:
+        st = run_binary(&x, r, res);
+        break;
+      case LP_AN_BASELINE:
+        st = run_baseline(&x, r, res);
+        break;
+      case LP_AN_ADJUSTED:
+        st = run_adjusted(&x, r, res);
+        break;
+      case LP_AN_SUBGROUP:
+        st = run_subgroup(&x, r, res);
+        break;
+      case LP_AN_IMPUTED:
+        st = run_imputed(&x, r, res);
+        break;
+      case LP_AN_COX:
+        st = lp__run_cox(&x, r, res);
+        break;
+      default:
+        st = lp__plan_error(&x, r, "kind", LP_EINVAL, "unknown analysis kind");
+        break;
     }
     if (is_sparse(&x, st)) {
       /* Not estimable on these data: "—" with the reason, and the rest of the plan runs. */

@@ -5,8 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const var_names[LP_APS_N] = {"temperature", "map", "heart_rate", "resp_rate", "oxygenation", "ph",
-                                                 "sodium", "potassium", "creatinine", "hematocrit", "wbc", "gcs"};
+static const char *const var_names[LP_APS_N] = {"temperature", "map",        "heart_rate", "resp_rate",
+                                                "oxygenation", "ph",         "sodium",     "potassium",
+                                                "creatinine",  "hematocrit", "wbc",        "gcs"};
 
 const char *lp_apache2_variable_name(int v) { return v >= 0 && v < LP_APS_N ? var_names[v] : "unknown"; }
 
@@ -40,20 +41,22 @@ static lp_status range(double v, double lo, double hi, const char *field, lp_err
 lp_status lp_apache2_score(const lp_apache2_input *in, lp_apache2 *out, lp_error *err) {
   lp_status st;
   if (!isnan(in->fio2) && in->fio2 >= 21 && in->fio2 <= 100) /* 21-100: a percentage */
-    return lp_error_at(err, LP_ERANGE, NULL, 0, "fio2", "%g looks like a percentage: give FiO2 as a fraction (e.g. %.2f)",
-                       in->fio2, in->fio2 / 100);
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "fio2",
+                       "%g looks like a percentage: give FiO2 as a fraction (e.g. %.2f)", in->fio2, in->fio2 / 100);
   if ((st = range(in->temperature, 20, 45, "temperature", err)) || (st = range(in->map, 10, 300, "map", err)) ||
-      (st = range(in->heart_rate, 0, 300, "heart_rate", err)) || (st = range(in->resp_rate, 0, 100, "resp_rate", err)) ||
-      (st = range(in->fio2, 0.21, 1, "fio2", err)) || (st = range(in->pao2, 20, 800, "pao2", err)) ||
-      (st = range(in->paco2, 5, 200, "paco2", err)) || (st = range(in->aado2, -100, 800, "aado2", err)) ||
-      (st = range(in->ph, 6.5, 8.0, "ph", err)) || (st = range(in->hco3, 1, 80, "hco3", err)) ||
-      (st = range(in->sodium, 90, 220, "sodium", err)) || (st = range(in->potassium, 1, 12, "potassium", err)) ||
-      (st = range(in->creatinine, 0, 30, "creatinine", err)) || (st = range(in->hematocrit, 5, 80, "hematocrit", err)) ||
-      (st = range(in->wbc, 0, 500, "wbc", err)) || (st = range(in->gcs, 3, 15, "gcs", err)) ||
-      (st = range(in->age, 0, 130, "age", err)))
+      (st = range(in->heart_rate, 0, 300, "heart_rate", err)) ||
+      (st = range(in->resp_rate, 0, 100, "resp_rate", err)) || (st = range(in->fio2, 0.21, 1, "fio2", err)) ||
+      (st = range(in->pao2, 20, 800, "pao2", err)) || (st = range(in->paco2, 5, 200, "paco2", err)) ||
+      (st = range(in->aado2, -100, 800, "aado2", err)) || (st = range(in->ph, 6.5, 8.0, "ph", err)) ||
+      (st = range(in->hco3, 1, 80, "hco3", err)) || (st = range(in->sodium, 90, 220, "sodium", err)) ||
+      (st = range(in->potassium, 1, 12, "potassium", err)) || (st = range(in->creatinine, 0, 30, "creatinine", err)) ||
+      (st = range(in->hematocrit, 5, 80, "hematocrit", err)) || (st = range(in->wbc, 0, 500, "wbc", err)) ||
+      (st = range(in->gcs, 3, 15, "gcs", err)) || (st = range(in->age, 0, 130, "age", err)))
     return st;
-  if (!isnan(in->gcs) && in->gcs != floor(in->gcs)) return lp_error_at(err, LP_ERANGE, NULL, 0, "gcs", "%g is not a whole number", in->gcs);
-  if ((unsigned)in->admission > LP_ADMIT_ELECTIVE_POSTOP) return lp_error_at(err, LP_EINVAL, NULL, 0, "admission", "unknown admission type");
+  if (!isnan(in->gcs) && in->gcs != floor(in->gcs))
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "gcs", "%g is not a whole number", in->gcs);
+  if ((unsigned)in->admission > LP_ADMIT_ELECTIVE_POSTOP)
+    return lp_error_at(err, LP_EINVAL, NULL, 0, "admission", "unknown admission type");
   memset(out, 0, sizeof *out);
   int *p = out->points;
   static const band temp[] = {{41, 4}, {39, 3}, {38.5, 1}, {36, 0}, {34, 1}, {32, 2}, {30, 3}};
@@ -68,10 +71,11 @@ lp_status lp_apache2_score(const lp_apache2_input *in, lp_apache2 *out, lp_error
   static const band cr[] = {{3.5, 4}, {2, 3}, {1.5, 2}, {0.6, 0}};
   static const band hct[] = {{60, 4}, {50, 2}, {46, 1}, {30, 0}, {20, 2}};
   static const band wbc[] = {{40, 4}, {20, 2}, {15, 1}, {3, 0}, {1, 2}};
-#define SCORE(var, value, table, below)             \
-  do {                                              \
-    if (isnan(value)) out->missing |= 1u << (var);  \
-    else p[var] = BANDED((value), table, (below));  \
+#define SCORE(var, value, table, below)            \
+  do {                                             \
+    if (isnan(value)) out->missing |= 1u << (var); \
+    else                                           \
+      p[var] = BANDED((value), table, (below));    \
   } while (0)
   SCORE(LP_APS_TEMPERATURE, in->temperature, temp, 4);
   SCORE(LP_APS_MAP, in->map, map, 4);
@@ -85,7 +89,8 @@ lp_status lp_apache2_score(const lp_apache2_input *in, lp_apache2 *out, lp_error
     if (isnan(a) && !isnan(in->pao2) && !isnan(in->paco2)) a = in->fio2 * (760 - 47) - in->paco2 / 0.8 - in->pao2;
     out->aado2_used = a;
     if (isnan(a)) out->missing |= 1u << LP_APS_OXYGENATION;
-    else p[LP_APS_OXYGENATION] = BANDED(a, aado2, 0);
+    else
+      p[LP_APS_OXYGENATION] = BANDED(a, aado2, 0);
   } else if (!isnan(in->pao2)) {
     double v = in->pao2;
     p[LP_APS_OXYGENATION] = v > 70 ? 0 : v >= 61 ? 1 : v >= 55 ? 3 : 4;
@@ -108,7 +113,8 @@ lp_status lp_apache2_score(const lp_apache2_input *in, lp_apache2 *out, lp_error
   SCORE(LP_APS_HEMATOCRIT, in->hematocrit, hct, 4);
   SCORE(LP_APS_WBC, in->wbc, wbc, 4);
   if (isnan(in->gcs)) out->missing |= 1u << LP_APS_GCS;
-  else p[LP_APS_GCS] = 15 - (int)in->gcs;
+  else
+    p[LP_APS_GCS] = 15 - (int)in->gcs;
 #undef SCORE
   for (int v = 0; v < LP_APS_N; v++) out->aps += p[v];
   double a = in->age;

@@ -38,29 +38,37 @@ lp_status lp_eligibility_check(const lp_eligibility_input *in, lp_eligibility *o
   memset(out, 0, sizeof *out);
   /* Inclusion. */
   if (isnan(in->age)) fail(out, "age:missing");
-  else if (in->age < 18) fail(out, "age");
+  else if (in->age < 18)
+    fail(out, "age");
   if (in->infection < 0) fail(out, "infection:missing");
-  else if (in->infection != 1) fail(out, "infection");
+  else if (in->infection != 1)
+    fail(out, "infection");
   int met = 0, unknown = 0;
   if (isnan(in->temperature)) unknown++;
-  else met += in->temperature > 38 || in->temperature < 36;
+  else
+    met += in->temperature > 38 || in->temperature < 36;
   if (isnan(in->heart_rate)) unknown++;
-  else met += in->heart_rate > 90;
+  else
+    met += in->heart_rate > 90;
   /* Respiratory: rate > 20, or PaCO2 < 4.3 kPa, or mechanical ventilation. */
   bool resp_met = (!isnan(in->resp_rate) && in->resp_rate > 20) || (!isnan(in->paco2_kpa) && in->paco2_kpa < 4.3) ||
                   in->ventilated == 1;
   bool resp_known = resp_met || (!isnan(in->resp_rate) && !isnan(in->paco2_kpa) && in->ventilated >= 0);
   if (resp_met) met++;
-  else if (!resp_known) unknown++;
+  else if (!resp_known)
+    unknown++;
   if (isnan(in->wbc)) unknown++;
-  else met += in->wbc > 12 || in->wbc < 4;
+  else
+    met += in->wbc > 12 || in->wbc < 4;
   out->sirs_count = met;
   if (met < 2) fail(out, met + unknown >= 2 ? "sirs:missing" : "sirs");
   if (isnan(in->vasopressor_hours)) fail(out, "vasopressor_hours:missing");
-  else if (in->vasopressor_hours < 4) fail(out, "vasopressor_hours");
+  else if (in->vasopressor_hours < 4)
+    fail(out, "vasopressor_hours");
   /* Exclusion. */
   if (isnan(in->hours_since_criteria)) fail(out, "hours_since_criteria:missing");
-  else if (in->hours_since_criteria > 24) fail(out, "hours_since_criteria");
+  else if (in->hours_since_criteria > 24)
+    fail(out, "hours_since_criteria");
   const struct {
     int v;
     const char *id, *missing;
@@ -71,21 +79,24 @@ lp_status lp_eligibility_check(const lp_eligibility_input *in, lp_eligibility *o
                {in->treatment_limitation, "treatment_limitation", "treatment_limitation:missing"}};
   for (size_t i = 0; i < 5; i++) {
     if (flags[i].v < 0) fail(out, flags[i].missing);
-    else if (flags[i].v == 1) fail(out, flags[i].id);
+    else if (flags[i].v == 1)
+      fail(out, flags[i].id);
   }
   if (isnan(in->weight)) fail(out, "weight_kg:missing");
-  else if (in->weight > 135) fail(out, "weight_kg");
+  else if (in->weight > 135)
+    fail(out, "weight_kg");
   const struct {
     int v;
     const char *id, *missing;
-  } more[] = {{in->pregnant, "pregnant", "pregnant:missing"},
-              {in->levosimendan_30d, "levosimendan_30d", "levosimendan_30d:missing"},
-              {in->levosimendan_hypersensitivity, "levosimendan_hypersensitivity",
-               "levosimendan_hypersensitivity:missing"},
-              {in->other_trial, "other_trial", "other_trial:missing"}};
+  } more[] = {
+      {in->pregnant, "pregnant", "pregnant:missing"},
+      {in->levosimendan_30d, "levosimendan_30d", "levosimendan_30d:missing"},
+      {in->levosimendan_hypersensitivity, "levosimendan_hypersensitivity", "levosimendan_hypersensitivity:missing"},
+      {in->other_trial, "other_trial", "other_trial:missing"}};
   for (size_t i = 0; i < 4; i++) {
     if (more[i].v < 0) fail(out, more[i].missing);
-    else if (more[i].v == 1) fail(out, more[i].id);
+    else if (more[i].v == 1)
+      fail(out, more[i].id);
   }
   out->eligible = out->nfailed == 0;
   return LP_OK;
@@ -94,10 +105,14 @@ lp_status lp_eligibility_check(const lp_eligibility_input *in, lp_eligibility *o
 /* Ids before criteria were named by their fields. */
 static const struct {
   const char *old, *now;
-} renamed[] = {{"vasopressor", "vasopressor_hours"}, {"window_24h", "hours_since_criteria"},
-               {"esrf", "esrf_dialysis"},            {"torsades", "torsades_history"},
-               {"hepatic", "child_pugh_c"},          {"obstruction", "ventricular_obstruction"},
-               {"pregnancy", "pregnant"},            {"hypersensitivity", "levosimendan_hypersensitivity"},
+} renamed[] = {{"vasopressor", "vasopressor_hours"},
+               {"window_24h", "hours_since_criteria"},
+               {"esrf", "esrf_dialysis"},
+               {"torsades", "torsades_history"},
+               {"hepatic", "child_pugh_c"},
+               {"obstruction", "ventricular_obstruction"},
+               {"pregnancy", "pregnant"},
+               {"hypersensitivity", "levosimendan_hypersensitivity"},
                {"weight", "weight_kg"}};
 
 void lp_eligibility_codes_current(const char *codes, char *out, size_t n) {

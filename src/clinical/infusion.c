@@ -7,7 +7,9 @@
 static const char *const state_names[] = {"start", "full", "reduced", "low", "stopped", "completed"};
 static const double doses[] = {0.1, 0.2, 0.1, 0.05, 0, 0};
 
-const char *lp_infusion_state_name(lp_infusion_state s) { return (unsigned)s <= LP_INF_COMPLETED ? state_names[s] : "unknown"; }
+const char *lp_infusion_state_name(lp_infusion_state s) {
+  return (unsigned)s <= LP_INF_COMPLETED ? state_names[s] : "unknown";
+}
 double lp_infusion_dose(lp_infusion_state s) { return (unsigned)s <= LP_INF_COMPLETED ? doses[s] : NAN; }
 
 /* The protocol's lower MAP target (65-70 mmHg): below 65 is hypotension. */
@@ -19,7 +21,8 @@ lp_status lp_infusion_next(lp_infusion_state state, const lp_infusion_observatio
   if (!isnan(obs->heart_rate) && !(obs->heart_rate >= 0 && obs->heart_rate <= 300))
     return lp_error_at(err, LP_ERANGE, NULL, 0, "heart_rate", "%g is outside 0 to 300", obs->heart_rate);
   if (!isnan(obs->baseline_heart_rate) && !(obs->baseline_heart_rate >= 0 && obs->baseline_heart_rate <= 300))
-    return lp_error_at(err, LP_ERANGE, NULL, 0, "baseline_heart_rate", "%g is outside 0 to 300", obs->baseline_heart_rate);
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "baseline_heart_rate", "%g is outside 0 to 300",
+                       obs->baseline_heart_rate);
   if (!isnan(obs->map) && !(obs->map >= 10 && obs->map <= 300))
     return lp_error_at(err, LP_ERANGE, NULL, 0, "map", "%g is outside 10 to 300", obs->map);
   if (obs->hypotension < 0 && isnan(obs->map))
@@ -43,13 +46,12 @@ lp_status lp_infusion_next(lp_infusion_state state, const lp_infusion_observatio
     next = LP_INF_FULL;
     why = LP_INF_REASON_STEP_UP;
   }
-  static const char *const texts[] = {
-      "continue at the current rate",
-      "no rate-limiting side effects after 2 hours: increase to 0.2 ug/kg/min",
-      "hypotension: reduce the rate",
-      "severe tachycardia: reduce the rate",
-      "24 hours completed: end of the infusion",
-      "the infusion was stopped for side effects"};
+  static const char *const texts[] = {"continue at the current rate",
+                                      "no rate-limiting side effects after 2 hours: increase to 0.2 ug/kg/min",
+                                      "hypotension: reduce the rate",
+                                      "severe tachycardia: reduce the rate",
+                                      "24 hours completed: end of the infusion",
+                                      "the infusion was stopped for side effects"};
   out->text = texts[why];
   if (next == LP_INF_STOPPED && state != LP_INF_STOPPED)
     out->text = why == LP_INF_REASON_HYPOTENSION ? "hypotension at 0.05 ug/kg/min: stop the infusion"
@@ -61,9 +63,11 @@ lp_status lp_infusion_next(lp_infusion_state state, const lp_infusion_observatio
 }
 
 lp_status lp_infusion_rate(double dose, double weight, double concentration, double *ml_per_hour, lp_error *err) {
-  if (!(dose >= 0 && dose <= 0.2)) return lp_error_at(err, LP_ERANGE, NULL, 0, "dose", "%g is outside 0 to 0.2 ug/kg/min", dose);
+  if (!(dose >= 0 && dose <= 0.2))
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "dose", "%g is outside 0 to 0.2 ug/kg/min", dose);
   if (!(weight > 0 && weight <= 135))
-    return lp_error_at(err, LP_ERANGE, NULL, 0, "weight", "%g kg is outside the trial's range (above 0, at most 135)", weight);
+    return lp_error_at(err, LP_ERANGE, NULL, 0, "weight", "%g kg is outside the trial's range (above 0, at most 135)",
+                       weight);
   if (!(concentration > 0 && concentration <= 1000))
     return lp_error_at(err, LP_ERANGE, NULL, 0, "concentration", "%g ug/mL is not a plausible dilution", concentration);
   *ml_per_hour = dose * weight * 60 / concentration;

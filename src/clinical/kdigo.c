@@ -20,9 +20,12 @@ lp_status lp_kdigo_stage(double creatinine, double baseline, double rise48, bool
    * (2.9999999999999996 in binary) is the 3.0 x it is on paper. */
   double ratio = creatinine / baseline * (1 + 1e-9);
   if (ratio >= 3.0 || creatinine >= 4.0) *stage = 3;
-  else if (ratio >= 2.0) *stage = 2;
-  else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3 - 1e-12)) *stage = 1;
-  else *stage = 0;
+  else if (ratio >= 2.0)
+    *stage = 2;
+  else if (ratio >= 1.5 || (!isnan(rise48) && rise48 >= 0.3 - 1e-12))
+    *stage = 1;
+  else
+    *stage = 0;
   return LP_OK;
 }
 
@@ -37,9 +40,7 @@ lp_status lp_kdigo_estimated_baseline(double age, bool female, bool black, doubl
 
 static const char *const reference_names[] = {"estimated", "recorded"};
 
-const char *lp_kidney_reference_name(lp_kidney_reference r) {
-  return (unsigned)r < 2 ? reference_names[r] : "unknown";
-}
+const char *lp_kidney_reference_name(lp_kidney_reference r) { return (unsigned)r < 2 ? reference_names[r] : "unknown"; }
 
 lp_status lp_kidney_reference_parse(const char *s, lp_kidney_reference *out, lp_error *err) {
   int i;
@@ -51,5 +52,6 @@ lp_status lp_kidney_reference_parse(const char *s, lp_kidney_reference *out, lp_
 void lp_kidney_outcome_compute(int stage_at_end, bool died28, bool new_rrt, lp_kidney_outcome *out) {
   out->sustained_renal_failure = stage_at_end < 0 ? -1 : stage_at_end >= 2;
   if (died28 || new_rrt || out->sustained_renal_failure == 1) out->major_kidney_event = 1;
-  else out->major_kidney_event = out->sustained_renal_failure < 0 ? -1 : 0;
+  else
+    out->major_kidney_event = out->sustained_renal_failure < 0 ? -1 : 0;
 }

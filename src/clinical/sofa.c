@@ -5,8 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const comp_names[LP_SOFA_NCOMP] = {"respiratory", "coagulation", "hepatic",
-                                                      "cardiovascular", "cns", "renal"};
+static const char *const comp_names[LP_SOFA_NCOMP] = {"respiratory",    "coagulation", "hepatic",
+                                                      "cardiovascular", "cns",         "renal"};
 
 const char *lp_sofa_component_name(lp_sofa_component c) {
   return (unsigned)c < LP_SOFA_NCOMP ? comp_names[c] : "unknown";
@@ -39,14 +39,17 @@ lp_status lp_sofa_score(const lp_sofa_input *in, int systems, lp_sofa *out, lp_e
                        "%g looks like a percentage: give FiO2 as a fraction (0.21 to 1.0, e.g. %.2f)", in->fio2,
                        in->fio2 / 100);
   lp_status st;
-  if ((st = range(in->fio2, 0.21, 1.0, "fio2", "(fraction)", err)) || (st = range(in->pao2, 20, 800, "pao2", "mmHg", err)) ||
+  if ((st = range(in->fio2, 0.21, 1.0, "fio2", "(fraction)", err)) ||
+      (st = range(in->pao2, 20, 800, "pao2", "mmHg", err)) ||
       (st = range(in->platelets, 0, 2000, "platelets", "x10^3/uL", err)) ||
-      (st = range(in->bilirubin, 0, 80, "bilirubin", "mg/dL", err)) || (st = range(in->map, 10, 250, "map", "mmHg", err)) ||
+      (st = range(in->bilirubin, 0, 80, "bilirubin", "mg/dL", err)) ||
+      (st = range(in->map, 10, 250, "map", "mmHg", err)) ||
       (st = range(in->dopamine, 0, 100, "dopamine", "ug/kg/min", err)) ||
       (st = range(in->dobutamine, 0, 100, "dobutamine", "ug/kg/min", err)) ||
       (st = range(in->epinephrine, 0, 10, "epinephrine", "ug/kg/min", err)) ||
       (st = range(in->norepinephrine, 0, 10, "norepinephrine", "ug/kg/min", err)) ||
-      (st = range(in->vasopressin, 0, 2, "vasopressin", "units/min", err)) || (st = range(in->gcs, 3, 15, "gcs", "points", err)) ||
+      (st = range(in->vasopressin, 0, 2, "vasopressin", "units/min", err)) ||
+      (st = range(in->gcs, 3, 15, "gcs", "points", err)) ||
       (st = range(in->creatinine, 0, 30, "creatinine", "mg/dL", err)) ||
       (st = range(in->urine_ml, 0, 30000, "urine_ml", "mL/day", err)))
     return st;
@@ -75,10 +78,14 @@ lp_status lp_sofa_score(const lp_sofa_input *in, int systems, lp_sofa *out, lp_e
   double dop = given(in->dopamine), dob = given(in->dobutamine), epi = given(in->epinephrine),
          ne = given(in->norepinephrine);
   if (dop > 15 || epi > 0.1 || ne > 0.1) c[LP_SOFA_CV] = 4;
-  else if (dop > 5 || epi > 0 || ne > 0) c[LP_SOFA_CV] = 3;
-  else if (dop > 0 || dob > 0) c[LP_SOFA_CV] = 2;
-  else if (isnan(in->map)) c[LP_SOFA_CV] = -1;
-  else c[LP_SOFA_CV] = in->map < 70 ? 1 : 0;
+  else if (dop > 5 || epi > 0 || ne > 0)
+    c[LP_SOFA_CV] = 3;
+  else if (dop > 0 || dob > 0)
+    c[LP_SOFA_CV] = 2;
+  else if (isnan(in->map))
+    c[LP_SOFA_CV] = -1;
+  else
+    c[LP_SOFA_CV] = in->map < 70 ? 1 : 0;
   /* CNS: Glasgow Coma Scale (six-system score only). */
   double g = in->gcs;
   c[LP_SOFA_CNS] = isnan(g) ? -1 : g < 6 ? 4 : g < 10 ? 3 : g < 13 ? 2 : g < 15 ? 1 : 0;
@@ -91,7 +98,8 @@ lp_status lp_sofa_score(const lp_sofa_input *in, int systems, lp_sofa *out, lp_e
   for (int k = 0; k < LP_SOFA_NCOMP; k++) {
     if (k == LP_SOFA_CNS && systems == 5) continue;
     if (c[k] < 0) out->missing |= 1u << k;
-    else out->total += c[k];
+    else
+      out->total += c[k];
   }
   if (out->missing) out->total = -1;
   return LP_OK;

@@ -53,17 +53,21 @@ static lp_status offs_put(offs_t *o, size_t x) {
 
 /* A NUL byte or bytes that are not UTF-8 at text[i]: an error naming line and column
  * (characters from the start of the line, counted from 1). */
-static lp_status bad_byte(const char *text, size_t i, size_t line_start, const char *source, long line,
-                          size_t field, lp_error *err) {
+static lp_status bad_byte(const char *text, size_t i, size_t line_start, const char *source, long line, size_t field,
+                          lp_error *err) {
   long col = 1;
   for (size_t k = line_start; k < i; k++) col += ((unsigned char)text[k] & 0xC0) != 0x80;
   lp_status st;
   if (text[i] == '\0')
-    st = lp_error_at(err, LP_EPARSE, source, line, NULL, "column %ld (field %zu): a NUL byte inside a field "
-                     "(is this a text file?)", col, field);
+    st = lp_error_at(err, LP_EPARSE, source, line, NULL,
+                     "column %ld (field %zu): a NUL byte inside a field "
+                     "(is this a text file?)",
+                     col, field);
   else
-    st = lp_error_at(err, LP_EPARSE, source, line, NULL, "column %ld (field %zu): byte 0x%02X is not valid UTF-8 "
-                     "(save the file as UTF-8, or read it as Latin-1)", col, field, (unsigned char)text[i]);
+    st = lp_error_at(err, LP_EPARSE, source, line, NULL,
+                     "column %ld (field %zu): byte 0x%02X is not valid UTF-8 "
+                     "(save the file as UTF-8, or read it as Latin-1)",
+                     col, field, (unsigned char)text[i]);
   if (err) err->column = col;
   return st;
 }

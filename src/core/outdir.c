@@ -98,7 +98,8 @@ static lp_status read_marker(const char *dir, entry_list *l, lp_error *err) {
     if (len && line[len - 1] == '\n') line[--len] = '\0';
     if (len > 2 && line[1] == '\t' && (line[0] == 'f' || line[0] == 'd' || line[0] == 't')) {
       if (!inside(line + 2)) s = LP_ENOTFOUND;
-      else s = list_add(l, line[0], line + 2, len - 2, err);
+      else
+        s = list_add(l, line[0], line + 2, len - 2, err);
     }
   }
   fclose(f);
@@ -168,8 +169,10 @@ static lp_status check_dir(const char *dir, entry_list *ours, bool *exists, lp_e
     return lp_error_set(err, LP_EIO, "%s: %s", dir, strerror(errno));
   }
   if (S_ISLNK(sb.st_mode))
-    return lp_error_set(err, LP_EDENIED, "%s is a symbolic link: an output folder is replaced only when it is "
-                        "a real folder that leopards wrote", dir);
+    return lp_error_set(err, LP_EDENIED,
+                        "%s is a symbolic link: an output folder is replaced only when it is "
+                        "a real folder that leopards wrote",
+                        dir);
   if (!S_ISDIR(sb.st_mode)) return lp_error_set(err, LP_EIO, "%s exists and is not a folder", dir);
   *exists = true;
   lp_status s = read_marker(dir, ours, err);
@@ -224,7 +227,8 @@ static lp_status remove_listed(const char *dir, const entry_list *l, lp_error *e
       continue;
     }
     snprintf(p, sizeof p, "%s/%s", dir, l->e[i].path);
-    if (unlink(p) != 0 && errno != ENOENT && !s) s = lp_error_set(err, LP_EIO, "%s: cannot remove: %s", p, strerror(errno));
+    if (unlink(p) != 0 && errno != ENOENT && !s)
+      s = lp_error_set(err, LP_EIO, "%s: cannot remove: %s", p, strerror(errno));
   }
   qsort(dirs, nd, sizeof *dirs, by_depth_desc);
   for (size_t i = 0; i < nd && !s; i++) {
@@ -233,7 +237,8 @@ static lp_status remove_listed(const char *dir, const entry_list *l, lp_error *e
   }
   free(dirs);
   snprintf(p, sizeof p, "%s/" LP_OUTDIR_MARKER, dir);
-  if (!s && unlink(p) != 0 && errno != ENOENT) s = lp_error_set(err, LP_EIO, "%s: cannot remove: %s", p, strerror(errno));
+  if (!s && unlink(p) != 0 && errno != ENOENT)
+    s = lp_error_set(err, LP_EIO, "%s: cannot remove: %s", p, strerror(errno));
   if (!s && rmdir(dir) != 0) s = lp_error_set(err, LP_EIO, "%s: cannot remove: %s", dir, strerror(errno));
   return s;
 }
@@ -301,7 +306,8 @@ static void remove_staging(const char *dir) {
       snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
       struct stat sb;
       if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_staging(p);
-      else unlink(p);
+      else
+        unlink(p);
     }
     closedir(d);
   }
@@ -327,14 +333,18 @@ static lp_status write_marker(lp_outdir *o, lp_error *err) {
   entry_list l = {0};
   lp_status s = walk(o->staging, "", visit_list, &l, err);
   for (size_t i = 0; !s && i < o->allowed.n; i++)
-    if (!list_has(&l, 'f', o->allowed.e[i].path)) s = list_add(&l, 't', o->allowed.e[i].path, strlen(o->allowed.e[i].path), err);
+    if (!list_has(&l, 'f', o->allowed.e[i].path))
+      s = list_add(&l, 't', o->allowed.e[i].path, strlen(o->allowed.e[i].path), err);
   char p[PATH_CAP + 32];
   snprintf(p, sizeof p, "%s/" LP_OUTDIR_MARKER, o->staging);
   FILE *f = s ? NULL : fopen(p, "w");
   if (!s && !f) s = lp_error_set(err, LP_EIO, "%s: cannot write: %s", p, strerror(errno));
   if (f) {
-    fprintf(f, MARK_HEAD "\n# written by leopards (%s); every entry below is leopards' own, and leopards may\n"
-               "# replace this folder only while it holds nothing else\n", o->kind);
+    fprintf(f,
+            MARK_HEAD
+            "\n# written by leopards (%s); every entry below is leopards' own, and leopards may\n"
+            "# replace this folder only while it holds nothing else\n",
+            o->kind);
     for (size_t i = 0; i < l.n; i++) fprintf(f, "%c\t%s\n", l.e[i].type, l.e[i].path);
     bool bad = ferror(f) || fflush(f) || fsync(fileno(f));
     if (fclose(f) || bad) s = lp_error_set(err, LP_EIO, "%s: cannot write: %s", p, strerror(errno));
@@ -348,8 +358,10 @@ static void sync_parent(const char *dir) {
   snprintf(p, sizeof p, "%s", dir);
   char *slash = strrchr(p, '/');
   if (slash == p) p[1] = '\0';
-  else if (slash) *slash = '\0';
-  else snprintf(p, sizeof p, ".");
+  else if (slash)
+    *slash = '\0';
+  else
+    snprintf(p, sizeof p, ".");
   int fd = open(p, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
     fsync(fd);
@@ -394,8 +406,10 @@ lp_status lp_outdir_commit(lp_outdir *o, lp_error *err) {
   else if (!s && exists) {
     s = swap_in(o, old, sizeof old, err);
     if (!s && lp_outdir_remove(old, err) != LP_OK)
-      s = lp_error_set(err, LP_EDENIED, "%s is written; its earlier contents are kept in %s, which now holds "
-                       "files that leopards did not write", o->dir, old);
+      s = lp_error_set(err, LP_EDENIED,
+                       "%s is written; its earlier contents are kept in %s, which now holds "
+                       "files that leopards did not write",
+                       o->dir, old);
   }
   if (!s) sync_parent(o->dir);
   if (s && !(exists && old[0] && !strcmp(old, o->staging))) remove_staging(o->staging);

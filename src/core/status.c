@@ -64,8 +64,8 @@ lp_status lp_name_lookup(const char *s, const char *const *names, size_t n, cons
 }
 
 /* "FILE:LINE: NOUN 'FIELD': text", NOUN "column" (a table) or "field" (JSON). */
-static lp_status error_vat(lp_error *err, lp_status s, const char *file, long line, const char *noun,
-                           const char *field, const char *fmt, va_list ap) {
+static lp_status error_vat(lp_error *err, lp_status s, const char *file, long line, const char *noun, const char *field,
+                           const char *fmt, va_list ap) {
   if (!err) return s;
   lp_error_clear(err);
   err->status = s;
@@ -85,8 +85,8 @@ static lp_status error_vat(lp_error *err, lp_status s, const char *file, long li
   return s;
 }
 
-lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
-                      const char *field, const char *fmt, ...) {
+lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line, const char *field, const char *fmt,
+                      ...) {
   va_list ap;
   va_start(ap, fmt);
   /* Without a file or line the field is one of an input record (JSON, options). */
@@ -96,8 +96,7 @@ lp_status lp_error_at(lp_error *err, lp_status s, const char *file, long line,
   return r;
 }
 
-lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field,
-                           const char *fmt, ...) {
+lp_status lp_error_at_json(lp_error *err, lp_status s, const char *source, const char *field, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   lp_status r = error_vat(err, s, source, 0, "field", field, fmt, ap);

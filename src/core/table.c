@@ -14,9 +14,7 @@
 size_t lp_table_nrows(const lp_table *t) { return t->nrows; }
 size_t lp_table_ncols(const lp_table *t) { return t->ncols; }
 const char *lp_table_source(const lp_table *t) { return t->source; }
-const char *lp_table_colname(const lp_table *t, size_t col) {
-  return col < t->ncols ? t->text + t->cells[col] : NULL;
-}
+const char *lp_table_colname(const lp_table *t, size_t col) { return col < t->ncols ? t->text + t->cells[col] : NULL; }
 long lp_table_line(const lp_table *t, size_t row) { return row < t->nrows ? t->lines[row] : 0; }
 
 lp_status lp_table_column(const lp_table *t, const char *name, size_t *col, lp_error *err) {
@@ -31,8 +29,7 @@ lp_status lp_table_column(const lp_table *t, const char *name, size_t *col, lp_e
   list[0] = '\0';
   for (size_t c = 0; c < t->ncols && k + 4 < sizeof list; c++)
     k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", c ? ", " : "", lp_table_colname(t, c));
-  return lp_error_at(err, LP_ENOTFOUND, t->source, 0, NULL, "no column '%s' (columns: %s)", name,
-                     list);
+  return lp_error_at(err, LP_ENOTFOUND, t->source, 0, NULL, "no column '%s' (columns: %s)", name, list);
 }
 
 static bool is_missing_text(const char *s) {
@@ -116,8 +113,8 @@ bool lp_table_is_numeric(const lp_table *t, size_t col) {
   return true;
 }
 
-lp_status lp_table_complete_rows(const lp_table *t, const char *const *cols, size_t ncols,
-                                 size_t **rows, size_t *nrows, size_t *dropped, lp_error *err) {
+lp_status lp_table_complete_rows(const lp_table *t, const char *const *cols, size_t ncols, size_t **rows, size_t *nrows,
+                                 size_t *dropped, lp_error *err) {
   *rows = NULL;
   size_t idx[64];
   if (ncols > 64) return lp_error_set(err, LP_EINVAL, "too many columns in one model (max 64)");
@@ -139,8 +136,7 @@ lp_status lp_table_complete_rows(const lp_table *t, const char *const *cols, siz
   return LP_OK;
 }
 
-lp_status lp_table_numeric(const lp_table *t, size_t col, const size_t *rows, size_t n,
-                           double *out, lp_error *err) {
+lp_status lp_table_numeric(const lp_table *t, size_t col, const size_t *rows, size_t n, double *out, lp_error *err) {
   for (size_t k = 0; k < n; k++) {
     size_t r = rows ? rows[k] : k;
     const char *s = lp_table_cell(t, r, col);
@@ -154,22 +150,20 @@ lp_status lp_table_numeric(const lp_table *t, size_t col, const size_t *rows, si
                            "'%s' is not a finite number: NaN and infinite values are not accepted "
                            "(leave the cell empty, or write NA, for a missing value)",
                            s);
-      return lp_error_at(err, LP_EPARSE, t->source, t->lines[r], lp_table_colname(t, col),
-                         "'%s' is not a number", s);
+      return lp_error_at(err, LP_EPARSE, t->source, t->lines[r], lp_table_colname(t, col), "'%s' is not a number", s);
     }
   }
   return LP_OK;
 }
 
-lp_status lp_table_binary(const lp_table *t, size_t col, const size_t *rows, size_t n, int *out,
-                          lp_error *err) {
+lp_status lp_table_binary(const lp_table *t, size_t col, const size_t *rows, size_t n, int *out, lp_error *err) {
   for (size_t k = 0; k < n; k++) {
     size_t r = rows ? rows[k] : k;
     const char *s = lp_table_cell(t, r, col);
     double v;
     if (!s || !lp_parse_number(s, &v) || (v != 0.0 && v != 1.0))
-      return lp_error_at(err, LP_EPARSE, t->source, t->lines[r], lp_table_colname(t, col),
-                         "'%s' is not 0 or 1", s ? s : "NA");
+      return lp_error_at(err, LP_EPARSE, t->source, t->lines[r], lp_table_colname(t, col), "'%s' is not 0 or 1",
+                         s ? s : "NA");
     out[k] = (int)v;
   }
   return LP_OK;
@@ -210,8 +204,7 @@ void lp_factor_clear(lp_factor *f) {
   memset(f, 0, sizeof *f);
 }
 
-lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size_t *rows, size_t n,
-                         lp_error *err) {
+lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size_t *rows, size_t n, lp_error *err) {
   memset(f, 0, sizeof *f);
   /* Levels sort as numbers only when every value is a finite number. */
   bool numeric = all_finite_numbers(t, col);
@@ -223,8 +216,7 @@ lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size
     const char *s = lp_table_cell(t, r, col);
     if (!s) {
       free(keys);
-      return lp_error_at(err, LP_EDATA, t->source, t->lines[r], lp_table_colname(t, col),
-                         "missing value in a factor");
+      return lp_error_at(err, LP_EDATA, t->source, t->lines[r], lp_table_colname(t, col), "missing value in a factor");
     }
     keys[nk].text = s;
     if (numeric) lp_parse_number(s, &keys[nk].num);
@@ -233,8 +225,7 @@ lp_status lp_factor_init(lp_factor *f, const lp_table *t, size_t col, const size
   qsort(keys, nk, sizeof *keys, numeric ? cmp_num_key : cmp_text_key);
   size_t nl = 0;
   for (size_t k = 0; k < nk; k++) {
-    bool same = nl > 0 && (numeric ? keys[k].num == keys[nl - 1].num
-                                   : !strcmp(keys[k].text, keys[nl - 1].text));
+    bool same = nl > 0 && (numeric ? keys[k].num == keys[nl - 1].num : !strcmp(keys[k].text, keys[nl - 1].text));
     if (!same) keys[nl++] = keys[k];
   }
   lp_status st = LP_OK;
@@ -297,8 +288,8 @@ lp_status lp_factor_reorder(lp_factor *f, const char *const *first, size_t nfirs
         m += (size_t)snprintf(have + m, sizeof have - m, "%s%s", j ? ", " : "", f->levels[j]);
       free(order);
       free(inverse);
-      return lp_error_set(err, LP_EINVAL, "level '%s' is not in the data (levels: %s)",
-                          i < nfirst ? first[i] : "", have);
+      return lp_error_set(err, LP_EINVAL, "level '%s' is not in the data (levels: %s)", i < nfirst ? first[i] : "",
+                          have);
     }
     if (used[l]) {
       free(order);
@@ -366,8 +357,7 @@ lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char
       if ((st = lp_factor_init(&fac[j], t, idx[j], rows, n, err))) goto done;
       if (fac[j].nlevels < 2) {
         st = lp_error_at(err, LP_EDATA, t->source, 0, cols[j],
-                         "a factor needs at least two levels among the rows used (has %zu)",
-                         fac[j].nlevels);
+                         "a factor needs at least two levels among the rows used (has %zu)", fac[j].nlevels);
         goto done;
       }
       p += fac[j].nlevels - 1;

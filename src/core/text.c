@@ -16,12 +16,14 @@ size_t lp_utf8_seq(const char *s, size_t n) {
   if (c >= 0xC2 && c <= 0xDF) len = 2;
   else if (c >= 0xE0 && c <= 0xEF) {
     len = 3;
-    if (c == 0xE0) lo = 0xA0;      /* overlong */
-    else if (c == 0xED) hi = 0x9F; /* surrogates */
+    if (c == 0xE0) lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+      hi = 0x9F; /* surrogates */
   } else if (c >= 0xF0 && c <= 0xF4) {
     len = 4;
-    if (c == 0xF0) lo = 0x90;      /* overlong */
-    else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+    if (c == 0xF0) lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+      hi = 0x8F; /* above U+10FFFF */
   } else
     return 0;
   if (n < len || u[1] < lo || u[1] > hi) return 0;
@@ -51,9 +53,8 @@ static uint32_t decode(const unsigned char *u, size_t k) {
 
 /* Characters that do not print or that change how text around them is shown. */
 static bool non_printing(uint32_t cp) {
-  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
-         cp == 0xFEFF || cp == 0xAD;
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF || cp == 0xAD;
 }
 
 lp_status lp_text_check_identifier(const char *s, const char *what, size_t maxlen, lp_error *err) {
@@ -69,9 +70,11 @@ lp_status lp_text_check_identifier(const char *s, const char *what, size_t maxle
                           (unsigned char)s[i], chars);
     uint32_t cp = decode((const unsigned char *)s + i, k);
     if (non_printing(cp))
-      return lp_error_set(err, LP_EINVAL, "%s has a %s character (U+%04X) at character %zu: only printable "
-                          "characters are allowed", what, cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ? "control" : "non-printing",
-                          (unsigned)cp, chars);
+      return lp_error_set(err, LP_EINVAL,
+                          "%s has a %s character (U+%04X) at character %zu: only printable "
+                          "characters are allowed",
+                          what, cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) ? "control" : "non-printing", (unsigned)cp,
+                          chars);
     i += k;
   }
   return LP_OK;

@@ -17,9 +17,12 @@
 lp_status lp_fig_format_from_path(const char *path, lp_fig_format *out, lp_error *err) {
   const char *dot = strrchr(path, '.');
   if (dot && !strcmp(dot, ".svg")) *out = LP_FIG_SVG;
-  else if (dot && !strcmp(dot, ".pdf")) *out = LP_FIG_PDF;
-  else if (dot && !strcmp(dot, ".png")) *out = LP_FIG_PNG;
-  else return lp_error_set(err, LP_EINVAL, "%s: the figure format comes from the extension: .svg, .pdf or .png", path);
+  else if (dot && !strcmp(dot, ".pdf"))
+    *out = LP_FIG_PDF;
+  else if (dot && !strcmp(dot, ".png"))
+    *out = LP_FIG_PNG;
+  else
+    return lp_error_set(err, LP_EINVAL, "%s: the figure format comes from the extension: .svg, .pdf or .png", path);
   return LP_OK;
 }
 
@@ -27,11 +30,20 @@ lp_status lp_fig_format_from_path(const char *path, lp_fig_format *out, lp_error
 static void xml_text(lp_strbuf *b, const char *s) {
   for (const char *p = s; *p; p++) {
     switch (*p) {
-    case '<': lp_strbuf_puts(b, "&lt;"); break;
-    case '>': lp_strbuf_puts(b, "&gt;"); break;
-    case '&': lp_strbuf_puts(b, "&amp;"); break;
-    case '"': lp_strbuf_puts(b, "&quot;"); break;
-    default: lp_strbuf_put(b, p, 1);
+      case '<':
+        lp_strbuf_puts(b, "&lt;");
+        break;
+      case '>':
+        lp_strbuf_puts(b, "&gt;");
+        break;
+      case '&':
+        lp_strbuf_puts(b, "&amp;");
+        break;
+      case '"':
+        lp_strbuf_puts(b, "&quot;");
+        break;
+      default:
+        lp_strbuf_put(b, p, 1);
     }
   }
 }
@@ -62,16 +74,19 @@ lp_status lp__canvas_open(lp__canvas *c, const lp_fig_target *to, double w, doub
     return lp_error_set(err, LP_EINVAL, "a figure without a file must be SVG text");
   if (to->path) snprintf(c->tmp, sizeof c->tmp, "%s.tmp%ld", to->path, (long)getpid());
   switch (to->format) {
-  case LP_FIG_SVG:
-    /* Text is measured with cairo (the same font metrics as the PNG and PDF). */
-    c->svg = true;
-    c->surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 4, 4);
-    break;
-  case LP_FIG_PDF: c->surface = cairo_pdf_surface_create(c->tmp, w, h); break;
-  case LP_FIG_PNG:
-    c->surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)ceil(w * PNG_SCALE), (int)ceil(h * PNG_SCALE));
-    break;
-  default: return lp_error_set(err, LP_EINVAL, "unknown figure format");
+    case LP_FIG_SVG:
+      /* Text is measured with cairo (the same font metrics as the PNG and PDF). */
+      c->svg = true;
+      c->surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 4, 4);
+      break;
+    case LP_FIG_PDF:
+      c->surface = cairo_pdf_surface_create(c->tmp, w, h);
+      break;
+    case LP_FIG_PNG:
+      c->surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)ceil(w * PNG_SCALE), (int)ceil(h * PNG_SCALE));
+      break;
+    default:
+      return lp_error_set(err, LP_EINVAL, "unknown figure format");
   }
   if (cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS)
     return open_failed(c, to->path ? to->path : "(memory)", err);
@@ -147,9 +162,7 @@ lp_status lp__canvas_close(lp__canvas *c, const lp_fig_target *to, lp_error *err
 
 /* ---- ink ---- */
 
-void lp__rgb(lp__canvas *c, double r, double g, double b) {
-  c->rgb[0] = r, c->rgb[1] = g, c->rgb[2] = b;
-}
+void lp__rgb(lp__canvas *c, double r, double g, double b) { c->rgb[0] = r, c->rgb[1] = g, c->rgb[2] = b; }
 
 void lp__colour(lp__canvas *c, size_t series) {
   /* Dark blue, dark red, green, purple: distinguishable in grey and by most
@@ -159,9 +172,7 @@ void lp__colour(lp__canvas *c, size_t series) {
   lp__rgb(c, k[0], k[1], k[2]);
 }
 
-void lp__dash(lp__canvas *c, double on, double off) {
-  c->dash[0] = on, c->dash[1] = off;
-}
+void lp__dash(lp__canvas *c, double on, double off) { c->dash[0] = on, c->dash[1] = off; }
 
 static void svg_colour(lp__canvas *c, const char *attr) {
   int k[3];
@@ -174,26 +185,29 @@ static void svg_colour(lp__canvas *c, const char *attr) {
 void lp__move(lp__canvas *c, double x, double y) {
   if (c->measure_only) return;
   if (c->svg) lp_strbuf_printf(&c->path, "M%.2f %.2f", x, y);
-  else cairo_move_to(c->cr, x, y);
+  else
+    cairo_move_to(c->cr, x, y);
 }
 
 void lp__lineto(lp__canvas *c, double x, double y) {
   if (c->measure_only) return;
   if (c->svg) lp_strbuf_printf(&c->path, "L%.2f %.2f", x, y);
-  else cairo_line_to(c->cr, x, y);
+  else
+    cairo_line_to(c->cr, x, y);
 }
 
 void lp__rect(lp__canvas *c, double x, double y, double w, double h) {
   if (c->measure_only) return;
   if (c->svg) lp_strbuf_printf(&c->path, "M%.2f %.2fh%.2fv%.2fh%.2fZ", x, y, w, h, -w);
-  else cairo_rectangle(c->cr, x, y, w, h);
+  else
+    cairo_rectangle(c->cr, x, y, w, h);
 }
 
 void lp__circle(lp__canvas *c, double x, double y, double r) {
   if (c->measure_only) return;
   if (c->svg)
-    lp_strbuf_printf(&c->path, "M%.2f %.2fa%.2f %.2f 0 1 0 %.2f 0a%.2f %.2f 0 1 0 %.2f 0Z", x - r, y, r, r, 2 * r, r,
-                     r, -2 * r);
+    lp_strbuf_printf(&c->path, "M%.2f %.2fa%.2f %.2f 0 1 0 %.2f 0a%.2f %.2f 0 1 0 %.2f 0Z", x - r, y, r, r, 2 * r, r, r,
+                     -2 * r);
   else {
     cairo_new_sub_path(c->cr);
     cairo_arc(c->cr, x, y, r, 0, 2 * M_PI);
@@ -216,7 +230,8 @@ void lp__stroke(lp__canvas *c, double width) {
   cairo_set_source_rgb(c->cr, c->rgb[0], c->rgb[1], c->rgb[2]);
   cairo_set_line_width(c->cr, width);
   if (c->dash[0] > 0) cairo_set_dash(c->cr, c->dash, 2, 0);
-  else cairo_set_dash(c->cr, NULL, 0, 0);
+  else
+    cairo_set_dash(c->cr, NULL, 0, 0);
   cairo_stroke(c->cr);
 }
 

@@ -15,23 +15,23 @@
 #include <leopards/strbuf.h>
 
 typedef struct lp__canvas {
-  bool svg;               /* the SVG writer; else cairo draws */
-  bool measure_only;      /* a scratch canvas: measures text, writes nothing */
+  bool svg;                 /* the SVG writer; else cairo draws */
+  bool measure_only;        /* a scratch canvas: measures text, writes nothing */
   cairo_surface_t *surface; /* cairo output, or the scratch surface that measures text */
   cairo_t *cr;
   lp_fig_format format;
-  char tmp[4096];         /* temporary file, renamed to the target on success */
-  lp_strbuf out;          /* SVG text */
-  lp_strbuf path;         /* SVG: the path being built ("d") */
+  char tmp[4096]; /* temporary file, renamed to the target on success */
+  lp_strbuf out;  /* SVG text */
+  lp_strbuf path; /* SVG: the path being built ("d") */
   double rgb[3];
-  double dash[2];         /* on, off; on == 0: solid */
-  const char *cls;        /* SVG: class of the text drawn next (title, axis, risk, ...) */
-  int clips;              /* SVG: open clip regions */
+  double dash[2];  /* on, off; on == 0: solid */
+  const char *cls; /* SVG: class of the text drawn next (title, axis, risk, ...) */
+  int clips;       /* SVG: open clip regions */
   bool nomem;
 } lp__canvas;
 
-lp_status lp__canvas_open(lp__canvas *c, const lp_fig_target *to, double width, double height,
-                          const char *title, lp_error *err);
+lp_status lp__canvas_open(lp__canvas *c, const lp_fig_target *to, double width, double height, const char *title,
+                          lp_error *err);
 /* A canvas that only measures text (for layouts computed before drawing). */
 lp_status lp__canvas_scratch(lp__canvas *c, lp_error *err);
 /* Finish and write; on failure nothing is left at the target. A scratch canvas is

@@ -28,7 +28,7 @@ lp_status lp_figure_km(const lp_km_figure *f, const lp_fig_target *to, lp_error 
   if (st) return st;
   lp__canvas *cv = &c;
 #define KX(x) (left + (x) / f->xmax * pw)
-#define KY(y) (top + (1 - ((y) - f->ymin) / (1 - f->ymin)) * ph)
+#define KY(y) (top + (1 - ((y)-f->ymin) / (1 - f->ymin)) * ph)
   lp__text_class(cv, "title");
   if (f->title) lp__text(cv, left, 20, f->title, 11, LP__LEFT, true);
   lp__text_class(cv, "tick");
@@ -206,7 +206,8 @@ lp_status lp_figure_forest(const lp_forest_figure *f, const lp_fig_target *to, l
     double v = f->log_scale ? exp(a + (b - a) * k / 4) : f->xmin + (f->xmax - f->xmin) * k / 4;
     lp__line(cv, FX(v), bottom + 4, FX(v), bottom + 8, 0.8);
     if (f->log_scale) snprintf(lab, sizeof lab, "%.2g", v);
-    else lp__tick_label(lab, sizeof lab, round(v * 1000) / 1000);
+    else
+      lp__tick_label(lab, sizeof lab, round(v * 1000) / 1000);
     lp__text(cv, FX(v), bottom + 18, lab, SMALL, LP__CENTRE, false);
   }
   lp__text_class(cv, "xlabel");
@@ -244,8 +245,8 @@ lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_e
   lp_status st = lp__canvas_open(&c, to, W, H, f->title, err);
   if (st) return st;
   lp__canvas *cv = &c;
-#define LX(x) (left + ((x) - f->xmin) / (f->xmax - f->xmin) * pw)
-#define LY(y) (top + (1 - ((y) - ymin) / (ymax - ymin)) * ph)
+#define LX(x) (left + ((x)-f->xmin) / (f->xmax - f->xmin) * pw)
+#define LY(y) (top + (1 - ((y)-ymin) / (ymax - ymin)) * ph)
   lp__text_class(cv, "title");
   if (f->title) lp__text(cv, left, 20, f->title, 11, LP__LEFT, true);
   lp__text_class(cv, "tick");
@@ -281,7 +282,8 @@ lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_e
       }
       double x = LX(se->x[i] + dodge), y = LY(se->y[i]);
       if (started) lp__lineto(cv, x, y);
-      else lp__move(cv, x, y);
+      else
+        lp__move(cv, x, y);
       started = true;
     }
     lp__stroke(cv, 1.4);
@@ -291,7 +293,8 @@ lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_e
       if (se->lo && se->hi && isfinite(se->lo[i]) && isfinite(se->hi[i]))
         lp__line(cv, x, LY(se->lo[i]), x, LY(se->hi[i]), 0.9);
       if (s % 2) lp__rect(cv, x - 2.5, LY(se->y[i]) - 2.5, 5, 5);
-      else lp__circle(cv, x, LY(se->y[i]), 2.7);
+      else
+        lp__circle(cv, x, LY(se->y[i]), 2.7);
       lp__fill(cv);
     }
     /* Legend, top right. */
@@ -309,8 +312,7 @@ lp_status lp_figure_lines(const lp_line_figure *f, const lp_fig_target *to, lp_e
 
 /* A box of text lines (the first may be bold) at x, y (top left), width w. Returns
  * the height. Long lines wrap at spaces. */
-static double box(lp__canvas *cv, double x, double y, double w, const char *const *lines, size_t n,
-                  bool draw) {
+static double box(lp__canvas *cv, double x, double y, double w, const char *const *lines, size_t n, bool draw) {
   const double pad = 5, lh = 11;
   double yy = y + pad + 8;
   for (size_t i = 0; i < n; i++) {
@@ -475,8 +477,7 @@ static double consort_draw(lp__canvas *cv, const lp_consort_figure *f, bool draw
 }
 
 lp_status lp_figure_consort(const lp_consort_figure *f, const lp_fig_target *to, lp_error *err) {
-  if (f->assessed < 0 || f->randomised < 0)
-    return lp_error_set(err, LP_EINVAL, "CONSORT figure: negative counts");
+  if (f->assessed < 0 || f->randomised < 0) return lp_error_set(err, LP_EINVAL, "CONSORT figure: negative counts");
   /* Measure on a scratch surface, then draw at the right height. */
   lp__canvas c;
   lp_status st = lp__canvas_scratch(&c, err);

@@ -24,15 +24,25 @@
 static void sb_html(lp_strbuf *b, const char *s, bool numeric) {
   for (const char *p = s; *p; p++) {
     switch (*p) {
-    case '<': lp_strbuf_puts(b, "&lt;"); break;
-    case '>': lp_strbuf_puts(b, "&gt;"); break;
-    case '&': lp_strbuf_puts(b, "&amp;"); break;
-    case '"': lp_strbuf_puts(b, "&quot;"); break;
-    case '-':
-      if (numeric && (p[1] >= '0' && p[1] <= '9')) lp_strbuf_puts(b, "&minus;");
-      else lp_strbuf_puts(b, "-");
-      break;
-    default: lp_strbuf_put(b, p, 1);
+      case '<':
+        lp_strbuf_puts(b, "&lt;");
+        break;
+      case '>':
+        lp_strbuf_puts(b, "&gt;");
+        break;
+      case '&':
+        lp_strbuf_puts(b, "&amp;");
+        break;
+      case '"':
+        lp_strbuf_puts(b, "&quot;");
+        break;
+      case '-':
+        if (numeric && (p[1] >= '0' && p[1] <= '9')) lp_strbuf_puts(b, "&minus;");
+        else
+          lp_strbuf_puts(b, "-");
+        break;
+      default:
+        lp_strbuf_put(b, p, 1);
     }
   }
 }
@@ -94,7 +104,8 @@ static void marker(size_t k, char *buf, size_t n) {
 static void md_marker(lp_strbuf *b, const char *mk) {
   for (const char *q = mk; *q; q++) {
     if (*q == '*') lp_strbuf_puts(b, "\\*");
-    else lp_strbuf_put(b, q, 1);
+    else
+      lp_strbuf_put(b, q, 1);
   }
 }
 
@@ -147,8 +158,7 @@ static const char *table_note(size_t k) {
     return "Plus-minus values are means ±SD. Absolute differences between percent values are percentage points. "
            "The interval and test of each row are given in the footnote its marker points to. ICU denotes intensive "
            "care unit.";
-  if (!strcmp(tables[k].id, "figure2"))
-    return "Hazard ratios are for the first group as compared with the second.";
+  if (!strcmp(tables[k].id, "figure2")) return "Hazard ratios are for the first group as compared with the second.";
   return NULL;
 }
 
@@ -156,7 +166,8 @@ static const char *effect_heading(const lp_results *r, size_t k) {
   if (strcmp(tables[k].id, "figure2")) return "Absolute Difference";
   bool adjusted = true, any = false;
   for (size_t i = 0; i < r->n; i++)
-    if (!strcmp(r->rows[i].table, tables[k].id)) any = true, adjusted = adjusted && strstr(r->rows[i].method, "adjusted");
+    if (!strcmp(r->rows[i].table, tables[k].id))
+      any = true, adjusted = adjusted && strstr(r->rows[i].method, "adjusted");
   return any && adjusted ? "Adjusted Hazard Ratio" : "Hazard Ratio";
 }
 
@@ -178,8 +189,9 @@ static void table_html(lp_strbuf *b, const lp_report_input *in, size_t k) {
     lp_strbuf_printf(b, "</span><br><span class=\"nowrap\">(N = %ld)</span></th>", r->arm_n[a]);
   }
   if (tables[k].effect)
-    lp_strbuf_printf(b, "<th><span class=\"nowrap\">%s</span> <span class=\"nowrap\">(95%% CI)</span></th>"
-                        "<th class=\"nowrap\">P Value</th>",
+    lp_strbuf_printf(b,
+                     "<th><span class=\"nowrap\">%s</span> <span class=\"nowrap\">(95%% CI)</span></th>"
+                     "<th class=\"nowrap\">P Value</th>",
                      effect_heading(r, k));
   lp_strbuf_puts(b, "</tr></thead>\n<tbody>\n");
   const char *section = "", *subsection = "";
@@ -195,13 +207,17 @@ static void table_html(lp_strbuf *b, const lp_report_input *in, size_t k) {
     }
     section = x->section;
     if (strcmp(x->subsection, subsection) && x->subsection[0]) {
-      lp_strbuf_printf(b, "<tr class=\"subsection\"><td colspan=\"%d\"%s>", ncol, x->section[0] ? " class=\"indent\"" : "");
+      lp_strbuf_printf(b, "<tr class=\"subsection\"><td colspan=\"%d\"%s>", ncol,
+                       x->section[0] ? " class=\"indent\"" : "");
       sb_html(b, x->subsection, false);
       lp_strbuf_puts(b, "</td></tr>\n");
     }
     subsection = x->subsection;
     int depth = (x->section[0] ? 1 : 0) + (x->subsection[0] ? 1 : 0);
-    lp_strbuf_printf(b, "<tr data-row=\"%s\"><td%s>", x->id, depth == 2 ? " class=\"indent2\"" : depth ? " class=\"indent\"" : "");
+    lp_strbuf_printf(b, "<tr data-row=\"%s\"><td%s>", x->id,
+                     depth == 2 ? " class=\"indent2\""
+                     : depth    ? " class=\"indent\""
+                                : "");
     sb_html(b, x->label, false);
     size_t idx[4], m = row_notes(in, k, x, ns, idx);
     if (m) {
@@ -287,7 +303,8 @@ static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
       if (j) lp_strbuf_puts(b, ",");
       md_marker(b, mk);
     }
-    lp_strbuf_printf(b, " | %s | %s |", x->arm_text[0][0] ? x->arm_text[0] : "—", x->arm_text[1][0] ? x->arm_text[1] : "—");
+    lp_strbuf_printf(b, " | %s | %s |", x->arm_text[0][0] ? x->arm_text[0] : "—",
+                     x->arm_text[1][0] ? x->arm_text[1] : "—");
     if (tables[k].effect)
       lp_strbuf_printf(b, " %s | %s |", x->effect_text[0] && !x->not_estimable[0] ? x->effect_text : "—",
                        x->p_text[0] && !x->not_estimable[0] ? x->p_text : "—");
@@ -305,7 +322,8 @@ static void table_md(lp_strbuf *b, const lp_report_input *in, size_t k) {
 }
 
 static void table_csv(lp_strbuf *b, const lp_results *r, const char *table) {
-  lp_strbuf_printf(b, "id,section,label,%s,%s,estimate,lower,upper,p,effect_text,p_text,method\n", r->arms[0], r->arms[1]);
+  lp_strbuf_printf(b, "id,section,label,%s,%s,estimate,lower,upper,p,effect_text,p_text,method\n", r->arms[0],
+                   r->arms[1]);
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *x = &r->rows[i];
     if (strcmp(x->table, table)) continue;
@@ -347,16 +365,15 @@ static json_t *results_json(const lp_report_input *in) {
     }
     json_t *arms = json_array();
     for (int a = 0; a < 2; a++)
-      json_array_append_new(arms, json_pack("{s:s, s:I, s:[o,o,o]}", "text", x->arm_text[a], "n",
-                                            (json_int_t)x->arm_n[a], "stat", num(x->arm_stat[a][0]),
-                                            num(x->arm_stat[a][1]), num(x->arm_stat[a][2])));
-    json_object_set_new(t, x->id,
-                        json_pack("{s:s, s:s, s:s, s:o, s:o, s:[o,o], s:o, s:s, s:s, s:s, s:I, s:o}", "section",
-                                  x->section, "label", x->label, "kind", lp_analysis_kind_name(x->kind),
-                                  "arms", arms, "estimate", num(x->estimate), "ci", num(x->ci[0]),
-                                  num(x->ci[1]), "p", num(x->p), "effect_text", x->effect_text, "p_text",
-                                  x->p_text, "method", x->method, "n_used", (json_int_t)x->n_used, "published",
-                                  num(x->published)));
+      json_array_append_new(
+          arms, json_pack("{s:s, s:I, s:[o,o,o]}", "text", x->arm_text[a], "n", (json_int_t)x->arm_n[a], "stat",
+                          num(x->arm_stat[a][0]), num(x->arm_stat[a][1]), num(x->arm_stat[a][2])));
+    json_object_set_new(
+        t, x->id,
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:[o,o], s:o, s:s, s:s, s:s, s:I, s:o}", "section", x->section, "label",
+                  x->label, "kind", lp_analysis_kind_name(x->kind), "arms", arms, "estimate", num(x->estimate), "ci",
+                  num(x->ci[0]), num(x->ci[1]), "p", num(x->p), "effect_text", x->effect_text, "p_text", x->p_text,
+                  "method", x->method, "n_used", (json_int_t)x->n_used, "published", num(x->published)));
     json_t *row = json_object_get(t, x->id);
     if (x->subsection[0]) json_object_set_new(row, "subsection", json_string(x->subsection));
     if (x->note[0]) json_object_set_new(row, "note", json_string(x->note));
@@ -368,17 +385,16 @@ static json_t *results_json(const lp_report_input *in) {
     const lp_result_subgroup *g = &r->subgroups[s];
     json_t *levels = json_array();
     for (size_t l = 0; l < g->nlevels; l++)
-      json_array_append_new(levels, json_pack("{s:s, s:[s,s], s:o, s:[o,o], s:I, s:[I,I], s:[o,o]}", "level",
-                                              g->levels[l], "arms", g->arm_text[l][0], g->arm_text[l][1],
-                                              "estimate", num(g->estimate[l]), "ci", num(g->lo[l]), num(g->hi[l]),
-                                              "n", (json_int_t)g->n[l], "arm_n", (json_int_t)g->arm_n[l][0],
-                                              (json_int_t)g->arm_n[l][1], "arm_mean", num(g->arm_mean[l][0]),
-                                              num(g->arm_mean[l][1])));
+      json_array_append_new(
+          levels, json_pack("{s:s, s:[s,s], s:o, s:[o,o], s:I, s:[I,I], s:[o,o]}", "level", g->levels[l], "arms",
+                            g->arm_text[l][0], g->arm_text[l][1], "estimate", num(g->estimate[l]), "ci", num(g->lo[l]),
+                            num(g->hi[l]), "n", (json_int_t)g->n[l], "arm_n", (json_int_t)g->arm_n[l][0],
+                            (json_int_t)g->arm_n[l][1], "arm_mean", num(g->arm_mean[l][0]), num(g->arm_mean[l][1])));
     char pt[16];
     lp_format_p(g->p_interaction, pt, sizeof pt);
-    json_object_set_new(subs, g->id, json_pack("{s:s, s:s, s:b, s:o, s:o, s:s}", "label", g->label, "outcome",
-                                               g->section, "binary", g->binary, "levels", levels, "p_interaction",
-                                               num(g->p_interaction), "p_text", pt));
+    json_object_set_new(subs, g->id,
+                        json_pack("{s:s, s:s, s:b, s:o, s:o, s:s}", "label", g->label, "outcome", g->section, "binary",
+                                  g->binary, "levels", levels, "p_interaction", num(g->p_interaction), "p_text", pt));
   }
   json_object_set_new(root, "subgroups", subs);
   json_t *curves = json_object();
@@ -405,17 +421,17 @@ static json_t *results_json(const lp_report_input *in) {
     const lp_consort_figure *f = in->consort;
     json_t *reasons = json_array();
     for (size_t i = 0; i < f->nreasons; i++)
-      json_array_append_new(reasons, json_pack("{s:s, s:I}", "reason", f->reasons[i].text, "count",
-                                               (json_int_t)f->reasons[i].count));
+      json_array_append_new(
+          reasons, json_pack("{s:s, s:I}", "reason", f->reasons[i].text, "count", (json_int_t)f->reasons[i].count));
     json_t *arms = json_array();
     for (int a = 0; a < 2; a++)
-      json_array_append_new(arms, json_pack("{s:s, s:I, s:I, s:I}", "arm", f->arm[a].name, "assigned",
-                                            (json_int_t)f->arm[a].assigned, "received", (json_int_t)f->arm[a].received,
-                                            "analysed", (json_int_t)f->arm[a].analysed));
-    json_object_set_new(root, "consort",
-                        json_pack("{s:I, s:I, s:o, s:I, s:o}", "assessed", (json_int_t)f->assessed, "excluded",
-                                  (json_int_t)f->excluded, "reasons", reasons, "randomised",
-                                  (json_int_t)f->randomised, "arms", arms));
+      json_array_append_new(
+          arms, json_pack("{s:s, s:I, s:I, s:I}", "arm", f->arm[a].name, "assigned", (json_int_t)f->arm[a].assigned,
+                          "received", (json_int_t)f->arm[a].received, "analysed", (json_int_t)f->arm[a].analysed));
+    json_object_set_new(
+        root, "consort",
+        json_pack("{s:I, s:I, s:o, s:I, s:o}", "assessed", (json_int_t)f->assessed, "excluded", (json_int_t)f->excluded,
+                  "reasons", reasons, "randomised", (json_int_t)f->randomised, "arms", arms));
   }
   return root;
 }
@@ -486,8 +502,8 @@ static lp_status km_figure(const lp_report_input *in, const char *dir, lp_plan_r
       snprintf(note, sizeof note, "Adjusted hazard ratio %.2f (95%% CI %.2f to %.2f); P = %s", row->estimate,
                row->ci[0], row->ci[1], row->p_text);
     static const double days[5] = {0, 7, 14, 21, 28};
-    lp_km_figure f = {title, "Days since randomization", ylabel, 28, 7, 0, 2, s, 5, days, at_risk,
-                      note[0] ? note : NULL};
+    lp_km_figure f = {title,   "Days since randomization", ylabel, 28, 7, 0, 2, s, 5, days,
+                      at_risk, note[0] ? note : NULL};
     st = put_figure(dir, name, fig_km, &f, html, title, err);
   }
   free(inv[0]);
@@ -500,8 +516,10 @@ static void p_phrase(char *buf, size_t n, double p) {
   char t[16];
   lp_format_p(p, t, sizeof t);
   if (!t[0]) snprintf(buf, n, "%s", "");
-  else if (t[0] == '<' || t[0] == '>') snprintf(buf, n, "P %c %s", t[0], t + 1);
-  else snprintf(buf, n, "P = %s", t);
+  else if (t[0] == '<' || t[0] == '>')
+    snprintf(buf, n, "P %c %s", t[0], t + 1);
+  else
+    snprintf(buf, n, "P = %s", t);
 }
 
 /* A number without a sign when it rounds to zero ("0.00", never "-0.00"). */
@@ -550,8 +568,8 @@ static const lp_result *overall_row(const lp_results *r, const lp_result_subgrou
    * rows analyse, never by their ids). */
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *row = &r->rows[i];
-    if (!strcmp(row->outcome, sg->outcome) && (row->kind == LP_AN_MEAN || row->kind == LP_AN_MEDIAN ||
-                                               row->kind == LP_AN_BINARY || row->kind == LP_AN_COUNT))
+    if (!strcmp(row->outcome, sg->outcome) &&
+        (row->kind == LP_AN_MEAN || row->kind == LP_AN_MEDIAN || row->kind == LP_AN_BINARY || row->kind == LP_AN_COUNT))
       return row;
   }
   return NULL;
@@ -578,8 +596,15 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, const
     snprintf(texts[n][0], 64, "%.*f vs %.*f", u.digits, m0, u.digits, m1);
     effect_phrase(texts[n][1], 64, u.digits, all->estimate * u.scale, all->ci[0] * u.scale, all->ci[1] * u.scale);
     snprintf(texts[n][2], 64, "%ld", all->n_used);
-    rows[n] = (lp_forest_row){"All patients", false, all->estimate * u.scale, all->ci[0] * u.scale,
-                              all->ci[1] * u.scale, texts[n][0], texts[n][1], texts[n][2], NULL};
+    rows[n] = (lp_forest_row){"All patients",
+                              false,
+                              all->estimate * u.scale,
+                              all->ci[0] * u.scale,
+                              all->ci[1] * u.scale,
+                              texts[n][0],
+                              texts[n][1],
+                              texts[n][2],
+                              NULL};
     if (isfinite(all->ci[0])) lo = fmin(lo, all->ci[0] * u.scale), hi = fmax(hi, all->ci[1] * u.scale);
     n++;
   }
@@ -594,8 +619,15 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, const
                sg->arm_mean[l][1] * u.scale);
       effect_phrase(texts[n][1], 64, u.digits, sg->estimate[l] * u.scale, sg->lo[l] * u.scale, sg->hi[l] * u.scale);
       snprintf(texts[n][2], 64, "%ld", sg->n[l]);
-      rows[n] = (lp_forest_row){sg->levels[l], false, sg->estimate[l] * u.scale, sg->lo[l] * u.scale,
-                                sg->hi[l] * u.scale, texts[n][0], texts[n][1], texts[n][2], NULL};
+      rows[n] = (lp_forest_row){sg->levels[l],
+                                false,
+                                sg->estimate[l] * u.scale,
+                                sg->lo[l] * u.scale,
+                                sg->hi[l] * u.scale,
+                                texts[n][0],
+                                texts[n][1],
+                                texts[n][2],
+                                NULL};
       if (isfinite(sg->lo[l])) lo = fmin(lo, sg->lo[l] * u.scale);
       if (isfinite(sg->hi[l])) hi = fmax(hi, sg->hi[l] * u.scale);
       n++;
@@ -613,7 +645,7 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, const
            "patients in the subgroup; P for heterogeneity by permutation.",
            section, u.unit, in->arm_labels[0], in->arm_labels[1]);
   lp_forest_figure f = {title, u.xlabel, u.arm_heading, "Difference (95% CI)", 0, -span, span, false, l0, l1,
-                        n, rows, "No.", "Heterogeneity"};
+                        n,     rows,     "No.",         "Heterogeneity"};
   return put_figure(dir, name, fig_forest, &f, html, caption, err);
 }
 
@@ -621,14 +653,16 @@ static lp_status forest_figure(const lp_report_input *in, const char *dir, const
  * level with its n, the arms and the difference, in the same units as the figure. */
 static void subgroup_table_html(lp_strbuf *b, const lp_report_input *in) {
   const lp_results *r = in->results;
-  lp_strbuf_puts(b, "<table class=\"subgroups\">\n<thead><tr><th>Subgroup</th><th class=\"nowrap\">No. of patients</th>");
+  lp_strbuf_puts(b,
+                 "<table class=\"subgroups\">\n<thead><tr><th>Subgroup</th><th class=\"nowrap\">No. of patients</th>");
   for (int a = 0; a < 2; a++) {
     lp_strbuf_puts(b, "<th>");
     sb_html(b, in->arm_labels[a], false);
     lp_strbuf_puts(b, "</th>");
   }
-  lp_strbuf_puts(b, "<th><span class=\"nowrap\">Difference</span> <span class=\"nowrap\">(95% CI)</span></th>"
-                    "<th><span class=\"nowrap\">P for</span> heterogeneity</th></tr></thead>\n<tbody>\n");
+  lp_strbuf_puts(b,
+                 "<th><span class=\"nowrap\">Difference</span> <span class=\"nowrap\">(95% CI)</span></th>"
+                 "<th><span class=\"nowrap\">P for</span> heterogeneity</th></tr></thead>\n<tbody>\n");
   const char *section = NULL;
   notes *ns = calloc(1, sizeof *ns);
   if (!ns) {
@@ -655,8 +689,10 @@ static void subgroup_table_html(lp_strbuf *b, const lp_report_input *in) {
       marker(note_add(ns, t), mk, sizeof mk);
       lp_strbuf_puts(b, "<tr class=\"subgroup\"><td>");
       sb_html(b, row->label, false);
-      lp_strbuf_printf(b, "<sup>%s</sup></td><td class=\"num\">—</td><td class=\"num\">—</td><td class=\"num\">—</td>"
-                          "<td class=\"num\">—</td><td class=\"num\">—</td></tr>\n", mk);
+      lp_strbuf_printf(b,
+                       "<sup>%s</sup></td><td class=\"num\">—</td><td class=\"num\">—</td><td class=\"num\">—</td>"
+                       "<td class=\"num\">—</td><td class=\"num\">—</td></tr>\n",
+                       mk);
       continue;
     }
     sg_units u = units_of(sg);
@@ -676,10 +712,12 @@ static void subgroup_table_html(lp_strbuf *b, const lp_report_input *in) {
       for (int a = 0; a < 2; a++) {
         char t[48];
         if (sg->binary)
-          snprintf(t, sizeof t, "%ld/%ld (%.1f)", lround(sg->arm_mean[l][a] * (double)sg->arm_n[l][a]),
-                   sg->arm_n[l][a], 100 * sg->arm_mean[l][a]);
-        else if (sg->arm_n[l][a]) snprintf(t, sizeof t, "%.2f", sg->arm_mean[l][a]);
-        else snprintf(t, sizeof t, "—");
+          snprintf(t, sizeof t, "%ld/%ld (%.1f)", lround(sg->arm_mean[l][a] * (double)sg->arm_n[l][a]), sg->arm_n[l][a],
+                   100 * sg->arm_mean[l][a]);
+        else if (sg->arm_n[l][a])
+          snprintf(t, sizeof t, "%.2f", sg->arm_mean[l][a]);
+        else
+          snprintf(t, sizeof t, "—");
         lp_strbuf_puts(b, "<td class=\"num\">");
         sb_html(b, t, true);
         lp_strbuf_puts(b, "</td>");
@@ -709,8 +747,10 @@ static void subgroup_table_md(lp_strbuf *md, lp_strbuf *csv, const lp_report_inp
   const lp_results *r = in->results;
   lp_strbuf_printf(csv, "id,outcome,subgroup,level,n,%s_n,%s_n,%s,%s,estimate,lower,upper,unit,p_interaction\n",
                    r->arms[0], r->arms[1], r->arms[0], r->arms[1]);
-  lp_strbuf_printf(md, "## Subgroups\n\n| Subgroup | No. | %s | %s | Difference (95%% CI) | P for heterogeneity |\n"
-                   "|---|---:|---:|---:|---:|---:|\n", in->arm_labels[0], in->arm_labels[1]);
+  lp_strbuf_printf(md,
+                   "## Subgroups\n\n| Subgroup | No. | %s | %s | Difference (95%% CI) | P for heterogeneity |\n"
+                   "|---|---:|---:|---:|---:|---:|\n",
+                   in->arm_labels[0], in->arm_labels[1]);
   const char *section = NULL;
   for (size_t i = 0; i < r->n; i++) {
     const lp_result *row = &r->rows[i];
@@ -807,14 +847,16 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     sb_html(&html, in->subtitle, false);
     lp_strbuf_puts(&html, "</p>\n");
   }
-  lp_strbuf_printf(&html, "<p class=\"meta\">Bootstrap: %zu resamples within arms; permutation tests: %zu permutations; "
+  lp_strbuf_printf(&html,
+                   "<p class=\"meta\">Bootstrap: %zu resamples within arms; permutation tests: %zu permutations; "
                    "seed %llu. Every number below is also in report.json.</p>\n",
-            r->bootstrap, r->permutations, (unsigned long long)r->seed);
-  lp_strbuf_puts(&html, "<nav><a href=\"#figure1\">Figure 1</a><a href=\"#table1\">Table 1</a><a href=\"#table2\">Table 2</a>"
-                "<a href=\"#table3\">Table 3</a><a href=\"#figure2\">Figure 2</a><a href=\"#subgroups\">Subgroups</a>"
-                "<a href=\"#figure_sofa\">Daily SOFA</a></nav>\n");
+                   r->bootstrap, r->permutations, (unsigned long long)r->seed);
+  lp_strbuf_puts(&html,
+                 "<nav><a href=\"#figure1\">Figure 1</a><a href=\"#table1\">Table 1</a><a href=\"#table2\">Table 2</a>"
+                 "<a href=\"#table3\">Table 3</a><a href=\"#figure2\">Figure 2</a><a href=\"#subgroups\">Subgroups</a>"
+                 "<a href=\"#figure_sofa\">Daily SOFA</a></nav>\n");
   lp_strbuf_printf(&md, "# %s\n\n%s%s", in->title ? in->title : "Trial report", in->subtitle ? in->subtitle : "",
-            in->subtitle ? "\n\n" : "");
+                   in->subtitle ? "\n\n" : "");
   if (in->consort) {
     lp_strbuf_puts(&html, "<h2>Figure 1. Recruitment and Randomization of the Patients</h2>\n");
     if ((st = put_figure(work, "figure1", fig_consort, in->consort, &html,
@@ -863,8 +905,10 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
       if (seen) continue;
       char name[64];
       if (nfig == 0) snprintf(name, sizeof name, "figure_subgroups");
-      else if (r->subgroups[g].binary && !death_fig) snprintf(name, sizeof name, "figure_subgroups_death");
-      else snprintf(name, sizeof name, "figure_subgroups_%zu", nfig + 1);
+      else if (r->subgroups[g].binary && !death_fig)
+        snprintf(name, sizeof name, "figure_subgroups_death");
+      else
+        snprintf(name, sizeof name, "figure_subgroups_%zu", nfig + 1);
       death_fig = death_fig || (nfig > 0 && r->subgroups[g].binary);
       if ((st = forest_figure(in, work, r->subgroups[g].section, name, &html, err))) goto done;
       lp_strbuf_printf(&md, "![%s](%s.svg)\n\n", r->subgroups[g].section, name);
@@ -876,9 +920,9 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     if ((st = write_text(work, "subgroups.csv", &csv, err))) goto done;
   }
   if (in->daily_sofa) {
-    if ((st = put_figure(work, "figure_sofa", fig_lines, in->daily_sofa, &html,
-                         "Daily total SOFA score (five systems) by arm: mean and 95% CI among patients in the ICU that day.",
-                         err)))
+    if ((st = put_figure(
+             work, "figure_sofa", fig_lines, in->daily_sofa, &html,
+             "Daily total SOFA score (five systems) by arm: mean and 95% CI among patients in the ICU that day.", err)))
       goto done;
     lp_strbuf_puts(&md, "![Daily SOFA](figure_sofa.svg)\n\n");
   }

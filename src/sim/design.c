@@ -56,8 +56,10 @@ static lp_status design_truth(const lp_design_options *o, lp_design_result *out,
 
 lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, lp_error *err) {
   memset(out, 0, sizeof *out);
-  if (o->trials < 1 || o->patients < 20 || o->patients > 1000000 || o->bootstrap < 100 || !(o->alpha > 0 && o->alpha < 1))
-    return lp_error_set(err, LP_EINVAL, "design: bad options (trials >= 1, patients 20 to 1,000,000, bootstrap >= 100, "
+  if (o->trials < 1 || o->patients < 20 || o->patients > 1000000 || o->bootstrap < 100 ||
+      !(o->alpha > 0 && o->alpha < 1))
+    return lp_error_set(err, LP_EINVAL,
+                        "design: bad options (trials >= 1, patients 20 to 1,000,000, bootstrap >= 100, "
                         "alpha in (0, 1))");
   lp_status st = design_truth(o, out, err);
   if (st) return st;
@@ -84,7 +86,8 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
     size_t na = 0, nb = 0;
     for (size_t i = 0; i < n; i++) {
       if (p[i].arm == 0) a[na++] = p[i].sofa_mean;
-      else b[nb++] = p[i].sofa_mean;
+      else
+        b[nb++] = p[i].sofa_mean;
     }
     lp_boot_options bo;
     lp_boot_options_default(&bo);

@@ -143,7 +143,8 @@ lp_status lp__sim_model_init(sim_model *m, lp_sim_effect effect, double differen
       double mid = (lo + hi) / 2, e, v;
       censored_moments(mid, sigma, &e, &v);
       if (e < target_mean[c] + delta) lo = mid;
-      else hi = mid;
+      else
+        hi = mid;
     }
     m->comp_mu[0][c] = (lo + hi) / 2;
   }
@@ -153,7 +154,8 @@ lp_status lp__sim_model_init(sim_model *m, lp_sim_effect effect, double differen
     for (int it = 0; it < 100; it++) {
       double mid = (lo + hi) / 2;
       if (mean_logistic(mid, DEATH_BETA) < target) lo = mid;
-      else hi = mid;
+      else
+        hi = mid;
     }
     m->death_alpha[a] = (lo + hi) / 2;
   }
@@ -193,23 +195,28 @@ static void encode(lp_rng *r, const int *score, bool vent, bool rrt, sim_inputs 
   in->bilirubin = round(unif(r, bil_lo[score[SC_LIVER]], bil_hi[score[SC_LIVER]]) * 10) / 10;
   in->dopamine = in->dobutamine = in->epinephrine = in->norepinephrine = in->vasopressin = 0;
   switch (score[SC_CV]) {
-  case 0: in->map = round(unif(r, 70, 92)); break;
-  case 1: in->map = round(unif(r, 58, 69)); break;
-  case 2:
-    in->map = round(unif(r, 62, 80));
-    if (bern(r, 0.7)) in->dobutamine = round(unif(r, 2.5, 10) * 10) / 10;
-    else in->dopamine = round(unif(r, 2, 5) * 10) / 10;
-    break;
-  case 3:
-    in->map = round(unif(r, 62, 80));
-    in->norepinephrine = round(unif(r, 0.02, 0.10) * 100) / 100;
-    break;
-  default:
-    in->map = round(unif(r, 60, 78));
-    in->norepinephrine = round(clampd(lognormal(r, 0.25, 0.6), 0.11, 2.0) * 100) / 100;
-    if (bern(r, 0.08)) in->epinephrine = round(unif(r, 0.05, 0.3) * 100) / 100;
-    if (bern(r, 0.14)) in->vasopressin = round(unif(r, 0.01, 0.04) * 100) / 100;
-    if (bern(r, 0.08)) in->dobutamine = round(unif(r, 2.5, 10) * 10) / 10;
+    case 0:
+      in->map = round(unif(r, 70, 92));
+      break;
+    case 1:
+      in->map = round(unif(r, 58, 69));
+      break;
+    case 2:
+      in->map = round(unif(r, 62, 80));
+      if (bern(r, 0.7)) in->dobutamine = round(unif(r, 2.5, 10) * 10) / 10;
+      else
+        in->dopamine = round(unif(r, 2, 5) * 10) / 10;
+      break;
+    case 3:
+      in->map = round(unif(r, 62, 80));
+      in->norepinephrine = round(unif(r, 0.02, 0.10) * 100) / 100;
+      break;
+    default:
+      in->map = round(unif(r, 60, 78));
+      in->norepinephrine = round(clampd(lognormal(r, 0.25, 0.6), 0.11, 2.0) * 100) / 100;
+      if (bern(r, 0.08)) in->epinephrine = round(unif(r, 0.05, 0.3) * 100) / 100;
+      if (bern(r, 0.14)) in->vasopressin = round(unif(r, 0.01, 0.04) * 100) / 100;
+      if (bern(r, 0.08)) in->dobutamine = round(unif(r, 2.5, 10) * 10) / 10;
   }
   /* Creatinine within its SOFA band, skewed as creatinine is (Table 2: median 1.6,
    * upper quartile 2.4 mg/dL): the lower values of a band are the more common. */
@@ -267,7 +274,13 @@ static void baseline(lp_rng *r, double u, sim_patient *p) {
   p->shock_hours = round(clampd(quartiles(r, 10, 15.5, 20.5), 4, 48) * 10) / 10;
   p->apache2 = (int)round(clampd(25.5 + 7.0 * (0.6 * u + 0.8 * lp_rng_normal(r)), 3, 60));
   double src = lp_rng_uniform(r);
-  p->infection_source = src < 0.39 ? 0 : src < 0.762 ? 1 : src < 0.818 ? 2 : src < 0.838 ? 3 : src < 0.848 ? 4 : src < 0.899 ? 5 : 6;
+  p->infection_source = src < 0.39    ? 0
+                        : src < 0.762 ? 1
+                        : src < 0.818 ? 2
+                        : src < 0.838 ? 3
+                        : src < 0.848 ? 4
+                        : src < 0.899 ? 5
+                                      : 6;
   double rh = lp_rng_uniform(r);
   p->rhythm = rh < 0.817 ? 0 : rh < 0.92 ? 1 : rh < 0.93 ? 2 : 3;
   p->culture = bern(r, 0.43);
@@ -416,7 +429,8 @@ static void infusion(lp_rng *r, bool active, sim_patient *p) {
   double t_up = round(unif(r, 2, 4) * 4) / 4;
   lp_infusion_state state = LP_INF_START;
   bool seen = false;
-  for (double t = t_up; state != LP_INF_STOPPED && state != LP_INF_COMPLETED; t = t < 24 ? fmin(24, floor(t) + 1) : 25) {
+  for (double t = t_up; state != LP_INF_STOPPED && state != LP_INF_COMPLETED;
+       t = t < 24 ? fmin(24, floor(t) + 1) : 25) {
     bool side = t >= onset && (!seen || bern(r, recur));
     if (t >= onset) seen = true;
     bool hypotension = side && bern(r, 0.6);
@@ -424,7 +438,10 @@ static void infusion(lp_rng *r, bool active, sim_patient *p) {
     lp_infusion_step step;
     if (lp_infusion_next(state, &obs, &step, NULL)) break;
     if (step.state != state) {
-      int event = step.state == LP_INF_FULL ? 1 : step.state == LP_INF_STOPPED ? 3 : step.state == LP_INF_COMPLETED ? 4 : 2;
+      int event = step.state == LP_INF_FULL        ? 1
+                  : step.state == LP_INF_STOPPED   ? 3
+                  : step.state == LP_INF_COMPLETED ? 4
+                                                   : 2;
       int why = step.reason == LP_INF_REASON_HYPOTENSION ? 1 : step.reason == LP_INF_REASON_TACHYCARDIA ? 2 : 0;
       add_inf(p, fmin(t, 24), event, step.dose, why);
     }

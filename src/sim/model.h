@@ -20,7 +20,7 @@ typedef struct sim_inputs {
 } sim_inputs;
 
 typedef struct sim_day {
-  int score[SC_N];    /* the five-system SOFA components the inputs encode */
+  int score[SC_N]; /* the five-system SOFA components the inputs encode */
   bool vent, rrt;
   sim_inputs in;
 } sim_day;
@@ -28,17 +28,18 @@ typedef struct sim_day {
 typedef enum { AE_SVT, AE_VT, AE_BRADY, AE_MI, AE_OTHER, AE_N } sim_ae_kind;
 
 typedef struct sim_patient {
-  int arm; /* 0 first arm (levosimendan), 1 second (placebo) */
+  int arm;  /* 0 first arm (levosimendan), 1 second (placebo) */
   double u; /* latent severity */
   /* baseline */
   int age, male, race; /* race 0 asian 1 black 2 white 3 other */
   double weight, height;
-  bool comorb[10]; /* recent surgery, IHD, CHF, cardiac failure, COPD, CRF, cirrhosis, immuno, diabetes, beta-blockers */
+  bool
+      comorb[10]; /* recent surgery, IHD, CHF, cardiac failure, COPD, CRF, cirrhosis, immuno, diabetes, beta-blockers */
   double shock_hours;
   int apache2, infection_source, rhythm;
   bool culture, vent0, rrt0, ards;
   double heart_rate, cvp, cardiac_index, stroke_volume, sao2, scvo2, lactate, hemoglobin;
-  sim_inputs base;     /* SOFA inputs at baseline (six systems: gcs too) */
+  sim_inputs base;       /* SOFA inputs at baseline (six systems: gcs too) */
   bool base_gcs_missing; /* the baseline GCS not recorded */
   int base_score[SC_N];
   /* course */
@@ -51,12 +52,15 @@ typedef struct sim_patient {
   int ninf;
   struct sim_infusion {
     double hour;
-    int event;  /* 0 start, 1 increase, 2 decrease, 3 stop, 4 end */
+    int event; /* 0 start, 1 increase, 2 decrease, 3 stop, 4 end */
     double dose;
     int reason; /* 0 protocol, 1 hypotension, 2 tachycardia */
   } inf[8];
   int nae;
-  struct { double day; sim_ae_kind kind; } ae[4];
+  struct {
+    double day;
+    sim_ae_kind kind;
+  } ae[4];
 } sim_patient;
 
 /* Prepared model constants for one effect setting (solved once per run). */

@@ -9,9 +9,7 @@
 
 static const char *const effect_names[] = {"paper", "none", "design"};
 
-const char *lp_sim_effect_name(lp_sim_effect e) {
-  return (unsigned)e < 3 ? effect_names[e] : "unknown";
-}
+const char *lp_sim_effect_name(lp_sim_effect e) { return (unsigned)e < 3 ? effect_names[e] : "unknown"; }
 
 lp_status lp_sim_effect_parse(const char *s, lp_sim_effect *out, lp_error *err) {
   int i;

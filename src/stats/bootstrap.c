@@ -21,8 +21,7 @@ void lp_boot_options_default(lp_boot_options *o) {
   o->summary = LP_SUMMARY_MEAN;
 }
 
-lp_status lp_boot_percentile(double *t, size_t R, double level, double ci[2], size_t *finite,
-                             lp_error *err) {
+lp_status lp_boot_percentile(double *t, size_t R, double level, double ci[2], size_t *finite, lp_error *err) {
   if (!(level > 0 && level < 1)) return lp_error_set(err, LP_EINVAL, "level must be in (0, 1)");
   size_t m = 0;
   for (size_t i = 0; i < R; i++)

@@ -41,8 +41,8 @@ typedef struct {
   size_t n, p;
   const double *time;
   const int *event, *strata;
-  double *x;      /* centred, n x p, in sorted order */
-  size_t *order;  /* sorted position -> original row */
+  double *x;     /* centred, n x p, in sorted order */
+  size_t *order; /* sorted position -> original row */
   lp_ties ties;
   /* workspace */
   double *eta, *r, *s1, *s1d, *s2, *s2d, *a, *xbar;
@@ -278,7 +278,8 @@ static bool score_residuals(cox_ctx *c, double *resid) {
 /* "covariate 'age'" (with names) or "covariate 3". */
 static const char *cov_name(const lp_cox_options *o, size_t j, char *buf, size_t n) {
   if (o->names && o->names[j]) snprintf(buf, n, "'%s'", o->names[j]);
-  else snprintf(buf, n, "%zu", j + 1);
+  else
+    snprintf(buf, n, "%zu", j + 1);
   return buf;
 }
 
@@ -304,8 +305,10 @@ static lp_status explain_singular(const double *x, size_t n, size_t p, size_t j,
   for (size_t i = 0; i < n; i++) ss += (y[i] - m) * (y[i] - m);
   if (!(ss > 0)) {
     free(y), free(xs);
-    return lp_error_set(err, LP_ENUMERIC, "the Cox model cannot be fitted: covariate %s is constant "
-                        "(it has the same value in every row used)", cov_name(o, j, b, sizeof b));
+    return lp_error_set(err, LP_ENUMERIC,
+                        "the Cox model cannot be fitted: covariate %s is constant "
+                        "(it has the same value in every row used)",
+                        cov_name(o, j, b, sizeof b));
   }
   char with[512] = "";
   size_t used = 0;
@@ -332,10 +335,12 @@ static lp_status explain_singular(const double *x, size_t n, size_t p, size_t j,
   }
   free(y), free(xs);
   if (used)
-    return lp_error_set(err, LP_ENUMERIC, "the Cox model cannot be fitted%s: covariate %s is a linear "
-                        "combination of %s %s (collinear; R reports NA for it)", when, cov_name(o, j, b, sizeof b),
-                        used > 1 ? "covariates" : "covariate", with);
-  return lp_error_set(err, LP_ENUMERIC, "the Cox model's information matrix is singular%s at covariate %s: "
+    return lp_error_set(err, LP_ENUMERIC,
+                        "the Cox model cannot be fitted%s: covariate %s is a linear "
+                        "combination of %s %s (collinear; R reports NA for it)",
+                        when, cov_name(o, j, b, sizeof b), used > 1 ? "covariates" : "covariate", with);
+  return lp_error_set(err, LP_ENUMERIC,
+                      "the Cox model's information matrix is singular%s at covariate %s: "
                       "it is collinear with the covariates before it, or constant within every risk set",
                       when, cov_name(o, j, b, sizeof b));
 }
@@ -346,13 +351,16 @@ static lp_status check_input(const double *time, const int *event, const double 
                              const int *cluster, const lp_cox_options *o, size_t *events, lp_error *err) {
   if (p == 0) return lp_error_set(err, LP_EINVAL, "the Cox model needs at least one covariate");
   if (n < 2) return lp_error_set(err, LP_EDATA, "the Cox model needs at least two subjects");
-  if (o->ties != LP_TIES_EFRON && o->ties != LP_TIES_BRESLOW) return lp_error_set(err, LP_EINVAL, "unknown ties method");
+  if (o->ties != LP_TIES_EFRON && o->ties != LP_TIES_BRESLOW)
+    return lp_error_set(err, LP_EINVAL, "unknown ties method");
   *events = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!isfinite(time[i]) || time[i] < 0) return lp_error_set(err, LP_EDATA, "row %zu: survival time must be a number >= 0", i + 1);
+    if (!isfinite(time[i]) || time[i] < 0)
+      return lp_error_set(err, LP_EDATA, "row %zu: survival time must be a number >= 0", i + 1);
     if (event[i] != 0 && event[i] != 1) return lp_error_set(err, LP_EDATA, "row %zu: event must be 0 or 1", i + 1);
     for (size_t j = 0; j < p; j++)
-      if (!isfinite(x[i * p + j])) return lp_error_set(err, LP_EDATA, "row %zu: covariate %zu is not finite", i + 1, j + 1);
+      if (!isfinite(x[i * p + j]))
+        return lp_error_set(err, LP_EDATA, "row %zu: covariate %zu is not finite", i + 1, j + 1);
     if (cluster && cluster[i] < 0) return lp_error_set(err, LP_EINVAL, "negative cluster code");
     *events += (size_t)event[i];
   }

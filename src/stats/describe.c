@@ -71,23 +71,39 @@ void lp__select(double *a, size_t n, size_t k) {
   while (hi > lo) {
     size_t mid = lo + (hi - lo) / 2;
     /* order a[lo], a[mid], a[hi] */
-    if (a[mid] < a[lo]) { double t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
-    if (a[hi] < a[lo]) { double t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
-    if (a[hi] < a[mid]) { double t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+    if (a[mid] < a[lo]) {
+      double t = a[mid];
+      a[mid] = a[lo];
+      a[lo] = t;
+    }
+    if (a[hi] < a[lo]) {
+      double t = a[hi];
+      a[hi] = a[lo];
+      a[lo] = t;
+    }
+    if (a[hi] < a[mid]) {
+      double t = a[hi];
+      a[hi] = a[mid];
+      a[mid] = t;
+    }
     double pivot = a[mid];
     size_t i = lo, j = hi;
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;
       if (i <= j) {
-        double t = a[i]; a[i] = a[j]; a[j] = t;
+        double t = a[i];
+        a[i] = a[j];
+        a[j] = t;
         i++;
         if (j == 0) break;
         j--;
       }
     }
     if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return;
+    else if (k >= i)
+      lo = i;
+    else
+      return;
   }
 }

@@ -16,8 +16,8 @@
 static void rng_set(void *state, unsigned long seed) { (void)state, (void)seed; }
 static unsigned long rng_get(void *state) { return (unsigned long)(lp_rng_next(state) >> 32); }
 static double rng_get_double(void *state) { return lp_rng_uniform(state); }
-static const gsl_rng_type lp_gsl_type = {"leopards-xoshiro256++", 0xffffffffUL, 0, sizeof(lp_rng),
-                                         rng_set, rng_get, rng_get_double};
+static const gsl_rng_type lp_gsl_type = {"leopards-xoshiro256++", 0xffffffffUL, 0, sizeof(lp_rng), rng_set, rng_get,
+                                         rng_get_double};
 
 /* Cholesky factor L (lower, in place, row-major p x p) of a symmetric positive
  * definite matrix; false if it is not positive definite. */
@@ -63,18 +63,17 @@ static void chol_solve_upper(const double *l, size_t p, double *z) {
 }
 
 typedef struct work {
-  size_t n, p;   /* rows; coefficients (intercept + predictors) */
-  double *x;     /* n x p design, row-major, first column 1 */
-  double *xtx;   /* p x p */
+  size_t n, p;             /* rows; coefficients (intercept + predictors) */
+  double *x;               /* n x p design, row-major, first column 1 */
+  double *xtx;             /* p x p */
   double *coef, *beta, *z; /* p each */
-  double *yhat;  /* n: fitted values for pmm */
-  size_t *obs;   /* indices of observed rows */
-  size_t *near;  /* donors */
+  double *yhat;            /* n: fitted values for pmm */
+  size_t *obs;             /* indices of observed rows */
+  size_t *near;            /* donors */
 } work;
 
 static void work_free(work *w) {
-  free(w->x), free(w->xtx), free(w->coef), free(w->beta), free(w->z), free(w->yhat), free(w->obs),
-      free(w->near);
+  free(w->x), free(w->xtx), free(w->coef), free(w->beta), free(w->z), free(w->yhat), free(w->obs), free(w->near);
 }
 
 static bool work_alloc(work *w, size_t n, size_t p, size_t donors) {
@@ -97,8 +96,8 @@ static bool work_alloc(work *w, size_t n, size_t p, size_t donors) {
  * mice's norm.draw: the least-squares fit, sigma* = sqrt(RSS / chi-square(df)) with
  * df = max(nobs - p, 1), beta* = coef + sigma* L'^-1 z. When X'X is singular the
  * ridge mice falls back to (1e-5 of its diagonal) is added. */
-static lp_status posterior_draw(work *w, const double *y, const bool *miss, lp_rng *rng, gsl_rng *g,
-                                double *sigma, const char *name, lp_error *err) {
+static lp_status posterior_draw(work *w, const double *y, const bool *miss, lp_rng *rng, gsl_rng *g, double *sigma,
+                                const char *name, lp_error *err) {
   size_t n = w->n, p = w->p, nobs = 0;
   memset(w->xtx, 0, p * p * sizeof *w->xtx);
   memset(w->coef, 0, p * sizeof *w->coef);
@@ -240,8 +239,8 @@ static lp_status pmm_fill(work *w, double *y, const bool *miss, size_t donors, l
 /* One imputation: start from random draws of each column's observed values (mice's
  * initialisation), then `maxit` sweeps over the incomplete columns left to right. */
 static lp_status impute_one(const double *data, size_t n, size_t p, const bool *miss, const size_t *npred,
-                            const unsigned char *pred, const char *const *names, const lp_mice_options *o,
-                            size_t imp, double *out, lp_error *err) {
+                            const unsigned char *pred, const char *const *names, const lp_mice_options *o, size_t imp,
+                            double *out, lp_error *err) {
   lp_rng rng;
   lp_rng_seed(&rng, o->seed, imp);
   gsl_rng g = {&lp_gsl_type, &rng};
@@ -287,8 +286,7 @@ static lp_status impute_one(const double *data, size_t n, size_t p, const bool *
 }
 
 lp_status lp_mice_impute(const double *data, size_t n, size_t p, const char *const *names,
-                         const unsigned char *predictors, const lp_mice_options *o, double *out,
-                         lp_error *err) {
+                         const unsigned char *predictors, const lp_mice_options *o, double *out, lp_error *err) {
   if (!data || !out || !o || n == 0 || p == 0) return lp_error_set(err, LP_EINVAL, "no data to impute");
   if (o->m < 1) return lp_error_set(err, LP_EINVAL, "the number of imputations must be at least 1");
   if (o->method == LP_IMPUTE_PMM && o->donors < 1)

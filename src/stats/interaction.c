@@ -17,8 +17,7 @@ void lp_interaction_result_clear(lp_interaction_result *r) {
 }
 
 /* Cell sums for subgroup s, arm a at cells[(s * 2 + a) * 3 + {0,1,2}] = n, sum, sum of squares. */
-static void cell_sums(const double *y, const int *arm, const int *sub, size_t n, size_t nsub,
-                      double *cells) {
+static void cell_sums(const double *y, const int *arm, const int *sub, size_t n, size_t nsub, double *cells) {
   memset(cells, 0, nsub * 6 * sizeof *cells);
   for (size_t i = 0; i < n; i++) {
     double *c = cells + ((size_t)sub[i] * 2 + (size_t)arm[i]) * 3;
@@ -54,8 +53,8 @@ static double q_statistic(const double *cells, size_t nsub, double *d, double *v
 }
 
 lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, size_t n, size_t nsub,
-                              size_t permutations, uint64_t seed, int threads, double level,
-                              lp_interaction_result *out, lp_error *err) {
+                              size_t permutations, uint64_t seed, int threads, double level, lp_interaction_result *out,
+                              lp_error *err) {
   memset(out, 0, sizeof *out);
   if (nsub < 2) return lp_error_set(err, LP_EDATA, "the subgroup variable needs at least two levels");
   if (n < 8 || n > UINT32_MAX) return lp_error_set(err, LP_EDATA, "too few rows for a subgroup test");
@@ -72,8 +71,7 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
   lp_status st = LP_OK;
   if (lp_calloc(n, sizeof *yc, &yc) || lp_calloc((size_t)threads * nsub * 6, sizeof *cells, &cells) ||
       lp_calloc(nsub, sizeof *d, &d) || lp_calloc(nsub, sizeof *v, &v) ||
-      lp_calloc((size_t)threads * 2 * n, sizeof *bufs, &bufs) ||
-      lp_calloc(nsub, sizeof *out->sub, &out->sub)) {
+      lp_calloc((size_t)threads * 2 * n, sizeof *bufs, &bufs) || lp_calloc(nsub, sizeof *out->sub, &out->sub)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
@@ -85,8 +83,7 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
   cell_sums(yc, arm, sub, n, nsub, cells);
   double q_obs = q_statistic(cells, nsub, d, v);
   if (isnan(q_obs)) {
-    st = lp_error_set(err, LP_EDATA,
-                      "every subgroup needs at least two patients with some spread in each arm");
+    st = lp_error_set(err, LP_EDATA, "every subgroup needs at least two patients with some spread in each arm");
     goto done;
   }
   double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);

@@ -89,7 +89,8 @@ lp_status lp_km_fit(const double *time, const int *event, size_t n, double level
     long d = 0, c = 0;
     while (j < n && o[j].t == o[i].t) {
       if (o[j].e) d++;
-      else c++;
+      else
+        c++;
       j++;
     }
     lp_km_step *st = &out->steps[out->nsteps++];
@@ -137,8 +138,10 @@ lp_status lp_km_fit(const double *time, const int *event, size_t n, double level
     }
     double q = findq(x, y, m, 0.5, xmax, wx, wy);
     if (which == 0) out->median = q;
-    else if (which == 1) out->median_lower = q;
-    else out->median_upper = q;
+    else if (which == 1)
+      out->median_lower = q;
+    else
+      out->median_upper = q;
   }
   free(x), free(y), free(wx), free(wy);
   return LP_OK;

@@ -21,26 +21,24 @@ void lp_lm_fit_clear(lp_lm_fit *f) {
   memset(f, 0, sizeof *f);
 }
 
-lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y, bool intercept,
-                            double tol, lp_lm_fit *out, lp_error *err) {
+lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y, bool intercept, double tol,
+                            lp_lm_fit *out, lp_error *err) {
   memset(out, 0, sizeof *out);
   size_t p = k + (intercept ? 1 : 0);
   if (p == 0) return lp_error_set(err, LP_EINVAL, "the model has no terms");
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(y[i])) return lp_error_set(err, LP_EDATA, "non-finite outcome in row %zu", i + 1);
     for (size_t j = 0; j < k; j++)
-      if (!isfinite(x[i * k + j]))
-        return lp_error_set(err, LP_EDATA, "non-finite covariate in row %zu", i + 1);
+      if (!isfinite(x[i * k + j])) return lp_error_set(err, LP_EDATA, "non-finite covariate in row %zu", i + 1);
   }
   /* Column-major copy of [1 x] and of y; reflections are applied to both. */
   double *a = NULL, *qty = NULL, *norm0 = NULL, *rinv = NULL;
   size_t *col = NULL;
   lp_status st = LP_OK;
-  if (lp_calloc(n * p, sizeof *a, &a) || lp_calloc(n, sizeof *qty, &qty) ||
-      lp_calloc(p, sizeof *norm0, &norm0) || lp_calloc(p, sizeof *col, &col) ||
-      lp_calloc(p * p, sizeof *rinv, &rinv) || lp_calloc(p, sizeof *out->coef, &out->coef) ||
-      lp_calloc(p, sizeof *out->se, &out->se) || lp_calloc(p, sizeof *out->t, &out->t) ||
-      lp_calloc(p, sizeof *out->pval, &out->pval) ||
+  if (lp_calloc(n * p, sizeof *a, &a) || lp_calloc(n, sizeof *qty, &qty) || lp_calloc(p, sizeof *norm0, &norm0) ||
+      lp_calloc(p, sizeof *col, &col) || lp_calloc(p * p, sizeof *rinv, &rinv) ||
+      lp_calloc(p, sizeof *out->coef, &out->coef) || lp_calloc(p, sizeof *out->se, &out->se) ||
+      lp_calloc(p, sizeof *out->t, &out->t) || lp_calloc(p, sizeof *out->pval, &out->pval) ||
       lp_calloc(p, sizeof *out->aliased, &out->aliased)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
@@ -94,8 +92,10 @@ lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y
   out->p = p;
   out->rank = r;
   if (n <= r) {
-    st = lp_error_set(err, LP_EDATA, "%zu rows for %zu estimable coefficients: no residual degrees "
-                      "of freedom", n, r);
+    st = lp_error_set(err, LP_EDATA,
+                      "%zu rows for %zu estimable coefficients: no residual degrees "
+                      "of freedom",
+                      n, r);
     goto done;
   }
   /* R (r x r, upper): R[i][m] = a[col[m] * n + i]. Back-substitute for the
@@ -137,8 +137,7 @@ lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y
   for (size_t i = 0; i < n; i++) tss += (y[i] - my) * (y[i] - my);
   double dfint = intercept ? 1.0 : 0.0;
   out->r_squared = tss > 0 ? 1 - rss / tss : NAN;
-  out->adj_r_squared =
-      tss > 0 ? 1 - (1 - out->r_squared) * ((double)n - dfint) / out->df_resid : NAN;
+  out->adj_r_squared = tss > 0 ? 1 - (1 - out->r_squared) * ((double)n - dfint) / out->df_resid : NAN;
 done:
   free(a);
   free(qty);
@@ -183,34 +182,34 @@ static void accumulate_k(const double *x, size_t n, size_t k, const double *y, c
 
 /* The same with K fixed at compile time, so that the compiler unrolls it and keeps
  * the cross-products in registers. */
-#define LP__ACCUMULATE(K)                                                                              \
-  static void accumulate_##K(const double *x, size_t n, const double *y, const int *group,             \
-                             const uint32_t *w, double *gs, double *Aout, double *bout) {              \
-    double A[K * K] = {0}, b[K] = {0};                                                                 \
-    for (size_t i = 0; i < n; i++) {                                                                   \
-      double wi = w ? (double)w[i] : 1.0; /* no test for 0: a branch costs more than the sums */    \
-      const double *xi = x + i * K;                                                                    \
-      double *g = gs + (group ? (size_t)group[i] : 0) * (K + 2);                                       \
-      double wy = wi * y[i];                                                                           \
-      g[0] += wi;                                                                                      \
-      g[1 + K] += wy;                                                                                  \
-      _Pragma("GCC unroll 4") for (int j = 0; j < K; j++) {                                           \
-        double wx = wi * xi[j];                                                                        \
-        g[1 + j] += wx;                                                                                \
-        b[j] += xi[j] * wy;                                                                            \
-        _Pragma("GCC unroll 4") for (int m = 0; m <= j; m++) A[j * K + m] += wx * xi[m];             \
-      }                                                                                                \
-    }                                                                                                  \
-    for (int j = 0; j < K * K; j++) Aout[j] += A[j];                                                   \
-    for (int j = 0; j < K; j++) bout[j] += b[j];                                                       \
+#define LP__ACCUMULATE(K)                                                                                     \
+  static void accumulate_##K(const double *x, size_t n, const double *y, const int *group, const uint32_t *w, \
+                             double *gs, double *Aout, double *bout) {                                        \
+    double A[K * K] = {0}, b[K] = {0};                                                                        \
+    for (size_t i = 0; i < n; i++) {                                                                          \
+      double wi = w ? (double)w[i] : 1.0; /* no test for 0: a branch costs more than the sums */              \
+      const double *xi = x + i * K;                                                                           \
+      double *g = gs + (group ? (size_t)group[i] : 0) * (K + 2);                                              \
+      double wy = wi * y[i];                                                                                  \
+      g[0] += wi;                                                                                             \
+      g[1 + K] += wy;                                                                                         \
+      _Pragma("GCC unroll 4") for (int j = 0; j < K; j++) {                                                   \
+        double wx = wi * xi[j];                                                                               \
+        g[1 + j] += wx;                                                                                       \
+        b[j] += xi[j] * wy;                                                                                   \
+        _Pragma("GCC unroll 4") for (int m = 0; m <= j; m++) A[j * K + m] += wx * xi[m];                      \
+      }                                                                                                       \
+    }                                                                                                         \
+    for (int j = 0; j < K * K; j++) Aout[j] += A[j];                                                          \
+    for (int j = 0; j < K; j++) bout[j] += b[j];                                                              \
   }
 LP__ACCUMULATE(1)
 LP__ACCUMULATE(2)
 LP__ACCUMULATE(3)
 LP__ACCUMULATE(4)
 
-static double within_coef(const double *x, size_t n, size_t k, const double *y, const int *group,
-                          size_t ngroups, const uint32_t *w, size_t coef, double *ws) {
+static double within_coef(const double *x, size_t n, size_t k, const double *y, const int *group, size_t ngroups,
+                          const uint32_t *w, size_t coef, double *ws) {
   const double tol = 1e-10;
   size_t stride = k + 2;
   double *gs = ws, *A = gs + ngroups * stride, *L = A + k * k, *b = L + k * k, *raw = b + k;
@@ -218,11 +217,20 @@ static double within_coef(const double *x, size_t n, size_t k, const double *y, 
   memset(A, 0, k * k * sizeof *A);
   memset(b, 0, k * sizeof *b);
   switch (k) { /* the hot loop, unrolled for the usual small models */
-  case 1: accumulate_1(x, n, y, group, w, gs, A, b); break;
-  case 2: accumulate_2(x, n, y, group, w, gs, A, b); break;
-  case 3: accumulate_3(x, n, y, group, w, gs, A, b); break;
-  case 4: accumulate_4(x, n, y, group, w, gs, A, b); break;
-  default: accumulate_k(x, n, k, y, group, w, gs, A, b);
+    case 1:
+      accumulate_1(x, n, y, group, w, gs, A, b);
+      break;
+    case 2:
+      accumulate_2(x, n, y, group, w, gs, A, b);
+      break;
+    case 3:
+      accumulate_3(x, n, y, group, w, gs, A, b);
+      break;
+    case 4:
+      accumulate_4(x, n, y, group, w, gs, A, b);
+      break;
+    default:
+      accumulate_k(x, n, k, y, group, w, gs, A, b);
   }
   for (size_t j = 0; j < k; j++) raw[j] = A[j * k + j];
   for (size_t gi = 0; gi < ngroups; gi++) {
@@ -275,10 +283,9 @@ static double within_coef(const double *x, size_t n, size_t k, const double *y, 
   return b[coef];
 }
 
-lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, const int *group,
-                          size_t ngroups, const int *strata, size_t coef,
-                          const lp_boot_options *o, double *replicates_out, lp_boot_result *out,
-                          lp_error *err) {
+lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, const int *group, size_t ngroups,
+                          const int *strata, size_t coef, const lp_boot_options *o, double *replicates_out,
+                          lp_boot_result *out, lp_error *err) {
   if (coef >= k) return lp_error_set(err, LP_EINVAL, "coefficient index outside the model");
   if (n < 2 || n > UINT32_MAX) return lp_error_set(err, LP_EINVAL, "bad number of rows");
   if (o->replicates < 2) return lp_error_set(err, LP_EINVAL, "at least 2 bootstrap replicates");
@@ -295,10 +302,9 @@ lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, 
       if ((size_t)strata[i] + 1 > nstrata) nstrata = (size_t)strata[i] + 1;
     }
   size_t ws_doubles = within_doubles(k, ngroups);
-  if (lp_calloc(n * k, sizeof *xc, &xc) || lp_calloc(n, sizeof *yc, &yc) ||
-      lp_calloc(R, sizeof *t, &t) || lp_calloc((size_t)threads * ws_doubles, sizeof *scratch, &scratch) ||
-      lp_calloc(n, sizeof *members, &members) || lp_calloc(nstrata + 1, sizeof *start, &start) ||
-      lp_calloc(nstrata, sizeof *counts, &counts) ||
+  if (lp_calloc(n * k, sizeof *xc, &xc) || lp_calloc(n, sizeof *yc, &yc) || lp_calloc(R, sizeof *t, &t) ||
+      lp_calloc((size_t)threads * ws_doubles, sizeof *scratch, &scratch) || lp_calloc(n, sizeof *members, &members) ||
+      lp_calloc(nstrata + 1, sizeof *start, &start) || lp_calloc(nstrata, sizeof *counts, &counts) ||
       lp_calloc((size_t)threads * n, sizeof *weights, &weights)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;

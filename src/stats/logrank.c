@@ -24,8 +24,8 @@ static int cmp_obs(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-lp_status lp_logrank_test(const double *time, const int *event, const int *group, size_t n, size_t ng,
-                          lp_logrank *out, lp_error *err) {
+lp_status lp_logrank_test(const double *time, const int *event, const int *group, size_t n, size_t ng, lp_logrank *out,
+                          lp_error *err) {
   memset(out, 0, sizeof *out);
   if (ng < 2) return lp_error_set(err, LP_EDATA, "the log-rank test needs at least two groups");
   if (n == 0) return lp_error_set(err, LP_EDATA, "no subjects");

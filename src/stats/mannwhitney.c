@@ -15,10 +15,9 @@ static int cmp_pair(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-lp_status lp_mannwhitney_test(const double *x, size_t nx, const double *y, size_t ny, bool correct,
-                              double *work, lp_mannwhitney *out, lp_error *err) {
-  if (nx == 0 || ny == 0)
-    return lp_error_set(err, LP_EDATA, "Mann-Whitney needs at least one value in each group");
+lp_status lp_mannwhitney_test(const double *x, size_t nx, const double *y, size_t ny, bool correct, double *work,
+                              lp_mannwhitney *out, lp_error *err) {
+  if (nx == 0 || ny == 0) return lp_error_set(err, LP_EDATA, "Mann-Whitney needs at least one value in each group");
   size_t n = nx + ny;
   pair_t *p = (pair_t *)work;
   for (size_t i = 0; i < nx; i++) p[i] = (pair_t){x[i], 1.0};

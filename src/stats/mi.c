@@ -5,8 +5,8 @@
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 
-lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, double level,
-                     lp_mi_pooled *out, lp_error *err) {
+lp_status lp_mi_pool(const double *q, const double *u, size_t m, double dfcom, double level, lp_mi_pooled *out,
+                     lp_error *err) {
   if (m < 2) return lp_error_set(err, LP_EINVAL, "pooling needs at least two imputations");
   if (!(level > 0 && level < 1)) return lp_error_set(err, LP_EINVAL, "level must be in (0, 1)");
   if (!(dfcom > 0)) return lp_error_set(err, LP_EINVAL, "complete-data degrees of freedom must be positive");

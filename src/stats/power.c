@@ -85,12 +85,9 @@ static double power_prop_at(double n, double p1, double p2, double alpha) {
  * 1 for the t test (its degrees of freedom are 2(n - 1)), 0 for proportions. */
 typedef double (*power_fn)(double n, const double *par);
 static double power_t_par(double n, const double *par) { return power_t_at(n, par[0], par[1], par[2]); }
-static double power_prop_par(double n, const double *par) {
-  return power_prop_at(n, par[0], par[1], par[2]);
-}
+static double power_prop_par(double n, const double *par) { return power_prop_at(n, par[0], par[1], par[2]); }
 
-static lp_status solve_n(power_fn f, const double *par, double target, double floor_n, double *n,
-                         lp_error *err) {
+static lp_status solve_n(power_fn f, const double *par, double target, double floor_n, double *n, lp_error *err) {
   double lo = 2, hi = 1e7;
   if (f(lo, par) >= target) {
     hi = lo;
@@ -100,7 +97,8 @@ static lp_status solve_n(power_fn f, const double *par, double target, double fl
   for (int i = 0; i < 200 && (hi - lo) > 1e-10 * hi; i++) {
     double mid = 0.5 * (lo + hi);
     if (f(mid, par) < target) lo = mid;
-    else hi = mid;
+    else
+      hi = mid;
   }
   *n = 0.5 * (lo + hi);
   return LP_OK;
@@ -134,8 +132,8 @@ static lp_status finish(power_fn f, const double *par, double n, double power, d
   return LP_OK;
 }
 
-lp_status lp_power_t(double n, double delta, double sd, double alpha, double power,
-                     lp_power_result *out, lp_error *err) {
+lp_status lp_power_t(double n, double delta, double sd, double alpha, double power, lp_power_result *out,
+                     lp_error *err) {
   lp_status st = check_common(n, alpha, power, err);
   if (st) return st;
   if (!(sd > 0) || !isfinite(delta) || delta == 0)
@@ -144,8 +142,8 @@ lp_status lp_power_t(double n, double delta, double sd, double alpha, double pow
   return finish(power_t_par, par, n, power, 1, 2, out, err);
 }
 
-lp_status lp_power_prop(double n, double p1, double p2, double alpha, double power,
-                        lp_power_result *out, lp_error *err) {
+lp_status lp_power_prop(double n, double p1, double p2, double alpha, double power, lp_power_result *out,
+                        lp_error *err) {
   lp_status st = check_common(n, alpha, power, err);
   if (st) return st;
   if (!(p1 > 0 && p1 < 1 && p2 > 0 && p2 < 1) || p1 == p2)

@@ -9,9 +9,12 @@
 
 const char *lp_prop_ci_name(lp_prop_ci m) {
   switch (m) {
-  case LP_CI_WALD: return "wald";
-  case LP_CI_WALD_CC: return "wald-cc";
-  case LP_CI_NEWCOMBE: return "newcombe";
+    case LP_CI_WALD:
+      return "wald";
+    case LP_CI_WALD_CC:
+      return "wald-cc";
+    case LP_CI_NEWCOMBE:
+      return "newcombe";
   }
   return "unknown";
 }
@@ -52,8 +55,8 @@ static double fisher_two_sided(long a, long b, long c, long d) {
   return fmin(1.0, sum / total);
 }
 
-lp_status lp_prop2_compute(long e1, long n1, long e2, long n2, lp_prop_ci method, double level,
-                           bool yates, lp_prop2 *out, lp_error *err) {
+lp_status lp_prop2_compute(long e1, long n1, long e2, long n2, lp_prop_ci method, double level, bool yates,
+                           lp_prop2 *out, lp_error *err) {
   if (n1 <= 0 || n2 <= 0 || e1 < 0 || e2 < 0 || e1 > n1 || e2 > n2)
     return lp_error_set(err, LP_EINVAL,
                         "counts must satisfy 0 <= events <= total and total > 0 (got %ld/%ld and "
@@ -70,31 +73,31 @@ lp_status lp_prop2_compute(long e1, long n1, long e2, long n2, lp_prop_ci method
   out->estimate = d;
   double se = sqrt(p1 * (1 - p1) / dn1 + p2 * (1 - p2) / dn2);
   switch (method) {
-  case LP_CI_WALD:
-    out->ci[0] = d - z * se;
-    out->ci[1] = d + z * se;
-    break;
-  case LP_CI_WALD_CC: {
-    /* prop.test: the correction is min(0.5, |d| / (1/n1 + 1/n2)) on the count
-     * scale, i.e. that times (1/n1 + 1/n2) on the proportion scale; clipped to [-1, 1]. */
-    double inv = 1 / dn1 + 1 / dn2;
-    double cc = fmin(0.5, fabs(d) / inv);
-    double width = z * se + cc * inv;
-    out->ci[0] = fmax(d - width, -1.0);
-    out->ci[1] = fmin(d + width, 1.0);
-    break;
-  }
-  case LP_CI_NEWCOMBE: {
-    /* Newcombe (1998) method 10: combine the Wilson score intervals of each arm. */
-    double w1[2], w2[2];
-    lp_wilson_interval(e1, n1, z, w1);
-    lp_wilson_interval(e2, n2, z, w2);
-    out->ci[0] = d - sqrt((p1 - w1[0]) * (p1 - w1[0]) + (w2[1] - p2) * (w2[1] - p2));
-    out->ci[1] = d + sqrt((w1[1] - p1) * (w1[1] - p1) + (p2 - w2[0]) * (p2 - w2[0]));
-    break;
-  }
-  default:
-    return lp_error_set(err, LP_EINVAL, "unknown interval method");
+    case LP_CI_WALD:
+      out->ci[0] = d - z * se;
+      out->ci[1] = d + z * se;
+      break;
+    case LP_CI_WALD_CC: {
+      /* prop.test: the correction is min(0.5, |d| / (1/n1 + 1/n2)) on the count
+       * scale, i.e. that times (1/n1 + 1/n2) on the proportion scale; clipped to [-1, 1]. */
+      double inv = 1 / dn1 + 1 / dn2;
+      double cc = fmin(0.5, fabs(d) / inv);
+      double width = z * se + cc * inv;
+      out->ci[0] = fmax(d - width, -1.0);
+      out->ci[1] = fmin(d + width, 1.0);
+      break;
+    }
+    case LP_CI_NEWCOMBE: {
+      /* Newcombe (1998) method 10: combine the Wilson score intervals of each arm. */
+      double w1[2], w2[2];
+      lp_wilson_interval(e1, n1, z, w1);
+      lp_wilson_interval(e2, n2, z, w2);
+      out->ci[0] = d - sqrt((p1 - w1[0]) * (p1 - w1[0]) + (w2[1] - p2) * (w2[1] - p2));
+      out->ci[1] = d + sqrt((w1[1] - p1) * (w1[1] - p1) + (p2 - w2[0]) * (p2 - w2[0]));
+      break;
+    }
+    default:
+      return lp_error_set(err, LP_EINVAL, "unknown interval method");
   }
   /* Pearson chi-square on [[e1, n1 - e1], [e2, n2 - e2]]. */
   double obs[4] = {(double)e1, dn1 - e1, (double)e2, dn2 - e2};

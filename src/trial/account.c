@@ -31,23 +31,85 @@ void lp_account_policy_default(lp_account_policy *p) {
 /* Common passwords of 12 characters or more (shorter ones fail the length rule);
  * compared without regard to case. From lists of passwords most often found in
  * published breaches, with the keyboard walks and repetitions people choose. */
-static const char *const common_passwords[] = {
-    "123456789012", "1234567890123", "12345678901234", "123456123456", "111111111111",
-    "000000000000", "123123123123", "121212121212", "987654321098", "098765432109",
-    "password1234", "password12345", "password123!", "passwordpassword", "password1234!",
-    "p@ssw0rd1234", "p@ssword1234", "passw0rd1234", "mypassword123", "mypassword1234",
-    "qwertyuiop12", "qwertyuiopas", "qwerty123456", "qwertyqwerty", "1qaz2wsx3edc",
-    "1q2w3e4r5t6y", "q1w2e3r4t5y6", "asdfghjkl123", "zxcvbnm12345", "qazwsxedcrfv",
-    "iloveyou1234", "iloveyouiloveyou", "letmein12345", "letmeinplease", "welcome12345",
-    "welcome123456", "welcometothejungle", "administrator", "administrator1", "admin1234567",
-    "changeme1234", "changemeplease", "trustno1trustno1", "football1234", "baseball1234",
-    "monkey123456", "dragon123456", "sunshine1234", "princess1234", "superman1234",
-    "starwars1234", "whatever1234", "michael12345", "charlie12345", "shadow123456",
-    "abcdefghijkl", "abcdefgh1234", "abc123abc123", "abcd1234abcd", "aaaaaaaaaaaa",
-    "correcthorsebatterystaple", "thequickbrownfox", "opensesame123", "secret123456",
-    "hospital1234", "hospital2016", "intensivecare", "levosimendan", "leopards1234",
-    "leopardstrial", "septicshock1", "password2016", "password2024", "password2025",
-    "password2026", "summer2024!!", "winter2024!!", "spring2025!!", "autumn2025!!"};
+static const char *const common_passwords[] = {"123456789012",
+                                               "1234567890123",
+                                               "12345678901234",
+                                               "123456123456",
+                                               "111111111111",
+                                               "000000000000",
+                                               "123123123123",
+                                               "121212121212",
+                                               "987654321098",
+                                               "098765432109",
+                                               "password1234",
+                                               "password12345",
+                                               "password123!",
+                                               "passwordpassword",
+                                               "password1234!",
+                                               "p@ssw0rd1234",
+                                               "p@ssword1234",
+                                               "passw0rd1234",
+                                               "mypassword123",
+                                               "mypassword1234",
+                                               "qwertyuiop12",
+                                               "qwertyuiopas",
+                                               "qwerty123456",
+                                               "qwertyqwerty",
+                                               "1qaz2wsx3edc",
+                                               "1q2w3e4r5t6y",
+                                               "q1w2e3r4t5y6",
+                                               "asdfghjkl123",
+                                               "zxcvbnm12345",
+                                               "qazwsxedcrfv",
+                                               "iloveyou1234",
+                                               "iloveyouiloveyou",
+                                               "letmein12345",
+                                               "letmeinplease",
+                                               "welcome12345",
+                                               "welcome123456",
+                                               "welcometothejungle",
+                                               "administrator",
+                                               "administrator1",
+                                               "admin1234567",
+                                               "changeme1234",
+                                               "changemeplease",
+                                               "trustno1trustno1",
+                                               "football1234",
+                                               "baseball1234",
+                                               "monkey123456",
+                                               "dragon123456",
+                                               "sunshine1234",
+                                               "princess1234",
+                                               "superman1234",
+                                               "starwars1234",
+                                               "whatever1234",
+                                               "michael12345",
+                                               "charlie12345",
+                                               "shadow123456",
+                                               "abcdefghijkl",
+                                               "abcdefgh1234",
+                                               "abc123abc123",
+                                               "abcd1234abcd",
+                                               "aaaaaaaaaaaa",
+                                               "correcthorsebatterystaple",
+                                               "thequickbrownfox",
+                                               "opensesame123",
+                                               "secret123456",
+                                               "hospital1234",
+                                               "hospital2016",
+                                               "intensivecare",
+                                               "levosimendan",
+                                               "leopards1234",
+                                               "leopardstrial",
+                                               "septicshock1",
+                                               "password2016",
+                                               "password2024",
+                                               "password2025",
+                                               "password2026",
+                                               "summer2024!!",
+                                               "winter2024!!",
+                                               "spring2025!!",
+                                               "autumn2025!!"};
 
 static bool contains_nocase(const char *hay, const char *needle) {
   size_t n = strlen(needle);
@@ -59,8 +121,7 @@ static bool contains_nocase(const char *hay, const char *needle) {
 lp_status lp_password_acceptable(const char *user, const char *password, lp_error *err) {
   lp_status s = LP_OK;
   size_t n = password ? strlen(password) : 0;
-  if (n < LP_PASSWORD_MIN)
-    s = lp_error_set(err, LP_EINVAL, "a password needs at least %d characters", LP_PASSWORD_MIN);
+  if (n < LP_PASSWORD_MIN) s = lp_error_set(err, LP_EINVAL, "a password needs at least %d characters", LP_PASSWORD_MIN);
   else if (n > LP_PASSWORD_MAX)
     s = lp_error_set(err, LP_EINVAL, "a password has at most %d characters", LP_PASSWORD_MAX);
   else if (user && *user && contains_nocase(password, user))
@@ -94,8 +155,8 @@ static void iso_at(double secs, char *buf, size_t n) {
   time_t tt = (time_t)floor(secs);
   struct tm tm;
   gmtime_r(&tt, &tm);
-  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-           tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((secs - floor(secs)) * 1000) % 1000);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec, (int)((secs - floor(secs)) * 1000) % 1000);
 }
 
 /* ---- reading an account ---- */
@@ -122,10 +183,10 @@ static const char *col(sqlite3_stmt *st, int i) {
   return p ? (const char *)p : "";
 }
 
-#define ACCOUNT_SELECT                                                                                      \
-  "SELECT u.id, u.name, u.role, coalesce(si.code,''), coalesce(a.id,0), coalesce(a.must_change,1),"       \
-  " coalesce(a.failed_logins,0), a.locked_until, a.deactivated_at, c.hash, u.created_at FROM users u"     \
-  " LEFT JOIN sites si ON si.id=u.site_id LEFT JOIN accounts a ON a.user_id=u.id"                          \
+#define ACCOUNT_SELECT                                                                                \
+  "SELECT u.id, u.name, u.role, coalesce(si.code,''), coalesce(a.id,0), coalesce(a.must_change,1),"   \
+  " coalesce(a.failed_logins,0), a.locked_until, a.deactivated_at, c.hash, u.created_at FROM users u" \
+  " LEFT JOIN sites si ON si.id=u.site_id LEFT JOIN accounts a ON a.user_id=u.id"                     \
   " LEFT JOIN credentials c ON c.user_id=u.id"
 
 static void account_from(sqlite3_stmt *st, account_row *r) {
@@ -222,8 +283,8 @@ lp_status lp_user_list(lp_trial *t, lp_user_info **out, size_t *n, lp_error *err
 
 /* Run `sql` (an UPDATE of accounts whose last parameter ?9 is the row id; ?1..?3 bound
  * from a, b, c when given) and audit the change with `reason`. */
-static lp_status account_update(lp_trial *t, long id, const char *sql, const char *a, const char *b,
-                                const char *c, const char *user, const char *reason, lp_error *err) {
+static lp_status account_update(lp_trial *t, long id, const char *sql, const char *a, const char *b, const char *c,
+                                const char *user, const char *reason, lp_error *err) {
   char *old = NULL;
   lp_status s = lp__row_json(t, "accounts", id, &old, err);
   if (s) return s;
@@ -248,20 +309,22 @@ static lp_status account_update(lp_trial *t, long id, const char *sql, const cha
 }
 
 static lp_status hash_password(const char *pw, char out[crypto_pwhash_STRBYTES], lp_error *err) {
-  if (crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+  if (crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) !=
+      0)
     return lp_error_set(err, LP_ENOMEM, "not enough memory to hash a password");
   return LP_OK;
 }
 
 /* Store a new hash and the account state that goes with it (inside a transaction). */
-static lp_status store_password(lp_trial *t, const account_row *r, const char *hash, bool one_time,
-                                const char *by, const char *reason, lp_error *err) {
+static lp_status store_password(lp_trial *t, const account_row *r, const char *hash, bool one_time, const char *by,
+                                const char *reason, lp_error *err) {
   char now[40];
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st;
-  if (lp__prepare(t, "INSERT INTO credentials(user_id, hash) VALUES(?1, ?2)"
-                     " ON CONFLICT(user_id) DO UPDATE SET hash=excluded.hash", &st, err))
+  if (lp__prepare(t,
+                  "INSERT INTO credentials(user_id, hash) VALUES(?1, ?2)"
+                  " ON CONFLICT(user_id) DO UPDATE SET hash=excluded.hash",
+                  &st, err))
     return LP_EDB;
   sqlite3_bind_int64(st, 1, r->user_id);
   sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
@@ -269,8 +332,10 @@ static lp_status store_password(lp_trial *t, const account_row *r, const char *h
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "storing a password");
   if (!r->account_id) {
-    if (lp__prepare(t, "INSERT INTO accounts(user_id, must_change, failed_logins, password_set_at,"
-                       " password_set_by) VALUES(?,?,0,?,?)", &st, err))
+    if (lp__prepare(t,
+                    "INSERT INTO accounts(user_id, must_change, failed_logins, password_set_at,"
+                    " password_set_by) VALUES(?,?,0,?,?)",
+                    &st, err))
       return LP_EDB;
     sqlite3_bind_int64(st, 1, r->user_id);
     sqlite3_bind_int(st, 2, one_time);
@@ -289,8 +354,7 @@ static lp_status store_password(lp_trial *t, const account_row *r, const char *h
                         now, by, NULL, by, reason, err);
 }
 
-lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, const char *password,
-                               lp_error *err) {
+lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, const char *password, lp_error *err) {
   account_row r;
   lp_status s;
   if ((s = account_get(t, name, &r, err))) return s;
@@ -299,8 +363,7 @@ lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, co
   char hash[crypto_pwhash_STRBYTES];
   if ((s = hash_password(password, hash, err))) return s; /* slow: outside the write lock */
   if ((s = lp__begin(t, err))) goto out;
-  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "set passwords", err)) ||
-      (s = account_get(t, name, &r, err)) ||
+  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "set passwords", err)) || (s = account_get(t, name, &r, err)) ||
       (s = store_password(t, &r, hash, true, by, "one-time password set", err))) {
     lp__rollback(t);
     goto out;
@@ -338,15 +401,15 @@ static lp_status record_failure(lp_trial *t, const lp_account_policy *p, const c
   bool already = locked_now(&r, secs);
   char reason[128];
   snprintf(reason, sizeof reason, "%s%s", what, already ? " while locked out" : "");
-  if ((s = account_update(t, r.account_id, "UPDATE accounts SET failed_logins=failed_logins+1 WHERE id=?9",
-                          NULL, NULL, NULL, name, reason, err)))
+  if ((s = account_update(t, r.account_id, "UPDATE accounts SET failed_logins=failed_logins+1 WHERE id=?9", NULL, NULL,
+                          NULL, name, reason, err)))
     goto fail;
   if (!already && r.failed + 1 >= p->max_failures) {
     char until[40];
     iso_at(secs + 60.0 * p->lockout_minutes, until, sizeof until);
     snprintf(reason, sizeof reason, "account locked after %ld failed logins", r.failed + 1);
-    if ((s = account_update(t, r.account_id, "UPDATE accounts SET locked_until=?1 WHERE id=?9", until, NULL,
-                            NULL, name, reason, err)))
+    if ((s = account_update(t, r.account_id, "UPDATE accounts SET locked_until=?1 WHERE id=?9", until, NULL, NULL, name,
+                            reason, err)))
       goto fail;
     already = true;
   }
@@ -406,13 +469,13 @@ lp_status lp_session_login(lp_trial *t, const lp_account_policy *p, const char *
   double secs = now_secs(t, now, sizeof now);
   iso_at(secs + 3600.0 * p->absolute_hours, expires, sizeof expires);
   if ((s = lp__begin(t, err))) goto out;
-  if (r.failed && (s = account_update(t, r.account_id,
-                                      "UPDATE accounts SET failed_logins=0, locked_until=NULL WHERE id=?9", NULL,
-                                      NULL, NULL, user, "login: failure count reset", err)))
+  if (r.failed &&
+      (s = account_update(t, r.account_id, "UPDATE accounts SET failed_logins=0, locked_until=NULL WHERE id=?9", NULL,
+                          NULL, NULL, user, "login: failure count reset", err)))
     goto fail;
   sqlite3_stmt *st;
-  if ((s = lp__prepare(t, "INSERT INTO sessions(user_id, kind, opened_at, expires_at) VALUES(?,'session',?,?)",
-                       &st, err)))
+  if ((s = lp__prepare(t, "INSERT INTO sessions(user_id, kind, opened_at, expires_at) VALUES(?,'session',?,?)", &st,
+                       err)))
     goto fail;
   sqlite3_bind_int64(st, 1, r.user_id);
   sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -425,8 +488,7 @@ lp_status lp_session_login(lp_trial *t, const lp_account_policy *p, const char *
   }
   long sid = (long)sqlite3_last_insert_rowid(t->db);
   if ((s = lp__audit_row(t, "sessions", sid, NULL, NULL, user, "login", err))) goto fail;
-  if ((s = lp__prepare(t, "INSERT INTO session_secrets(session_id, token_hash, last_seen) VALUES(?,?,?)", &st,
-                       err)))
+  if ((s = lp__prepare(t, "INSERT INTO session_secrets(session_id, token_hash, last_seen) VALUES(?,?,?)", &st, err)))
     goto fail;
   sqlite3_bind_int64(st, 1, sid);
   sqlite3_bind_blob(st, 2, th, 32, SQLITE_STATIC);
@@ -469,8 +531,9 @@ lp_status lp_session_check(lp_trial *t, const lp_account_policy *p, const char *
   if (parse_token(token, raw, err)) return LP_EDENIED;
   token_hash(raw, th);
   sqlite3_stmt *st;
-  if (lp__prepare(t, "SELECT s.id, s.expires_at, s.ended_at, x.last_seen, u.name FROM session_secrets x"
-                     " JOIN sessions s ON s.id=x.session_id JOIN users u ON u.id=s.user_id WHERE x.token_hash=?",
+  if (lp__prepare(t,
+                  "SELECT s.id, s.expires_at, s.ended_at, x.last_seen, u.name FROM session_secrets x"
+                  " JOIN sessions s ON s.id=x.session_id JOIN users u ON u.id=s.user_id WHERE x.token_hash=?",
                   &st, err))
     return LP_EDB;
   sqlite3_bind_blob(st, 1, th, 32, SQLITE_STATIC);
@@ -491,8 +554,7 @@ lp_status lp_session_check(lp_trial *t, const lp_account_policy *p, const char *
   char now[40];
   double secs = now_secs(t, now, sizeof now);
   if (secs >= lp_parse_iso_days(expires) * 86400.0)
-    return lp_error_set(err, LP_EDENIED, "the session has reached its %d-hour limit: log in again",
-                        p->absolute_hours);
+    return lp_error_set(err, LP_EDENIED, "the session has reached its %d-hour limit: log in again", p->absolute_hours);
   double idle = secs - lp_parse_iso_days(last) * 86400.0;
   if (idle > 60.0 * p->idle_minutes)
     return lp_error_set(err, LP_EDENIED, "the session ended after %d minutes without use: log in again",
@@ -502,7 +564,7 @@ lp_status lp_session_check(lp_trial *t, const lp_account_policy *p, const char *
   if (s) return s;
   if (!r.active) return lp_error_set(err, LP_EDENIED, "the account has been deactivated");
   if (idle > 60.0) { /* the idle clock, to the minute: at most one write a minute per session,
-                       * queued with the other writers (a lone UPDATE would poll for the lock) */
+                      * queued with the other writers (a lone UPDATE would poll for the lock) */
     if ((s = lp__begin(t, err))) return s;
     if (lp__prepare(t, "UPDATE session_secrets SET last_seen=? WHERE session_id=?", &st, err)) {
       lp__rollback(t);
@@ -634,8 +696,7 @@ lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, cons
     return s;
   }
   if ((s = lp__begin(t, err))) return s;
-  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "deactivate users", err)) ||
-      (s = account_get(t, name, &r, err)))
+  if ((s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "deactivate users", err)) || (s = account_get(t, name, &r, err)))
     goto fail;
   if (!strcmp(by, name)) {
     s = lp_error_set(err, LP_ESTATE, "a trial manager may not deactivate their own account");
@@ -649,8 +710,9 @@ lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, cons
   lp__now(t, now, sizeof now);
   if (!r.account_id) { /* never had a password: an account row records the deactivation */
     sqlite3_stmt *st;
-    if ((s = lp__prepare(t, "INSERT INTO accounts(user_id, must_change, failed_logins, password_set_at,"
-                            " password_set_by, deactivated_at, deactivated_by) VALUES(?,1,0,?,?,?,?)",
+    if ((s = lp__prepare(t,
+                         "INSERT INTO accounts(user_id, must_change, failed_logins, password_set_at,"
+                         " password_set_by, deactivated_at, deactivated_by) VALUES(?,1,0,?,?,?,?)",
                          &st, err)))
       goto fail;
     sqlite3_bind_int64(st, 1, r.user_id);
@@ -666,8 +728,9 @@ lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, cons
     }
     if ((s = lp__audit_row(t, "accounts", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by, reason, err)))
       goto fail;
-  } else if ((s = account_update(t, r.account_id, "UPDATE accounts SET deactivated_at=?1, deactivated_by=?2 WHERE id=?9",
-                                 now, by, NULL, by, reason, err)) ||
+  } else if ((s = account_update(t, r.account_id,
+                                 "UPDATE accounts SET deactivated_at=?1, deactivated_by=?2 WHERE id=?9", now, by, NULL,
+                                 by, reason, err)) ||
              (s = end_sessions(t, r.user_id, "account deactivated", by, err))) {
     goto fail;
   }
@@ -697,8 +760,8 @@ lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const
     s = lp__db_fail(t, err, "recording a refusal");
     goto fail;
   }
-  if ((s = lp__audit_row(t, "refusals", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, user ? user : "",
-                         "refused", err)))
+  if ((s = lp__audit_row(t, "refusals", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, user ? user : "", "refused",
+                         err)))
     goto fail;
   return lp__commit(t, err);
 fail:
@@ -709,11 +772,12 @@ fail:
 lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err) {
   if (!user || !*user) return lp__with_field(err, "user", lp_error_set(err, LP_EINVAL, "no user given to %s", verb));
   sqlite3_stmt *st;
-  if (lp__prepare(t, t->schema_version >= 4 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
-                                              " accounts WHERE user_id=u.id) FROM users u LEFT JOIN sites si ON"
-                                              " si.id=u.site_id WHERE u.name=?"
-                                            : "SELECT u.role, coalesce(si.code,''), NULL FROM users u LEFT JOIN"
-                                              " sites si ON si.id=u.site_id WHERE u.name=?",
+  if (lp__prepare(t,
+                  t->schema_version >= 4 ? "SELECT u.role, coalesce(si.code,''), (SELECT deactivated_at FROM"
+                                           " accounts WHERE user_id=u.id) FROM users u LEFT JOIN sites si ON"
+                                           " si.id=u.site_id WHERE u.name=?"
+                                         : "SELECT u.role, coalesce(si.code,''), NULL FROM users u LEFT JOIN"
+                                           " sites si ON si.id=u.site_id WHERE u.name=?",
                   &st, err))
     return LP_EDB;
   sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);

@@ -22,9 +22,9 @@
 #include "trial/trial_internal.h"
 
 const char *const lp__audited_tables[] = {
-    "meta",  "sites",     "users",    "screening",      "slots",    "randomisations", "unblindings", "patients",
-    "daily", "infusions", "outcomes", "adverse_events", "accounts", "sessions",       "refusals",    "disclosures", "consents",
-    "queries", "verifications", "site_pis", "signatures"};
+    "meta",     "sites",       "users",     "screening", "slots",          "randomisations", "unblindings",
+    "patients", "daily",       "infusions", "outcomes",  "adverse_events", "accounts",       "sessions",
+    "refusals", "disclosures", "consents",  "queries",   "verifications",  "site_pis",       "signatures"};
 const size_t lp__naudited_tables = sizeof lp__audited_tables / sizeof lp__audited_tables[0];
 
 /* The one place for a table that the row-by-row check leaves out (credentials, whose
@@ -45,18 +45,28 @@ static void sb_json_string(lp_strbuf *b, const char *s, size_t n) {
     unsigned char c = (unsigned char)s[i];
     char esc[8];
     switch (c) {
-    case '"': lp_strbuf_puts(b, "\\\""); break;
-    case '\\': lp_strbuf_puts(b, "\\\\"); break;
-    case '\n': lp_strbuf_puts(b, "\\n"); break;
-    case '\r': lp_strbuf_puts(b, "\\r"); break;
-    case '\t': lp_strbuf_puts(b, "\\t"); break;
-    default:
-      if (c < 0x20) {
-        snprintf(esc, sizeof esc, "\\u%04x", c);
-        lp_strbuf_puts(b, esc);
-      } else {
-        lp_strbuf_put(b, (const char *)&s[i], 1);
-      }
+      case '"':
+        lp_strbuf_puts(b, "\\\"");
+        break;
+      case '\\':
+        lp_strbuf_puts(b, "\\\\");
+        break;
+      case '\n':
+        lp_strbuf_puts(b, "\\n");
+        break;
+      case '\r':
+        lp_strbuf_puts(b, "\\r");
+        break;
+      case '\t':
+        lp_strbuf_puts(b, "\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          snprintf(esc, sizeof esc, "\\u%04x", c);
+          lp_strbuf_puts(b, esc);
+        } else {
+          lp_strbuf_put(b, (const char *)&s[i], 1);
+        }
     }
   }
   lp_strbuf_put(b, "\"", 1);
@@ -94,29 +104,30 @@ static void row_json_from_stmt(sqlite3_stmt *st, lp_strbuf *b) {
     lp_strbuf_put(b, ":", 1);
     char num[64];
     switch (type) {
-    case SQLITE_INTEGER:
-      snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, c));
-      lp_strbuf_puts(b, num);
-      break;
-    case SQLITE_FLOAT:
-      lp__fmt_real(sqlite3_column_double(st, c), num, sizeof num);
-      if (!isfinite(sqlite3_column_double(st, c))) sb_json_string(b, num, strlen(num));
-      else lp_strbuf_puts(b, num);
-      break;
-    case SQLITE_TEXT:
-      sb_json_string(b, (const char *)sqlite3_column_text(st, c), (size_t)sqlite3_column_bytes(st, c));
-      break;
-    default: {
-      const uint8_t *p = sqlite3_column_blob(st, c);
-      size_t len = (size_t)sqlite3_column_bytes(st, c);
-      lp_strbuf_puts(b, "{\"blob\":\"");
-      char h[3];
-      for (size_t i = 0; i < len; i++) {
-        snprintf(h, sizeof h, "%02x", p[i]);
-        lp_strbuf_put(b, h, 2);
+      case SQLITE_INTEGER:
+        snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, c));
+        lp_strbuf_puts(b, num);
+        break;
+      case SQLITE_FLOAT:
+        lp__fmt_real(sqlite3_column_double(st, c), num, sizeof num);
+        if (!isfinite(sqlite3_column_double(st, c))) sb_json_string(b, num, strlen(num));
+        else
+          lp_strbuf_puts(b, num);
+        break;
+      case SQLITE_TEXT:
+        sb_json_string(b, (const char *)sqlite3_column_text(st, c), (size_t)sqlite3_column_bytes(st, c));
+        break;
+      default: {
+        const uint8_t *p = sqlite3_column_blob(st, c);
+        size_t len = (size_t)sqlite3_column_bytes(st, c);
+        lp_strbuf_puts(b, "{\"blob\":\"");
+        char h[3];
+        for (size_t i = 0; i < len; i++) {
+          snprintf(h, sizeof h, "%02x", p[i]);
+          lp_strbuf_put(b, h, 2);
+        }
+        lp_strbuf_puts(b, "\"}");
       }
-      lp_strbuf_puts(b, "\"}");
-    }
     }
   }
   lp_strbuf_put(b, "}", 1);
@@ -124,8 +135,7 @@ static void row_json_from_stmt(sqlite3_stmt *st, lp_strbuf *b) {
 
 lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, lp_error *err) {
   *out = NULL;
-  if (!lp__is_audited(table))
-    return lp_error_set(err, LP_EINVAL, "internal: table '%s' is not audited", table);
+  if (!lp__is_audited(table)) return lp_error_set(err, LP_EINVAL, "internal: table '%s' is not audited", table);
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" WHERE id=?", table);
   sqlite3_stmt *st;
@@ -149,9 +159,7 @@ lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, l
 
 /* ---- the chain ---- */
 
-static void h_bytes(crypto_generichash_state *h, const void *p, size_t n) {
-  crypto_generichash_update(h, p, n);
-}
+static void h_bytes(crypto_generichash_state *h, const void *p, size_t n) { crypto_generichash_update(h, p, n); }
 static void h_int(crypto_generichash_state *h, long long v) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((unsigned long long)v >> (8 * i));
@@ -167,9 +175,9 @@ static void h_text(crypto_generichash_state *h, const char *s) {
   h_bytes(h, s, n);
 }
 
-static void entry_hash(long id, const uint8_t prev[32], const char *at, const char *user,
-                       const char *action, const char *tbl, long row, const char *patient,
-                       const char *old, const char *new_, const char *reason, uint8_t out[32]) {
+static void entry_hash(long id, const uint8_t prev[32], const char *at, const char *user, const char *action,
+                       const char *tbl, long row, const char *patient, const char *old, const char *new_,
+                       const char *reason, uint8_t out[32]) {
   static const char domain[] = "leopards audit entry v1";
   crypto_generichash_state h;
   crypto_generichash_init(&h, NULL, 0, 32);
@@ -188,15 +196,15 @@ static void entry_hash(long id, const uint8_t prev[32], const char *at, const ch
   crypto_generichash_final(&h, out, 32);
 }
 
-lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const char *action,
-                           const char *old, const char *new_, const char *patient,
-                           const char *user, const char *reason, lp_error *err) {
+lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const char *action, const char *old,
+                           const char *new_, const char *patient, const char *user, const char *reason, lp_error *err) {
   sqlite3_stmt *st;
   uint8_t prev[32] = {0}, hash[32], mac[32];
   long id = 1;
   bool has_mac = t->schema_version >= 3, prev_keyed = false;
-  if (lp__prepare(t, has_mac ? "SELECT id, hash, mac IS NOT NULL FROM audit ORDER BY id DESC LIMIT 1"
-                             : "SELECT id, hash, 0 FROM audit ORDER BY id DESC LIMIT 1",
+  if (lp__prepare(t,
+                  has_mac ? "SELECT id, hash, mac IS NOT NULL FROM audit ORDER BY id DESC LIMIT 1"
+                          : "SELECT id, hash, 0 FROM audit ORDER BY id DESC LIMIT 1",
                   &st, err))
     return LP_EDB;
   int rc = sqlite3_step(st);
@@ -257,9 +265,8 @@ static char *json_patient(const char *json) {
   return p;
 }
 
-lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *old,
-                        const char *patient, const char *user, const char *reason,
-                        lp_error *err) {
+lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *old, const char *patient,
+                        const char *user, const char *reason, lp_error *err) {
   char *new_ = NULL;
   lp_status s = lp__row_json(t, table, rowid, &new_, err);
   if (s) return s;
@@ -279,10 +286,9 @@ lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *
 
 /* ---- verification ---- */
 
-static void add_problem(lp_audit_report *r, long entry, const char *table, long row,
-                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void add_problem(lp_audit_report *r, long entry, const char *table, long row,
-                        const char *fmt, ...) {
+static void add_problem(lp_audit_report *r, long entry, const char *table, long row, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void add_problem(lp_audit_report *r, long entry, const char *table, long row, const char *fmt, ...) {
   if (r->nproblems == sizeof r->problems / sizeof r->problems[0]) {
     r->more++;
     return;
@@ -358,7 +364,8 @@ static lp_status read_checkpoints(const char *path, mark **out, size_t *n, lp_er
     m->entry = entry;
     m->line = line;
     snprintf(m->at, sizeof m->at, "%s", at);
-    if (!lp__unhex(hex, m->hash, 32)) s = lp_error_at(err, LP_EPARSE, path, line, NULL, "the hash is not 64 hex digits");
+    if (!lp__unhex(hex, m->hash, 32))
+      s = lp_error_at(err, LP_EPARSE, path, line, NULL, "the hash is not 64 hex digits");
   }
   fclose(f);
   if (s) {
@@ -404,8 +411,7 @@ static void check_marks(chain_ctx *x, long id, const uint8_t head[32], lp_audit_
 }
 
 /* Problems of one entry's MAC: absent in a keyed trail, or not valid under the key. */
-static void check_mac(const lp_audit_check *c, sqlite3_stmt *st, long id, const uint8_t h[32],
-                      lp_audit_report *r) {
+static void check_mac(const lp_audit_check *c, sqlite3_stmt *st, long id, const uint8_t h[32], lp_audit_report *r) {
   const char *tbl = col_text(st, 4), *action = col_text(st, 3);
   int macn = sqlite3_column_bytes(st, 12);
   bool has = sqlite3_column_type(st, 12) != SQLITE_NULL;
@@ -462,8 +468,8 @@ static lp_status verify_chain(lp_trial *t, bool has_mac, chain_ctx *x, lp_audit_
                   "or reordered before it, or its link was edited",
                   id, id - 1);
     entry_hash(id, phn == 32 ? ph : prev, col_text(st, 1), col_text(st, 2), action, tbl,
-               (long)sqlite3_column_int64(st, 5), col_text(st, 6), col_text(st, 7),
-               col_text(st, 8), col_text(st, 9), h);
+               (long)sqlite3_column_int64(st, 5), col_text(st, 6), col_text(st, 7), col_text(st, 8), col_text(st, 9),
+               h);
     const void *sh = sqlite3_column_blob(st, 11);
     int shn = sqlite3_column_bytes(st, 11);
     if (shn != 32 || memcmp(sh, h, 32))
@@ -478,7 +484,8 @@ static lp_status verify_chain(lp_trial *t, bool has_mac, chain_ctx *x, lp_audit_
     if (!tbl || !lp__is_audited(tbl))
       add_problem(r, id, tbl, 0, "audit entry %ld names an unknown table '%s'", id, tbl ? tbl : "");
     if (shn == 32) memcpy(prev, sh, 32);
-    else memcpy(prev, h, 32);
+    else
+      memcpy(prev, h, 32);
     check_marks(x, id, prev, r);
     expect = id + 1;
     r->entries++;
@@ -517,8 +524,7 @@ static void first_difference(const char *now, const char *then, char *buf, size_
       json_t *w = json_object_get(b, key);
       if (!w || !json_equal(v, w)) {
         char *x = json_dumps(v, JSON_ENCODE_ANY), *y = w ? json_dumps(w, JSON_ENCODE_ANY) : NULL;
-        snprintf(buf, n, "field %s is %.80s but the audit trail says %.80s", key, x ? x : "?",
-                 y ? y : "(absent)");
+        snprintf(buf, n, "field %s is %.80s but the audit trail says %.80s", key, x ? x : "?", y ? y : "(absent)");
         free(x);
         free(y);
         break;
@@ -606,13 +612,13 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
     }
     if (deleted) {
       add_problem(r, c.entry, table, rid,
-                  "%s row %ld exists but audit entry %ld deleted it: it was put back outside leopards",
-                  table, rid, c.entry);
+                  "%s row %ld exists but audit entry %ld deleted it: it was put back outside leopards", table, rid,
+                  c.entry);
     } else if (!c.new_ || strcmp(b.p ? b.p : "", c.new_)) {
       char diff[300];
       first_difference(b.p ? b.p : "{}", c.new_ ? c.new_ : "{}", diff, sizeof diff);
-      add_problem(r, c.entry, table, rid, "%s row %ld was changed outside leopards: %s (entry %ld)", table,
-                  rid, diff, c.entry);
+      add_problem(r, c.entry, table, rid, "%s row %ld was changed outside leopards: %s (entry %ld)", table, rid, diff,
+                  c.entry);
     }
     rr = sqlite3_step(rows);
     ra = latest_next(&c);
@@ -621,8 +627,7 @@ static lp_status verify_table(lp_trial *t, const char *table, lp_audit_report *r
   free(c.new_);
   lp__finalize(t, rows);
   lp__finalize(t, c.st);
-  if (!s && (rr != SQLITE_DONE || ra != SQLITE_DONE))
-    s = lp__db_fail(t, err, "checking rows against the audit trail");
+  if (!s && (rr != SQLITE_DONE || ra != SQLITE_DONE)) s = lp__db_fail(t, err, "checking rows against the audit trail");
   return s;
 }
 
@@ -639,7 +644,8 @@ static lp_status check_key_belongs(lp_trial *t, const lp_audit_key *k, lp_audit_
   if (f2 && lp__unhex(id, tid, LP__ID_BYTES) && !lp__audit_key_for_trial(k, tid))
     add_problem(r, 0, "meta", 0, "the audit key given belongs to another trial");
   else if (!f1)
-    add_problem(r, 0, "meta", 0, "the trial records no audit key (setting audit_key is missing): it was "
+    add_problem(r, 0, "meta", 0,
+                "the trial records no audit key (setting audit_key is missing): it was "
                 "never keyed, or the setting was removed");
   else if (strcmp(rec, mine))
     add_problem(r, 0, "meta", 0, "the audit key given is not the one recorded in the trial (setting audit_key)");
@@ -691,8 +697,8 @@ lp_status lp__audit_verify_tx(lp_trial *t, const lp_audit_check *c, lp_audit_rep
       break;
     if (first)
       add_problem(out, first, lp__audited_tables[i], 0,
-                  "table %s is missing, but audit entry %ld and later ones record its rows",
-                  lp__audited_tables[i], first);
+                  "table %s is missing, but audit entry %ld and later ones record its rows", lp__audited_tables[i],
+                  first);
   }
 done:
   free(x.marks);
@@ -708,8 +714,7 @@ lp_status lp_audit_verify_with(lp_trial *t, const lp_audit_check *c, lp_audit_re
   return s;
 }
 
-lp_status lp_audit_verify(lp_trial *t, long anchor_entry, const char *anchor_hex,
-                          lp_audit_report *out, lp_error *err) {
+lp_status lp_audit_verify(lp_trial *t, long anchor_entry, const char *anchor_hex, lp_audit_report *out, lp_error *err) {
   lp_audit_check c = {.anchor_entry = anchor_entry, .anchor_hex = anchor_hex};
   return lp_audit_verify_with(t, &c, out, err);
 }
@@ -723,8 +728,8 @@ lp_status lp_audit_checkpoint_take(lp_trial *t, lp_audit_checkpoint *out, lp_err
   lp_audit_check c = {.key = t->audit_key};
   lp_status s = lp_audit_verify_with(t, &c, r, err);
   if (!s && r->nproblems)
-    s = lp_error_set(err, LP_EINTEGRITY, "%s: the audit trail does not verify, so no checkpoint is taken: %s",
-                     t->path, r->problems[0].message);
+    s = lp_error_set(err, LP_EINTEGRITY, "%s: the audit trail does not verify, so no checkpoint is taken: %s", t->path,
+                     r->problems[0].message);
   if (!s) {
     out->entry = r->entries;
     snprintf(out->hash, sizeof out->hash, "%s", r->head);
@@ -766,8 +771,7 @@ lp_status lp_audit_checkpoint_append(const lp_audit_checkpoint *c, const char *p
   return LP_OK;
 }
 
-lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *ctx,
-                       lp_error *err) {
+lp_status lp_audit_log(lp_trial *t, const char *patient, lp_audit_fn fn, void *ctx, lp_error *err) {
   sqlite3_stmt *st;
   const char *sql = patient ? "SELECT id, at, user, action, tbl, row_id, patient, old, new, reason,"
                               " hash FROM audit WHERE patient=? ORDER BY id"

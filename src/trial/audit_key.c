@@ -118,8 +118,8 @@ lp_status lp_audit_key_install(lp_trial *t, const char *path, const char *user, 
   }
   /* A locked trial may still gain its key (at its upgrade): the key's setting is no
    * trial data, and its entry keys the trail that follows. */
-  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0,
-                          "install the audit key", err)))
+  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0, "install the audit key",
+                          err)))
     goto fail;
   if ((s = write_key_file(k, path, err))) goto fail;
   file_made = true;
@@ -185,9 +185,12 @@ lp_status lp_audit_key_load(lp_trial *t, const char *path, lp_audit_key **out, l
     line++;
     if (l[0] == '#' || !l[0]) continue;
     if (!strcmp(l, AUDIT_KEY_MAGIC)) magic = true;
-    else if (!strncmp(l, "trial ", 6)) have_id = lp__unhex(l + 6, k->trial_id, LP__ID_BYTES);
-    else if (!strncmp(l, "secret ", 7)) have_secret = lp__unhex(l + 7, k->secret, LP__SECRET_BYTES);
-    else s = lp_error_at(err, LP_EPARSE, path, line, NULL, "unexpected line in the audit key file");
+    else if (!strncmp(l, "trial ", 6))
+      have_id = lp__unhex(l + 6, k->trial_id, LP__ID_BYTES);
+    else if (!strncmp(l, "secret ", 7))
+      have_secret = lp__unhex(l + 7, k->secret, LP__SECRET_BYTES);
+    else
+      s = lp_error_at(err, LP_EPARSE, path, line, NULL, "unexpected line in the audit key file");
   }
   sodium_memzero(text, sizeof text);
   if (!s && (!magic || !have_id || !have_secret))

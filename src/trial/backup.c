@@ -68,7 +68,8 @@ static lp_status copy_to_new(lp_trial *src, const char *out, lp_error *err) {
   if (!s) s = sync_path(tmp, false, err);
   if (!s && link(tmp, out) != 0) {
     if (errno == EEXIST) s = lp_error_set(err, LP_ESTATE, "%s already exists: a copy never overwrites a file", out);
-    else s = lp_error_set(err, LP_EIO, "%s: %s", out, strerror(errno));
+    else
+      s = lp_error_set(err, LP_EIO, "%s: %s", out, strerror(errno));
   }
   lp_trial_remove_files(tmp);
   folder_of(out, dir, sizeof dir);
@@ -142,7 +143,8 @@ static lp_status replace_live(lp_trial *src, const char *db, lp_restore_info *in
   int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0 && errno == ELOOP) {
     sqlite3_close(dst);
-    return lp_error_set(err, LP_EDENIED, "%s is a symbolic link; the lock file beside a trial must be a plain file", lock);
+    return lp_error_set(err, LP_EDENIED, "%s is a symbolic link; the lock file beside a trial must be a plain file",
+                        lock);
   }
   if (fd >= 0)
     while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {

@@ -19,11 +19,11 @@
 const char *lp__record_describe(const char *table, const char *col, char *buf, size_t n);
 
 /* Tables in the order an import loads them (parents before children). */
-static const char *const export_tables[] = {"meta",           "sites",          "users",    "screening", "slots",
-                                            "randomisations", "unblindings",    "patients", "daily",     "infusions",
-                                            "outcomes",       "adverse_events", "accounts", "sessions",  "refusals",
-                                            "disclosures",    "consents",
-                                            "queries", "verifications", "site_pis", "signatures", "audit"};
+static const char *const export_tables[] = {
+    "meta",          "sites",    "users",      "screening",   "slots",    "randomisations",
+    "unblindings",   "patients", "daily",      "infusions",   "outcomes", "adverse_events",
+    "accounts",      "sessions", "refusals",   "disclosures", "consents", "queries",
+    "verifications", "site_pis", "signatures", "audit"};
 #define N_EXPORT (sizeof export_tables / sizeof export_tables[0])
 
 /* Descriptions of the non-clinical columns (clinical ones come from record.c). */
@@ -136,19 +136,22 @@ static void put_text(FILE *f, const char *s, size_t n) {
 static void put_value(FILE *f, sqlite3_stmt *st, int c) {
   char num[64];
   switch (sqlite3_column_type(st, c)) {
-  case SQLITE_NULL: break;
-  case SQLITE_INTEGER: fprintf(f, "%lld", (long long)sqlite3_column_int64(st, c)); break;
-  case SQLITE_FLOAT:
-    lp__fmt_real(sqlite3_column_double(st, c), num, sizeof num);
-    fputs(num, f);
-    break;
-  case SQLITE_TEXT:
-    put_text(f, (const char *)sqlite3_column_text(st, c), (size_t)sqlite3_column_bytes(st, c));
-    break;
-  default: {
-    const uint8_t *p = sqlite3_column_blob(st, c);
-    for (int i = 0; i < sqlite3_column_bytes(st, c); i++) fprintf(f, "%02x", p[i]);
-  }
+    case SQLITE_NULL:
+      break;
+    case SQLITE_INTEGER:
+      fprintf(f, "%lld", (long long)sqlite3_column_int64(st, c));
+      break;
+    case SQLITE_FLOAT:
+      lp__fmt_real(sqlite3_column_double(st, c), num, sizeof num);
+      fputs(num, f);
+      break;
+    case SQLITE_TEXT:
+      put_text(f, (const char *)sqlite3_column_text(st, c), (size_t)sqlite3_column_bytes(st, c));
+      break;
+    default: {
+      const uint8_t *p = sqlite3_column_blob(st, c);
+      for (int i = 0; i < sqlite3_column_bytes(st, c); i++) fprintf(f, "%02x", p[i]);
+    }
   }
 }
 
@@ -188,8 +191,7 @@ static lp_status table_exists(lp_trial *t, const char *table, bool *yes, lp_erro
   return LP_OK;
 }
 
-static lp_status export_table(lp_trial *t, const char *dir, const char *table, long *rows,
-                              lp_error *err) {
+static lp_status export_table(lp_trial *t, const char *dir, const char *table, long *rows, lp_error *err) {
   char sql[128];
   snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY id", table);
   sqlite3_stmt *st;
@@ -277,8 +279,9 @@ static lp_status export_into(lp_trial *t, const char *dir, const lp_trial_key *k
   if (!s && !(s = out_open(&o, dir, "manifest.csv", 0644, err))) {
     char id[2 * LP__ID_BYTES + 1];
     lp__hex(t->trial_id, LP__ID_BYTES, id);
-    fprintf(o.f, "name,value\n\"format\",\"leopards-trial-export\"\n\"format_version\",1\n"
-                 "\"schema_version\",%d\n\"trial_id\",\"%s\"\n",
+    fprintf(o.f,
+            "name,value\n\"format\",\"leopards-trial-export\"\n\"format_version\",1\n"
+            "\"schema_version\",%d\n\"trial_id\",\"%s\"\n",
             t->schema_version, id);
     for (size_t i = 0; i < N_EXPORT; i++)
       if (present[i]) fprintf(o.f, "\"rows.%s\",%ld\n", export_tables[i], counts[i]);
@@ -423,7 +426,8 @@ static lp_status next_record(reader *r, cell *c, size_t max, size_t *n, bool *mo
         char ch = r->buf[r->pos++];
         if (ch == '"') {
           if (r->pos < r->len && r->buf[r->pos] == '"') r->pos++;
-          else break;
+          else
+            break;
         }
         if (ch == '\n') r->line++;
         if (k + 2 > cap) {
@@ -438,8 +442,8 @@ static lp_status next_record(reader *r, cell *c, size_t max, size_t *n, bool *mo
         char ch = r->buf[r->pos++];
         if (ch == '"' || ch == '\r') {
           free_cells(c, *n);
-          return lp_error_at(err, LP_EPARSE, r->path, start_line, NULL,
-                             "unexpected %s in an unquoted field", ch == '"' ? "quote" : "carriage return");
+          return lp_error_at(err, LP_EPARSE, r->path, start_line, NULL, "unexpected %s in an unquoted field",
+                             ch == '"' ? "quote" : "carriage return");
         }
         if (k + 2 > cap) {
           char *ns = realloc(x->s, cap *= 2);
@@ -464,8 +468,7 @@ static lp_status next_record(reader *r, cell *c, size_t max, size_t *n, bool *mo
 
 #define MAX_COLS 128
 
-static lp_status import_table(lp_trial *t, const char *dir, const char *table, long expect_rows,
-                              lp_error *err) {
+static lp_status import_table(lp_trial *t, const char *dir, const char *table, long expect_rows, lp_error *err) {
   char path[1200];
   snprintf(path, sizeof path, "%s/%s.csv", dir, table);
   reader r = {path, NULL, 0, 0, 0};
@@ -500,7 +503,8 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
   for (size_t i = 0; same && i < n; i++) same = !c[i].quoted && !strcmp(c[i].s, names[i]);
   if (!same) {
     char want[1024] = "";
-    for (size_t i = 0; i < ncols; i++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? "," : "", names[i]);
+    for (size_t i = 0; i < ncols; i++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? "," : "", names[i]);
     free_cells(c, n);
     s = lp_error_at(err, LP_EDATA, path, 1, NULL, "the header must be exactly: %s", want);
     goto done;
@@ -524,25 +528,31 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
       const char *v = c[i].s;
       char *end;
       if (c[i].quoted) {
-        if (types[i] != 'T') s = lp_error_at(err, LP_EDATA, path, line, names[i], "text where a %s is expected", types[i] == 'B' ? "hex blob" : "number");
-        else sqlite3_bind_text(ins, (int)i + 1, v, -1, SQLITE_TRANSIENT);
+        if (types[i] != 'T')
+          s = lp_error_at(err, LP_EDATA, path, line, names[i], "text where a %s is expected",
+                          types[i] == 'B' ? "hex blob" : "number");
+        else
+          sqlite3_bind_text(ins, (int)i + 1, v, -1, SQLITE_TRANSIENT);
       } else if (!*v) {
         sqlite3_bind_null(ins, (int)i + 1);
       } else if (types[i] == 'I') {
         errno = 0;
         long long x = strtoll(v, &end, 10);
         if (*end || errno) s = lp_error_at(err, LP_EDATA, path, line, names[i], "'%s' is not an integer", v);
-        else sqlite3_bind_int64(ins, (int)i + 1, x);
+        else
+          sqlite3_bind_int64(ins, (int)i + 1, x);
       } else if (types[i] == 'R') {
         double x = strtod(v, &end);
         if (*end) s = lp_error_at(err, LP_EDATA, path, line, names[i], "'%s' is not a number", v);
-        else sqlite3_bind_double(ins, (int)i + 1, x);
+        else
+          sqlite3_bind_double(ins, (int)i + 1, x);
       } else if (types[i] == 'B') {
         size_t bl = strlen(v) / 2;
         uint8_t *b = malloc(bl + 1);
         if (!b || strlen(v) % 2 || !lp__unhex(v, b, bl))
           s = lp_error_at(err, LP_EDATA, path, line, names[i], "not a hex blob");
-        else sqlite3_bind_blob(ins, (int)i + 1, b, (int)bl, SQLITE_TRANSIENT);
+        else
+          sqlite3_bind_blob(ins, (int)i + 1, b, (int)bl, SQLITE_TRANSIENT);
         free(b);
       } else {
         s = lp_error_at(err, LP_EDATA, path, line, names[i], "text must be quoted");
@@ -592,8 +602,8 @@ static lp_status read_manifest(const char *dir, int *version, long *counts, lp_e
   if (s) return s;
   if (!format) return lp_error_at(err, LP_EDATA, path, 0, NULL, "not a leopards trial export");
   if (*version < 1 || *version > LP_TRIAL_SCHEMA_VERSION)
-    return lp_error_at(err, LP_EUNSUPPORTED, path, 0, NULL,
-                       "schema version %d; this leopards reads 1 to %d", *version, LP_TRIAL_SCHEMA_VERSION);
+    return lp_error_at(err, LP_EUNSUPPORTED, path, 0, NULL, "schema version %d; this leopards reads 1 to %d", *version,
+                       LP_TRIAL_SCHEMA_VERSION);
   return LP_OK;
 }
 
@@ -629,7 +639,8 @@ lp_status lp_trial_import(const char *path, const char *dir, lp_error *err) {
   /* An export from before consent was tracked: its patients owe nothing. (A keyed
    * trail takes no entry without its key, which an import does not have: such a trial
    * keeps the old rules, no consent required, until its settings are changed.) */
-  if (version < 6 && !lp_trial_audit_keyed(t) && (s = lp__consent_mark_untracked(t, "import", "imported: recorded before consent was tracked", err)))
+  if (version < 6 && !lp_trial_audit_keyed(t) &&
+      (s = lp__consent_mark_untracked(t, "import", "imported: recorded before consent was tracked", err)))
     goto fail;
   if ((s = lp__commit(t, err))) goto fail;
   lp_trial_close(t);

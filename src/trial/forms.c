@@ -9,35 +9,73 @@
 #include <string.h>
 
 #define N NAN
-#define PAT {"patient", "patient code (as randomised)", LP_FIELD_TEXT, "", 0, 0, N, N, NULL, NULL, \
-             LP_FIELD_REQUIRED | LP_FIELD_KEY, NULL, NULL, 0, NULL}
-#define B(n, d) {n, d, LP_FIELD_BOOL, "", 0, 1, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL}
-#define R(n, lo, hi, u, d) {n, d, LP_FIELD_REAL, u, lo, hi, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL}
-#define RS(n, lo, hi, slo, shi, u, d) {n, d, LP_FIELD_REAL, u, lo, hi, slo, shi, NULL, NULL, 0, NULL, NULL, 0, NULL}
-#define I(n, lo, hi, u, d) {n, d, LP_FIELD_INTEGER, u, lo, hi, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL}
-#define C(n, ch, d, fl) {n, d, LP_FIELD_CHOICE, "", 0, 0, N, N, ch, NULL, fl, NULL, NULL, 0, NULL}
-#define D(n, d, fl) {n, d, LP_FIELD_DATE, "", 0, 0, N, N, NULL, \
-                     "YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC); not in the future", fl, NULL, NULL, 0, NULL}
-#define T(n, d, fl) {n, d, LP_FIELD_TEXT, "", 0, 0, N, N, NULL, NULL, fl, NULL, NULL, 0, NULL}
+#define PAT                                                                               \
+  {                                                                                       \
+    "patient", "patient code (as randomised)", LP_FIELD_TEXT, "", 0, 0, N, N, NULL, NULL, \
+        LP_FIELD_REQUIRED | LP_FIELD_KEY, NULL, NULL, 0, NULL                             \
+  }
+#define B(n, d) \
+  { n, d, LP_FIELD_BOOL, "", 0, 1, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL }
+#define R(n, lo, hi, u, d) \
+  { n, d, LP_FIELD_REAL, u, lo, hi, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL }
+#define RS(n, lo, hi, slo, shi, u, d) \
+  { n, d, LP_FIELD_REAL, u, lo, hi, slo, shi, NULL, NULL, 0, NULL, NULL, 0, NULL }
+#define I(n, lo, hi, u, d) \
+  { n, d, LP_FIELD_INTEGER, u, lo, hi, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL }
+#define C(n, ch, d, fl) \
+  { n, d, LP_FIELD_CHOICE, "", 0, 0, N, N, ch, NULL, fl, NULL, NULL, 0, NULL }
+#define D(n, d, fl)                                                                                                 \
+  {                                                                                                                 \
+    n, d, LP_FIELD_DATE, "", 0, 0, N, N, NULL, "YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC); not in the future", fl, NULL, \
+        NULL, 0, NULL                                                                                               \
+  }
+#define T(n, d, fl) \
+  { n, d, LP_FIELD_TEXT, "", 0, 0, N, N, NULL, NULL, fl, NULL, NULL, 0, NULL }
 
 /* The SOFA inputs, the same on the baseline and the daily form. */
-#define COMMON_PHYSIOLOGY                                                                                  \
-  R("pao2", 20, 700, "mmHg", "PaO2, worst (lowest PaO2/FiO2) of the day"),                                 \
-      {"fio2", "FiO2", LP_FIELD_REAL, "fraction", 0.21, 1.0, N, N, NULL,                                   \
-       "as a fraction 0.21-1.0 (a percentage is refused)", LP_FIELD_FRACTION, NULL, NULL, 0, NULL},        \
-      B("resp_support", "respiratory support (invasive or non-invasive ventilation)"),                     \
-      RS("platelets", 1, 2000, 5, 1000, "10^3/uL", "platelets, lowest"),                                   \
-      {"bilirubin", "bilirubin, highest", LP_FIELD_REAL, "mg/dL", 0.05, 60, N, 30, NULL, NULL, 0,          \
-       "bilirubin_umol_l", "umol/L", 17.1, NULL},                                                          \
-      RS("map", 10, 200, 40, 150, "mmHg", "mean arterial pressure, lowest"),                               \
-      R("dopamine", 0, 50, "ug/kg/min", "dopamine, highest rate given >= 1 h"),                            \
-      R("dobutamine", 0, 50, "ug/kg/min", "dobutamine, highest rate given >= 1 h"),                        \
-      RS("epinephrine", 0, 5, N, 2, "ug/kg/min", "epinephrine, highest rate given >= 1 h"),                \
-      RS("norepinephrine", 0, 10, N, 3, "ug/kg/min", "norepinephrine, highest rate given >= 1 h"),         \
-      R("vasopressin", 0, 1, "units/min", "vasopressin (recorded; not part of SOFA)"),                     \
-      I("gcs", 3, 15, "points", "Glasgow Coma Scale, lowest"),                                             \
-      {"creatinine", "creatinine, highest", LP_FIELD_REAL, "mg/dL", 0.1, 25, N, 10, NULL, NULL, 0,         \
-       "creatinine_umol_l", "umol/L", 88.4, NULL},                                                         \
+#define COMMON_PHYSIOLOGY                                                                          \
+  R("pao2", 20, 700, "mmHg", "PaO2, worst (lowest PaO2/FiO2) of the day"),                         \
+      {"fio2",                                                                                     \
+       "FiO2",                                                                                     \
+       LP_FIELD_REAL,                                                                              \
+       "fraction",                                                                                 \
+       0.21,                                                                                       \
+       1.0,                                                                                        \
+       N,                                                                                          \
+       N,                                                                                          \
+       NULL,                                                                                       \
+       "as a fraction 0.21-1.0 (a percentage is refused)",                                         \
+       LP_FIELD_FRACTION,                                                                          \
+       NULL,                                                                                       \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       NULL},                                                                                      \
+      B("resp_support", "respiratory support (invasive or non-invasive ventilation)"),             \
+      RS("platelets", 1, 2000, 5, 1000, "10^3/uL", "platelets, lowest"),                           \
+      {"bilirubin", "bilirubin, highest", LP_FIELD_REAL, "mg/dL", 0.05, 60, N, 30, NULL, NULL,     \
+       0,           "bilirubin_umol_l",   "umol/L",      17.1,    NULL},                           \
+      RS("map", 10, 200, 40, 150, "mmHg", "mean arterial pressure, lowest"),                       \
+      R("dopamine", 0, 50, "ug/kg/min", "dopamine, highest rate given >= 1 h"),                    \
+      R("dobutamine", 0, 50, "ug/kg/min", "dobutamine, highest rate given >= 1 h"),                \
+      RS("epinephrine", 0, 5, N, 2, "ug/kg/min", "epinephrine, highest rate given >= 1 h"),        \
+      RS("norepinephrine", 0, 10, N, 3, "ug/kg/min", "norepinephrine, highest rate given >= 1 h"), \
+      R("vasopressin", 0, 1, "units/min", "vasopressin (recorded; not part of SOFA)"),             \
+      I("gcs", 3, 15, "points", "Glasgow Coma Scale, lowest"),                                     \
+      {"creatinine",                                                                               \
+       "creatinine, highest",                                                                      \
+       LP_FIELD_REAL,                                                                              \
+       "mg/dL",                                                                                    \
+       0.1,                                                                                        \
+       25,                                                                                         \
+       N,                                                                                          \
+       10,                                                                                         \
+       NULL,                                                                                       \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       "creatinine_umol_l",                                                                        \
+       "umol/L",                                                                                   \
+       88.4,                                                                                       \
+       NULL},                                                                                      \
       R("urine_ml", 0, 20000, "mL/24 h", "urine output over the day")
 
 static const lp_field baseline_fields[] = {
@@ -95,8 +133,8 @@ static const lp_field infusion_fields[] = {
     {"hour", "time since the start of the infusion", LP_FIELD_REAL, "hours", 0, 24, N, N, NULL, NULL,
      LP_FIELD_REQUIRED | LP_FIELD_KEY, NULL, NULL, 0, NULL},
     C("event", "start|increase|decrease|stop|end", "infusion event", LP_FIELD_REQUIRED),
-    {"dose", "dose from this time on (0, 0.05, 0.1 or 0.2)", LP_FIELD_REAL, "ug/kg/min", 0, 0.2, N, N, NULL,
-     NULL, LP_FIELD_REQUIRED, NULL, NULL, 0, NULL},
+    {"dose", "dose from this time on (0, 0.05, 0.1 or 0.2)", LP_FIELD_REAL, "ug/kg/min", 0, 0.2, N, N, NULL, NULL,
+     LP_FIELD_REQUIRED, NULL, NULL, 0, NULL},
     C("reason", "protocol|hypotension|tachycardia|other", "reason for the change", 0),
 };
 
@@ -133,7 +171,8 @@ static const lp_field ae_fields[] = {
 
 /* The eligibility inputs of a screening record (clinical.md, "Eligibility"). Names
  * shared with the other forms are the same (weight_kg, mech_vent). */
-#define SB(n, d) {n, d, LP_FIELD_BOOL, "", 0, 1, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL}
+#define SB(n, d) \
+  { n, d, LP_FIELD_BOOL, "", 0, 1, N, N, NULL, NULL, 0, NULL, NULL, 0, NULL }
 static const lp_field screening_fields[] = {
     I("age", 0, 120, "years", "age in years (inclusion: >= 18)"),
     SB("infection", "suspected or proven infection"),
@@ -141,8 +180,8 @@ static const lp_field screening_fields[] = {
     R("heart_rate", 0, 300, "/min", "heart rate (SIRS: > 90)"),
     R("resp_rate", 0, 80, "/min", "respiratory rate (SIRS: > 20)"),
     R("paco2_kpa", 0.5, 20, "kPa", "PaCO2 (SIRS: < 4.3)"),
-    {"mech_vent", "mechanical ventilation (counts as the respiratory SIRS criterion)", LP_FIELD_BOOL, "", 0,
-     1, N, N, NULL, NULL, 0, NULL, NULL, 0, "ventilated"},
+    {"mech_vent", "mechanical ventilation (counts as the respiratory SIRS criterion)", LP_FIELD_BOOL, "", 0, 1, N, N,
+     NULL, NULL, 0, NULL, NULL, 0, "ventilated"},
     R("wbc", 0, 500, "10^9/L", "white cells (SIRS: > 12 or < 4)"),
     R("vasopressor_hours", 0, 1000, "hours", "hours of vasopressors despite fluid resuscitation (inclusion: >= 4)"),
     R("hours_since_criteria", 0, 1000, "hours", "hours since the inclusion criteria were met (exclusion: > 24)"),
@@ -158,15 +197,15 @@ static const lp_field screening_fields[] = {
     SB("levosimendan_hypersensitivity", "known hypersensitivity to levosimendan (exclusion, 0 or 1)"),
     SB("other_trial", "in another interventional trial (exclusion, 0 or 1)"),
     T("reason_not_enrolled", "why an eligible patient was not enrolled (consent, staff, ...)", 0),
-    {"screened_on", "date of screening (default: now), for a log entered later", LP_FIELD_DATE, "", 0, 0, N, N,
-     NULL, "YYYY-MM-DD", 0, NULL, NULL, 0, NULL},
+    {"screened_on", "date of screening (default: now), for a log entered later", LP_FIELD_DATE, "", 0, 0, N, N, NULL,
+     "YYYY-MM-DD", 0, NULL, NULL, 0, NULL},
 };
 
 /* What of a randomisation every export may show: its time (time zero of every
  * outcome), never the arm, the list position or the pack. */
 static const lp_field randomisation_fields[] = {
-    {"randomized_at", "time of randomisation (UTC); time zero, and day 1 its first 24 hours", LP_FIELD_DATE, "", 0,
-     0, N, N, NULL, NULL, LP_FIELD_REQUIRED, NULL, NULL, 0, NULL},
+    {"randomized_at", "time of randomisation (UTC); time zero, and day 1 its first 24 hours", LP_FIELD_DATE, "", 0, 0,
+     N, N, NULL, NULL, LP_FIELD_REQUIRED, NULL, NULL, 0, NULL},
 };
 
 /* Written informed consent (the paper: from the patient or, when the patient lacks
@@ -188,16 +227,18 @@ static const lp_field consent_fields[] = {
       "given (default); a retrospective consent may be refused, or not obtainable because the patient died or "
       "never regained capacity",
       0),
-    {"consented_at", "date and time of the consent (or of the death, or when the patient was found never to "
-                     "regain capacity)",
-     LP_FIELD_DATE, "", 0, 0, N, N, NULL, "YYYY-MM-DDTHH:MM (UTC); not in the future", LP_FIELD_REQUIRED, NULL, NULL,
-     0, NULL},
+    {"consented_at",
+     "date and time of the consent (or of the death, or when the patient was found never to "
+     "regain capacity)",
+     LP_FIELD_DATE, "", 0, 0, N, N, NULL, "YYYY-MM-DDTHH:MM (UTC); not in the future", LP_FIELD_REQUIRED, NULL, NULL, 0,
+     NULL},
     T("taken_by", "who took the consent (name of the member of staff)", 0),
     T("form_version", "version of the consent form signed (e.g. 3.1)", 0),
     T("notes", "free-text notes", 0),
 };
 
-#define FORM(id, name, label, table, rep, arr) {id, name, label, table, rep, arr, sizeof arr / sizeof arr[0]}
+#define FORM(id, name, label, table, rep, arr) \
+  { id, name, label, table, rep, arr, sizeof arr / sizeof arr[0] }
 static const lp_form forms[LP_FORM_COUNT] = {
     FORM(LP_FORM_BASELINE, "baseline", "Baseline", "patients", false, baseline_fields),
     FORM(LP_FORM_DAILY, "daily", "Daily ICU record", "daily", true, daily_fields),
@@ -242,12 +283,18 @@ const lp_field *lp_form_resolve(const lp_form *f, const char *input, bool *alt, 
 
 const char *lp_field_type_name(lp_field_type t) {
   switch (t) {
-  case LP_FIELD_INTEGER: return "integer";
-  case LP_FIELD_REAL: return "number";
-  case LP_FIELD_BOOL: return "0/1";
-  case LP_FIELD_DATE: return "date";
-  case LP_FIELD_CHOICE: return "choice";
-  default: return "text";
+    case LP_FIELD_INTEGER:
+      return "integer";
+    case LP_FIELD_REAL:
+      return "number";
+    case LP_FIELD_BOOL:
+      return "0/1";
+    case LP_FIELD_DATE:
+      return "date";
+    case LP_FIELD_CHOICE:
+      return "choice";
+    default:
+      return "text";
   }
 }
 

@@ -27,10 +27,13 @@ static lp_status check_folder(const char *path, lp_error *err) {
   snprintf(copy, sizeof copy, "%s", path);
   const char *dir = dirname(copy);
   struct stat sb;
-  if (stat(dir, &sb) != 0) return lp_error_set(err, LP_EIO, "%s: cannot look at the folder %s: %s", path, dir, strerror(errno));
+  if (stat(dir, &sb) != 0)
+    return lp_error_set(err, LP_EIO, "%s: cannot look at the folder %s: %s", path, dir, strerror(errno));
   uid_t me = geteuid();
   if (sb.st_uid != me && sb.st_uid != 0)
-    return lp_error_set(err, LP_EDENIED, "%s is in a folder owned by another user (%s, uid %u); refusing to use it: keep the key in a folder of your own",
+    return lp_error_set(err, LP_EDENIED,
+                        "%s is in a folder owned by another user (%s, uid %u); refusing to use it: keep the key in a "
+                        "folder of your own",
                         path, dir, (unsigned)sb.st_uid);
   bool group_is_me = false;
   if (sb.st_mode & S_IWGRP) {
@@ -74,7 +77,8 @@ lp_status lp__write_secret_file(const char *path, const char *text, size_t len, 
                                 const char *file_what, lp_error *err) {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) return lp_error_set(err, LP_ESTATE, "%s already exists: %s is never overwritten", path, a_what);
+    if (errno == EEXIST)
+      return lp_error_set(err, LP_ESTATE, "%s already exists: %s is never overwritten", path, a_what);
     return lp_error_set(err, LP_EIO, "%s: cannot create the %s: %s", path, file_what, strerror(errno));
   }
   if (fchmod(fd, 0600) != 0) {
@@ -98,7 +102,8 @@ static lp_status create_key(lp_trial *t, const char *path, const uint8_t *secret
   lp_trial_key *k = key_alloc();
   if (!k) return lp_error_set(err, LP_ENOMEM, "out of memory for the key");
   if (secret) memcpy(k->secret, secret, sizeof k->secret);
-  else randombytes_buf(k->secret, sizeof k->secret);
+  else
+    randombytes_buf(k->secret, sizeof k->secret);
   memcpy(k->trial_id, t->trial_id, LP__ID_BYTES);
   lp_status s = derive(k, err);
   if (s) {
@@ -273,8 +278,8 @@ static size_t slot_ad(const lp_trial_key *k, long site_id, long seq, long pack, 
   return n;
 }
 
-lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack, int arm,
-                       uint8_t nonce[24], uint8_t sealed[17]) {
+lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack, int arm, uint8_t nonce[24],
+                       uint8_t sealed[17]) {
   uint8_t ad[64], m = (uint8_t)arm;
   size_t adn = slot_ad(k, site_id, seq, pack, ad);
   unsigned long long clen;
@@ -283,15 +288,13 @@ lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack,
   return clen == 17 ? LP_OK : LP_EUNSUPPORTED;
 }
 
-lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack,
-                       const uint8_t *nonce, size_t nlen, const uint8_t *sealed, size_t slen,
-                       int *arm, lp_error *err) {
+lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack, const uint8_t *nonce, size_t nlen,
+                       const uint8_t *sealed, size_t slen, int *arm, lp_error *err) {
   uint8_t ad[64], m = 0xff;
   unsigned long long mlen = 0;
   size_t adn = slot_ad(k, site_id, seq, pack, ad);
   if (nlen != 24 || slen != 17 ||
-      crypto_aead_xchacha20poly1305_ietf_decrypt(&m, &mlen, NULL, sealed, slen, ad, adn, nonce,
-                                                 k->seal) != 0 ||
+      crypto_aead_xchacha20poly1305_ietf_decrypt(&m, &mlen, NULL, sealed, slen, ad, adn, nonce, k->seal) != 0 ||
       mlen != 1 || m > 1)
     return lp_error_set(err, LP_EINTEGRITY,
                         "the sealed arm of slot %ld of site number %ld (pack %ld) does not open with "
@@ -302,29 +305,25 @@ lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack,
 }
 
 #define SETTING_LEN 64
-lp_status lp__seal_text(const lp_trial_key *k, const char *what, const char *text, char *hex,
-                        size_t n, lp_error *err) {
+lp_status lp__seal_text(const lp_trial_key *k, const char *what, const char *text, char *hex, size_t n, lp_error *err) {
   uint8_t m[SETTING_LEN] = {0}, c[24 + SETTING_LEN + 16];
   size_t len = strlen(text);
-  if (len >= SETTING_LEN || n < 2 * sizeof c + 1)
-    return lp_error_set(err, LP_EINVAL, "setting too long to seal");
+  if (len >= SETTING_LEN || n < 2 * sizeof c + 1) return lp_error_set(err, LP_EINVAL, "setting too long to seal");
   memcpy(m, text, len);
   randombytes_buf(c, 24);
   unsigned long long clen;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(c + 24, &clen, m, SETTING_LEN, (const uint8_t *)what,
-                                             strlen(what), NULL, c, k->seal);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(c + 24, &clen, m, SETTING_LEN, (const uint8_t *)what, strlen(what), NULL,
+                                             c, k->seal);
   lp__hex(c, sizeof c, hex);
   return LP_OK;
 }
 
-lp_status lp__open_text(const lp_trial_key *k, const char *what, const char *hex, char *text,
-                        size_t n, lp_error *err) {
+lp_status lp__open_text(const lp_trial_key *k, const char *what, const char *hex, char *text, size_t n, lp_error *err) {
   uint8_t m[SETTING_LEN + 1], c[24 + SETTING_LEN + 16];
   unsigned long long mlen;
   if (!lp__unhex(hex, c, sizeof c) ||
-      crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, c + 24, sizeof c - 24,
-                                                 (const uint8_t *)what, strlen(what), c,
-                                                 k->seal) != 0)
+      crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, c + 24, sizeof c - 24, (const uint8_t *)what,
+                                                 strlen(what), c, k->seal) != 0)
     return lp_error_set(err, LP_EINTEGRITY, "the sealed setting '%s' does not open with this key", what);
   m[SETTING_LEN] = '\0';
   snprintf(text, n, "%s", (const char *)m);

@@ -15,7 +15,7 @@
 
 void lp_list_options_default(lp_list_options *o) {
   memset(o, 0, sizeof *o);
-  o->nsizes = 0; /* as stored, or 4,6 for a new list */
+  o->nsizes = 0;   /* as stored, or 4,6 for a new list */
   o->per_site = 0; /* as stored, or 40 for a new list */
 }
 
@@ -44,8 +44,8 @@ static uint32_t ks_u32(keystream *ks) {
     crypto_stream_chacha20_xor_ic(ks->buf, zero, 64, ks->nonce, ks->ic++, ks->key);
     ks->pos = 0;
   }
-  uint32_t v = (uint32_t)ks->buf[ks->pos] | (uint32_t)ks->buf[ks->pos + 1] << 8 |
-               (uint32_t)ks->buf[ks->pos + 2] << 16 | (uint32_t)ks->buf[ks->pos + 3] << 24;
+  uint32_t v = (uint32_t)ks->buf[ks->pos] | (uint32_t)ks->buf[ks->pos + 1] << 8 | (uint32_t)ks->buf[ks->pos + 2] << 16 |
+               (uint32_t)ks->buf[ks->pos + 3] << 24;
   ks->pos += 4;
   return v;
 }
@@ -64,8 +64,7 @@ static lp_status check_sizes(const int *sizes, size_t nsizes, lp_error *err) {
     return lp_error_set(err, LP_EINVAL, "give 1 to %d block sizes", LP_LIST_MAX_SIZES);
   for (size_t i = 0; i < nsizes; i++) {
     if (sizes[i] < 2 || sizes[i] > 64 || sizes[i] % 2)
-      return lp_error_set(err, LP_EINVAL,
-                          "block size %d: 1:1 blocks need an even size from 2 to 64", sizes[i]);
+      return lp_error_set(err, LP_EINVAL, "block size %d: 1:1 blocks need an even size from 2 to 64", sizes[i]);
     for (size_t j = 0; j < i; j++)
       if (sizes[j] == sizes[i]) return lp_error_set(err, LP_EINVAL, "block size %d given twice", sizes[i]);
   }
@@ -73,8 +72,7 @@ static lp_status check_sizes(const int *sizes, size_t nsizes, lp_error *err) {
 }
 
 /* Block j of a site: its size and arms (half 0, half 1, Fisher-Yates shuffled). */
-static int gen_block(const uint8_t site_key[32], uint64_t j, const int *sizes, size_t nsizes,
-                     uint8_t *arms) {
+static int gen_block(const uint8_t site_key[32], uint64_t j, const int *sizes, size_t nsizes, uint8_t *arms) {
   keystream ks;
   ks_start(&ks, site_key, j);
   int size = sizes[ks_below(&ks, (uint32_t)nsizes)];
@@ -89,9 +87,8 @@ static int gen_block(const uint8_t site_key[32], uint64_t j, const int *sizes, s
   return size;
 }
 
-lp_status lp_list_stream(const uint8_t secret[32], long site_index, const int *sizes,
-                         size_t nsizes, size_t n, uint8_t *arms, uint8_t *block_of,
-                         lp_error *err) {
+lp_status lp_list_stream(const uint8_t secret[32], long site_index, const int *sizes, size_t nsizes, size_t n,
+                         uint8_t *arms, uint8_t *block_of, lp_error *err) {
   lp_status s = check_sizes(sizes, nsizes, err);
   if (s) return s;
   if (site_index < 0) return lp_error_set(err, LP_EINVAL, "site index must be >= 0");
@@ -115,7 +112,8 @@ double lp_list_expected_guesses(const uint8_t *arms, size_t n) {
   double correct = 0;
   for (size_t i = 0; i < n; i++) {
     if (diff == 0) correct += 0.5;
-    else if ((diff < 0) == (arms[i] == 0)) correct += 1; /* guess the arm that is behind */
+    else if ((diff < 0) == (arms[i] == 0))
+      correct += 1; /* guess the arm that is behind */
     diff += arms[i] == 0 ? 1 : -1;
   }
   return correct;
@@ -147,8 +145,8 @@ double lp_list_design_guess_rate(const int *sizes, size_t nsizes) {
 
 /* ---- sealed configuration ---- */
 
-lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t *nsizes,
-                          long *per_site, bool *found, lp_error *err) {
+lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t *nsizes, long *per_site, bool *found,
+                          lp_error *err) {
   char hex[512], text[80];
   lp_status s = lp__meta_get(t, "list_config", hex, sizeof hex, found, err);
   if (s || !*found) return s;
@@ -177,8 +175,8 @@ static lp_status count_site(lp_trial *t, long site_id, long *slots, long *used, 
 }
 
 /* Arms of a site's materialised slots (seq 1..n) opened with the key. */
-static lp_status open_site_slots(lp_trial *t, const lp_trial_key *k, long site_id, long n,
-                                 uint8_t *arms, lp_error *err) {
+static lp_status open_site_slots(lp_trial *t, const lp_trial_key *k, long site_id, long n, uint8_t *arms,
+                                 lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t, "SELECT seq, pack, nonce, sealed FROM slots WHERE site_id=? ORDER BY seq", &st, err))
     return LP_EDB;
@@ -197,9 +195,8 @@ static lp_status open_site_slots(lp_trial *t, const lp_trial_key *k, long site_i
       arms[i++] = LP__NO_ARM;
       continue;
     }
-    s = lp__open_arm(k, site_id, seq, pack, sqlite3_column_blob(st, 2),
-                     (size_t)sqlite3_column_bytes(st, 2), sqlite3_column_blob(st, 3),
-                     (size_t)sqlite3_column_bytes(st, 3), &arm, err);
+    s = lp__open_arm(k, site_id, seq, pack, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                     sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), &arm, err);
     if (!s) arms[i++] = (uint8_t)arm;
   }
   lp__finalize(t, st);
@@ -207,9 +204,8 @@ static lp_status open_site_slots(lp_trial *t, const lp_trial_key *k, long site_i
   return s;
 }
 
-lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
-                               long free_target, const char *user, long *added, long *checked,
-                               lp_error *err) {
+lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id, long free_target, const char *user,
+                               long *added, long *checked, lp_error *err) {
   int sizes[LP_LIST_MAX_SIZES];
   size_t nsizes;
   long per_site, slots, used;
@@ -235,15 +231,13 @@ lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
   if (!s) s = open_site_slots(t, k, site_id, slots, have, err);
   for (long i = 0; !s && i < slots; i++) {
     if (have[i] != LP__NO_ARM && have[i] != want[i])
-      s = lp_error_set(err, LP_EINTEGRITY,
-                       "slot %ld of site %ld does not agree with the list this key defines", i + 1, site_id);
+      s = lp_error_set(err, LP_EINTEGRITY, "slot %ld of site %ld does not agree with the list this key defines", i + 1,
+                       site_id);
   }
   for (long i = 0; !s && checked && i < slots; i++) *checked += have[i] != LP__NO_ARM;
   sqlite3_stmt *gid = NULL, *ins = NULL;
   if (!s) s = lp__prepare(t, "SELECT coalesce(max(id), 0) FROM slots", &gid, err);
-  if (!s)
-    s = lp__prepare(t, "INSERT INTO slots(id, site_id, seq, pack, nonce, sealed) VALUES(?,?,?,?,?,?)",
-                    &ins, err);
+  if (!s) s = lp__prepare(t, "INSERT INTO slots(id, site_id, seq, pack, nonce, sealed) VALUES(?,?,?,?,?,?)", &ins, err);
   for (long seq = slots + 1; !s && seq <= target; seq++) {
     sqlite3_reset(gid);
     if (sqlite3_step(gid) != SQLITE_ROW) {
@@ -290,12 +284,11 @@ static lp_status check_options(const lp_list_options *o, lp_error *err) {
 }
 
 /* The work of list generation inside the caller's write transaction. */
-static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_options *o,
-                             const char *user, lp_list_summary *out, lp_error *err) {
+static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_options *o, const char *user,
+                             lp_list_summary *out, lp_error *err) {
   lp_status s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  if ((s = lp__user_may(t, user, LP_DO_LIST, 0, "generate the randomisation list", err)))
-    goto fail;
+  if ((s = lp__user_may(t, user, LP_DO_LIST, 0, "generate the randomisation list", err))) goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
   char check[65], stored[80];
   bool found;
@@ -354,8 +347,7 @@ static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_o
   for (size_t i = 0; i < nids; i++) {
     if (only && ids[i] != only) continue;
     long added = 0;
-    if ((s = lp__list_extend_site(t, k, ids[i], per_site, user, &added, &out->slots_checked, err)))
-      goto fail;
+    if ((s = lp__list_extend_site(t, k, ids[i], per_site, user, &added, &out->slots_checked, err))) goto fail;
     out->sites++;
     out->slots_added += added;
   }
@@ -366,8 +358,8 @@ fail:
   return s;
 }
 
-lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o,
-                           const char *user, lp_list_summary *out, lp_error *err) {
+lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_options *o, const char *user,
+                           lp_list_summary *out, lp_error *err) {
   lp_status s;
   memset(out, 0, sizeof *out);
   if ((s = check_options(o, err)) || (s = lp__begin(t, err))) return s;
@@ -382,8 +374,8 @@ lp_status lp_list_generate(lp_trial *t, const lp_trial_key *k, const lp_list_opt
  * file created here is removed, if the generation fails, before the lock is given up:
  * no other run can have loaded it, so no slot can be sealed with a key that is then
  * deleted. (A file that existed is never removed.) */
-lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_list_options *o,
-                                   const char *user, lp_list_summary *out, bool *created, lp_error *err) {
+lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_list_options *o, const char *user,
+                                   lp_list_summary *out, bool *created, lp_error *err) {
   lp_status s;
   lp_trial_key *k = NULL;
   struct stat sb;
@@ -391,8 +383,10 @@ lp_status lp_list_generate_keyfile(lp_trial *t, const char *key_path, const lp_l
   *created = false;
   if ((s = check_options(o, err)) || (s = lp__begin(t, err))) return s;
   if (lstat(key_path, &sb) == 0) s = lp_key_load(t, key_path, &k, err);
-  else if (errno != ENOENT) s = lp_error_set(err, LP_EIO, "%s: %s", key_path, strerror(errno));
-  else if (!(s = lp_key_create(t, key_path, &k, err))) *created = true;
+  else if (errno != ENOENT)
+    s = lp_error_set(err, LP_EIO, "%s: %s", key_path, strerror(errno));
+  else if (!(s = lp_key_create(t, key_path, &k, err)))
+    *created = true;
   if (!s) s = generate_tx(t, k, o, user, out, err);
   if (!s) s = lp__commit_keep(t, err);
   if (s && *created) {
@@ -412,8 +406,7 @@ void lp_list_report_clear(lp_list_report *r) {
   memset(r, 0, sizeof *r);
 }
 
-lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report *out,
-                              lp_error *err) {
+lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report *out, lp_error *err) {
   memset(out, 0, sizeof *out);
   lp_status s;
   if (sqlite3_exec(t->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
@@ -452,8 +445,7 @@ lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report
     if ((s = count_site(t, site_id, &slots, &used, err))) goto done;
     r->slots = slots;
     r->used = used;
-    uint8_t *have = malloc((size_t)slots + 1), *want = malloc((size_t)slots + 1),
-            *block_of = malloc((size_t)slots + 1);
+    uint8_t *have = malloc((size_t)slots + 1), *want = malloc((size_t)slots + 1), *block_of = malloc((size_t)slots + 1);
     if (!have || !want || !block_of) {
       free(have);
       free(want);
@@ -462,9 +454,7 @@ lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report
       goto done;
     }
     s = open_site_slots(t, k, site_id, slots, have, err);
-    if (!s)
-      s = lp_list_stream(k->secret, site_id, out->block_sizes, out->nsizes, (size_t)slots, want,
-                         block_of, err);
+    if (!s) s = lp_list_stream(k->secret, site_id, out->block_sizes, out->nsizes, (size_t)slots, want, block_of, err);
     if (!s) {
       if (memcmp(have, want, (size_t)slots)) out->reproduces = false;
       long diff = 0;

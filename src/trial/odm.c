@@ -44,11 +44,16 @@ static bool is_item(const lp_field *x) { return strcmp(x->name, "patient") != 0;
 
 static const char *data_type(const lp_field *x) {
   switch (x->type) {
-  case LP_FIELD_INTEGER: return "integer";
-  case LP_FIELD_REAL: return "float";
-  case LP_FIELD_BOOL: return "boolean";
-  case LP_FIELD_DATE: return "partialDatetime";
-  default: return "text";
+    case LP_FIELD_INTEGER:
+      return "integer";
+    case LP_FIELD_REAL:
+      return "float";
+    case LP_FIELD_BOOL:
+      return "boolean";
+    case LP_FIELD_DATE:
+      return "partialDatetime";
+    default:
+      return "text";
   }
 }
 
@@ -343,9 +348,12 @@ static lp_status write_admin(ctx *c, lp_error *err) {
 /* The text of a value as ODM holds it (reals in their shortest exact form). */
 static bool json_value_text(json_t *v, char *buf, size_t n) {
   if (json_is_integer(v)) snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) lp__fmt_real(json_real_value(v), buf, n);
-  else if (json_is_string(v)) snprintf(buf, n, "%s", json_string_value(v));
-  else return false;
+  else if (json_is_real(v))
+    lp__fmt_real(json_real_value(v), buf, n);
+  else if (json_is_string(v))
+    snprintf(buf, n, "%s", json_string_value(v));
+  else
+    return false;
   return true;
 }
 

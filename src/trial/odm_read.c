@@ -76,21 +76,19 @@ static lp_status group_values(const importer *im, const lp_form *f, xmlNode *g, 
       if (!strcmp(o, oid)) fd = &f->fields[j];
     }
     if (!fd)
-      return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(c), oid, "not an item of the %s form",
-                         f->name);
+      return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(c), oid, "not an item of the %s form", f->name);
     if (!prop(c, "Value", value, sizeof value)) continue; /* IsNull */
     double x;
     switch (fd->type) {
-    case LP_FIELD_INTEGER:
-    case LP_FIELD_BOOL:
-    case LP_FIELD_REAL:
-      if (!lp_parse_number(value, &x))
-        return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(c), fd->name, "'%s' is not a number",
-                           value);
-      json_object_set_new(out, fd->name, fd->type == LP_FIELD_REAL ? json_real(x) : json_integer((json_int_t)x));
-      break;
-    default:
-      json_object_set_new(out, fd->name, json_string(value));
+      case LP_FIELD_INTEGER:
+      case LP_FIELD_BOOL:
+      case LP_FIELD_REAL:
+        if (!lp_parse_number(value, &x))
+          return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(c), fd->name, "'%s' is not a number", value);
+        json_object_set_new(out, fd->name, fd->type == LP_FIELD_REAL ? json_real(x) : json_integer((json_int_t)x));
+        break;
+      default:
+        json_object_set_new(out, fd->name, json_string(value));
     }
   }
   return LP_OK;
@@ -117,8 +115,10 @@ static lp_status insert_row(importer *im, const lp_form *f, const char *patient,
   sqlite3_bind_text(st, b++, patient, -1, SQLITE_TRANSIENT);
   json_object_foreach(vals, key, v) {
     if (json_is_integer(v)) sqlite3_bind_int64(st, b++, json_integer_value(v));
-    else if (json_is_real(v)) sqlite3_bind_double(st, b++, json_real_value(v));
-    else sqlite3_bind_text(st, b++, json_string_value(v), -1, SQLITE_TRANSIENT);
+    else if (json_is_real(v))
+      sqlite3_bind_double(st, b++, json_real_value(v));
+    else
+      sqlite3_bind_text(st, b++, json_string_value(v), -1, SQLITE_TRANSIENT);
   }
   int rc = sqlite3_step(st);
   lp__finalize(im->t, st);
@@ -170,16 +170,15 @@ static lp_status randomise(importer *im, const char *patient, long site_id, cons
   rc = sqlite3_step(st);
   lp__finalize(im->t, st);
   if (rc != SQLITE_DONE) return lp__db_fail(im->t, err, "importing a randomisation");
-  return lp__audit_row(im->t, "randomisations", (long)sqlite3_last_insert_rowid(im->t->db), NULL, patient,
-                       im->manager, im->reason, err);
+  return lp__audit_row(im->t, "randomisations", (long)sqlite3_last_insert_rowid(im->t->db), NULL, patient, im->manager,
+                       im->reason, err);
 }
 
 static lp_status import_group(importer *im, const char *patient, long site_id, xmlNode *g, lp_error *err) {
   char oid[128];
   if (!prop(g, "ItemGroupOID", oid, sizeof oid)) oid[0] = '\0';
   const lp_form *f = form_of_group(oid);
-  if (!f)
-    return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(g), NULL, "unknown ItemGroupOID '%s'", oid);
+  if (!f) return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(g), NULL, "unknown ItemGroupOID '%s'", oid);
   json_t *vals = json_object();
   lp_status s = group_values(im, f, g, vals, err);
   if (!s && f->id == LP_FORM_SCREENING) {
@@ -205,8 +204,7 @@ static lp_status import_subject(importer *im, xmlNode *subj, lp_error *err) {
     return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(subj), NULL, "SubjectData without SubjectKey");
   xmlNode *sr = child(subj, "SiteRef");
   if (!sr || !prop(sr, "LocationOID", loc, sizeof loc) || strncmp(loc, "LOC.", 4))
-    return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(subj), NULL, "subject %s has no SiteRef",
-                       patient);
+    return lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(subj), NULL, "subject %s has no SiteRef", patient);
   long site_id;
   lp_status s = lp__site_id(im->t, loc + 4, &site_id, err);
   if (s) return s;
@@ -261,7 +259,7 @@ static lp_status create_trial(importer *im, const char *path, const char *protoc
     xmlNode *lr = child(c, "LocationRef");
     if (lr) prop(lr, "LocationOID", site, sizeof site);
     if (!role[0] || !strcmp(name, im->manager)) continue; /* names of the audit trail only; the creator */
-    lp_role r = !strcmp(role, "investigator") ? LP_ROLE_INVESTIGATOR
+    lp_role r = !strcmp(role, "investigator")   ? LP_ROLE_INVESTIGATOR
                 : !strcmp(role, "statistician") ? LP_ROLE_STATISTICIAN
                                                 : LP_ROLE_MANAGER;
     s = lp_user_add(im->t, im->manager, name, r, site[0] ? site + 4 : NULL, err);
@@ -270,7 +268,8 @@ static lp_status create_trial(importer *im, const char *path, const char *protoc
 }
 
 lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *err) {
-  xmlDoc *doc = xmlReadFile(odm_path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  xmlDoc *doc =
+      xmlReadFile(odm_path, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   if (!doc) {
     const xmlError *xe = xmlGetLastError();
     return lp_error_at(err, LP_EPARSE, odm_path, xe ? xe->line : 0, NULL, "not well-formed XML: %s",
@@ -293,14 +292,18 @@ lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *
   if (!s) s = create_trial(&im, path, protocol, admin, err);
   if (!s) s = lp__begin(im.t, err);
   if (!s) {
-    s = lp__meta_set(im.t, "imported_from", odm_path, im.manager, "imported from an ODM Snapshot: no allocations",
-                     err);
+    s = lp__meta_set(im.t, "imported_from", odm_path, im.manager, "imported from an ODM Snapshot: no allocations", err);
     for (xmlNode *c = clin->children; c && !s; c = c->next)
       if (is_el(c, "SubjectData")) s = import_subject(&im, c, err);
     /* A Snapshot carries no consent records: its patients owe nothing. */
-    if (!s) s = lp__consent_mark_untracked(im.t, im.manager, "imported from an ODM Snapshot: " "recorded before consent was tracked", err);
+    if (!s)
+      s = lp__consent_mark_untracked(im.t, im.manager,
+                                     "imported from an ODM Snapshot: "
+                                     "recorded before consent was tracked",
+                                     err);
     if (!s) s = lp__commit(im.t, err);
-    else lp__rollback(im.t);
+    else
+      lp__rollback(im.t);
   }
   xmlFreeDoc(doc);
   if (im.t) {

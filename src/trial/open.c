@@ -28,8 +28,8 @@ static lp_status file_uri(const char *path, const char *query, char *out, size_t
   static const char hexd[] = "0123456789ABCDEF";
   size_t k = (size_t)snprintf(out, n, "file:");
   for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-    bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                 strchr("/-._~", *p);
+    bool plain =
+        (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("/-._~", *p);
     if (k + 4 >= n) return lp_error_set(err, LP_EINVAL, "%s: the path is too long", path);
     if (plain) out[k++] = (char)*p;
     else {
@@ -91,8 +91,8 @@ static lp_status check_version(lp_trial *t, int min_version, int *v, lp_error *e
   if (*v == 0 || tables < 2) return lp_error_set(err, LP_EDATA, "%s is not a leopards trial database", t->path);
   if (*v > LP_TRIAL_SCHEMA_VERSION)
     return lp_error_set(err, LP_EUNSUPPORTED,
-                        "%s has schema version %d; this leopards knows up to %d: use a newer leopards", t->path,
-                        *v, LP_TRIAL_SCHEMA_VERSION);
+                        "%s has schema version %d; this leopards knows up to %d: use a newer leopards", t->path, *v,
+                        LP_TRIAL_SCHEMA_VERSION);
   if (*v < min_version)
     return lp_error_set(err, LP_ESTATE,
                         "%s has schema version %d, older than this leopards' %d: the trial must be upgraded "
@@ -198,9 +198,9 @@ fail:
 /* A path cut to fit the handle would name another file: refused whole. */
 static bool path_fits(const char *path, lp_trial **out, lp_error *err) {
   *out = NULL;
-  if (strlen(path) < sizeof ((lp_trial *)0)->path) return true;
+  if (strlen(path) < sizeof((lp_trial *)0)->path) return true;
   lp_error_set(err, LP_ERANGE, "the trial file's path is too long (%zu bytes; at most %zu)", strlen(path),
-               sizeof ((lp_trial *)0)->path - 1);
+               sizeof((lp_trial *)0)->path - 1);
   return false;
 }
 
@@ -245,7 +245,8 @@ static lp_status upgrade_tx(lp_trial *t, int from, const char *user, lp_error *e
   lp_status s = lp__migrate(t, LP_TRIAL_SCHEMA_VERSION, err);
   if (s) return s;
   /* Consent is tracked from version 6: the patients randomised before owe nothing. */
-  if (from < 6 && (s = lp__consent_mark_untracked(t, user, "schema upgraded: recorded before consent was tracked", err)))
+  if (from < 6 &&
+      (s = lp__consent_mark_untracked(t, user, "schema upgraded: recorded before consent was tracked", err)))
     return s;
   char now[40], what[128];
   lp__now(t, now, sizeof now);
@@ -263,8 +264,8 @@ lp_status lp_trial_upgrade(const char *path, const char *user, int *from, lp_err
     lp_trial_close(t);
     return LP_OK;
   }
-  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0,
-                          "upgrade the trial", err)) ||
+  if ((s = lp__user_check(t, user, (1u << LP_ROLE_MANAGER) | (1u << LP_ROLE_STATISTICIAN), 0, "upgrade the trial",
+                          err)) ||
       (s = backup_before_upgrade(t, t->schema_version, err)) || (s = lp__begin(t, err)))
     goto done;
   int v;

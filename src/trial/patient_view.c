@@ -39,7 +39,8 @@ const char *lp_criterion_words(const char *given, char *buf, size_t n) {
   for (size_t i = 0; i < sizeof criteria / sizeof criteria[0]; i++)
     if (strlen(criteria[i].id) == len && !strncmp(criteria[i].id, id, len)) {
       if (missing) snprintf(buf, n, "not assessed (%s): an input is missing", criteria[i].id);
-      else snprintf(buf, n, "%s", criteria[i].words);
+      else
+        snprintf(buf, n, "%s", criteria[i].words);
       return buf;
     }
   snprintf(buf, n, "%s", id);
@@ -59,9 +60,11 @@ lp_status lp_screening_log(lp_trial *t, const char *site, size_t limit, lp_scree
   lp_status s;
   if (site && (s = lp__site_id(t, site, &site_id, err))) return s;
   sqlite3_stmt *st;
-  if (lp__prepare(t, "SELECT s.id, coalesce(s.patient,''), s.screened_at, s.screened_by, s.eligible, s.failed,"
-                     " r.id IS NOT NULL FROM screening s LEFT JOIN randomisations r ON r.screening_id=s.id"
-                     " WHERE ?1=0 OR s.site_id=?1 ORDER BY s.screened_at DESC, s.id DESC LIMIT ?2", &st, err))
+  if (lp__prepare(t,
+                  "SELECT s.id, coalesce(s.patient,''), s.screened_at, s.screened_by, s.eligible, s.failed,"
+                  " r.id IS NOT NULL FROM screening s LEFT JOIN randomisations r ON r.screening_id=s.id"
+                  " WHERE ?1=0 OR s.site_id=?1 ORDER BY s.screened_at DESC, s.id DESC LIMIT ?2",
+                  &st, err))
     return LP_EDB;
   sqlite3_bind_int64(st, 1, site_id);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);

@@ -37,8 +37,7 @@ static void days_not_in(const bool *have, int n, char *buf, size_t len) {
     if (have[d]) continue;
     int e = d;
     while (e + 1 <= n && !have[e + 1]) e++;
-    if (k < len)
-      k += (size_t)snprintf(buf + k, len - k, "%s%d", k ? ", " : "", d);
+    if (k < len) k += (size_t)snprintf(buf + k, len - k, "%s%d", k ? ", " : "", d);
     if (e > d && k < len) k += (size_t)snprintf(buf + k, len - k, "-%d", e);
     d = e;
   }
@@ -95,8 +94,23 @@ static void tally(lp_progress_site *dst, const lp_progress_site *one) {
 }
 
 /* The columns of PATIENTS_SQL, one row per randomised patient. */
-enum { P_PATIENT, P_SITE, P_RANDOMISED, P_BASELINE, P_INFUSION, P_OUTCOME, P_RECEIVED, P_ICU, P_DIED, P_DEATH,
-       P_WITHDRAWN, P_DAYS, P_ICU_DAYS, P_CONSENT_BY, P_RETRO };
+enum {
+  P_PATIENT,
+  P_SITE,
+  P_RANDOMISED,
+  P_BASELINE,
+  P_INFUSION,
+  P_OUTCOME,
+  P_RECEIVED,
+  P_ICU,
+  P_DIED,
+  P_DEATH,
+  P_WITHDRAWN,
+  P_DAYS,
+  P_ICU_DAYS,
+  P_CONSENT_BY,
+  P_RETRO
+};
 static const char PATIENTS_SQL[] =
     "SELECT r.patient, r.site_id, r.randomized_at,"
     " EXISTS(SELECT 1 FROM patients p WHERE p.patient = r.patient),"
@@ -161,7 +175,8 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
   }
   for (int k = 0; k < 6; k++) {
     if (k == 0 && !one->baseline) snprintf(what, sizeof what, "no baseline record");
-    else if (k == 1 && one->infusion_due && !one->infusion) snprintf(what, sizeof what, "no infusion record");
+    else if (k == 1 && one->infusion_due && !one->infusion)
+      snprintf(what, sizeof what, "no infusion record");
     else if (k == 2 && one->outcome_due && !outcome)
       snprintf(what, sizeof what, "no outcome record (28-day follow-up due, randomised %.10s)", rand_at);
     else if (k == 3 && one->outcome_due && outcome && isnan(icu))
@@ -174,8 +189,8 @@ static lp_status patient_dues(sqlite3_stmt *q, double as_of_end, const char *sit
     } else if (k == 5 && late) {
       char list[120];
       days_not_in(not_late, 28, list, sizeof list);
-      snprintf(what, sizeof what, "daily record%s in the ICU after ICU discharge (day %d): day%s %s", late > 1 ? "s" : "",
-               stay, late > 1 ? "s" : "", list);
+      snprintf(what, sizeof what, "daily record%s in the ICU after ICU discharge (day %d): day%s %s",
+               late > 1 ? "s" : "", stay, late > 1 ? "s" : "", list);
     } else
       continue;
     if (add_item(out, cap, patient, site, what)) return LP_ENOMEM;

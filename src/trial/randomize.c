@@ -17,8 +17,7 @@ static const char *text_or(sqlite3_stmt *st, int c, const char *dflt) {
   return p ? (const char *)p : dflt;
 }
 
-static lp_status find_allocation(lp_trial *t, const char *patient, lp_allocation *out,
-                                 bool *found, lp_error *err) {
+static lp_status find_allocation(lp_trial *t, const char *patient, lp_allocation *out, bool *found, lp_error *err) {
   sqlite3_stmt *st;
   lp_status s = lp__select_patient(t,
                                    "SELECT s.code, r.seq, r.pack, r.randomized_at, r.randomized_by, r.site_id,"
@@ -40,8 +39,8 @@ static lp_status find_allocation(lp_trial *t, const char *patient, lp_allocation
   return LP_OK;
 }
 
-static lp_status check_screening(lp_trial *t, const char *patient, long site_id, const char *site,
-                                 long *screening_id, lp_error *err) {
+static lp_status check_screening(lp_trial *t, const char *patient, long site_id, const char *site, long *screening_id,
+                                 lp_error *err) {
   sqlite3_stmt *st;
   bool row;
   lp_status s = lp__select_patient(t,
@@ -60,14 +59,12 @@ static lp_status check_screening(lp_trial *t, const char *patient, long site_id,
     if (ssite != site_id) {
       char code[64] = "?";
       lp__site_code(t, ssite, code, sizeof code, NULL);
-      s = lp_error_set(err, LP_ESTATE, "patient %s was screened at site %s, not at site %s", patient,
-                       code, site);
+      s = lp_error_set(err, LP_ESTATE, "patient %s was screened at site %s, not at site %s", patient, code, site);
     } else if (!sqlite3_column_int(st, 2)) {
       s = lp_error_set(err, LP_ESTATE, "patient %s is not eligible: criteria not met: %s", patient,
                        text_or(st, 3, "?"));
     } else if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-      s = lp_error_set(err, LP_ESTATE, "patient %s was screened as not enrolled: %s", patient,
-                       text_or(st, 4, "?"));
+      s = lp_error_set(err, LP_ESTATE, "patient %s was screened as not enrolled: %s", patient, text_or(st, 4, "?"));
     }
   }
   lp__finalize(t, st);
@@ -94,8 +91,7 @@ static lp_status check_consent(lp_trial *t, const char *patient, lp_error *err) 
   return LP_OK;
 }
 
-static lp_status slot_pack(lp_trial *t, long site_id, long seq, long *pack, bool *found,
-                           lp_error *err) {
+static lp_status slot_pack(lp_trial *t, long site_id, long seq, long *pack, bool *found, lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t, "SELECT pack FROM slots WHERE site_id=? AND seq=?", &st, err)) return LP_EDB;
   sqlite3_bind_int64(st, 1, site_id);
@@ -116,8 +112,8 @@ static lp_status site_counts(lp_trial *t, long site_id, long *slots, long *next,
                         site_id, slots, next, "reading the list", err);
 }
 
-lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
-                             const char *user, lp_allocation *out, lp_error *err) {
+lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient, const char *user, lp_allocation *out,
+                             lp_error *err) {
   memset(out, 0, sizeof *out);
   lp_status s;
   if (!patient || !*patient) return lp_error_set(err, LP_EINVAL, "no patient given");
@@ -127,7 +123,7 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   if ((s = lp__site_id(t, site, &site_id, err))) goto fail;
   if ((s = find_allocation(t, patient, out, &found, err))) goto fail;
   if (found) { /* randomised once: the first allocation is the answer, for a user of
-                  * the site where it was made */
+                * the site where it was made */
     long first_site = 0;
     if ((s = lp__site_id(t, out->site, &first_site, err)) ||
         (s = lp__user_may(t, user, LP_DO_RANDOMISE, first_site, "see this allocation", err))) {
@@ -151,15 +147,13 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   long per_site = 0;
   bool cfg = false;
   if (t->key) {
-    if ((s = lp__key_matches(t, t->key, err)) ||
-        (s = lp__list_config(t, t->key, sizes, &nsizes, &per_site, &cfg, err)))
+    if ((s = lp__key_matches(t, t->key, err)) || (s = lp__list_config(t, t->key, sizes, &nsizes, &per_site, &cfg, err)))
       goto fail;
     /* The service holds the key: keep the site's reserve topped up, in the same
      * transaction as the claim, so the site never runs out. */
     if (cfg && (!found || slots - seq < per_site / EXTEND_BELOW_FRACTION)) {
       long added = 0;
-      if ((s = lp__list_extend_site(t, t->key, site_id, per_site + 1, user, &added, NULL, err)))
-        goto fail;
+      if ((s = lp__list_extend_site(t, t->key, site_id, per_site + 1, user, &added, NULL, err))) goto fail;
       if (!found && (s = slot_pack(t, site_id, seq, &pack, &found, err))) goto fail;
       slots += added;
     }
@@ -198,8 +192,8 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
     s = lp__db_fail(t, err, "recording the randomisation");
     goto fail;
   }
-  if ((s = lp__audit_row(t, "randomisations", (long)sqlite3_last_insert_rowid(t->db), NULL,
-                         patient, user, "randomisation", err)))
+  if ((s = lp__audit_row(t, "randomisations", (long)sqlite3_last_insert_rowid(t->db), NULL, patient, user,
+                         "randomisation", err)))
     goto fail;
   if ((s = lp__commit(t, err))) return s;
   snprintf(out->patient, sizeof out->patient, "%s", patient);
@@ -232,17 +226,16 @@ lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patien
     *site_id = (long)sqlite3_column_int64(st, 0);
     long seq = (long)sqlite3_column_int64(st, 1), pack = (long)sqlite3_column_int64(st, 2);
     if (pack != (long)sqlite3_column_int64(st, 3))
-      s = lp_error_set(err, LP_EINTEGRITY, "patient %s: the recorded pack %ld is not the pack of slot %ld",
-                       patient, pack, seq);
+      s = lp_error_set(err, LP_EINTEGRITY, "patient %s: the recorded pack %ld is not the pack of slot %ld", patient,
+                       pack, seq);
     else if (pack < 0 && sqlite3_column_bytes(st, 5) == 0) /* see lp_trial_import_odm */
       s = lp_error_set(err, LP_ESTATE,
                        "patient %s came from a blinded export: this trial holds no allocation for them (the "
                        "original trial does)",
                        patient);
     else
-      s = lp__open_arm(k, *site_id, seq, pack, sqlite3_column_blob(st, 4),
-                       (size_t)sqlite3_column_bytes(st, 4), sqlite3_column_blob(st, 5),
-                       (size_t)sqlite3_column_bytes(st, 5), arm, err);
+      s = lp__open_arm(k, *site_id, seq, pack, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
+                       sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5), arm, err);
   }
   lp__finalize(t, st);
   return s;
@@ -268,8 +261,8 @@ static lp_status requester_text(lp_trial *t, const char *requested_by, long site
   return LP_OK;
 }
 
-static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why,
-                         const char *user, const char *requested_by, lp_unblinding *out, lp_error *err);
+static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why, const char *user,
+                         const char *requested_by, lp_unblinding *out, lp_error *err);
 
 /* The role rule (lp_access_check) for an unblinding of a patient of `site_id`: an
  * investigator of that site, a trial manager or a statistician; on someone's request,
@@ -287,9 +280,8 @@ static lp_status may_unblind(lp_trial *t, const char *user, long site_id, bool o
   return LP_OK;
 }
 
-lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient,
-                           const char *reason, const char *user, lp_unblinding *out,
-                           lp_error *err) {
+lp_status lp_trial_unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *reason,
+                           const char *user, lp_unblinding *out, lp_error *err) {
   return unblind(t, k, patient, reason, user, NULL, out, err);
 }
 
@@ -306,8 +298,8 @@ lp_status lp_trial_unblind_for(lp_trial *t, const lp_trial_key *k, const char *p
 /* With `requested_by` the unblinding is done by the key holder (trial manager or
  * statistician) on someone's request; without it, by the user themselves (an
  * investigator of the patient's site too: the web server's path). */
-static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why,
-                         const char *user, const char *requested_by, lp_unblinding *out, lp_error *err) {
+static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient, const char *why, const char *user,
+                         const char *requested_by, lp_unblinding *out, lp_error *err) {
   memset(out, 0, sizeof *out);
   char reason[sizeof out->reason + 200];
   out->arm = -1;
@@ -408,8 +400,7 @@ lp_status lp_trial_unblindings(lp_trial *t, lp_unblinding **out, size_t *n, lp_e
   return LP_OK;
 }
 
-lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation_arm **out,
-                               size_t *n, lp_error *err) {
+lp_status lp_trial_allocations(lp_trial *t, const lp_trial_key *k, lp_allocation_arm **out, size_t *n, lp_error *err) {
   return lp__allocations(t, k, false, out, n, err);
 }
 
@@ -424,8 +415,7 @@ lp_status lp__allocations(lp_trial *t, const lp_trial_key *k, bool before_lock, 
     return lp__db_fail(t, err, "starting a read transaction");
   if (!before_lock && !lp_trial_is_locked(t)) {
     if (own) lp__rollback(t);
-    return lp_error_set(err, LP_ESTATE,
-                        "%s: the allocations are released only after database lock (leopards lock)",
+    return lp_error_set(err, LP_ESTATE, "%s: the allocations are released only after database lock (leopards lock)",
                         t->path);
   }
   if ((s = lp__key_matches(t, k, err))) {
@@ -459,13 +449,11 @@ lp_status lp__allocations(lp_trial *t, const lp_trial_key *k, bool before_lock, 
     a->sequence = (long)sqlite3_column_int64(st, 3);
     a->pack = (long)sqlite3_column_int64(st, 4);
     if (a->pack != (long)sqlite3_column_int64(st, 5)) {
-      s = lp_error_set(err, LP_EINTEGRITY, "patient %s: pack %ld is not the pack of its slot",
-                       a->patient, a->pack);
+      s = lp_error_set(err, LP_EINTEGRITY, "patient %s: pack %ld is not the pack of its slot", a->patient, a->pack);
       break;
     }
-    s = lp__open_arm(k, site_id, a->sequence, a->pack, sqlite3_column_blob(st, 6),
-                     (size_t)sqlite3_column_bytes(st, 6), sqlite3_column_blob(st, 7),
-                     (size_t)sqlite3_column_bytes(st, 7), &a->arm, err);
+    s = lp__open_arm(k, site_id, a->sequence, a->pack, sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6),
+                     sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7), &a->arm, err);
     if (!s) (*n)++;
   }
   if (!s && rc != SQLITE_DONE) s = lp__db_fail(t, err, "reading allocations");

@@ -153,8 +153,10 @@ static void add_finding(loc *l, lp_finding_level level, const char *fname, const
   snprintf(f->source, sizeof f->source, "%s", l->file);
   f->line = l->line;
   if (level == LP_FINDING_HARD) o->hard++;
-  else if (level == LP_FINDING_SOFT) o->soft++;
-  else o->notes++;
+  else if (level == LP_FINDING_SOFT)
+    o->soft++;
+  else
+    o->notes++;
 }
 
 static lp_status finding(loc *l, lp_finding_level level, const char *fname, const char *fmt, ...)
@@ -180,8 +182,7 @@ static lp_status refuse(const loc *l, lp_error *err) {
     if (l->nhard > 1) return lp_error_at_json(err, LP_EDATA, l->file, fld, "%zu problems: %s", l->nhard, l->summary);
     return lp_error_at_json(err, LP_EDATA, l->file, fld, "%s", l->summary);
   }
-  if (l->nhard > 1)
-    return lp_error_at(err, LP_EDATA, l->file, l->line, fld, "%zu problems: %s", l->nhard, l->summary);
+  if (l->nhard > 1) return lp_error_at(err, LP_EDATA, l->file, l->line, fld, "%zu problems: %s", l->nhard, l->summary);
   return lp_error_at(err, LP_EDATA, l->file, l->line, fld, "%s", l->summary);
 }
 /* ---- value checks ---- */
@@ -237,8 +238,11 @@ static bool as_number(json_t *v, bool text, bool is_bool, double *x) {
 }
 
 static const char *json_kind(json_t *v) {
-  return json_is_string(v) ? "text" : json_is_boolean(v) ? "true/false" : json_is_array(v) ? "a list"
-         : json_is_object(v) ? "an object" : "a number";
+  return json_is_string(v)    ? "text"
+         : json_is_boolean(v) ? "true/false"
+         : json_is_array(v)   ? "a list"
+         : json_is_object(v)  ? "an object"
+                              : "a number";
 }
 
 /* The plausible range of a field: a value outside it is accepted with a warning. */
@@ -255,32 +259,31 @@ static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t
   const char *name = alt ? f->alt : f->name;
   double x;
   switch (f->type) {
-  case T_TEXT:
-  case T_DATE:
-  case T_CHOICE: {
-    if (!json_is_string(v)) return FAIL(l, name, "expected text, not %s", json_kind(v));
-    const char *s = json_string_value(v);
-    if (f->type == T_TEXT && strlen(s) > 2000) return FAIL(l, name, "text longer than 2000 characters");
-    if (f->type == T_DATE && !lp__valid_date(s))
-      return FAIL(l, name, "'%s' is not a date YYYY-MM-DD", s);
-    if (f->type == T_CHOICE) {
-      bool ok = false;
-      size_t n = strlen(s);
-      for (const char *p = f->choices; *p;) {
-        const char *e = strchr(p, '|');
-        size_t k = e ? (size_t)(e - p) : strlen(p);
-        if (k == n && !strncmp(p, s, n)) ok = true;
-        p += k + (e ? 1 : 0);
-        if (!e) break;
+    case T_TEXT:
+    case T_DATE:
+    case T_CHOICE: {
+      if (!json_is_string(v)) return FAIL(l, name, "expected text, not %s", json_kind(v));
+      const char *s = json_string_value(v);
+      if (f->type == T_TEXT && strlen(s) > 2000) return FAIL(l, name, "text longer than 2000 characters");
+      if (f->type == T_DATE && !lp__valid_date(s)) return FAIL(l, name, "'%s' is not a date YYYY-MM-DD", s);
+      if (f->type == T_CHOICE) {
+        bool ok = false;
+        size_t n = strlen(s);
+        for (const char *p = f->choices; *p;) {
+          const char *e = strchr(p, '|');
+          size_t k = e ? (size_t)(e - p) : strlen(p);
+          if (k == n && !strncmp(p, s, n)) ok = true;
+          p += k + (e ? 1 : 0);
+          if (!e) break;
+        }
+        if (!ok) return FAIL(l, name, "'%s' is not one of %s", s, f->choices);
       }
-      if (!ok) return FAIL(l, name, "'%s' is not one of %s", s, f->choices);
+      *out = json_string(s);
+      if (!*out) return FAIL(l, name, "not valid text (UTF-8 without NUL bytes)");
+      return LP_OK;
     }
-    *out = json_string(s);
-    if (!*out) return FAIL(l, name, "not valid text (UTF-8 without NUL bytes)");
-    return LP_OK;
-  }
-  default:
-    break;
+    default:
+      break;
   }
   if (!as_number(v, l->text, f->type == T_BOOL, &x) || !isfinite(x)) {
     if (json_is_string(v) && !l->text)
@@ -295,13 +298,12 @@ static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t
   if (f->type == T_INT && x != floor(x)) return FAIL(l, name, "%g is not a whole number", x);
   if (x < f->min || x > f->max) {
     if (alt)
-      return FAIL(l, name, "%g (%g %s) is outside the plausible range %g to %g %s", x * f->alt_div, x,
-                  f->unit, f->min, f->max, f->unit);
+      return FAIL(l, name, "%g (%g %s) is outside the plausible range %g to %g %s", x * f->alt_div, x, f->unit, f->min,
+                  f->max, f->unit);
     /* Units in the plural ("1 to 28 days"); an ICU day says what it counts. */
     bool day = !strcmp(f->unit, "day");
-    return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s%s", x, f->min, f->max,
-                *f->unit ? " " : "", day ? "days" : f->unit,
-                day ? " (day 1 = the first 24 hours after randomisation)" : "");
+    return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s%s", x, f->min, f->max, *f->unit ? " " : "",
+                day ? "days" : f->unit, day ? " (day 1 = the first 24 hours after randomisation)" : "");
   }
   soft_check(f, x, l);
   *out = (f->type == T_REAL) ? json_real(x) : json_integer((json_int_t)x);
@@ -317,12 +319,11 @@ typedef struct {
   double now_days;    /* the time now */
 } patient_info;
 
-static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *pi, loc *l,
-                                lp_error *err) {
+static lp_status patient_lookup(lp_trial *t, const char *patient, patient_info *pi, loc *l, lp_error *err) {
   sqlite3_stmt *st;
   bool row;
-  lp_status s = lp__select_patient(t, "SELECT site_id, randomized_at FROM randomisations WHERE patient=?",
-                                   patient, &st, &row, "looking up a patient", err);
+  lp_status s = lp__select_patient(t, "SELECT site_id, randomized_at FROM randomisations WHERE patient=?", patient, &st,
+                                   &row, "looking up a patient", err);
   if (s) return s;
   if (row) {
     pi->site_id = (long)sqlite3_column_int64(st, 0);
@@ -359,21 +360,20 @@ static lp_status check_baseline_sofa(json_t *row, loc *l) {
   if (!jnum(row, "sofa", &total)) return LP_OK;
   lp_sofa_input in;
   lp_sofa_input_init(&in);
-  static const char *const names[] = {"pao2", "fio2", "platelets", "bilirubin", "map", "dopamine",
-                                      "dobutamine", "epinephrine", "norepinephrine", "gcs", "creatinine",
-                                      "urine_ml"};
-  double *vals[] = {&in.pao2, &in.fio2, &in.platelets, &in.bilirubin, &in.map, &in.dopamine,
-                    &in.dobutamine, &in.epinephrine, &in.norepinephrine, &in.gcs, &in.creatinine,
-                    &in.urine_ml};
+  static const char *const names[] = {"pao2",       "fio2",       "platelets",   "bilirubin",      "map",
+                                      "dopamine",   "dobutamine", "epinephrine", "norepinephrine", "gcs",
+                                      "creatinine", "urine_ml"};
+  double *vals[] = {&in.pao2,       &in.fio2,        &in.platelets,      &in.bilirubin, &in.map,        &in.dopamine,
+                    &in.dobutamine, &in.epinephrine, &in.norepinephrine, &in.gcs,       &in.creatinine, &in.urine_ml};
   bool all = true;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) all &= jnum(row, names[i], vals[i]);
   double support;
   if (jnum(row, "resp_support", &support)) in.ventilated = support == 1;
-  else all = false;
+  else
+    all = false;
   lp_sofa s;
   lp_error inner = {0};
-  if (lp_sofa_score(&in, 6, &s, &inner))
-    return FAIL(l, inner.field[0] ? inner.field : "sofa", "%s", inner.message);
+  if (lp_sofa_score(&in, 6, &s, &inner)) return FAIL(l, inner.field[0] ? inner.field : "sofa", "%s", inner.message);
   int known = 0;
   char parts[256];
   size_t k = 0;
@@ -388,8 +388,8 @@ static lp_status check_baseline_sofa(json_t *row, loc *l) {
                           lp_sofa_component_name((lp_sofa_component)c), s.component[c]);
   }
   if (all && total != known)
-    return FAIL(l, "sofa", "the SOFA total %g does not match the values recorded with it, which score %d (%s)",
-                total, known, parts);
+    return FAIL(l, "sofa", "the SOFA total %g does not match the values recorded with it, which score %d (%s)", total,
+                known, parts);
   if (total < known)
     return FAIL(l, "sofa",
                 "the SOFA total %g is below %d, the sum of the components the recorded values already score (%s)",
@@ -412,8 +412,7 @@ static void fmt_time(double days, char *buf, size_t n) {
   time_t s = (time_t)llround(days * 86400.0);
   struct tm tm;
   gmtime_r(&s, &tm);
-  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
 }
 
 /* Dates and times of another form of the same patient (NULL when none). */
@@ -426,8 +425,9 @@ static lp_status other_dates(lp_trial *t, const char *patient, patient_dates *d,
   memset(d, 0, sizeof *d);
   sqlite3_stmt *st;
   bool row;
-  lp_status s = lp__select_patient(t, "SELECT icu_discharge, hospital_discharge, death_date FROM outcomes WHERE patient=?",
-                                   patient, &st, &row, "reading the outcome", err);
+  lp_status s =
+      lp__select_patient(t, "SELECT icu_discharge, hospital_discharge, death_date FROM outcomes WHERE patient=?",
+                         patient, &st, &row, "reading the outcome", err);
   if (s) return s;
   if (row) {
     char *dst[] = {d->icu, d->hosp, d->death};
@@ -436,8 +436,9 @@ static lp_status other_dates(lp_trial *t, const char *patient, patient_dates *d,
         snprintf(dst[i], sizeof d->icu, "%s", (const char *)sqlite3_column_text(st, i));
   }
   lp__finalize(t, st);
-  s = lp__select_patient(t, "SELECT coalesce(max(day), 0), coalesce(max(CASE WHEN in_icu=1 THEN day END), 0) "
-                            "FROM daily WHERE patient=?",
+  s = lp__select_patient(t,
+                         "SELECT coalesce(max(day), 0), coalesce(max(CASE WHEN in_icu=1 THEN day END), 0) "
+                         "FROM daily WHERE patient=?",
                          patient, &st, &row, "reading the daily records", err);
   if (s) return s;
   if (row) {
@@ -461,8 +462,9 @@ static lp_status check_daily(lp_trial *t, json_t *row, const patient_info *pi, l
   fmt_time(start, b, sizeof b);
   fmt_time(end, e, sizeof e);
   if (end > pi->now_days)
-    FAIL(l, "day", "day %g is not over yet: day d is the d-th 24 hours after randomisation, and day %g runs from "
-                   "%s to %s",
+    FAIL(l, "day",
+         "day %g is not over yet: day d is the d-th 24 hours after randomisation, and day %g runs from "
+         "%s to %s",
          day, day, b, e);
   if (od.death[0] && end_of(od.death) <= start)
     FAIL(l, "day", "the patient died on %s, before day %g began (%s)", od.death, day, b);
@@ -554,8 +556,7 @@ static lp_status check_row(lp_trial *t, lp_record_kind kind, json_t *row, const 
     double ser = 0, expct = 0;
     bool serious = jnum(row, "serious", &ser) && ser == 1, has_exp = jnum(row, "expected", &expct);
     if (serious && lp_ae_related(jstr(row, "relatedness"))) {
-      if (!has_exp)
-        WARN(l, "expected", "a serious event related to the study drug: say whether it is expected");
+      if (!has_exp) WARN(l, "expected", "a serious event related to the study drug: say whether it is expected");
       else if (expct == 0)
         finding(l, LP_FINDING_NOTE, "expected",
                 "a serious, unexpected event related to the study drug (a suspected unexpected serious adverse "
@@ -581,7 +582,8 @@ static void check_names(const lp_form *form, json_t *in, loc *l) {
     bool alt, old;
     const field *f = lp_form_resolve(form, key, &alt, &old);
     if (!f) FAIL(l, key, "unknown field for %s records", form->name);
-    else if (old) finding(l, LP_FINDING_NOTE, f->name, "'%s' is now called '%s'", key, f->name);
+    else if (old)
+      finding(l, LP_FINDING_NOTE, f->name, "'%s' is now called '%s'", key, f->name);
   }
 }
 
@@ -605,9 +607,9 @@ static json_t *normalise(const kind_spec *ks, json_t *in, loc *l) {
     if (!x) continue;
     json_t *norm = NULL;
     if (json_is_null(x) || (json_is_string(x) && !*json_string_value(x))) norm = json_null();
-    else if (check_value(f, x, alt, l, &norm)) continue;
-    if (f->flags & F_KEY && !strcmp(f->name, "day") && json_is_integer(norm))
-      l->day = (int)json_integer_value(norm);
+    else if (check_value(f, x, alt, l, &norm))
+      continue;
+    if (f->flags & F_KEY && !strcmp(f->name, "day") && json_is_integer(norm)) l->day = (int)json_integer_value(norm);
     if (!norm || json_object_set_new(vals, f->name, norm)) FAIL(l, f->name, "out of memory");
   }
   return vals;
@@ -621,14 +623,15 @@ static json_t *merged_row(const char *old, json_t *vals) {
   json_t *v;
   json_object_foreach(vals, key, v) {
     if (json_is_null(v)) json_object_del(row, key);
-    else json_object_set(row, key, v);
+    else
+      json_object_set(row, key, v);
   }
   return row;
 }
 
 /* The id of the existing record the values name (0: a new one). */
-static lp_status find_existing(lp_trial *t, lp_record_kind kind, const kind_spec *ks, json_t *vals,
-                               const char *patient, loc *l, long *id, lp_error *err) {
+static lp_status find_existing(lp_trial *t, lp_record_kind kind, const kind_spec *ks, json_t *vals, const char *patient,
+                               loc *l, long *id, lp_error *err) {
   sqlite3_stmt *st;
   char sql[512];
   lp_status s;
@@ -654,7 +657,8 @@ static lp_status find_existing(lp_trial *t, lp_record_kind kind, const kind_spec
       json_t *kv = json_object_get(vals, ks->f[i].name);
       if (!kv || json_is_null(kv)) {
         if (!json_object_get(vals, ks->f[i].name) && l->nhard) keys = false; /* refused already */
-        else FAIL(l, ks->f[i].name, "required");
+        else
+          FAIL(l, ks->f[i].name, "required");
         keys = false;
       }
       k += (size_t)snprintf(sql + k, sizeof sql - k, " AND %s=?", ks->f[i].name);
@@ -667,7 +671,8 @@ static lp_status find_existing(lp_trial *t, lp_record_kind kind, const kind_spec
     if (ks->f[i].flags & F_KEY) {
       json_t *kv = json_object_get(vals, ks->f[i].name);
       if (json_is_integer(kv)) sqlite3_bind_int64(st, b++, json_integer_value(kv));
-      else sqlite3_bind_double(st, b++, json_number_value(kv));
+      else
+        sqlite3_bind_double(st, b++, json_number_value(kv));
     }
   if (sqlite3_step(st) == SQLITE_ROW) *id = (long)sqlite3_column_int64(st, 0);
   lp__finalize(t, st);
@@ -703,9 +708,12 @@ static lp_status write_values(lp_trial *t, const kind_spec *ks, json_t *vals, lo
   json_object_foreach(vals, key, v) {
     if (*id && !strcmp(key, "patient")) continue;
     if (json_is_null(v)) sqlite3_bind_null(st, b++);
-    else if (json_is_integer(v)) sqlite3_bind_int64(st, b++, json_integer_value(v));
-    else if (json_is_real(v)) sqlite3_bind_double(st, b++, json_real_value(v));
-    else sqlite3_bind_text(st, b++, json_string_value(v), -1, SQLITE_TRANSIENT);
+    else if (json_is_integer(v))
+      sqlite3_bind_int64(st, b++, json_integer_value(v));
+    else if (json_is_real(v))
+      sqlite3_bind_double(st, b++, json_real_value(v));
+    else
+      sqlite3_bind_text(st, b++, json_string_value(v), -1, SQLITE_TRANSIENT);
   }
   int rc = sqlite3_step(st);
   lp__finalize(t, st);
@@ -717,8 +725,8 @@ static lp_status write_values(lp_trial *t, const kind_spec *ks, json_t *vals, lo
 /* After a record was written: a change clears the form's source data verification
  * and invalidates the casebook signature (each said in a note), and every soft finding
  * of the record opens a query (findings from `first` on are this record's). */
-static lp_status after_write(lp_trial *t, lp_record_kind kind, const char *patient, long id, const char *old,
-                             loc *l, size_t first, const char *user, const char *reason, lp_error *err) {
+static lp_status after_write(lp_trial *t, lp_record_kind kind, const char *patient, long id, const char *old, loc *l,
+                             size_t first, const char *user, const char *reason, lp_error *err) {
   bool row_form = kind == LP_RECORD_AE || kind == LP_RECORD_INFUSION;
   lp_status s;
   bool changed = false;
@@ -730,8 +738,8 @@ static lp_status after_write(lp_trial *t, lp_record_kind kind, const char *patie
   }
   if (changed) {
     char n1[512] = "", n2[512] = "";
-    if ((s = lp__form_changed(t, kind, patient, l->day, kind == LP_RECORD_AE ? id : 0, user, reason, n1, sizeof n1,
-                              n2, sizeof n2, err)))
+    if ((s = lp__form_changed(t, kind, patient, l->day, kind == LP_RECORD_AE ? id : 0, user, reason, n1, sizeof n1, n2,
+                              sizeof n2, err)))
       return s;
     if (n1[0]) finding(l, LP_FINDING_NOTE, NULL, "%s", n1);
     if (n2[0]) finding(l, LP_FINDING_NOTE, NULL, "%s", n2);
@@ -748,8 +756,8 @@ static lp_status after_write(lp_trial *t, lp_record_kind kind, const char *patie
 
 /* Check one record completely (every finding), then write and audit it when nothing
  * hard was found. LP_EDATA (err summing the findings up) when it is refused. */
-static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l,
-                            const char *user, const char *reason, lp_error *err) {
+static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l, const char *user, const char *reason,
+                            lp_error *err) {
   kind_spec ksv = spec_of(kind);
   const kind_spec *ks = &ksv;
   l->form = ks->kind;
@@ -805,9 +813,8 @@ out:
 
 /* Every row checked (all findings), all written in one transaction or none. A data
  * refusal of one row does not stop the checks of the others; err tells the first. */
-static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, const char *source,
-                              const lp_table *tab, const char *user, const char *reason,
-                              size_t *rows, lp_error *err) {
+static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, const char *source, const lp_table *tab,
+                              const char *user, const char *reason, size_t *rows, lp_error *err) {
   lp_status s = lp__begin(t, err);
   if (s) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
@@ -816,10 +823,13 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   lp_status first = LP_OK;
   lp_findings local = {0}; /* soft findings open queries even when the caller does not ask for them */
   json_array_foreach(arr, i, o) {
-    loc l = {.line = tab ? lp_table_line(tab, i) : 0, .text = tab != NULL || t->text_input, .out = t->findings ? t->findings : &local};
+    loc l = {.line = tab ? lp_table_line(tab, i) : 0,
+             .text = tab != NULL || t->text_input,
+             .out = t->findings ? t->findings : &local};
     if (local.n > 64) lp_findings_clear(&local);
     if (!tab && json_array_size(arr) > 1) snprintf(l.file, sizeof l.file, "%s[%zu]", source, i + 1);
-    else snprintf(l.file, sizeof l.file, "%s", source);
+    else
+      snprintf(l.file, sizeof l.file, "%s", source);
     lp_error e1 = {0};
     if ((s = record_one(t, kind, o, &l, user, reason, &e1))) {
       if (e1.file[0] == '\0') { /* a rule without a field: still say where */
@@ -853,8 +863,8 @@ fail:
   return s;
 }
 
-lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                         const char *user, const char *reason, size_t *rows, lp_error *err) {
+lp_status lp_record_json(lp_trial *t, lp_record_kind kind, const char *json, const char *source, const char *user,
+                         const char *reason, size_t *rows, lp_error *err) {
   *rows = 0;
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
   if (!source) source = "the JSON input";
@@ -901,8 +911,8 @@ lp_status lp__table_row_json(const lp_table *tab, size_t r, bool nulls, json_t *
   return LP_OK;
 }
 
-lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user,
-                        const char *reason, size_t *rows, lp_error *err) {
+lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, const char *user, const char *reason,
+                        size_t *rows, lp_error *err) {
   *rows = 0;
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
   lp_table *tab;
@@ -922,8 +932,7 @@ lp_status lp_record_csv(lp_trial *t, lp_record_kind kind, const char *path, cons
 }
 
 lp_status lp_record_json_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                                 const char *user, const char *reason, size_t *rows, lp_findings *out,
-                                 lp_error *err) {
+                                 const char *user, const char *reason, size_t *rows, lp_findings *out, lp_error *err) {
   t->findings = out;
   lp_status s = lp_record_json(t, kind, json, source, user, reason, rows, err);
   t->findings = NULL;
@@ -939,8 +948,8 @@ lp_status lp_record_csv_checked(lp_trial *t, lp_record_kind kind, const char *pa
 }
 
 lp_status lp_record_form_checked(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                                 const char *user, const char *reason, bool check_only, size_t *rows,
-                                 lp_findings *out, lp_error *err) {
+                                 const char *user, const char *reason, bool check_only, size_t *rows, lp_findings *out,
+                                 lp_error *err) {
   t->findings = out;
   t->text_input = true;
   t->check_only = check_only;
@@ -950,8 +959,8 @@ lp_status lp_record_form_checked(lp_trial *t, lp_record_kind kind, const char *j
   return s;
 }
 
-lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, const char *source,
-                          const char *user, lp_findings *out, lp_error *err) {
+lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, const char *source, const char *user,
+                          lp_findings *out, lp_error *err) {
   size_t rows;
   t->findings = out;
   t->check_only = true;
@@ -961,8 +970,8 @@ lp_status lp_record_check(lp_trial *t, lp_record_kind kind, const char *json, co
   return s;
 }
 
-lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user,
-                           const char *reason, lp_error *err) {
+lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char *user, const char *reason,
+                           lp_error *err) {
   if ((unsigned)kind >= LP_RECORD_COUNT) return lp_error_set(err, LP_EINVAL, "unknown record kind");
   if (!reason || !*reason)
     return lp__with_field(err, "reason", lp_error_set(err, LP_EINVAL, "a deletion needs a reason"));

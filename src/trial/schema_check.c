@@ -78,8 +78,8 @@ static lp_status load_columns(sqlite3 *db, const char *table, column **out, size
   sqlite3_stmt *st;
   *out = NULL;
   *n = 0;
-  if (sqlite3_prepare_v2(db, "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
-                         -1, &st, NULL))
+  if (sqlite3_prepare_v2(db, "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)", -1,
+                         &st, NULL))
     return lp_error_set(err, LP_EDB, "reading the columns of %s: %s", table, sqlite3_errmsg(db));
   sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
   size_t cap = 0;
@@ -103,7 +103,8 @@ static lp_status load_columns(sqlite3 *db, const char *table, column **out, size
     c->pk = sqlite3_column_int(st, 4);
     c->hidden = sqlite3_column_int(st, 5);
   }
-  if (!s && rc != SQLITE_DONE) s = lp_error_set(err, LP_EDB, "reading the columns of %s: %s", table, sqlite3_errmsg(db));
+  if (!s && rc != SQLITE_DONE)
+    s = lp_error_set(err, LP_EDB, "reading the columns of %s: %s", table, sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return s;
 }
@@ -117,8 +118,9 @@ static const column *find_column(const column *c, size_t n, const char *name) {
 /* Each reference (foreign key) of the expected table that the file's lacks, named by
  * its columns and the table it points to. */
 static void missing_references(sqlite3 *file, sqlite3 *ref, const char *table, lp_audit_report *r) {
-  static const char q[] = "SELECT \"table\" || ':' || group_concat(\"from\" || '>' || coalesce(\"to\", ''), ',') "
-                          "FROM (SELECT * FROM pragma_foreign_key_list(?1) ORDER BY id, seq) GROUP BY id";
+  static const char q[] =
+      "SELECT \"table\" || ':' || group_concat(\"from\" || '>' || coalesce(\"to\", ''), ',') "
+      "FROM (SELECT * FROM pragma_foreign_key_list(?1) ORDER BY id, seq) GROUP BY id";
   sqlite3_stmt *a, *b;
   if (sqlite3_prepare_v2(ref, q, -1, &a, NULL) != SQLITE_OK) return;
   if (sqlite3_prepare_v2(file, q, -1, &b, NULL) != SQLITE_OK) {
@@ -136,8 +138,7 @@ static void missing_references(sqlite3 *file, sqlite3 *ref, const char *table, l
       found = want && have && !strcmp(want, have);
     }
     if (!found && want)
-      lp__audit_problem(r, 0, table, 0, "table %s has lost its reference %s (columns>referenced columns)", table,
-                        want);
+      lp__audit_problem(r, 0, table, 0, "table %s has lost its reference %s (columns>referenced columns)", table, want);
   }
   sqlite3_finalize(a);
   sqlite3_finalize(b);
@@ -223,8 +224,8 @@ static void report_missing(sqlite3 *ref, const object *o, lp_audit_report *r) {
     lp__audit_problem(r, 0, o->tbl, 0, "the UNIQUE constraint of table %s on %s is missing (%s)", o->tbl, cols,
                       o->name);
   } else
-    lp__audit_problem(r, 0, o->tbl, 0, "%s %s of table %s is missing: a constraint leopards relies on is gone",
-                      o->type, o->name, o->tbl);
+    lp__audit_problem(r, 0, o->tbl, 0, "%s %s of table %s is missing: a constraint leopards relies on is gone", o->type,
+                      o->name, o->tbl);
 }
 
 lp_status lp__schema_check(lp_trial *t, int version, lp_audit_report *r, lp_error *err) {
@@ -260,8 +261,8 @@ lp_status lp__schema_check(lp_trial *t, int version, lp_audit_report *r, lp_erro
     } else if (!same(x->tbl, fo[i].tbl) || !same(x->sql, fo[i].sql)) {
       if (!strcmp(x->type, "table")) s = compare_table(t->db, ref, x->name, r, err);
       else
-        lp__audit_problem(r, 0, x->tbl, 0, "%s %s (table %s) differs from the one leopards creates", x->type,
-                          x->name, x->tbl);
+        lp__audit_problem(r, 0, x->tbl, 0, "%s %s (table %s) differs from the one leopards creates", x->type, x->name,
+                          x->tbl);
     }
   }
   free_objects(fo, nf);

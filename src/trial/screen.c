@@ -40,14 +40,14 @@ static bool value_number(json_t *v, double *x) {
 }
 
 /* An error at an input: a CSV column (line > 0) or a JSON field (line 0). */
-#define IN_FAIL(err, s, file, line, key, ...)                                        \
-  ((line) > 0 ? lp_error_at((err), (s), (file), (line), (key), __VA_ARGS__)          \
+#define IN_FAIL(err, s, file, line, key, ...)                               \
+  ((line) > 0 ? lp_error_at((err), (s), (file), (line), (key), __VA_ARGS__) \
               : lp_error_at_json((err), (s), (file), (key), __VA_ARGS__))
 
 /* Validate and normalise the inputs into `clean` (numbers as numbers, only known
  * fields). `where` names the input for messages. */
-static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long line,
-                              const char *where, char *notes, size_t nnotes, lp_error *err) {
+static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long line, const char *where, char *notes,
+                              size_t nnotes, lp_error *err) {
   const char *key;
   json_t *v;
   json_object_foreach(in, key, v) {
@@ -56,8 +56,7 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
     const lp_field *f = lp_form_resolve(screen_form(), key, &alt, &old);
     if (!f) return IN_FAIL(err, LP_EDATA, file, line, key, "%sunknown eligibility field", where);
     if (old && json_object_get(in, f->name))
-      return lp_error_at(err, LP_EDATA, file, line, key, "%sgive %s or its old name %s, not both", where,
-                         f->name, key);
+      return lp_error_at(err, LP_EDATA, file, line, key, "%sgive %s or its old name %s, not both", where, f->name, key);
     if (old && notes) {
       size_t k = strlen(notes);
       snprintf(notes + k, nnotes - k, "%s'%s' is now called '%s'", k ? "; " : "", key, f->name);
@@ -72,25 +71,23 @@ static lp_status clean_inputs(json_t *in, json_t *clean, const char *file, long 
       continue;
     }
     if (f->type == LP_FIELD_TEXT) {
-      if (!json_is_string(v))
-        return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected text", where);
-      if (json_string_length(v) > 0 &&
-          json_object_set_new(clean, f->name, /* the one name */
-                              json_stringn(json_string_value(v), json_string_length(v))))
+      if (!json_is_string(v)) return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected text", where);
+      if (json_string_length(v) > 0 && json_object_set_new(clean, f->name, /* the one name */
+                                                           json_stringn(json_string_value(v), json_string_length(v))))
         return IN_FAIL(err, LP_EDATA, file, line, key, "%snot valid text (UTF-8 without NUL bytes)", where);
       continue;
     }
     double x;
     if (!value_number(v, &x) || !isfinite(x))
       return IN_FAIL(err, LP_EDATA, file, line, key, "%sexpected %s", where,
-                         f->type == LP_FIELD_BOOL ? "0 or 1" : "a number");
+                     f->type == LP_FIELD_BOOL ? "0 or 1" : "a number");
     if (f->type == LP_FIELD_BOOL && x != 0 && x != 1)
       return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is not 0 or 1", where, x);
     if (f->type == LP_FIELD_INTEGER && x != floor(x))
       return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is not a whole number", where, x);
     if (x < f->min || x > f->max)
-      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g",
-                         where, x, f->min, f->max);
+      return IN_FAIL(err, LP_EDATA, file, line, key, "%s%g is outside the plausible range %g to %g", where, x, f->min,
+                     f->max);
     if (json_object_set_new(clean, f->name, /* the one name */
                             f->type == LP_FIELD_REAL ? json_real(x) : json_integer((json_int_t)x)))
       return lp_error_at(err, LP_ENOMEM, file, line, key, "out of memory");
@@ -143,7 +140,8 @@ static void evaluate(json_t *c, char *failed, size_t n) {
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
     if (!get(c, map[i].key, &x)) continue;
     if (map[i].num) *map[i].num = x;
-    else *map[i].flag = x != 0;
+    else
+      *map[i].flag = x != 0;
   }
   failed[0] = '\0';
   lp_eligibility e;
@@ -163,16 +161,14 @@ static bool valid_patient_code(const char *p) {
   return true;
 }
 
-lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json,
-                         const char *source, const char *user, lp_screen_result *out,
-                         lp_error *err) {
+lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json, const char *source,
+                         const char *user, lp_screen_result *out, lp_error *err) {
   (void)source;
   memset(out, 0, sizeof *out);
   lp_status bad = patient ? lp_text_check_identifier(patient, "the patient code", 63, err) : LP_OK;
   if (bad) return bad;
   if (patient && !valid_patient_code(patient))
-    return lp_error_set(err, LP_EINVAL,
-                        "patient code '%s': use 1 to 63 letters, digits, '-', '_' or '.'", patient);
+    return lp_error_set(err, LP_EINVAL, "patient code '%s': use 1 to 63 letters, digits, '-', '_' or '.'", patient);
   json_error_t je;
   json_t *in = json_loads(inputs_json, JSON_REJECT_DUPLICATES, &je);
   if (!in || !json_is_object(in)) {
@@ -276,9 +272,8 @@ lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const c
   return s;
 }
 
-lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
-                          const char *inputs_json, const char *user, lp_screen_result *out,
-                          lp_error *err) {
+lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient, const char *inputs_json, const char *user,
+                          lp_screen_result *out, lp_error *err) {
   lp_status s;
   long site_id;
   if ((s = lp__begin(t, err))) return s;
@@ -293,9 +288,8 @@ lp_status lp_trial_screen(lp_trial *t, const char *site, const char *patient,
 }
 
 /* One element of a batch: {"site":..., "patient":..., inputs...}. */
-static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site, const char *file,
-                               long line, const char *where, const char *user, size_t *eligible,
-                               lp_error *err) {
+static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site, const char *file, long line,
+                               const char *where, const char *user, size_t *eligible, lp_error *err) {
   const char *site = json_string_value(json_object_get(o, "site"));
   const char *patient = json_string_value(json_object_get(o, "patient"));
   if (!site) site = default_site;
@@ -325,16 +319,16 @@ static lp_status screen_object(lp_trial *t, json_t *o, const char *default_site,
   return LP_OK;
 }
 
-lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *source,
-                               const char *user, size_t *count, size_t *eligible, lp_error *err) {
+lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *source, const char *user, size_t *count,
+                               size_t *eligible, lp_error *err) {
   *count = *eligible = 0;
   json_error_t je;
   json_t *a = json_loads(json_array, JSON_REJECT_DUPLICATES, &je);
   if (!a || !json_is_array(a)) {
     json_decref(a);
     if (!a) {
-      lp_status st = lp_error_at(err, LP_EPARSE, source, je.line, NULL, "column %d: not valid JSON: %s", je.column,
-                                 je.text);
+      lp_status st =
+          lp_error_at(err, LP_EPARSE, source, je.line, NULL, "column %d: not valid JSON: %s", je.column, je.text);
       if (err) err->column = je.column;
       return st;
     }
@@ -349,7 +343,8 @@ lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *
     char where[1100];
     snprintf(where, sizeof where, "%s[%zu]", source ? source : "the JSON input", i + 1);
     if (!json_is_object(o)) s = lp_error_at(err, LP_EDATA, where, 0, NULL, "not an object");
-    else s = screen_object(t, o, NULL, where, 0, "", user, eligible, err);
+    else
+      s = screen_object(t, o, NULL, where, 0, "", user, eligible, err);
     if (!s) (*count)++;
   }
   json_decref(a);
@@ -361,8 +356,8 @@ lp_status lp_trial_screen_many(lp_trial *t, const char *json_array, const char *
   return lp__commit(t, err);
 }
 
-lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site,
-                              const char *user, size_t *count, size_t *eligible, lp_error *err) {
+lp_status lp_trial_screen_csv(lp_trial *t, const char *path, const char *default_site, const char *user, size_t *count,
+                              size_t *eligible, lp_error *err) {
   *count = *eligible = 0;
   lp_table *tab;
   lp_status s = lp_table_read_csv(path, &tab, err);
@@ -397,7 +392,7 @@ bool lp_screen_field(size_t i, lp_screen_field_info *out) {
   if (i >= f->nfields) return false;
   const lp_field *d = &f->fields[i];
   out->name = d->name;
-  out->kind = d->type == LP_FIELD_BOOL ? "yes/no"
+  out->kind = d->type == LP_FIELD_BOOL   ? "yes/no"
               : d->type == LP_FIELD_TEXT ? "text"
               : d->type == LP_FIELD_DATE ? "date"
                                          : "number";

@@ -36,11 +36,12 @@ bool lp_trial_is_simulated(lp_trial *t) {
   return found && !strcmp(buf, "yes");
 }
 
-lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm,
-                                 lp_error *err) {
+lp_status lp_trial_simulated_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm, lp_error *err) {
   if (!lp_trial_is_simulated(t))
-    return lp_error_set(err, LP_EDENIED, "%s: arms are read this way only in a simulated trial; "
-                        "use emergency unblinding (leopards unblind) or lock the database", t->path);
+    return lp_error_set(err, LP_EDENIED,
+                        "%s: arms are read this way only in a simulated trial; "
+                        "use emergency unblinding (leopards unblind) or lock the database",
+                        t->path);
   lp_status s = lp__key_matches(t, k, err);
   if (s) return s;
   long site_id;

@@ -197,10 +197,9 @@ static const char *const migration_9 =
     " UNIQUE(patient, form, day)) STRICT;"
     "ALTER TABLE adverse_events ADD COLUMN expected INTEGER;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6,
-                                         migration_7, migration_8, migration_9};
-_Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION,
-               "one migration per schema version");
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5,
+                                         migration_6, migration_7, migration_8, migration_9};
+_Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION, "one migration per schema version");
 
 /* ---- small helpers ---- */
 
@@ -255,13 +254,13 @@ void lp__abandon_new(lp_trial *t) {
  * (the one a failed creation would then remove). */
 static lp_status path_too_long(const char *path, lp_error *err) {
   return lp_error_set(err, LP_ERANGE, "the trial file's path is too long (%zu bytes; at most %zu)", strlen(path),
-                      sizeof ((lp_trial *)0)->path - 1);
+                      sizeof((lp_trial *)0)->path - 1);
 }
 
 lp_status lp__create_db(const char *path, const char *why_new, lp_trial **out, lp_error *err) {
   *out = NULL;
   struct stat sb;
-  if (strlen(path) >= sizeof ((lp_trial *)0)->path) return path_too_long(path, err);
+  if (strlen(path) >= sizeof((lp_trial *)0)->path) return path_too_long(path, err);
   if (stat(path, &sb) == 0) return lp_error_set(err, LP_ESTATE, "%s already exists: %s", path, why_new);
   lp_trial *t = calloc(1, sizeof *t);
   if (!t) return lp_error_set(err, LP_ENOMEM, "out of memory");
@@ -343,13 +342,12 @@ lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err) {
   return LP_OK;
 }
 
-lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what,
-                        lp_error *err) {
+lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what, lp_error *err) {
   return lp__two_counts_on(t, sql, id, NULL, a, b, what, err);
 }
 
-lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *text, long *a, long *b,
-                           const char *what, lp_error *err) {
+lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *text, long *a, long *b, const char *what,
+                            lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t, sql, &st, err)) return LP_EDB;
   sqlite3_bind_int64(st, 1, id);
@@ -385,7 +383,8 @@ static lp_status writer_lock(lp_trial *t, lp_error *err) {
     snprintf(p, sizeof p, "%s-writer", t->path);
     t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (t->lock_fd < 0 && errno == ELOOP)
-      return lp_error_set(err, LP_EDENIED, "%s is a symbolic link; the lock file beside a trial must be a plain file", p);
+      return lp_error_set(err, LP_EDENIED, "%s is a symbolic link; the lock file beside a trial must be a plain file",
+                          p);
     if (t->lock_fd < 0) return LP_OK; /* no queue: SQLite's busy handler still serialises */
     struct stat sb;
     if (fstat(t->lock_fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -438,8 +437,8 @@ static void system_clock(void *ctx, char *buf, size_t n) {
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
   gmtime_r(&ts.tv_sec, &tm);
-  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+  snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 void lp_trial_remove_files(const char *path) {
@@ -453,7 +452,8 @@ void lp_trial_remove_files(const char *path) {
 
 void lp__now(lp_trial *t, char *buf, size_t n) {
   if (t->clock) t->clock(t->clock_ctx, buf, n);
-  else system_clock(NULL, buf, n);
+  else
+    system_clock(NULL, buf, n);
 }
 
 void lp_trial_set_clock(lp_trial *t, lp_clock_fn fn, void *ctx) {
@@ -463,9 +463,7 @@ void lp_trial_set_clock(lp_trial *t, lp_clock_fn fn, void *ctx) {
 
 void lp_trial_use_key(lp_trial *t, const lp_trial_key *k) { t->key = k; }
 int lp_trial_schema_version(lp_trial *t) { return t->schema_version; }
-const char *lp_trial_arm_label(lp_trial *t, int arm) {
-  return (arm == 0 || arm == 1) ? t->arm_label[arm] : "?";
-}
+const char *lp_trial_arm_label(lp_trial *t, int arm) { return (arm == 0 || arm == 1) ? t->arm_label[arm] : "?"; }
 
 /* Busy handler: writers queue on BEGIN IMMEDIATE. Short sleeps growing to 2 ms keep
  * the lock busy under contention (SQLite's default handler sleeps up to 100 ms);
@@ -492,8 +490,7 @@ lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err)
   /* Durability: synchronous=FULL syncs the WAL at every commit, so a commit that
    * returned survives a power loss, not only a process crash. */
   char *msg = NULL;
-  if (sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL, &msg) !=
-      SQLITE_OK) {
+  if (sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK) {
     lp_error_set(err, LP_EDB, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     sqlite3_close(db);
@@ -553,8 +550,7 @@ lp_status lp__migrate(lp_trial *t, int target, lp_error *err) {
   return LP_OK;
 }
 
-lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found,
-                       lp_error *err) {
+lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found, lp_error *err) {
   sqlite3_stmt *st;
   if (found) *found = false;
   if (n) buf[0] = '\0';
@@ -567,13 +563,12 @@ lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *
   }
   lp__finalize(t, st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading settings");
-  if (rc == SQLITE_DONE && !found)
-    return lp_error_set(err, LP_EINTEGRITY, "%s: setting '%s' is missing", t->path, key);
+  if (rc == SQLITE_DONE && !found) return lp_error_set(err, LP_EINTEGRITY, "%s: setting '%s' is missing", t->path, key);
   return LP_OK;
 }
 
-lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user,
-                       const char *reason, lp_error *err) {
+lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user, const char *reason,
+                       lp_error *err) {
   sqlite3_stmt *st;
   lp_status s;
   if (lp__prepare(t, "SELECT id FROM meta WHERE key=?", &st, err)) return LP_EDB;
@@ -630,9 +625,7 @@ lp_status lp__check_unlocked(lp_trial *t, lp_error *err) {
   bool found;
   lp_status s = lp__meta_get(t, "locked_at", buf, sizeof buf, &found, err);
   if (s) return s;
-  if (found)
-    return lp_error_set(err, LP_ESTATE, "%s: the database was locked at %s; no data can change",
-                        t->path, buf);
+  if (found) return lp_error_set(err, LP_ESTATE, "%s: the database was locked at %s; no data can change", t->path, buf);
   return LP_OK;
 }
 
@@ -663,14 +656,15 @@ lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err
 static const char *const role_names[] = {"investigator", "manager", "statistician", "monitor"};
 const char *lp_role_name(lp_role r) { return (unsigned)r < 4 ? role_names[r] : "?"; }
 
-lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
-                         const char *action, lp_error *err) {
+lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id, const char *action,
+                         lp_error *err) {
   sqlite3_stmt *st;
   if (!user || !*user) return lp__with_field(err, "user", lp_error_set(err, LP_EINVAL, "no user given to %s", action));
   /* accounts (and deactivation) exist from schema version 4 */
-  if (lp__prepare(t, t->schema_version >= 4 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
-                                              " WHERE user_id=users.id) FROM users WHERE name=?"
-                                            : "SELECT role, site_id, NULL FROM users WHERE name=?",
+  if (lp__prepare(t,
+                  t->schema_version >= 4 ? "SELECT role, site_id, (SELECT deactivated_at FROM accounts"
+                                           " WHERE user_id=users.id) FROM users WHERE name=?"
+                                         : "SELECT role, site_id, NULL FROM users WHERE name=?",
                   &st, err))
     return LP_EDB;
   sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
@@ -678,8 +672,7 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
   if (rc != SQLITE_ROW) {
     lp__finalize(t, st);
     if (rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up a user");
-    return lp_error_set(err, LP_EDENIED, "%s: user '%s' is not registered in this trial", t->path,
-                        user);
+    return lp_error_set(err, LP_EDENIED, "%s: user '%s' is not registered in this trial", t->path, user);
   }
   char role[32];
   snprintf(role, sizeof role, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -695,14 +688,13 @@ lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long sit
   if (r == LP_ROLE_INVESTIGATOR && site_id > 0 && usite != site_id) {
     char code[64] = "?";
     lp__site_code(t, site_id, code, sizeof code, NULL);
-    return lp_error_set(err, LP_EDENIED, "user '%s' is an investigator of another site and may not %s at site %s",
-                        user, action, code);
+    return lp_error_set(err, LP_EDENIED, "user '%s' is an investigator of another site and may not %s at site %s", user,
+                        action, code);
   }
   return LP_OK;
 }
 
-static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long site_id,
-                             const char *by, lp_error *err) {
+static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long site_id, const char *by, lp_error *err) {
   sqlite3_stmt *st;
   char now[40];
   lp__now(t, now, sizeof now);
@@ -710,24 +702,22 @@ static lp_status add_user_tx(lp_trial *t, const char *name, lp_role role, long s
     return lp_error_set(err, LP_EINVAL, "a user name must have 1 to 63 characters");
   lp_status bad = lp_text_check_identifier(name, "the user name", 63, err);
   if (bad) return bad;
-  if (lp__prepare(t, "INSERT INTO users(name, role, site_id, created_at) VALUES(?,?,?,?)", &st, err))
-    return LP_EDB;
+  if (lp__prepare(t, "INSERT INTO users(name, role, site_id, created_at) VALUES(?,?,?,?)", &st, err)) return LP_EDB;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, lp_role_name(role), -1, SQLITE_STATIC);
   if (site_id > 0) sqlite3_bind_int64(st, 3, site_id);
-  else sqlite3_bind_null(st, 3);
+  else
+    sqlite3_bind_null(st, 3);
   sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc == SQLITE_CONSTRAINT_UNIQUE)
     return lp_error_set(err, LP_ESTATE, "%s: user '%s' already exists", t->path, name);
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "adding a user");
-  return lp__audit_row(t, "users", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by,
-                       "user registered", err);
+  return lp__audit_row(t, "users", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by, "user registered", err);
 }
 
-lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role,
-                      const char *site, lp_error *err) {
+lp_status lp_user_add(lp_trial *t, const char *by, const char *name, lp_role role, const char *site, lp_error *err) {
   lp_status s;
   long site_id = 0;
   if ((unsigned)role > LP_ROLE_MONITOR) return lp_error_set(err, LP_EINVAL, "unknown role");
@@ -754,8 +744,7 @@ fail:
 
 /* ---- create / open / close ---- */
 
-static lp_status protocol_arms(const char *protocol, const char **a, const char **b,
-                               lp_error *err) {
+static lp_status protocol_arms(const char *protocol, const char **a, const char **b, lp_error *err) {
   if (!protocol || !strcmp(protocol, "leopards")) {
     *a = "levosimendan";
     *b = "placebo";
@@ -769,15 +758,13 @@ static lp_status protocol_arms(const char *protocol, const char **a, const char 
   return lp_error_set(err, LP_EINVAL, "unknown protocol '%s' (known: leopards, generic)", protocol);
 }
 
-lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites,
-                          size_t nsites, const char *manager, lp_trial **out, lp_error *err) {
-  return lp__trial_create_at(path, protocol, sites, nsites, manager, LP_TRIAL_SCHEMA_VERSION, out,
-                             err);
+lp_status lp_trial_create(const char *path, const char *protocol, const lp_site_def *sites, size_t nsites,
+                          const char *manager, lp_trial **out, lp_error *err) {
+  return lp__trial_create_at(path, protocol, sites, nsites, manager, LP_TRIAL_SCHEMA_VERSION, out, err);
 }
 
-lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites,
-                              size_t nsites, const char *manager, int version, lp_trial **out,
-                              lp_error *err) {
+lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites, size_t nsites,
+                              const char *manager, int version, lp_trial **out, lp_error *err) {
   *out = NULL;
   const char *arm_a = NULL, *arm_b = NULL;
   lp_status s;
@@ -822,14 +809,12 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
       lp__finalize(t, st);
-      if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        s = lp_error_set(err, LP_EDATA, "site code '%s' is given twice", code);
+      if (rc == SQLITE_CONSTRAINT_UNIQUE) s = lp_error_set(err, LP_EDATA, "site code '%s' is given twice", code);
       else
         s = lp__db_fail(t, err, "adding a site");
       goto fail;
     }
-    if ((s = lp__audit_row(t, "sites", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by,
-                           "trial created", err))) {
+    if ((s = lp__audit_row(t, "sites", (long)sqlite3_last_insert_rowid(t->db), NULL, NULL, by, "trial created", err))) {
       lp__finalize(t, st);
       goto fail;
     }

@@ -35,14 +35,14 @@ typedef struct {
 struct lp_trial {
   sqlite3 *db;
   lp__cached_stmt cache[LP__STMT_CACHE];
-  int lock_fd;    /* PATH-writer, the writers' queue (-1 until first used) */
+  int lock_fd; /* PATH-writer, the writers' queue (-1 until first used) */
   bool lock_held;
-  bool readonly;     /* opened for reading: no write is attempted, no file is created */
-  int read_lock_fd;  /* a reader's shared lock on PATH-writer while it reads the file itself (-1: none) */
+  bool readonly;    /* opened for reading: no write is attempted, no file is created */
+  int read_lock_fd; /* a reader's shared lock on PATH-writer while it reads the file itself (-1: none) */
   char path[1024];
   lp_clock_fn clock;
   void *clock_ctx;
-  const lp_trial_key *key; /* borrowed; enables self-extension of lists */
+  const lp_trial_key *key;       /* borrowed; enables self-extension of lists */
   const lp_audit_key *audit_key; /* MACs new audit entries (borrowed or own_audit_key) */
   lp_audit_key *own_audit_key;   /* loaded by the handle itself; freed at close */
   uint8_t trial_id[LP__ID_BYTES];
@@ -82,11 +82,10 @@ lp_status lp__select_patient(lp_trial *t, const char *sql, const char *patient, 
 void lp__close_db(lp_trial *t);
 lp_status lp__exec(lp_trial *t, const char *sql, lp_error *err);
 /* One row of two integers from `sql`, whose ?1 is bound to `id` (counts for a site). */
-lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what,
-                        lp_error *err);
+lp_status lp__two_counts(lp_trial *t, const char *sql, long id, long *a, long *b, const char *what, lp_error *err);
 /* The same with ?2 bound to `text` (a date, say). */
-lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *text, long *a, long *b,
-                           const char *what, lp_error *err);
+lp_status lp__two_counts_on(lp_trial *t, const char *sql, long id, const char *text, long *a, long *b, const char *what,
+                            lp_error *err);
 /* BEGIN IMMEDIATE (waits for the write lock), COMMIT, ROLLBACK (never fails). */
 lp_status lp__begin(lp_trial *t, lp_error *err);
 lp_status lp__commit(lp_trial *t, lp_error *err);
@@ -105,16 +104,15 @@ lp_status lp__site_code(lp_trial *t, long id, char *buf, size_t n, lp_error *err
 bool lp__valid_date(const char *s);
 /* The user must exist and have one of the roles in `roles` (bit mask of 1<<lp_role);
  * an investigator must belong to `site_id` when it is > 0. */
-lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id,
-                         const char *action, lp_error *err);
+lp_status lp__user_check(lp_trial *t, const char *user, unsigned roles, long site_id, const char *action,
+                         lp_error *err);
 /* The same decided by the one rule (lp_access_check, account.c): `user` must exist, be
  * active, and may do `what` at site `site_id` (0: no site in particular). Messages
  * name `verb`, as lp__user_check's do. */
 lp_status lp__user_may(lp_trial *t, const char *user, int what, long site_id, const char *verb, lp_error *err);
-lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found,
+lp_status lp__meta_get(lp_trial *t, const char *key, char *buf, size_t n, bool *found, lp_error *err);
+lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user, const char *reason,
                        lp_error *err);
-lp_status lp__meta_set(lp_trial *t, const char *key, const char *value, const char *user,
-                       const char *reason, lp_error *err);
 lp_status lp__open_db(const char *path, int flags, sqlite3 **out, lp_error *err);
 lp_status lp__load_context(lp_trial *t, lp_error *err);
 lp_status lp__migrate(lp_trial *t, int target, lp_error *err);
@@ -126,9 +124,8 @@ lp_status lp__user_version(lp_trial *t, int *v, lp_error *err);
  * schema accepted (LP_TRIAL_SCHEMA_VERSION for ordinary reads, 1 for verification). */
 lp_status lp__open_readonly(const char *path, int min_version, bool load, lp_trial **out, lp_error *err);
 /* lp_trial_create at a given schema version (tests of upgrades). */
-lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites,
-                              size_t nsites, const char *manager, int version, lp_trial **out,
-                              lp_error *err);
+lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_site_def *sites, size_t nsites,
+                              const char *manager, int version, lp_trial **out, lp_error *err);
 void lp__hex(const uint8_t *b, size_t n, char *out);
 /* Write a secret key file: never over an existing file, mode 0600, synced (key.c). */
 lp_status lp__write_secret_file(const char *path, const char *text, size_t len, const char *a_what,
@@ -150,14 +147,12 @@ bool lp__is_audited(const char *table);
  * *out is malloc'ed, NULL when the row does not exist. */
 lp_status lp__row_json(lp_trial *t, const char *table, long rowid, char **out, lp_error *err);
 /* Append one entry to the chain; `old`/`new_` may be NULL. */
-lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const char *action,
-                           const char *old, const char *new_, const char *patient,
-                           const char *user, const char *reason, lp_error *err);
+lp_status lp__audit_append(lp_trial *t, const char *table, long rowid, const char *action, const char *old,
+                           const char *new_, const char *patient, const char *user, const char *reason, lp_error *err);
 /* After an INSERT/UPDATE of row `rowid`: read its new content and append the entry.
  * `old` is the content before (NULL for an insert). */
-lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *old,
-                        const char *patient, const char *user, const char *reason,
-                        lp_error *err);
+lp_status lp__audit_row(lp_trial *t, const char *table, long rowid, const char *old, const char *patient,
+                        const char *user, const char *reason, lp_error *err);
 /* Canonical number text shared by row JSON and CSV export. */
 void lp__fmt_real(double x, char *buf, size_t n);
 /* Verify inside an open transaction (used by import). */
@@ -185,20 +180,17 @@ void lp__audit_problem(lp_audit_report *r, long entry, const char *table, long r
 lp_status lp__key_check_value(const lp_trial_key *k, char hex[65]);
 /* Seal/open one arm of slot (site, seq, pack): AEAD with the slot as associated
  * data, so a ciphertext moved to another slot fails to open. */
-lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack, int arm,
-                       uint8_t nonce[24], uint8_t sealed[17]);
-lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack,
-                       const uint8_t *nonce, size_t nlen, const uint8_t *sealed, size_t slen,
-                       int *arm, lp_error *err);
+lp_status lp__seal_arm(const lp_trial_key *k, long site_id, long seq, long pack, int arm, uint8_t nonce[24],
+                       uint8_t sealed[17]);
+lp_status lp__open_arm(const lp_trial_key *k, long site_id, long seq, long pack, const uint8_t *nonce, size_t nlen,
+                       const uint8_t *sealed, size_t slen, int *arm, lp_error *err);
 /* The sealed arm of a randomised patient, opened with the key (the recorded pack
  * checked against its slot's); LP_ENOTFOUND when the patient is not randomised. */
 lp_status lp__patient_arm(lp_trial *t, const lp_trial_key *k, const char *patient, int *arm, long *site_id,
                           lp_error *err);
 /* Sealed settings text (fixed length, hex). */
-lp_status lp__seal_text(const lp_trial_key *k, const char *what, const char *text, char *hex,
-                        size_t n, lp_error *err);
-lp_status lp__open_text(const lp_trial_key *k, const char *what, const char *hex, char *text,
-                        size_t n, lp_error *err);
+lp_status lp__seal_text(const lp_trial_key *k, const char *what, const char *text, char *hex, size_t n, lp_error *err);
+lp_status lp__open_text(const lp_trial_key *k, const char *what, const char *hex, char *text, size_t n, lp_error *err);
 /* Pack number of the g-th slot of the trial (g >= 0): a keyed permutation of
  * 100000..999999, so numbers are unique and say nothing of arm or block. */
 long lp__pack_number(const lp_trial_key *k, long g);
@@ -223,11 +215,10 @@ lp_status lp__disclosure(lp_trial *t, const char *user, const char *what, const 
 /* ---- list.c ---- */
 /* Materialise slots for a site until it has `free_target` unused ones (inside a
  * transaction). */
-lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id,
-                               long free_target, const char *user, long *added, long *checked,
-                               lp_error *err);
-lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t *nsizes,
-                          long *per_site, bool *found, lp_error *err);
+lp_status lp__list_extend_site(lp_trial *t, const lp_trial_key *k, long site_id, long free_target, const char *user,
+                               long *added, long *checked, lp_error *err);
+lp_status lp__list_config(lp_trial *t, const lp_trial_key *k, int *sizes, size_t *nsizes, long *per_site, bool *found,
+                          lp_error *err);
 
 /* ---- record.c ---- */
 struct json_t;
@@ -250,8 +241,8 @@ lp_status lp__consent_mark_untracked(lp_trial *t, const char *user, const char *
 /* One record (a JSON object whose values may be text, as CSV cells) through every edit
  * check, written and audited inside the caller's transaction; findings go to
  * t->findings when set. */
-lp_status lp__record_row(lp_trial *t, lp_record_kind kind, struct json_t *row, const char *source,
-                         const char *user, const char *reason, lp_error *err);
+lp_status lp__record_row(lp_trial *t, lp_record_kind kind, struct json_t *row, const char *source, const char *user,
+                         const char *reason, lp_error *err);
 
 /* ---- queries.c ---- */
 /* A saved change of the patient's form instance (day for daily, the row for an adverse
@@ -269,8 +260,7 @@ lp_status lp__queries_record_deleted(lp_trial *t, lp_record_kind kind, const cha
 lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, const char *user, lp_error *err);
 
 /* ---- screen.c ---- */
-lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json,
-                         const char *source, const char *user, lp_screen_result *out,
-                         lp_error *err);
+lp_status lp__screen_one(lp_trial *t, long site_id, const char *patient, const char *inputs_json, const char *source,
+                         const char *user, lp_screen_result *out, lp_error *err);
 
 #endif

@@ -29,13 +29,13 @@ static void say(const char *what, lp_status s, const lp_error *err) {
   if (verbose) fprintf(stderr, "%s: %s\n", what, s ? err->message : "accepted");
 }
 
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      fprintf(stderr, "round trip failed: " __VA_ARGS__);                                                     \
-      fputc('\n', stderr);                                                                                     \
-      abort();                                                                                                 \
-    }                                                                                                          \
+#define CHECK(cond, ...)                                  \
+  do {                                                    \
+    if (!(cond)) {                                        \
+      fprintf(stderr, "round trip failed: " __VA_ARGS__); \
+      fputc('\n', stderr);                                \
+      abort();                                            \
+    }                                                     \
   } while (0)
 
 /* ---- CSV ---- */
@@ -80,8 +80,10 @@ static void ref_read(const char *t, size_t len, ref_table *r) {
       if (i < len && t[i] == '"') {
         for (i++; i < len; i++) {
           if (t[i] == '"' && i + 1 < len && t[i + 1] == '"') b[k++] = t[i++];
-          else if (t[i] == '"') break;
-          else b[k++] = t[i];
+          else if (t[i] == '"')
+            break;
+          else
+            b[k++] = t[i];
         }
         i++;
       } else
@@ -131,8 +133,8 @@ static void fuzz_csv(const char *text, size_t len) {
   size_t total = (t->nrows + 1) * t->ncols;
   ref_table r = {0};
   ref_read(text, len, &r);
-  CHECK(r.n == total && r.rows == t->nrows + 1, "%zu cells in %zu rows, an independent reading finds %zu in %zu",
-        total, t->nrows + 1, r.n, r.rows);
+  CHECK(r.n == total && r.rows == t->nrows + 1, "%zu cells in %zu rows, an independent reading finds %zu in %zu", total,
+        t->nrows + 1, r.n, r.rows);
   for (size_t k = 0; k < total; k++) {
     size_t n = strlen(raw(t, k));
     CHECK(n == r.len[k] && !memcmp(raw(t, k), r.cell[k], n), "cell %zu stored as %zu bytes, given %zu", k, n, r.len[k]);
@@ -161,7 +163,8 @@ static void fuzz_plan(const char *text, size_t len) {
   if (st) return;
   /* The same text always gives the same plan. */
   CHECK(!lp_plan_parse(text, len, "fuzz-plan.csv", &q, &err), "a plan accepted once is refused the second time");
-  CHECK(lp_plan_size(p) == lp_plan_size(q), "the same plan text gives %zu and %zu rows", lp_plan_size(p), lp_plan_size(q));
+  CHECK(lp_plan_size(p) == lp_plan_size(q), "the same plan text gives %zu and %zu rows", lp_plan_size(p),
+        lp_plan_size(q));
   lp_plan_free(p);
   lp_plan_free(q);
 }
@@ -195,7 +198,8 @@ static bool same_value(json_t *g, json_t *s) {
   if (json_is_null(g) || (json_is_string(g) && json_string_length(g) == 0)) return !s || json_is_null(s);
   double gv;
   if (json_is_boolean(g)) gv = json_is_true(g);
-  else if (json_is_number(g)) gv = json_number_value(g);
+  else if (json_is_number(g))
+    gv = json_number_value(g);
   else if (json_is_string(g) && json_is_number(s)) {
     char *end;
     gv = strtod(json_string_value(g), &end);
@@ -305,10 +309,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   const char *consent =
       "{\"patient\":\"P1\",\"consent_by\":\"patient\",\"consented_at\":\"2000-01-01T00:00\","
       "\"taken_by\":\"Dr Fuzz\",\"form_version\":\"1.0\"}";
-  const char *elig = "{\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,\"wbc\":15.2,"
-                     "\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,\"torsades_history\":0,"
-                     "\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0,\"weight\":80,"
-                     "\"pregnant\":0,\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,\"other_trial\":0}";
+  const char *elig =
+      "{\"age\":64,\"infection\":1,\"temperature\":38.6,\"heart_rate\":112,\"resp_rate\":24,\"wbc\":15.2,"
+      "\"vasopressor_hours\":6,\"hours_since_criteria\":10,\"esrf_dialysis\":0,\"torsades_history\":0,"
+      "\"child_pugh_c\":0,\"ventricular_obstruction\":0,\"treatment_limitation\":0,\"weight\":80,"
+      "\"pregnant\":0,\"levosimendan_30d\":0,\"levosimendan_hypersensitivity\":0,\"other_trial\":0}";
   lp_status st = lp_trial_create(db, NULL, sites, 1, "mgr", &trial, &err);
   if (!st) lp_trial_set_clock(trial, fixed_clock, NULL);
   if (st || lp_user_add(trial, "mgr", "stat", LP_ROLE_STATISTICIAN, NULL, &err) ||
@@ -330,22 +335,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *text = (const char *)data + 1;
   size_t len = size - 1;
   switch (data[0]) {
-  case 'c': fuzz_csv(text, len); break;
-  case 'p': fuzz_plan(text, len); break;
-  case 's':
-  case 'r': {
-    size_t skip = data[0] == 'r' ? 1 : 0; /* a record input's second byte is the form */
-    if (len < skip) return 0;
-    char *s = malloc(len - skip + 1);
-    if (!s) abort();
-    memcpy(s, text + skip, len - skip);
-    s[len - skip] = '\0'; /* the JSON APIs take C strings: text from a NUL on is not given */
-    if (data[0] == 's') fuzz_screen(s);
-    else fuzz_record((lp_record_kind)((unsigned char)text[0] % LP_RECORD_COUNT), s);
-    free(s);
-    break;
-  }
-  default: break;
+    case 'c':
+      fuzz_csv(text, len);
+      break;
+    case 'p':
+      fuzz_plan(text, len);
+      break;
+    case 's':
+    case 'r': {
+      size_t skip = data[0] == 'r' ? 1 : 0; /* a record input's second byte is the form */
+      if (len < skip) return 0;
+      char *s = malloc(len - skip + 1);
+      if (!s) abort();
+      memcpy(s, text + skip, len - skip);
+      s[len - skip] = '\0'; /* the JSON APIs take C strings: text from a NUL on is not given */
+      if (data[0] == 's') fuzz_screen(s);
+      else
+        fuzz_record((lp_record_kind)((unsigned char)text[0] % LP_RECORD_COUNT), s);
+      free(s);
+      break;
+    }
+    default:
+      break;
   }
   return 0;
 }
