@@ -269,6 +269,13 @@ static void test_strbuf(void **state) {
   lp_strbuf_clear(&b);
   assert_null(b.p);
   assert_int_equal(b.len, 0);
+  /* markup: the four characters that matter in text and quoted attributes, and UTF-8 kept */
+  lp_strbuf_puts_markup(&b, "<script>\"a&b\"</script> 5 > 3 \xc2\xb5g");
+  assert_string_equal(b.p, "&lt;script&gt;&quot;a&amp;b&quot;&lt;/script&gt; 5 &gt; 3 \xc2\xb5g");
+  lp_strbuf_clear(&b);
+  lp_strbuf_puts_markup(&b, "");
+  assert_int_equal(b.len, 0);
+  lp_strbuf_clear(&b);
 }
 
 int main(void) {

@@ -31,6 +31,17 @@ void lp_strbuf_put(lp_strbuf *b, const char *s, size_t n) {
 
 void lp_strbuf_puts(lp_strbuf *b, const char *s) { lp_strbuf_put(b, s, strlen(s)); }
 
+void lp_strbuf_puts_markup(lp_strbuf *b, const char *s) {
+  for (const char *p = s; *p;) {
+    size_t run = strcspn(p, "<>&\"");
+    lp_strbuf_put(b, p, run);
+    p += run;
+    if (!*p) break;
+    lp_strbuf_puts(b, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;" : "&quot;");
+    p++;
+  }
+}
+
 void lp_strbuf_printf(lp_strbuf *b, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

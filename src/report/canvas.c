@@ -27,26 +27,7 @@ lp_status lp_fig_format_from_path(const char *path, lp_fig_format *out, lp_error
 }
 
 /* XML text: the five special characters escaped. */
-static void xml_text(lp_strbuf *b, const char *s) {
-  for (const char *p = s; *p; p++) {
-    switch (*p) {
-      case '<':
-        lp_strbuf_puts(b, "&lt;");
-        break;
-      case '>':
-        lp_strbuf_puts(b, "&gt;");
-        break;
-      case '&':
-        lp_strbuf_puts(b, "&amp;");
-        break;
-      case '"':
-        lp_strbuf_puts(b, "&quot;");
-        break;
-      default:
-        lp_strbuf_put(b, p, 1);
-    }
-  }
-}
+static void xml_text(lp_strbuf *b, const char *s) { lp_strbuf_puts_markup(b, s); }
 
 static lp_status open_failed(lp__canvas *c, const char *what, lp_error *err) {
   lp_status st = lp_error_set(err, LP_EIO, "%s: cannot create the figure: %s", what,

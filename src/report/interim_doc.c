@@ -31,24 +31,7 @@ void lp__grid_clear(lp__grid *g) {
   memset(g, 0, sizeof *g);
 }
 
-static void sb_html(lp_strbuf *b, const char *s) {
-  for (const char *p = s; *p; p++) switch (*p) {
-      case '<':
-        lp_strbuf_puts(b, "&lt;");
-        break;
-      case '>':
-        lp_strbuf_puts(b, "&gt;");
-        break;
-      case '&':
-        lp_strbuf_puts(b, "&amp;");
-        break;
-      case '"':
-        lp_strbuf_puts(b, "&quot;");
-        break;
-      default:
-        lp_strbuf_put(b, p, 1);
-    }
-}
+static void sb_html(lp_strbuf *b, const char *s) { lp_strbuf_puts_markup(b, s); }
 
 static void sb_md(lp_strbuf *b, const char *s) {
   for (const char *p = s; *p; p++) {
