@@ -10,7 +10,7 @@
 
 #include "server.h"
 
-static void put_json(resp *r, int code, json_t *j) {
+void srv_json(resp *r, int code, json_t *j) {
   r->code = code;
   r->ctype = "application/json";
   char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -20,20 +20,22 @@ static void put_json(resp *r, int code, json_t *j) {
   free(s);
 }
 
-static void fail(resp *r, int code, lp_status st, const char *msg, const char *field) {
+void srv_json_fail(resp *r, int code, lp_status st, const char *msg, const char *field) {
   json_t *e = json_pack("{s:s, s:s}", "status", lp_status_name(st), "message", msg);
   if (field && *field) json_object_set_new(e, "field", json_string(field));
-  put_json(r, code, json_pack("{s:o}", "error", e));
+  srv_json(r, code, json_pack("{s:o}", "error", e));
 }
 
-static void fail_err(resp *r, const lp_error *e) { fail(r, srv_http_status_of(e), e->status, e->message, e->field); }
+static void fail_err(resp *r, const lp_error *e) {
+  srv_json_fail(r, srv_http_status_of(e), e->status, e->message, e->field);
+}
 
 static json_t *body_json(req *q, resp *r) {
   json_error_t je;
   json_t *j = q->body ? json_loadb(q->body, q->nbody, JSON_REJECT_DUPLICATES, &je) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
-    fail(r, 400, LP_EPARSE, "the body must be a JSON object", NULL);
+    srv_json_fail(r, 400, LP_EPARSE, "the body must be a JSON object", NULL);
     return NULL;
   }
   return j;
@@ -48,13 +50,13 @@ static bool check(req *q, resp *r, lp_action what, const char *site, const char 
   lp_error e;
   if (!lp_access_check(q->who.role, q->who.site, what, site, &e)) return true;
   lp_access_refused(q->t, q->who.user, what, site, patient, NULL);
-  fail(r, 403, LP_EDENIED, e.message, NULL);
+  srv_json_fail(r, 403, LP_EDENIED, e.message, NULL);
   return false;
 }
 
 static bool patient_of(req *q, resp *r, const char *code, lp_patient_view *pv) {
   if (!srv_code_ok(code)) {
-    fail(r, 400, LP_EINVAL, "a patient code has 1 to 32 letters, digits, '-', '_' or '.'", "patient");
+    srv_json_fail(r, 400, LP_EINVAL, "a patient code has 1 to 32 letters, digits, '-', '_' or '.'", "patient");
     return false;
   }
   lp_error e;
@@ -77,7 +79,7 @@ static void login(req *q, resp *r) {
   const char *user = jstr(j, "user"), *pw = jstr(j, "password");
   if (!user || !pw) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "give \"user\" and \"password\"", !user ? "user" : "password");
+    return srv_json_fail(r, 400, LP_EINVAL, "give \"user\" and \"password\"", !user ? "user" : "password");
   }
   char tok[LP_TOKEN_HEX + 1];
   lp_identity who;
@@ -85,12 +87,12 @@ static void login(req *q, resp *r) {
   lp_error e;
   lp_status s = lp_session_login(q->t, &q->policy, user, pw, tok, &who, &locked, &e);
   json_decref(j);
-  if (s) return fail(r, locked ? 429 : 401, s, e.message, NULL);
+  if (s) return srv_json_fail(r, locked ? 429 : 401, s, e.message, NULL);
   srv_session_cookie(q, r, tok, false);
   json_t *o = identity(&who);
   json_object_set_new(o, "token", json_string(tok));
   sodium_memzero(tok, sizeof tok);
-  put_json(r, 200, o);
+  srv_json(r, 200, o);
 }
 
 static void screening(req *q, resp *r) {
@@ -99,11 +101,11 @@ static void screening(req *q, resp *r) {
   const char *site = jstr(j, "site"), *patient = jstr(j, "patient");
   if (!site || !srv_code_ok(site)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "give the \"site\" code", "site");
+    return srv_json_fail(r, 400, LP_EINVAL, "give the \"site\" code", "site");
   }
   if (patient && !srv_code_ok(patient)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "a patient code has 1 to 32 letters, digits, '-', '_' or '.'", "patient");
+    return srv_json_fail(r, 400, LP_EINVAL, "a patient code has 1 to 32 letters, digits, '-', '_' or '.'", "patient");
   }
   if (!check(q, r, LP_DO_SCREEN, site, patient)) {
     json_decref(j);
@@ -133,7 +135,7 @@ static void screening(req *q, resp *r) {
     p += len;
     if (*p == ',') p++;
   }
-  put_json(r, 201,
+  srv_json(r, 201,
            json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o}", "id", (json_int_t)res.id, "site", site, "patient", patient,
                      "eligible", res.eligible, "failed", failed, "failed_words", words));
   json_decref(j);
@@ -146,7 +148,7 @@ static void randomisation(req *q, resp *r) {
   lp_patient_view pv;
   if (!site || !srv_code_ok(site)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "give the \"site\" code", "site");
+    return srv_json_fail(r, 400, LP_EINVAL, "give the \"site\" code", "site");
   }
   if (!patient_of(q, r, patient ? patient : "", &pv) || !check(q, r, LP_DO_RANDOMISE, site, patient)) {
     json_decref(j);
@@ -154,27 +156,28 @@ static void randomisation(req *q, resp *r) {
   }
   if (strcmp(pv.site, site)) {
     json_decref(j);
-    return fail(r, 409, LP_ESTATE, "this patient code was screened at another site", "patient");
+    return srv_json_fail(r, 409, LP_ESTATE, "this patient code was screened at another site", "patient");
   }
   if (!pv.eligible) {
     json_decref(j);
-    return fail(r, 422, LP_ESTATE, "the patient is not eligible", "patient");
+    return srv_json_fail(r, 422, LP_ESTATE, "the patient is not eligible", "patient");
   }
   lp_consent_policy pol;
   lp_error pe;
   if (!pv.randomised && !pv.consent_by[0] && !lp_consent_policy_get(q->t, &pol, &pe) && pol.required) {
     json_decref(j);
-    return fail(r, 422, LP_ESTATE,
-                "the patient has no consent record: record the written informed consent of the patient or of a "
-                "personal or professional legal representative (POST /api/v1/consents) before randomisation",
-                "patient");
+    return srv_json_fail(
+        r, 422, LP_ESTATE,
+        "the patient has no consent record: record the written informed consent of the patient or of a "
+        "personal or professional legal representative (POST /api/v1/consents) before randomisation",
+        "patient");
   }
   lp_allocation a;
   lp_error e;
   lp_status s = lp_trial_randomize(q->t, site, patient, q->who.user, &a, &e);
   json_decref(j);
   if (s) return fail_err(r, &e);
-  put_json(r, a.existing ? 200 : 201,
+  srv_json(r, a.existing ? 200 : 201,
            json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:b}", "patient", a.patient, "site", a.site, "sequence",
                      (json_int_t)a.sequence, "pack", (json_int_t)a.pack, "randomized_at", a.randomized_at, "user",
                      a.user, "existing", a.existing));
@@ -198,8 +201,8 @@ static void consent(req *q, resp *r) {
   lp_status s =
       js ? lp_consent_record(q->t, js, "body", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
   free(js);
-  if (s) return fail(r, s == LP_EDATA ? 422 : srv_http_status(s), s, e.message, e.field);
-  put_json(r, 201,
+  if (s) return srv_json_fail(r, s == LP_EDATA ? 422 : srv_http_status(s), s, e.message, e.field);
+  srv_json(r, 201,
            json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:b, s:s?}", "id", (json_int_t)c.id, "patient", c.patient, "site",
                      c.site, "kind", c.kind, "consent_by", c.consent_by[0] ? c.consent_by : NULL, "decision",
                      c.decision, "retrospective_due", c.retrospective_due, "applied", c.applied[0] ? c.applied : NULL));
@@ -225,7 +228,7 @@ static void patient(req *q, resp *r, const char *code) {
   json_object_set_new(o, "consented_at", pv.consented_at[0] ? json_string(pv.consented_at) : json_null());
   json_object_set_new(o, "retrospective_consent", pv.retrospective[0] ? json_string(pv.retrospective) : json_null());
   json_object_set_new(o, "retrospective_due", json_boolean(pv.retrospective_due));
-  put_json(r, 200, o);
+  srv_json(r, 200, o);
 }
 
 static void unblinding(req *q, resp *r) {
@@ -240,21 +243,21 @@ static void unblinding(req *q, resp *r) {
   lp_error e;
   if (lp_password_confirm(q->t, &q->policy, q->who.user, pw, &e)) {
     json_decref(j);
-    return fail(r, 403, LP_EDENIED, e.message, "password");
+    return srv_json_fail(r, 403, LP_EDENIED, e.message, "password");
   }
   if (!reason || !*reason) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "a reason is required", "reason");
+    return srv_json_fail(r, 400, LP_EINVAL, "a reason is required", "reason");
   }
   if (!q->key) {
     json_decref(j);
-    return fail(r, 409, LP_ESTATE, "this server does not hold the list key", NULL);
+    return srv_json_fail(r, 409, LP_ESTATE, "this server does not hold the list key", NULL);
   }
   lp_unblinding u;
   lp_status s = lp_trial_unblind(q->t, q->key, code, reason, q->who.user, &u, &e);
   json_decref(j);
   if (s) return fail_err(r, &e);
-  put_json(r, 201,
+  srv_json(r, 201,
            json_pack("{s:s, s:s, s:s, s:s, s:s}", "patient", u.patient, "site", u.site, "arm",
                      lp_trial_arm_label(q->t, u.arm), "unblinded_at", u.at, "user", u.user));
 }
@@ -263,7 +266,7 @@ static void status(req *q, resp *r) {
   const char *site = srv_query(q, "site");
   if (site && !*site) site = NULL;
   if (!site && q->who.site[0]) site = q->who.site;
-  if (site && !srv_code_ok(site)) return fail(r, 400, LP_EINVAL, "not a site code", "site");
+  if (site && !srv_code_ok(site)) return srv_json_fail(r, 400, LP_EINVAL, "not a site code", "site");
   if (!check(q, r, LP_DO_VIEW_STATUS, site, NULL)) return;
   lp_progress p;
   lp_error e;
@@ -281,7 +284,7 @@ static void status(req *q, resp *r) {
   for (size_t i = 0; i < p.nitems; i++)
     json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "patient", p.items[i].patient, "site", p.items[i].site,
                                            "what", p.items[i].what));
-  put_json(r, 200, json_pack("{s:s, s:o, s:o}", "as_of", p.as_of, "sites", sites, "outstanding", items));
+  srv_json(r, 200, json_pack("{s:s, s:o, s:o}", "as_of", p.as_of, "sites", sites, "outstanding", items));
   lp_progress_clear(&p);
 }
 
@@ -330,7 +333,7 @@ static void audit(req *q, resp *r) {
     json_decref(a.arr);
     return fail_err(r, &e);
   }
-  put_json(r, 200, json_pack("{s:o}", "entries", a.arr));
+  srv_json(r, 200, json_pack("{s:o}", "entries", a.arr));
 }
 
 /* ---- personal API tokens: the user's own ---- */
@@ -353,9 +356,9 @@ static void tokens(req *q, resp *r, bool post) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, token_json(&x[i]));
     free(x);
-    return put_json(r, 200, json_pack("{s:o}", "tokens", arr));
+    return srv_json(r, 200, json_pack("{s:o}", "tokens", arr));
   }
-  if (q->who.api_token) return fail(r, 403, LP_EDENIED, "an API token cannot create API tokens", NULL);
+  if (q->who.api_token) return srv_json_fail(r, 403, LP_EDENIED, "an API token cannot create API tokens", NULL);
   json_t *j = body_json(q, r);
   if (!j) return;
   json_t *d = json_object_get(j, "days");
@@ -368,17 +371,17 @@ static void tokens(req *q, resp *r, bool post) {
   lp_status s = lp_api_token_create(q->t, q->who.user, jstr(j, "label"), days, tok, &id, &e);
   json_decref(j);
   if (s) return fail_err(r, &e);
-  put_json(r, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "token", tok));
+  srv_json(r, 201, json_pack("{s:I, s:s}", "id", (json_int_t)id, "token", tok));
   sodium_memzero(tok, sizeof tok);
 }
 
 static void token_revoke(req *q, resp *r, const char *rest) {
   char *end = NULL;
   long id = strtol(rest, &end, 10);
-  if (id <= 0 || !end || strcmp(end, "/revoke")) return fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+  if (id <= 0 || !end || strcmp(end, "/revoke")) return srv_json_fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
   lp_error e;
   if (lp_api_token_revoke(q->t, q->who.user, id, &e)) return fail_err(r, &e);
-  put_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+  srv_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
 /* ---- sites (trial manager) ---- */
@@ -398,17 +401,17 @@ static void sites(req *q, resp *r, bool post) {
                          x[i].closed ? x[i].closed_reason : NULL, "slots", (json_int_t)x[i].slots, "randomised",
                          (json_int_t)x[i].randomised));
     free(x);
-    return put_json(r, 200, json_pack("{s:o}", "sites", arr));
+    return srv_json(r, 200, json_pack("{s:o}", "sites", arr));
   }
   json_t *j = body_json(q, r);
   if (!j) return;
   const char *code = jstr(j, "code");
   if (!srv_code_ok(code)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "a site code has 1 to 32 letters, digits, '-', '_' or '.'", "code");
+    return srv_json_fail(r, 400, LP_EINVAL, "a site code has 1 to 32 letters, digits, '-', '_' or '.'", "code");
   }
   lp_status s = lp_site_add(q->t, q->who.user, code, jstr(j, "name"), &e);
-  if (!s) put_json(r, 201, json_pack("{s:s, s:b}", "code", code, "open", 1));
+  if (!s) srv_json(r, 201, json_pack("{s:s, s:b}", "code", code, "open", 1));
   json_decref(j);
   if (s) fail_err(r, &e);
 }
@@ -417,49 +420,50 @@ static void site_close(req *q, resp *r, const char *rest) {
   char code[64];
   const char *slash = strchr(rest, '/');
   if (!slash || strcmp(slash, "/close") || (size_t)(slash - rest) >= sizeof code)
-    return fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+    return srv_json_fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
   snprintf(code, sizeof code, "%.*s", (int)(slash - rest), rest);
-  if (!srv_code_ok(code)) return fail(r, 404, LP_ENOTFOUND, "no such site", "site");
+  if (!srv_code_ok(code)) return srv_json_fail(r, 404, LP_ENOTFOUND, "no such site", "site");
   if (!check(q, r, LP_DO_MANAGE_SITES, NULL, NULL)) return;
   json_t *j = body_json(q, r);
   if (!j) return;
   lp_error e;
   lp_status s = lp_site_close(q->t, q->who.user, code, jstr(j, "reason"), &e);
   json_decref(j);
-  if (s) return fail(r, srv_http_status(s), s, e.message, e.field);
-  put_json(r, 200, json_pack("{s:s, s:b}", "code", code, "open", 0));
+  if (s) return srv_json_fail(r, srv_http_status(s), s, e.message, e.field);
+  srv_json(r, 200, json_pack("{s:s, s:b}", "code", code, "open", 0));
 }
 
 void srv_api(req *q, resp *r) {
   const char *p = q->path + 7; /* after "/api/v1" */
   bool post = !strcmp(q->method, "POST"), get = !strcmp(q->method, "GET");
   if (!strcmp(p, "/login") && post) return login(q, r);
-  if (!q->authed) return fail(r, 401, LP_EDENIED, "not logged in (or the session ended)", NULL);
+  if (!q->authed) return srv_json_fail(r, 401, LP_EDENIED, "not logged in (or the session ended)", NULL);
   if (post && !q->bearer) {
     const char *h = srv_header(q, "X-CSRF-Token");
     if (!h || strlen(h) != LP_TOKEN_HEX || sodium_memcmp(h, q->who.csrf, LP_TOKEN_HEX))
-      return fail(r, 403, LP_EDENIED, "a cookie-authenticated request needs the session's X-CSRF-Token", NULL);
+      return srv_json_fail(r, 403, LP_EDENIED, "a cookie-authenticated request needs the session's X-CSRF-Token", NULL);
   }
   if (!strcmp(p, "/logout") && post) {
     lp_error e;
     if (lp_session_logout(q->t, q->token, &e)) return fail_err(r, &e);
     if (!q->bearer) srv_session_cookie(q, r, "", true);
-    return put_json(r, 200, json_pack("{s:b}", "ended", 1));
+    return srv_json(r, 200, json_pack("{s:b}", "ended", 1));
   }
-  if (!strcmp(p, "/session") && get) return put_json(r, 200, identity(&q->who));
+  if (!strcmp(p, "/session") && get) return srv_json(r, 200, identity(&q->who));
   if (q->who.api_token && (!strcmp(p, "/password") || !strcmp(p, "/logout")))
-    return fail(r, 403, LP_EDENIED, "an API token cannot change a password nor log out (revoke it instead)", NULL);
+    return srv_json_fail(r, 403, LP_EDENIED, "an API token cannot change a password nor log out (revoke it instead)",
+                         NULL);
   if (!strcmp(p, "/password") && post) {
     json_t *j = body_json(q, r);
     if (!j) return;
     lp_error e;
     lp_status s = lp_password_change(q->t, &q->policy, q->who.user, jstr(j, "current"), jstr(j, "new"), &e);
     json_decref(j);
-    if (s) return fail(r, s == LP_EDENIED ? 403 : srv_http_status(s), s, e.message, e.field);
-    return put_json(r, 200, json_pack("{s:b}", "changed", 1));
+    if (s) return srv_json_fail(r, s == LP_EDENIED ? 403 : srv_http_status(s), s, e.message, e.field);
+    return srv_json(r, 200, json_pack("{s:b}", "changed", 1));
   }
   if (q->who.must_change)
-    return fail(r, 403, LP_EDENIED, "this session was opened with a one-time password: change it first", NULL);
+    return srv_json_fail(r, 403, LP_EDENIED, "this session was opened with a one-time password: change it first", NULL);
   if (srv_api_records(q, r, p)) return;
   if (!strcmp(p, "/screenings") && post) return screening(q, r);
   if (!strcmp(p, "/randomisations") && post) return randomisation(q, r);
@@ -473,5 +477,5 @@ void srv_api(req *q, resp *r) {
   if (!strcmp(p, "/sites") && (get || post)) return sites(q, r, post);
   if (!strncmp(p, "/sites/", 7) && post) return site_close(q, r, p + 7);
   if (srv_api_queries(q, r, p, get, post)) return;
-  fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+  srv_json_fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
 }

@@ -12,27 +12,11 @@
 
 #include "server.h"
 
-static void put_json(resp *r, int code, json_t *j) {
-  r->code = code;
-  r->ctype = "application/json";
-  char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-  json_decref(j);
-  lp_strbuf_puts(&r->body, s ? s : "{}");
-  lp_strbuf_puts(&r->body, "\n");
-  free(s);
-}
-
-static void fail(resp *r, int code, lp_status st, const char *msg, const char *field) {
-  json_t *e = json_pack("{s:s, s:s}", "status", lp_status_name(st), "message", msg);
-  if (field && *field) json_object_set_new(e, "field", json_string(field));
-  put_json(r, code, json_pack("{s:o}", "error", e));
-}
-
 /* A library refusal; one for lack of rights is recorded as such. */
 static void fail_err(req *q, resp *r, const lp_error *e, lp_action what, const char *patient) {
   if (e->status == LP_EDENIED && strcmp(e->field, "password"))
     lp_access_refused(q->t, q->who.user, what, NULL, patient, NULL);
-  fail(r, srv_http_status(e->status), e->status, e->message, e->field);
+  srv_json_fail(r, srv_http_status(e->status), e->status, e->message, e->field);
 }
 
 static json_t *body_json(req *q, resp *r) {
@@ -40,7 +24,7 @@ static json_t *body_json(req *q, resp *r) {
   json_t *j = q->body ? json_loadb(q->body, q->nbody, JSON_REJECT_DUPLICATES, &je) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
-    fail(r, 400, LP_EPARSE, "the body must be a JSON object", NULL);
+    srv_json_fail(r, 400, LP_EPARSE, "the body must be a JSON object", NULL);
     return NULL;
   }
   return j;
@@ -96,14 +80,14 @@ static bool listing_site(req *q, resp *r, const char **site) {
   const char *s = srv_query(q, "site");
   if (s && !*s) s = NULL;
   if (s && !srv_code_ok(s)) {
-    fail(r, 400, LP_EINVAL, "not a site code", "site");
+    srv_json_fail(r, 400, LP_EINVAL, "not a site code", "site");
     return false;
   }
   if (!s && q->who.site[0]) s = q->who.site;
   lp_error e;
   if (lp_access_check(q->who.role, q->who.site, LP_DO_VIEW_STATUS, s, &e)) {
     lp_access_refused(q->t, q->who.user, LP_DO_VIEW_STATUS, s, NULL, NULL);
-    fail(r, 403, LP_EDENIED, e.message, NULL);
+    srv_json_fail(r, 403, LP_EDENIED, e.message, NULL);
     return false;
   }
   *site = s;
@@ -115,7 +99,7 @@ static bool listing_site(req *q, resp *r, const char **site) {
 static void records(req *q, resp *r, const char *kind_s) {
   lp_record_kind kind;
   lp_error e;
-  if (lp_record_kind_parse(kind_s, &kind, &e)) return fail(r, 404, LP_ENOTFOUND, e.message, NULL);
+  if (lp_record_kind_parse(kind_s, &kind, &e)) return srv_json_fail(r, 404, LP_ENOTFOUND, e.message, NULL);
   json_t *j = body_json(q, r);
   if (!j) return;
   char reason[600] = "";
@@ -133,7 +117,7 @@ static void records(req *q, resp *r, const char *kind_s) {
     if (e.field[0]) json_object_set_new(err, "field", json_string(e.field));
     json_object_set_new(err, "findings", findings_json(&fs, true));
     lp_findings_clear(&fs);
-    return put_json(r, 422, json_pack("{s:o}", "error", err));
+    return srv_json(r, 422, json_pack("{s:o}", "error", err));
   }
   if (s) {
     lp_findings_clear(&fs);
@@ -142,7 +126,7 @@ static void records(req *q, resp *r, const char *kind_s) {
   json_t *out = json_pack("{s:s, s:I, s:o}", "kind", lp_record_kind_name(kind), "rows", (json_int_t)rows, "findings",
                           findings_json(&fs, false));
   lp_findings_clear(&fs);
-  put_json(r, 201, out);
+  srv_json(r, 201, out);
 }
 
 static void query_list(req *q, resp *r) {
@@ -152,7 +136,7 @@ static void query_list(req *q, resp *r) {
   lp_error e;
   if (state && *state) {
     lp_query_state st;
-    if (lp_query_state_parse(state, &st, &e)) return fail(r, 400, LP_EINVAL, e.message, "state");
+    if (lp_query_state_parse(state, &st, &e)) return srv_json_fail(r, 400, LP_EINVAL, e.message, "state");
     f.state = (int)st;
   }
   lp_query *qs;
@@ -161,13 +145,13 @@ static void query_list(req *q, resp *r) {
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++) json_array_append_new(a, query_json(&qs[i]));
   free(qs);
-  put_json(r, 200, json_pack("{s:o}", "queries", a));
+  srv_json(r, 200, json_pack("{s:o}", "queries", a));
 }
 
 static bool form_of(resp *r, json_t *j, lp_record_kind *kind) {
   lp_error e;
   if (lp_record_kind_parse(jstr(j, "form"), kind, &e)) {
-    fail(r, 400, LP_EINVAL, e.message, "form");
+    srv_json_fail(r, 400, LP_EINVAL, e.message, "form");
     return false;
   }
   return true;
@@ -180,7 +164,7 @@ static void query_open(req *q, resp *r) {
   const char *patient = jstr(j, "patient");
   if (!patient || !srv_code_ok(patient)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "give the \"patient\" code", "patient");
+    return srv_json_fail(r, 400, LP_EINVAL, "give the \"patient\" code", "patient");
   }
   if (!form_of(r, j, &kind)) return json_decref(j);
   long id = 0;
@@ -194,14 +178,14 @@ static void query_open(req *q, resp *r) {
   json_decref(j);
   lp_query qq;
   if (lp_query_get(q->t, id, &qq, &e)) return fail_err(q, r, &e, LP_DO_QUERY_RAISE, NULL);
-  put_json(r, 201, query_json(&qq));
+  srv_json(r, 201, query_json(&qq));
 }
 
 /* POST /queries/ID/answer|close|reopen */
 static void query_step(req *q, resp *r, const char *rest) {
   char *end;
   long id = strtol(rest, &end, 10);
-  if (id <= 0 || *end != '/') return fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+  if (id <= 0 || *end != '/') return srv_json_fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
   const char *verb = end + 1;
   json_t *j = body_json(q, r);
   if (!j) return;
@@ -218,14 +202,14 @@ static void query_step(req *q, resp *r, const char *rest) {
     s = lp_query_reopen(q->t, id, jstr(j, "text"), q->who.user, &e);
   else {
     json_decref(j);
-    return fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
+    return srv_json_fail(r, 404, LP_ENOTFOUND, "no such route", NULL);
   }
   json_decref(j);
   if (s == LP_EDATA) {
     json_t *err = json_pack("{s:s, s:s, s:o}", "status", lp_status_name(s), "message", e.message, "findings",
                             findings_json(&fs, true));
     lp_findings_clear(&fs);
-    return put_json(r, 422, json_pack("{s:o}", "error", err));
+    return srv_json(r, 422, json_pack("{s:o}", "error", err));
   }
   if (s) {
     lp_findings_clear(&fs);
@@ -239,7 +223,7 @@ static void query_step(req *q, resp *r, const char *rest) {
   json_t *o = query_json(&qq);
   json_object_set_new(o, "findings", findings_json(&fs, false));
   lp_findings_clear(&fs);
-  put_json(r, 200, o);
+  srv_json(r, 200, o);
 }
 
 static void verification(req *q, resp *r) {
@@ -249,7 +233,7 @@ static void verification(req *q, resp *r) {
   const char *patient = jstr(j, "patient");
   if (!patient || !srv_code_ok(patient)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "give the \"patient\" code", "patient");
+    return srv_json_fail(r, 400, LP_EINVAL, "give the \"patient\" code", "patient");
   }
   if (!form_of(r, j, &kind)) return json_decref(j);
   lp_error e;
@@ -259,7 +243,7 @@ static void verification(req *q, resp *r) {
     fail_err(q, r, &e, LP_DO_VERIFY, patient);
     return json_decref(j);
   }
-  put_json(r, 201,
+  srv_json(r, 201,
            json_pack("{s:s, s:s, s:i, s:I, s:b, s:s}", "patient", patient, "form", lp_record_kind_name(kind), "day",
                      kind == LP_RECORD_DAILY ? day : 0, "record", (json_int_t)(kind == LP_RECORD_AE ? record : 0),
                      "verified", 1, "verified_by", q->who.user));
@@ -309,7 +293,7 @@ static void sdv(req *q, resp *r) {
   else
     json_decref(forms);
   lp_sdv_report_clear(&rep);
-  put_json(r, 200, out);
+  srv_json(r, 200, out);
 }
 
 static json_t *signature_json(const lp_signature *g) {
@@ -325,7 +309,7 @@ static void signature(req *q, resp *r) {
   const char *patient = jstr(j, "patient");
   if (!patient || !srv_code_ok(patient)) {
     json_decref(j);
-    return fail(r, 400, LP_EINVAL, "give the \"patient\" code", "patient");
+    return srv_json_fail(r, 400, LP_EINVAL, "give the \"patient\" code", "patient");
   }
   lp_signature g;
   lp_error e;
@@ -335,21 +319,23 @@ static void signature(req *q, resp *r) {
     return json_decref(j);
   }
   json_decref(j);
-  put_json(r, 201, signature_json(&g));
+  srv_json(r, 201, signature_json(&g));
 }
 
 static void signature_get(req *q, resp *r, const char *patient) {
-  if (!srv_code_ok(patient)) return fail(r, 400, LP_EINVAL, "not a patient code", "patient");
+  if (!srv_code_ok(patient)) return srv_json_fail(r, 400, LP_EINVAL, "not a patient code", "patient");
   lp_patient_view pv;
   lp_error e;
-  if (lp_patient_get(q->t, patient, &pv, &e)) return fail(r, srv_http_status(e.status), e.status, e.message, NULL);
+  if (lp_patient_get(q->t, patient, &pv, &e))
+    return srv_json_fail(r, srv_http_status(e.status), e.status, e.message, NULL);
   if (lp_access_check(q->who.role, q->who.site, LP_DO_VIEW_PATIENT, pv.site, &e)) {
     lp_access_refused(q->t, q->who.user, LP_DO_VIEW_PATIENT, pv.site, patient, NULL);
-    return fail(r, 403, LP_EDENIED, e.message, NULL);
+    return srv_json_fail(r, 403, LP_EDENIED, e.message, NULL);
   }
   lp_signature g;
-  if (lp_signature_get(q->t, patient, &g, &e)) return fail(r, srv_http_status(e.status), e.status, e.message, NULL);
-  put_json(r, 200, signature_json(&g));
+  if (lp_signature_get(q->t, patient, &g, &e))
+    return srv_json_fail(r, srv_http_status(e.status), e.status, e.message, NULL);
+  srv_json(r, 200, signature_json(&g));
 }
 
 static void lock(req *q, resp *r) {
@@ -367,7 +353,7 @@ static void lock(req *q, resp *r) {
   if (s) return fail_err(q, r, &e, LP_DO_LOCK, NULL);
   json_t *out = json_pack("{s:b, s:s, s:b}", "locked", 1, "by", q->who.user, "signed", signed_);
   if (signed_) json_object_set_new(out, "signature", signature_json(&g));
-  put_json(r, 200, out);
+  srv_json(r, 200, out);
 }
 
 bool srv_api_queries(req *q, resp *r, const char *p, bool get, bool post) {

@@ -21,16 +21,6 @@
 lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err);
 void srv_forms_soft_findings(req *q, const lp_findings *fs);
 
-static void put_json(resp *r, int code, json_t *j) {
-  r->code = code;
-  r->ctype = "application/json";
-  char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-  json_decref(j);
-  lp_strbuf_puts(&r->body, s ? s : "{}");
-  lp_strbuf_puts(&r->body, "\n");
-  free(s);
-}
-
 static json_t *error_obj(lp_status st, const char *msg, const char *field) {
   json_t *e = json_pack("{s:s, s:s}", "status", lp_status_name(st), "message", msg);
   if (field && *field) json_object_set_new(e, "field", json_string(field));
@@ -38,7 +28,7 @@ static json_t *error_obj(lp_status st, const char *msg, const char *field) {
 }
 
 static void fail(resp *r, int code, lp_status st, const char *msg, const char *field) {
-  put_json(r, code, error_obj(st, msg, field));
+  srv_json(r, code, error_obj(st, msg, field));
 }
 
 static json_t *findings_json(const lp_findings *fs) {
@@ -118,7 +108,7 @@ static void forms(req *q, resp *r, const target *t) {
     json_array_append_new(a, o);
   }
   free(fe);
-  put_json(r, 200, json_pack("{s:s, s:o}", "patient", t->patient, "forms", a));
+  srv_json(r, 200, json_pack("{s:s, s:o}", "patient", t->patient, "forms", a));
 }
 
 static void get_record(req *q, resp *r, const target *t) {
@@ -131,7 +121,7 @@ static void get_record(req *q, resp *r, const target *t) {
   if (!js) return fail(r, 404, LP_ENOTFOUND, "no such record yet", NULL);
   json_t *j = json_loads(js, 0, NULL);
   free(js);
-  put_json(r, 200, json_pack("{s:o}", list ? "records" : "record", j ? j : json_null()));
+  srv_json(r, 200, json_pack("{s:o}", list ? "records" : "record", j ? j : json_null()));
 }
 
 /* The record of the body, with the patient and the day (or event id) of the address. */
@@ -183,14 +173,14 @@ static void post_record(req *q, resp *r, const target *t) {
     json_t *o = error_obj(s, e.message, e.field);
     json_object_set_new(o, "findings", findings_json(&fs));
     lp_findings_clear(&fs);
-    return put_json(r, s == LP_EDATA ? 422 : srv_http_status(s), o);
+    return srv_json(r, s == LP_EDATA ? 422 : srv_http_status(s), o);
   }
   srv_forms_soft_findings(q, &fs);
   lp_draft_discard(q->t, t->patient, t->kind, t->key, NULL);
   json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o}", "patient", t->patient, "form", lp_record_kind_name(t->kind), "key",
                         (json_int_t)t->key, "rows", (json_int_t)rows, "findings", findings_json(&fs));
   lp_findings_clear(&fs);
-  put_json(r, existed ? 200 : 201, o);
+  srv_json(r, existed ? 200 : 201, o);
 }
 
 static void drafts(req *q, resp *r, const target *t, bool post) {
@@ -217,7 +207,7 @@ static void drafts(req *q, resp *r, const target *t, bool post) {
                         "key", (json_int_t)t->key, "saved_at", d.saved_at, "saved_by", d.saved_by, "values",
                         json_loads(d.data, 0, NULL));
   lp_draft_clear(&d);
-  put_json(r, post ? 201 : 200, o);
+  srv_json(r, post ? 201 : 200, o);
 }
 
 static void sofa_scores(req *q, resp *r) {
@@ -247,7 +237,7 @@ static void sofa_scores(req *q, resp *r) {
   json_t *o = json_pack("{s:o, s:o, s:o}", "components", c, "total5", all5 ? json_integer(t5) : json_null(), "total6",
                         all6 ? json_integer(t6) : json_null());
   if (st) json_object_set_new(o, "error", json_pack("{s:s, s:s}", "message", e.message, "field", e.field));
-  put_json(r, 200, o);
+  srv_json(r, 200, o);
 }
 
 bool srv_api_records(req *q, resp *r, const char *rest) {

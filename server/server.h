@@ -12,6 +12,8 @@
 #include <leopards/strbuf.h>
 #include <leopards/trial.h>
 
+#include <jansson.h>
+
 typedef struct srv_options {
   const char *db;
   const char *key;       /* list key (NULL: no unblinding, no list extension) */
@@ -64,6 +66,10 @@ typedef struct resp {
 /* Pages (pages.c) and API (api.c): fill `r` for the request. */
 void srv_page(req *q, resp *r);
 void srv_api(req *q, resp *r);
+/* A JSON answer (j is consumed; NULL gives {}), and the error shape
+ * {"error": {"status", "message", "field"}} of every refusal. */
+void srv_json(resp *r, int code, json_t *j);
+void srv_json_fail(resp *r, int code, lp_status st, const char *msg, const char *field);
 /* Data entry, queries, verification, signatures and the lock (api_queries.c): handles
  * the route `p` (after /api/v1) and returns true, or returns false for another route. */
 bool srv_api_queries(req *q, resp *r, const char *p, bool get, bool post);

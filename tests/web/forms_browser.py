@@ -70,6 +70,10 @@ def find_infusing(srv, h, site):
     st, _, body = webutil.request(srv.url + "/api/v1/screenings", "POST",
                                   dict(inputs, site=site, patient="WEB-INF-1"), headers=h)
     assert st == 201, body
+    st, _, body = webutil.request(srv.url + "/api/v1/consents", "POST",
+                                  {"patient": "WEB-INF-1", "consent_by": "patient", "consented_at": "2020-01-01T00:00",
+                                   "taken_by": "Nurse Adams", "form_version": "3.1"}, headers=h)
+    assert st == 201, body
     st, _, body = webutil.request(srv.url + "/api/v1/randomisations", "POST",
                                   {"site": site, "patient": "WEB-INF-1"}, headers=h)
     assert st in (200, 201), body
