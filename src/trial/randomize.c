@@ -49,10 +49,8 @@ static lp_status check_screening(lp_trial *t, const char *patient, long site_id,
                                    patient, &st, &row, "reading the screening log", err);
   if (s) return s;
   if (!row) {
-    s = lp_error_set(err, LP_ESTATE,
-                     "patient %s has no screening record: screen the patient at site %s first "
-                     "(leopards screen)",
-                     patient, site);
+    s = lp_error_set(err, LP_ESTATE, "patient %s has no screening record: screen the patient at site %s first", patient,
+                     site);
   } else {
     *screening_id = (long)sqlite3_column_int64(st, 0);
     long ssite = (long)sqlite3_column_int64(st, 1);
