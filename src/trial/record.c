@@ -815,13 +815,13 @@ out:
  * refusal of one row does not stop the checks of the others; err tells the first. */
 static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, const char *source, const lp_table *tab,
                               const char *user, const char *reason, size_t *rows, lp_error *err) {
+  lp_findings local = {0}; /* soft findings open queries even when the caller does not ask for them */
   lp_status s = lp__begin(t, err);
   if (s) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
   size_t i, refused = 0;
   json_t *o;
   lp_status first = LP_OK;
-  lp_findings local = {0}; /* soft findings open queries even when the caller does not ask for them */
   json_array_foreach(arr, i, o) {
     loc l = {.line = tab ? lp_table_line(tab, i) : 0,
              .text = tab != NULL || t->text_input,
