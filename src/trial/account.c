@@ -455,6 +455,39 @@ static lp_status check_password(lp_trial *t, const lp_account_policy *p, const c
   return LP_OK;
 }
 
+/* A session or API token row (audited with `reason`) and its token's hash, kept apart
+ * in session_secrets so that no hash enters the trail or an export. Inside the caller's
+ * transaction; `what` names the step in a database error. */
+static lp_status insert_session(lp_trial *t, long user_id, const char *kind, const char *now, const char *expires,
+                                const char *label, const unsigned char th[32], const char *user, const char *reason,
+                                const char *what, long *sid, lp_error *err) {
+  sqlite3_stmt *st;
+  lp_status s;
+  if ((s = lp__prepare(t, "INSERT INTO sessions(user_id, kind, opened_at, expires_at, label) VALUES(?,?,?,?,?)", &st,
+                       err)))
+    return s;
+  sqlite3_bind_int64(st, 1, user_id);
+  sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, expires, -1, SQLITE_STATIC);
+  if (label) sqlite3_bind_text(st, 5, label, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, 5);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  if (rc != SQLITE_DONE) return lp__db_fail(t, err, what);
+  *sid = (long)sqlite3_last_insert_rowid(t->db);
+  if ((s = lp__audit_row(t, "sessions", *sid, NULL, NULL, user, reason, err))) return s;
+  if ((s = lp__prepare(t, "INSERT INTO session_secrets(session_id, token_hash, last_seen) VALUES(?,?,?)", &st, err)))
+    return s;
+  sqlite3_bind_int64(st, 1, *sid);
+  sqlite3_bind_blob(st, 2, th, 32, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  return rc == SQLITE_DONE ? LP_OK : lp__db_fail(t, err, what);
+}
+
 lp_status lp_session_login(lp_trial *t, const lp_account_policy *p, const char *user, const char *password,
                            char token[LP_TOKEN_HEX + 1], lp_identity *who, bool *locked, lp_error *err) {
   account_row r;
@@ -473,32 +506,10 @@ lp_status lp_session_login(lp_trial *t, const lp_account_policy *p, const char *
       (s = account_update(t, r.account_id, "UPDATE accounts SET failed_logins=0, locked_until=NULL WHERE id=?9", NULL,
                           NULL, NULL, user, "login: failure count reset", err)))
     goto fail;
-  sqlite3_stmt *st;
-  if ((s = lp__prepare(t, "INSERT INTO sessions(user_id, kind, opened_at, expires_at) VALUES(?,'session',?,?)", &st,
-                       err)))
+  long sid;
+  if ((s = insert_session(t, r.user_id, "session", now, expires, NULL, th, user, "login", "opening a session", &sid,
+                          err)))
     goto fail;
-  sqlite3_bind_int64(st, 1, r.user_id);
-  sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, expires, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  lp__finalize(t, st);
-  if (rc != SQLITE_DONE) {
-    s = lp__db_fail(t, err, "opening a session");
-    goto fail;
-  }
-  long sid = (long)sqlite3_last_insert_rowid(t->db);
-  if ((s = lp__audit_row(t, "sessions", sid, NULL, NULL, user, "login", err))) goto fail;
-  if ((s = lp__prepare(t, "INSERT INTO session_secrets(session_id, token_hash, last_seen) VALUES(?,?,?)", &st, err)))
-    goto fail;
-  sqlite3_bind_int64(st, 1, sid);
-  sqlite3_bind_blob(st, 2, th, 32, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  lp__finalize(t, st);
-  if (rc != SQLITE_DONE) {
-    s = lp__db_fail(t, err, "opening a session");
-    goto fail;
-  }
   if ((s = lp__commit(t, err))) goto out;
   lp__hex(raw, 32, token);
   if (who) {
@@ -845,33 +856,10 @@ lp_status lp_api_token_create(lp_trial *t, const char *user, const char *label, 
                      user);
     goto fail;
   }
-  sqlite3_stmt *st;
-  if ((s = lp__prepare(t, "INSERT INTO sessions(user_id, kind, opened_at, expires_at, label) VALUES(?,'api',?,?,?)",
-                       &st, err)))
+  long sid;
+  if ((s = insert_session(t, r.user_id, "api", now, expires, label, th, user, "API token created",
+                          "creating an API token", &sid, err)))
     goto fail;
-  sqlite3_bind_int64(st, 1, r.user_id);
-  sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, expires, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(st);
-  lp__finalize(t, st);
-  if (rc != SQLITE_DONE) {
-    s = lp__db_fail(t, err, "creating an API token");
-    goto fail;
-  }
-  long sid = (long)sqlite3_last_insert_rowid(t->db);
-  if ((s = lp__audit_row(t, "sessions", sid, NULL, NULL, user, "API token created", err))) goto fail;
-  if ((s = lp__prepare(t, "INSERT INTO session_secrets(session_id, token_hash, last_seen) VALUES(?,?,?)", &st, err)))
-    goto fail;
-  sqlite3_bind_int64(st, 1, sid);
-  sqlite3_bind_blob(st, 2, th, 32, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  lp__finalize(t, st);
-  if (rc != SQLITE_DONE) {
-    s = lp__db_fail(t, err, "creating an API token");
-    goto fail;
-  }
   if ((s = lp__commit(t, err))) goto out;
   memcpy(token, "lpt_", 4);
   lp__hex(raw, 32, token + 4);
