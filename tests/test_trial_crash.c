@@ -28,8 +28,9 @@
 
 enum { SITES = 4, PATIENTS = 16000, KILLS = 300, PER_ROUND = 2 };
 
-/* Randomise patients from a random starting point; after each commit write one line
- * "patient seq pack" to fd (write(2): nothing buffered to lose). */
+/* Randomise patients from a random starting point. Once the trial is open write one
+ * byte 'R' to fd; after each commit write one line "patient seq pack" (write(2):
+ * nothing buffered to lose). */
 static int child(const char *dir, uint64_t seed, int fd) {
   char db[600], kp[600];
   snprintf(db, sizeof db, "%s/trial.db", dir);
@@ -39,6 +40,7 @@ static int child(const char *dir, uint64_t seed, int fd) {
   lp_error err;
   if (lp_trial_open(db, &t, &err) || lp_key_load(t, kp, &k, &err)) return 3;
   lp_trial_use_key(t, k);
+  if (write(fd, "R", 1) != 1) return 5; /* open: the parent may now time its kill */
   lp_rng r;
   lp_rng_seed(&r, seed, 1);
   int start = (int)lp_rng_below(&r, PATIENTS);
@@ -102,9 +104,16 @@ static void test_kill_while_randomising(void **state) {
       }
       close(fds[c][1]);
     }
-    /* kill each at a random moment within 0-25 ms (some before the database is even
-     * open, most in the middle of a transaction, since a commit waits for fsync) */
+    /* kill each at a random moment within 0-25 ms: in one round of four counted from
+     * the fork (some die before the database is even open), in the others counted from
+     * the moment the child says the trial is open, so that most kills land in the middle
+     * of a transaction (a commit waits for fsync) however slow the machine or build is */
+    int from_open = kill_no % (4 * PER_ROUND) != 0;
     for (int c = 0; c < PER_ROUND; c++) {
+      if (from_open) {
+        char ready;
+        if (read(fds[c][0], &ready, 1) != 1 || ready != 'R') fail_msg("child %d never opened the trial", c);
+      }
       struct timespec ts = {0, (long)lp_rng_below(&r, 25000) * 1000};
       nanosleep(&ts, NULL);
       kill(pid[c], SIGKILL);
@@ -115,6 +124,10 @@ static void test_kill_while_randomising(void **state) {
       if (WIFEXITED(st)) {
         if (WEXITSTATUS(st) != 0) fail_msg("child exited with %d before being killed", WEXITSTATUS(st));
         finished++;
+      }
+      if (!from_open) { /* the 'R' is still in the pipe unless the child died before it */
+        char ready;
+        if (read(fds[c][0], &ready, 1) == 1 && ready != 'R') fail_msg("child %d wrote before opening", c);
       }
       FILE *f = fdopen(fds[c][0], "r");
       char p[16];
