@@ -40,9 +40,9 @@ ls | grep -q 'tmp-' && fail "a temporary file was left: $(ls)"
 expect 2 "$L" export --db sim.db --format odm --out k.xml --key sim.key
 expect 2 "$L" export --db sim.db --format xml --out k.xml
 
-# references, required attributes, blinding
-/usr/bin/python3 - snap.xml tx.xml >pyout 2>&1 <<'PY' || fail "ODM checks: $(cat pyout)"
-import sys, xml.etree.ElementTree as ET
+# references, required attributes, blinding (SUBJECTS: the Snapshot's subjects)
+cat >odmcheck.py <<'PY'
+import os, sys, xml.etree.ElementTree as ET
 NS = "{http://www.cdisc.org/ns/odm/v1.3}"
 bad = []
 for path in sys.argv[1:]:
@@ -56,6 +56,13 @@ for path in sys.argv[1:]:
     forms = {e.get("OID") for e in root.iter(NS + "FormDef")}
     events = {e.get("OID") for e in root.iter(NS + "StudyEventDef")}
     users = {e.get("OID") for e in root.iter(NS + "User")}
+    sigdefs = {e.get("OID") for e in root.iter(NS + "SignatureDef")}
+    for e in root.iter(NS + "SignatureRef"):
+        if e.get("SignatureOID") not in sigdefs: bad.append(f"{path}: SignatureRef {e.get('SignatureOID')} undefined")
+    for e in root.iter():
+        for k, v in e.attrib.items():
+            if v.lower() in ("levosimendan", "placebo") or v.startswith("$argon2"): bad.append(f"{path}: {k}={v} shown")
+        if (e.text or "").startswith("$argon2"): bad.append(f"{path}: a password hash in {e.tag}")
     locs = {e.get("OID") for e in root.iter(NS + "Location")}
     for e in root.iter(NS + "ItemDef"):
         if not e.get("DataType") or not e.get("Name"): bad.append(f"{path}: ItemDef {e.get('OID')} lacks DataType/Name")
@@ -76,22 +83,26 @@ for path in sys.argv[1:]:
     for name in defs:
         if any(w in name.lower() for w in (".arm", ".pack", ".seq", "password", "secret")):
             bad.append(f"{path}: {name} is not blinded")
-    if path.endswith("tx.xml"):
+    if root.get("FileType") == "Transactional":
         recs = list(root.iter(NS + "AuditRecord"))
-        if not recs: bad.append("tx.xml: no AuditRecord")
+        if not recs: bad.append(f"{path}: no AuditRecord")
         for r in recs:
             for child in ("UserRef", "LocationRef", "DateTimeStamp"):
-                if r.find(NS + child) is None: bad.append(f"tx.xml: AuditRecord lacks {child}")
-        if not any(r.find(NS + "ReasonForChange") is not None for r in recs): bad.append("tx.xml: no ReasonForChange")
+                if r.find(NS + child) is None: bad.append(f"{path}: AuditRecord lacks {child}")
+        if not any(r.find(NS + "ReasonForChange") is not None for r in recs): bad.append(f"{path}: no ReasonForChange")
     else:
         subjects = [e.get("SubjectKey") for e in root.iter(NS + "SubjectData")]
-        if len(subjects) != 30 or len(set(subjects)) != 30: bad.append(f"snap.xml: {len(subjects)} subjects")
+        want = int(os.environ["SUBJECTS"])
+        if len(subjects) != want or len(set(subjects)) != want: bad.append(f"{path}: {len(subjects)} subjects")
 print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
+SUBJECTS=30 /usr/bin/python3 odmcheck.py snap.xml tx.xml >pyout 2>&1 || fail "ODM checks: $(cat pyout)"
 
-# the transactional file holds one AuditRecord per change of a patient's forms
-n_audit=$(sqlite3 sim.db "SELECT count(*) FROM audit WHERE patient IS NOT NULL AND tbl IN ('screening','randomisations','patients','daily','infusions','outcomes','adverse_events') AND patient IN (SELECT patient FROM screening)")
+# the transactional file holds one AuditRecord per change of a patient's forms, consents,
+# queries, verifications and casebook signatures
+TX_TABLES="'screening','randomisations','patients','daily','infusions','outcomes','adverse_events','consents','queries','verifications','signatures'"
+n_audit=$(sqlite3 sim.db "SELECT count(*) FROM audit WHERE patient IS NOT NULL AND tbl IN ($TX_TABLES) AND patient IN (SELECT patient FROM screening)")
 n_rec=$(grep -c '<AuditRecord>' tx.xml)
 [ "$n_audit" = "$n_rec" ] || fail "audit entries $n_audit, AuditRecords $n_rec"
 
