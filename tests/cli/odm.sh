@@ -165,7 +165,7 @@ expect 0 "$L" record consent --db q.db --patient P2 --consent-by personal_repres
 expect 0 "$L" record consent --db q.db --patient P3 --consent-by professional_representative --consented-at 2020-01-01T00:00 --taken-by nurse --form-version 2 --user nurse
 for p in P1 P2 P3; do expect 0 "$L" randomize --db q.db --site S01 --patient $p --user nurse; done
 later=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M)
-FT="faketime -f +3h"
+FT="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 faketime -f +3h"
 expect 0 $FT "$L" record consent --db q.db --patient P2 --kind retrospective --consent-by patient --consented-at "$later" --taken-by nurse --form-version 3 --user nurse
 expect 0 $FT "$L" record consent --db q.db --patient P3 --kind retrospective --decision refused --consented-at "$later" --taken-by nurse --form-version 3 --user nurse
 for p in P1 P2 P3; do
