@@ -211,21 +211,31 @@ static lp_status odm_record(importer *im, const lp_form *f, const char *patient,
   if (!json_object_get(vals, "day")) json_object_set_new(vals, "day", json_integer(0));
   const char *form = json_string_value(json_object_get(vals, "form"));
   const char *rec = json_string_value(json_object_get(vals, "record"));
+  const char *field = json_string_value(json_object_get(vals, "field"));
+  const lp_form *on = lp_form_find(form);
+  if (!on || (int)on->id >= LP_RECORD_COUNT)
+    return lp_error_at(err, LP_EPARSE, im->file, line, "form", "'%s' is not a form of a casebook", form ? form : "");
+  if (f->id == LP__ODM_QUERY && (!field || !lp_form_field(on, field) || !strcmp(field, "patient")))
+    return lp_error_at(err, LP_EPARSE, im->file, line, "field", "'%s' is not a field of the %s form",
+                       field ? field : "", on->name);
   double x = 0;
   if (rec && !lp_parse_number(rec, &x))
     return lp_error_at(err, LP_EPARSE, im->file, line, "record", "'%s' names no record", rec);
   long long record = (long long)x;
-  if (rec && form && !strcmp(form, "infusion")) {
+  if (rec && (on->id == LP_FORM_INFUSION || on->id == LP_FORM_AE)) {
     sqlite3_stmt *st;
-    lp_status s = lp__prepare(im->t, "SELECT id FROM infusions WHERE patient=? AND hour=?", &st, err);
+    lp_status s = lp__prepare(im->t,
+                              on->id == LP_FORM_INFUSION ? "SELECT id FROM infusions WHERE patient=? AND hour=?"
+                                                         : "SELECT id FROM adverse_events WHERE patient=? AND id=?",
+                              &st, err);
     if (s) return s;
     sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, x);
     record = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     lp__finalize(im->t, st);
     if (!record)
-      return lp_error_at(err, LP_EPARSE, im->file, line, "record", "subject %s has no infusion event at hour %s",
-                         patient, rec);
+      return lp_error_at(err, LP_EPARSE, im->file, line, "record", "subject %s has no %s %s", patient,
+                         on->id == LP_FORM_INFUSION ? "infusion event at hour" : "adverse event", rec);
   }
   json_object_set_new(vals, "record", json_integer(record));
   return LP_OK;

@@ -282,6 +282,20 @@ has "not closed" err
 expect 1 "$L" record baseline --db qimp.db --json-in '{"patient":"P1","age":50}' --user mon --reason "x"
 has "may not record data" err
 expect 0 "$L" query close --db qimp.db --id "$(sqlite3 qimp.db "SELECT id FROM queries WHERE field='term'")" --user mon
+# what the import refuses in these forms: named by line and field, no file left
+badimport() { # NAME SED-EXPRESSION MESSAGE
+  sed -E "$2" qsnap.xml >"$1.xml"
+  cmp -s qsnap.xml "$1.xml" && fail "$1: the edit changed nothing"
+  expect 1 "$L" import --db "$1.db" --odm "$1.xml"
+  has "$3" err
+  has "$1.xml" err
+  [ -e "$1.db" ] && fail "$1: a refused import left its file"
+}
+badimport badfield 's/(IT.query.field" Value=)"dose"/\1"bogus"/' "'bogus' is not a field of the infusion form"
+badimport badhour 's/(IT.query.record" Value=)"1.5"/\1"7.25"/' "subject P1 has no infusion event at hour 7.25"
+badimport badform 's/(IT.query.form" Value=)"infusion"/\1"lab"/' "'lab' is not a form of a casebook"
+badimport badkey 's/(FormOID="F.sdv") FormRepeatKey="[0-9]+"/\1/' "needs its row id as FormRepeatKey"
+
 # a casebook whose records the import numbers otherwise: its signature is not carried
 # over as valid, and says why (P2 signed after P1's later records: P1 P2 interleaved)
 expect 0 "$L" trial init --db r.db --sites 1 --user mgr
