@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One source for the fields: the command line's --help, the CSV header of the export,
 # the data dictionary and the ODM ItemDefs list the same fields of every clinical form
-# (and of the consent form),
-# with the same names, types and units (all generated from leopards/forms.h).
+# and of the consent form, with the same names, types and units (all generated from
+# leopards/forms.h).
 set -u
 L="$1"
 W=$(mktemp -d)
