@@ -562,7 +562,8 @@ static void write_row(xw *x, const lp_form *f, json_t *row, json_t *old, long ro
 }
 
 /* The `record` of a query or verification as ODM names it: an adverse event by its
- * event number, an infusion event by its hour (a row since removed: by its row id). */
+ * event number (kept on import, so one since deleted keeps it too), an infusion event
+ * by its hour (one since deleted has none left to name it by: no record). */
 static void record_key(ctx *c, json_t *row) {
   const char *form = json_string_value(json_object_get(row, "form"));
   json_t *r = json_object_get(row, "record");
@@ -577,8 +578,13 @@ static void record_key(ctx *c, json_t *row) {
   sqlite3_stmt *st;
   if (!strcmp(form, "infusion") && !lp__prepare(c->t, "SELECT hour FROM infusions WHERE id=?", &st, NULL)) {
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) lp__fmt_real(sqlite3_column_double(st, 0), key, sizeof key);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) lp__fmt_real(sqlite3_column_double(st, 0), key, sizeof key);
     lp__finalize(c->t, st);
+    if (!found) {
+      json_object_del(row, "record");
+      return;
+    }
   }
   json_object_set_new(row, "record", json_string(key));
 }

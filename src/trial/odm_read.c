@@ -222,20 +222,19 @@ static lp_status odm_record(importer *im, const lp_form *f, const char *patient,
   if (rec && !lp_parse_number(rec, &x))
     return lp_error_at(err, LP_EPARSE, im->file, line, "record", "'%s' names no record", rec);
   long long record = (long long)x;
-  if (rec && (on->id == LP_FORM_INFUSION || on->id == LP_FORM_AE)) {
+  if (rec && on->id == LP_FORM_AE && (record < 1 || (double)record != x))
+    return lp_error_at(err, LP_EPARSE, im->file, line, "record", "'%s' is not an adverse event's number", rec);
+  if (rec && on->id == LP_FORM_INFUSION) { /* by its hour (an adverse event keeps its id) */
     sqlite3_stmt *st;
-    lp_status s = lp__prepare(im->t,
-                              on->id == LP_FORM_INFUSION ? "SELECT id FROM infusions WHERE patient=? AND hour=?"
-                                                         : "SELECT id FROM adverse_events WHERE patient=? AND id=?",
-                              &st, err);
+    lp_status s = lp__prepare(im->t, "SELECT id FROM infusions WHERE patient=? AND hour=?", &st, err);
     if (s) return s;
     sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, x);
     record = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     lp__finalize(im->t, st);
     if (!record)
-      return lp_error_at(err, LP_EPARSE, im->file, line, "record", "subject %s has no %s %s", patient,
-                         on->id == LP_FORM_INFUSION ? "infusion event at hour" : "adverse event", rec);
+      return lp_error_at(err, LP_EPARSE, im->file, line, "record", "subject %s has no infusion event at hour %s",
+                         patient, rec);
   }
   json_object_set_new(vals, "record", json_integer(record));
   return LP_OK;
