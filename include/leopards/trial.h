@@ -633,14 +633,17 @@ void lp_trial_snapshot_end(lp_trial *t);
 /* CDISC ODM 1.3.2 in one new file at `path` (an existing file is refused; written to a
  * temporary file first and given its name only when complete): the metadata from the
  * field definitions (leopards/forms.h), AdminData (users without any credential, and
- * sites), and either a Snapshot of every randomised patient's forms or, with
- * `transactional`, every change of the audit trail as an AuditRecord with its user,
- * site, time and reason. Blinded: no arm, list position or pack. */
+ * sites), and either a Snapshot of every randomised patient's forms, consents, data
+ * queries, source data verifications and casebook signatures or, with `transactional`,
+ * every change of these in the audit trail as an AuditRecord with its user, site, time
+ * and reason. Blinded: no arm, list position or pack. */
 lp_status lp_trial_export_odm(lp_trial *t, const char *path, bool transactional, lp_error *err);
 /* A new trial file at `path` (refused if it exists) from an ODM Snapshot written by
  * lp_trial_export_odm: its sites, its users (without credentials: set them anew), and
- * every randomised patient with the screening record, the time of randomisation and
- * every form, each row audited as imported. The Snapshot is blinded, so the new trial
+ * every randomised patient with the screening record, the consents, the time of
+ * randomisation, every form, the queries (in their state), verifications and casebook
+ * signatures (one its records no longer hash to is marked invalidated, saying why), each
+ * row audited as imported. The Snapshot is blinded, so the new trial
  * holds no allocations: each patient's randomisation has a list slot with no arm in
  * it. On any failure the new file is removed. */
 lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *err);

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include <leopards/forms.h>
+#include <leopards/queries.h>
 
 #include "trial/trial_internal.h"
 #include "trial/odm_internal.h"
@@ -34,10 +35,100 @@ void lp__odm_item_oid(const lp_form *f, const lp_field *x, char *buf, size_t n) 
   snprintf(buf, n, "IT.%s.%s", f->name, x->name);
 }
 
+/* ---- the forms of ODM only ----
+ * Data queries, source data verifications and casebook signatures are not case report
+ * forms (leopards/forms.h) but records about them; ODM 1.3.2 has no element that holds
+ * them whole (an Annotation has no user or time; a Signature no printed name, meaning
+ * or hash), so each is a repeating form of its own in a common study event, one
+ * FormData per row (its FormRepeatKey the row id), with the columns of its table as
+ * items (docs/odm.md). */
+
+#define OT(n, d, fl) \
+  { n, d, LP_FIELD_TEXT, "", 0, 0, NAN, NAN, NULL, NULL, fl, NULL, NULL, 0, NULL }
+#define OD(n, d, fl) \
+  { n, d, LP_FIELD_DATE, "", 0, 0, NAN, NAN, NULL, "UTC", fl, NULL, NULL, 0, NULL }
+#define OC(n, ch, d, fl) \
+  { n, d, LP_FIELD_CHOICE, "", 0, 0, NAN, NAN, ch, NULL, fl, NULL, NULL, 0, NULL }
+#define OI(n, lo, hi, d, fl) \
+  { n, d, LP_FIELD_INTEGER, "", lo, hi, NAN, NAN, NULL, NULL, fl, NULL, NULL, 0, NULL }
+#define ORQ LP_FIELD_REQUIRED
+#define OFORMS "baseline|daily|infusion|outcome|ae"
+#define ORECORD                                                                                              \
+  OT("record",                                                                                               \
+     "the record of a repeating form: the adverse event's FormRepeatKey (its event number) or the infusion " \
+     "event's ItemGroupRepeatKey (its hour); absent for the other forms",                                    \
+     0)
+
+static const lp_field query_fields[] = {
+    OC("form", OFORMS, "record kind of the queried record", ORQ),
+    OI("day", 1, 28, "the daily record's day; absent for the other forms", 0),
+    ORECORD,
+    OT("field", "field queried", ORQ),
+    OC("state", "open|answered|closed", "state of the query", ORQ),
+    OC("origin", "check|manual", "check (opened by a soft edit check) or manual (by a monitor or manager)", ORQ),
+    OT("text", "the question", ORQ),
+    OD("opened_at", "time the query was opened (UTC)", ORQ),
+    OT("opened_by", "user who opened it", ORQ),
+    OT("answer", "the site's last answer", 0),
+    OD("answered_at", "time of that answer (UTC)", 0),
+    OT("answered_by", "user who answered", 0),
+    OT("old_value", "value before a correction given as the answer", 0),
+    OT("new_value", "value of that correction", 0),
+    OD("closed_at", "time the query was closed (UTC)", 0),
+    OT("closed_by", "user who closed it", 0),
+    OI("reopened", 0, 1e9, "times re-opened", ORQ),
+    OT("reopen_text", "why it was last re-opened", 0),
+};
+
+static const lp_field sdv_fields[] = {
+    OC("form", OFORMS, "record kind of the verified form", ORQ),
+    OI("day", 1, 28, "the daily form's day; absent for the other forms", 0),
+    ORECORD,
+    OD("verified_at", "time of the source data verification (UTC)", ORQ),
+    OT("verified_by", "monitor who verified against the source", ORQ),
+    OD("cleared_at", "time a later change cleared the verification (UTC)", 0),
+    OT("cleared_by", "user whose change cleared it", 0),
+    OT("cleared_reason", "reason given for that change", 0),
+};
+
+static const lp_field signature_fields[] = {
+    OT("signer", "user who signed (the site's principal investigator)", ORQ),
+    OT("printed_name", "signer's printed name", ORQ),
+    OT("role", "signer's role when signing", ORQ),
+    OT("meaning", "meaning of the signature", ORQ),
+    OD("signed_at", "time of the signature (UTC)", ORQ),
+    OT("content_hash", "SHA-256 (hex) of the signed records of the casebook", ORQ),
+    OD("invalidated_at", "time a later change invalidated the signature (UTC)", 0),
+    OT("invalidated_by", "user whose change invalidated it", 0),
+    OT("invalidated_reason", "reason given for that change", 0),
+};
+
+#define OFORM(id, name, label, table, arr) \
+  { id, name, label, table, true, arr, sizeof arr / sizeof arr[0] }
+static const lp_form odm_forms[] = {
+    OFORM(LP__ODM_QUERY, "query", "Data query", "queries", query_fields),
+    OFORM(LP__ODM_SDV, "sdv", "Source data verification", "verifications", sdv_fields),
+    OFORM(LP__ODM_SIGNATURE, "signature", "Casebook signature", "signatures", signature_fields),
+};
+
 /* The forms in the order of a patient's casebook. */
-const lp_form_id lp__odm_order[LP__ODM_NFORMS] = {LP_FORM_SCREENING, LP_FORM_RANDOMISATION, LP_FORM_BASELINE,
-                                                  LP_FORM_INFUSION,  LP_FORM_DAILY,         LP_FORM_OUTCOME,
-                                                  LP_FORM_AE};
+static const lp_form_id crf_order[] = {LP_FORM_SCREENING, LP_FORM_CONSENT, LP_FORM_RANDOMISATION, LP_FORM_BASELINE,
+                                       LP_FORM_INFUSION,  LP_FORM_DAILY,   LP_FORM_OUTCOME,       LP_FORM_AE};
+#define N_CRF (sizeof crf_order / sizeof crf_order[0])
+_Static_assert(N_CRF + sizeof odm_forms / sizeof odm_forms[0] == LP__ODM_NFORMS, "the forms of a casebook");
+
+const lp_form *lp__odm_form(size_t i) {
+  return i < N_CRF ? lp_form_get(crf_order[i]) : i < LP__ODM_NFORMS ? &odm_forms[i - N_CRF] : NULL;
+}
+
+const lp_form *lp__odm_form_of_table(const char *table) {
+  for (size_t i = 0; table && i < LP__ODM_NFORMS; i++)
+    if (!strcmp(lp__odm_form(i)->table, table)) return lp__odm_form(i);
+  return NULL;
+}
+
+/* A form of ODM only (not a case report form). */
+static bool odm_only(const lp_form *f) { return f->id >= LP__ODM_QUERY; }
 
 /* Items of a form as ODM shows them: every field but the patient (the SubjectKey). */
 static bool is_item(const lp_field *x) { return strcmp(x->name, "patient") != 0; }
@@ -98,7 +189,7 @@ static void write_units(xw *x) {
   const char *seen[64];
   size_t nseen = 0;
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     for (size_t j = 0; j < f->nfields; j++) {
       const char *u = f->fields[j].unit;
       if (!is_item(&f->fields[j]) || !*u || f->fields[j].type == LP_FIELD_BOOL) continue;
@@ -199,6 +290,12 @@ static void write_code_list(xw *x, const lp_form *f, const lp_field *fd) {
     end(x);
     p += k + (p[k] ? 1 : 0);
   }
+  if (f->id == LP_FORM_CONSENT && !strcmp(fd->name, "consent_by")) { /* a trial upgraded, or imported, */
+    start(x, "CodeListItem");                                        /* from before consent was tracked */
+    attr(x, "CodedValue", "before_tracking");
+    translated(x, "Decode", "recorded before consent was tracked");
+    end(x);
+  }
   end(x);
 }
 
@@ -209,23 +306,23 @@ static void write_metadata(xw *x, const char *mdv) {
   attr(x, "Name", "leopards case report forms");
   start(x, "Protocol");
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     lp__odm_event_oid(f, oid, sizeof oid);
     start(x, "StudyEventRef");
     attr(x, "StudyEventOID", oid);
-    attr(x, "Mandatory", f->id == LP_FORM_AE ? "No" : "Yes");
+    attr(x, "Mandatory", f->id == LP_FORM_AE || odm_only(f) ? "No" : "Yes");
     end(x);
   }
   end(x);
   /* one event per form; the daily record's event repeats (its key is the day) */
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     lp__odm_event_oid(f, oid, sizeof oid);
     start(x, "StudyEventDef");
     attr(x, "OID", oid);
     attr(x, "Name", f->label);
     attr(x, "Repeating", f->id == LP_FORM_DAILY ? "Yes" : "No");
-    attr(x, "Type", f->id == LP_FORM_AE ? "Common" : "Scheduled");
+    attr(x, "Type", f->id == LP_FORM_AE || odm_only(f) ? "Common" : "Scheduled");
     lp__odm_form_oid(f, oid, sizeof oid);
     start(x, "FormRef");
     attr(x, "FormOID", oid);
@@ -233,15 +330,16 @@ static void write_metadata(xw *x, const char *mdv) {
     end(x);
     end(x);
   }
-  /* adverse events: a form per event (its key is the event number); the infusion log:
-   * a row per event (its key is the hour) */
+  /* adverse events: a form per event (its key is the event number), as queries,
+   * verifications and signatures (their row ids); consent: a form per kind (initial,
+   * retrospective); the infusion log: a row per event (its key is the hour) */
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     lp__odm_form_oid(f, oid, sizeof oid);
     start(x, "FormDef");
     attr(x, "OID", oid);
     attr(x, "Name", f->label);
-    attr(x, "Repeating", f->id == LP_FORM_AE ? "Yes" : "No");
+    attr(x, "Repeating", f->repeating && f->id != LP_FORM_DAILY && f->id != LP_FORM_INFUSION ? "Yes" : "No");
     lp__odm_group_oid(f, oid, sizeof oid);
     start(x, "ItemGroupRef");
     attr(x, "ItemGroupOID", oid);
@@ -250,7 +348,7 @@ static void write_metadata(xw *x, const char *mdv) {
     end(x);
   }
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     lp__odm_group_oid(f, oid, sizeof oid);
     start(x, "ItemGroupDef");
     attr(x, "OID", oid);
@@ -267,12 +365,12 @@ static void write_metadata(xw *x, const char *mdv) {
     end(x);
   }
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     for (size_t j = 0; j < f->nfields; j++)
       if (is_item(&f->fields[j])) write_item_def(x, f, &f->fields[j]);
   }
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     for (size_t j = 0; j < f->nfields; j++)
       if (f->fields[j].type == LP_FIELD_CHOICE) write_code_list(x, f, &f->fields[j]);
   }
@@ -339,6 +437,16 @@ static lp_status write_admin(ctx *c, lp_error *err) {
     end(x);
   }
   lp__finalize(c->t, st);
+  /* the meaning of a casebook signature (the lock's is the source database's own: it
+   * binds the head of its audit trail, and neither file carries it) */
+  start(x, "SignatureDef");
+  attr(x, "OID", LP__ODM_CASEBOOK_SIGNATURE);
+  attr(x, "Methodology", "Electronic");
+  text_el(x, "Meaning", LP_CASEBOOK_MEANING);
+  text_el(x, "LegalReason",
+          "electronic signature of the site's principal investigator, who gives the password again "
+          "(21 CFR Part 11, 11.50, 11.70, 11.200), bound to a hash of the casebook's records");
+  end(x);
   end(x);
   return LP_OK;
 }
@@ -392,63 +500,99 @@ static void write_items(xw *x, const lp_form *f, json_t *row, json_t *old, bool 
 }
 
 /* The repeat keys of a row: the day of a daily record, the event number of an
- * adverse event, the hour of an infusion event. */
+ * adverse event (the row id, as of a query, a verification or a signature), the kind
+ * of a consent, the hour of an infusion event. */
 static void keys_of(const lp_form *f, json_t *row, long row_id, char *ev, char *form, char *group, size_t n) {
   ev[0] = form[0] = group[0] = '\0';
   if (f->id == LP_FORM_DAILY) json_value_text(json_object_get(row, "day"), ev, n);
-  if (f->id == LP_FORM_AE) snprintf(form, n, "%ld", row_id);
+  if (f->id == LP_FORM_AE || odm_only(f)) snprintf(form, n, "%ld", row_id);
+  if (f->id == LP_FORM_CONSENT) json_value_text(json_object_get(row, "kind"), form, n);
   if (f->id == LP_FORM_INFUSION) json_value_text(json_object_get(row, "hour"), group, n);
 }
 
 /* The nest of one row: StudyEventData > FormData > ItemGroupData, then the items.
- * `audit` (Transactional) writes the AuditRecord of the change in the group. */
+ * `audit` writes an AuditRecord in the group: the change (Transactional, with the
+ * transaction types), or who recorded a consent, where and when (Snapshot). */
 typedef struct {
   const char *user, *site, *at, *reason, *action;
+  bool transactional;
 } audit_info;
+
+static void write_audit_record(xw *x, const audit_info *audit) {
+  char ref[200];
+  start(x, "AuditRecord");
+  snprintf(ref, sizeof ref, "USR.%s", audit->user);
+  start(x, "UserRef");
+  attr(x, "UserOID", ref);
+  end(x);
+  snprintf(ref, sizeof ref, "LOC.%s", audit->site);
+  start(x, "LocationRef");
+  attr(x, "LocationOID", ref);
+  end(x);
+  text_el(x, "DateTimeStamp", audit->at);
+  if (audit->reason && *audit->reason) text_el(x, "ReasonForChange", audit->reason);
+  end(x);
+}
 
 static void write_row(xw *x, const lp_form *f, json_t *row, json_t *old, long row_id, const audit_info *audit) {
   char oid[128], ev[64], fk[64], gk[64];
+  bool tx = audit && audit->transactional;
   keys_of(f, row ? row : old, row_id, ev, fk, gk, sizeof ev);
-  const char *tt = !audit ? NULL : !strcmp(audit->action, "delete") ? "Remove" : old ? "Update" : "Insert";
+  const char *tt = !tx ? NULL : !strcmp(audit->action, "delete") ? "Remove" : old ? "Update" : "Insert";
   lp__odm_event_oid(f, oid, sizeof oid);
   start(x, "StudyEventData");
   attr(x, "StudyEventOID", oid);
   if (ev[0]) attr(x, "StudyEventRepeatKey", ev);
-  if (audit) attr(x, "TransactionType", "Upsert");
+  if (tx) attr(x, "TransactionType", "Upsert");
   lp__odm_form_oid(f, oid, sizeof oid);
   start(x, "FormData");
   attr(x, "FormOID", oid);
   if (fk[0]) attr(x, "FormRepeatKey", fk);
-  if (audit) attr(x, "TransactionType", "Upsert");
+  if (tx) attr(x, "TransactionType", "Upsert");
   lp__odm_group_oid(f, oid, sizeof oid);
   start(x, "ItemGroupData");
   attr(x, "ItemGroupOID", oid);
   if (gk[0]) attr(x, "ItemGroupRepeatKey", gk);
   if (tt) attr(x, "TransactionType", tt);
-  if (audit) {
-    char ref[200];
-    start(x, "AuditRecord");
-    snprintf(ref, sizeof ref, "USR.%s", audit->user);
-    start(x, "UserRef");
-    attr(x, "UserOID", ref);
-    end(x);
-    snprintf(ref, sizeof ref, "LOC.%s", audit->site);
-    start(x, "LocationRef");
-    attr(x, "LocationOID", ref);
-    end(x);
-    text_el(x, "DateTimeStamp", audit->at);
-    if (audit->reason && *audit->reason) text_el(x, "ReasonForChange", audit->reason);
-    end(x);
-  }
-  if (row) write_items(x, f, row, audit ? old : NULL, audit != NULL);
+  if (audit) write_audit_record(x, audit);
+  if (row) write_items(x, f, row, tx ? old : NULL, tx);
   end(x);
   end(x);
   end(x);
 }
 
+/* The `record` of a query or verification as ODM names it: an adverse event by its
+ * event number (kept on import, so one since deleted keeps it too), an infusion event
+ * by its hour (one since deleted has none left to name it by: no record). */
+static void record_key(ctx *c, json_t *row) {
+  const char *form = json_string_value(json_object_get(row, "form"));
+  json_t *r = json_object_get(row, "record");
+  json_int_t id = json_integer_value(r);
+  if (json_integer_value(json_object_get(row, "day")) == 0) json_object_del(row, "day");
+  if (!form || !id) {
+    json_object_del(row, "record");
+    return;
+  }
+  char key[64];
+  snprintf(key, sizeof key, "%lld", (long long)id);
+  sqlite3_stmt *st;
+  if (!strcmp(form, "infusion") && !lp__prepare(c->t, "SELECT hour FROM infusions WHERE id=?", &st, NULL)) {
+    sqlite3_bind_int64(st, 1, id);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) lp__fmt_real(sqlite3_column_double(st, 0), key, sizeof key);
+    lp__finalize(c->t, st);
+    if (!found) {
+      json_object_del(row, "record");
+      return;
+    }
+  }
+  json_object_set_new(row, "record", json_string(key));
+}
+
 /* A row of a table as JSON (the screening inputs are the screening form's fields). */
-static json_t *form_row(const lp_form *f, const char *table_json) {
+static json_t *form_row(ctx *c, const lp_form *f, const char *table_json) {
   json_t *row = table_json ? json_loads(table_json, 0, NULL) : NULL;
+  if (row && (f->id == LP__ODM_QUERY || f->id == LP__ODM_SDV)) record_key(c, row);
   if (!row || f->id != LP_FORM_SCREENING) return row;
   json_t *in = json_loads(json_string_value(json_object_get(row, "inputs")), 0, NULL);
   if (!in) in = json_object();
@@ -465,51 +609,65 @@ static json_t *form_row(const lp_form *f, const char *table_json) {
   return in;
 }
 
-static lp_status write_subject_forms(ctx *c, const char *patient, lp_error *err) {
+/* One row of a patient's form in the Snapshot; a consent with who recorded it, where
+ * and when (an AuditRecord: ODM's way to attribute data). */
+static lp_status write_subject_row(ctx *c, const lp_form *f, const char *site, long id, bool *group_open,
+                                   lp_error *err) {
+  char *text = NULL;
+  lp_status s = lp__row_json(c->t, f->table, id, &text, err);
+  if (s) return s;
+  json_t *row = form_row(c, f, text);
+  free(text);
+  if (!row) return LP_OK;
+  if (f->id == LP_FORM_INFUSION) { /* one form, a row per event */
+    char oid[64], gk[64];
+    if (!*group_open) {
+      lp__odm_event_oid(f, oid, sizeof oid);
+      start(c->x, "StudyEventData");
+      attr(c->x, "StudyEventOID", oid);
+      lp__odm_form_oid(f, oid, sizeof oid);
+      start(c->x, "FormData");
+      attr(c->x, "FormOID", oid);
+      *group_open = true;
+    }
+    lp__odm_group_oid(f, oid, sizeof oid);
+    json_value_text(json_object_get(row, "hour"), gk, sizeof gk);
+    start(c->x, "ItemGroupData");
+    attr(c->x, "ItemGroupOID", oid);
+    attr(c->x, "ItemGroupRepeatKey", gk);
+    write_items(c->x, f, row, NULL, false);
+    end(c->x);
+  } else if (f->id == LP_FORM_CONSENT) {
+    audit_info ai = {json_string_value(json_object_get(row, "recorded_by")),
+                     site,
+                     json_string_value(json_object_get(row, "recorded_at")),
+                     NULL,
+                     "insert",
+                     false};
+    write_row(c->x, f, row, NULL, id, ai.user && ai.at ? &ai : NULL);
+  } else {
+    write_row(c->x, f, row, NULL, id, NULL);
+  }
+  json_decref(row);
+  return LP_OK;
+}
+
+static lp_status write_subject_forms(ctx *c, const char *patient, const char *site, lp_error *err) {
   char sql[256];
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     const char *order = f->id == LP_FORM_DAILY ? "day" : f->id == LP_FORM_INFUSION ? "hour" : "id";
-    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE patient=? ORDER BY %s, id", f->table, order);
+    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE patient=?%s ORDER BY %s, id", f->table,
+             f->id == LP__ODM_SIGNATURE ? " AND scope='casebook'" : "", order);
     sqlite3_stmt *st;
     lp_status s = lp__prepare(c->t, sql, &st, err);
     if (s) return s;
     sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
     bool group_open = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      long id = (long)sqlite3_column_int64(st, 0);
-      char *text = NULL;
-      if ((s = lp__row_json(c->t, f->table, id, &text, err))) {
-        lp__finalize(c->t, st);
-        return s;
-      }
-      json_t *row = form_row(f, text);
-      free(text);
-      if (!row) continue;
-      if (f->id == LP_FORM_INFUSION) { /* one form, a row per event */
-        char oid[64], gk[64];
-        if (!group_open) {
-          lp__odm_event_oid(f, oid, sizeof oid);
-          start(c->x, "StudyEventData");
-          attr(c->x, "StudyEventOID", oid);
-          lp__odm_form_oid(f, oid, sizeof oid);
-          start(c->x, "FormData");
-          attr(c->x, "FormOID", oid);
-          group_open = true;
-        }
-        lp__odm_group_oid(f, oid, sizeof oid);
-        json_value_text(json_object_get(row, "hour"), gk, sizeof gk);
-        start(c->x, "ItemGroupData");
-        attr(c->x, "ItemGroupOID", oid);
-        attr(c->x, "ItemGroupRepeatKey", gk);
-        write_items(c->x, f, row, NULL, false);
-        end(c->x);
-      } else {
-        write_row(c->x, f, row, NULL, id, NULL);
-      }
-      json_decref(row);
-    }
+    while (!s && sqlite3_step(st) == SQLITE_ROW)
+      s = write_subject_row(c, f, site, (long)sqlite3_column_int64(st, 0), &group_open, err);
     lp__finalize(c->t, st);
+    if (s) return s;
     if (group_open) {
       end(c->x);
       end(c->x);
@@ -524,6 +682,36 @@ static void clinical_start(ctx *c) {
   attr(c->x, "MetaDataVersionOID", c->mdv);
 }
 
+/* The casebook's signature as ODM has it (the subject's Signature, its meaning in the
+ * SignatureDef): the patient's last signature, unless a change has invalidated it. */
+static lp_status write_subject_signature(ctx *c, const char *patient, const char *loc, lp_error *err) {
+  sqlite3_stmt *st;
+  lp_status s = lp__prepare(c->t,
+                            "SELECT signer, signed_at, invalidated_at IS NULL FROM signatures"
+                            " WHERE scope='casebook' AND patient=? ORDER BY id DESC LIMIT 1",
+                            &st, err);
+  if (s) return s;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 2)) {
+    char ref[200];
+    start(c->x, "Signature");
+    snprintf(ref, sizeof ref, "USR.%s", (const char *)sqlite3_column_text(st, 0));
+    start(c->x, "UserRef");
+    attr(c->x, "UserOID", ref);
+    end(c->x);
+    start(c->x, "LocationRef");
+    attr(c->x, "LocationOID", loc);
+    end(c->x);
+    start(c->x, "SignatureRef");
+    attr(c->x, "SignatureOID", LP__ODM_CASEBOOK_SIGNATURE);
+    end(c->x);
+    text_el(c->x, "DateTimeStamp", (const char *)sqlite3_column_text(st, 1));
+    end(c->x);
+  }
+  lp__finalize(c->t, st);
+  return LP_OK;
+}
+
 static lp_status write_snapshot_data(ctx *c, lp_error *err) {
   sqlite3_stmt *st;
   lp_status s = lp__prepare(c->t,
@@ -534,14 +722,16 @@ static lp_status write_snapshot_data(ctx *c, lp_error *err) {
   clinical_start(c);
   while (!s && sqlite3_step(st) == SQLITE_ROW) {
     const char *patient = (const char *)sqlite3_column_text(st, 0);
+    const char *site = (const char *)sqlite3_column_text(st, 1);
     char loc[128];
-    snprintf(loc, sizeof loc, "LOC.%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(loc, sizeof loc, "LOC.%s", site);
     start(c->x, "SubjectData");
     attr(c->x, "SubjectKey", patient);
+    s = write_subject_signature(c, patient, loc, err);
     start(c->x, "SiteRef");
     attr(c->x, "LocationOID", loc);
     end(c->x);
-    s = write_subject_forms(c, patient, err);
+    if (!s) s = write_subject_forms(c, patient, site, err);
     end(c->x);
   }
   lp__finalize(c->t, st);
@@ -549,26 +739,29 @@ static lp_status write_snapshot_data(ctx *c, lp_error *err) {
   return s;
 }
 
-/* Every change of a patient's forms in the order of the audit trail. */
+/* Every change of a patient's forms, consents, queries, verifications and casebook
+ * signatures in the order of the audit trail. */
 static lp_status write_transactions(ctx *c, lp_error *err) {
   sqlite3_stmt *st;
-  lp_status s = lp__prepare(
-      c->t,
-      "SELECT a.tbl, a.row_id, a.action, a.patient, a.old, a.new, a.user, a.at, a.reason, "
-      " (SELECT s.code FROM screening sc JOIN sites s ON s.id=sc.site_id WHERE sc.patient=a.patient) "
-      "FROM audit a WHERE a.patient IS NOT NULL AND a.tbl IN "
-      "('screening','randomisations','patients','daily','infusions','outcomes','adverse_events') ORDER BY a.id",
-      &st, err);
+  lp_status s =
+      lp__prepare(c->t,
+                  "SELECT a.tbl, a.row_id, a.action, a.patient, a.old, a.new, a.user, a.at, a.reason, "
+                  " (SELECT s.code FROM screening sc JOIN sites s ON s.id=sc.site_id WHERE sc.patient=a.patient) "
+                  "FROM audit a WHERE a.patient IS NOT NULL AND a.tbl IN "
+                  "('screening','randomisations','patients','daily','infusions','outcomes','adverse_events','consents',"
+                  "'queries','verifications','signatures') ORDER BY a.id",
+                  &st, err);
   if (s) return s;
   clinical_start(c);
   while (sqlite3_step(st) == SQLITE_ROW) {
-    const lp_form *f = lp_form_of_table((const char *)sqlite3_column_text(st, 0));
+    const lp_form *f = lp__odm_form_of_table((const char *)sqlite3_column_text(st, 0));
     const char *site = (const char *)sqlite3_column_text(st, 9);
     if (!f || !site) continue;
-    json_t *old = form_row(f, (const char *)sqlite3_column_text(st, 4));
-    json_t *row = form_row(f, (const char *)sqlite3_column_text(st, 5));
-    audit_info ai = {(const char *)sqlite3_column_text(st, 6), site, (const char *)sqlite3_column_text(st, 7),
-                     (const char *)sqlite3_column_text(st, 8), (const char *)sqlite3_column_text(st, 2)};
+    json_t *old = form_row(c, f, (const char *)sqlite3_column_text(st, 4));
+    json_t *row = form_row(c, f, (const char *)sqlite3_column_text(st, 5));
+    audit_info ai = {(const char *)sqlite3_column_text(st, 6), site,
+                     (const char *)sqlite3_column_text(st, 7), (const char *)sqlite3_column_text(st, 8),
+                     (const char *)sqlite3_column_text(st, 2), true};
     char loc[128];
     snprintf(loc, sizeof loc, "LOC.%s", site);
     start(c->x, "SubjectData");

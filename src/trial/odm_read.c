@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 
 #include <leopards/forms.h>
+#include <leopards/queries.h>
 #include <leopards/table.h>
 
 #include "trial/odm_internal.h"
@@ -54,7 +55,7 @@ static void content(xmlNode *n, char *buf, size_t len) {
 /* The form of an ItemGroupOID ("IG.daily" -> daily). */
 static const lp_form *form_of_group(const char *oid) {
   for (size_t i = 0; i < LP__ODM_NFORMS; i++) {
-    const lp_form *f = lp_form_get(lp__odm_order[i]);
+    const lp_form *f = lp__odm_form(i);
     char g[64];
     lp__odm_group_oid(f, g, sizeof g);
     if (!strcmp(g, oid)) return f;
@@ -174,7 +175,72 @@ static lp_status randomise(importer *im, const char *patient, long site_id, cons
                        im->reason, err);
 }
 
-static lp_status import_group(importer *im, const char *patient, long site_id, xmlNode *g, lp_error *err) {
+/* A consent: its site, and who recorded it when (the group's AuditRecord; without
+ * one, the import). */
+static void consent_provenance(importer *im, xmlNode *g, long site_id, json_t *vals) {
+  char user[200] = "", at[64] = "";
+  xmlNode *ar = child(g, "AuditRecord");
+  if (ar && prop(child(ar, "UserRef"), "UserOID", user, sizeof user) && !strncmp(user, "USR.", 4))
+    memmove(user, user + 4, strlen(user + 4) + 1);
+  else
+    user[0] = '\0';
+  content(child(ar, "DateTimeStamp"), at, sizeof at);
+  if (!at[0]) lp__now(im->t, at, sizeof at);
+  json_object_set_new(vals, "site_id", json_integer(site_id));
+  json_object_set_new(vals, "recorded_by", json_string(user[0] ? user : im->manager));
+  json_object_set_new(vals, "recorded_at", json_string(at));
+}
+
+/* A query, verification or signature: its row id (the FormRepeatKey), the record it is
+ * about as the trial names it (an adverse event's row id, an infusion event's row id
+ * from its hour), day and record 0 where the form has none. */
+static lp_status odm_record(importer *im, const lp_form *f, const char *patient, xmlNode *fo, json_t *vals,
+                            lp_error *err) {
+  char key[64] = "";
+  long line = (long)xmlGetLineNo(fo);
+  char *end = NULL;
+  long long id = prop(fo, "FormRepeatKey", key, sizeof key) ? strtoll(key, &end, 10) : 0;
+  if (id <= 0 || !end || *end)
+    return lp_error_at(err, LP_EPARSE, im->file, line, NULL, "a %s needs its row id as FormRepeatKey, not '%s'",
+                       f->label, key);
+  json_object_set_new(vals, "id", json_integer(id));
+  if (f->id == LP__ODM_SIGNATURE) {
+    json_object_set_new(vals, "scope", json_string("casebook"));
+    return LP_OK;
+  }
+  if (!json_object_get(vals, "day")) json_object_set_new(vals, "day", json_integer(0));
+  const char *form = json_string_value(json_object_get(vals, "form"));
+  const char *rec = json_string_value(json_object_get(vals, "record"));
+  const char *field = json_string_value(json_object_get(vals, "field"));
+  const lp_form *on = lp_form_find(form);
+  if (!on || (int)on->id >= LP_RECORD_COUNT)
+    return lp_error_at(err, LP_EPARSE, im->file, line, "form", "'%s' is not a form of a casebook", form ? form : "");
+  if (f->id == LP__ODM_QUERY && (!field || !lp_form_field(on, field) || !strcmp(field, "patient")))
+    return lp_error_at(err, LP_EPARSE, im->file, line, "field", "'%s' is not a field of the %s form",
+                       field ? field : "", on->name);
+  double x = 0;
+  if (rec && !lp_parse_number(rec, &x))
+    return lp_error_at(err, LP_EPARSE, im->file, line, "record", "'%s' names no record", rec);
+  long long record = (long long)x;
+  if (rec && on->id == LP_FORM_AE && (record < 1 || (double)record != x))
+    return lp_error_at(err, LP_EPARSE, im->file, line, "record", "'%s' is not an adverse event's number", rec);
+  if (rec && on->id == LP_FORM_INFUSION) { /* by its hour (an adverse event keeps its id) */
+    sqlite3_stmt *st;
+    lp_status s = lp__prepare(im->t, "SELECT id FROM infusions WHERE patient=? AND hour=?", &st, err);
+    if (s) return s;
+    sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, x);
+    record = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    lp__finalize(im->t, st);
+    if (!record)
+      return lp_error_at(err, LP_EPARSE, im->file, line, "record", "subject %s has no infusion event at hour %s",
+                         patient, rec);
+  }
+  json_object_set_new(vals, "record", json_integer(record));
+  return LP_OK;
+}
+
+static lp_status import_group(importer *im, const char *patient, long site_id, xmlNode *fo, xmlNode *g, lp_error *err) {
   char oid[128];
   if (!prop(g, "ItemGroupOID", oid, sizeof oid)) oid[0] = '\0';
   const lp_form *f = form_of_group(oid);
@@ -192,7 +258,9 @@ static lp_status import_group(importer *im, const char *patient, long site_id, x
     s = at ? randomise(im, patient, site_id, at, err)
            : lp_error_at(err, LP_EPARSE, im->file, (long)xmlGetLineNo(g), "randomized_at", "missing");
   } else if (!s) {
-    s = insert_row(im, f, patient, vals, err);
+    if (f->id == LP_FORM_CONSENT) consent_provenance(im, g, site_id, vals);
+    if (f->id >= LP__ODM_QUERY) s = odm_record(im, f, patient, fo, vals, err);
+    if (!s) s = insert_row(im, f, patient, vals, err);
   }
   json_decref(vals);
   return s;
@@ -213,9 +281,62 @@ static lp_status import_subject(importer *im, xmlNode *subj, lp_error *err) {
     for (xmlNode *fo = e->children; fo && !s; fo = fo->next) {
       if (!is_el(fo, "FormData")) continue;
       for (xmlNode *g = fo->children; g && !s; g = g->next)
-        if (is_el(g, "ItemGroupData")) s = import_group(im, patient, site_id, g, err);
+        if (is_el(g, "ItemGroupData")) s = import_group(im, patient, site_id, fo, g, err);
     }
   }
+  return s;
+}
+
+/* A casebook signature binds a hash of the patient's records as the source trial held
+ * them, their row ids included, which a Snapshot carries for adverse events only: one
+ * the imported records no longer hash to (their rows were numbered otherwise) is
+ * marked invalidated by the import, saying why, rather than shown as a change of the
+ * data. */
+static lp_status check_signatures(importer *im, lp_error *err) {
+  sqlite3_stmt *st;
+  lp_status s =
+      lp__prepare(im->t, "SELECT DISTINCT patient FROM signatures WHERE scope='casebook' ORDER BY patient", &st, err);
+  if (s) return s;
+  size_t n = 0, cap = 0;
+  char(*pat)[64] = NULL;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (n == cap) {
+      char(*np)[64] = realloc(pat, (cap = cap ? 2 * cap : 16) * sizeof *pat);
+      if (!np) {
+        s = lp_error_set(err, LP_ENOMEM, "out of memory");
+        break;
+      }
+      pat = np;
+    }
+    snprintf(pat[n++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
+  }
+  lp__finalize(im->t, st);
+  char now[40];
+  lp__now(im->t, now, sizeof now);
+  for (size_t i = 0; !s && i < n; i++) {
+    lp_signature g;
+    if ((s = lp_signature_get(im->t, pat[i], &g, err)) || g.valid || g.invalidated_at[0]) continue;
+    char *old = NULL;
+    if ((s = lp__row_json(im->t, "signatures", g.id, &old, err))) break;
+    if (!(s = lp__prepare(im->t,
+                          "UPDATE signatures SET invalidated_at=?, invalidated_by=?, invalidated_reason=? WHERE id=?",
+                          &st, err))) {
+      sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, im->manager, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 3,
+                        "imported from an ODM Snapshot: the signed records were numbered otherwise in the source "
+                        "trial, so this trial cannot show they are the ones signed",
+                        -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 4, g.id);
+      int rc = sqlite3_step(st);
+      lp__finalize(im->t, st);
+      s = rc == SQLITE_DONE ? lp__audit_row(im->t, "signatures", g.id, old, pat[i], im->manager,
+                                            "casebook signature not carried over by the import", err)
+                            : lp__db_fail(im->t, err, "marking an imported signature");
+    }
+    free(old);
+  }
+  free(pat);
   return s;
 }
 
@@ -261,6 +382,7 @@ static lp_status create_trial(importer *im, const char *path, const char *protoc
     if (!role[0] || !strcmp(name, im->manager)) continue; /* names of the audit trail only; the creator */
     lp_role r = !strcmp(role, "investigator")   ? LP_ROLE_INVESTIGATOR
                 : !strcmp(role, "statistician") ? LP_ROLE_STATISTICIAN
+                : !strcmp(role, "monitor")      ? LP_ROLE_MONITOR
                                                 : LP_ROLE_MANAGER;
     s = lp_user_add(im->t, im->manager, name, r, site[0] ? site + 4 : NULL, err);
   }
@@ -295,7 +417,8 @@ lp_status lp_trial_import_odm(const char *path, const char *odm_path, lp_error *
     s = lp__meta_set(im.t, "imported_from", odm_path, im.manager, "imported from an ODM Snapshot: no allocations", err);
     for (xmlNode *c = clin->children; c && !s; c = c->next)
       if (is_el(c, "SubjectData")) s = import_subject(&im, c, err);
-    /* A Snapshot carries no consent records: its patients owe nothing. */
+    if (!s) s = check_signatures(&im, err);
+    /* A Snapshot from before consent was in the file: its patients owe nothing. */
     if (!s)
       s = lp__consent_mark_untracked(im.t, im.manager,
                                      "imported from an ODM Snapshot: "

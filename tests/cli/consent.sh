@@ -4,8 +4,8 @@
 # patient randomised on a representative's consent owing retrospective consent in
 # `leopards status` until it is recorded, a refusal following the trial's rule
 # (consent withdrawn by default: excluded from the analyses; or kept in), every step
-# in the audit trail, the settings, and an ODM import marking its patients as
-# recorded before consent was tracked.
+# in the audit trail, the settings, and an ODM import carrying the consents (or, from a
+# Snapshot without them, marking its patients as recorded before consent was tracked).
 source "$(dirname "$0")/lib.bash"
 cd "$TMP"
 ELIG='"age":64,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":24,"wbc":15.2,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,"child_pugh_c":0,"ventricular_obstruction":0,"treatment_limitation":0,"weight_kg":80,"pregnant":0,"levosimendan_30d":0,"levosimendan_hypersensitivity":0,"other_trial":0'
@@ -128,14 +128,35 @@ same "settings audited" "$(q "SELECT count(*) FROM audit WHERE tbl='meta' AND re
 ok record consent --help
 for f in consent_by decision consented_at taken_by form_version; do grep -q "$f" out || fail "help lacks $f"; done
 
-# the export carries the consents; an ODM Snapshot import marks its patients as
-# recorded before consent was tracked (they owe nothing)
+# the export carries the consents; so does an ODM Snapshot, whose import gives the
+# same consent records (owed retrospective consents still owed); a Snapshot without
+# consent forms (from before they were in it) marks its patients as recorded before
+# consent was tracked (they owe nothing)
 ok export --db t.db --out ex
 same "consents exported" "$(($(wc -l <ex/consents.csv) - 1))" 7
 grep -q '"consents","consent_by"' ex/data_dictionary.csv || fail "the data dictionary lacks the consent fields"
 ok export --db t.db --format odm --out t.xml
 ok import --db imp.db --odm t.xml
-same "imported patients marked" "$(sqlite3 imp.db "SELECT count(*) FROM consents WHERE consent_by='before_tracking' AND notes='recorded before consent was tracked'")" 5
+cons() { sqlite3 "$1" "SELECT patient, kind, consent_by, decision, consented_at, taken_by, form_version, notes, recorded_at, recorded_by FROM consents ORDER BY patient, kind"; }
+same "imported consents" "$(cons imp.db | grep -v before_tracking)" "$(cons t.db)"
+# a patient randomised while consent was not required is marked, owing nothing
+same "marked on import" "$(sqlite3 imp.db "SELECT group_concat(patient) FROM consents WHERE consent_by='before_tracking'")" \
+  "$(sqlite3 t.db "SELECT group_concat(patient) FROM randomisations r WHERE NOT EXISTS (SELECT 1 FROM consents c WHERE c.patient=r.patient)")"
+ok status --db t.db --json
+due=$(jq -r .total.retrospective_due out)
 ok status --db imp.db --json
-same "the import owes nothing" "$(jq -r .total.retrospective_due out)" 0
+same "the import owes what the trial owed" "$(jq -r .total.retrospective_due out)" "$due"
+/usr/bin/python3 - t.xml old.xml <<'PY' || fail "removing the consent forms"
+import sys, xml.etree.ElementTree as ET
+NS = "http://www.cdisc.org/ns/odm/v1.3"
+ET.register_namespace("", NS)
+tree = ET.parse(sys.argv[1])
+for e in tree.getroot().iter(f"{{{NS}}}SubjectData"):
+    for ev in [x for x in e if x.get("StudyEventOID") == "SE.consent"]: e.remove(ev)
+tree.write(sys.argv[2], xml_declaration=True, encoding="UTF-8")
+PY
+ok import --db old.db --odm old.xml
+same "imported patients marked" "$(sqlite3 old.db "SELECT count(*) FROM consents WHERE consent_by='before_tracking' AND notes='recorded before consent was tracked'")" 5
+ok status --db old.db --json
+same "that import owes nothing" "$(jq -r .total.retrospective_due out)" 0
 done_checks

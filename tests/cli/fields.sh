@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One source for the fields: the command line's --help, the CSV header of the export,
-# the data dictionary and the ODM ItemDefs list the same fields of every clinical form,
-# with the same names, types and units (all generated from leopards/forms.h).
+# the data dictionary and the ODM ItemDefs list the same fields of every clinical form
+# and of the consent form, with the same names, types and units (all generated from
+# leopards/forms.h).
 set -u
 L="$1"
 W=$(mktemp -d)
@@ -12,14 +13,14 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 "$L" simulate --db sim.db --key sim.key --patients 12 --sites 2 --screened 30 --quiet >/dev/null 2>err || fail "simulate: $(cat err)"
 "$L" export --db sim.db --out csv >/dev/null 2>err || fail "export: $(cat err)"
 "$L" export --db sim.db --format odm --out snap.xml >/dev/null 2>err || fail "export odm: $(cat err)"
-for k in baseline daily infusion outcome ae; do "$L" record "$k" --help >"help.$k" || fail "help $k"; done
+for k in baseline daily infusion outcome ae consent; do "$L" record "$k" --help >"help.$k" || fail "help $k"; done
 "$L" screen --help >help.screening || fail "help screening"
 
 /usr/bin/python3 - >pyout 2>&1 <<'PY' || fail "$(cat pyout)"
 import csv, re, xml.etree.ElementTree as ET
 NS = "{http://www.cdisc.org/ns/odm/v1.3}"
 forms = {"baseline": "patients", "daily": "daily", "infusion": "infusions", "outcome": "outcomes",
-         "ae": "adverse_events", "screening": None}
+         "ae": "adverse_events", "screening": None, "consent": None}
 root = ET.parse("snap.xml").getroot()
 units = {u.get("OID"): u.get("Name") for u in root.iter(NS + "MeasurementUnit")}
 odm = {}
