@@ -181,6 +181,7 @@ static void test_consort(void **state) {
   render_all("consort", consort_fn, &f, "1 Halted");
   render_all("consort", consort_fn, &f, "255 Received levosimendan");
   render_all("consort", consort_fn, &f, "253 Received placebo only");
+  render_all("consort", consort_fn, &f, "1 Received placebo and open-label levosimendan");
   /* The paper's boxes: sub-reasons indented under their reason, follow-up, analysis. */
   render_all("consort", consort_fn, &f, "41 Did not have an infection");
   render_all("consort", consort_fn, &f, "1 Were lost to follow-up");
