@@ -164,16 +164,24 @@ static void test_consort(void **state) {
                                {"Were outside 24-hr window since meeting inclusion criteria", 714},
                                {"Had a decision regarding treatment limitation", 352}};
   lp_consort_item not1[] = {{"Withdrew consent", 1}, {"Died", 2}, {"Clinical decision", 1}};
-  lp_consort_item not2[] = {{"Died", 2}, {"Enrolled while the trial was halted", 1}};
+  lp_consort_item not2[] = {{"Died", 2}, {"Halted", 1}};
   lp_consort_item ex1[] = {{"Was excluded owing to withdrawal of consent", 1}};
   lp_consort_figure f = {2382,
                          1866,
                          5,
                          reasons,
                          516,
-                         {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1, 1, 0, 255},
-                          {"placebo", 257, 253, 2, not2, 257, 0, NULL, 0, 1, 253}}};
+                         {{"levosimendan", 259, 255, 3, not1, 258, 1, ex1, 1, 0, 255, 0},
+                          {"placebo", 257, 254, 2, not2, 257, 0, NULL, 0, 1, 253, 1}}};
   render_all("consort", consort_fn, &f, "516 Underwent randomization");
+  /* The reasons for not receiving the drug, under their count; a crossover to the
+   * other arm's drug open-label apart from those who received the assigned drug only. */
+  render_all("consort", consort_fn, &f, "4 Did not receive levosimendan");
+  render_all("consort", consort_fn, &f, "3 Did not receive placebo");
+  render_all("consort", consort_fn, &f, "1 Halted");
+  render_all("consort", consort_fn, &f, "255 Received levosimendan");
+  render_all("consort", consort_fn, &f, "253 Received placebo only");
+  render_all("consort", consort_fn, &f, "1 Received placebo and open-label levosimendan");
   /* The paper's boxes: sub-reasons indented under their reason, follow-up, analysis. */
   render_all("consort", consort_fn, &f, "41 Did not have an infection");
   render_all("consort", consort_fn, &f, "1 Were lost to follow-up");

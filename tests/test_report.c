@@ -63,8 +63,8 @@ static void test_report_files(void **state) {
                                1,
                                reasons,
                                300,
-                               {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL, 0, 0, 148},
-                                {"placebo", 150, 150, 0, NULL, 150, 0, NULL, 0, 0, 150}}};
+                               {{"levosimendan", 150, 148, 0, NULL, 150, 0, NULL, 0, 0, 148, 0},
+                                {"placebo", 150, 150, 0, NULL, 150, 0, NULL, 0, 0, 150, 0}}};
   lp_report_input in = {
       "Test trial", "a subtitle", &res, &consort, NULL, {"Levosimendan", "Placebo"}, NULL, 0, NULL, 0};
   lp_error err;

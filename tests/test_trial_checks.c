@@ -252,12 +252,71 @@ static void test_one_name(void **state) {
   assert_non_null(strstr(err.message, "not both"));
 }
 
+/* Why the drug was not started: required when it was not, refused when it was (or
+ * when received_drug is not recorded), `other` with its text only, and a death or a
+ * withdrawal given as the reason only with the record saying so; a correction that
+ * leaves the reason out of step with received_drug is refused as well. */
+static void test_not_received_reason(void **state) {
+  fixture *f = *state;
+  lp_trial *t = f->t;
+  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"received_drug\":0}", "not_received_reason",
+          "received_drug is 0: say why the study drug was not started");
+  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"received_drug\":1,\"not_received_reason\":\"trial_halted\"}",
+          "not_received_reason", "but received_drug is 1");
+  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"not_received_reason\":\"trial_halted\"}", "not_received_reason",
+          "received_drug is not recorded");
+  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"received_drug\":0,\"not_received_reason\":\"improved\"}",
+          "not_received_reason", "one of");
+  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"received_drug\":0,\"not_received_reason\":\"other\"}",
+          "not_received_other", "not_received_reason is other: say what the reason was");
+  refused(t, LP_RECORD_OUTCOME,
+          "{\"patient\":\"P1\",\"received_drug\":0,\"not_received_reason\":\"trial_halted\",\"not_received_other\":"
+          "\"pharmacy closed\"}",
+          "not_received_other", "not_received_reason is trial_halted, not other");
+  refused(t, LP_RECORD_OUTCOME, "{\"patient\":\"P1\",\"received_drug\":0,\"not_received_reason\":\"died\"}", "died",
+          "because the patient died, but died is not 1");
+  refused(t, LP_RECORD_OUTCOME,
+          "{\"patient\":\"P1\",\"received_drug\":0,\"not_received_reason\":\"consent_withdrawn\"}", "consent_withdrawn",
+          "because consent was withdrawn, but consent_withdrawn is not 1");
+  assert_int_equal(count(t, "SELECT count(*) FROM outcomes"), 0);
+  rec_ok(t, LP_RECORD_OUTCOME,
+         "{\"patient\":\"P1\",\"received_drug\":0,\"not_received_reason\":\"other\",\"not_received_other\":"
+         "\"no line\"}");
+  rec_ok(t, LP_RECORD_OUTCOME,
+         "{\"patient\":\"P2\",\"received_drug\":0,\"not_received_reason\":\"died\",\"died\":1,\"death_date\":"
+         "\"2026-03-02T11:00\"}");
+  assert_int_equal(count(t,
+                         "SELECT count(*) FROM outcomes WHERE (patient='P1' AND not_received_reason='other' AND "
+                         "not_received_other='no line') OR (patient='P2' AND not_received_reason='died')"),
+                   2);
+  /* a correction to received 1 must clear the reason; clearing it alone is refused */
+  static const char *const bad[][2] = {{"{\"patient\":\"P1\",\"received_drug\":1}", "but received_drug is 1"},
+                                       {"{\"patient\":\"P2\",\"not_received_reason\":null}", "say why"}};
+  for (int i = 0; i < 2; i++) {
+    lp_error err;
+    size_t n = 9;
+    assert_int_equal(lp_record_json(t, LP_RECORD_OUTCOME, bad[i][0], NULL, "invS01", "correction", &n, &err), LP_EDATA);
+    if (!strstr(err.message, bad[i][1])) fail_msg("%s: '%s' lacks '%s'", bad[i][0], err.message, bad[i][1]);
+    assert_string_equal(err.field, "not_received_reason");
+  }
+  size_t rows;
+  TU_CHECK(lp_record_json(t, LP_RECORD_OUTCOME,
+                          "{\"patient\":\"P1\",\"received_drug\":1,\"not_received_reason\":null,"
+                          "\"not_received_other\":null,\"open_label_drug\":1}",
+                          NULL, "invS01", "entered in error", &rows, &e_));
+  assert_int_equal(count(t,
+                         "SELECT count(*) FROM outcomes WHERE patient='P1' AND received_drug=1 AND "
+                         "not_received_reason IS NULL AND not_received_other IS NULL AND open_label_drug=1"),
+                   1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_hard_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_all_fields_named, setup, teardown),
       cmocka_unit_test_setup_teardown(test_soft_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_one_name, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_not_received_reason, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,10 @@ typedef struct lp_flow_item {
   long count;
 } lp_flow_item;
 
+/* The reasons for not receiving the drug: one item per code of the outcome form's
+ * not_received_reason, and the patients whose reason was not recorded. */
+#define LP_FLOW_MAX_NOT_RECEIVED 8
+
 /* The CONSORT flow (Figure 1) from the screening log and the disposition records. */
 typedef struct lp_flow {
   long assessed, excluded, randomised;
@@ -54,7 +58,8 @@ typedef struct lp_flow {
     char name[64];
     long assigned, received, analysed;
     size_t nnot, nexcluded;
-    lp_flow_item not_received[6], excluded[4];
+    lp_flow_item not_received[LP_FLOW_MAX_NOT_RECEIVED], excluded[4];
+    long open_label; /* received the assigned drug and the active drug open-label */
     long withdrawn;  /* consent withdrawn after randomisation */
     long lost;       /* alive, not withdrawn, no hospital discharge recorded: vital status unknown */
     long as_treated; /* received the drug and not withdrawn */

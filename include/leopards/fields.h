@@ -95,6 +95,10 @@ typedef enum { LP_FIELD_TEXT, LP_FIELD_NUMBER, LP_FIELD_FLAG, LP_FIELD_DATE, LP_
   X(OUT_DEATH_DATE, "outcomes", "death_date", DATE, "", "")                                         \
   X(OUT_WEANED_DATE, "outcomes", "weaned_date", DATE, "", "")                                       \
   X(OUT_WITHDRAWN, "outcomes", "consent_withdrawn", FLAG, "", "")                                   \
+  X(OUT_NOT_RECEIVED_REASON, "outcomes", "not_received_reason", CHOICE, "",                         \
+    "died|clinical_improvement|clinical_other|trial_halted|consent_withdrawn|other")                \
+  X(OUT_NOT_RECEIVED_OTHER, "outcomes", "not_received_other", TEXT, "", "")                         \
+  X(OUT_OPEN_LABEL, "outcomes", "open_label_drug", FLAG, "", "")                                    \
   X(AE_PATIENT, "adverse_events", "patient", TEXT, "", "")                                          \
   X(AE_CATEGORY, "adverse_events", "category", CHOICE, "",                                          \
     "supraventricular_tachyarrhythmia|ventricular_tachyarrhythmia|bradycardia|myocardial_ischemia") \

@@ -109,6 +109,7 @@ typedef struct lp_consort_arm {
   long withdrawn;  /* consent withdrawn after randomisation (-1: not shown) */
   long lost;       /* lost to follow-up (-1: not shown) */
   long as_treated; /* in the as-treated analysis (-1: not shown) */
+  long open_label; /* of the received, those who also had the other arm's drug open-label */
 } lp_consort_arm;
 
 typedef struct lp_consort_figure {

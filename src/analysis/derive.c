@@ -173,7 +173,27 @@ static lp_status read_patients(export_tabs *e, const lp_derive_options *o, patie
   return LP_OK;
 }
 
-/* Outcomes: drug received, consent withdrawn, discharge, death and weaning times. */
+/* Why the drug was not started (a level of the choice, -1 when not recorded) and the
+ * open-label active drug, from the columns of schema version 11 (an export without
+ * them: not recorded). */
+static lp_status read_not_received(const tab *outc, size_t row, patient *p, lp_error *err) {
+  size_t c;
+  lp_error e2 = {0};
+  p->not_received_reason = -1;
+  if (!lp_table_column(outc->t, F(OUT_OPEN_LABEL), &c, &e2)) p->open_label = num(outc, row, c) == 1;
+  if (lp_table_column(outc->t, F(OUT_NOT_RECEIVED_REASON), &c, &e2) || !lp_table_cell(outc->t, row, c)) return LP_OK;
+  const char *why = str(outc, row, c);
+  char level[64];
+  for (size_t k = 0; lp_field_level(LP_F_OUT_NOT_RECEIVED_REASON, k, level, sizeof level); k++)
+    if (!strcmp(level, why)) return (p->not_received_reason = (int)k), LP_OK;
+  lp_error_at(err, LP_EDATA, outc->path, lp_table_line(outc->t, row), lp_table_colname(outc->t, c),
+              "'%s' is not a reason for not receiving the drug (%s)", why,
+              lp_field_get(LP_F_OUT_NOT_RECEIVED_REASON)->levels);
+  return lp_error_set_column(err, (long)c + 1);
+}
+
+/* Outcomes: drug received (and why not), consent withdrawn, discharge, death and
+ * weaning times. */
 static lp_status read_outcomes(const tab *outc, patient *P, size_t n, lp_error *err) {
   size_t c_pat, c_rec, c_icu, c_hosp, c_died, c_dd, c_wean, c_wd;
   lp_status st;
@@ -183,7 +203,7 @@ static lp_status read_outcomes(const tab *outc, patient *P, size_t n, lp_error *
       (st = col(outc, F(OUT_DEATH_DATE), &c_dd, err)) || (st = col(outc, F(OUT_WEANED_DATE), &c_wean, err)) ||
       (st = col(outc, F(OUT_WITHDRAWN), &c_wd, err)))
     return st;
-  for (size_t i = 0; i < n; i++) P[i].received = true;
+  for (size_t i = 0; i < n; i++) P[i].received = true, P[i].not_received_reason = -1;
   for (size_t i = 0; i < lp_table_nrows(outc->t); i++) {
     patient *p = find(P, n, str(outc, i, c_pat));
     if (!p) return not_randomised(outc, i, c_pat, err);
@@ -191,6 +211,7 @@ static lp_status read_outcomes(const tab *outc, patient *P, size_t n, lp_error *
     p->received = num(outc, i, c_rec) != 0;
     p->withdrawn = num(outc, i, c_wd) == 1;
     p->died = num(outc, i, c_died) == 1;
+    if ((st = read_not_received(outc, i, p, err))) return st;
     if ((st = parse_time(outc, i, c_icu, &t, err))) return st;
     p->icu_end = t - p->rand_day;
     if ((st = parse_time(outc, i, c_hosp, &t, err))) return st;
@@ -461,33 +482,56 @@ static lp_status screening_flow(const tab *scr, patient *P, size_t n, lp_flow *f
   return LP_OK;
 }
 
+/* The "did not receive" items of Figure 1, in the order of the outcome form's codes
+ * (the paper's wording), then the patients whose reason was not recorded: a withdrawal
+ * of consent is on the form even then; any other reason is not inferred. */
+static const char *const not_received_text[] = {
+    "Withdrew consent",
+    "Died",
+    "Had a clinical decision to withhold drug owing to improvement in condition",
+    "Had a clinical decision to withhold drug for another reason",
+    "Were enrolled during period in which trial was temporarily halted",
+    "Had other reasons",
+    "Had no reason recorded"};
+enum { NR_WITHDREW, NR_DIED, NR_IMPROVEMENT, NR_CLINICAL, NR_HALTED, NR_OTHER, NR_UNKNOWN, NR_N };
+_Static_assert(NR_N == sizeof not_received_text / sizeof not_received_text[0], "one text per reason");
+_Static_assert(NR_N <= LP_FLOW_MAX_NOT_RECEIVED, "room for every reason");
+
+static int not_received_item(const patient *p) {
+  /* the codes: died|clinical_improvement|clinical_other|trial_halted|consent_withdrawn|other */
+  static const int item[] = {NR_DIED, NR_IMPROVEMENT, NR_CLINICAL, NR_HALTED, NR_WITHDREW, NR_OTHER};
+  if (p->not_received_reason >= 0 && p->not_received_reason < (int)(sizeof item / sizeof item[0]))
+    return item[p->not_received_reason];
+  return p->withdrawn ? NR_WITHDREW : NR_UNKNOWN;
+}
+
 static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *f) {
   f->randomised = (long)n;
   for (int a = 0; a < 2; a++) {
     snprintf(f->arm[a].name, sizeof f->arm[a].name, "%s", dv->arms[a]);
-    long died = 0, withdrew = 0, other = 0;
+    long why[NR_N] = {0}, withdrew = 0;
     for (size_t i = 0; i < n; i++) {
       const patient *p = &P[i];
       if (p->arm != a) continue;
       f->arm[a].assigned++;
       if (p->received) f->arm[a].received++;
-      else if (p->withdrawn)
-        withdrew++;
-      else if (p->died && p->death < 1)
-        died++;
       else
-        other++;
+        why[not_received_item(p)]++;
+      if (p->received && p->open_label) f->arm[a].open_label++;
       if (!p->withdrawn) f->arm[a].analysed++;
-      if (p->withdrawn) f->arm[a].withdrawn++;
+      if (p->withdrawn) f->arm[a].withdrawn++, withdrew++;
       /* Alive, not withdrawn, and no hospital discharge recorded: vital status unknown. */
       else if (!p->died && !isfinite(p->hosp_end))
         f->arm[a].lost++;
-      if (p->received && !p->withdrawn) f->arm[a].as_treated++;
+      /* as treated: the assigned drug only */
+      if (p->received && !p->open_label && !p->withdrawn) f->arm[a].as_treated++;
     }
-    if (withdrew) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Withdrew consent", withdrew);
-    if (died) flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Died before the infusion", died);
-    if (other)
-      flow_item(&f->arm[a].not_received[f->arm[a].nnot++], "Other reasons (not recorded on the outcome form)", other);
+    for (int k = 0; k < NR_N; k++)
+      if (why[k])
+        flow_item(&f->arm[a].not_received[f->arm[a].nnot++],
+                  k == NR_HALTED && why[k] == 1 ? "Was enrolled during period in which trial was temporarily halted"
+                                                : not_received_text[k],
+                  why[k]);
     if (withdrew)
       flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent", withdrew);
   }

@@ -23,6 +23,8 @@ typedef struct {
   double rand_day;
   long base_row; /* row in patients.csv, -1 if none */
   bool withdrawn, received;
+  int not_received_reason; /* level of outcomes.not_received_reason (0-based), -1 when not recorded */
+  bool open_label;         /* also received the active drug open-label */
   double icu_end, hosp_end, death, weaned;
   bool died;
   int ndays;

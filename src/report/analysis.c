@@ -182,7 +182,7 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
   if (outputs & LP_OUTPUT_REPORT) {
     /* Figure inputs from the derived flow and daily course. */
     const lp_flow *f = &dv->flow;
-    lp_consort_item reasons[24], notrec[2][6], excl[2][4];
+    lp_consort_item reasons[24], notrec[2][LP_FLOW_MAX_NOT_RECEIVED], excl[2][4];
     for (size_t i = 0; i < f->nreasons; i++) reasons[i] = (lp_consort_item){f->reasons[i].text, f->reasons[i].count};
     lp_consort_figure consort = {f->assessed, f->excluded, f->nreasons, reasons, f->randomised, {{0}, {0}}};
     for (int a = 0; a < 2; a++) {
@@ -190,9 +190,10 @@ lp_status lp_analysis_write(const lp_analysis_results *r, const char *dir, unsig
         notrec[a][i] = (lp_consort_item){f->arm[a].not_received[i].text, f->arm[a].not_received[i].count};
       for (size_t i = 0; i < f->arm[a].nexcluded; i++)
         excl[a][i] = (lp_consort_item){f->arm[a].excluded[i].text, f->arm[a].excluded[i].count};
-      consort.arm[a] = (lp_consort_arm){f->arm[a].name,      f->arm[a].assigned, f->arm[a].received,  f->arm[a].nnot,
-                                        notrec[a],           f->arm[a].analysed, f->arm[a].nexcluded, excl[a],
-                                        f->arm[a].withdrawn, f->arm[a].lost,     f->arm[a].as_treated};
+      consort.arm[a] =
+          (lp_consort_arm){f->arm[a].name,      f->arm[a].assigned, f->arm[a].received,   f->arm[a].nnot,
+                           notrec[a],           f->arm[a].analysed, f->arm[a].nexcluded,  excl[a],
+                           f->arm[a].withdrawn, f->arm[a].lost,     f->arm[a].as_treated, f->arm[a].open_label};
     }
     enum { DAYS = 14 };
     int days = dv->course.days < DAYS ? dv->course.days : DAYS;

@@ -385,13 +385,18 @@ static void add_line(box_text *b, const char *fmt, ...) {
   b->n++;
 }
 
-/* The three boxes of an arm: allocation, follow-up, analysis. */
-static void arm_boxes(const lp_consort_arm *arm, box_text bx[3]) {
+/* The three boxes of an arm: allocation, follow-up, analysis. `other` is the other
+ * arm's name (for patients who also received its drug open-label). */
+static void arm_boxes(const lp_consort_arm *arm, const char *other, box_text bx[3]) {
   for (int k = 0; k < 3; k++) bx[k].n = 0;
   long not = 0;
   for (size_t i = 0; i < arm->nnot; i++) not += arm->not_received[i].count;
   add_line(&bx[0], "%ld Were assigned to receive %s", arm->assigned, arm->name);
-  add_line(&bx[0], " %ld Received %s", arm->received, arm->name);
+  if (arm->open_label > 0) {
+    add_line(&bx[0], " %ld Received %s only", arm->received - arm->open_label, arm->name);
+    add_line(&bx[0], " %ld Received %s and open-label %s", arm->open_label, arm->name, other);
+  } else
+    add_line(&bx[0], " %ld Received %s", arm->received, arm->name);
   add_line(&bx[0], " %ld Did not receive %s", not, arm->name);
   for (size_t i = 0; i < arm->nnot; i++) {
     char buf[200];
@@ -454,7 +459,7 @@ static double consort_draw(lp__canvas *cv, const lp_consort_figure *f, bool draw
   /* Three rows of boxes (allocation, follow-up, analysis), each row as tall as its
    * taller box so that the arms line up. */
   static const char *const cls[3] = {"allocation", "follow-up", "analysis"};
-  for (int a = 0; a < 2; a++) arm_boxes(&f->arm[a], &arm_bt[3 * a]);
+  for (int a = 0; a < 2; a++) arm_boxes(&f->arm[a], f->arm[1 - a].name, &arm_bt[3 * a]);
   for (int k = 0; k < 3; k++) {
     double hk[2];
     for (int a = 0; a < 2; a++) {

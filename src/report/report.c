@@ -424,10 +424,20 @@ static json_t *results_json(const lp_report_input *in) {
       json_array_append_new(
           reasons, json_pack("{s:s, s:I}", "reason", f->reasons[i].text, "count", (json_int_t)f->reasons[i].count));
     json_t *arms = json_array();
-    for (int a = 0; a < 2; a++)
-      json_array_append_new(
-          arms, json_pack("{s:s, s:I, s:I, s:I}", "arm", f->arm[a].name, "assigned", (json_int_t)f->arm[a].assigned,
-                          "received", (json_int_t)f->arm[a].received, "analysed", (json_int_t)f->arm[a].analysed));
+    for (int a = 0; a < 2; a++) {
+      json_t *arm = json_pack("{s:s, s:I, s:I, s:I}", "arm", f->arm[a].name, "assigned", (json_int_t)f->arm[a].assigned,
+                              "received", (json_int_t)f->arm[a].received, "analysed", (json_int_t)f->arm[a].analysed);
+      /* why not received, and the open-label crossovers, where there are any */
+      if (f->arm[a].nnot) {
+        json_t *why = json_array();
+        for (size_t i = 0; i < f->arm[a].nnot; i++)
+          json_array_append_new(why, json_pack("{s:s, s:I}", "reason", f->arm[a].not_received[i].text, "count",
+                                               (json_int_t)f->arm[a].not_received[i].count));
+        json_object_set_new(arm, "not_received", why);
+      }
+      if (f->arm[a].open_label > 0) json_object_set_new(arm, "open_label", json_integer(f->arm[a].open_label));
+      json_array_append_new(arms, arm);
+    }
     json_object_set_new(
         root, "consort",
         json_pack("{s:I, s:I, s:o, s:I, s:o}", "assessed", (json_int_t)f->assessed, "excluded", (json_int_t)f->excluded,

@@ -44,6 +44,7 @@ typedef struct sim_patient {
   int base_score[SC_N];
   /* course */
   bool withdrew, received;
+  const char *not_received_reason; /* the outcome form's code when not received (NULL otherwise) */
   int ndays;
   sim_day day[28];
   double icu_los, hosp_los; /* days from randomisation */

@@ -224,8 +224,9 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
   if (p->withdrew) {
     if (avail < 0.1) return;
     stamp(rand_time, 0.1, t1, sizeof t1, false);
-    json_array_append_new(outc, json_pack("{s:s, s:i, s:i, s:s}", "patient", id, "received_drug", 0,
-                                          "consent_withdrawn", 1, "consent_withdrawn_date", t1));
+    json_array_append_new(
+        outc, json_pack("{s:s, s:i, s:s, s:i, s:s}", "patient", id, "received_drug", 0, "not_received_reason",
+                        "consent_withdrawn", "consent_withdrawn", 1, "consent_withdrawn_date", t1));
     return;
   }
   for (int d = 0; d < p->ndays && d + 1 <= avail; d++) {
@@ -263,6 +264,8 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
     stamp(rand_time, p->death_day, t3, sizeof t3, true);
     json_object_set_new(o, "death_date", json_string(t3));
   }
+  if (!p->received && p->not_received_reason)
+    json_object_set_new(o, "not_received_reason", json_string(p->not_received_reason));
   if (isfinite(p->wean_day)) {
     stamp(rand_time, p->wean_day, t4, sizeof t4, true);
     json_object_set_new(o, "weaned_date", json_string(t4));
@@ -656,6 +659,18 @@ static void screening_dates(sim_run *s) {
   }
 }
 
+/* Why simulated patient i, chosen not to be treated, did not receive the drug: a
+ * death in the first day is the reason; otherwise, from the patient's own stream of
+ * the reason (so every other draw is unchanged), a clinical decision to withhold the
+ * drug owing to improvement or enrolment while the trial was temporarily halted, as
+ * the paper's two (Figure 1), equally often. */
+static const char *untreated_reason(uint64_t seed, int i, const sim_patient *pt) {
+  if (pt->death_day < 1) return "died";
+  lp_rng rr;
+  lp_rng_seed(&rr, seed, 600000 + (uint64_t)i);
+  return lp_rng_uniform(&rr) < 0.5 ? "clinical_improvement" : "trial_halted";
+}
+
 /* Screen patient i an hour before randomisation, randomise them, and simulate them
  * from their own stream in the arm the list gives; the trial's own disposition (one
  * withdrawal of consent, a few not treated) comes from the trial's stream. */
@@ -688,6 +703,7 @@ static lp_status enrol_patient(sim_run *s, int i, int *withdraw_done, int *untre
     s->out->withdrawn++;
   } else if (untreated[arm] < 3 && lp_rng_below(&s->r, (uint32_t)(s->n_rand / 6)) == 0) {
     pt->received = false;
+    pt->not_received_reason = untreated_reason(o->seed, i, pt);
     untreated[arm]++;
     s->out->not_treated++;
   }

@@ -141,6 +141,17 @@ static const lp_field infusion_fields[] = {
 static const lp_field outcome_fields[] = {
     PAT,
     B("received_drug", "received any study drug"),
+    {"not_received_reason", "why the study drug was not started (when received_drug is 0)", LP_FIELD_CHOICE, "", 0, 0,
+     N, N, "died|clinical_improvement|clinical_other|trial_halted|consent_withdrawn|other",
+     "died: before the drug could be given; clinical_improvement: a clinical decision to withhold it owing to "
+     "improvement; clinical_other: a clinical decision for another reason; trial_halted: enrolled while the trial "
+     "was temporarily halted; consent_withdrawn; other: say why in not_received_other. Required when "
+     "received_drug is 0, refused when it is 1",
+     0, NULL, NULL, 0, NULL},
+    T("not_received_other", "the reason the study drug was not started, when not_received_reason is other", 0),
+    B("open_label_drug",
+      "also received the active drug open-label, outside the trial (e.g. placebo and open-label "
+      "levosimendan)"),
     D("icu_discharge", "ICU discharge date", 0),
     D("hospital_discharge", "hospital discharge date", 0),
     B("died", "died (within follow-up)"),

@@ -474,6 +474,31 @@ static lp_status check_daily(lp_trial *t, json_t *row, const patient_info *pi, l
   return LP_OK;
 }
 
+/* Why the drug was not started: a reason when received_drug is 0, none when it is 1
+ * (or not given); the text of an other reason with the code `other` only; a death or a
+ * withdrawal of consent given as the reason that the record's own fields contradict. */
+static void check_not_received(json_t *row, loc *l) {
+  double x;
+  bool has_rec = jnum(row, "received_drug", &x);
+  bool received = has_rec && x == 1, not_received = has_rec && x == 0;
+  const char *why = jstr(row, "not_received_reason"), *other = jstr(row, "not_received_other");
+  if (not_received && !why)
+    FAIL(l, "not_received_reason", "received_drug is 0: say why the study drug was not started");
+  else if (why && !not_received)
+    FAIL(l, "not_received_reason", "a reason for not starting the study drug is given, but received_drug is %s",
+         received ? "1" : "not recorded (give received_drug 0)");
+  if (why && !strcmp(why, "other") && !other)
+    FAIL(l, "not_received_other", "not_received_reason is other: say what the reason was");
+  if (other && (!why || strcmp(why, "other")))
+    FAIL(l, "not_received_other", "a text reason is given, but not_received_reason is %s, not other",
+         why ? why : "not given");
+  if (why && !strcmp(why, "died") && !(jnum(row, "died", &x) && x == 1))
+    FAIL(l, "died", "the drug was not started because the patient died, but died is not 1");
+  if (why && !strcmp(why, "consent_withdrawn") && !(jnum(row, "consent_withdrawn", &x) && x == 1))
+    FAIL(l, "consent_withdrawn",
+         "the drug was not started because consent was withdrawn, but consent_withdrawn is not 1");
+}
+
 /* The outcome form: dates after randomisation, not in the future, in order (ICU
  * discharge, hospital discharge, death), death after every daily record. */
 static lp_status check_outcome(lp_trial *t, json_t *row, const patient_info *pi, loc *l, lp_error *err) {
@@ -502,6 +527,7 @@ static lp_status check_outcome(lp_trial *t, json_t *row, const patient_info *pi,
   bool cw = jnum(row, "consent_withdrawn", &x) && x == 1;
   if (cw && !jstr(row, "consent_withdrawn_date"))
     FAIL(l, "consent_withdrawn_date", "consent_withdrawn is 1 but no date is given");
+  check_not_received(row, l);
   patient_dates od;
   lp_status s = other_dates(t, jstr(row, "patient"), &od, err);
   if (s) return s;

@@ -197,8 +197,21 @@ static const char *const migration_9 =
     " UNIQUE(patient, form, day)) STRICT;"
     "ALTER TABLE adverse_events ADD COLUMN expected INTEGER;";
 
-static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5,
-                                         migration_6, migration_7, migration_8, migration_9};
+/* Version 10: reserved for another change of the schema made at the same time; it
+ * changes nothing here, and the two are numbered in turn when they are merged. */
+static const char *const migration_10 = "";
+
+/* Version 11: why the study drug was not started (`outcomes.not_received_reason`, a
+ * code, and `not_received_other`, the text of an other reason), and a placebo patient
+ * who also received the active drug open-label (`open_label_drug`), for Figure 1.
+ * Rows of earlier versions keep NULL: the reason was not recorded. */
+static const char *const migration_11 =
+    "ALTER TABLE outcomes ADD COLUMN not_received_reason TEXT;"
+    "ALTER TABLE outcomes ADD COLUMN not_received_other TEXT;"
+    "ALTER TABLE outcomes ADD COLUMN open_label_drug INTEGER;";
+
+static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4,  migration_5, migration_6,
+                                         migration_7, migration_8, migration_9, migration_10, migration_11};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION, "one migration per schema version");
 
 /* ---- small helpers ---- */

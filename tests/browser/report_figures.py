@@ -121,6 +121,17 @@ def check_consort(driver, j):
                      "%d Were included in the primary analysis" % a["analysed"]):
             check(line in tx, "figure1: %r" % line)
     check(sum(t.endswith("Were lost to follow-up") for t in tx) == 2, "figure1: lost-to-follow-up boxes")
+    # the reasons for not receiving the drug, each with its count (a long one wraps
+    # onto the next text node)
+    joined = " ".join(tx)
+    for a in c["arms"]:
+        why = a.get("not_received", [])
+        check(sum(r["count"] for r in why) == a["assigned"] - a["received"], "figure1: %s reasons" % a["arm"])
+        check("%d Did not receive %s" % (a["assigned"] - a["received"], a["arm"]) in tx,
+              "figure1: %s did not receive" % a["arm"])
+        for r in why:
+            line = "%d %s" % (r["count"], r["reason"])
+            check(line in joined, "figure1: not received %r" % line)
 
 
 def main():

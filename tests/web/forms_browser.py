@@ -213,6 +213,17 @@ def other_forms(nurse, patient):
     nurse.go("/patients/%s/forms/outcome" % patient)
     check("ICU discharge date" in nurse.text(), "the outcome form")
     nurse.shot("outcome")
+    # why the drug was not started: a choice of the form's codes, required when it was not
+    opts = [o.get_attribute("value") for o in nurse.d.find_elements(By.CSS_SELECTOR, "#f-not_received_reason option")]
+    check({"died", "clinical_improvement", "trial_halted", "other"} <= set(opts),
+          "the outcome form offers the reasons the drug was not started (%s)" % opts)
+    nurse.fill("f-received_drug", "0")
+    click_button(nurse, "submit")
+    check("say why the study drug was not started" in nurse.text(), "a drug not received needs its reason")
+    nurse.fill("f-not_received_reason", "trial_halted")
+    click_button(nurse, "submit")
+    check("Submitted" in nurse.text(), "the outcome with its reason is recorded")
+    nurse.shot("outcome-not-received")
     nurse.go("/patients/%s/forms/ae" % patient)
     st, _, _ = 0, 0, 0
     for k, v in {"f-onset": nurse.srv.today, "f-category": "bradycardia", "f-term": "sinus bradycardia 38/min",
