@@ -145,11 +145,15 @@ static lp_status insert_query(lp_trial *t, const char *patient, const char *form
   return audited_write(t, "queries", id, st, patient, user, reason, "opening a query", err);
 }
 
+/* A soft finding of a saved record opens a query on its field, unless one not closed
+ * already asks about the field, or an edit check's query on the same value (the same
+ * text, which names the value) was closed: a later change to another field of the
+ * record does not ask again about a value the site has explained. */
 lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, const char *user, lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t,
                   "SELECT id FROM queries WHERE patient=? AND form=? AND day=? AND record=? AND field=?"
-                  " AND state!='closed'",
+                  " AND (state!='closed' OR (origin='check' AND text=?6))",
                   &st, err))
     return LP_EDB;
   sqlite3_bind_text(st, 1, f->patient, -1, SQLITE_TRANSIENT);
@@ -157,9 +161,10 @@ lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, co
   sqlite3_bind_int(st, 3, f->day);
   sqlite3_bind_int64(st, 4, record);
   sqlite3_bind_text(st, 5, f->field, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 6, f->text, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(st);
   lp__finalize(t, st);
-  if (rc == SQLITE_ROW) return LP_OK; /* one not closed already asks about this field */
+  if (rc == SQLITE_ROW) return LP_OK; /* asked already */
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up queries");
   long id;
   return insert_query(t, f->patient, f->form, f->day, record, f->field, "check", f->text, user,

@@ -54,6 +54,8 @@ class Person:
         self.n = 0
 
     def shot(self, name):
+        # a page reached by a form's button may still be loading: measure it once loaded
+        WebDriverWait(self.d, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
         self.n += 1
         path = os.path.join(self.outdir, "%s-%02d-%s.png" % (self.tag, self.n, name))
         h = self.d.execute_script("return document.body.scrollHeight") or 1400
