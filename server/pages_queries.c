@@ -82,6 +82,23 @@ void srv_queries_box(req *q, resp *r) {
   free(qs);
 }
 
+/* A patient's queries (every state), on the patient's page. */
+void srv_patient_queries(req *q, resp *r, const char *patient) {
+  lp_query_filter f = {.patient = patient, .state = -1};
+  lp_query *qs;
+  size_t n;
+  if (lp_query_list(q->t, &f, &qs, &n, NULL)) return;
+  size_t open = 0;
+  for (size_t i = 0; i < n; i++) open += qs[i].state != LP_QUERY_CLOSED;
+  PUT("<h2 id=\"patient-queries\">Data queries</h2>");
+  if (!n) PUT("<p>None.</p>");
+  else {
+    PF("<p>%zu not closed, of %zu.</p>", open, n);
+    queries_table(q, r, qs, n);
+  }
+  free(qs);
+}
+
 static void queries_page(req *q, resp *r) {
   lp_query_filter f = {.site = q->who.site[0] ? q->who.site : NULL, .state = -1};
   lp_query *qs;
@@ -338,6 +355,30 @@ static void verify_button(req *q, resp *r, const lp_sdv_form *f) {
      f->day, f->record);
 }
 
+/* The casebook's signature: the printed name, the role, the time and the meaning; or
+ * why it no longer holds. */
+static void signature_html(req *q, resp *r, const char *patient, const lp_sdv_patient *p) {
+  lp_signature g;
+  PUT("<p id=\"signature\">Casebook: ");
+  if (p && p->signed_valid && !lp_signature_get(q->t, patient, &g, NULL) && g.valid) {
+    PUT("<span class=\"ok\">signed</span> by <strong>");
+    ESC(g.printed_name);
+    PUT("</strong> (");
+    ESC(g.role);
+    PUT("), ");
+    srv_page_time(r, g.signed_at);
+    PUT(" UTC, meaning: <q>");
+    ESC(g.meaning);
+    PUT("</q>");
+  } else if (p && p->signature[0]) {
+    PUT("<span class=\"bad\">");
+    ESC(p->signature);
+    PUT("</span>");
+  } else
+    PUT("not signed");
+  PUT("</p>");
+}
+
 static void sdv_page(req *q, resp *r, const char *msg) {
   const char *code = srv_query(q, "patient");
   char patient[64] = "";
@@ -357,9 +398,8 @@ static void sdv_page(req *q, resp *r, const char *msg) {
   ESC(patient);
   PUT("</strong>, site ");
   ESC(pv.site);
-  PUT("</p><p id=\"signature\">Casebook: ");
-  ESC(rep.npatients && rep.patients[0].signature[0] ? rep.patients[0].signature : "not signed");
   PUT("</p>");
+  signature_html(q, r, patient, rep.npatients ? &rep.patients[0] : NULL);
   if (!lp_access_check(q->who.role, q->who.site, LP_DO_SIGN, pv.site, NULL) && lp_user_is_pi(q->t, q->who.user)) {
     PUT("<p><a class=\"button\" href=\"/sign?patient=");
     ESC(patient);

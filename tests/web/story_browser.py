@@ -181,6 +181,9 @@ def step2_soft_check(nurse, t):
     nurse.shot("daily-saved-with-warning")
     nurse.go("/patients/" + PATIENT)
     check("queried" in form_row(nurse), "2: the form is listed as queried (%s)" % form_row(nurse))
+    pq = text_of(nurse, "#patient-queries + p") + " " + text_of(nurse, "#patient-queries ~ div table")
+    check("1 not closed" in pq and "creatinine" in pq and "open" in pq,
+          "2: the patient's page lists the open query on the creatinine (%s)" % pq)
     nurse.shot("patient-form-queried")
     nurse.go("/home")
     box = text_of(nurse, "#queries")
@@ -254,6 +257,9 @@ def step5_edit(nurse):
         old, new = cells[6].text, cells[7].text
         check(re.search(r"^gcs: 14$", old, re.M) is not None and re.search(r"^gcs: 13$", new, re.M) is not None,
               "5: old and new values side by side (old %r, new %r)" % (old[:80], new[:80]))
+        marked = [[m.text for m in c.find_elements(By.TAG_NAME, "mark")] for c in cells[6:8]]
+        check(marked == [["gcs: 14"], ["gcs: 13"]], "5: the changed value is marked on both sides (%s)" % marked)
+        check(re.search(r"^norepinephrine: 0\.2$", new, re.M) is not None, "5: a value reads as it was entered")
         check("nurse-adams" in cells[2].text, "5: the change is attributed")
     nurse.shot("audit-old-and-new")
 
