@@ -41,7 +41,7 @@ static const char stylesheet[] =
     ".pack{font-size:4rem;font-weight:800;letter-spacing:.1em;margin:.5rem 0;font-variant-numeric:tabular-nums}"
     ".arm{font-size:2.2rem;font-weight:800;margin:.5rem 0}ul.failed li{margin:.2rem 0}"
     "pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;margin:0}"
-    "mark{background:#ffe27a;color:inherit;font-weight:700}table.audit td:nth-child(n+7){min-width:13rem}"
+    "mark{background:#ffe27a;color:inherit;font-weight:700}table.audit td:nth-child(n+7){min-width:11rem}"
     "@media print{header,nav,form,.noprint{display:none}body{background:#fff}.card{border:0}}"
     "@media (max-width:30rem){body{font-size:16px}.pack{font-size:3rem}}";
 

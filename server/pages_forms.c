@@ -730,7 +730,7 @@ static void form_page(fctx *c) {
     PUT("<p class=\"notice\">Read-only: only an investigator of the patient's site enters or changes data.</p>");
   if (c->exists && !(c->kind == LP_RECORD_INFUSION && !c->key))
     srv_query_raise_link(q, r, c->patient, c->pv.site, c->form->name, c->kind == LP_RECORD_DAILY ? (int)c->key : 0,
-                         c->kind == LP_RECORD_DAILY ? 0 : c->key);
+                         c->kind == LP_RECORD_DAILY ? 0 : c->key, false);
   PF("<form class=\"card\" method=\"post\" action=\"%s\" novalidate", c->base);
   if (c->kind == LP_RECORD_DAILY || c->kind == LP_RECORD_BASELINE) {
     PUT(" data-sofa=\"");

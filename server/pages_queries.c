@@ -247,13 +247,14 @@ static bool patient_ok(req *q, resp *r, const char *code, lp_patient_view *pv, l
 
 /* The link to the page raising a query on one form (a record: day or row id). */
 void srv_query_raise_link(req *q, resp *r, const char *patient, const char *site, const char *form, int day,
-                          long record) {
+                          long record, bool in_table) {
   if (lp_access_check(q->who.role, q->who.site, LP_DO_QUERY_RAISE, site, NULL)) return;
-  PUT("<p><a class=\"button\" href=\"/queries/new?patient=");
+  PUT(in_table ? "<a href=\"/queries/new?patient=" : "<p><a class=\"button\" href=\"/queries/new?patient=");
   ESC(patient);
   PUT("&amp;form=");
   ESC(form);
-  PF("&amp;day=%d&amp;record=%ld\">Raise a query on this form</a></p>", day, record);
+  PF("&amp;day=%d&amp;record=%ld\">%s</a>%s", day, record, in_table ? "Raise a query" : "Raise a query on this form",
+     in_table ? "" : "</p>");
 }
 
 static void new_query_page(req *q, resp *r, const char *patient, const lp_form *fm, int day, long record,
@@ -429,7 +430,7 @@ static void sdv_page(req *q, resp *r, const char *msg) {
       PUT("not verified");
     PUT("</td><td>");
     if (mon && !f->verified) verify_button(q, r, f);
-    if (strcmp(f->form, "infusion")) srv_query_raise_link(q, r, f->patient, f->site, f->form, f->day, f->record);
+    if (strcmp(f->form, "infusion")) srv_query_raise_link(q, r, f->patient, f->site, f->form, f->day, f->record, true);
     PUT("</td></tr>");
   }
   PUT("</tbody></table></div>");

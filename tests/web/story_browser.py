@@ -285,11 +285,18 @@ def step6_sign(pi):
     check("signed" in form_row(pi), "6: the form is listed as signed (%s)" % form_row(pi))
 
 
-def step7_lock_refused(mon, stat):
+def step7_lock_refused(nurse, mon, stat):
+    nurse.go("/patients/%s/forms/daily/1" % PATIENT)
+    check(not nurse.d.find_elements(By.LINK_TEXT, "Raise a query on this form"), "7: the site raises no queries")
+    nurse.go("/queries/new?patient=%s&form=daily&day=1&record=0" % PATIENT)
+    check("Not allowed" in nurse.text() and not nurse.d.find_elements(By.ID, "field"),
+          "7: nor can it open the page to raise one")
     mon.go("/patients/%s/forms/daily/1" % PATIENT)
     mon.click("Raise a query on this form")
     mon.fill("field", "map")
+    check("Raise a data query" in mon.text() and "daily day 1" in mon.text(), "7: the page to raise a query names the form")
     mon.fill("text", "MAP 68 against the chart: the nursing chart shows 58 at 03:00?")
+    mon.shot("raise-query")
     mon.submit("/queries/new")
     t = mon.text()
     check("Query" in t and "open" in text_of(mon, ".card") and "map" in text_of(mon, ".card")
@@ -331,7 +338,7 @@ def main():
         pi = person("story-3-pi", "dr-baker")
         step6_sign(pi)
         stat = person("story-4-statistician", "stat-dunn")
-        step7_lock_refused(mon, stat)
+        step7_lock_refused(nurse, mon, stat)
     finally:
         for p in people:
             p.quit()
