@@ -401,7 +401,9 @@ static void sdv_page(req *q, resp *r, const char *msg) {
   ESC(pv.site);
   PUT("</p>");
   signature_html(q, r, patient, rep.npatients ? &rep.patients[0] : NULL);
-  if (!lp_access_check(q->who.role, q->who.site, LP_DO_SIGN, pv.site, NULL) && lp_user_is_pi(q->t, q->who.user)) {
+  bool valid = rep.npatients && rep.patients[0].signed_valid; /* signed and unchanged: nothing to sign again */
+  if (!valid && !lp_access_check(q->who.role, q->who.site, LP_DO_SIGN, pv.site, NULL) &&
+      lp_user_is_pi(q->t, q->who.user)) {
     PUT("<p><a class=\"button\" href=\"/sign?patient=");
     ESC(patient);
     PUT("\">Sign the casebook</a></p>");

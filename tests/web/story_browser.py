@@ -280,6 +280,7 @@ def step6_sign(pi):
     check("signed by dr-baker" in sig and "principal investigator" in sig
           and "I confirm these data are complete and accurate" in sig and re.search(r"\d\d:\d\d", sig) is not None,
           "6: the signature shows the printed name, the time and the meaning (%s)" % sig)
+    check(not pi.d.find_elements(By.LINK_TEXT, "Sign the casebook"), "6: a valid signature is not offered again")
     pi.shot("signed")
     pi.go("/patients/" + PATIENT)
     check("signed" in form_row(pi), "6: the form is listed as signed (%s)" % form_row(pi))
