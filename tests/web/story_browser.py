@@ -345,6 +345,7 @@ def main():
             p.quit()
         log = srv.stop()
     check("stopped, the store closed cleanly" in log, "the server stops cleanly (%s)" % log[-300:])
+    check("Sanitizer" not in log and "runtime error" not in log, "the server reports no memory error (%s)" % log[-2000:])
     shutil.rmtree(d, ignore_errors=True)
     if B.failures:
         print("%d check(s) failed" % len(B.failures))
