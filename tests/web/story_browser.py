@@ -71,7 +71,7 @@ def set_up(leopards, d):
     import json
     run(leopards, "screen", "--db", db, "--site", "S01", "--patient", PATIENT, "--user", "nurse-adams", "--json-in",
         json.dumps({k: float(v) for k, v in webutil.ELIGIBLE.items()}))
-    before = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 3600))
+    before = time.strftime("%Y-%m-%dT%H:%M", time.gmtime())  # after the screening, to the minute
     run(leopards, "record", "consent", "--db", db, "--patient", PATIENT, "--consent-by", "patient", "--consented-at",
         before, "--taken-by", "Nurse Adams", "--form-version", "3.1", "--user", "nurse-adams")
     run(leopards, "randomize", "--db", db, "--site", "S01", "--patient", PATIENT, "--user", "nurse-adams")
