@@ -99,6 +99,13 @@ static lp_status form_row(lp_trial *t, lp_record_kind kind, const char *patient,
 }
 
 /* Where a form instance is: "daily day 3", "ae record 7", "baseline". */
+/* An ISO time "2026-12-04T04:08:56.620Z" in a message as "2026-12-04 04:08 UTC". */
+static void minute_words(const char *iso, char *out, size_t n) {
+  if (strlen(iso) >= 16 && iso[10] == 'T') snprintf(out, n, "%.10s %.5s UTC", iso, iso + 11);
+  else
+    snprintf(out, n, "%s", iso);
+}
+
 static void instance_words(const char *form, int day, long record, char *buf, size_t n) {
   if (day) snprintf(buf, n, "%s day %d", form, day);
   else if (record)
@@ -551,8 +558,10 @@ static lp_status clear_verification(lp_trial *t, const char *form, const char *p
   lp_status s = audited_write(t, "verifications", &id, st, patient, user, why, "clearing a verification", err);
   if (s) return s;
   instance_words(form, day, record, where, sizeof where);
+  char when[40];
+  minute_words(at, when, sizeof when);
   snprintf(note, n, "patient %s's %s form was verified by %s at %s: this change clears the verification", patient,
-           where, by, at);
+           where, by, when);
   return LP_OK;
 }
 
@@ -586,9 +595,12 @@ static lp_status invalidate_signature(lp_trial *t, const char *patient, const ch
                                 "invalidating a signature", err);
     if (s) return s;
   }
-  if (k)
+  if (k) {
+    char when[40];
+    minute_words(at, when, sizeof when);
     snprintf(note, n, "patient %s's casebook was signed by %s at %s: this change invalidates the signature", patient,
-             by, at);
+             by, when);
+  }
   return LP_OK;
 }
 
