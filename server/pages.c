@@ -41,6 +41,7 @@ static const char stylesheet[] =
     ".pack{font-size:4rem;font-weight:800;letter-spacing:.1em;margin:.5rem 0;font-variant-numeric:tabular-nums}"
     ".arm{font-size:2.2rem;font-weight:800;margin:.5rem 0}ul.failed li{margin:.2rem 0}"
     "pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;margin:0}"
+    "mark{background:#ffe27a;color:inherit;font-weight:700}table.audit td:nth-child(n+7){min-width:11rem}"
     "@media print{header,nav,form,.noprint{display:none}body{background:#fff}.card{border:0}}"
     "@media (max-width:30rem){body{font-size:16px}.pack{font-size:3rem}}";
 
@@ -345,8 +346,9 @@ static void home(req *q, resp *r) {
       unblindings_list(q, r, true);
       break;
     case LP_ROLE_STATISTICIAN:
-      PUT("<p><a class=\"button\" href=\"/list\">The randomisation list: status and extension</a></p>"
-          "<p>Reports and the lock are run on the command line for now (leopards report, leopards lock).</p>");
+      PUT("<p><a class=\"button\" href=\"/list\">The randomisation list: status and extension</a><a "
+          "class=\"button\" href=\"/lock\">Database lock</a></p><p>Reports are made on the command line for "
+          "now.</p>");
       unblindings_list(q, r, true);
       break;
     case LP_ROLE_MONITOR:
@@ -857,6 +859,7 @@ static void patient_page(req *q, resp *r, const char *code) {
                               : "recorded",
        pv.unblindings);
     srv_forms_list(q, r, patient);
+    srv_patient_queries(q, r, patient);
   } else {
     PUT("<p>Not randomised.</p>");
     if (pv.eligible && !lp_access_check(q->who.role, q->who.site, LP_DO_RANDOMISE, pv.site, NULL)) {
@@ -973,12 +976,15 @@ static bool of_site(audit_ctx *a, const char *patient) {
   return false;
 }
 
-/* A row's audited content, one "column: value" a line (as text when it is not JSON). */
-static void put_row_value(resp *r, const char *v) {
+/* A row's audited content, one "column: value" a line (as text when it is not JSON);
+ * beside the other side of a change (`other`, may be NULL), the lines that differ are
+ * marked, so that old and new values are read side by side. */
+static void put_row_value(resp *r, const char *v, const char *other) {
   if (!v) return;
-  json_t *j = json_loads(v, 0, NULL);
+  json_t *j = json_loads(v, 0, NULL), *o = other ? json_loads(other, 0, NULL) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
+    json_decref(o);
     PUT("<pre>");
     ESC(v);
     PUT("</pre>");
@@ -988,18 +994,23 @@ static void put_row_value(resp *r, const char *v) {
   const char *k;
   json_t *x;
   json_object_foreach(j, k, x) {
+    bool changed = json_is_object(o) && !json_equal(x, json_object_get(o, k));
+    if (changed) PUT("<mark>");
     ESC(k);
     PUT(": ");
     if (json_is_string(x)) ESC(json_string_value(x));
+    else if (json_is_real(x)) /* as entered: 0.2, not the double's 0.20000000000000001 */
+      PF("%.15g", json_real_value(x));
     else {
       char *t = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
       ESC(t);
       free(t);
     }
-    PUT("\n");
+    PUT(changed ? "</mark>\n" : "\n");
   }
   PUT("</pre>");
   json_decref(j);
+  json_decref(o);
 }
 
 static int audit_row(void *ctx, const lp_audit_entry *e) {
@@ -1025,9 +1036,9 @@ static int audit_row(void *ctx, const lp_audit_entry *e) {
   PUT("</td><td>");
   ESC(e->reason ? e->reason : "");
   PUT("</td><td>");
-  put_row_value(r, e->old_value);
+  put_row_value(r, e->old_value, e->new_value);
   PUT("</td><td>");
-  put_row_value(r, e->new_value);
+  put_row_value(r, e->new_value, e->old_value);
   PUT("</td></tr>");
   return 0;
 }
@@ -1066,7 +1077,8 @@ static void audit_page(req *q, resp *r) {
     ESC(q->who.site);
     PUT("'s patients, and your own actions.</p>");
   }
-  PUT("<div class=\"scroll\"><table><thead><tr><th>#</th><th>When (UTC)</th><th>User</th><th>Change</th>"
+  PUT("<div class=\"scroll\"><table class=\"audit\"><thead><tr><th>#</th><th>When "
+      "(UTC)</th><th>User</th><th>Change</th>"
       "<th>Patient</th><th>Reason</th><th>Old value</th><th>New value</th></tr></thead><tbody>");
   a.counting = true;
   lp_audit_log(q->t, patient, audit_row, &a, &e);

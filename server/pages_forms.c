@@ -41,7 +41,9 @@ void srv_forms_css(resp *r) {
       ".warning{border-left:5px solid #b86e00;background:#fdf3e3;padding:.7rem 1rem;margin:0 0 1rem}"
       ".secondary{background:#e8ecf0;color:#123d5c;border:1px solid #8a949e}"
       ".state-complete{color:#185c1f;font-weight:700}.state-draft{color:#7a4d00;font-weight:700}"
-      ".state-empty{color:#4a5560}.susar{font-weight:700}.sofa td.num,.sofa th.num{width:6rem}"
+      ".state-empty{color:#4a5560}.state-queried{color:#a32020;font-weight:700}"
+      ".state-verified,.state-signed{color:#123d5c;font-weight:700}.susar{font-weight:700}.sofa td.num,.sofa "
+      "th.num{width:6rem}"
       "dl.day{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}dt{font-weight:600}"
       "dd{margin:0}");
 }
@@ -726,6 +728,9 @@ static void form_page(fctx *c) {
   }
   if (!c->editable)
     PUT("<p class=\"notice\">Read-only: only an investigator of the patient's site enters or changes data.</p>");
+  if (c->exists && !(c->kind == LP_RECORD_INFUSION && !c->key))
+    srv_query_raise_link(q, r, c->patient, c->pv.site, c->form->name, c->kind == LP_RECORD_DAILY ? (int)c->key : 0,
+                         c->kind == LP_RECORD_DAILY ? 0 : c->key, false);
   PF("<form class=\"card\" method=\"post\" action=\"%s\" novalidate", c->base);
   if (c->kind == LP_RECORD_DAILY || c->kind == LP_RECORD_BASELINE) {
     PUT(" data-sofa=\"");
@@ -1176,11 +1181,9 @@ void srv_forms_list(req *q, resp *r, const char *patient) {
       PUT(" UTC");
       if (!x->due) PUT(" (not over yet)");
     }
-    PF("</td><td class=\"state-%s\">%s%s</td><td>",
-       x->state == LP_FORM_STATE_COMPLETE ? "complete"
-       : x->state == LP_FORM_STATE_DRAFT  ? "draft"
-                                          : "empty",
-       lp_form_state_name(x->state), x->draft && x->state == LP_FORM_STATE_COMPLETE ? " (a change in draft)" : "");
+    static const char *const cls[] = {"empty", "draft", "complete", "queried", "verified", "signed"};
+    PF("</td><td class=\"state-%s\">%s%s</td><td>", cls[x->state], lp_form_state_name(x->state),
+       x->draft && x->state >= LP_FORM_STATE_COMPLETE ? " (a change in draft)" : "");
     PUT("<a href=\"/patients/");
     ESC(patient);
     PF("/forms/%s", f->name);

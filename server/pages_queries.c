@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include <leopards/forms.h>
 #include <leopards/queries.h>
 
 #include "server.h"
@@ -23,6 +24,20 @@ static void where(resp *r, const char *form, int day, long record) {
   if (day) PF(" day %d", day);
   else if (record)
     PF(" record %ld", record);
+}
+
+/* The form a query is on, as a link to its page. */
+static void form_link(resp *r, const char *patient, const char *form, int day, long record) {
+  PUT("<a href=\"/patients/");
+  ESC(patient);
+  PUT("/forms/");
+  ESC(form);
+  if (day) PF("/%d", day);
+  else if (record)
+    PF("/%ld", record);
+  PUT("\">");
+  where(r, form, day, record);
+  PUT("</a>");
 }
 
 static void error_box(resp *r, const char *msg) {
@@ -64,6 +79,23 @@ void srv_queries_box(req *q, resp *r) {
   else
     queries_table(q, r, qs, n);
   PUT("<p><a href=\"/queries\">Every query</a></p></section>");
+  free(qs);
+}
+
+/* A patient's queries (every state), on the patient's page. */
+void srv_patient_queries(req *q, resp *r, const char *patient) {
+  lp_query_filter f = {.patient = patient, .state = -1};
+  lp_query *qs;
+  size_t n;
+  if (lp_query_list(q->t, &f, &qs, &n, NULL)) return;
+  size_t open = 0;
+  for (size_t i = 0; i < n; i++) open += qs[i].state != LP_QUERY_CLOSED;
+  PUT("<h2 id=\"patient-queries\">Data queries</h2>");
+  if (!n) PUT("<p>None.</p>");
+  else {
+    PF("<p>%zu not closed, of %zu.</p>", open, n);
+    queries_table(q, r, qs, n);
+  }
   free(qs);
 }
 
@@ -112,7 +144,7 @@ static void query_page(req *q, resp *r, const lp_query *qq, const char *msg) {
   PUT("</a> (site ");
   ESC(qq->site);
   PUT("), ");
-  where(r, qq->form, qq->day, qq->record);
+  form_link(r, qq->patient, qq->form, qq->day, qq->record);
   PUT(", field <code>");
   ESC(qq->field);
   PUT("</code></p><p id=\"question\">");
@@ -209,6 +241,93 @@ static void do_query_step(req *q, resp *r, const char *rest) {
   srv_page_redirect(r, to);
 }
 
+/* ---- a query raised by hand (a monitor or the trial manager) ---- */
+
+static bool patient_ok(req *q, resp *r, const char *code, lp_patient_view *pv, lp_action what);
+
+/* The link to the page raising a query on one form (a record: day or row id). */
+void srv_query_raise_link(req *q, resp *r, const char *patient, const char *site, const char *form, int day,
+                          long record, bool in_table) {
+  if (lp_access_check(q->who.role, q->who.site, LP_DO_QUERY_RAISE, site, NULL)) return;
+  PUT(in_table ? "<a href=\"/queries/new?patient=" : "<p><a class=\"button\" href=\"/queries/new?patient=");
+  ESC(patient);
+  PUT("&amp;form=");
+  ESC(form);
+  PF("&amp;day=%d&amp;record=%ld\">%s</a>%s", day, record, in_table ? "Raise a query" : "Raise a query on this form",
+     in_table ? "" : "</p>");
+}
+
+static void new_query_page(req *q, resp *r, const char *patient, const lp_form *fm, int day, long record,
+                           const char *field, const char *text, const char *msg) {
+  srv_page_begin(q, r, "Raise a data query");
+  error_box(r, msg);
+  PUT("<form class=\"card\" method=\"post\" action=\"/queries/new\">");
+  srv_page_csrf_field(q, r);
+  PUT("<input type=\"hidden\" name=\"patient\" value=\"");
+  ESC(patient);
+  PUT("\"><input type=\"hidden\" name=\"form\" value=\"");
+  ESC(fm->name);
+  PF("\"><input type=\"hidden\" name=\"day\" value=\"%d\"><input type=\"hidden\" name=\"record\" "
+     "value=\"%ld\"><p>Patient <strong>",
+     day, record);
+  ESC(patient);
+  PUT("</strong>, ");
+  form_link(r, patient, fm->name, day, record);
+  PUT("</p><label for=\"field\">Field</label><select id=\"field\" name=\"field\" required>");
+  for (size_t i = 0; i < fm->nfields; i++) {
+    const lp_field *f = &fm->fields[i];
+    if (!strcmp(f->name, "patient") || !strcmp(f->name, "day") || !strcmp(f->name, "id")) continue;
+    PUT("<option value=\"");
+    ESC(f->name);
+    PUT(field && !strcmp(field, f->name) ? "\" selected>" : "\">");
+    ESC(f->label);
+    if (f->unit[0]) {
+      PUT(" (");
+      ESC(f->unit);
+      PUT(")");
+    }
+    PUT("</option>");
+  }
+  PUT("</select><label for=\"text\">Question for the site</label><span class=\"help\" id=\"text-help\">What "
+      "does not agree with the source, or what to check. The site sees it on its home page and answers by "
+      "correcting the value or explaining it.</span><textarea id=\"text\" name=\"text\" required maxlength=\"500\" "
+      "aria-describedby=\"text-help\">");
+  ESC(text ? text : "");
+  PUT("</textarea><button type=\"submit\">Raise the query</button></form>");
+  srv_page_end(r);
+}
+
+static void do_new_query(req *q, resp *r, bool post) {
+  char patient[64] = "", form[16] = "", day[16] = "", record[24] = "", field[64] = "", text[520] = "";
+  const char *names[] = {"patient", "form", "day", "record"};
+  char *bufs[] = {patient, form, day, record};
+  size_t sizes[] = {sizeof patient, sizeof form, sizeof day, sizeof record};
+  for (int i = 0; i < 4; i++) {
+    if (post) srv_form(q, names[i], bufs[i], sizes[i]);
+    else if (srv_query(q, names[i]))
+      snprintf(bufs[i], sizes[i], "%s", srv_query(q, names[i]));
+  }
+  lp_patient_view pv;
+  lp_record_kind kind;
+  lp_error e;
+  if (!patient_ok(q, r, patient, &pv, LP_DO_QUERY_RAISE)) return;
+  if (lp_record_kind_parse(form, &kind, &e)) return srv_page_message(q, r, 404, "Data query", "there is no such form");
+  const lp_form *fm = lp_form_get((lp_form_id)kind);
+  if (!post) return new_query_page(q, r, patient, fm, atoi(day), atol(record), NULL, NULL, NULL);
+  srv_form(q, "field", field, sizeof field);
+  srv_form(q, "text", text, sizeof text);
+  long id = 0;
+  lp_status s = lp_query_open(q->t, patient, kind, atoi(day), atol(record), field, text, q->who.user, &id, &e);
+  if (s) {
+    if (s == LP_EDENIED) lp_access_refused(q->t, q->who.user, LP_DO_QUERY_RAISE, pv.site, patient, NULL);
+    r->code = srv_http_status(s == LP_EDATA ? LP_EINVAL : s);
+    return new_query_page(q, r, patient, fm, atoi(day), atol(record), field, text, e.message);
+  }
+  char to[64];
+  snprintf(to, sizeof to, "/queries/%ld", id);
+  srv_page_redirect(r, to);
+}
+
 /* ---- a patient's forms: verification and signature ---- */
 
 static bool patient_ok(req *q, resp *r, const char *code, lp_patient_view *pv, lp_action what) {
@@ -237,6 +356,30 @@ static void verify_button(req *q, resp *r, const lp_sdv_form *f) {
      f->day, f->record);
 }
 
+/* The casebook's signature: the printed name, the role, the time and the meaning; or
+ * why it no longer holds. */
+static void signature_html(req *q, resp *r, const char *patient, const lp_sdv_patient *p) {
+  lp_signature g;
+  PUT("<p id=\"signature\">Casebook: ");
+  if (p && p->signed_valid && !lp_signature_get(q->t, patient, &g, NULL) && g.valid) {
+    PUT("<span class=\"ok\">signed</span> by <strong>");
+    ESC(g.printed_name);
+    PUT("</strong> (");
+    ESC(g.role);
+    PUT("), ");
+    srv_page_time(r, g.signed_at);
+    PUT(" UTC, meaning: <q>");
+    ESC(g.meaning);
+    PUT("</q>");
+  } else if (p && p->signature[0]) {
+    PUT("<span class=\"bad\">");
+    ESC(p->signature);
+    PUT("</span>");
+  } else
+    PUT("not signed");
+  PUT("</p>");
+}
+
 static void sdv_page(req *q, resp *r, const char *msg) {
   const char *code = srv_query(q, "patient");
   char patient[64] = "";
@@ -256,10 +399,11 @@ static void sdv_page(req *q, resp *r, const char *msg) {
   ESC(patient);
   PUT("</strong>, site ");
   ESC(pv.site);
-  PUT("</p><p id=\"signature\">Casebook: ");
-  ESC(rep.npatients && rep.patients[0].signature[0] ? rep.patients[0].signature : "not signed");
   PUT("</p>");
-  if (!lp_access_check(q->who.role, q->who.site, LP_DO_SIGN, pv.site, NULL) && lp_user_is_pi(q->t, q->who.user)) {
+  signature_html(q, r, patient, rep.npatients ? &rep.patients[0] : NULL);
+  bool valid = rep.npatients && rep.patients[0].signed_valid; /* signed and unchanged: nothing to sign again */
+  if (!valid && !lp_access_check(q->who.role, q->who.site, LP_DO_SIGN, pv.site, NULL) &&
+      lp_user_is_pi(q->t, q->who.user)) {
     PUT("<p><a class=\"button\" href=\"/sign?patient=");
     ESC(patient);
     PUT("\">Sign the casebook</a></p>");
@@ -288,6 +432,7 @@ static void sdv_page(req *q, resp *r, const char *msg) {
       PUT("not verified");
     PUT("</td><td>");
     if (mon && !f->verified) verify_button(q, r, f);
+    if (strcmp(f->form, "infusion")) srv_query_raise_link(q, r, f->patient, f->site, f->form, f->day, f->record, true);
     PUT("</td></tr>");
   }
   PUT("</tbody></table></div>");
@@ -408,6 +553,7 @@ static void do_lock(req *q, resp *r) {
 
 bool srv_pages_queries(req *q, resp *r, const char *p, bool get, bool post) {
   if (!strcmp(p, "/queries") && get) return queries_page(q, r), true;
+  if (!strcmp(p, "/queries/new")) return do_new_query(q, r, post), true;
   if (!strncmp(p, "/queries/", 9)) {
     lp_query qq;
     long id;

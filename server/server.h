@@ -79,6 +79,12 @@ bool srv_api_queries(req *q, resp *r, const char *p, bool get, bool post);
  * srv_queries_box adds the open queries of the user's site to the home page. */
 bool srv_pages_queries(req *q, resp *r, const char *p, bool get, bool post);
 void srv_queries_box(req *q, resp *r);
+void srv_patient_queries(req *q, resp *r, const char *patient); /* a patient's queries, every state */
+/* A link to the page raising a query by hand on one form of a patient (day of a daily
+ * form, row id of an adverse or infusion event), for a user who may raise one there (a button, or in a table a plain
+ * link). */
+void srv_query_raise_link(req *q, resp *r, const char *patient, const char *site, const char *form, int day,
+                          long record, bool in_table);
 /* The frame of every page, shared with pages_queries.c (pages.c). */
 void srv_page_begin(req *q, resp *r, const char *title);
 void srv_page_end(resp *r);

@@ -2,7 +2,9 @@
  * finding opens a query when saved (not when only checked), a daily record's query
  * carries its day, a deleted record's queries close, a correction is refused by the
  * same checks and leaves the query open, a change around leopards is caught by the
- * signature's hash, and the lock counts what is not closed. */
+ * signature's hash, and the lock counts what is not closed; a value whose query was
+ * closed is not queried again when another field changes; a patient's forms are listed
+ * as queried, verified and signed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <leopards/entry.h>
 #include <leopards/queries.h>
 #include <leopards/trial.h>
 
@@ -169,12 +172,85 @@ static void test_lock_counts_unresolved(void **state) {
   assert_int_equal(lp_signature_get(f->t, NULL, &g, &err), LP_ENOTFOUND); /* no password: unsigned */
 }
 
+static long one_open(lp_trial *t) {
+  lp_query_filter qf = {.patient = "P1", .state = LP_QUERY_OPEN};
+  lp_query *q;
+  size_t n;
+  TU_CHECK(lp_query_list(t, &qf, &q, &n, &e_));
+  long id = n == 1 ? q[0].id : 0;
+  free(q);
+  return id;
+}
+
+static void test_closed_value_not_queried_again(void **state) {
+  fixture *f = *state;
+  size_t rows;
+  TU_CHECK(lp_record_json(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":2,\"map\":25,\"gcs\":14}", NULL, "invS01",
+                          NULL, &rows, &e_));
+  long id = one_open(f->t);
+  assert_true(id > 0);
+  TU_CHECK(lp_query_answer(f->t, id, "the chart says 25", NULL, NULL, "invS01", NULL, &e_));
+  TU_CHECK(lp_query_close(f->t, id, NULL, "mon", &e_));
+  /* another field changes, the form sending every value again: the explained MAP of 25
+   * is not asked about again */
+  TU_CHECK(lp_record_json(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":2,\"map\":25,\"gcs\":13}", NULL, "invS01",
+                          "GCS re-assessed", &rows, &e_));
+  assert_int_equal(count(f->t, -1), 1);
+  /* a different unusual value is */
+  TU_CHECK(lp_record_json(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":2,\"map\":22}", NULL, "invS01",
+                          "MAP from the arterial line", &rows, &e_));
+  assert_int_equal(count(f->t, LP_QUERY_OPEN), 1);
+  assert_int_equal(count(f->t, -1), 2);
+}
+
+static lp_form_state day_state(lp_trial *t, long day) {
+  lp_form_entry *fe;
+  size_t n;
+  TU_CHECK(lp_patient_forms(t, "P1", &fe, &n, &e_));
+  lp_form_state st = LP_FORM_STATE_EMPTY;
+  for (size_t i = 0; i < n; i++)
+    if (fe[i].kind == LP_RECORD_DAILY && fe[i].key == day) st = fe[i].state;
+  free(fe);
+  return st;
+}
+
+static void test_form_states_of_the_review(void **state) {
+  fixture *f = *state;
+  size_t rows;
+  TU_CHECK(lp_record_json(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":4,\"map\":25}", NULL, "invS01", NULL,
+                          &rows, &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_QUERIED);
+  long id = one_open(f->t);
+  TU_CHECK(lp_query_answer(f->t, id, "the chart says 25", NULL, NULL, "invS01", NULL, &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_QUERIED); /* answered is not closed */
+  TU_CHECK(lp_query_close(f->t, id, NULL, "mon", &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_COMPLETE);
+  TU_CHECK(lp_form_verify(f->t, "P1", LP_RECORD_DAILY, 4, 0, "mon", &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_VERIFIED);
+  TU_CHECK(lp_site_pi_set(f->t, "mgr", "invS01", &e_));
+  TU_CHECK(lp_user_set_password(f->t, "mgr", "invS01", "correct horse battery 42", &e_));
+  lp_signature g;
+  TU_CHECK(lp_casebook_sign(f->t, NULL, "P1", "invS01", "correct horse battery 42", &g, &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_SIGNED);
+  assert_int_equal(day_state(f->t, 5), LP_FORM_STATE_EMPTY); /* a form without data stays empty */
+  /* a query by hand: queried, whatever the signature says */
+  TU_CHECK(lp_query_open(f->t, "P1", LP_RECORD_DAILY, 4, 0, "map", "against the chart?", "mon", &id, &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_QUERIED);
+  TU_CHECK(lp_query_close(f->t, id, NULL, "mon", &e_));
+  /* a change clears the verification and invalidates the signature: complete again */
+  TU_CHECK(lp_record_json(f->t, LP_RECORD_DAILY, "{\"patient\":\"P1\",\"day\":4,\"gcs\":12}", NULL, "invS01",
+                          "GCS added", &rows, &e_));
+  assert_int_equal(day_state(f->t, 4), LP_FORM_STATE_COMPLETE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_check_only_opens_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_daily_query_and_delete, setup, teardown),
       cmocka_unit_test_setup_teardown(test_signature_hash_catches_a_change_around_leopards, setup, teardown),
       cmocka_unit_test_setup_teardown(test_lock_counts_unresolved, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_closed_value_not_queried_again, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_form_states_of_the_review, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

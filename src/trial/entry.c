@@ -11,6 +11,7 @@
 
 #include <leopards/entry.h>
 #include <leopards/forms.h>
+#include <leopards/queries.h>
 #include <leopards/strbuf.h>
 #include <leopards/table.h>
 
@@ -277,6 +278,46 @@ static lp_status mark(lp_trial *t, const char *sql, const char *patient, entries
   return LP_OK;
 }
 
+/* The review's state of the forms in `sql` (two columns: form kind, key): every entry
+ * at least `from` that the rows name becomes `to`. */
+static lp_status review(lp_trial *t, const char *sql, const char *patient, entries *e, lp_form_state from,
+                        lp_form_state to, lp_error *err) {
+  sqlite3_stmt *st;
+  lp_status s = lp__prepare(t, sql, &st, err);
+  if (s) return s;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    lp_record_kind k;
+    if (lp_record_kind_parse((const char *)sqlite3_column_text(st, 0), &k, NULL)) continue;
+    long key = (long)sqlite3_column_int64(st, 1);
+    for (size_t i = 0; i < e->n; i++)
+      if (e->v[i].kind == k && e->v[i].key == key && e->v[i].state >= from) e->v[i].state = to;
+  }
+  lp__finalize(t, st);
+  return rc == SQLITE_DONE ? LP_OK : lp__db_fail(t, err, "listing a patient's forms");
+}
+
+/* Verified (a verification not cleared since), signed (the casebook's signature still
+ * valid) and queried (a query not closed, whatever the other two say: the form needs
+ * the site's answer), in that order. */
+static lp_status review_states(lp_trial *t, const char *patient, entries *e, lp_error *err) {
+  lp_status s = review(t,
+                       "SELECT form, CASE form WHEN 'daily' THEN day WHEN 'ae' THEN record ELSE 0 END FROM"
+                       " verifications WHERE patient=?1 AND cleared_at IS NULL",
+                       patient, e, LP_FORM_STATE_COMPLETE, LP_FORM_STATE_VERIFIED, err);
+  if (s) return s;
+  lp_signature g;
+  lp_error ge;
+  if (!lp_signature_get(t, patient, &g, &ge) && g.valid)
+    for (size_t i = 0; i < e->n; i++)
+      if (e->v[i].state >= LP_FORM_STATE_COMPLETE) e->v[i].state = LP_FORM_STATE_SIGNED;
+  return review(t,
+                "SELECT form, CASE form WHEN 'daily' THEN day WHEN 'ae' THEN record ELSE 0 END FROM queries"
+                " WHERE patient=?1 AND state!='closed'",
+                patient, e, LP_FORM_STATE_DRAFT, LP_FORM_STATE_QUERIED, err);
+}
+
 lp_status lp_patient_forms(lp_trial *t, const char *patient, lp_form_entry **out, size_t *n, lp_error *err) {
   *out = NULL;
   *n = 0;
@@ -315,7 +356,8 @@ lp_status lp_patient_forms(lp_trial *t, const char *patient, lp_form_entry **out
       (s = mark(t, "SELECT 'infusion', 0 FROM infusions WHERE patient=?1", patient, &e, 2, err)) ||
       !add(&e, LP_RECORD_AE, 0, LP_FORM_STATE_EMPTY) ||
       (s = mark(t, "SELECT form, day FROM form_drafts WHERE patient=?1 AND form='ae' AND day=0", patient, &e, 1,
-                err))) {
+                err)) ||
+      (s = review_states(t, patient, &e, err))) {
     free(e.v);
     return s ? s : lp_error_set(err, LP_ENOMEM, "out of memory");
   }

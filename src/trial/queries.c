@@ -99,6 +99,13 @@ static lp_status form_row(lp_trial *t, lp_record_kind kind, const char *patient,
 }
 
 /* Where a form instance is: "daily day 3", "ae record 7", "baseline". */
+/* An ISO time "2026-12-04T04:08:56.620Z" in a message as "2026-12-04 04:08 UTC". */
+static void minute_words(const char *iso, char *out, size_t n) {
+  if (strlen(iso) >= 16 && iso[10] == 'T') snprintf(out, n, "%.10s %.5s UTC", iso, iso + 11);
+  else
+    snprintf(out, n, "%s", iso);
+}
+
 static void instance_words(const char *form, int day, long record, char *buf, size_t n) {
   if (day) snprintf(buf, n, "%s day %d", form, day);
   else if (record)
@@ -145,11 +152,15 @@ static lp_status insert_query(lp_trial *t, const char *patient, const char *form
   return audited_write(t, "queries", id, st, patient, user, reason, "opening a query", err);
 }
 
+/* A soft finding of a saved record opens a query on its field, unless one not closed
+ * already asks about the field, or an edit check's query on the same value (the same
+ * text, which names the value) was closed: a later change to another field of the
+ * record does not ask again about a value the site has explained. */
 lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, const char *user, lp_error *err) {
   sqlite3_stmt *st;
   if (lp__prepare(t,
                   "SELECT id FROM queries WHERE patient=? AND form=? AND day=? AND record=? AND field=?"
-                  " AND state!='closed'",
+                  " AND (state!='closed' OR (origin='check' AND text=?6))",
                   &st, err))
     return LP_EDB;
   sqlite3_bind_text(st, 1, f->patient, -1, SQLITE_TRANSIENT);
@@ -157,9 +168,10 @@ lp_status lp__query_from_check(lp_trial *t, const lp_finding *f, long record, co
   sqlite3_bind_int(st, 3, f->day);
   sqlite3_bind_int64(st, 4, record);
   sqlite3_bind_text(st, 5, f->field, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 6, f->text, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(st);
   lp__finalize(t, st);
-  if (rc == SQLITE_ROW) return LP_OK; /* one not closed already asks about this field */
+  if (rc == SQLITE_ROW) return LP_OK; /* asked already */
   if (rc != SQLITE_DONE) return lp__db_fail(t, err, "looking up queries");
   long id;
   return insert_query(t, f->patient, f->form, f->day, record, f->field, "check", f->text, user,
@@ -546,8 +558,10 @@ static lp_status clear_verification(lp_trial *t, const char *form, const char *p
   lp_status s = audited_write(t, "verifications", &id, st, patient, user, why, "clearing a verification", err);
   if (s) return s;
   instance_words(form, day, record, where, sizeof where);
+  char when[40];
+  minute_words(at, when, sizeof when);
   snprintf(note, n, "patient %s's %s form was verified by %s at %s: this change clears the verification", patient,
-           where, by, at);
+           where, by, when);
   return LP_OK;
 }
 
@@ -581,9 +595,12 @@ static lp_status invalidate_signature(lp_trial *t, const char *patient, const ch
                                 "invalidating a signature", err);
     if (s) return s;
   }
-  if (k)
+  if (k) {
+    char when[40];
+    minute_words(at, when, sizeof when);
     snprintf(note, n, "patient %s's casebook was signed by %s at %s: this change invalidates the signature", patient,
-             by, at);
+             by, when);
+  }
   return LP_OK;
 }
 

@@ -185,7 +185,8 @@ def main():
                                                     "password": pw["inv-ICU01"]})
         check(code == 303, "the PI signs on the page")
         code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
-        check("signed by inv-ICU01" in body, "the forms page shows the signature")
+        check("signed</span> by <strong>inv-ICU01</strong>" in body and "<q>I confirm these data" in body,
+              "the forms page shows the signature")
         code, _, body = page("/lock", "inv-ICU01")
         check(code == 403, "an investigator has no lock page")
 

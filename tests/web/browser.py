@@ -54,10 +54,14 @@ class Person:
         self.n = 0
 
     def shot(self, name):
+        # a page reached by a form's button may still be loading: measure it once loaded
+        WebDriverWait(self.d, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
         self.n += 1
         path = os.path.join(self.outdir, "%s-%02d-%s.png" % (self.tag, self.n, name))
         h = self.d.execute_script("return document.body.scrollHeight") or 1400
-        self.d.set_window_size(1100, min(max(h + 40, 600), 6000))
+        # the window's size includes the browser's own bars: the page gets the rest
+        bars = self.d.execute_script("return window.outerHeight - window.innerHeight") or 0
+        self.d.set_window_size(1100, min(max(h + 40, 600), 6000) + max(bars, 0))
         self.d.execute_script("window.scrollTo(0, 0)")
         self.d.save_screenshot(path)
         return path
