@@ -123,6 +123,8 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
   double *t = NULL, *vals = NULL;
   uint32_t *work = NULL;
   ranked *rk = NULL;
+  const uint32_t n1 = (uint32_t)nx, n2 = (uint32_t)ny;
+  const uint64_t seed = o->seed;
   /* All columns side by side: vals[c * n + i], x's rows first. */
   if (lp_calloc(k * R, sizeof *t, &t) || lp_calloc(k * n, sizeof *vals, &vals) ||
       lp_calloc((size_t)threads * (n + (median ? n : 0)), sizeof *work, &work) || lp_calloc(k, sizeof *rk, &rk)) {
@@ -154,8 +156,6 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
   } else {
     for (size_t c = 0; c < k; c++) out[c].estimate = lp__mean(x[c], nx) - lp__mean(y[c], ny);
   }
-  const uint32_t n1 = (uint32_t)nx, n2 = (uint32_t)ny;
-  const uint64_t seed = o->seed;
 #pragma omp parallel num_threads(threads)
   {
     uint32_t *idx = work + (size_t)omp_get_thread_num() * (n + (median ? n : 0));
