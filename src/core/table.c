@@ -323,7 +323,7 @@ lp_status lp_factor_reorder(lp_factor *f, const char *const *first, size_t nfirs
 
 void lp_model_matrix_clear(lp_model_matrix *d) {
   if (!d) return;
-  for (size_t j = 0; j < d->p; j++) free(d->names[j]);
+  for (size_t j = 0; d->names && j < d->p; j++) free(d->names[j]);
   free(d->names);
   free(d->x);
   free(d->term);
