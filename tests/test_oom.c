@@ -113,14 +113,31 @@ static lp_status model_matrix(void *ctx, lp_error *err) {
 
 /* A model matrix whose columns could not be allocated was cleared as if they had
  * been: the names of p columns read through a null pointer. */
+static lp_status split_list(void *ctx, lp_error *err) {
+  char **items;
+  size_t n;
+  lp_status st = lp_split_list(ctx, &items, &n, err);
+  if (!st) free(items);
+  return st;
+}
+
+static lp_status factor(void *ctx, lp_error *err) {
+  lp_factor f;
+  lp_status st = lp_factor_init(&f, ctx, 1, NULL, 4, err);
+  if (!st) lp_factor_clear(&f);
+  return st;
+}
+
 static void test_table_out_of_memory(void **state) {
   (void)state;
+  assert_true(sweep(split_list, "a, b,c") >= 1);
   static const char text[] = "x,g,y\n1.5,a,2\n2,b,3\n\n3.25,a,\"4\"\n4,c,5\n";
   assert_true(sweep(csv_parse, (void *)text) >= 6);
   lp_table *t;
   lp_error err;
   assert_int_equal(lp_table_parse_csv(text, strlen(text), "oom.csv", &t, &err), LP_OK);
   assert_true(sweep(model_matrix, t) >= 16);
+  assert_true(sweep(factor, t) >= 6);
   lp_table_free(t);
 }
 
@@ -174,12 +191,25 @@ static lp_status km(void *ctx, lp_error *err) {
   return st;
 }
 
+static lp_status cox(void *ctx, lp_error *err) {
+  lp_cox_options o;
+  lp_cox_options_default(&o);
+  double x[40];
+  for (int i = 0; i < 40; i++) x[i] = arms[i];
+  lp_cox_fit f;
+  lp_status st = lp_cox_fit_compute(xs, events, x, 40, 1, NULL, ctx ? subs : NULL, &o, &f, err);
+  if (!st) lp_cox_fit_clear(&f);
+  return st;
+}
+
 static void test_survival_out_of_memory(void **state) {
   (void)state;
   data();
   for (int i = 0; i < 40; i++) xs[i] = fabs(xs[i]) + 1;
   assert_true(sweep(logrank, NULL) >= 7);
   assert_true(sweep(km, NULL) >= 6);
+  assert_true(sweep(cox, NULL) >= 24);
+  assert_true(sweep(cox, "clustered") >= 36);
 }
 
 int main(void) {
