@@ -147,6 +147,10 @@ static double bench_randomize(const char *dir, int n, int procs) {
   lp_trial_key *k;
   lp_error err;
   char ak[1100];
+  job j = {path, n, procs, SITES};
+  lp_audit_key *akey = NULL;
+  lp_audit_check chk = {0};
+  double secs;
   lp_audit_key_default_path(path, ak, sizeof ak);
   unlink(ak);
   /* keyed like a real trial: every randomisation's entry carries a MAC */
@@ -195,13 +199,10 @@ static double bench_randomize(const char *dir, int n, int procs) {
     }
   }
   lp_trial_close(t);
-  job j = {path, n, procs, SITES};
-  double secs = run(procs, rand_fn, &j);
+  secs = run(procs, rand_fn, &j);
   /* check the result before reporting it */
   if (lp_trial_open(path, &t, &err)) return -1;
   lp_audit_report rep;
-  lp_audit_key *akey = NULL;
-  lp_audit_check chk = {0};
   if (lp_audit_key_load(t, ak, &akey, &err) == LP_OK) chk.key = akey;
   if (!chk.key || lp_audit_verify_with(t, &chk, &rep, &err) || rep.nproblems || !rep.key_checked) {
     fprintf(stderr, "bench: audit does not verify under its key\n");

@@ -41,9 +41,9 @@ static lp_status load_two_groups(const char *path, const char *outcome, const ch
   lp_factor f = {0};
   char **lv = NULL;
   size_t nlv = 0;
+  const char *cols[2] = {outcome, group};
   if ((st = lp_table_read_csv(path, &g->t, err))) return st;
   if ((st = lp_table_column(g->t, outcome, &cy, err)) || (st = lp_table_column(g->t, group, &cg, err))) goto fail;
-  const char *cols[2] = {outcome, group};
   if ((st = lp_table_complete_rows(g->t, cols, 2, &rows, &n, &g->dropped, err))) goto fail;
   g->used = n;
   if (n == 0) {
@@ -459,6 +459,8 @@ static lp_status load_model(const char *path, const char *ycol, const char *covs
                             model_data *m, lp_error *err) {
   memset(m, 0, sizeof *m);
   lp_status st;
+  const char *cols[66];
+  size_t nc = 0;
   if ((st = lp_split_list(covs, &m->cov, &m->ncov, err))) return st;
   if (facs && (st = lp_split_list(facs, &m->fac, &m->nfac, err))) goto fail;
   for (size_t k = 0; k < m->nfac; k++) {
@@ -470,8 +472,6 @@ static lp_status load_model(const char *path, const char *ycol, const char *covs
     }
   }
   if ((st = lp_table_read_csv(path, &m->t, err))) goto fail;
-  const char *cols[66];
-  size_t nc = 0;
   if (m->ncov > 62) {
     st = lp_error_set(err, LP_EINVAL, "too many covariates");
     goto fail;

@@ -590,11 +590,11 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   patient *P = NULL;
   size_t n = 0;
   lp_status st;
+  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, {{0}}, {{{0}}}, NULL, NULL};
   if ((st = tabs_load(dir, &e, err)) || (st = read_patients(&e, o, &P, &n, out, err)) ||
       (st = read_outcomes(&e.outc, P, n, err)) || (st = read_daily(&e.daily, P, n, o->horizon, err)) ||
       (st = read_adverse_events(&e.ae, P, n, err)))
     goto done;
-  lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, {{0}}, {{{0}}}, NULL, NULL};
   if ((st = subgroup_levels(&x, P, n, err)) || (st = write_data_set(&x, P, n, out, err))) goto done;
   daily_course(P, n, o, &out->course);
   if ((st = screening_flow(&e.scr, P, n, &out->flow, err))) goto done;

@@ -68,6 +68,7 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
   lp_factor kf = {0};
   lp_cox_fit fit = {0};
   lp_km km[2] = {{0}, {0}};
+  size_t m = 0;
   if (!cv || !X || !t || !e || !armv) {
     st = lp_error_set(x->err, LP_ENOMEM, "out of memory");
     goto done;
@@ -79,7 +80,6 @@ lp_status lp__run_cox(lp__run *x, const lp_plan_row *r, lp_result *res) {
     st = lp__plan_error(x, r, "kind", LP_ENOTFOUND, "the data set has no cluster column '%s'", x->o->cluster_column);
     goto done;
   }
-  size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     if (!x->keep[i] || isnan(x->v[i]) || isnan(x->scratch[i]) || !lp_table_cell(x->t, i, ck)) continue;
     bool ok = true;

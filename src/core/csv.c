@@ -229,13 +229,12 @@ lp_status lp_table_parse_csv(const char *text, size_t len, const char *source, l
     if ((st = offs_put(&rowlen, nfields))) goto fail;
   }
   if ((st = check_shape(&r.buf, &cells, &lines, &rowlen, source, err))) goto fail;
-  size_t ncols = rowlen.v[0];
 
   lp_table *t;
   if ((st = lp_calloc(1, sizeof *t, &t))) goto fail;
   t->text = r.buf.p;
   t->cells = cells.v;
-  t->ncols = ncols;
+  t->ncols = rowlen.v[0];
   t->nrows = lines.len - 1;
   t->lines = malloc((t->nrows ? t->nrows : 1) * sizeof *t->lines);
   t->source = strdup(source);

@@ -323,7 +323,7 @@ lp_status lp_factor_reorder(lp_factor *f, const char *const *first, size_t nfirs
 
 void lp_model_matrix_clear(lp_model_matrix *d) {
   if (!d) return;
-  for (size_t j = 0; j < d->p; j++) free(d->names[j]);
+  for (size_t j = 0; d->names && j < d->p; j++) free(d->names[j]);
   free(d->names);
   free(d->x);
   free(d->term);
@@ -337,7 +337,8 @@ lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char
   memset(d, 0, sizeof *d);
   lp_status st = LP_OK;
   lp_factor *fac = NULL;
-  size_t *idx = NULL;
+  size_t *idx = NULL, p = 0, c = 0;
+  double *tmp = NULL;
   if (lp_calloc(ncols, sizeof *fac, &fac) || lp_calloc(ncols, sizeof *idx, &idx)) {
     free(fac);
     return lp_error_set(err, LP_ENOMEM, "out of memory");
@@ -347,7 +348,6 @@ lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
-  size_t p = 0;
   for (size_t j = 0; j < ncols; j++) {
     if ((st = lp_table_column(t, cols[j], &idx[j], err))) goto done;
     bool forced = false;
@@ -372,8 +372,6 @@ lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
-  size_t c = 0;
-  double *tmp = NULL;
   if (lp_calloc(n, sizeof *tmp, &tmp)) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
@@ -413,9 +411,9 @@ lp_status lp_model_matrix_init(lp_model_matrix *d, const lp_table *t, const char
     }
     if (st) break;
   }
-  free(tmp);
 done:
   for (size_t j = 0; j < ncols; j++) lp_factor_clear(&fac[j]);
+  free(tmp);
   free(fac);
   free(idx);
   free(is_factor);

@@ -108,6 +108,8 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   const char *exp = o->export_dir;
   lp_status st;
   lp_analysis_summary *sum = &out->summary;
+  const lp_derived *dv = &out->derived;
+  double t0 = 0, t1 = 0;
   progress(o, "checking the plan, the trial and the key", 0);
   if (o->plan) st = lp_plan_load(o->plan, &plan, err);
   else
@@ -134,7 +136,7 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   } else
     snprintf(out->export_dir, sizeof out->export_dir, "%s", exp);
   progress(o, "exporting the locked trial", 0.05);
-  double t0 = now_s();
+  t0 = now_s();
   if ((st = lp_trial_export(t, exp, k, err))) goto done;
   progress(o, "deriving the outcomes", 0.1);
   lp_derive_options dopt;
@@ -148,11 +150,10 @@ lp_status lp_analysis_run(lp_trial *t, const lp_trial_key *k, const char *db_nam
   dopt.level = o->level;
   dopt.horizon = o->horizon;
   if ((st = lp_derive(exp, &dopt, &out->derived, err))) goto done;
-  const lp_derived *dv = &out->derived;
   if ((st = lp_table_parse_csv(dv->csv, dv->csv_len, "analysis.csv", &data, err))) goto done;
   sum->patients = dv->patients;
   sum->withdrawn = dv->withdrawn;
-  double t1 = now_s();
+  t1 = now_s();
   sum->seconds_derive = t1 - t0;
   progress(o, "running the analysis plan", 0.2);
   lp_plan_options po;
@@ -255,6 +256,9 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   lp_analysis_results res = {0};
   lp_outdir *od = NULL;
   char exp[4200];
+  const char *work = NULL;
+  lp_analysis_options ro = *o;
+  double t2 = 0;
   lp_status st;
   /* Everything that can be refused is checked before anything is written; the report
    * is made in a new folder beside its place and swapped in whole (leopards/outdir.h). */
@@ -274,14 +278,13 @@ lp_status lp_analyze(const char *db, const char *keypath, const char *outdir, co
   }
   if ((st = lp_key_load(t, keypath, &k, err))) goto done;
   if ((st = lp_outdir_begin(outdir, "analysis", &od, err))) goto done;
-  const char *work = lp_outdir_path(od);
+  work = lp_outdir_path(od);
   snprintf(exp, sizeof exp, "%s/data", work);
-  lp_analysis_options ro = *o;
   ro.export_dir = exp;
   if ((st = lp_analysis_run(t, k, db, &ro, &res, err))) goto done;
   *sum = res.summary;
   progress(o, "writing the report", 0.8);
-  double t2 = now_s();
+  t2 = now_s();
   if ((st = lp_analysis_write(&res, work, LP_OUTPUT_ALL, err))) goto done;
   sum->seconds_report = now_s() - t2;
   progress(o, "finishing", 0.98);

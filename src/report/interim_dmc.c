@@ -220,9 +220,9 @@ lp_status lp_report_dmc(const char *db, const char *key, const char *out, const 
   closed c = {0};
   char exp[4096] = "", akdef[4200];
   lp_outdir *od = NULL;
+  const char *ak = o->audit_key;
   lp_status st;
   if ((st = lp_outdir_check(out, err)) || (st = lp_trial_open(db, &t, err))) goto done;
-  const char *ak = o->audit_key;
   if (!ak) {
     lp_audit_key_default_path(db, akdef, sizeof akdef);
     if (access(akdef, F_OK) == 0) ak = akdef;

@@ -847,6 +847,11 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
   lp_status st = LP_OK;
   lp_strbuf html = {0}, md = {0}, csv = {0};
   const lp_results *r = in->results;
+  const lp_result *survival = lp_results_find_role(r, LP_PLAN_ROLE_SURVIVAL_FIGURE),
+                  *weaning = lp_results_find_role(r, LP_PLAN_ROLE_WEANING_FIGURE);
+  bool any_subgroup = false;
+  json_t *j = NULL;
+  char *text = NULL;
   lp_strbuf_printf(&html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
   sb_html(&html, in->title ? in->title : "Trial report", false);
   lp_strbuf_printf(&html, "</title><style>%s</style></head><body>\n<h1>", css);
@@ -893,8 +898,6 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
                       "Remaining on Mechanical Ventilation (Ventilated at Baseline)",
                       "Probability of remaining ventilated", true, &html, err)))
     goto done;
-  const lp_result *survival = lp_results_find_role(r, LP_PLAN_ROLE_SURVIVAL_FIGURE),
-                  *weaning = lp_results_find_role(r, LP_PLAN_ROLE_WEANING_FIGURE);
   for (size_t c = 0; c < r->ncurves; c++) {
     /* Link each Kaplan-Meier figure once (its first curve). */
     if (survival && !strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, survival->id))
@@ -902,7 +905,6 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
     if (weaning && !strcmp(r->curves[c].arm, r->arms[0]) && !strcmp(r->curves[c].id, weaning->id))
       lp_strbuf_puts(&md, "![Weaning](figure_weaning.svg)\n\n");
   }
-  bool any_subgroup = false;
   for (size_t i = 0; i < r->n && !any_subgroup; i++) any_subgroup = !strcmp(r->rows[i].table, "subgroups");
   if (any_subgroup) {
     lp_strbuf_puts(&html, "<h2 id=\"subgroups\">Subgroup Analyses</h2>\n");
@@ -938,8 +940,8 @@ lp_status lp_report_write_into(const lp_report_input *in, const char *work, lp_e
   }
   lp_strbuf_puts(&html, "</body></html>\n");
   if ((st = write_text(work, "report.html", &html, err)) || (st = write_text(work, "report.md", &md, err))) goto done;
-  json_t *j = results_json(in);
-  char *text = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
+  j = results_json(in);
+  text = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
   json_decref(j);
   if (!text) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory building report.json");

@@ -91,7 +91,8 @@ static lp_status rank_column(const double *v, size_t n, ranked *r) {
   r->rank = malloc((n ? n : 1) * sizeof *r->rank);
   uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
   if (!r->sorted || !r->rank || !pos) {
-    free(pos);
+    free(r->sorted), free(r->rank), free(pos);
+    r->sorted = NULL, r->rank = NULL;
     return LP_ENOMEM;
   }
   for (size_t i = 0; i < n; i++) pos[i] = (uint32_t)i;
@@ -123,6 +124,8 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
   double *t = NULL, *vals = NULL;
   uint32_t *work = NULL;
   ranked *rk = NULL;
+  const uint32_t n1 = (uint32_t)nx, n2 = (uint32_t)ny;
+  const uint64_t seed = o->seed;
   /* All columns side by side: vals[c * n + i], x's rows first. */
   if (lp_calloc(k * R, sizeof *t, &t) || lp_calloc(k * n, sizeof *vals, &vals) ||
       lp_calloc((size_t)threads * (n + (median ? n : 0)), sizeof *work, &work) || lp_calloc(k, sizeof *rk, &rk)) {
@@ -138,9 +141,10 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
     for (size_t c = 0; c < k; c++) {
       rk[c].sorted = malloc(n * sizeof(double));
       rk[c].rank = malloc(n * sizeof(uint32_t));
-      ranked gx, gy;
+      ranked gx = {0}, gy = {0};
       if (!rk[c].sorted || !rk[c].rank || rank_column(vals + c * n, nx, &gx) ||
           rank_column(vals + c * n + nx, ny, &gy)) {
+        free(gx.sorted), free(gx.rank), free(gy.sorted), free(gy.rank);
         st = lp_error_set(err, LP_ENOMEM, "out of memory");
         goto done;
       }
@@ -154,8 +158,6 @@ lp_status lp_boot_diff_many(const double *const *x, const double *const *y, size
   } else {
     for (size_t c = 0; c < k; c++) out[c].estimate = lp__mean(x[c], nx) - lp__mean(y[c], ny);
   }
-  const uint32_t n1 = (uint32_t)nx, n2 = (uint32_t)ny;
-  const uint64_t seed = o->seed;
 #pragma omp parallel num_threads(threads)
   {
     uint32_t *idx = work + (size_t)omp_get_thread_num() * (n + (median ? n : 0));

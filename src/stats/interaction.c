@@ -68,6 +68,9 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
   threads = lp_thread_budget(threads);
   double *yc = NULL, *cells = NULL, *d = NULL, *v = NULL;
   int *bufs = NULL;
+  long double mean = 0;
+  double q_obs = NAN, z = 0, bar = 0;
+  size_t extreme = 0, defined = 0;
   lp_status st = LP_OK;
   if (lp_calloc(n, sizeof *yc, &yc) || lp_calloc((size_t)threads * nsub * 6, sizeof *cells, &cells) ||
       lp_calloc(nsub, sizeof *d, &d) || lp_calloc(nsub, sizeof *v, &v) ||
@@ -75,18 +78,17 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
   }
-  long double mean = 0;
   for (size_t i = 0; i < n; i++) mean += y[i];
   mean /= (long double)n;
   for (size_t i = 0; i < n; i++) yc[i] = y[i] - (double)mean;
 
   cell_sums(yc, arm, sub, n, nsub, cells);
-  double q_obs = q_statistic(cells, nsub, d, v);
+  q_obs = q_statistic(cells, nsub, d, v);
   if (isnan(q_obs)) {
     st = lp_error_set(err, LP_EDATA, "every subgroup needs at least two patients with some spread in each arm");
     goto done;
   }
-  double z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
+  z = gsl_cdf_ugaussian_Qinv((1 - level) / 2);
   out->nsub = nsub;
   for (size_t s = 0; s < nsub; s++) {
     lp_subgroup_effect *e = &out->sub[s];
@@ -98,9 +100,8 @@ lp_status lp_interaction_test(const double *y, const int *arm, const int *sub, s
     e->ci[1] = d[s] + z * e->se;
   }
   out->statistic = q_obs;
-  size_t extreme = 0, defined = 0;
   /* A relative margin so that permutations reproducing Q up to rounding count as ties. */
-  double bar = q_obs * (1 - 1e-12);
+  bar = q_obs * (1 - 1e-12);
 #pragma omp parallel num_threads(threads) reduction(+ : extreme, defined)
   {
     int tid = omp_get_thread_num();

@@ -34,6 +34,8 @@ lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y
   /* Column-major copy of [1 x] and of y; reflections are applied to both. */
   double *a = NULL, *qty = NULL, *norm0 = NULL, *rinv = NULL;
   size_t *col = NULL;
+  size_t r = 0; /* pivots made so far */
+  double rss = 0, s2 = 0, my = 0, tss = 0, dfint = 0;
   lp_status st = LP_OK;
   if (lp_calloc(n * p, sizeof *a, &a) || lp_calloc(n, sizeof *qty, &qty) || lp_calloc(p, sizeof *norm0, &norm0) ||
       lp_calloc(p, sizeof *col, &col) || lp_calloc(p * p, sizeof *rinv, &rinv) ||
@@ -55,7 +57,6 @@ lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y
   }
   /* Householder QR over the columns in order; an aliased column is skipped and
    * the next pivot row is reused (the columns kept form the R factor). */
-  size_t r = 0; /* pivots made so far */
   for (size_t j = 0; j < p; j++) {
     double *v = a + j * n;
     double s = 0;
@@ -113,10 +114,9 @@ lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y
       rinv[m * p + q] = -s / a[col[m] * n + m];
     }
   }
-  double rss = 0;
   for (size_t i = r; i < n; i++) rss += qty[i] * qty[i];
   out->df_resid = (double)(n - r);
-  double s2 = rss / out->df_resid;
+  s2 = rss / out->df_resid;
   out->sigma = sqrt(s2);
   for (size_t m = 0; m < r; m++) {
     double v = 0;
@@ -129,13 +129,12 @@ lp_status lp_lm_fit_compute(const double *x, size_t n, size_t k, const double *y
   for (size_t j = 0; j < p; j++)
     if (out->aliased[j]) out->coef[j] = out->se[j] = out->t[j] = out->pval[j] = NAN;
   /* R squared against the mean (with intercept) or zero (without), as summary.lm. */
-  double my = 0, tss = 0;
   if (intercept) {
     for (size_t i = 0; i < n; i++) my += y[i];
     my /= (double)n;
   }
   for (size_t i = 0; i < n; i++) tss += (y[i] - my) * (y[i] - my);
-  double dfint = intercept ? 1.0 : 0.0;
+  dfint = intercept ? 1.0 : 0.0;
   out->r_squared = tss > 0 ? 1 - rss / tss : NAN;
   out->adj_r_squared = tss > 0 ? 1 - (1 - out->r_squared) * ((double)n - dfint) / out->df_resid : NAN;
 done:
@@ -292,6 +291,7 @@ lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, 
   if (!group) ngroups = 1;
   int threads = lp_thread_budget(o->threads);
   size_t R = o->replicates;
+  const uint64_t seed = o->seed;
   lp_status st = LP_OK;
   double *xc = NULL, *yc = NULL, *t = NULL, *scratch = NULL;
   uint32_t *members = NULL, *start = NULL, *counts = NULL, *weights = NULL;
@@ -344,7 +344,6 @@ lp_status lp_lm_boot_coef(const double *x, size_t n, size_t k, const double *y, 
       goto done;
     }
   }
-  const uint64_t seed = o->seed;
 #pragma omp parallel num_threads(threads)
   {
     int tid = omp_get_thread_num();

@@ -24,67 +24,18 @@ static int cmp_obs(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-lp_status lp_logrank_test(const double *time, const int *event, const int *group, size_t n, size_t ng, lp_logrank *out,
-                          lp_error *err) {
-  memset(out, 0, sizeof *out);
-  if (ng < 2) return lp_error_set(err, LP_EDATA, "the log-rank test needs at least two groups");
-  if (n == 0) return lp_error_set(err, LP_EDATA, "no subjects");
-  obs *o = malloc(n * sizeof *o);
-  long *at_risk = calloc(ng, sizeof *at_risk), *dg = calloc(ng, sizeof *dg);
-  double *V = calloc(ng * ng, sizeof *V);
-  out->observed = calloc(ng, sizeof(double));
-  out->expected = calloc(ng, sizeof(double));
+/* The statistic from the observed and expected counts and their variance V: out's
+ * chisq, df and p. Groups with expected > 0; the first of them is dropped; solve
+ * V u = (O - E). */
+static lp_status logrank_statistic(lp_logrank *out, const double *V, size_t ng, lp_error *err) {
   lp_status st = LP_OK;
-  if (!o || !at_risk || !dg || !V || !out->observed || !out->expected) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory");
-    goto done;
-  }
-  out->groups = ng;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(time[i]) || time[i] < 0 || (event[i] != 0 && event[i] != 1) || group[i] < 0 ||
-        (size_t)group[i] >= ng) {
-      st = lp_error_set(err, LP_EDATA, "row %zu: bad time, event or group", i + 1);
-      goto done;
-    }
-    o[i] = (obs){time[i], event[i], group[i]};
-    at_risk[group[i]]++;
-  }
-  qsort(o, n, sizeof *o, cmp_obs);
-  long total = (long)n;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    long d = 0;
-    memset(dg, 0, ng * sizeof *dg);
-    while (j < n && o[j].t == o[i].t) {
-      if (o[j].e) d++, dg[o[j].g]++;
-      j++;
-    }
-    if (d > 0) {
-      double N = (double)total, D = (double)d;
-      double f = total > 1 ? D * (N - D) / (N * N * (N - 1)) : 0;
-      for (size_t a = 0; a < ng; a++) {
-        out->observed[a] += (double)dg[a];
-        out->expected[a] += D * (double)at_risk[a] / N;
-        for (size_t b = 0; b < ng; b++)
-          V[a * ng + b] += f * (double)at_risk[a] * ((a == b ? N : 0) - (double)at_risk[b]);
-      }
-    }
-    for (size_t k = i; k < j; k++) at_risk[o[k].g]--;
-    total -= (long)(j - i);
-    i = j;
-  }
-  /* Groups with expected > 0; the first of them is dropped; solve V u = (O - E). */
   size_t *keep = malloc(ng * sizeof *keep), m = 0;
-  if (!keep) {
-    st = lp_error_set(err, LP_ENOMEM, "out of memory");
-    goto done;
-  }
+  if (!keep) return lp_error_set(err, LP_ENOMEM, "out of memory");
   for (size_t a = 0; a < ng; a++)
     if (out->expected[a] > 0) keep[m++] = a;
   if (m < 2) {
     free(keep);
-    st = lp_error_set(err, LP_EDATA, "the log-rank test needs events expected in at least two groups");
-    goto done;
+    return lp_error_set(err, LP_EDATA, "the log-rank test needs events expected in at least two groups");
   }
   size_t k = m - 1;
   gsl_matrix *A = gsl_matrix_alloc(k, k);
@@ -115,6 +66,59 @@ solved:
   if (x) gsl_vector_free(x);
   if (perm) gsl_permutation_free(perm);
   free(keep);
+  return st;
+}
+
+lp_status lp_logrank_test(const double *time, const int *event, const int *group, size_t n, size_t ng, lp_logrank *out,
+                          lp_error *err) {
+  memset(out, 0, sizeof *out);
+  if (ng < 2) return lp_error_set(err, LP_EDATA, "the log-rank test needs at least two groups");
+  if (n == 0) return lp_error_set(err, LP_EDATA, "no subjects");
+  obs *o = malloc(n * sizeof *o);
+  long *at_risk = calloc(ng, sizeof *at_risk), *dg = calloc(ng, sizeof *dg);
+  double *V = calloc(ng * ng, sizeof *V);
+  out->observed = calloc(ng, sizeof(double));
+  out->expected = calloc(ng, sizeof(double));
+  long total = (long)n;
+  lp_status st = LP_OK;
+  if (!o || !at_risk || !dg || !V || !out->observed || !out->expected) {
+    st = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto done;
+  }
+  out->groups = ng;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(time[i]) || time[i] < 0 || (event[i] != 0 && event[i] != 1) || group[i] < 0 ||
+        (size_t)group[i] >= ng) {
+      st = lp_error_set(err, LP_EDATA, "row %zu: bad time, event or group", i + 1);
+      goto done;
+    }
+    o[i] = (obs){time[i], event[i], group[i]};
+    at_risk[group[i]]++;
+  }
+  qsort(o, n, sizeof *o, cmp_obs);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    long d = 0;
+    memset(dg, 0, ng * sizeof *dg);
+    while (j < n && o[j].t == o[i].t) {
+      if (o[j].e) d++, dg[o[j].g]++;
+      j++;
+    }
+    if (d > 0) {
+      double N = (double)total, D = (double)d;
+      double f = total > 1 ? D * (N - D) / (N * N * (N - 1)) : 0;
+      for (size_t a = 0; a < ng; a++) {
+        out->observed[a] += (double)dg[a];
+        out->expected[a] += D * (double)at_risk[a] / N;
+        for (size_t b = 0; b < ng; b++)
+          V[a * ng + b] += f * (double)at_risk[a] * ((a == b ? N : 0) - (double)at_risk[b]);
+      }
+    }
+    for (size_t k = i; k < j; k++) at_risk[o[k].g]--;
+    total -= (long)(j - i);
+    i = j;
+  }
+  st = logrank_statistic(out, V, ng, err);
 done:
   free(o);
   free(at_risk);

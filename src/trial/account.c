@@ -394,11 +394,12 @@ static lp_status record_failure(lp_trial *t, const lp_account_policy *p, const c
   lp_status s;
   account_row r;
   char now[40];
+  bool already = false;
   if ((s = lp__begin(t, err))) return s;
+  double secs = now_secs(t, now, sizeof now);
   if ((s = account_get(t, name, &r, err))) goto fail;
   if (!r.account_id) return lp__commit(t, err);
-  double secs = now_secs(t, now, sizeof now);
-  bool already = locked_now(&r, secs);
+  already = locked_now(&r, secs);
   char reason[128];
   snprintf(reason, sizeof reason, "%s%s", what, already ? " while locked out" : "");
   if ((s = account_update(t, r.account_id, "UPDATE accounts SET failed_logins=failed_logins+1 WHERE id=?9", NULL, NULL,
@@ -758,6 +759,7 @@ lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const
   if ((s = lp__begin(t, err))) return s;
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st;
+  int rc = SQLITE_OK;
   if ((s = lp__prepare(t, "INSERT INTO refusals(at, user, action, site, patient) VALUES(?,?,?,?,?)", &st, err)))
     goto fail;
   sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
@@ -765,7 +767,7 @@ lp_status lp_access_refused(lp_trial *t, const char *user, lp_action what, const
   sqlite3_bind_text(st, 3, lp_action_name(what), -1, SQLITE_STATIC);
   if (site) sqlite3_bind_text(st, 4, site, -1, SQLITE_TRANSIENT);
   if (patient) sqlite3_bind_text(st, 5, patient, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "recording a refusal");
@@ -990,15 +992,16 @@ lp_status lp_api_token_revoke(lp_trial *t, const char *by, long id, lp_error *er
   lp_status s;
   if ((s = lp__begin(t, err))) return s;
   sqlite3_stmt *st;
+  int rc = SQLITE_OK;
+  char owner[64] = "";
+  bool ended = false;
   if ((s = lp__prepare(t,
                        "SELECT u.name, s.ended_at FROM sessions s JOIN users u ON u.id=s.user_id"
                        " WHERE s.id=? AND s.kind='api'",
                        &st, err)))
     goto fail;
   sqlite3_bind_int64(st, 1, id);
-  int rc = sqlite3_step(st);
-  char owner[64] = "";
-  bool ended = false;
+  rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
     snprintf(owner, sizeof owner, "%s", col(st, 0));
     ended = sqlite3_column_type(st, 1) != SQLITE_NULL;

@@ -108,6 +108,7 @@ lp_status lp_audit_key_install(lp_trial *t, const char *path, const char *user, 
   randombytes_buf(k->secret, sizeof k->secret);
   lp_status s;
   bool file_made = false;
+  const lp_audit_key *before = t->audit_key;
   if ((s = lp__begin(t, err))) goto out;
   char hex[80];
   if ((s = stored_trial_id(t, k->trial_id, err)) || (s = derive(k, err)) || (s = recorded_check(t, hex, err)))
@@ -125,7 +126,6 @@ lp_status lp_audit_key_install(lp_trial *t, const char *path, const char *user, 
   file_made = true;
   memcpy(t->trial_id, k->trial_id, LP__ID_BYTES); /* the stored id, whichever way the handle was opened */
   /* The setting's own entry is the first one under the key. */
-  const lp_audit_key *before = t->audit_key;
   t->audit_key = k;
   lp__audit_key_check_hex(k, hex);
   s = lp__meta_set(t, "audit_key", hex, user, "audit key installed", err);

@@ -32,6 +32,7 @@ lp_status lp__disclosure(lp_trial *t, const char *user, const char *what, const 
   if ((s = lp__begin(t, err))) return s;
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st;
+  int rc = SQLITE_OK;
   if ((s = lp__prepare(t, "INSERT INTO disclosures(at, user, what, destination, patients) VALUES(?,?,?,?,?)", &st,
                        err)))
     goto fail;
@@ -40,7 +41,7 @@ lp_status lp__disclosure(lp_trial *t, const char *user, const char *what, const 
   sqlite3_bind_text(st, 3, what, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 4, where, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 5, patients);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "recording a disclosure of the allocations");

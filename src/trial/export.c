@@ -494,12 +494,14 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
   bool more;
   sqlite3_stmt *ins = NULL;
   long rows = 0;
+  bool same = false;
+  size_t k = 0;
   if ((s = next_record(&r, c, MAX_COLS, &n, &more, err))) goto done;
   if (!more) {
     s = lp_error_at(err, LP_EPARSE, path, 1, NULL, "empty file (a header row is needed)");
     goto done;
   }
-  bool same = n == ncols;
+  same = n == ncols;
   for (size_t i = 0; same && i < n; i++) same = !c[i].quoted && !strcmp(c[i].s, names[i]);
   if (!same) {
     char want[1024] = "";
@@ -510,7 +512,7 @@ static lp_status import_table(lp_trial *t, const char *dir, const char *table, l
     goto done;
   }
   free_cells(c, n);
-  size_t k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO \"%s\" VALUES(", table);
+  k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO \"%s\" VALUES(", table);
   for (size_t i = 0; i < ncols; i++) k += (size_t)snprintf(sql + k, sizeof sql - k, "%s?", i ? "," : "");
   snprintf(sql + k, sizeof sql - k, ")");
   if ((s = lp__prepare(t, sql, &ins, err))) goto done;

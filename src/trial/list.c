@@ -287,6 +287,8 @@ static lp_status check_options(const lp_list_options *o, lp_error *err) {
 static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_options *o, const char *user,
                              lp_list_summary *out, lp_error *err) {
   lp_status s;
+  long only = 0;
+  size_t nids = 0;
   if ((s = lp__check_unlocked(t, err))) goto fail;
   if ((s = lp__user_may(t, user, LP_DO_LIST, 0, "generate the randomisation list", err))) goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
@@ -336,12 +338,10 @@ static lp_status generate_tx(lp_trial *t, const lp_trial_key *k, const lp_list_o
         (s = lp__meta_set(t, "list_config", hex, user, "list generated", err)))
       goto fail;
   }
-  long only = 0;
   if (o->site && (s = lp__site_id(t, o->site, &only, err))) goto fail;
   sqlite3_stmt *st;
   if ((s = lp__prepare(t, "SELECT id FROM sites ORDER BY id", &st, err))) goto fail;
   long ids[4096];
-  size_t nids = 0;
   while (sqlite3_step(st) == SQLITE_ROW && nids < 4096) ids[nids++] = (long)sqlite3_column_int64(st, 0);
   lp__finalize(t, st);
   for (size_t i = 0; i < nids; i++) {
@@ -413,6 +413,7 @@ lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report
     return lp__db_fail(t, err, "starting a read transaction");
   bool found;
   long per_site;
+  size_t cap = 0;
   if ((s = lp__key_matches(t, k, err))) goto done;
   if ((s = lp__list_config(t, k, out->block_sizes, &out->nsizes, &per_site, &found, err))) goto done;
   if (!found) {
@@ -423,7 +424,6 @@ lp_status lp_list_report_make(lp_trial *t, const lp_trial_key *k, lp_list_report
   out->reproduces = true;
   sqlite3_stmt *st;
   if ((s = lp__prepare(t, "SELECT id, code FROM sites ORDER BY id", &st, err))) goto done;
-  size_t cap = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
     if (out->nsites == cap) {
       cap = cap ? 2 * cap : 64;

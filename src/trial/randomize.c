@@ -116,8 +116,9 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   lp_status s;
   if (!patient || !*patient) return lp_error_set(err, LP_EINVAL, "no patient given");
   if ((s = lp__begin(t, err))) return s;
-  long site_id = 0, screening_id = 0, slots = 0, seq = 0, pack = 0;
-  bool found;
+  long site_id = 0, screening_id = 0, slots = 0, seq = 0, pack = 0, per_site = 0;
+  bool found, cfg = false;
+  int rc = SQLITE_OK;
   if ((s = lp__site_id(t, site, &site_id, err))) goto fail;
   if ((s = find_allocation(t, patient, out, &found, err))) goto fail;
   if (found) { /* randomised once: the first allocation is the answer, for a user of
@@ -142,8 +143,6 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   if ((s = slot_pack(t, site_id, seq, &pack, &found, err))) goto fail;
   int sizes[LP_LIST_MAX_SIZES];
   size_t nsizes;
-  long per_site = 0;
-  bool cfg = false;
   if (t->key) {
     if ((s = lp__key_matches(t, t->key, err)) || (s = lp__list_config(t, t->key, sizes, &nsizes, &per_site, &cfg, err)))
       goto fail;
@@ -184,7 +183,7 @@ lp_status lp_trial_randomize(lp_trial *t, const char *site, const char *patient,
   sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 6, user, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 7, screening_id);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "recording the randomisation");
@@ -312,7 +311,7 @@ static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient
     return lp_error_set(err, LP_EINVAL, "the reason is too long (at most %zu characters)", sizeof out->reason - 161);
   if ((s = lp__begin(t, err))) return s;
   long site_id = 0;
-  int arm = -1;
+  int arm = -1, rc = SQLITE_OK;
   char asked[200] = "";
   if ((s = lp__check_unlocked(t, err))) goto fail;
   if ((s = lp__key_matches(t, k, err))) goto fail;
@@ -332,7 +331,7 @@ static lp_status unblind(lp_trial *t, const lp_trial_key *k, const char *patient
   sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "recording the unblinding");

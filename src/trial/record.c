@@ -844,10 +844,10 @@ static lp_status record_array(lp_trial *t, lp_record_kind kind, json_t *arr, con
   lp_findings local = {0}; /* soft findings open queries even when the caller does not ask for them */
   lp_status s = lp__begin(t, err);
   if (s) return s;
-  if ((s = lp__check_unlocked(t, err))) goto fail;
   size_t i, refused = 0;
   json_t *o;
   lp_status first = LP_OK;
+  if ((s = lp__check_unlocked(t, err))) goto fail;
   json_array_foreach(arr, i, o) {
     loc l = {.line = tab ? lp_table_line(tab, i) : 0,
              .text = tab != NULL || t->text_input,
@@ -1007,6 +1007,8 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
   if (s) return s;
   char *old = NULL, sql[128], patient[LP__PATIENT_MAX + 1] = "";
   sqlite3_stmt *st;
+  loc l = {.line = 0};
+  int rc = SQLITE_OK, day = 0;
   if ((s = lp__check_unlocked(t, err))) goto done;
   snprintf(sql, sizeof sql, "SELECT patient FROM %s WHERE id=?", ks->table);
   if ((s = lp__prepare(t, sql, &st, err))) goto done;
@@ -1018,7 +1020,6 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
     goto done;
   }
   patient_info pi;
-  loc l = {.line = 0};
   snprintf(l.file, sizeof l.file, "%s", ks->table);
   if ((s = patient_lookup(t, patient, &pi, &l, err)) ||
       (s = lp__user_may(t, user, LP_DO_RECORD, pi.site_id, "delete data", err)) ||
@@ -1027,14 +1028,13 @@ lp_status lp_record_delete(lp_trial *t, lp_record_kind kind, long id, const char
   snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id=?", ks->table);
   if ((s = lp__prepare(t, sql, &st, err))) goto done;
   sqlite3_bind_int64(st, 1, id);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "deleting a record");
     goto done;
   }
   if ((s = lp__audit_row(t, ks->table, id, old, patient, user, reason, err))) goto done;
-  int day = 0;
   if (kind == LP_RECORD_DAILY) {
     json_t *o = json_loads(old, 0, NULL);
     day = (int)json_integer_value(json_object_get(o, "day"));

@@ -24,12 +24,13 @@ lp_status lp_site_add(lp_trial *t, const char *by, const char *code, const char 
   if ((s = lp_text_check_identifier(code, "the site code", 32, err))) return lp__with_field(err, "code", s);
   if ((s = lp_text_check_identifier(name, "the site name", 200, err))) return lp__with_field(err, "name", s);
   if ((s = lp__begin(t, err))) return s;
+  int rc = SQLITE_OK;
   if ((s = lp__check_unlocked(t, err)) || (s = lp__user_may(t, by, LP_DO_MANAGE_SITES, 0, "add sites", err))) goto fail;
   sqlite3_stmt *st;
   if ((s = lp__prepare(t, "INSERT INTO sites(code, name) VALUES(?,?)", &st, err))) goto fail;
   sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT) {
     s = lp__with_field(err, "code", lp_error_set(err, LP_ESTATE, "there is a site '%s' already", code));
@@ -55,6 +56,7 @@ lp_status lp_site_close(lp_trial *t, const char *by, const char *code, const cha
   if ((s = lp__begin(t, err))) return s;
   long id = 0;
   char *old = NULL;
+  int rc = SQLITE_OK;
   if ((s = lp__check_unlocked(t, err)) || (s = lp__site_id(t, code, &id, err)) ||
       (s = lp__user_may(t, by, LP_DO_MANAGE_SITES, 0, "close sites", err)))
     goto fail;
@@ -72,7 +74,7 @@ lp_status lp_site_close(lp_trial *t, const char *by, const char *code, const cha
   sqlite3_bind_text(st, 2, by, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 4, id);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "closing a site");

@@ -785,6 +785,7 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   if (sodium_init() < 0) return lp_error_set(err, LP_EUNSUPPORTED, "libsodium failed to start");
   if (nsites == 0) return lp_error_set(err, LP_EINVAL, "a trial needs at least one site");
   lp_trial *t;
+  const char *by = manager && *manager ? manager : "init";
   if ((s = lp__create_db(path, "a new trial needs a new file", &t, err))) return s;
   if ((s = lp__begin(t, err))) goto fail;
   if ((s = lp__migrate(t, version, err))) goto fail;
@@ -792,7 +793,6 @@ lp_status lp__trial_create_at(const char *path, const char *protocol, const lp_s
   char idhex[2 * LP__ID_BYTES + 1], now[40];
   lp__hex(t->trial_id, sizeof t->trial_id, idhex);
   lp__now(t, now, sizeof now);
-  const char *by = manager && *manager ? manager : "init";
   if ((s = lp__meta_set(t, "trial_id", idhex, by, "trial created", err)) ||
       (s = lp__meta_set(t, "protocol", protocol ? protocol : "leopards", by, "trial created", err)) ||
       (s = lp__meta_set(t, "created_at", now, by, "trial created", err)) ||
