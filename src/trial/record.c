@@ -314,6 +314,7 @@ static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t
                 day ? "days" : f->unit, day ? " (day 1 = the first 24 hours after randomisation)" : "");
   }
   soft_check(f, x, alt, entered, l);
+  if (alt) finding(l, LP_FINDING_NOTE, f->name, "entered as %g %s: kept as %.10g %s", entered, f->alt_unit, x, f->unit);
   *out = (f->type == T_REAL) ? json_real(x) : json_integer((json_int_t)x);
   return LP_OK;
 }
