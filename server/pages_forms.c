@@ -49,14 +49,15 @@ void srv_forms_css(resp *r) {
 }
 
 /* Live SOFA: the scores come from the server (the library's one scoring), asked as
- * the values change; without script the page shows the scores of the last save. */
+ * the values change (an answer to an earlier question, arriving late, is ignored);
+ * without script the page shows the scores of the last save. */
 static const char forms_js[] =
     "'use strict';\n"
     "(function () {\n"
     "  var form = document.querySelector('form[data-sofa]');\n"
     "  if (!form || !window.fetch) return;\n"
     "  var names = form.getAttribute('data-sofa').split(' ');\n"
-    "  var timer = null;\n"
+    "  var timer = null, asked = 0;\n"
     "  function show(j) {\n"
     "    var cells = document.querySelectorAll('[data-sofa-system]');\n"
     "    for (var i = 0; i < cells.length; i++) {\n"
@@ -77,8 +78,10 @@ static const char forms_js[] =
     "      var key = u && u.value === u.getAttribute('data-alt-unit') ? u.getAttribute('data-alt') : names[i];\n"
     "      if (el && el.value !== '') q.push(encodeURIComponent(key) + '=' + encodeURIComponent(el.value));\n"
     "    }\n"
+    "    var mine = ++asked;\n"
     "    fetch('/api/v1/scores/sofa?' + q.join('&'), {credentials: 'same-origin'})\n"
-    "      .then(function (r) { return r.json(); }).then(show).catch(function () {});\n"
+    "      .then(function (r) { return r.json(); })\n"
+    "      .then(function (j) { if (mine === asked) show(j); }).catch(function () {});\n"
     "  }\n"
     "  form.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(update, 150); });\n"
     "  form.addEventListener('change', update);\n"
