@@ -73,7 +73,7 @@ for form, table in forms.items():
         if dtype == "text" and not (inner == "text" or inner.startswith("one of")): err(f"{form}.{name}: help '{inner}' is not text")
         if unit and f", {unit}, " not in f"{inner}, ": err(f"{form}.{name}: unit {unit} not in help '{inner}'")
         # the alternative unit (creatinine_umol_l in umol/L): the same in the help and the ODM
-        alt_help = m.group(2)[len("; or "):] if m and m.group(2) else None
+        alt_help = m.group(2)[len("; or "):].split(" (")[0] if m and m.group(2) else None
         if alt_help != alts.get((form, name)):
             err(f"{form}.{name}: alternative '{alt_help}' in the help, '{alts.get((form, name))}' in the ODM")
         if table and name != "id":
