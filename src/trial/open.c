@@ -56,7 +56,13 @@ static lp_status sqlite_header(const char *path, bool *wal, lp_error *err) {
   sqlite3_file *f = vfs ? calloc(1, (size_t)vfs->szOsFile) : NULL;
   if (!f) return lp_error_set(err, LP_ENOMEM, "out of memory");
   int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, out = 0;
-  int rc = vfs->xOpen(vfs, path, f, flags, &out);
+  char name[1100] = {0}; /* a database name ends in two NUL bytes, as SQLite's own do */
+  if (strlen(path) + 2 > sizeof name) {
+    free(f);
+    return lp_error_set(err, LP_EINVAL, "%s: the path is too long", path);
+  }
+  memcpy(name, path, strlen(path));
+  int rc = vfs->xOpen(vfs, name, f, flags, &out);
   if (rc != SQLITE_OK) {
     free(f);
     return lp_error_set(err, LP_EIO, "%s: cannot open: %s", path, sqlite3_errstr(rc));
