@@ -5,7 +5,8 @@
  *   POST /api/v1/patients/P/records/KIND[/KEY]      {"record": {...}, "reason": "..."}
  *   GET  /api/v1/patients/P/drafts/KIND[/KEY]       the draft
  *   POST /api/v1/patients/P/drafts/KIND[/KEY]       {"values": {...}} keeps it
- *   GET  /api/v1/scores/sofa?pao2=..&fio2=..        SOFA by organ system (the forms' live score) */
+ *   GET  /api/v1/scores/sofa?pao2=..&fio2=..        SOFA by organ system (the forms' live score; creatinine
+ *                                                   and bilirubin also as creatinine_umol_l, bilirubin_umol_l) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,9 @@ static void sofa_scores(req *q, resp *r) {
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     const char *v = srv_query(q, names[i]);
     if (v && strlen(v) < 64) json_object_set_new(vals, names[i], json_string(v));
+    /* or in the definitions' alternative unit (creatinine_umol_l), converted as recording does */
+    const lp_field *f = lp_form_field(lp_form_get(LP_FORM_DAILY), names[i]);
+    if (f && f->alt && (v = srv_query(q, f->alt)) && strlen(v) < 64) json_object_set_new(vals, f->alt, json_string(v));
   }
   lp_sofa s;
   lp_error e = {0};

@@ -38,6 +38,8 @@ void srv_forms_css(resp *r) {
       ".has-error input,.has-error select,.has-error textarea{border:2px solid #a32020;background:#fff7f7}"
       ".has-warning input,.has-warning select{border:2px solid #b86e00}"
       "input:invalid{border:2px solid #b86e00}.unit{font-weight:400;color:#4a5560}"
+      ".with-unit{display:flex;gap:.4rem}.with-unit input{flex:1 1 auto;min-width:0}.with-unit select{flex:0 0 auto;"
+      "width:auto}"
       ".warning{border-left:5px solid #b86e00;background:#fdf3e3;padding:.7rem 1rem;margin:0 0 1rem}"
       ".secondary{background:#e8ecf0;color:#123d5c;border:1px solid #8a949e}"
       ".state-complete{color:#185c1f;font-weight:700}.state-draft{color:#7a4d00;font-weight:700}"
@@ -49,14 +51,15 @@ void srv_forms_css(resp *r) {
 }
 
 /* Live SOFA: the scores come from the server (the library's one scoring), asked as
- * the values change; without script the page shows the scores of the last save. */
+ * the values change (an answer to an earlier question, arriving late, is ignored);
+ * without script the page shows the scores of the last save. */
 static const char forms_js[] =
     "'use strict';\n"
     "(function () {\n"
     "  var form = document.querySelector('form[data-sofa]');\n"
     "  if (!form || !window.fetch) return;\n"
     "  var names = form.getAttribute('data-sofa').split(' ');\n"
-    "  var timer = null;\n"
+    "  var timer = null, asked = 0;\n"
     "  function show(j) {\n"
     "    var cells = document.querySelectorAll('[data-sofa-system]');\n"
     "    for (var i = 0; i < cells.length; i++) {\n"
@@ -73,11 +76,14 @@ static const char forms_js[] =
     "  function update() {\n"
     "    var q = [];\n"
     "    for (var i = 0; i < names.length; i++) {\n"
-    "      var el = form.elements[names[i]];\n"
-    "      if (el && el.value !== '') q.push(encodeURIComponent(names[i]) + '=' + encodeURIComponent(el.value));\n"
+    "      var el = form.elements[names[i]], u = form.elements[names[i] + '_unit'];\n"
+    "      var key = u && u.value === u.getAttribute('data-alt-unit') ? u.getAttribute('data-alt') : names[i];\n"
+    "      if (el && el.value !== '') q.push(encodeURIComponent(key) + '=' + encodeURIComponent(el.value));\n"
     "    }\n"
+    "    var mine = ++asked;\n"
     "    fetch('/api/v1/scores/sofa?' + q.join('&'), {credentials: 'same-origin'})\n"
-    "      .then(function (r) { return r.json(); }).then(show).catch(function () {});\n"
+    "      .then(function (r) { return r.json(); })\n"
+    "      .then(function (j) { if (mine === asked) show(j); }).catch(function () {});\n"
     "  }\n"
     "  form.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(update, 150); });\n"
     "  form.addEventListener('change', update);\n"
@@ -103,7 +109,23 @@ static bool num_of(json_t *vals, const char *k, double *x) {
   return s && *s && lp_parse_number(s, x);
 }
 
-/* Score the SOFA from text values (as a form gives them). */
+/* The value of field `k` in the unit the definitions keep (creatinine in mg/dL): given
+ * under its alternative name (the API's "creatinine_umol_l"), or with the form's unit
+ * choice beside it ("creatinine_unit": "umol/L"), it is converted as recording does. */
+static bool canonical_num(json_t *vals, const char *k, double *x) {
+  const lp_field *f = lp_form_field(lp_form_get(LP_FORM_DAILY), k);
+  if (!f) f = lp_form_field(lp_form_get(LP_FORM_BASELINE), k);
+  if (!f || !f->alt) return num_of(vals, k, x);
+  if (num_of(vals, f->alt, x)) return (*x = lp_si_to_conventional(*x, f->alt_div)), true;
+  char un[80];
+  snprintf(un, sizeof un, "%s_unit", k);
+  const char *u = json_string_value(json_object_get(vals, un));
+  if (!num_of(vals, k, x)) return false;
+  if (u && !strcmp(u, f->alt_unit)) *x = lp_si_to_conventional(*x, f->alt_div);
+  return true;
+}
+
+/* Score the SOFA from text values (as a form gives them), each in the unit chosen. */
 lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err);
 lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err) {
   lp_sofa_input in;
@@ -113,7 +135,7 @@ lp_status srv_sofa_from(json_t *vals, lp_sofa *out, lp_error *err) {
                    &in.gcs,  &in.creatinine, &in.urine_ml};
   for (size_t i = 0; i < NSOFA; i++) {
     double x;
-    if (!num_of(vals, sofa_inputs[i], &x)) continue;
+    if (!canonical_num(vals, sofa_inputs[i], &x)) continue;
     if (dst[i]) *dst[i] = x;
     else
       in.ventilated = x == 1;
@@ -295,7 +317,42 @@ static void field_help(resp *r, const lp_field *f) {
   } else if (f->type == LP_FIELD_DATE) {
     PUT("A date YYYY-MM-DD, or a time YYYY-MM-DDTHH:MM (UTC); not in the future.");
   }
+  if (f->alt) {
+    PUT(" Or in ");
+    ESC(f->alt_unit);
+    PUT(", chosen beside the value (1 ");
+    ESC(f->unit);
+    PF(" = %g ", f->alt_div);
+    ESC(f->alt_unit);
+    PUT("): converted, checked and kept in ");
+    ESC(f->unit);
+    PUT(".");
+  }
   if (f->flags & LP_FIELD_REQUIRED) PUT(" Required.");
+}
+
+/* The unit choice beside a value that may be given in another unit (the definitions'
+ * alternative, e.g. creatinine in umol/L). A form post names it NAME_unit; the live
+ * score sends the value under the alternative's name when that unit is chosen. */
+static void unit_control(fctx *c, const lp_field *f) {
+  resp *r = c->r;
+  char un[80];
+  snprintf(un, sizeof un, "%s_unit", f->name);
+  const char *v = json_string_value(json_object_get(c->vals, un));
+  bool alt = v && !strcmp(v, f->alt_unit);
+  PF("<select id=\"u-%s\" name=\"%s\" class=\"unit-choice\" data-alt=\"%s\" data-alt-unit=\"", f->name, un, f->alt);
+  ESC(f->alt_unit);
+  PUT("\" aria-label=\"unit of the ");
+  ESC(f->label);
+  PF("\"%s><option value=\"", c->editable ? "" : " disabled");
+  ESC(f->unit);
+  PF("\"%s>", alt ? "" : " selected");
+  ESC(f->unit);
+  PUT("</option><option value=\"");
+  ESC(f->alt_unit);
+  PF("\"%s>", alt ? " selected" : "");
+  ESC(f->alt_unit);
+  PUT("</option></select>");
 }
 
 static void field_control(fctx *c, const lp_field *f, const char *v, bool invalid) {
@@ -325,7 +382,9 @@ static void field_control(fctx *c, const lp_field *f, const char *v, bool invali
     PUT("</select>");
     return;
   }
-  if (f->type == LP_FIELD_INTEGER || f->type == LP_FIELD_REAL)
+  if ((f->type == LP_FIELD_INTEGER || f->type == LP_FIELD_REAL) && f->alt) /* the range depends on the unit */
+    PF("<input %s type=\"number\" step=\"any\" inputmode=\"decimal\" value=\"", attrs);
+  else if (f->type == LP_FIELD_INTEGER || f->type == LP_FIELD_REAL)
     PF("<input %s type=\"number\" step=\"%s\" min=\"%g\" max=\"%g\" inputmode=\"decimal\" value=\"", attrs,
        f->type == LP_FIELD_INTEGER ? "1" : "any", f->min, f->max);
   else if (f->type == LP_FIELD_DATE)
@@ -352,7 +411,7 @@ static void field_html(fctx *c, const lp_field *f) {
              : "",
      f->name, f->name);
   capitalised(r, f->label);
-  if (*f->unit && strcmp(f->unit, "points")) {
+  if (*f->unit && strcmp(f->unit, "points") && !f->alt) { /* an alternative: the unit is chosen beside the value */
     PUT(" <span class=\"unit\">(");
     ESC(f->unit);
     PUT(")</span>");
@@ -363,7 +422,12 @@ static void field_html(fctx *c, const lp_field *f) {
   field_findings(c, f, LP_FINDING_HARD, true);
   field_findings(c, f, LP_FINDING_SOFT, true);
   field_findings(c, f, LP_FINDING_NOTE, true);
+  if (f->alt) PUT("<span class=\"with-unit\">");
   field_control(c, f, val(c, f->name), nerr > 0);
+  if (f->alt) {
+    unit_control(c, f);
+    PUT("</span>");
+  }
   PUT("</div>");
 }
 
@@ -459,7 +523,7 @@ static bool apache_from(json_t *vals, lp_apache2 *out, lp_error *e) {
            {"gcs", &in.gcs},
            {"age", &in.age}};
   for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-    if (num_of(vals, m[i].k, &x)) *m[i].d = x;
+    if (canonical_num(vals, m[i].k, &x)) *m[i].d = x;
   if (num_of(vals, "ap_acute_renal_failure", &x)) in.acute_renal_failure = x == 1;
   if (num_of(vals, "ap_chronic_health", &x)) in.chronic_health = x == 1;
   const char *adm = json_string_value(json_object_get(vals, "ap_admission"));
@@ -542,8 +606,13 @@ static void fields_html(fctx *c) {
 }
 
 /* Findings that name no field of the form, and the summary of the errors. */
+static const lp_field *form_field_named(fctx *c, const char *field) { /* its name or its alternative's */
+  bool alt, old;
+  return lp_form_resolve(c->form, field, &alt, &old);
+}
+
 static bool on_form(fctx *c, const char *field) {
-  const lp_field *f = lp_form_field(c->form, field);
+  const lp_field *f = form_field_named(c, field);
   return f && !is_key(f);
 }
 
@@ -559,8 +628,8 @@ static void summary_html(fctx *c) {
       if (x->level != LP_FINDING_HARD) continue;
       PUT("<li>");
       if (on_form(c, x->field)) {
-        PF("<a href=\"#f-%s\">", x->field);
-        capitalised(r, lp_form_field(c->form, x->field)->label);
+        PF("<a href=\"#f-%s\">", form_field_named(c, x->field)->name);
+        capitalised(r, form_field_named(c, x->field)->label);
         PUT("</a>: ");
       } else if (x->field[0]) {
         ESC(x->field);
@@ -591,6 +660,11 @@ static void summary_html(fctx *c) {
       if (c->fs->items[i].level == LP_FINDING_NOTE &&
           !(c->kind == LP_RECORD_AE && !strcmp(c->fs->items[i].field, "expected"))) {
         PUT("<li>");
+        if (on_form(c, c->fs->items[i].field)) {
+          PF("<a href=\"#f-%s\">", form_field_named(c, c->fs->items[i].field)->name);
+          capitalised(r, form_field_named(c, c->fs->items[i].field)->label);
+          PUT("</a>: ");
+        }
         capitalised(r, c->fs->items[i].text);
         PUT("</li>");
       }
@@ -606,8 +680,8 @@ static void summary_html(fctx *c) {
       if (x->level != LP_FINDING_SOFT) continue;
       PUT("<li>");
       if (on_form(c, x->field)) {
-        PF("<a href=\"#f-%s\">", x->field);
-        capitalised(r, lp_form_field(c->form, x->field)->label);
+        PF("<a href=\"#f-%s\">", form_field_named(c, x->field)->name);
+        capitalised(r, form_field_named(c, x->field)->label);
         PUT("</a>: ");
       }
       ESC(x->text);
@@ -676,6 +750,14 @@ static void ensure_all(fctx *c) { /* every field present as text, "" when empty 
     if (!json_is_string(json_object_get(c->vals, apache_fields[i].name)))
       json_object_set_new(c->vals, apache_fields[i].name, json_string(""));
   if (!json_is_string(json_object_get(c->vals, "reason"))) json_object_set_new(c->vals, "reason", json_string(""));
+}
+
+/* The unit chosen for a field (NAME_unit of the post); "" for the field's own. */
+static const char *unit_of(fctx *c, const lp_field *f) {
+  char un[80];
+  snprintf(un, sizeof un, "%s_unit", f->name);
+  const char *u = json_string_value(json_object_get(c->vals, un));
+  return u ? u : "";
 }
 
 static void title_of(fctx *c, char *buf, size_t n) {
@@ -802,9 +884,13 @@ static bool parse_rest(fctx *c, const char *rest) {
 static json_t *posted(req *q, const lp_form *form) {
   json_t *o = json_object();
   char *b = malloc(4096);
-  for (size_t i = 0; b && i < form->nfields; i++)
-    if (!is_key(&form->fields[i]) && srv_form(q, form->fields[i].name, b, 4096))
-      json_object_set_new(o, form->fields[i].name, json_string(b));
+  for (size_t i = 0; b && i < form->nfields; i++) {
+    const lp_field *f = &form->fields[i];
+    if (!is_key(f) && srv_form(q, f->name, b, 4096)) json_object_set_new(o, f->name, json_string(b));
+    char un[80];
+    snprintf(un, sizeof un, "%s_unit", f->name);
+    if (f->alt && srv_form(q, un, b, 4096) && !strcmp(b, f->alt_unit)) json_object_set_new(o, un, json_string(b));
+  }
   for (size_t i = 0; b && form->id == LP_FORM_BASELINE && i < NAPACHE; i++)
     if (srv_form(q, apache_fields[i].name, b, 4096)) json_object_set_new(o, apache_fields[i].name, json_string(b));
   if (b && srv_form(q, "reason", b, 4096)) json_object_set_new(o, "reason", json_string(b));
@@ -833,7 +919,10 @@ static json_t *record_of(fctx *c, json_t *saved) {
     const lp_field *f = &c->form->fields[i];
     if (is_key(f)) continue;
     const char *v = val(c, f->name);
-    if (*v) json_object_set_new(o, f->name, json_string(v));
+    if (*v && f->alt && !strcmp(unit_of(c, f), f->alt_unit)) /* converted and checked by the library */
+      json_object_set_new(o, f->alt, json_string(v));
+    else if (*v)
+      json_object_set_new(o, f->name, json_string(v));
     else if (json_object_get(saved, f->name) && !(f->flags & LP_FIELD_KEY))
       json_object_set_new(o, f->name, json_string(""));
   }

@@ -123,6 +123,31 @@ static void test_baseline(void **state) {
   check_close(column(t, "SELECT creatinine FROM patients WHERE patient='P1'"), 2.0, 1e-14, "creatinine mg/dL");
   check_close(column(t, "SELECT bilirubin FROM patients WHERE patient='P1'"), 2.0, 1e-14, "bilirubin mg/dL");
   check_close(column(t, "SELECT diabetes FROM patients WHERE patient='P1'"), 1, 0, "diabetes");
+  /* the audit trail keeps what was entered in the other unit beside the value kept */
+  assert_int_equal((int)column(t,
+                               "SELECT count(*) FROM audit WHERE tbl='patients' AND reason='data entry (entered in "
+                               "another unit: bilirubin_umol_l 34.2 umol/L = bilirubin 2 mg/dL; "
+                               "creatinine_umol_l 176.8 umol/L = creatinine 2 mg/dL)'"),
+                   1);
+  /* the limits apply after the conversion: 8 umol/L is 0.09 mg/dL, below 0.1 */
+  rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"creatinine_umol_l\":8}", "x", LP_EDATA,
+           "field 'creatinine_umol_l': 8 umol/L (0.0904977 mg/dL) is outside the plausible range 0.1 to 25 mg/dL");
+  rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"bilirubin_umol_l\":1100}", "x", LP_EDATA,
+           "1100 umol/L (64.3275 mg/dL) is outside the plausible range 0.05 to 60 mg/dL");
+  {
+    lp_findings fs = {0};
+    size_t rows;
+    lp_error err;
+    assert_int_equal(lp_record_check(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"creatinine_umol_l\":1000}", NULL,
+                                     "invS01", &fs, &err),
+                     LP_OK);
+    assert_int_equal((int)fs.soft, 1);
+    assert_string_equal(fs.items[0].field, "creatinine");
+    assert_string_equal(fs.items[0].text,
+                        "1000 umol/L (11.3122 mg/dL) is unusually high (above 10 mg/dL): please check");
+    lp_findings_clear(&fs);
+    (void)rows;
+  }
   /* a change needs a reason; it changes only the fields given; null clears */
   rec_fail(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":65}", NULL, LP_EDATA, "needs a reason");
   rec_ok(t, LP_RECORD_BASELINE, "{\"patient\":\"P1\",\"age\":65,\"sofa\":null}", "source document check");

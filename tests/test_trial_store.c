@@ -717,6 +717,34 @@ static void test_reader_holds_writers(void **state) {
   free(dir);
 }
 
+/* Two handles in one process (a server's workers) and another program (exec'd, not
+ * forked: a forked child would share this process's idea of its locks) that opens and
+ * closes the trial meanwhile: the second handle's opening must not drop the first one's
+ * locks, or the other program, closing as if it were the last, checkpoints and removes
+ * the -wal that this process still writes to, and later writes reach no other program. */
+static void test_second_handle_keeps_locks(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600], wal[620], cmd[1400];
+  lp_trial *t = tu_trial(dir, 1, 4, NULL);
+  lp_trial_close(t);
+  snprintf(db, sizeof db, "%s/trial.db", dir);
+  snprintf(wal, sizeof wal, "%s-wal", db);
+  lp_trial *a, *b;
+  TU_CHECK(lp_trial_open(db, &a, &e_));
+  TU_CHECK(lp_user_add(a, "mgr", "first", LP_ROLE_MANAGER, NULL, &e_));
+  TU_CHECK(lp_trial_open(db, &b, &e_));
+  snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'SELECT count(*) FROM users' >/dev/null", db);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(access(wal, F_OK), 0); /* still there: this process has the trial open */
+  TU_CHECK(lp_user_add(a, "mgr", "second", LP_ROLE_MANAGER, NULL, &e_));
+  snprintf(cmd, sizeof cmd, "test \"$(sqlite3 '%s' \"SELECT count(*) FROM users WHERE name='second'\")\" = 1", db);
+  assert_int_equal(system(cmd), 0); /* the write after it is seen by another program */
+  lp_trial_close(b);
+  lp_trial_close(a);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_roles),
@@ -729,6 +757,7 @@ int main(void) {
       cmocka_unit_test(test_read_only),
       cmocka_unit_test(test_unblind_for),
       cmocka_unit_test(test_reader_holds_writers),
+      cmocka_unit_test(test_second_handle_keeps_locks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

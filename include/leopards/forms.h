@@ -80,7 +80,7 @@ const lp_field *lp_form_resolve(const lp_form *f, const char *input, bool *alt, 
 /* "integer", "number", "0/1", "text", "date", "choice". */
 const char *lp_field_type_name(lp_field_type t);
 /* One line describing a field for help texts and the data dictionary:
- * "label (unit, min to max); or ALT in ALT_UNIT". */
+ * "label (type, unit, min to max); or ALT in ALT_UNIT (1 unit = F ALT_UNIT; kept in unit)". */
 void lp_field_describe(const lp_field *f, char *buf, size_t n);
 /* The field list of a form for help texts, one field a line. */
 void lp_form_help(const lp_form *f, char *buf, size_t n);

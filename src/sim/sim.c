@@ -174,6 +174,18 @@ static const char *const ae_category[] = {"supraventricular_tachyarrhythmia", "v
 static const char *const ae_term[] = {"Supraventricular tachyarrhythmia", "Ventricular tachycardia or fibrillation",
                                       "Bradycardia", "Myocardial infarction or acute coronary syndrome",
                                       "Other serious adverse event"};
+/* The site's assessment of each category (docs/simulation.md, "Adverse events"):
+ * tachyarrhythmias and myocardial ischaemia are listed among levosimendan's effects and
+ * possibly related; a bradycardia is not listed (unexpected) and unlikely to be related
+ * to an inodilator; the other serious events are the complications of septic shock the
+ * protocol expects in these patients, unlikely to be related. So no simulated event is a
+ * suspected unexpected serious adverse reaction, and none leaves expectedness open. */
+static const char *const ae_relatedness[AE_N] = {[AE_SVT] = "possible",
+                                                 [AE_VT] = "possible",
+                                                 [AE_BRADY] = "unlikely",
+                                                 [AE_MI] = "possible",
+                                                 [AE_OTHER] = "unlikely"};
+static const int ae_expected[AE_N] = {[AE_SVT] = 1, [AE_VT] = 1, [AE_BRADY] = 0, [AE_MI] = 1, [AE_OTHER] = 1};
 
 static int six_system_sofa(const sim_patient *p) {
   int s = 0;
@@ -248,9 +260,10 @@ static void add_patient(json_t *base, json_t *daily, json_t *inf, json_t *outc, 
   for (int i = 0; i < p->nae; i++) {
     if (p->ae[i].day > avail) continue;
     stamp(rand_time, p->ae[i].day, t5, sizeof t5, false);
-    json_array_append_new(ae, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "patient", id, "onset", t5, "category",
-                                        ae_category[p->ae[i].kind], "term", ae_term[p->ae[i].kind], "serious", 1,
-                                        "relatedness", "possible", "outcome", "resolved"));
+    int k = p->ae[i].kind;
+    json_array_append_new(ae, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s}", "patient", id, "onset", t5,
+                                        "category", ae_category[k], "term", ae_term[k], "serious", 1, "relatedness",
+                                        ae_relatedness[k], "expected", ae_expected[k], "outcome", "resolved"));
     sum->adverse_events++;
   }
   if (avail < 28 || avail < p->hosp_los || avail < p->icu_los || (died && avail < p->death_day) ||

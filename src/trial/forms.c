@@ -320,8 +320,10 @@ void lp_field_describe(const lp_field *f, char *buf, size_t n) {
     snprintf(extra, sizeof extra, "date, YYYY-MM-DD or YYYY-MM-DDTHH:MM");
   else
     snprintf(extra, sizeof extra, "%s", lp_field_type_name(f->type));
-  char alt[120] = "";
-  if (f->alt) snprintf(alt, sizeof alt, "; or %s in %s", f->alt, f->alt_unit);
+  char alt[200] = "";
+  if (f->alt)
+    snprintf(alt, sizeof alt, "; or %s in %s (1 %s = %g %s; kept in %s)", f->alt, f->alt_unit, f->unit, f->alt_div,
+             f->alt_unit, f->unit);
   snprintf(buf, n, "%s (%s)%s", f->label, extra, alt);
 }
 

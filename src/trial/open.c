@@ -44,14 +44,33 @@ static lp_status file_uri(const char *path, const char *query, char *out, size_t
 }
 
 /* The first 100 bytes must be an SQLite header; *wal tells whether the file is in WAL
- * mode (read and write versions 2). */
+ * mode (read and write versions 2). Read through SQLite's own file layer, not open()
+ * and close(): closing any descriptor of a file drops every POSIX lock the process
+ * holds on it, so a handle opened beside another (a server's workers) would release
+ * the first one's shared lock, and another process's connection, closing as if last,
+ * would remove the -wal that this process still writes to. SQLite's layer keeps such a
+ * descriptor open until the process's last lock on the file is released. */
 static lp_status sqlite_header(const char *path, bool *wal, lp_error *err) {
   unsigned char h[100];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return lp_error_set(err, LP_EIO, "%s: cannot open: %s", path, strerror(errno));
-  ssize_t n = read(fd, h, sizeof h);
-  close(fd);
-  if (n != (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16))
+  sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+  sqlite3_file *f = vfs ? calloc(1, (size_t)vfs->szOsFile) : NULL;
+  if (!f) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB, out = 0;
+  char name[1100] = {0}; /* a database name ends in two NUL bytes, as SQLite's own do */
+  if (strlen(path) + 2 > sizeof name) {
+    free(f);
+    return lp_error_set(err, LP_EINVAL, "%s: the path is too long", path);
+  }
+  memcpy(name, path, strlen(path));
+  int rc = vfs->xOpen(vfs, name, f, flags, &out);
+  if (rc != SQLITE_OK) {
+    free(f);
+    return lp_error_set(err, LP_EIO, "%s: cannot open: %s", path, sqlite3_errstr(rc));
+  }
+  rc = f->pMethods->xRead(f, h, sizeof h, 0);
+  f->pMethods->xClose(f);
+  free(f);
+  if (rc != SQLITE_OK || memcmp(h, "SQLite format 3", 16))
     return lp_error_set(err, LP_EDATA, "%s is not a leopards trial database (not an SQLite file)", path);
   *wal = h[18] == 2 || h[19] == 2;
   return LP_OK;

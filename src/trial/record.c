@@ -245,12 +245,19 @@ static const char *json_kind(json_t *v) {
                               : "a number";
 }
 
-/* The plausible range of a field: a value outside it is accepted with a warning. */
-static void soft_check(const field *f, double x, loc *l) {
+/* The plausible range of a field: a value outside it is accepted with a warning. A
+ * value given in the alternative unit is named as it was entered, then converted. */
+static void soft_check(const field *f, double x, bool alt, double entered, loc *l) {
+  char as[96] = "";
+  if (alt) snprintf(as, sizeof as, "%g %s (%g %s)", entered, f->alt_unit, x, f->unit);
+  else
+    snprintf(as, sizeof as, "%g %s", x, f->unit);
   if (!isnan(f->soft_min) && x < f->soft_min)
-    WARN(l, f->name, "%g %s is unusually low (below %g): please check", x, f->unit, f->soft_min);
+    WARN(l, f->name, "%s is unusually low (below %g%s%s): please check", as, f->soft_min, alt ? " " : "",
+         alt ? f->unit : "");
   else if (!isnan(f->soft_max) && x > f->soft_max)
-    WARN(l, f->name, "%g %s is unusually high (above %g): please check", x, f->unit, f->soft_max);
+    WARN(l, f->name, "%s is unusually high (above %g%s%s): please check", as, f->soft_max, alt ? " " : "",
+         alt ? f->unit : "");
 }
 
 /* Normalise one value into `out` (json integer/real/string); LP_EDATA with a hard
@@ -291,6 +298,7 @@ static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t
                   f->type == T_BOOL ? "0 or 1" : "a number", json_string_value(v));
     return FAIL(l, name, "expected %s", f->type == T_BOOL ? "0 or 1" : "a number");
   }
+  double entered = x;
   if (alt) x = lp_si_to_conventional(x, f->alt_div); /* rounded: SI cut-offs land on their bands */
   if ((f->flags & F_FIO2) && x >= 21 && x <= 100)
     return FAIL(l, name, "%g looks like a percentage: give FiO2 as a fraction (%g)", x, x / 100);
@@ -298,14 +306,15 @@ static lp_status check_value(const field *f, json_t *v, bool alt, loc *l, json_t
   if (f->type == T_INT && x != floor(x)) return FAIL(l, name, "%g is not a whole number", x);
   if (x < f->min || x > f->max) {
     if (alt)
-      return FAIL(l, name, "%g (%g %s) is outside the plausible range %g to %g %s", x * f->alt_div, x, f->unit, f->min,
-                  f->max, f->unit);
+      return FAIL(l, name, "%g %s (%g %s) is outside the plausible range %g to %g %s", entered, f->alt_unit, x, f->unit,
+                  f->min, f->max, f->unit);
     /* Units in the plural ("1 to 28 days"); an ICU day says what it counts. */
     bool day = !strcmp(f->unit, "day");
     return FAIL(l, name, "%g is outside the plausible range %g to %g%s%s%s", x, f->min, f->max, *f->unit ? " " : "",
                 day ? "days" : f->unit, day ? " (day 1 = the first 24 hours after randomisation)" : "");
   }
-  soft_check(f, x, l);
+  soft_check(f, x, alt, entered, l);
+  if (alt) finding(l, LP_FINDING_NOTE, f->name, "entered as %g %s: kept as %.10g %s", entered, f->alt_unit, x, f->unit);
   *out = (f->type == T_REAL) ? json_real(x) : json_integer((json_int_t)x);
   return LP_OK;
 }
@@ -641,6 +650,30 @@ static json_t *normalise(const kind_spec *ks, json_t *in, loc *l) {
   return vals;
 }
 
+/* For the audit trail: the reason, and each value given in its alternative unit as it
+ * was entered beside the value kept ("creatinine_umol_l 168 umol/L = creatinine
+ * 1.900452489 mg/dL"); the store keeps one unit per field. Returns `reason` itself when
+ * nothing was entered in another unit. */
+static const char *audit_reason(const kind_spec *ks, json_t *in, json_t *vals, const char *reason, char *buf,
+                                size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < ks->n; i++) {
+    const field *f = &ks->f[i];
+    json_t *given = f->alt ? json_object_get(in, f->alt) : NULL, *kept = json_object_get(vals, f->name);
+    double x;
+    if (!given || !json_is_number(kept) || !as_number(given, true, false, &x)) continue;
+    int w = snprintf(buf + k, n - k, "%s%s %g %s = %s %.10g %s", k ? "; " : "entered in another unit: ", f->alt, x,
+                     f->alt_unit, f->name, json_number_value(kept), f->unit);
+    if (w < 0 || (size_t)w >= n - k) break;
+    k += (size_t)w;
+  }
+  if (!k) return reason;
+  char tail[400];
+  snprintf(tail, sizeof tail, "%s", buf);
+  snprintf(buf, n, "%s (%s)", reason, tail);
+  return buf;
+}
+
 /* The record as it will be: the existing one (if any) with the new values over it. */
 static json_t *merged_row(const char *old, json_t *vals) {
   json_t *row = old ? json_loads(old, 0, NULL) : NULL;
@@ -828,7 +861,10 @@ static lp_status record_one(lp_trial *t, lp_record_kind kind, json_t *in, loc *l
     goto out;
   }
   if ((s = write_values(t, ks, vals, &id, err))) goto out;
-  if ((s = lp__audit_row(t, ks->table, id, old, patient, user, reason ? reason : "data entry", err))) goto out;
+  char why[1200];
+  if ((s = lp__audit_row(t, ks->table, id, old, patient, user,
+                         audit_reason(ks, in, vals, reason ? reason : "data entry", why, sizeof why), err)))
+    goto out;
   s = after_write(t, kind, patient, id, old, l, first, user, reason, err);
 out:
   free(old);

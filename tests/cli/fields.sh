@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One source for the fields: the command line's --help, the CSV header of the export,
 # the data dictionary and the ODM ItemDefs list the same fields of every clinical form
-# and of the consent form, with the same names, types and units (all generated from
-# leopards/forms.h).
+# and of the consent form, with the same names, types, units and alternative units (all
+# generated from leopards/forms.h; the web form's unit choices are compared with the
+# help in tests/web/units_browser.py).
 set -u
 L="$1"
 W=$(mktemp -d)
@@ -24,7 +25,11 @@ forms = {"baseline": "patients", "daily": "daily", "infusion": "infusions", "out
 root = ET.parse("snap.xml").getroot()
 units = {u.get("OID"): u.get("Name") for u in root.iter(NS + "MeasurementUnit")}
 odm = {}
+alts = {}  # (form, field) -> "ALT in UNIT", from the ItemDef's alternative-unit Alias
 for d in root.iter(NS + "ItemDef"):
+    for a in d.iter(NS + "Alias"):
+        if a.get("Context") == "leopards:alternative-unit":
+            alts[tuple(d.get("OID").split(".")[1:3])] = a.get("Name").split(" = ")[0]
     form, name = d.get("OID").split(".")[1:3]
     ref = d.find(NS + "MeasurementUnitRef")
     odm.setdefault(form, {})[name] = (d.get("Name"), d.get("DataType"), units[ref.get("MeasurementUnitOID")] if ref is not None else "")
@@ -67,12 +72,17 @@ for form, table in forms.items():
         if word and not inner.startswith(word): err(f"{form}.{name}: help '{inner}' is not of type {dtype}")
         if dtype == "text" and not (inner == "text" or inner.startswith("one of")): err(f"{form}.{name}: help '{inner}' is not text")
         if unit and f", {unit}, " not in f"{inner}, ": err(f"{form}.{name}: unit {unit} not in help '{inner}'")
+        # the alternative unit (creatinine_umol_l in umol/L): the same in the help and the ODM
+        alt_help = m.group(2)[len("; or "):].split(" (")[0] if m and m.group(2) else None
+        if alt_help != alts.get((form, name)):
+            err(f"{form}.{name}: alternative '{alt_help}' in the help, '{alts.get((form, name))}' in the ODM")
         if table and name != "id":
             d = dictionary.get((table, name))
             if not d: err(f"{form}.{name}: not in the data dictionary"); continue
             if d["type"] != sql_type[dtype]: err(f"{form}.{name}: dictionary type {d['type']}, ODM {dtype}")
             if d["description"] != h: err(f"{form}.{name}: dictionary '{d['description']}' vs help '{h}'")
-print("checked", sum(len(v) for v in odm.values()), "items")
+if len(alts) < 4: err(f"only {len(alts)} alternative units in the ODM: {alts}")
+print("checked", sum(len(v) for v in odm.values()), "items,", len(alts), "alternative units")
 raise SystemExit(1 if bad else 0)
 PY
 [ "$fails" = 0 ] && echo "fields: all passed ($(cat pyout))" || { echo "fields: $fails failure(s)"; exit 1; }

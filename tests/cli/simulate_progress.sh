@@ -25,6 +25,11 @@ same "no outcome before 28 days" "$(q "SELECT count(*) FROM outcomes o JOIN rand
 checks=$((checks + 1))
 [ "$(q "SELECT count(*) FROM outcomes")" -gt 0 ] || fail "no outcome at all: the early patients' should be there"
 "$LP" audit verify --db "$db" >/dev/null || fail "the trail of a trial in progress verifies"
+# the simulated adverse events carry their expectedness: no edit check asks for it
+checks=$((checks + 1))
+[ "$(q "SELECT count(*) FROM adverse_events")" -gt 0 ] || fail "no adverse event in the simulated trial"
+same "every adverse event's expectedness" "$(q "SELECT count(*) FROM adverse_events WHERE expected IS NULL")" 0
+same "no query on expectedness" "$(q "SELECT count(*) FROM queries WHERE field='expected'")" 0
 # a trial in progress takes more patients
 printf '%s\n' '{"age":60,"infection":1,"temperature":38.6,"heart_rate":112,"resp_rate":26,"paco2_kpa":4.1,
  "ventilated":1,"wbc":15,"vasopressor_hours":6,"hours_since_criteria":10,"esrf_dialysis":0,"torsades_history":0,
