@@ -612,13 +612,31 @@ static void consent_section(req *q, resp *r, const char *patient, const lp_patie
     PUT(pv->retrospective_due ? "&amp;kind=retrospective\">Record retrospective consent</a></p>"
                               : "\">Record consent</a></p>");
   }
+  bool may_correct = !lp_access_check(q->who.role, q->who.site, LP_DO_RECORD, pv->site, NULL);
+  if (may_correct && (pv->consent_by[0] || pv->retrospective[0])) {
+    PUT("<p>");
+    if (pv->consent_by[0]) {
+      PUT("<a href=\"/consent?correct=1&amp;patient=");
+      ESC(patient);
+      PUT("\">Correct the consent</a> ");
+    }
+    if (pv->retrospective[0]) {
+      PUT("<a href=\"/consent?correct=1&amp;kind=retrospective&amp;patient=");
+      ESC(patient);
+      PUT("\">Correct the retrospective consent</a>");
+    }
+    PUT("</p>");
+  }
 }
 
-/* One input of the consent form, from its field definition. */
-static void consent_input(resp *r, const lp_field *f, const char *kind) {
+/* One input of the consent form, from its field definition, with the saved value of
+ * a record being corrected (`saved` NULL for a new record). */
+static void consent_input(resp *r, const lp_field *f, const char *kind, json_t *saved) {
   if (!strcmp(f->name, "patient") || !strcmp(f->name, "kind")) return;
   bool retro = !strcmp(kind, "retrospective");
   if (!retro && !strcmp(f->name, "decision")) return; /* an initial consent is given */
+  const char *val = saved ? json_string_value(json_object_get(saved, f->name)) : NULL;
+  if (!val) val = "";
   char label[200];
   snprintf(label, sizeof label, "%s", f->label);
   if (label[0] >= 'a' && label[0] <= 'z') label[0] = (char)(label[0] - 'a' + 'A');
@@ -629,13 +647,13 @@ static void consent_input(resp *r, const lp_field *f, const char *kind) {
   PUT("</span>");
   if (f->type == LP_FIELD_CHOICE) {
     PF("<select id=\"f-%s\" name=\"%s\" aria-describedby=\"h-%s\">", f->name, f->name, f->name);
-    if (retro) PUT("<option value=\"\"></option>");
+    if (retro || (saved && !val[0])) PUT("<option value=\"\"></option>");
     for (const char *p = f->choices; *p;) {
       size_t n = strcspn(p, "|");
       char c[64];
       snprintf(c, sizeof c, "%.*s", (int)(n < 63 ? n : 63), p);
       if (!(retro && !strcmp(f->name, "consent_by") && strcmp(c, "patient"))) {
-        PF("<option value=\"%s\">", c);
+        PF("<option value=\"%s\"%s>", c, !strcmp(c, val) ? " selected" : "");
         ESC(!strcmp(f->name, "consent_by") ? consent_by_words(c) : c);
         PUT("</option>");
       }
@@ -643,10 +661,17 @@ static void consent_input(resp *r, const lp_field *f, const char *kind) {
     }
     PUT("</select>");
   } else if (f->type == LP_FIELD_DATE) {
-    PF("<input id=\"f-%s\" name=\"%s\" type=\"datetime-local\" required aria-describedby=\"h-%s\">", f->name, f->name,
-       f->name);
+    PF("<input id=\"f-%s\" name=\"%s\" type=\"datetime-local\" required aria-describedby=\"h-%s\" value=\"", f->name,
+       f->name, f->name);
+    char at[17];
+    snprintf(at, sizeof at, "%.16s", val);
+    ESC(at);
+    PUT("\">");
   } else {
-    PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\">", f->name, f->name, f->name);
+    PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\" value=\"", f->name, f->name,
+       f->name);
+    ESC(val);
+    PUT("\">");
   }
   PUT("</div>");
 }
@@ -654,12 +679,29 @@ static void consent_input(resp *r, const lp_field *f, const char *kind) {
 static void consent_form(req *q, resp *r) {
   char patient[64] = "";
   lp_patient_view pv;
+  bool correct = srv_query(q, "correct") != NULL;
   if (!patient_arg(q, r, srv_query(q, "patient") ? srv_query(q, "patient") : "", patient, sizeof patient, &pv,
-                   LP_DO_CONSENT))
+                   correct ? LP_DO_RECORD : LP_DO_CONSENT))
     return;
   const char *kind =
       srv_query(q, "kind") && !strcmp(srv_query(q, "kind"), "retrospective") ? "retrospective" : "initial";
-  begin(q, r, !strcmp(kind, "initial") ? "Record consent" : "Record retrospective consent");
+  json_t *saved = NULL;
+  if (correct) {
+    char *js = NULL;
+    lp_error e;
+    lp_status s = lp_consent_get(q->t, patient, kind, &js, &e);
+    if (s) return message_page(q, r, srv_http_status(s), "Correct consent", e.message);
+    if (!js)
+      return message_page(q, r, 404, "Correct consent",
+                          !strcmp(kind, "initial") ? "the patient has no consent record to correct"
+                                                   : "the patient has no retrospective consent record to correct");
+    saved = json_loads(js, 0, NULL);
+    free(js);
+    if (!saved) return message_page(q, r, 500, "Correct consent", "out of memory");
+  }
+  begin(q, r,
+        correct ? (!strcmp(kind, "initial") ? "Correct consent" : "Correct retrospective consent")
+                : (!strcmp(kind, "initial") ? "Record consent" : "Record retrospective consent"));
   PUT("<p>Patient <strong>");
   ESC(patient);
   PUT("</strong>, site ");
@@ -669,34 +711,71 @@ static void consent_form(req *q, resp *r) {
             "professional legal representative, before randomisation. Times are UTC.</p>"
           : ". The patient's own consent after a representative's, once capacity is regained; or say that the "
             "patient died or never regained capacity. Times are UTC.</p>");
+  if (correct)
+    PUT("<p>The saved values are shown: change what is wrong and say why. The audit trail keeps the old and the new "
+        "values.</p>");
   PUT("<form class=\"card\" method=\"post\" action=\"/consent\">");
   csrf_field(q, r);
   PUT("<input type=\"hidden\" name=\"patient\" value=\"");
   ESC(patient);
   PF("\"><input type=\"hidden\" name=\"kind\" value=\"%s\"><div class=\"fields\">", kind);
   const lp_form *f = lp_form_get(LP_FORM_CONSENT);
-  for (size_t i = 0; i < f->nfields; i++) consent_input(r, &f->fields[i], kind);
-  PUT("</div><button type=\"submit\">Record consent</button></form>");
+  for (size_t i = 0; i < f->nfields; i++) consent_input(r, &f->fields[i], kind, saved);
+  if (correct)
+    PUT("<div><label for=\"f-reason\">Reason for the change</label><input id=\"f-reason\" name=\"reason\" "
+        "required maxlength=\"500\"></div>");
+  PUT(correct ? "</div><button type=\"submit\">Save the correction</button></form>"
+              : "</div><button type=\"submit\">Record consent</button></form>");
+  json_decref(saved);
   end(r);
 }
 
 static void do_consent(req *q, resp *r) {
-  char patient[64] = "", v[512];
+  char patient[64] = "", v[512], reason[512] = "";
   srv_form(q, "patient", patient, sizeof patient);
+  /* a correction: every field of the form is sent, an emptied one is cleared */
+  bool correct = srv_form(q, "reason", reason, sizeof reason);
   lp_patient_view pv;
-  if (!patient_arg(q, r, NULL, patient, sizeof patient, &pv, LP_DO_CONSENT)) return;
+  if (!patient_arg(q, r, NULL, patient, sizeof patient, &pv, correct ? LP_DO_RECORD : LP_DO_CONSENT)) return;
   json_t *in = json_object();
   const lp_form *f = lp_form_get(LP_FORM_CONSENT);
   for (size_t i = 0; i < f->nfields; i++)
-    if (srv_form(q, f->fields[i].name, v, sizeof v) && v[0]) json_object_set_new(in, f->fields[i].name, json_string(v));
+    if (srv_form(q, f->fields[i].name, v, sizeof v) && (v[0] || correct))
+      json_object_set_new(in, f->fields[i].name, v[0] ? json_string(v) : json_null());
   char *js = json_dumps(in, JSON_COMPACT);
   json_decref(in);
   lp_consent_result c;
   lp_error e;
-  lp_status s =
-      js ? lp_consent_record(q->t, js, "the form", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
+  lp_status s = !js       ? lp_error_set(&e, LP_ENOMEM, "out of memory")
+                : correct ? lp_consent_correct(q->t, js, "the form", q->who.user, reason, &c, &e)
+                          : lp_consent_record(q->t, js, "the form", q->who.user, &c, &e);
   free(js);
-  if (s) return message_page(q, r, s == LP_EDATA ? 422 : srv_http_status(s), "Record consent", e.message);
+  if (s)
+    return message_page(q, r, s == LP_EDATA ? 422 : srv_http_status(s), correct ? "Correct consent" : "Record consent",
+                        e.message);
+  if (correct) {
+    begin(q, r, "Consent corrected");
+    PUT("<div class=\"card\" role=\"status\"><p>Patient <strong>");
+    ESC(c.patient);
+    PUT("</strong>: ");
+    ESC(!strcmp(c.kind, "initial") ? "consent" : "retrospective consent");
+    PUT(" corrected (");
+    ESC(c.decision);
+    if (c.consent_by[0]) {
+      PUT(" by ");
+      ESC(consent_by_words(c.consent_by));
+    }
+    PUT("); the audit trail shows the old and new values.</p>");
+    if (c.applied[0]) {
+      PUT("<p class=\"notice\">");
+      ESC(c.applied);
+      PUT(".</p>");
+    }
+    PUT("</div><p><a href=\"/patients/");
+    ESC(c.patient);
+    PUT("\">Patient page</a></p>");
+    return end(r);
+  }
   r->code = 201;
   begin(q, r, "Consent recorded");
   PUT("<div class=\"card\" role=\"status\"><p>Patient <strong>");
