@@ -41,6 +41,7 @@ static const char stylesheet[] =
     ".pack{font-size:4rem;font-weight:800;letter-spacing:.1em;margin:.5rem 0;font-variant-numeric:tabular-nums}"
     ".arm{font-size:2.2rem;font-weight:800;margin:.5rem 0}ul.failed li{margin:.2rem 0}"
     "pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;margin:0}"
+    ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
     "@media print{header,nav,form,.noprint{display:none}body{background:#fff}.card{border:0}}"
     "@media (max-width:30rem){body{font-size:16px}.pack{font-size:3rem}}";
 
@@ -1161,6 +1162,24 @@ static void audit_page(req *q, resp *r) {
 
 /* ---- users and sites (manager) ---- */
 
+/* The full name of a user in the users table, with the form that records or changes it. */
+static void full_name_cell(req *q, resp *r, const lp_user_info *u) {
+  PUT("<form method=\"post\" action=\"/users/name\">");
+  csrf_field(q, r);
+  PUT("<input type=\"hidden\" name=\"name\" value=\"");
+  ESC(u->name);
+  PUT("\"><label class=\"visually-hidden\" for=\"fn-");
+  ESC(u->name);
+  PUT("\">Full name of ");
+  ESC(u->name);
+  PUT("</label><input id=\"fn-");
+  ESC(u->name);
+  PUT("\" name=\"full_name\" maxlength=\"127\" value=\"");
+  ESC(u->full_name);
+  PUT("\"><button type=\"submit\">Save</button></form>");
+  if (!u->full_name[0]) PUT("<span class=\"help\">none: signatures show the account name</span>");
+}
+
 static void users_page(req *q, resp *r, const char *msg) {
   if (!allowed(q, r, LP_DO_MANAGE_USERS, NULL, NULL)) return;
   lp_user_info *u = NULL;
@@ -1173,8 +1192,8 @@ static void users_page(req *q, resp *r, const char *msg) {
     ESC(msg);
     PUT("</p>");
   }
-  PUT("<div class=\"scroll\"><table><thead><tr><th>User</th><th>Role</th><th>Site</th><th>State</th><th>"
-      "Deactivate</th></tr></thead><tbody>");
+  PUT("<div class=\"scroll\"><table><thead><tr><th>User</th><th>Full name (printed in signatures)</th><th>Role</th>"
+      "<th>Site</th><th>State</th><th>Deactivate</th></tr></thead><tbody>");
   for (size_t i = 0; i < n; i++) {
     const char *state = !u[i].active         ? "deactivated"
                         : u[i].locked        ? "locked out"
@@ -1183,6 +1202,8 @@ static void users_page(req *q, resp *r, const char *msg) {
                                              : "active";
     PUT("<tr><td>");
     ESC(u[i].name);
+    PUT("</td><td>");
+    full_name_cell(q, r, &u[i]);
     PF("</td><td>%s%s</td><td>", lp_role_name(u[i].role),
        u[i].role == LP_ROLE_INVESTIGATOR && lp_user_is_pi(q->t, u[i].name) ? ", principal investigator" : "");
     ESC(u[i].site);
@@ -1206,6 +1227,9 @@ static void users_page(req *q, resp *r, const char *msg) {
   PUT("<h2>Register a user</h2><form class=\"card\" method=\"post\" action=\"/users\">");
   csrf_field(q, r);
   PUT("<label for=\"name\">User name</label><input id=\"name\" name=\"name\" required maxlength=\"63\">"
+      "<label for=\"full_name\">Full name</label><span class=\"help\" id=\"full-name-help\">As printed in "
+      "electronic signatures (needed for a principal investigator's, who signs casebooks).</span>"
+      "<input id=\"full_name\" name=\"full_name\" maxlength=\"127\" aria-describedby=\"full-name-help\">"
       "<label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"investigator\">"
       "investigator</option><option value=\"manager\">trial manager</option><option value=\"statistician\">"
       "statistician</option><option value=\"monitor\">monitor</option></select><label for=\"site\">Site</label>"
@@ -1248,8 +1272,22 @@ static void do_user_add(req *q, resp *r) {
   lp_error e;
   char pi[8] = "";
   srv_form(q, "pi", pi, sizeof pi);
+  char full[LP_FULL_NAME_MAX + 2] = "";
+  srv_form(q, "full_name", full, sizeof full);
   lp_status s = lp_user_add(q->t, q->who.user, name, (lp_role)ri, site[0] ? site : NULL, &e);
+  if (!s && full[0]) s = lp_user_set_full_name(q->t, q->who.user, name, full, &e);
   if (!s && pi[0]) s = lp_site_pi_set(q->t, q->who.user, name, &e);
+  if (s) return message_page(q, r, srv_http_status(s), "Users", e.message);
+  redirect(r, "/users");
+}
+
+static void do_user_name(req *q, resp *r) {
+  if (!allowed(q, r, LP_DO_MANAGE_USERS, NULL, NULL)) return;
+  char name[64] = "", full[LP_FULL_NAME_MAX + 2] = "";
+  srv_form(q, "name", name, sizeof name);
+  srv_form(q, "full_name", full, sizeof full);
+  lp_error e;
+  lp_status s = lp_user_set_full_name(q->t, q->who.user, name, full, &e);
   if (s) return message_page(q, r, srv_http_status(s), "Users", e.message);
   redirect(r, "/users");
 }
@@ -1332,6 +1370,7 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);
   if (!strcmp(p, "/users")) return post ? do_user_add(q, r) : users_page(q, r, NULL);
   if (!strcmp(p, "/users/deactivate") && post) return do_user_deactivate(q, r);
+  if (!strcmp(p, "/users/name") && post) return do_user_name(q, r);
   if (srv_admin_page(q, r, post)) return;
   if (srv_pages_queries(q, r, p, get, post)) return;
   message_page(q, r, 404, "Not found", "there is no such page");

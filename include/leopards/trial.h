@@ -22,7 +22,7 @@ extern "C" {
 
 /* Schema version this code writes. Older files are read as they are (verification)
  * and upgraded only by lp_trial_upgrade; newer ones are refused. */
-#define LP_TRIAL_SCHEMA_VERSION 9
+#define LP_TRIAL_SCHEMA_VERSION 10
 
 typedef struct lp_trial lp_trial;
 typedef struct lp_trial_key lp_trial_key;

@@ -197,8 +197,14 @@ static const char *const migration_9 =
     " UNIQUE(patient, form, day)) STRICT;"
     "ALTER TABLE adverse_events ADD COLUMN expected INTEGER;";
 
+/* Version 10: a user's full (printed) name, shown in electronic signatures and their
+ * manifestation (21 CFR 11.50) beside the account name; NULL until a trial manager
+ * records it (a signature then shows the account name and says so). Audited with the
+ * user's row. */
+static const char *const migration_10 = "ALTER TABLE users ADD COLUMN full_name TEXT;";
+
 static const char *const migrations[] = {migration_1, migration_2, migration_3, migration_4, migration_5,
-                                         migration_6, migration_7, migration_8, migration_9};
+                                         migration_6, migration_7, migration_8, migration_9, migration_10};
 _Static_assert(sizeof migrations / sizeof migrations[0] == LP_TRIAL_SCHEMA_VERSION, "one migration per schema version");
 
 /* ---- small helpers ---- */

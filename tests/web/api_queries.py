@@ -117,7 +117,7 @@ def main():
                                 headers=inv1)
         g = js(body)
         check(code == 201 and g.get("meaning") == "I confirm these data are complete and accurate" and
-              g.get("printed_name") == "inv-ICU01" and len(g.get("content_hash", "")) == 64 and g.get("valid") is True,
+              g.get("printed_name") == "inv-ICU01" and g.get("account_name") is True and len(g.get("content_hash", "")) == 64 and g.get("valid") is True,
               "the PI signs the casebook (%s)" % body.strip())
         code, _, body = request(u + "/sdv?patient=%s" % patient, headers=mon)
         s = js(body)
@@ -191,11 +191,29 @@ def main():
 
         # the users page marks a new investigator as the site's principal investigator
         code, _, body = page("/users", "manager", {"csrf": csrf("manager"), "name": "pi-ICU03", "role": "investigator",
-                                                   "site": "ICU03", "pi": "1"})
-        check(code == 303, "the manager registers a PI on the users page")
+                                                   "site": "ICU03", "pi": "1", "full_name": "Dr Ada O'Neil"})
+        check(code == 303, "the manager registers a PI with a full name on the users page")
         code, _, body = page("/users", "manager")
-        check(re.search(r"pi-ICU03</td><td>investigator, principal investigator", body) is not None,
+        check(re.search(r"pi-ICU03</td><td>.*?</td><td>investigator, principal investigator", body) is not None,
               "the users page shows the principal investigator")
+        check('value="Dr Ada O&#39;Neil"' in body or 'value="Dr Ada O&#x27;Neil"' in body,
+              "the users page shows the full name, escaped")
+        check("none: signatures show the account name" in body, "and says which users have no full name")
+        # the manager records the signing PI's full name: the next signature prints it
+        code, _, body = page("/users/name", "manager", {"csrf": csrf("manager"), "name": "inv-ICU01",
+                                                        "full_name": "Dr Iris Nkemelu"})
+        check(code == 303, "the manager records a full name on the users page (%d)" % code)
+        code, _, body = page("/users/name", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "name": "inv-ICU01",
+                                                          "full_name": "Someone Else"})
+        check(code == 403, "an investigator may not change full names (%d)" % code)
+        code, _, body = request(u + "/signatures", "POST", {"patient": patient, "password": pw["inv-ICU01"]},
+                                headers=bearer(tok["inv-ICU01"]))
+        g = js(body)
+        check(code == 201 and g.get("printed_name") == "Dr Iris Nkemelu" and g.get("signer") == "inv-ICU01"
+              and g.get("account_name") is False and "signed by Dr Iris Nkemelu" in g.get("state", ""),
+              "a signature after the full name is recorded prints it (%d %s)" % (code, body.strip()))
+        code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
+        check("signed by Dr Iris Nkemelu" in body, "the forms page shows the printed name")
 
         # the lock: refused with an open query; an override reason and the password sign it
         code, _, body = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "age",
