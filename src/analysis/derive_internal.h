@@ -23,6 +23,7 @@ typedef struct {
   double rand_day;
   long base_row; /* row in patients.csv, -1 if none */
   bool withdrawn, received;
+  bool retro_refused; /* the retrospective consent was refused (consents.csv) */
   double icu_end, hosp_end, death, weaned;
   bool died;
   int ndays;
