@@ -179,6 +179,8 @@ def main():
         code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
         check(code == 200 and "I confirm these data are complete and accurate" in body and 'type="password"' in body,
               "the PI's sign page states the meaning and asks for the password")
+        check("No full name is recorded for your account" in body,
+              "the sign page says that the account name will be printed")
         code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient, "password": "no"})
         check(code == 403, "signing with a wrong password on the page: 403")
         code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient,
@@ -206,6 +208,9 @@ def main():
         code, _, body = page("/users/name", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "name": "inv-ICU01",
                                                           "full_name": "Someone Else"})
         check(code == 403, "an investigator may not change full names (%d)" % code)
+        code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
+        check("By signing, you, Dr Iris Nkemelu" in body and "No full name" not in body,
+              "the sign page names the signer by the full name")
         code, _, body = request(u + "/signatures", "POST", {"patient": patient, "password": pw["inv-ICU01"]},
                                 headers=bearer(tok["inv-ICU01"]))
         g = js(body)
