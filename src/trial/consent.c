@@ -455,6 +455,10 @@ static lp_status correction_input(lp_trial *t, const char *json, const char *sou
     return s ? s : lp_error_at_json(err, LP_EDATA, source, "patient", "a patient code is required");
   }
   if (!kind) kind = "initial";
+  if (strcmp(kind, "initial") && strcmp(kind, "retrospective")) {
+    s = lp_error_at_json(err, LP_EDATA, source, "kind", "kind: '%s' is not one of initial|retrospective", kind);
+    goto out;
+  }
   if ((s = saved_consent(t, patient, kind, id, saved, err))) goto out;
   if (!*saved) {
     s = lp_error_set(err, LP_ENOTFOUND, "patient %s has no %s consent record to correct", patient,

@@ -143,6 +143,8 @@ expect_fail 1 "no retrospective consent record to correct" -- \
   "$LP" record consent --db t.db --patient P2 --kind retrospective --notes x --reason r --user ann
 expect_fail 1 "no initial consent record to correct" -- \
   "$LP" record consent --db t.db --patient P5 --notes x --reason r --user ann
+expect_fail 1 "kind: 'later' is not one of initial\|retrospective" -- \
+  "$LP" record consent --db t.db --patient P2 --kind later --notes x --reason r --user ann
 expect_fail 1 "the initial consent cannot become the patient's own" -- \
   "$LP" record consent --db t.db --patient P1 --consent-by patient --reason r --user ann
 same "nothing changed by the refused corrections" "$(q "SELECT count(*) FROM audit WHERE tbl='consents' AND action='update'")" 2
