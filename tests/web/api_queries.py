@@ -117,7 +117,8 @@ def main():
                                 headers=inv1)
         g = js(body)
         check(code == 201 and g.get("meaning") == "I confirm these data are complete and accurate" and
-              g.get("printed_name") == "inv-ICU01" and g.get("account_name") is True and len(g.get("content_hash", "")) == 64 and g.get("valid") is True,
+              g.get("printed_name") == "Dr Eleanor Hart" and g.get("signer") == "inv-ICU01" and
+              g.get("account_name") is False and len(g.get("content_hash", "")) == 64 and g.get("valid") is True,
               "the PI signs the casebook (%s)" % body.strip())
         code, _, body = request(u + "/sdv?patient=%s" % patient, headers=mon)
         s = js(body)
@@ -179,15 +180,14 @@ def main():
         code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
         check(code == 200 and "I confirm these data are complete and accurate" in body and 'type="password"' in body,
               "the PI's sign page states the meaning and asks for the password")
-        check("No full name is recorded for your account" in body,
-              "the sign page says that the account name will be printed")
+        check("By signing, you, Dr Eleanor Hart" in body, "the sign page names the signer by the printed name")
         code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient, "password": "no"})
         check(code == 403, "signing with a wrong password on the page: 403")
         code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient,
                                                     "password": pw["inv-ICU01"]})
         check(code == 303, "the PI signs on the page")
         code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
-        check("signed by inv-ICU01" in body, "the forms page shows the signature")
+        check("signed by Dr Eleanor Hart" in body, "the forms page shows the signature with the printed name")
         code, _, body = page("/lock", "inv-ICU01")
         check(code == 403, "an investigator has no lock page")
 
@@ -201,6 +201,18 @@ def main():
         check('value="Dr Ada O&#39;Neil"' in body or 'value="Dr Ada O&#x27;Neil"' in body,
               "the users page shows the full name, escaped")
         check("none: signatures show the account name" in body, "and says which users have no full name")
+        # without a full name the account name is printed, and the signature says so
+        code, _, body = page("/users/name", "manager", {"csrf": csrf("manager"), "name": "inv-ICU01", "full_name": ""})
+        check(code == 303, "the manager clears a full name on the users page (%d)" % code)
+        code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
+        check("No full name is recorded for your account" in body,
+              "the sign page says that the account name will be printed")
+        code, _, body = request(u + "/signatures", "POST", {"patient": patient, "password": pw["inv-ICU01"]},
+                                headers=bearer(tok["inv-ICU01"]))
+        g = js(body)
+        check(code == 201 and g.get("printed_name") == "inv-ICU01" and g.get("account_name") is True
+              and "account name shown: no full name recorded" in g.get("state", ""),
+              "a signature without a full name prints the account name and says so (%d %s)" % (code, body.strip()))
         # the manager records the signing PI's full name: the next signature prints it
         code, _, body = page("/users/name", "manager", {"csrf": csrf("manager"), "name": "inv-ICU01",
                                                         "full_name": "Dr Iris Nkemelu"})
