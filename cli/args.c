@@ -210,6 +210,7 @@ static void cli_hint(const cli_args *a, const lp_error *err) {
       {"the statistician must extend it", "leopards list generate --key KEY --user STATISTICIAN"},
       {"cannot change during the trial", "see 'leopards list report'"},
       {"has no screening record", "leopards screen --site SITE --patient PATIENT ..."},
+      {"consent record: a correction needs a reason", "give the changed fields with --reason TEXT to correct it"},
   };
   for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
     if (strstr(err->message, hints[i].says)) {

@@ -120,10 +120,12 @@ static int run_list(const cli_args *a) {
                         : u[i].must_change   ? "one-time password"
                                              : "active";
     if (arr)
-      json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s}", "name", u[i].name, "role", lp_role_name(u[i].role),
-                                           "site", u[i].site[0] ? u[i].site : NULL, "state", state));
+      json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s, s:s?}", "name", u[i].name, "role",
+                                           lp_role_name(u[i].role), "site", u[i].site[0] ? u[i].site : NULL, "state",
+                                           state, "full_name", u[i].full_name[0] ? u[i].full_name : NULL));
     else
-      printf("%-20s %-13s %-6s %s\n", u[i].name, lp_role_name(u[i].role), u[i].site[0] ? u[i].site : "-", state);
+      printf("%-20s %-13s %-6s %-18s %s\n", u[i].name, lp_role_name(u[i].role), u[i].site[0] ? u[i].site : "-", state,
+             u[i].full_name[0] ? u[i].full_name : "(no full name)");
   }
   free(u);
   return arr ? cli_print_json(arr) : CLI_OK;

@@ -26,7 +26,10 @@ static const cli_opt consent_opts[] = {
     {"form-version", "V", "version of the consent form"},
     {"notes", "TEXT", "free-text notes"},
     {"json-in", "JSON", "the consent as a JSON object of the fields below (instead of the options)"},
-    {"user", "NAME", "investigator of the patient's site"},
+    {"reason", "TEXT",
+     "correct the patient's recorded consent of this kind (the fields given replace the saved ones), for this "
+     "reason"},
+    {"user", "NAME", "investigator of the patient's site (a correction: or a trial manager)"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -58,7 +61,9 @@ static int run_consent(const cli_args *a) {
   }
   lp_error err;
   lp_consent_result r;
-  lp_status s = lp_consent_record(t, jin ? jin : text, jin ? "--json-in" : "options", user, &r, &err);
+  const char *reason = cli_str(a, "reason"), *src = jin ? "--json-in" : "options";
+  lp_status s = reason ? lp_consent_correct(t, jin ? jin : text, src, user, reason, &r, &err)
+                       : lp_consent_record(t, jin ? jin : text, src, user, &r, &err);
   lp_trial_close(t);
   free(text);
   if (s) return cli_fail(a, &err);
@@ -67,11 +72,11 @@ static int run_consent(const cli_args *a) {
                                     r.patient, "site", r.site, "kind", r.kind, "consent_by",
                                     r.consent_by[0] ? r.consent_by : NULL, "decision", r.decision, "retrospective_due",
                                     r.retrospective_due, "applied", r.applied[0] ? r.applied : NULL));
-  printf("patient %s (site %s): %s consent recorded: %s%s%s\n", r.patient, r.site, r.kind, r.decision,
-         r.consent_by[0] ? " by " : "", r.consent_by);
-  if (r.retrospective_due)
+  printf("patient %s (site %s): %s consent %s: %s%s%s\n", r.patient, r.site, r.kind, reason ? "corrected" : "recorded",
+         r.decision, r.consent_by[0] ? " by " : "", r.consent_by);
+  if (r.retrospective_due && !reason)
     printf("the patient owes retrospective consent once capacity is regained (see leopards status)\n");
-  if (r.applied[0]) printf("refusal: %s\n", r.applied);
+  if (r.applied[0]) printf("%s: %s\n", reason ? "note" : "refusal", r.applied);
   return CLI_OK;
 }
 
@@ -136,10 +141,15 @@ __attribute__((constructor)) static void fill_consent_usage(void) {
            "professional legal representative's consent the patient owes retrospective consent\n"
            "(kind retrospective: given, refused, died or never_regained_capacity), listed by\n"
            "'leopards status' until it is recorded.\n\n"
+           "A recorded consent is corrected with --reason (an investigator of the site or a\n"
+           "trial manager): the fields given replace the saved ones, audited with the old and\n"
+           "new values; a randomised patient's consent stays before the randomisation.\n\n"
            "examples:\n"
            "  leopards record consent --db trial.db --patient P001 --consent-by personal_representative \\\n"
            "      --consented-at 2026-03-01T09:30 --taken-by 'Dr Jones' --form-version 3.1 --user bob\n"
            "  leopards record consent --db trial.db --patient P001 --kind retrospective --decision given \\\n"
-           "      --consented-at 2026-03-05T14:00 --taken-by 'Dr Jones' --form-version 3.1 --user bob",
+           "      --consented-at 2026-03-05T14:00 --taken-by 'Dr Jones' --form-version 3.1 --user bob\n"
+           "  leopards record consent --db trial.db --patient P001 --form-version 3.2 \\\n"
+           "      --reason 'form version misread' --user bob",
            f);
 }

@@ -102,6 +102,11 @@ int cli_serve_demo(const cli_args *a, srv_options *o) {
                    sum.screened, sum.randomised, db);
   lp_status s = lp_user_add(t, "manager", "monitor", LP_ROLE_MONITOR, NULL, &err);
   if (!s) s = lp_site_pi_set(t, "manager", "inv-ICU01", &err);
+  /* the printed names that signatures show (fictitious people) */
+  static const char *const names[][2] = {
+      {"manager", "Maria Lindqvist"}, {"inv-ICU01", "Dr Eleanor Hart"}, {"statistician", "Dr Samuel Okafor"}};
+  for (size_t i = 0; !s && i < sizeof names / sizeof names[0]; i++)
+    s = lp_user_set_full_name(t, "manager", names[i][0], names[i][1], &err);
   for (size_t i = 0; !s && i < sizeof users / sizeof users[0]; i++) {
     char pw[32];
     make_password(users[i].name, pw, sizeof pw);

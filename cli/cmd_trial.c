@@ -237,6 +237,7 @@ static const cli_opt user_opts[] = {
     {"site", "S", "site of an investigator"},
     {"user", "NAME", "trial manager registering the user"},
     {"pi", NULL, "the investigator is the site's principal investigator (signs its casebooks)"},
+    {"full-name", "TEXT", "full name, as printed in electronic signatures (\"Dr Jane Smith\")"},
     {"json", NULL, "print JSON"},
     {0}};
 
@@ -256,17 +257,55 @@ static int run_user_add(const cli_args *a) {
     lp_trial_close(t);
     return cli_usage_error(a, "--pi marks an investigator (--role investigator) as the site's principal investigator");
   }
+  const char *full = cli_str(a, "full-name");
   if (lp_user_add(t, user, name, (lp_role)role, cli_str(a, "site"), &err) ||
-      (pi && lp_site_pi_set(t, user, name, &err))) {
+      (full && lp_user_set_full_name(t, user, name, full, &err)) || (pi && lp_site_pi_set(t, user, name, &err))) {
     lp_trial_close(t);
     return cli_fail(a, &err);
   }
   lp_trial_close(t);
   if (cli_has(a, "json"))
-    return cli_print_json(
-        json_pack("{s:s, s:s, s:s?, s:b}", "name", name, "role", roles[role], "site", cli_str(a, "site"), "pi", pi));
+    return cli_print_json(json_pack("{s:s, s:s, s:s?, s:b, s:s?}", "name", name, "role", roles[role], "site",
+                                    cli_str(a, "site"), "pi", pi, "full_name", full));
   printf("registered %s as %s%s%s%s\n", name, roles[role], cli_str(a, "site") ? " at site " : "",
          cli_str(a, "site") ? cli_str(a, "site") : "", pi ? ", its principal investigator" : "");
+  return CLI_OK;
+}
+
+/* ---- user edit ---- */
+
+static const cli_opt user_edit_opts[] = {
+    {"db", "FILE", "trial database"},
+    CLI_AUDIT_KEY_OPT,
+    {"name", "NAME", "user to change"},
+    {"full-name", "TEXT", "full name, as printed in electronic signatures ('' clears it)"},
+    {"pi", NULL, "mark the investigator as the site's principal investigator (signs its casebooks)"},
+    {"user", "NAME", "trial manager"},
+    {"json", NULL, "print JSON"},
+    {0}};
+
+static int run_user_edit(const cli_args *a) {
+  const char *name, *user, *full = cli_str(a, "full-name");
+  int rc;
+  if ((rc = cli_require(a, "name", &name)) || (rc = cli_require(a, "user", &user))) return rc;
+  bool pi = cli_has(a, "pi");
+  if (!full && !pi) return cli_usage_error(a, "say what changes: --full-name TEXT or --pi");
+  lp_trial *t;
+  if ((rc = cli_trial_open(a, &t))) return rc;
+  lp_error err;
+  lp_user_info u;
+  lp_status s = LP_OK;
+  if (full) s = lp_user_set_full_name(t, user, name, full, &err);
+  if (!s && pi) s = lp_site_pi_set(t, user, name, &err);
+  if (!s) s = lp_user_get(t, name, &u, &err);
+  bool is_pi = !s && lp_user_is_pi(t, name);
+  lp_trial_close(t);
+  if (s) return cli_fail(a, &err);
+  if (cli_has(a, "json"))
+    return cli_print_json(
+        json_pack("{s:s, s:s?, s:b}", "name", u.name, "full_name", u.full_name[0] ? u.full_name : NULL, "pi", is_pi));
+  printf("%s: full name %s%s%s%s\n", u.name, u.full_name[0] ? "'" : "", u.full_name[0] ? u.full_name : "none",
+         u.full_name[0] ? "'" : "", is_pi ? "; the site's principal investigator" : "");
   return CLI_OK;
 }
 
@@ -759,6 +798,11 @@ const cli_cmd cli_trial_cmds[] = {
      "Nothing else changes a file's schema: reading commands refuse an older file untouched,\n"
      "and writing ones ask for this upgrade first.",
      run_upgrade},
+    {"user edit", "record a user's full name (printed in signatures) or mark a site's principal investigator",
+     user_edit_opts,
+     "example:\n  leopards user edit --db trial.db --name pi1 --full-name 'Dr Jane Smith' --user mgr\n"
+     "Without a full name a signature shows the account name and says that no full name was recorded.",
+     run_user_edit},
     {"user add", "register a user: investigator (of a site), manager, statistician or monitor", user_opts, NULL,
      run_user_add},
     {"list generate", "generate or extend the sealed randomisation list (statistician, with the key)", gen_opts,

@@ -184,28 +184,40 @@ static void randomisation(req *q, resp *r) {
 }
 
 /* A consent record: the consent form's fields (leopards/forms.h), checked by the
- * library as on the command line. */
+ * library as on the command line; with "reason" beside them, the correction of the
+ * recorded one (investigator of the site or trial manager). */
 static void consent(req *q, resp *r) {
   json_t *j = body_json(q, r);
   if (!j) return;
   const char *code = jstr(j, "patient");
+  char reason[1024] = "";
+  json_t *rv = json_object_get(j, "reason");
+  bool correct = rv != NULL;
+  if (rv && (!json_is_string(rv) || json_string_length(rv) >= sizeof reason)) {
+    json_decref(j);
+    return srv_json_fail(r, 400, LP_EINVAL, "reason: a text of at most 1023 bytes", "reason");
+  }
+  if (rv) snprintf(reason, sizeof reason, "%s", json_string_value(rv));
   lp_patient_view pv;
-  if (!patient_of(q, r, code ? code : "", &pv) || !check(q, r, LP_DO_CONSENT, pv.site, code)) {
+  if (!patient_of(q, r, code ? code : "", &pv) || !check(q, r, correct ? LP_DO_RECORD : LP_DO_CONSENT, pv.site, code)) {
     json_decref(j);
     return;
   }
+  json_object_del(j, "reason");
   char *js = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   lp_consent_result c;
   lp_error e;
-  lp_status s =
-      js ? lp_consent_record(q->t, js, "body", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
+  lp_status s = !js       ? lp_error_set(&e, LP_ENOMEM, "out of memory")
+                : correct ? lp_consent_correct(q->t, js, "body", q->who.user, reason, &c, &e)
+                          : lp_consent_record(q->t, js, "body", q->who.user, &c, &e);
   free(js);
   if (s) return srv_json_fail(r, s == LP_EDATA ? 422 : srv_http_status(s), s, e.message, e.field);
-  srv_json(r, 201,
-           json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:b, s:s?}", "id", (json_int_t)c.id, "patient", c.patient, "site",
-                     c.site, "kind", c.kind, "consent_by", c.consent_by[0] ? c.consent_by : NULL, "decision",
-                     c.decision, "retrospective_due", c.retrospective_due, "applied", c.applied[0] ? c.applied : NULL));
+  srv_json(r, correct ? 200 : 201,
+           json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:b, s:s?, s:b}", "id", (json_int_t)c.id, "patient", c.patient,
+                     "site", c.site, "kind", c.kind, "consent_by", c.consent_by[0] ? c.consent_by : NULL, "decision",
+                     c.decision, "retrospective_due", c.retrospective_due, "applied", c.applied[0] ? c.applied : NULL,
+                     "corrected", correct));
 }
 
 static void patient(req *q, resp *r, const char *code) {

@@ -297,10 +297,10 @@ static void sdv(req *q, resp *r) {
 }
 
 static json_t *signature_json(const lp_signature *g) {
-  return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "scope", g->scope, "patient",
-                   g->patient[0] ? g->patient : NULL, "printed_name", g->printed_name, "role", g->role, "meaning",
-                   g->meaning, "signed_at", g->signed_at, "content_hash", g->content_hash, "valid", g->valid, "state",
-                   g->state);
+  return json_pack("{s:s, s:s?, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:b, s:s}", "scope", g->scope, "patient",
+                   g->patient[0] ? g->patient : NULL, "signer", g->signer, "printed_name", g->printed_name,
+                   "account_name", g->account_name, "role", g->role, "meaning", g->meaning, "signed_at", g->signed_at,
+                   "content_hash", g->content_hash, "valid", g->valid, "state", g->state);
 }
 
 static void signature(req *q, resp *r) {

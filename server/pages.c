@@ -42,6 +42,7 @@ static const char stylesheet[] =
     ".arm{font-size:2.2rem;font-weight:800;margin:.5rem 0}ul.failed li{margin:.2rem 0}"
     "pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;margin:0}"
     "mark{background:#ffe27a;color:inherit;font-weight:700}table.audit td:nth-child(n+7){min-width:11rem}"
+    ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"
     "@media print{header,nav,form,.noprint{display:none}body{background:#fff}.card{border:0}}"
     "@media (max-width:30rem){body{font-size:16px}.pack{font-size:3rem}}";
 
@@ -614,13 +615,31 @@ static void consent_section(req *q, resp *r, const char *patient, const lp_patie
     PUT(pv->retrospective_due ? "&amp;kind=retrospective\">Record retrospective consent</a></p>"
                               : "\">Record consent</a></p>");
   }
+  bool may_correct = !lp_access_check(q->who.role, q->who.site, LP_DO_RECORD, pv->site, NULL);
+  if (may_correct && (pv->consent_by[0] || pv->retrospective[0])) {
+    PUT("<p>");
+    if (pv->consent_by[0]) {
+      PUT("<a href=\"/consent?correct=1&amp;patient=");
+      ESC(patient);
+      PUT("\">Correct the consent</a> ");
+    }
+    if (pv->retrospective[0]) {
+      PUT("<a href=\"/consent?correct=1&amp;kind=retrospective&amp;patient=");
+      ESC(patient);
+      PUT("\">Correct the retrospective consent</a>");
+    }
+    PUT("</p>");
+  }
 }
 
-/* One input of the consent form, from its field definition. */
-static void consent_input(resp *r, const lp_field *f, const char *kind) {
+/* One input of the consent form, from its field definition, with the saved value of
+ * a record being corrected (`saved` NULL for a new record). */
+static void consent_input(resp *r, const lp_field *f, const char *kind, json_t *saved) {
   if (!strcmp(f->name, "patient") || !strcmp(f->name, "kind")) return;
   bool retro = !strcmp(kind, "retrospective");
   if (!retro && !strcmp(f->name, "decision")) return; /* an initial consent is given */
+  const char *val = saved ? json_string_value(json_object_get(saved, f->name)) : NULL;
+  if (!val) val = "";
   char label[200];
   snprintf(label, sizeof label, "%s", f->label);
   if (label[0] >= 'a' && label[0] <= 'z') label[0] = (char)(label[0] - 'a' + 'A');
@@ -631,13 +650,13 @@ static void consent_input(resp *r, const lp_field *f, const char *kind) {
   PUT("</span>");
   if (f->type == LP_FIELD_CHOICE) {
     PF("<select id=\"f-%s\" name=\"%s\" aria-describedby=\"h-%s\">", f->name, f->name, f->name);
-    if (retro) PUT("<option value=\"\"></option>");
+    if (retro || (saved && !val[0])) PUT("<option value=\"\"></option>");
     for (const char *p = f->choices; *p;) {
       size_t n = strcspn(p, "|");
       char c[64];
       snprintf(c, sizeof c, "%.*s", (int)(n < 63 ? n : 63), p);
       if (!(retro && !strcmp(f->name, "consent_by") && strcmp(c, "patient"))) {
-        PF("<option value=\"%s\">", c);
+        PF("<option value=\"%s\"%s>", c, !strcmp(c, val) ? " selected" : "");
         ESC(!strcmp(f->name, "consent_by") ? consent_by_words(c) : c);
         PUT("</option>");
       }
@@ -645,10 +664,17 @@ static void consent_input(resp *r, const lp_field *f, const char *kind) {
     }
     PUT("</select>");
   } else if (f->type == LP_FIELD_DATE) {
-    PF("<input id=\"f-%s\" name=\"%s\" type=\"datetime-local\" required aria-describedby=\"h-%s\">", f->name, f->name,
-       f->name);
+    PF("<input id=\"f-%s\" name=\"%s\" type=\"datetime-local\" required aria-describedby=\"h-%s\" value=\"", f->name,
+       f->name, f->name);
+    char at[17];
+    snprintf(at, sizeof at, "%.16s", val);
+    ESC(at);
+    PUT("\">");
   } else {
-    PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\">", f->name, f->name, f->name);
+    PF("<input id=\"f-%s\" name=\"%s\" maxlength=\"200\" aria-describedby=\"h-%s\" value=\"", f->name, f->name,
+       f->name);
+    ESC(val);
+    PUT("\">");
   }
   PUT("</div>");
 }
@@ -656,12 +682,29 @@ static void consent_input(resp *r, const lp_field *f, const char *kind) {
 static void consent_form(req *q, resp *r) {
   char patient[64] = "";
   lp_patient_view pv;
+  bool correct = srv_query(q, "correct") != NULL;
   if (!patient_arg(q, r, srv_query(q, "patient") ? srv_query(q, "patient") : "", patient, sizeof patient, &pv,
-                   LP_DO_CONSENT))
+                   correct ? LP_DO_RECORD : LP_DO_CONSENT))
     return;
   const char *kind =
       srv_query(q, "kind") && !strcmp(srv_query(q, "kind"), "retrospective") ? "retrospective" : "initial";
-  begin(q, r, !strcmp(kind, "initial") ? "Record consent" : "Record retrospective consent");
+  json_t *saved = NULL;
+  if (correct) {
+    char *js = NULL;
+    lp_error e;
+    lp_status s = lp_consent_get(q->t, patient, kind, &js, &e);
+    if (s) return message_page(q, r, srv_http_status(s), "Correct consent", e.message);
+    if (!js)
+      return message_page(q, r, 404, "Correct consent",
+                          !strcmp(kind, "initial") ? "the patient has no consent record to correct"
+                                                   : "the patient has no retrospective consent record to correct");
+    saved = json_loads(js, 0, NULL);
+    free(js);
+    if (!saved) return message_page(q, r, 500, "Correct consent", "out of memory");
+  }
+  begin(q, r,
+        correct ? (!strcmp(kind, "initial") ? "Correct consent" : "Correct retrospective consent")
+                : (!strcmp(kind, "initial") ? "Record consent" : "Record retrospective consent"));
   PUT("<p>Patient <strong>");
   ESC(patient);
   PUT("</strong>, site ");
@@ -671,34 +714,71 @@ static void consent_form(req *q, resp *r) {
             "professional legal representative, before randomisation. Times are UTC.</p>"
           : ". The patient's own consent after a representative's, once capacity is regained; or say that the "
             "patient died or never regained capacity. Times are UTC.</p>");
+  if (correct)
+    PUT("<p>The saved values are shown: change what is wrong and say why. The audit trail keeps the old and the new "
+        "values.</p>");
   PUT("<form class=\"card\" method=\"post\" action=\"/consent\">");
   csrf_field(q, r);
   PUT("<input type=\"hidden\" name=\"patient\" value=\"");
   ESC(patient);
   PF("\"><input type=\"hidden\" name=\"kind\" value=\"%s\"><div class=\"fields\">", kind);
   const lp_form *f = lp_form_get(LP_FORM_CONSENT);
-  for (size_t i = 0; i < f->nfields; i++) consent_input(r, &f->fields[i], kind);
-  PUT("</div><button type=\"submit\">Record consent</button></form>");
+  for (size_t i = 0; i < f->nfields; i++) consent_input(r, &f->fields[i], kind, saved);
+  if (correct)
+    PUT("<div><label for=\"f-reason\">Reason for the change</label><input id=\"f-reason\" name=\"reason\" "
+        "required maxlength=\"500\"></div>");
+  PUT(correct ? "</div><button type=\"submit\">Save the correction</button></form>"
+              : "</div><button type=\"submit\">Record consent</button></form>");
+  json_decref(saved);
   end(r);
 }
 
 static void do_consent(req *q, resp *r) {
-  char patient[64] = "", v[512];
+  char patient[64] = "", v[512], reason[512] = "";
   srv_form(q, "patient", patient, sizeof patient);
+  /* a correction: every field of the form is sent, an emptied one is cleared */
+  bool correct = srv_form(q, "reason", reason, sizeof reason);
   lp_patient_view pv;
-  if (!patient_arg(q, r, NULL, patient, sizeof patient, &pv, LP_DO_CONSENT)) return;
+  if (!patient_arg(q, r, NULL, patient, sizeof patient, &pv, correct ? LP_DO_RECORD : LP_DO_CONSENT)) return;
   json_t *in = json_object();
   const lp_form *f = lp_form_get(LP_FORM_CONSENT);
   for (size_t i = 0; i < f->nfields; i++)
-    if (srv_form(q, f->fields[i].name, v, sizeof v) && v[0]) json_object_set_new(in, f->fields[i].name, json_string(v));
+    if (srv_form(q, f->fields[i].name, v, sizeof v) && (v[0] || correct))
+      json_object_set_new(in, f->fields[i].name, v[0] ? json_string(v) : json_null());
   char *js = json_dumps(in, JSON_COMPACT);
   json_decref(in);
   lp_consent_result c;
   lp_error e;
-  lp_status s =
-      js ? lp_consent_record(q->t, js, "the form", q->who.user, &c, &e) : lp_error_set(&e, LP_ENOMEM, "out of memory");
+  lp_status s = !js       ? lp_error_set(&e, LP_ENOMEM, "out of memory")
+                : correct ? lp_consent_correct(q->t, js, "the form", q->who.user, reason, &c, &e)
+                          : lp_consent_record(q->t, js, "the form", q->who.user, &c, &e);
   free(js);
-  if (s) return message_page(q, r, s == LP_EDATA ? 422 : srv_http_status(s), "Record consent", e.message);
+  if (s)
+    return message_page(q, r, s == LP_EDATA ? 422 : srv_http_status(s), correct ? "Correct consent" : "Record consent",
+                        e.message);
+  if (correct) {
+    begin(q, r, "Consent corrected");
+    PUT("<div class=\"card\" role=\"status\"><p>Patient <strong>");
+    ESC(c.patient);
+    PUT("</strong>: ");
+    ESC(!strcmp(c.kind, "initial") ? "consent" : "retrospective consent");
+    PUT(" corrected (");
+    ESC(c.decision);
+    if (c.consent_by[0]) {
+      PUT(" by ");
+      ESC(consent_by_words(c.consent_by));
+    }
+    PUT("); the audit trail shows the old and new values.</p>");
+    if (c.applied[0]) {
+      PUT("<p class=\"notice\">");
+      ESC(c.applied);
+      PUT(".</p>");
+    }
+    PUT("</div><p><a href=\"/patients/");
+    ESC(c.patient);
+    PUT("\">Patient page</a></p>");
+    return end(r);
+  }
   r->code = 201;
   begin(q, r, "Consent recorded");
   PUT("<div class=\"card\" role=\"status\"><p>Patient <strong>");
@@ -1094,6 +1174,24 @@ static void audit_page(req *q, resp *r) {
 
 /* ---- users and sites (manager) ---- */
 
+/* The full name of a user in the users table, with the form that records or changes it. */
+static void full_name_cell(req *q, resp *r, const lp_user_info *u) {
+  PUT("<form method=\"post\" action=\"/users/name\">");
+  csrf_field(q, r);
+  PUT("<input type=\"hidden\" name=\"name\" value=\"");
+  ESC(u->name);
+  PUT("\"><label class=\"visually-hidden\" for=\"fn-");
+  ESC(u->name);
+  PUT("\">Full name of ");
+  ESC(u->name);
+  PUT("</label><input id=\"fn-");
+  ESC(u->name);
+  PUT("\" name=\"full_name\" maxlength=\"127\" value=\"");
+  ESC(u->full_name);
+  PUT("\"><button type=\"submit\">Save</button></form>");
+  if (!u->full_name[0]) PUT("<span class=\"help\">none: signatures show the account name</span>");
+}
+
 static void users_page(req *q, resp *r, const char *msg) {
   if (!allowed(q, r, LP_DO_MANAGE_USERS, NULL, NULL)) return;
   lp_user_info *u = NULL;
@@ -1106,8 +1204,8 @@ static void users_page(req *q, resp *r, const char *msg) {
     ESC(msg);
     PUT("</p>");
   }
-  PUT("<div class=\"scroll\"><table><thead><tr><th>User</th><th>Role</th><th>Site</th><th>State</th><th>"
-      "Deactivate</th></tr></thead><tbody>");
+  PUT("<div class=\"scroll\"><table><thead><tr><th>User</th><th>Full name (printed in signatures)</th><th>Role</th>"
+      "<th>Site</th><th>State</th><th>Deactivate</th></tr></thead><tbody>");
   for (size_t i = 0; i < n; i++) {
     const char *state = !u[i].active         ? "deactivated"
                         : u[i].locked        ? "locked out"
@@ -1116,6 +1214,8 @@ static void users_page(req *q, resp *r, const char *msg) {
                                              : "active";
     PUT("<tr><td>");
     ESC(u[i].name);
+    PUT("</td><td>");
+    full_name_cell(q, r, &u[i]);
     PF("</td><td>%s%s</td><td>", lp_role_name(u[i].role),
        u[i].role == LP_ROLE_INVESTIGATOR && lp_user_is_pi(q->t, u[i].name) ? ", principal investigator" : "");
     ESC(u[i].site);
@@ -1139,6 +1239,9 @@ static void users_page(req *q, resp *r, const char *msg) {
   PUT("<h2>Register a user</h2><form class=\"card\" method=\"post\" action=\"/users\">");
   csrf_field(q, r);
   PUT("<label for=\"name\">User name</label><input id=\"name\" name=\"name\" required maxlength=\"63\">"
+      "<label for=\"full_name\">Full name</label><span class=\"help\" id=\"full-name-help\">As printed in "
+      "electronic signatures (needed for a principal investigator's, who signs casebooks).</span>"
+      "<input id=\"full_name\" name=\"full_name\" maxlength=\"127\" aria-describedby=\"full-name-help\">"
       "<label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option value=\"investigator\">"
       "investigator</option><option value=\"manager\">trial manager</option><option value=\"statistician\">"
       "statistician</option><option value=\"monitor\">monitor</option></select><label for=\"site\">Site</label>"
@@ -1181,8 +1284,22 @@ static void do_user_add(req *q, resp *r) {
   lp_error e;
   char pi[8] = "";
   srv_form(q, "pi", pi, sizeof pi);
+  char full[LP_FULL_NAME_MAX + 2] = "";
+  srv_form(q, "full_name", full, sizeof full);
   lp_status s = lp_user_add(q->t, q->who.user, name, (lp_role)ri, site[0] ? site : NULL, &e);
+  if (!s && full[0]) s = lp_user_set_full_name(q->t, q->who.user, name, full, &e);
   if (!s && pi[0]) s = lp_site_pi_set(q->t, q->who.user, name, &e);
+  if (s) return message_page(q, r, srv_http_status(s), "Users", e.message);
+  redirect(r, "/users");
+}
+
+static void do_user_name(req *q, resp *r) {
+  if (!allowed(q, r, LP_DO_MANAGE_USERS, NULL, NULL)) return;
+  char name[64] = "", full[LP_FULL_NAME_MAX + 2] = "";
+  srv_form(q, "name", name, sizeof name);
+  srv_form(q, "full_name", full, sizeof full);
+  lp_error e;
+  lp_status s = lp_user_set_full_name(q->t, q->who.user, name, full, &e);
   if (s) return message_page(q, r, srv_http_status(s), "Users", e.message);
   redirect(r, "/users");
 }
@@ -1265,6 +1382,7 @@ void srv_page(req *q, resp *r) {
   if (!strcmp(p, "/audit") && get) return audit_page(q, r);
   if (!strcmp(p, "/users")) return post ? do_user_add(q, r) : users_page(q, r, NULL);
   if (!strcmp(p, "/users/deactivate") && post) return do_user_deactivate(q, r);
+  if (!strcmp(p, "/users/name") && post) return do_user_name(q, r);
   if (srv_admin_page(q, r, post)) return;
   if (srv_pages_queries(q, r, p, get, post)) return;
   message_page(q, r, 404, "Not found", "there is no such page");

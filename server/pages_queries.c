@@ -365,6 +365,7 @@ static void signature_html(req *q, resp *r, const char *patient, const lp_sdv_pa
     PUT("<span class=\"ok\">signed</span> by <strong>");
     ESC(g.printed_name);
     PUT("</strong> (");
+    if (g.account_name) PUT("account name shown: no full name recorded; ");
     ESC(g.role);
     PUT("), ");
     srv_page_time(r, g.signed_at);
@@ -469,11 +470,17 @@ static void sign_page(req *q, resp *r, const char *patient, const char *msg) {
   ESC(patient);
   PUT("\"><p>Patient <strong>");
   ESC(patient);
+  lp_user_info me;
+  bool named = !lp_user_get(q->t, q->who.user, &me, NULL) && me.full_name[0];
   PUT("</strong></p><p class=\"notice\" id=\"meaning\">By signing, you, ");
-  ESC(q->who.user);
+  ESC(named ? me.full_name : q->who.user);
   PUT(", state: <strong>" LP_CASEBOOK_MEANING
-      "</strong>. The signature records your name, the time and this "
-      "meaning; any later change to the patient's data invalidates it.</p><label for=\"password\">Your password, "
+      "</strong>. The signature records your printed name, the time and this "
+      "meaning; any later change to the patient's data invalidates it.</p>");
+  if (!named)
+    PUT("<p class=\"notice\">No full name is recorded for your account: the signature will show the account name "
+        "and say so. A trial manager records full names on the users page.</p>");
+  PUT("<label for=\"password\">Your password, "
       "again</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" "
       "required><button type=\"submit\">Sign</button></form>");
   srv_page_end(r);

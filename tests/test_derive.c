@@ -17,6 +17,7 @@
 #include <leopards/plan.h>
 #include <leopards/sim.h>
 #include <leopards/table.h>
+#include <leopards/trial.h>
 
 #include "trialutil.h"
 
@@ -364,6 +365,114 @@ static void errors_carry_the_column(void **state) {
   assert_non_null(strstr(e.message, "outcomes.csv:2:"));
 }
 
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  assert_non_null(b);
+  assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+  b[n] = 0;
+  fclose(f);
+  return b;
+}
+
+static void spill(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static long flow_count(const lp_flow_item *items, size_t n, const char *text) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(items[i].text, text)) return items[i].count;
+  return 0;
+}
+
+static long withdrawn_of(const lp_derived *d) { return d->flow.arm[0].withdrawn + d->flow.arm[1].withdrawn; }
+
+static long excluded_of(const lp_derived *d, const char *text) {
+  return flow_count(d->flow.arm[0].excluded, d->flow.arm[0].nexcluded, text) +
+         flow_count(d->flow.arm[1].excluded, d->flow.arm[1].nexcluded, text);
+}
+
+/* The CONSORT counts read the consent records: a refused retrospective consent is a
+ * withdrawal under the trial's rule (the withdrawn box says which), the patient is not
+ * analysed; under the rule "keep" the patient stays in; an export without consents.csv
+ * (from before consent was tracked) gives the counts of the outcome records alone. */
+static void consort_from_the_consents(void **state) {
+  (void)state;
+  char db[600], kp[600], dir[700], cons[800], meta[800];
+  snprintf(db, sizeof db, "%s/t.db", tmp);
+  snprintf(kp, sizeof kp, "%s/t.key", tmp);
+  snprintf(dir, sizeof dir, "%s/export-consents", tmp);
+  lp_trial *t;
+  lp_trial_key *k;
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  TU_CHECK(lp_key_load(t, kp, &k, &e_));
+  TU_CHECK(lp_trial_export(t, dir, k, &e_));
+  lp_key_free(k);
+  lp_trial_close(t);
+  snprintf(cons, sizeof cons, "%s/consents.csv", dir);
+  snprintf(meta, sizeof meta, "%s/meta.csv", dir);
+  lp_derive_options o;
+  lp_derive_options_default(&o);
+  lp_derived base, d;
+  TU_CHECK(lp_derive(dir, &o, &base, &e_));
+  /* the simulator's records: no refusal, and its one withdrawal is the outcome form's */
+  assert_int_equal(withdrawn_of(&base), 1);
+  assert_int_equal(excluded_of(&base, "Excluded owing to withdrawal of consent"), 1);
+  assert_int_equal(excluded_of(&base, "Excluded owing to refusal of retrospective consent"), 0);
+
+  /* one patient's retrospective consent refused (the outcome record says nothing) */
+  char *text = slurp(cons), *line = strstr(text, "\"retrospective\"");
+  assert_non_null(line);
+  char *given = strstr(line, "\"given\"");
+  assert_non_null(given);
+  assert_true(given < strchr(line, '\n'));
+  char *changed = malloc(strlen(text) + 8);
+  assert_non_null(changed);
+  snprintf(changed, strlen(text) + 8, "%.*s\"refused\"%s", (int)(given - text), text, given + 7);
+  spill(cons, changed);
+  TU_CHECK(lp_derive(dir, &o, &d, &e_));
+  assert_int_equal(withdrawn_of(&d), 2);
+  assert_int_equal(d.withdrawn, base.withdrawn + 1);
+  assert_int_equal(d.patients, base.patients - 1);
+  assert_int_equal(excluded_of(&d, "Excluded owing to withdrawal of consent"), 1);
+  assert_int_equal(excluded_of(&d, "Excluded owing to refusal of retrospective consent"), 1);
+  assert_int_equal(d.flow.arm[0].analysed + d.flow.arm[1].analysed,
+                   base.flow.arm[0].analysed + base.flow.arm[1].analysed - 1);
+  lp_derived_clear(&d);
+
+  /* the trial's rule keeps a refusing patient in */
+  char *m = slurp(meta), *w = strstr(m, "\"retrospective_refusal\",\"withdraw\"");
+  assert_non_null(w);
+  char *kept = malloc(strlen(m) + 8);
+  assert_non_null(kept);
+  snprintf(kept, strlen(m) + 8, "%.*s\"retrospective_refusal\",\"keep\"%s", (int)(w - m), m,
+           w + strlen("\"retrospective_refusal\",\"withdraw\""));
+  spill(meta, kept);
+  TU_CHECK(lp_derive(dir, &o, &d, &e_));
+  assert_int_equal(withdrawn_of(&d), 1);
+  assert_int_equal(d.patients, base.patients);
+  assert_int_equal(excluded_of(&d, "Excluded owing to refusal of retrospective consent"), 0);
+  lp_derived_clear(&d);
+
+  /* an export from before consent was tracked: the outcome records alone */
+  spill(meta, m);
+  assert_int_equal(remove(cons), 0);
+  TU_CHECK(lp_derive(dir, &o, &d, &e_));
+  assert_int_equal(withdrawn_of(&d), 1);
+  assert_int_equal(d.patients, base.patients);
+  assert_int_equal(strcmp(d.csv, base.csv), 0);
+  lp_derived_clear(&d);
+  free(text), free(changed), free(m), free(kept);
+  lp_derived_clear(&base);
+}
+
 /* The distinct values of a text column, joined by '|' in sorted order. */
 static void column_levels(const lp_derived *d, const char *name, char *out, size_t n) {
   lp_table *t;
@@ -433,6 +542,7 @@ int main(void) {
                                      cmocka_unit_test(long_trial_path_refused),
                                      cmocka_unit_test(subgroup_labels_from_the_plan),
                                      cmocka_unit_test(not_received_reasons_follow_the_records),
+                                     cmocka_unit_test(consort_from_the_consents),
                                      cmocka_unit_test(errors_carry_the_column)}; /* last: it spoils the export */
   return cmocka_run_group_tests(tests, setup, teardown);
 }

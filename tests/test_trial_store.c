@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <leopards/account.h>
 #include <leopards/trial.h>
 
 #include "testutil.h"
@@ -571,6 +572,52 @@ static void test_upgrade(void **state) {
   free(dir);
 }
 
+/* Version 9 to 10: users gain their full (printed) name, empty after the upgrade (a
+ * signature then prints the account name and says so); a trial manager records it,
+ * audited with the old and new row, and signatures print it from then on. */
+static void test_upgrade_full_name(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir(), db[600];
+  snprintf(db, sizeof db, "%s/v9.db", dir);
+  lp_site_def sites[] = {{"A", "Site A"}};
+  lp_trial *t;
+  TU_CHECK(lp__trial_create_at(db, "leopards", sites, 1, "mgr", 9, &t, &e_));
+  TU_CHECK(lp_user_add(t, "mgr", "ia", LP_ROLE_INVESTIGATOR, "A", &e_));
+  lp_trial_close(t);
+  lp_error err;
+  assert_int_equal(lp_trial_open(db, &t, &err), LP_ESTATE);
+  int from;
+  TU_CHECK(lp_trial_upgrade(db, "mgr", &from, &e_));
+  assert_int_equal(from, 9);
+  TU_CHECK(lp_trial_open(db, &t, &e_));
+  assert_int_equal(lp_trial_schema_version(t), 10);
+  lp_user_info u;
+  TU_CHECK(lp_user_get(t, "ia", &u, &e_));
+  assert_string_equal(u.full_name, "");
+  /* a manager records it; no one else; the text is checked */
+  assert_int_equal(lp_user_set_full_name(t, "ia", "ia", "Dr Ines Abara", &err), LP_EDENIED);
+  assert_int_equal(lp_user_set_full_name(t, "mgr", "ia", "X", &err), LP_EINVAL);
+  assert_string_equal(err.field, "full_name");
+  assert_int_equal(lp_user_set_full_name(t, "mgr", "ia", "Dr\nAbara", &err), LP_EINVAL);
+  char longname[200];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = 0;
+  assert_int_equal(lp_user_set_full_name(t, "mgr", "ia", longname, &err), LP_EINVAL);
+  assert_int_equal(lp_user_set_full_name(t, "mgr", "nobody", "Dr No", &err), LP_ENOTFOUND);
+  TU_CHECK(lp_user_set_full_name(t, "mgr", "ia", " Dr Ines Abara ", &e_));
+  TU_CHECK(lp_user_get(t, "ia", &u, &e_));
+  assert_string_equal(u.full_name, "Dr Ines Abara");
+  verify_clean(t);
+  /* cleared again with "" */
+  TU_CHECK(lp_user_set_full_name(t, "mgr", "ia", "", &e_));
+  TU_CHECK(lp_user_get(t, "ia", &u, &e_));
+  assert_string_equal(u.full_name, "");
+  verify_clean(t);
+  lp_trial_close(t);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 /* A current trial that nobody has open, read through every read-only entry point:
  * no byte of the file changes and no file (-wal, -shm, -writer) appears; a write
  * through a read-only handle is refused. A file that is not a leopards trial (an
@@ -753,6 +800,7 @@ int main(void) {
       cmocka_unit_test(test_lock),
       cmocka_unit_test(test_list_extend_and_report),
       cmocka_unit_test(test_upgrade),
+      cmocka_unit_test(test_upgrade_full_name),
       cmocka_unit_test(test_import_before_consent),
       cmocka_unit_test(test_read_only),
       cmocka_unit_test(test_unblind_for),

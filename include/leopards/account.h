@@ -83,6 +83,7 @@ typedef struct lp_user_info {
   bool active;      /* not deactivated */
   char locked_until[40];
   char created_at[40];
+  char full_name[128]; /* the printed name signatures show; "" until recorded */
 } lp_user_info;
 /* One user (LP_ENOTFOUND when absent), or all of them (`*out` malloc'ed). */
 lp_status lp_user_get(lp_trial *t, const char *name, lp_user_info *out, lp_error *err);
@@ -91,6 +92,11 @@ lp_status lp_user_list(lp_trial *t, lp_user_info **out, size_t *n, lp_error *err
 /* A manager (`by`) sets a one-time password for `name`: acceptable as above; the user
  * must choose their own at first login. Clears a lockout. Audited (never the hash). */
 lp_status lp_user_set_password(lp_trial *t, const char *by, const char *name, const char *password, lp_error *err);
+/* A manager (`by`) records the full (printed) name of `name`, as signatures show it
+ * (21 CFR 11.50): printable UTF-8 text of 2 to 127 bytes, not only blanks; "" or NULL
+ * clears it. Audited with the user's old and new row. */
+#define LP_FULL_NAME_MAX 127
+lp_status lp_user_set_full_name(lp_trial *t, const char *by, const char *name, const char *full_name, lp_error *err);
 /* A manager deactivates a user (never deleted): their sessions end, they can no longer
  * log in nor act. `reason` is required. */
 lp_status lp_user_deactivate(lp_trial *t, const char *by, const char *name, const char *reason, lp_error *err);

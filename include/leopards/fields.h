@@ -106,7 +106,12 @@ typedef enum { LP_FIELD_TEXT, LP_FIELD_NUMBER, LP_FIELD_FLAG, LP_FIELD_DATE, LP_
   X(SCR_PATIENT, "screening", "patient", TEXT, "", "")                                              \
   X(SCR_ELIGIBLE, "screening", "eligible", FLAG, "", "")                                            \
   X(SCR_FAILED, "screening", "failed", TEXT, "", "")                                                \
-  X(SCR_REASON, "screening", "reason_not_enrolled", TEXT, "", "")
+  X(SCR_REASON, "screening", "reason_not_enrolled", TEXT, "", "")                                   \
+  X(CONS_PATIENT, "consents", "patient", TEXT, "", "")                                              \
+  X(CONS_KIND, "consents", "kind", CHOICE, "", "initial|retrospective")                             \
+  X(CONS_DECISION, "consents", "decision", TEXT, "", "")                                            \
+  X(META_KEY, "meta", "key", TEXT, "", "")                                                          \
+  X(META_VALUE, "meta", "value", TEXT, "", "")
 
 typedef enum {
 #define LP_X_FIELD_ID(id, table, column, type, unit, levels) LP_F_##id,

@@ -132,14 +132,18 @@ typedef struct lp_signature {
   char signer[64], printed_name[128], role[64], meaning[128], signed_at[40];
   char content_hash[65];
   bool valid;                                  /* not invalidated, and the content still hashes to content_hash */
+  bool account_name;                           /* no full name was recorded: printed_name is the account name */
   char invalidated_at[40], invalidated_by[64]; /* "" while valid */
-  char state[320];                             /* in words, as listings give it */
+  char state[512];                             /* in words, as listings give it */
 } lp_signature;
 
 /* The site's principal investigator signs the patient's casebook, giving the password
  * again: the signature (printed name, time, LP_CASEBOOK_MEANING) is bound to a hash of
  * every clinical record of the patient; a later change invalidates it. A wrong
- * password counts toward the lockout. `policy` may be NULL (the defaults). */
+ * password counts toward the lockout. `policy` may be NULL (the defaults). The printed
+ * name is the signer's full name (lp_user_set_full_name); without one it is the
+ * account name, and the signature says so (account_name, and its state); the lock's
+ * signature likewise. */
 lp_status lp_casebook_sign(lp_trial *t, const lp_account_policy *policy, const char *patient, const char *user,
                            const char *password, lp_signature *out, lp_error *err);
 /* A patient's latest casebook signature (LP_ENOTFOUND when never signed), its state

@@ -316,6 +316,21 @@ typedef struct lp_consent_result {
  * retrospective one after it and only after a representative's consent. */
 lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, const char *user, lp_consent_result *out,
                             lp_error *err);
+/* Correct a recorded consent, with a reason for the change: `json` names the record
+ * (patient, and kind: initial by default, or retrospective) and the fields that change
+ * (a field set to null is cleared; the others keep their saved values). An
+ * investigator of the patient's site or a trial manager; the same checks as a new
+ * record, and a randomised patient keeps a consent before the randomisation (a later
+ * time is refused, saying so). A retrospective consent corrected to refused applies
+ * the trial's rule as a new refusal does; a refusal taken back leaves the outcome
+ * record's withdrawal, said in `applied`. Audited with the old and new values.
+ * LP_ENOTFOUND when there is no such record, LP_ESTATE when nothing changes. */
+lp_status lp_consent_correct(lp_trial *t, const char *json, const char *source, const char *user, const char *reason,
+                             lp_consent_result *out, lp_error *err);
+/* The saved consent of `kind` ("initial" or "retrospective"; NULL: initial) as a JSON
+ * object of the consent form's fields (patient and kind included); *json NULL when
+ * there is none. *json malloc'ed. */
+lp_status lp_consent_get(lp_trial *t, const char *patient, const char *kind, char **json, lp_error *err);
 
 /* ---- randomisation ---- */
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/derive_internal.h"
 
@@ -104,6 +105,7 @@ static lp_status not_randomised(const tab *t, size_t row, size_t c, lp_error *er
 /* The export's tables. */
 typedef struct {
   tab alloc, rnd, base, daily, outc, ae, scr;
+  tab cons, meta; /* absent (t NULL) in an export from before consent was tracked */
 } export_tabs;
 
 static void tabs_free(export_tabs *e) {
@@ -114,6 +116,8 @@ static void tabs_free(export_tabs *e) {
   lp_table_free(e->outc.t);
   lp_table_free(e->ae.t);
   lp_table_free(e->scr.t);
+  lp_table_free(e->cons.t);
+  lp_table_free(e->meta.t);
 }
 
 static lp_status tabs_load(const char *dir, export_tabs *e, lp_error *err) {
@@ -123,6 +127,12 @@ static lp_status tabs_load(const char *dir, export_tabs *e, lp_error *err) {
       (st = load(dir, LP_F_OUT_PATIENT, &e->outc, err)) || (st = load(dir, LP_F_AE_PATIENT, &e->ae, err)) ||
       (st = load(dir, LP_F_SCR_PATIENT, &e->scr, err)))
     return st;
+  /* the consent records and the settings, when the export has them */
+  char path[sizeof e->cons.path];
+  snprintf(path, sizeof path, "%s/%s.csv", dir, lp_field_get(LP_F_CONS_PATIENT)->table);
+  if (access(path, F_OK) == 0 && (st = load(dir, LP_F_CONS_PATIENT, &e->cons, err))) return st;
+  snprintf(path, sizeof path, "%s/%s.csv", dir, lp_field_get(LP_F_META_KEY)->table);
+  if (access(path, F_OK) == 0 && (st = load(dir, LP_F_META_KEY, &e->meta, err))) return st;
   return LP_OK;
 }
 
@@ -220,6 +230,34 @@ static lp_status read_outcomes(const tab *outc, patient *P, size_t n, lp_error *
     p->death = t - p->rand_day;
     if ((st = parse_time(outc, i, c_wean, &t, err))) return st;
     p->weaned = t - p->rand_day;
+  }
+  return LP_OK;
+}
+
+/* The consent records (docs/trial.md "Consent"): a refused retrospective consent
+ * withdraws the patient under the trial's rule (the setting retrospective_refusal,
+ * "withdraw" unless it says "keep"), as the outcome record's consent_withdrawn does;
+ * the patient's data are kept and excluded from the analyses. Nothing to do for an
+ * export without consents.csv. */
+static lp_status read_consents(const export_tabs *e, patient *P, size_t n, lp_error *err) {
+  if (!e->cons.t) return LP_OK;
+  bool withdraws = true;
+  size_t c_key, c_val, c_pat, c_kind, c_dec;
+  lp_status st;
+  if (e->meta.t) {
+    if ((st = col(&e->meta, F(META_KEY), &c_key, err)) || (st = col(&e->meta, F(META_VALUE), &c_val, err))) return st;
+    for (size_t i = 0; i < lp_table_nrows(e->meta.t); i++)
+      if (!strcmp(str(&e->meta, i, c_key), "retrospective_refusal"))
+        withdraws = strcmp(str(&e->meta, i, c_val), "keep") != 0;
+  }
+  if ((st = col(&e->cons, F(CONS_PATIENT), &c_pat, err)) || (st = col(&e->cons, F(CONS_KIND), &c_kind, err)) ||
+      (st = col(&e->cons, F(CONS_DECISION), &c_dec, err)))
+    return st;
+  for (size_t i = 0; i < lp_table_nrows(e->cons.t); i++) {
+    patient *p = find(P, n, str(&e->cons, i, c_pat)); /* NULL: consented, not randomised */
+    if (!p || strcmp(str(&e->cons, i, c_kind), "retrospective") || strcmp(str(&e->cons, i, c_dec), "refused")) continue;
+    p->retro_refused = true;
+    if (withdraws) p->withdrawn = true;
   }
   return LP_OK;
 }
@@ -484,16 +522,18 @@ static lp_status screening_flow(const tab *scr, patient *P, size_t n, lp_flow *f
 
 /* The "did not receive" items of Figure 1, in the order of the outcome form's codes
  * (the paper's wording), then the patients whose reason was not recorded: a withdrawal
- * of consent is on the form even then; any other reason is not inferred. */
+ * of consent is on the form even then, and a refused retrospective consent in the
+ * consent records; any other reason is not inferred. */
 static const char *const not_received_text[] = {
     "Withdrew consent",
+    "Refused retrospective consent",
     "Died",
     "Had a clinical decision to withhold drug owing to improvement in condition",
     "Had a clinical decision to withhold drug for another reason",
     "Were enrolled during period in which trial was temporarily halted",
     "Had other reasons",
     "Had no reason recorded"};
-enum { NR_WITHDREW, NR_DIED, NR_IMPROVEMENT, NR_CLINICAL, NR_HALTED, NR_OTHER, NR_UNKNOWN, NR_N };
+enum { NR_WITHDREW, NR_REFUSED, NR_DIED, NR_IMPROVEMENT, NR_CLINICAL, NR_HALTED, NR_OTHER, NR_UNKNOWN, NR_N };
 _Static_assert(NR_N == sizeof not_received_text / sizeof not_received_text[0], "one text per reason");
 _Static_assert(NR_N <= LP_FLOW_MAX_NOT_RECEIVED, "room for every reason");
 
@@ -502,18 +542,20 @@ static int not_received_item(const patient *p) {
   static const int item[] = {NR_DIED, NR_IMPROVEMENT, NR_CLINICAL, NR_HALTED, NR_WITHDREW, NR_OTHER};
   if (p->not_received_reason >= 0 && p->not_received_reason < (int)(sizeof item / sizeof item[0]))
     return item[p->not_received_reason];
-  return p->withdrawn ? NR_WITHDREW : NR_UNKNOWN;
+  if (p->withdrawn) return p->retro_refused ? NR_REFUSED : NR_WITHDREW;
+  return NR_UNKNOWN;
 }
 
 static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *f) {
   f->randomised = (long)n;
   for (int a = 0; a < 2; a++) {
     snprintf(f->arm[a].name, sizeof f->arm[a].name, "%s", dv->arms[a]);
-    long why[NR_N] = {0}, withdrew = 0;
+    long why[NR_N] = {0}, withdrew = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
       const patient *p = &P[i];
       if (p->arm != a) continue;
       f->arm[a].assigned++;
+      if (p->withdrawn && p->retro_refused) refused++;
       if (p->received) f->arm[a].received++;
       else
         why[not_received_item(p)]++;
@@ -532,8 +574,14 @@ static void arm_flow(const patient *P, size_t n, const lp_derived *dv, lp_flow *
                   k == NR_HALTED && why[k] == 1 ? "Was enrolled during period in which trial was temporarily halted"
                                                 : not_received_text[k],
                   why[k]);
-    if (withdrew)
-      flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent", withdrew);
+    /* the withdrawn box: consent withdrawn, and retrospective consent refused under the
+     * trial's rule (read from the consent records) */
+    if (withdrew - refused)
+      flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to withdrawal of consent",
+                withdrew - refused);
+    if (refused)
+      flow_item(&f->arm[a].excluded[f->arm[a].nexcluded++], "Excluded owing to refusal of retrospective consent",
+                refused);
   }
 }
 
@@ -592,8 +640,8 @@ lp_status lp_derive(const char *dir, const lp_derive_options *o, lp_derived *out
   lp_status st;
   lp__derive_ctx x = {o, &e.base, (const char(*)[64])out->arms, {{0}}, {{{0}}}, NULL, NULL};
   if ((st = tabs_load(dir, &e, err)) || (st = read_patients(&e, o, &P, &n, out, err)) ||
-      (st = read_outcomes(&e.outc, P, n, err)) || (st = read_daily(&e.daily, P, n, o->horizon, err)) ||
-      (st = read_adverse_events(&e.ae, P, n, err)))
+      (st = read_outcomes(&e.outc, P, n, err)) || (st = read_consents(&e, P, n, err)) ||
+      (st = read_daily(&e.daily, P, n, o->horizon, err)) || (st = read_adverse_events(&e.ae, P, n, err)))
     goto done;
   if ((st = subgroup_levels(&x, P, n, err)) || (st = write_data_set(&x, P, n, out, err))) goto done;
   daily_course(P, n, o, &out->course);

@@ -169,6 +169,7 @@ typedef struct {
   long failed;
   char locked_until[40], created_at[40];
   char hash[crypto_pwhash_STRBYTES];
+  char full_name[128];
 } account_row;
 
 static lp_role role_of(const char *s) {
@@ -185,7 +186,8 @@ static const char *col(sqlite3_stmt *st, int i) {
 
 #define ACCOUNT_SELECT                                                                                \
   "SELECT u.id, u.name, u.role, coalesce(si.code,''), coalesce(a.id,0), coalesce(a.must_change,1),"   \
-  " coalesce(a.failed_logins,0), a.locked_until, a.deactivated_at, c.hash, u.created_at FROM users u" \
+  " coalesce(a.failed_logins,0), a.locked_until, a.deactivated_at, c.hash, u.created_at, u.full_name" \
+  " FROM users u"                                                                                     \
   " LEFT JOIN sites si ON si.id=u.site_id LEFT JOIN accounts a ON a.user_id=u.id"                     \
   " LEFT JOIN credentials c ON c.user_id=u.id"
 
@@ -202,6 +204,7 @@ static void account_from(sqlite3_stmt *st, account_row *r) {
   r->active = sqlite3_column_type(st, 8) == SQLITE_NULL;
   snprintf(r->hash, sizeof r->hash, "%s", col(st, 9));
   snprintf(r->created_at, sizeof r->created_at, "%s", col(st, 10));
+  snprintf(r->full_name, sizeof r->full_name, "%s", col(st, 11));
 }
 
 /* LP_ENOTFOUND (message without the name's existence leaking is the caller's job). */
@@ -233,6 +236,7 @@ static void info_from(const account_row *r, double now, lp_user_info *out) {
   out->locked = locked_now(r, now);
   if (out->locked) snprintf(out->locked_until, sizeof out->locked_until, "%s", r->locked_until);
   snprintf(out->created_at, sizeof out->created_at, "%s", r->created_at);
+  snprintf(out->full_name, sizeof out->full_name, "%s", r->full_name);
 }
 
 lp_status lp_user_get(lp_trial *t, const char *name, lp_user_info *out, lp_error *err) {
@@ -696,6 +700,62 @@ lp_status lp_password_change(lp_trial *t, const lp_account_policy *p, const char
   s = lp__commit(t, err);
 out:
   sodium_memzero(hash, sizeof hash);
+  return s;
+}
+
+/* The full name as stored: blanks at either end dropped; "" to clear. */
+static lp_status full_name_of(const char *in, char out[LP_FULL_NAME_MAX + 1], lp_error *err) {
+  out[0] = '\0';
+  if (!in) return LP_OK;
+  while (*in == ' ' || *in == '\t') in++;
+  size_t n = strlen(in);
+  while (n && (in[n - 1] == ' ' || in[n - 1] == '\t')) n--;
+  if (n > LP_FULL_NAME_MAX)
+    return lp__with_field(
+        err, "full_name",
+        lp_error_set(err, LP_EINVAL, "a full name has at most %d bytes (this one has %zu)", LP_FULL_NAME_MAX, n));
+  memcpy(out, in, n);
+  out[n] = '\0';
+  if (n == 0) return LP_OK; /* cleared */
+  if (n == 1)
+    return lp__with_field(err, "full_name", lp_error_set(err, LP_EINVAL, "a full name has at least two characters"));
+  lp_status s = lp_text_check_identifier(out, "the full name", LP_FULL_NAME_MAX, err);
+  if (s && err) snprintf(err->field, sizeof err->field, "full_name");
+  return s;
+}
+
+lp_status lp_user_set_full_name(lp_trial *t, const char *by, const char *name, const char *full_name, lp_error *err) {
+  char fn[LP_FULL_NAME_MAX + 1];
+  lp_status s = full_name_of(full_name, fn, err);
+  if (s) return s;
+  account_row r;
+  if ((s = lp__begin(t, err))) return s;
+  if ((s = lp__check_unlocked(t, err)) ||
+      (s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "record users' full names", err)) ||
+      (s = account_get(t, name, &r, err)))
+    goto fail;
+  if (!strcmp(r.full_name, fn)) return lp__commit(t, err); /* nothing to change */
+  char *old = NULL;
+  if ((s = lp__row_json(t, "users", r.user_id, &old, err))) goto fail;
+  sqlite3_stmt *st;
+  if ((s = lp__prepare(t, "UPDATE users SET full_name=? WHERE id=?", &st, err))) {
+    free(old);
+    goto fail;
+  }
+  if (fn[0]) sqlite3_bind_text(st, 1, fn, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, 1);
+  sqlite3_bind_int64(st, 2, r.user_id);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  s = rc == SQLITE_DONE
+          ? lp__audit_row(t, "users", r.user_id, old, NULL, by, fn[0] ? "full name recorded" : "full name cleared", err)
+          : lp__db_fail(t, err, "recording a full name");
+  free(old);
+  if (s) goto fail;
+  return lp__commit(t, err);
+fail:
+  lp__rollback(t);
   return s;
 }
 

@@ -117,8 +117,8 @@ static const char *vstr(json_t *v, const char *k) { return json_string_value(jso
 
 /* Every rule the values break, named by field, in one message (LP_EDATA), or the
  * state the patient is in that refuses the record (LP_ESTATE). */
-static lp_status check_rules(lp_trial *t, consent_values *c, const consent_state *cs, const char *source,
-                             lp_error *err) {
+static lp_status check_rules(lp_trial *t, consent_values *c, const consent_state *cs, bool correcting,
+                             const char *source, lp_error *err) {
   char msg[1400] = "", now[40], first[32] = "";
   size_t n = 0, k = 0;
 #define BAD(fld, ...)                                                                                  \
@@ -139,9 +139,9 @@ static lp_status check_rules(lp_trial *t, consent_values *c, const consent_state
                         !strcmp(cs->initial_by, "patient") ? "their own consent"
                         : cs->initial_by[0]                ? "a consent recorded before consent was tracked"
                                                            : "no consent record");
-  if (initial ? cs->initial : cs->retrospective)
-    return lp_error_set(err, LP_ESTATE, "patient %s already has %s consent record", c->patient,
-                        initial ? "an initial" : "a retrospective");
+  if (!correcting && (initial ? cs->initial : cs->retrospective))
+    return lp_error_set(err, LP_ESTATE, "patient %s already has %s consent record: a correction needs a reason",
+                        c->patient, initial ? "an initial" : "a retrospective");
   bool sought = !strcmp(c->decision, "given") || !strcmp(c->decision, "refused");
   if (initial && strcmp(c->decision, "given"))
     BAD("decision",
@@ -160,6 +160,11 @@ static lp_status check_rules(lp_trial *t, consent_values *c, const consent_state
   if (sought && (!c->version || !*c->version)) BAD("form_version", "required: the version of the consent form");
   double at = lp_parse_iso_days(c->at);
   if (at > lp_parse_iso_days(now)) BAD("consented_at", "%s is in the future (now %.16s)", c->at, now);
+  else if (initial && cs->randomised && correcting && at > lp_parse_iso_days(cs->randomized_at))
+    BAD("consented_at",
+        "%s is after the randomisation (%s): the correction would leave randomised patient %s without a consent "
+        "before randomisation",
+        c->at, cs->randomized_at, c->patient);
   else if (initial && cs->randomised && at > lp_parse_iso_days(cs->randomized_at))
     BAD("consented_at", "%s is after the randomisation (%s): consent comes before it", c->at, cs->randomized_at);
   else if (!initial && at < lp_parse_iso_days(cs->randomized_at))
@@ -268,7 +273,7 @@ lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, c
     goto fail;
   }
   if ((s = lp__user_may(t, user, LP_DO_CONSENT, cs.site_id, "record consent", err)) ||
-      (s = check_rules(t, &c, &cs, source, err)) || (s = lp_consent_policy_get(t, &pol, err)) ||
+      (s = check_rules(t, &c, &cs, false, source, err)) || (s = lp_consent_policy_get(t, &pol, err)) ||
       (s = insert_consent(t, &c, cs.site_id, user, &out->id, err)) ||
       (s = lp__audit_row(t, "consents", out->id, NULL, c.patient, user,
                          strcmp(c.kind, "initial") ? "retrospective consent recorded" : "consent recorded", err)))
@@ -291,6 +296,233 @@ lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, c
 fail:
   lp__rollback(t);
 out:
+  json_decref(vals);
+  return s;
+}
+
+/* ---- corrections ---- */
+
+/* The fields of the consent form, in the form's order, as saved. */
+static const char *const saved_fields[] = {"consent_by", "decision",     "consented_at",
+                                           "taken_by",   "form_version", "notes"};
+#define NSAVED (sizeof saved_fields / sizeof saved_fields[0])
+
+/* The saved consent of `kind` as an object of the form's fields (patient and kind
+ * included); *id 0 and *out NULL when there is none. */
+static lp_status saved_consent(lp_trial *t, const char *patient, const char *kind, long *id, json_t **out,
+                               lp_error *err) {
+  *id = 0;
+  *out = NULL;
+  sqlite3_stmt *st;
+  if (lp__prepare(t,
+                  "SELECT id, consent_by, decision, consented_at, taken_by, form_version, notes FROM consents"
+                  " WHERE patient=? AND kind=?",
+                  &st, err))
+    return LP_EDB;
+  sqlite3_bind_text(st, 1, patient, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *id = (long)sqlite3_column_int64(st, 0);
+    json_t *o = json_pack("{s:s, s:s}", "patient", patient, "kind", kind);
+    for (size_t i = 0; o && i < NSAVED; i++)
+      if (sqlite3_column_type(st, (int)i + 1) != SQLITE_NULL)
+        json_object_set_new(o, saved_fields[i], json_string(col(st, (int)i + 1)));
+    *out = o;
+  }
+  lp__finalize(t, st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return lp__db_fail(t, err, "reading a consent");
+  if (rc == SQLITE_ROW && !*out) return lp_error_set(err, LP_ENOMEM, "out of memory");
+  return LP_OK;
+}
+
+lp_status lp_consent_get(lp_trial *t, const char *patient, const char *kind, char **json, lp_error *err) {
+  *json = NULL;
+  long id;
+  json_t *o;
+  lp_status s = saved_consent(t, patient ? patient : "", kind && *kind ? kind : "initial", &id, &o, err);
+  if (s || !o) return s;
+  *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  return *json ? LP_OK : lp_error_set(err, LP_ENOMEM, "out of memory");
+}
+
+/* The input over the saved record: a field the input names (null: cleared) replaces
+ * the saved one, the others are kept; a consent recorded before consent was tracked
+ * keeps no "who consented" (the form has no such choice: the correction says who). */
+static json_t *merged_input(json_t *in, json_t *saved) {
+  json_t *m = json_deep_copy(saved);
+  if (!m) return NULL;
+  const char *by = json_string_value(json_object_get(m, "consent_by"));
+  if (by && !strcmp(by, "before_tracking")) json_object_del(m, "consent_by");
+  const char *k;
+  json_t *v;
+  json_object_foreach(in, k, v) {
+    if (json_is_null(v)) json_object_del(m, k);
+    else
+      json_object_set(m, k, v);
+  }
+  return m;
+}
+
+/* What a correction may not do besides the rules of a new record: take the patient's
+ * own consent for a representative's once a retrospective consent is recorded (it
+ * would be owed by no one), or change nothing. */
+static lp_status correction_rules(const consent_values *c, const consent_state *cs, json_t *before, json_t *after,
+                                  lp_error *err) {
+  if (!strcmp(c->kind, "initial") && cs->retrospective && !by_representative(c->by ? c->by : ""))
+    return lp_error_set(err, LP_ESTATE,
+                        "patient %s has a retrospective consent record, which follows a representative's consent "
+                        "only: the initial consent cannot become the %s",
+                        c->patient, c->by && !strcmp(c->by, "patient") ? "patient's own" : "one given");
+  if (json_equal(before, after))
+    return lp_error_set(err, LP_ESTATE, "the correction of patient %s's %s consent changes nothing", c->patient,
+                        c->kind);
+  return LP_OK;
+}
+
+/* After a correction of a retrospective consent: a new refusal applies the rule; a
+ * refusal taken back leaves the withdrawal it applied on the outcome record, which is
+ * corrected there (said in `applied`). */
+static lp_status correction_consequence(lp_trial *t, const consent_values *c, const char *old_decision,
+                                        const lp_consent_policy *pol, const char *user, lp_consent_result *out,
+                                        lp_error *err) {
+  bool was = old_decision && !strcmp(old_decision, "refused"), now = !strcmp(c->decision, "refused");
+  if (now && !was && pol->refusal_withdraws) {
+    lp_status s = withdraw(t, c->patient, c->at, user, err);
+    if (s) return s;
+    snprintf(out->applied, sizeof out->applied, "consent withdrawn: data kept, excluded from the analyses");
+  } else if (now && !was) {
+    snprintf(out->applied, sizeof out->applied, "the trial's rule keeps the patient in the analyses");
+  } else if (was && !now) {
+    sqlite3_stmt *st;
+    bool row;
+    lp_status s = lp__select_patient(t, "SELECT 1 FROM outcomes WHERE patient=? AND consent_withdrawn=1", c->patient,
+                                     &st, &row, "reading the outcome", err);
+    if (s) return s;
+    lp__finalize(t, st);
+    if (row)
+      snprintf(out->applied, sizeof out->applied,
+               "the refusal is taken back; the outcome record still says consent withdrawn: correct it there, with a "
+               "reason, if the patient is to be analysed");
+  }
+  return LP_OK;
+}
+
+static lp_status update_consent(lp_trial *t, long id, const consent_values *c, lp_error *err) {
+  sqlite3_stmt *st;
+  if (lp__prepare(t,
+                  "UPDATE consents SET consent_by=?2, decision=?3, consented_at=?4, taken_by=?5, form_version=?6,"
+                  " notes=?7 WHERE id=?1",
+                  &st, err))
+    return LP_EDB;
+  sqlite3_bind_int64(st, 1, id);
+  const char *text[] = {c->by, c->decision, c->at, c->taken_by, c->version, c->notes};
+  for (int i = 0; i < 6; i++)
+    if (text[i] && *text[i]) sqlite3_bind_text(st, i + 2, text[i], -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, i + 2);
+  int rc = sqlite3_step(st);
+  lp__finalize(t, st);
+  return rc == SQLITE_DONE ? LP_OK : lp__db_fail(t, err, "correcting a consent");
+}
+
+static void fill_result(lp_consent_result *out, const consent_values *c, const consent_state *cs) {
+  snprintf(out->patient, sizeof out->patient, "%s", c->patient);
+  snprintf(out->site, sizeof out->site, "%s", cs->site);
+  snprintf(out->kind, sizeof out->kind, "%s", c->kind);
+  snprintf(out->consent_by, sizeof out->consent_by, "%s", c->by ? c->by : "");
+  snprintf(out->decision, sizeof out->decision, "%s", c->decision);
+  out->retrospective_due = !strcmp(c->kind, "initial") && by_representative(c->by ? c->by : "") && !cs->retrospective;
+}
+
+/* The saved record of the input's patient and kind, and the input over it checked as
+ * the form (lp__form_values), inside the caller's transaction. */
+static lp_status correction_input(lp_trial *t, const char *json, const char *source, long *id, json_t **saved,
+                                  json_t **vals, consent_values *c, lp_error *err) {
+  json_error_t je;
+  json_t *in = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
+  if (!in) return lp_error_at_json(err, LP_EPARSE, source, NULL, "not valid JSON: %s", je.text);
+  lp_status s;
+  const char *patient = json_string_value(json_object_get(in, "patient"));
+  const char *kind = json_string_value(json_object_get(in, "kind"));
+  if (!json_is_object(in) || !patient || !*patient) {
+    /* the form's own message for what is missing or malformed */
+    s = lp__form_values(lp_form_get(LP_FORM_CONSENT), in, source, vals, err);
+    json_decref(*vals);
+    *vals = NULL;
+    json_decref(in);
+    return s ? s : lp_error_at_json(err, LP_EDATA, source, "patient", "a patient code is required");
+  }
+  if (!kind) kind = "initial";
+  if (strcmp(kind, "initial") && strcmp(kind, "retrospective")) {
+    s = lp_error_at_json(err, LP_EDATA, source, "kind", "kind: '%s' is not one of initial|retrospective", kind);
+    goto out;
+  }
+  if ((s = saved_consent(t, patient, kind, id, saved, err))) goto out;
+  if (!*saved) {
+    s = lp_error_set(err, LP_ENOTFOUND, "patient %s has no %s consent record to correct", patient,
+                     strcmp(kind, "retrospective") ? "initial" : "retrospective");
+    goto out;
+  }
+  json_t *m = merged_input(in, *saved);
+  if (!m) {
+    s = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto out;
+  }
+  char *mj = json_dumps(m, JSON_COMPACT);
+  json_decref(m);
+  s = mj ? parse_values(mj, source, vals, c, err) : lp_error_set(err, LP_ENOMEM, "out of memory");
+  free(mj);
+out:
+  json_decref(in);
+  return s;
+}
+
+lp_status lp_consent_correct(lp_trial *t, const char *json, const char *source, const char *user, const char *reason,
+                             lp_consent_result *out, lp_error *err) {
+  memset(out, 0, sizeof *out);
+  if (!source) source = "the JSON input";
+  if (!reason || !*reason)
+    return lp__with_field(err, "reason", lp_error_set(err, LP_EINVAL, "a correction of a consent needs a reason"));
+  json_t *vals = NULL, *saved = NULL, *after = NULL;
+  consent_values c = {0};
+  consent_state cs;
+  lp_consent_policy pol;
+  char *old = NULL;
+  long id = 0;
+  lp_status s = lp__begin(t, err);
+  if (s) return s;
+  if ((s = lp__check_unlocked(t, err)) || (s = correction_input(t, json, source, &id, &saved, &vals, &c, err)) ||
+      (s = state_of(t, c.patient, &cs, err)))
+    goto fail;
+  if ((s = lp__user_may(t, user, LP_DO_RECORD, cs.site_id, "correct a consent", err)) ||
+      (s = check_rules(t, &c, &cs, true, source, err)))
+    goto fail;
+  if (!(after = json_deep_copy(vals))) {
+    s = lp_error_set(err, LP_ENOMEM, "out of memory");
+    goto fail;
+  }
+  json_object_set_new(after, "kind", json_string(c.kind));
+  json_object_set_new(after, "decision", json_string(c.decision));
+  if (c.by) json_object_set_new(after, "consent_by", json_string(c.by));
+  if ((s = correction_rules(&c, &cs, saved, after, err)) || (s = lp_consent_policy_get(t, &pol, err)) ||
+      (s = lp__row_json(t, "consents", id, &old, err)) || (s = update_consent(t, id, &c, err)) ||
+      (s = lp__audit_row(t, "consents", id, old, c.patient, user, reason, err)) ||
+      (!strcmp(c.kind, "retrospective") &&
+       (s = correction_consequence(t, &c, json_string_value(json_object_get(saved, "decision")), &pol, user, out,
+                                   err))))
+    goto fail;
+  if ((s = lp__commit(t, err))) goto out;
+  out->id = id;
+  fill_result(out, &c, &cs);
+  goto out;
+fail:
+  lp__rollback(t);
+out:
+  free(old);
+  json_decref(after);
+  json_decref(saved);
   json_decref(vals);
   return s;
 }

@@ -394,8 +394,9 @@ static lp_status write_admin(ctx *c, lp_error *err) {
   attr(x, "StudyOID", c->study);
   /* users of the trial (never a credential), then any other name the audit trail holds */
   if ((s = lp__prepare(c->t,
-                       "SELECT name, role, code FROM (SELECT u.id AS k, u.name, u.role, s.code FROM users u "
-                       "LEFT JOIN sites s ON s.id=u.site_id UNION ALL SELECT 1e18, a.user, NULL, NULL FROM audit a "
+                       "SELECT name, role, code, full_name FROM (SELECT u.id AS k, u.name, u.role, s.code, u.full_name"
+                       " FROM users u LEFT JOIN sites s ON s.id=u.site_id UNION ALL SELECT 1e18, a.user, NULL, NULL,"
+                       " NULL FROM audit a "
                        "WHERE a.user NOT IN (SELECT name FROM users) GROUP BY a.user) ORDER BY k, name",
                        &st, err)))
     return s;
@@ -403,6 +404,7 @@ static lp_status write_admin(ctx *c, lp_error *err) {
     const char *name = (const char *)sqlite3_column_text(st, 0);
     const char *role = (const char *)sqlite3_column_text(st, 1);
     const char *site = (const char *)sqlite3_column_text(st, 2);
+    const char *full = (const char *)sqlite3_column_text(st, 3);
     char oid[200], disp[200];
     snprintf(oid, sizeof oid, "USR.%s", name);
     snprintf(disp, sizeof disp, "%s (%s)", name, role ? role : "named in the audit trail only");
@@ -411,6 +413,7 @@ static lp_status write_admin(ctx *c, lp_error *err) {
     attr(x, "UserType", !role ? "Other" : !strcmp(role, "investigator") ? "Investigator" : "Sponsor");
     text_el(x, "LoginName", name);
     text_el(x, "DisplayName", disp);
+    if (full && *full) text_el(x, "FullName", full);
     if (role) text_el(x, "Organization", role);
     if (site) {
       snprintf(oid, sizeof oid, "LOC.%s", site);

@@ -12,6 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <leopards/account.h>
 #include <leopards/forms.h>
 #include <leopards/queries.h>
 #include <leopards/table.h>
@@ -374,17 +375,20 @@ static lp_status create_trial(importer *im, const char *path, const char *protoc
   if (s) return s;
   for (xmlNode *c = admin->children; c && !s; c = c->next) {
     if (!is_el(c, "User")) continue;
-    char name[128], role[64], site[140] = "";
+    char name[128], role[64], site[140] = "", full[LP_FULL_NAME_MAX + 2] = "";
     content(child(c, "LoginName"), name, sizeof name);
     content(child(c, "Organization"), role, sizeof role);
+    content(child(c, "FullName"), full, sizeof full);
     xmlNode *lr = child(c, "LocationRef");
     if (lr) prop(lr, "LocationOID", site, sizeof site);
-    if (!role[0] || !strcmp(name, im->manager)) continue; /* names of the audit trail only; the creator */
+    if (!role[0]) continue; /* names of the audit trail only */
     lp_role r = !strcmp(role, "investigator")   ? LP_ROLE_INVESTIGATOR
                 : !strcmp(role, "statistician") ? LP_ROLE_STATISTICIAN
                 : !strcmp(role, "monitor")      ? LP_ROLE_MONITOR
                                                 : LP_ROLE_MANAGER;
-    s = lp_user_add(im->t, im->manager, name, r, site[0] ? site + 4 : NULL, err);
+    if (strcmp(name, im->manager)) /* the creator is registered already */
+      s = lp_user_add(im->t, im->manager, name, r, site[0] ? site + 4 : NULL, err);
+    if (!s && full[0]) s = lp_user_set_full_name(im->t, im->manager, name, full, err);
   }
   return s;
 }

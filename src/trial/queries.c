@@ -752,12 +752,34 @@ static lp_status casebook_hash(lp_trial *t, const char *patient, char hex[65], l
   return LP_OK;
 }
 
+/* The signature's manifestation in words (21 CFR 11.50): printed name, role, time and
+ * meaning; a signature without a full name says that the account name stands for it. */
+static void manifestation(lp_signature *g) {
+  snprintf(g->state, sizeof g->state, "signed by %s (%s%s) at %s: \"%s\"", g->printed_name, g->role,
+           g->account_name ? "; account name shown: no full name recorded" : "", g->signed_at, g->meaning);
+}
+
+/* The printed name of `user`: the full name, or the account name (*account true). */
+static lp_status printed_name(lp_trial *t, const char *user, char out[128], bool *account, lp_error *err) {
+  sqlite3_stmt *st;
+  if (lp__prepare(t, "SELECT full_name FROM users WHERE name=?", &st, err)) return LP_EDB;
+  sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+  out[0] = '\0';
+  if (sqlite3_step(st) == SQLITE_ROW) snprintf(out, 128, "%s", col(st, 0));
+  lp__finalize(t, st);
+  *account = !out[0];
+  if (*account) snprintf(out, 128, "%s", user);
+  return LP_OK;
+}
+
 static lp_status insert_signature(lp_trial *t, const char *scope, const char *patient, const char *user,
                                   const char *role, const char *meaning, const char *hash, lp_signature *out,
                                   lp_error *err) {
-  char now[40];
+  char now[40], name[128];
+  bool account;
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st;
+  if (printed_name(t, user, name, &account, err)) return LP_EDB;
   if (lp__prepare(t,
                   "INSERT INTO signatures(scope, patient, signer, printed_name, role, meaning, signed_at, content_hash)"
                   " VALUES(?,?,?,?,?,?,?,?)",
@@ -766,7 +788,7 @@ static lp_status insert_signature(lp_trial *t, const char *scope, const char *pa
   sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
   if (patient) sqlite3_bind_text(st, 2, patient, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 3, user, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 4, user, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 5, role, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 6, meaning, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 7, now, -1, SQLITE_TRANSIENT);
@@ -781,13 +803,14 @@ static lp_status insert_signature(lp_trial *t, const char *scope, const char *pa
   snprintf(out->scope, sizeof out->scope, "%s", scope);
   snprintf(out->patient, sizeof out->patient, "%s", patient ? patient : "");
   snprintf(out->signer, sizeof out->signer, "%s", user);
-  snprintf(out->printed_name, sizeof out->printed_name, "%s", user);
+  snprintf(out->printed_name, sizeof out->printed_name, "%s", name);
+  out->account_name = account;
   snprintf(out->role, sizeof out->role, "%s", role);
   snprintf(out->meaning, sizeof out->meaning, "%s", meaning);
   snprintf(out->signed_at, sizeof out->signed_at, "%s", now);
   snprintf(out->content_hash, sizeof out->content_hash, "%s", hash);
   out->valid = true;
-  snprintf(out->state, sizeof out->state, "signed by %s (%s) at %s: \"%s\"", user, role, now, meaning);
+  manifestation(out);
   return LP_OK;
 }
 
@@ -877,9 +900,9 @@ lp_status lp_signature_get(lp_trial *t, const char *patient, lp_signature *out, 
     changed = strcmp(hash, out->content_hash) != 0;
     out->valid = !changed;
   }
-  if (out->valid)
-    snprintf(out->state, sizeof out->state, "signed by %s (%s) at %s: \"%s\"", out->printed_name, out->role,
-             out->signed_at, out->meaning);
+  /* a signature made without a full name carries the account name as its printed name */
+  out->account_name = !strcmp(out->printed_name, out->signer);
+  if (out->valid) manifestation(out);
   else if (changed)
     snprintf(out->state, sizeof out->state, "signature invalidated: the signed content has changed since %s",
              out->signed_at);

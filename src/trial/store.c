@@ -197,9 +197,11 @@ static const char *const migration_9 =
     " UNIQUE(patient, form, day)) STRICT;"
     "ALTER TABLE adverse_events ADD COLUMN expected INTEGER;";
 
-/* Version 10: reserved for another change of the schema made at the same time; it
- * changes nothing here, and the two are numbered in turn when they are merged. */
-static const char *const migration_10 = "";
+/* Version 10: a user's full (printed) name, shown in electronic signatures and their
+ * manifestation (21 CFR 11.50) beside the account name; NULL until a trial manager
+ * records it (a signature then shows the account name and says so). Audited with the
+ * user's row. */
+static const char *const migration_10 = "ALTER TABLE users ADD COLUMN full_name TEXT;";
 
 /* Version 11: why the study drug was not started (`outcomes.not_received_reason`, a
  * code, and `not_received_other`, the text of an other reason), and a placebo patient

@@ -145,7 +145,7 @@ tamper "add a table" "CREATE TABLE shadow(x)" "table 'shadow'"
 tamper "drop a column" "ALTER TABLE adverse_events DROP COLUMN description" "lost its column 'description'"
 tamper "drop a uniqueness constraint" "PRAGMA foreign_keys=OFF; CREATE TABLE s2(id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites(id), seq INTEGER NOT NULL, pack INTEGER NOT NULL UNIQUE, nonce BLOB NOT NULL, sealed BLOB NOT NULL) STRICT; INSERT INTO s2 SELECT * FROM slots; DROP TABLE slots; ALTER TABLE s2 RENAME TO slots" "UNIQUE constraint of table slots on (site_id, seq)"
 tamper "drop a reference" "PRAGMA foreign_keys=OFF; CREATE TABLE u2(id INTEGER PRIMARY KEY, patient TEXT NOT NULL, unblinded_at TEXT NOT NULL, unblinded_by TEXT NOT NULL, reason TEXT NOT NULL) STRICT; INSERT INTO u2 SELECT * FROM unblindings; DROP TABLE unblindings; ALTER TABLE u2 RENAME TO unblindings" "unblindings has lost its reference randomisations"
-tamper "drop a CHECK constraint" "PRAGMA foreign_keys=OFF; CREATE TABLE u2(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, site_id INTEGER REFERENCES sites(id), created_at TEXT NOT NULL) STRICT; INSERT INTO u2 SELECT * FROM users; DROP TABLE users; ALTER TABLE u2 RENAME TO users" "table users was redefined"
+tamper "drop a CHECK constraint" "PRAGMA foreign_keys=OFF; CREATE TABLE u2(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, site_id INTEGER REFERENCES sites(id), created_at TEXT NOT NULL, full_name TEXT) STRICT; INSERT INTO u2 SELECT * FROM users; DROP TABLE users; ALTER TABLE u2 RENAME TO users" "table users was redefined"
 tamper "lower the schema version" "PRAGMA user_version=2" "mac"
 
 # --- the file as a whole ---

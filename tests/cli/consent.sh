@@ -118,6 +118,49 @@ later record consent --db t.db --patient P4 --kind retrospective --decision died
   fail "died: $(cat err)"
 same "P4's retrospective consent" "$(q "SELECT decision || ',' || coalesce(consent_by, '-') FROM consents WHERE patient='P4' AND kind='retrospective'")" "died,-"
 
+# corrections: a recorded consent is corrected with a reason (an investigator of the
+# site or a trial manager), audited with the old and new values; a randomised patient
+# keeps a consent before the randomisation
+expect_fail 1 "a correction needs a reason" -- \
+  "$LP" record consent --db t.db --patient P2 --consent-by patient --consented-at "$BEFORE" $FORM --user ann
+grep -q "hint: .*--reason" "$TMP/err" || fail "no hint for the correction: $(cat "$TMP/err")"
+ok record consent --db t.db --patient P2 --form-version 3.2 --reason "version misread" --user ann
+grep -q "P2 (site S01): initial consent corrected: given by patient" out || fail "correction not said: $(cat out)"
+same "corrected value" "$(q "SELECT form_version || ',' || taken_by FROM consents WHERE patient='P2' AND kind='initial'")" "3.2,Nurse_Adams"
+same "audited with old and new values" "$(q "SELECT action || ':' || json_extract(old,'\$.form_version') || '>' || json_extract(new,'\$.form_version') || ':' || user FROM audit WHERE tbl='consents' AND reason='version misread'")" "update:3.1>3.2:ann"
+ok record consent --db t.db --patient P2 --taken-by Dr_Brown --reason "taken by the doctor" --user mgr
+same "the manager's correction" "$(q "SELECT taken_by FROM consents WHERE patient='P2' AND kind='initial'")" Dr_Brown
+expect_fail 1 "may not correct a consent at site S01" -- \
+  "$LP" record consent --db t.db --patient P2 --taken-by X --reason r --user bob
+expect_fail 1 "user .stat. \(statistician\) may not correct a consent" -- \
+  "$LP" record consent --db t.db --patient P2 --taken-by X --reason r --user stat
+expect_fail 1 "changes nothing" -- "$LP" record consent --db t.db --patient P2 --taken-by Dr_Brown --reason r --user ann
+expect_fail 1 "the correction would leave randomised patient P2 without a consent before randomisation" -- \
+  later record consent --db t.db --patient P2 --consented-at "$(date -u +%Y-%m-%dT%H:%M -d '+2 hours')" --reason r --user ann
+expect_fail 1 "is in the future" -- \
+  "$LP" record consent --db t.db --patient P2 --consented-at "$TOMORROW" --reason r --user ann
+expect_fail 1 "no retrospective consent record to correct" -- \
+  "$LP" record consent --db t.db --patient P2 --kind retrospective --notes x --reason r --user ann
+expect_fail 1 "no initial consent record to correct" -- \
+  "$LP" record consent --db t.db --patient P5 --notes x --reason r --user ann
+expect_fail 1 "kind: 'later' is not one of initial\|retrospective" -- \
+  "$LP" record consent --db t.db --patient P2 --kind later --notes x --reason r --user ann
+expect_fail 1 "the initial consent cannot become the patient's own" -- \
+  "$LP" record consent --db t.db --patient P1 --consent-by patient --reason r --user ann
+same "nothing changed by the refused corrections" "$(q "SELECT count(*) FROM audit WHERE tbl='consents' AND action='update'")" 2
+# the retrospective consent likewise; a correction to refused applies the trial's rule
+ok consent settings --db t.db --refusal withdraw --user mgr --reason "amendment 5"
+expect_fail 1 "taken_by: required.*form_version: required" -- \
+  later record consent --db t.db --patient P4 --kind retrospective --decision refused --reason "the patient refused" --user ann
+later record consent --db t.db --patient P4 --kind retrospective --decision refused $FORM --reason "the patient refused" --user ann >out 2>err ||
+  fail "the retrospective correction: $(cat err)"
+grep -q "note: consent withdrawn: data kept, excluded from the analyses" out || fail "the rule on correction: $(cat out)"
+same "P4 withdrawn by the corrected refusal" "$(q "SELECT consent_withdrawn FROM outcomes WHERE patient='P4'")" 1
+later record consent --db t.db --patient P4 --kind retrospective --decision given --reason "entered on the wrong patient" --user ann >out 2>err ||
+  fail "the refusal taken back: $(cat err)"
+grep -q "the outcome record still says consent withdrawn" out || fail "the withdrawal left is not said: $(cat out)"
+ok audit verify --db t.db
+
 # the requirement can be switched off (trial manager, audited), then on again
 ok consent settings --db t.db --required no --user mgr --reason "substudy without consent tracking"
 ok randomize --db t.db --site S01 --patient P5 --user ann

@@ -120,6 +120,19 @@ cmp -s snap.xml snap2.xml && fail "FileOID and CreationDateTime should be new"
 [ "$(sqlite3 imp.db "SELECT count(*) FROM randomisations")" = 30 ] || fail "randomisations not imported"
 [ "$(sqlite3 imp.db "SELECT count(*) FROM daily")" = "$(sqlite3 sim.db "SELECT count(*) FROM daily")" ] || fail "daily rows"
 [ "$(sqlite3 imp.db "SELECT count(*) FROM users")" = "$(sqlite3 sim.db "SELECT count(*) FROM users")" ] || fail "users"
+# the users' full (printed) names travel as AdminData FullName, and come back
+mgr=$(sqlite3 imp.db "SELECT name FROM users ORDER BY id LIMIT 1")
+inv=$(sqlite3 imp.db "SELECT name FROM users WHERE role='investigator' ORDER BY id LIMIT 1")
+expect 0 "$L" user edit --db imp.db --name "$mgr" --full-name "Mrs Tessa O'Brien & Co" --user "$mgr"
+expect 0 "$L" user edit --db imp.db --name "$inv" --full-name "Dr Ana María Ruiz" --user "$mgr"
+expect 0 "$L" export --db imp.db --format odm --out names.xml
+xmllint --nonet --noout --schema "$XSD" names.xml 2>xerr || fail "names.xml does not validate: $(head -5 xerr)"
+has "<FullName>Dr Ana María Ruiz</FullName>" names.xml
+has "<FullName>Mrs Tessa O'Brien &amp; Co</FullName>" names.xml
+expect 0 "$L" import --db names.db --odm names.xml
+[ "$(sqlite3 names.db "SELECT full_name FROM users WHERE name='$inv'")" = "Dr Ana María Ruiz" ] || fail "the full name is not imported"
+expect 0 "$L" export --db names.db --format odm --out names2.xml
+diff <(strip names.xml | grep -v AuditRecord) <(strip names2.xml | grep -v AuditRecord) >d.txt || fail "the round trip with full names differs: $(head -20 d.txt)"
 # the imported trial continues with a new list: new patients are randomised; the
 # imported ones have no allocation to unblind
 expect 0 "$L" list generate --db imp.db --key imp.key --user statistician

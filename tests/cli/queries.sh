@@ -166,7 +166,8 @@ IN=pw expect_in 0 "$L" sign --db t.db --patient P1 --user pi1 --json
 [ "$(jqo .meaning)" = "I confirm these data are complete and accurate" ] && [ "$(jqo .printed_name)" = pi1 ] &&
   [ "$(jqo '.content_hash|length')" = 64 ] || fail "signature: $(cat out)"
 expect 0 "$L" sdv --db t.db --patient P1
-has "signed by pi1 (principal investigator, site S01) at" out
+# no full name recorded: the account name is printed, and the signature says so
+has "signed by pi1 (principal investigator, site S01; account name shown: no full name recorded) at" out
 expect 0 "$L" record baseline --db t.db --json-in '{"patient":"P1","heart_rate":95}' --user nurse --reason "late lab sheet"
 has "note: .*verified by mon at .*this change clears the verification" err
 has "note: .*signed by pi1 at .*this change invalidates the signature" err
@@ -182,6 +183,28 @@ has "source data verification cleared by a change: late lab sheet" out
 has "signature invalidated by a change" out
 has "electronic signature: I confirm these data are complete and accurate" out
 
+# --- the printed name: a full name recorded by the trial manager (audited) is what a
+# signature shows from then on
+expect 1 "$L" user edit --db t.db --name pi1 --full-name "Dr Jane Smith" --user nurse
+has "may not record users' full names" err
+expect 2 "$L" user edit --db t.db --name pi1 --full-name "$(printf 'Dr\033[31m Smith')" --user mgr
+has "control character" err
+expect 2 "$L" user edit --db t.db --name pi1 --user mgr
+expect 0 "$L" user edit --db t.db --name pi1 --full-name "  Dr Jane Smith " --user mgr --json
+[ "$(jqo .full_name)" = "Dr Jane Smith" ] && [ "$(jqo .pi)" = true ] || fail "user edit: $(cat out)"
+[ "$(sqlite3 t.db "SELECT json_extract(old,'\$.full_name') IS NULL AND json_extract(new,'\$.full_name')='Dr Jane Smith' FROM audit WHERE tbl='users' AND reason='full name recorded'")" = 1 ] ||
+  fail "the full name is not audited with old and new values"
+expect 0 "$L" user list --db t.db --json
+[ "$(jqo '.[] | select(.name=="pi1") | .full_name')" = "Dr Jane Smith" ] || fail "user list: $(cat out)"
+IN=pw expect_in 0 "$L" sign --db t.db --patient P1 --user pi1 --json
+[ "$(jqo .printed_name)" = "Dr Jane Smith" ] || fail "the signature's printed name: $(cat out)"
+expect 0 "$L" sdv --db t.db --patient P1
+has "signed by Dr Jane Smith (principal investigator, site S01) at" out
+grep -q "no full name recorded" out && fail "a signature with a full name says none was recorded: $(cat out)"
+expect 0 "$L" user add --db t.db --name pi2 --role investigator --site S02 --full-name "Prof. Ana María Ruiz" --user mgr --json
+[ "$(jqo .full_name)" = "Prof. Ana María Ruiz" ] || fail "user add --full-name: $(cat out)"
+expect 0 "$L" user edit --db t.db --name stat --full-name "Dr Sam Statistician" --user mgr
+
 # --- the lock is signed by whoever locks (a user with a password gives it)
 expect 0 "$L" query close --db t.db --id "$q2" --text "confirmed on site" --user mon
 printf '%s\n' "$PW" | "$L" user passwd --db t.db --name stat --user mgr >/dev/null 2>err || fail "passwd stat"
@@ -191,6 +214,7 @@ has "the lock is signed" err
 IN=pw expect_in 0 "$L" lock --db t.db --user stat --json
 [ "$(jqo .signed)" = true ] || fail "lock not signed: $(cat out)"
 grep -q "I approve the lock of this database" <<<"$(jqo .signature)" || fail "lock meaning: $(cat out)"
+grep -q "signed by Dr Sam Statistician" <<<"$(jqo .signature)" || fail "lock's printed name: $(cat out)"
 expect 0 "$L" audit verify --db t.db
 expect 0 "$L" export --db t.db --out ex2
 for f in queries verifications site_pis signatures; do [ -s ex2/$f.csv ] || fail "export lacks $f.csv"; done

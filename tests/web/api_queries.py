@@ -117,7 +117,8 @@ def main():
                                 headers=inv1)
         g = js(body)
         check(code == 201 and g.get("meaning") == "I confirm these data are complete and accurate" and
-              g.get("printed_name") == "inv-ICU01" and len(g.get("content_hash", "")) == 64 and g.get("valid") is True,
+              g.get("printed_name") == "Dr Eleanor Hart" and g.get("signer") == "inv-ICU01" and
+              g.get("account_name") is False and len(g.get("content_hash", "")) == 64 and g.get("valid") is True,
               "the PI signs the casebook (%s)" % body.strip())
         code, _, body = request(u + "/sdv?patient=%s" % patient, headers=mon)
         s = js(body)
@@ -179,24 +180,58 @@ def main():
         code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
         check(code == 200 and "I confirm these data are complete and accurate" in body and 'type="password"' in body,
               "the PI's sign page states the meaning and asks for the password")
+        check("By signing, you, Dr Eleanor Hart" in body, "the sign page names the signer by the printed name")
         code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient, "password": "no"})
         check(code == 403, "signing with a wrong password on the page: 403")
         code, _, body = page("/sign", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "patient": patient,
                                                     "password": pw["inv-ICU01"]})
         check(code == 303, "the PI signs on the page")
         code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
-        check("signed</span> by <strong>inv-ICU01</strong>" in body and "<q>I confirm these data" in body,
-              "the forms page shows the signature")
+        check("signed</span> by <strong>Dr Eleanor Hart</strong>" in body and "<q>I confirm these data" in body,
+              "the forms page shows the signature with the printed name")
         code, _, body = page("/lock", "inv-ICU01")
         check(code == 403, "an investigator has no lock page")
 
         # the users page marks a new investigator as the site's principal investigator
         code, _, body = page("/users", "manager", {"csrf": csrf("manager"), "name": "pi-ICU03", "role": "investigator",
-                                                   "site": "ICU03", "pi": "1"})
-        check(code == 303, "the manager registers a PI on the users page")
+                                                   "site": "ICU03", "pi": "1", "full_name": "Dr Ada O'Neil"})
+        check(code == 303, "the manager registers a PI with a full name on the users page")
         code, _, body = page("/users", "manager")
-        check(re.search(r"pi-ICU03</td><td>investigator, principal investigator", body) is not None,
+        check(re.search(r"pi-ICU03</td><td>.*?</td><td>investigator, principal investigator", body) is not None,
               "the users page shows the principal investigator")
+        check('value="Dr Ada O&#39;Neil"' in body or 'value="Dr Ada O&#x27;Neil"' in body,
+              "the users page shows the full name, escaped")
+        check("none: signatures show the account name" in body, "and says which users have no full name")
+        # without a full name the account name is printed, and the signature says so
+        code, _, body = page("/users/name", "manager", {"csrf": csrf("manager"), "name": "inv-ICU01", "full_name": ""})
+        check(code == 303, "the manager clears a full name on the users page (%d)" % code)
+        code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
+        check("No full name is recorded for your account" in body,
+              "the sign page says that the account name will be printed")
+        code, _, body = request(u + "/signatures", "POST", {"patient": patient, "password": pw["inv-ICU01"]},
+                                headers=bearer(tok["inv-ICU01"]))
+        g = js(body)
+        check(code == 201 and g.get("printed_name") == "inv-ICU01" and g.get("account_name") is True
+              and "account name shown: no full name recorded" in g.get("state", ""),
+              "a signature without a full name prints the account name and says so (%d %s)" % (code, body.strip()))
+        # the manager records the signing PI's full name: the next signature prints it
+        code, _, body = page("/users/name", "manager", {"csrf": csrf("manager"), "name": "inv-ICU01",
+                                                        "full_name": "Dr Iris Nkemelu"})
+        check(code == 303, "the manager records a full name on the users page (%d)" % code)
+        code, _, body = page("/users/name", "inv-ICU01", {"csrf": csrf("inv-ICU01"), "name": "inv-ICU01",
+                                                          "full_name": "Someone Else"})
+        check(code == 403, "an investigator may not change full names (%d)" % code)
+        code, _, body = page("/sign?patient=%s" % patient, "inv-ICU01")
+        check("By signing, you, Dr Iris Nkemelu" in body and "No full name" not in body,
+              "the sign page names the signer by the full name")
+        code, _, body = request(u + "/signatures", "POST", {"patient": patient, "password": pw["inv-ICU01"]},
+                                headers=bearer(tok["inv-ICU01"]))
+        g = js(body)
+        check(code == 201 and g.get("printed_name") == "Dr Iris Nkemelu" and g.get("signer") == "inv-ICU01"
+              and g.get("account_name") is False and "signed by Dr Iris Nkemelu" in g.get("state", ""),
+              "a signature after the full name is recorded prints it (%d %s)" % (code, body.strip()))
+        code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
+        check("signed by Dr Iris Nkemelu" in body, "the forms page shows the printed name")
 
         # the lock: refused with an open query; an override reason and the password sign it
         code, _, body = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "age",

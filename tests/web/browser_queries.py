@@ -96,7 +96,7 @@ def main():
         nurse.shot("sign")
         nurse.fill("password", pw["inv-ICU01"])
         nurse.submit("/sign")
-        check("signed by inv-ICU01" in nurse.text(), "the PI signs the casebook")
+        check("signed by Dr Eleanor Hart" in nurse.text(), "the PI signs the casebook (the printed name shown)")
         nurse.shot("signed")
 
         code, _, _ = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "age",

@@ -11,6 +11,7 @@ usage: consent_api.py LEOPARDS"""
 import datetime
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -96,6 +97,53 @@ def main():
         check(code == 409, "a second initial consent: 409")
         code, _, body = request(u + "/api/v1/randomisations", "POST", {"site": "ICU01", "patient": "CON-1"}, headers=H)
         check(code == 201 and "pack" in js(body), "with consent the randomisation goes through: 201")
+
+        # a correction with a reason: the same function as the command line's
+        code, _, body = request(u + "/api/v1/consents", "POST",
+                                {"patient": "CON-1", "form_version": "3.2", "reason": "version misread"}, headers=H)
+        check(code == 200 and js(body).get("corrected") is True and js(body).get("consent_by") == "personal_representative",
+              "a correction of the consent: 200 (%d %s)" % (code, body.strip()))
+        code, _, body = request(u + "/api/v1/consents", "POST",
+                                {"patient": "CON-1", "taken_by": "Dr Brown", "reason": "taken by the doctor"},
+                                headers={"Authorization": "Bearer " + mgr})
+        check(code == 200, "the trial manager corrects it too (%d %s)" % (code, body.strip()))
+        time.sleep(1.2)
+        after = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S")
+        code, _, body = request(u + "/api/v1/consents", "POST",
+                                {"patient": "CON-1", "consented_at": after, "reason": "time"}, headers=H)
+        err = js(body).get("error", {})
+        check(code == 422 and err.get("field") == "consented_at"
+              and "without a consent before randomisation" in err.get("message", ""),
+              "a correction after the randomisation: 422 saying why (%d %s)" % (code, body.strip()))
+        code, _, body = request(u + "/api/v1/consents", "POST",
+                                {"patient": "CON-1", "form_version": "3.3", "reason": ""}, headers=H)
+        check(code == 400 and js(body).get("error", {}).get("field") == "reason", "a correction without a reason: 400")
+        code, _, body = request(u + "/api/v1/consents", "POST",
+                                {"patient": "CON-1", "kind": "retrospective", "notes": "x", "reason": "r"}, headers=H)
+        check(code == 404, "no retrospective consent to correct: 404 (%d)" % code)
+        db = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True)
+        row = db.execute("SELECT form_version, taken_by FROM consents WHERE patient='CON-1' AND kind='initial'").fetchone()
+        aud = db.execute("SELECT json_extract(old,'$.form_version'), json_extract(new,'$.form_version'), user FROM audit"
+                         " WHERE tbl='consents' AND reason='version misread'").fetchone()
+        db.close()
+        check(row == ("3.2", "Dr Brown"), "the corrections saved (%s)" % (row,))
+        check(aud == ("3.1", "3.2", "inv-ICU01"), "audited with the old and new values (%s)" % (aud,))
+        code, _, page = request(u + "/consent?correct=1&patient=CON-1", headers={"Cookie": "lp_session=" + inv})
+        check(code == 200 and 'value="personal_representative" selected' in page and 'value="3.2"' in page
+              and 'name="reason"' in page, "the correction form shows the saved values and asks for a reason")
+        code, _, page = request(u + "/patients/CON-1", headers={"Cookie": "lp_session=" + inv})
+        check("/consent?correct=1&amp;patient=CON-1" in page, "the patient page offers the correction")
+        code, _, page = request(u + "/consent?correct=1&patient=CON-1", headers={"Cookie": "lp_session=" + inv})
+        m = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+        form = {"csrf": m.group(1) if m else "", "patient": "CON-1", "kind": "initial",
+                "consent_by": "personal_representative", "consented_at": before, "taken_by": "Dr Brown",
+                "form_version": "3.4", "notes": "", "reason": "form version read from the signed copy"}
+        code, _, page = request(u + "/consent", "POST", form=form, headers={"Cookie": "lp_session=" + inv})
+        check(code == 200 and "Consent corrected" in page, "the correction form saves (%d)" % code)
+        db = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True)
+        row = db.execute("SELECT form_version FROM consents WHERE patient='CON-1' AND kind='initial'").fetchone()
+        db.close()
+        check(row == ("3.4",), "the web correction saved (%s)" % (row,))
 
         # owed: on the patient, the status API and the dashboard
         code, _, body = request(u + "/api/v1/patients/CON-1", headers=H)

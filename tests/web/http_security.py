@@ -28,8 +28,10 @@ def check(cond, what):
 
 
 PAGES_GET = ["/home", "/status", "/screen", "/randomise?patient=P0001", "/consent?patient=P0001", "/patients/P0001",
-             "/unblind?patient=P0001", "/audit", "/users", "/password", "/tokens", "/sites", "/list"]
-PAGES_POST = ["/screen", "/randomise", "/consent", "/unblind", "/users", "/users/deactivate", "/password", "/logout",
+             "/unblind?patient=P0001", "/audit", "/users", "/password", "/tokens", "/sites", "/list",
+             "/consent?correct=1&patient=P0001"]
+PAGES_POST = ["/screen", "/randomise", "/consent", "/unblind", "/users", "/users/deactivate", "/users/name", "/password",
+              "/logout",
               "/tokens", "/tokens/revoke", "/sites", "/sites/close", "/list/extend"]
 API = [("GET", "/api/v1/session"), ("POST", "/api/v1/logout"), ("POST", "/api/v1/password"),
        ("POST", "/api/v1/screenings"), ("POST", "/api/v1/randomisations"), ("POST", "/api/v1/consents"),
