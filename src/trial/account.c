@@ -729,15 +729,16 @@ lp_status lp_user_set_full_name(lp_trial *t, const char *by, const char *name, c
   lp_status s = full_name_of(full_name, fn, err);
   if (s) return s;
   account_row r;
+  char *old = NULL;
+  sqlite3_stmt *st;
+  int rc;
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err)) ||
       (s = lp__user_may(t, by, LP_DO_MANAGE_USERS, 0, "record users' full names", err)) ||
       (s = account_get(t, name, &r, err)))
     goto fail;
   if (!strcmp(r.full_name, fn)) return lp__commit(t, err); /* nothing to change */
-  char *old = NULL;
   if ((s = lp__row_json(t, "users", r.user_id, &old, err))) goto fail;
-  sqlite3_stmt *st;
   if ((s = lp__prepare(t, "UPDATE users SET full_name=? WHERE id=?", &st, err))) {
     free(old);
     goto fail;
@@ -746,7 +747,7 @@ lp_status lp_user_set_full_name(lp_trial *t, const char *by, const char *name, c
   else
     sqlite3_bind_null(st, 1);
   sqlite3_bind_int64(st, 2, r.user_id);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   s = rc == SQLITE_DONE
           ? lp__audit_row(t, "users", r.user_id, old, NULL, by, fn[0] ? "full name recorded" : "full name cleared", err)
