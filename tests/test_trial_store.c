@@ -590,7 +590,7 @@ static void test_upgrade_full_name(void **state) {
   TU_CHECK(lp_trial_upgrade(db, "mgr", &from, &e_));
   assert_int_equal(from, 9);
   TU_CHECK(lp_trial_open(db, &t, &e_));
-  assert_int_equal(lp_trial_schema_version(t), 10);
+  assert_int_equal(lp_trial_schema_version(t), LP_TRIAL_SCHEMA_VERSION);
   lp_user_info u;
   TU_CHECK(lp_user_get(t, "ia", &u, &e_));
   assert_string_equal(u.full_name, "");

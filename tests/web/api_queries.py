@@ -231,7 +231,7 @@ def main():
               and g.get("account_name") is False and "signed by Dr Iris Nkemelu" in g.get("state", ""),
               "a signature after the full name is recorded prints it (%d %s)" % (code, body.strip()))
         code, _, body = page("/sdv?patient=%s" % patient, "inv-ICU01")
-        check("signed by Dr Iris Nkemelu" in body, "the forms page shows the printed name")
+        check("signed</span> by <strong>Dr Iris Nkemelu</strong>" in body, "the forms page shows the printed name")
 
         # the lock: refused with an open query; an override reason and the password sign it
         code, _, body = request(u + "/queries", "POST", {"patient": patient, "form": "baseline", "field": "age",
