@@ -70,6 +70,7 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
   double *work = calloc((size_t)threads * 4 * n, sizeof *work);
   lp_sim_outcomes *tr = calloc((size_t)threads * n, sizeof *tr);
   int failed = 0;
+  double se = 0, sse = 0;
   if (!est || !lo || !hi || !pv || !work || !tr) {
     st = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto done;
@@ -109,7 +110,6 @@ lp_status lp_design_primary(const lp_design_options *o, lp_design_result *out, l
     st = lp_error_set(err, LP_ENUMERIC, "design: a simulated trial could not be analysed");
     goto done;
   }
-  double se = 0, sse = 0;
   for (size_t t = 0; t < T; t++) {
     se += est[t];
     sse += est[t] * est[t];

@@ -266,6 +266,7 @@ lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, c
   if (s) return s;
   consent_state cs;
   lp_consent_policy pol;
+  bool refused = false;
   if ((s = lp__begin(t, err))) goto out;
   if ((s = lp__check_unlocked(t, err)) || (s = state_of(t, c.patient, &cs, err))) goto fail;
   if (!cs.screened) {
@@ -278,7 +279,7 @@ lp_status lp_consent_record(lp_trial *t, const char *json, const char *source, c
       (s = lp__audit_row(t, "consents", out->id, NULL, c.patient, user,
                          strcmp(c.kind, "initial") ? "retrospective consent recorded" : "consent recorded", err)))
     goto fail;
-  bool refused = !strcmp(c.decision, "refused");
+  refused = !strcmp(c.decision, "refused");
   if (refused && pol.refusal_withdraws) {
     if ((s = withdraw(t, c.patient, c.at, user, err))) goto fail;
     snprintf(out->applied, sizeof out->applied, "consent withdrawn: data kept, excluded from the analyses");
@@ -444,6 +445,8 @@ static lp_status correction_input(lp_trial *t, const char *json, const char *sou
   json_t *in = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
   if (!in) return lp_error_at_json(err, LP_EPARSE, source, NULL, "not valid JSON: %s", je.text);
   lp_status s;
+  json_t *m = NULL;
+  char *mj = NULL;
   const char *patient = json_string_value(json_object_get(in, "patient"));
   const char *kind = json_string_value(json_object_get(in, "kind"));
   if (!json_is_object(in) || !patient || !*patient) {
@@ -465,12 +468,12 @@ static lp_status correction_input(lp_trial *t, const char *json, const char *sou
                      strcmp(kind, "retrospective") ? "initial" : "retrospective");
     goto out;
   }
-  json_t *m = merged_input(in, *saved);
+  m = merged_input(in, *saved);
   if (!m) {
     s = lp_error_set(err, LP_ENOMEM, "out of memory");
     goto out;
   }
-  char *mj = json_dumps(m, JSON_COMPACT);
+  mj = json_dumps(m, JSON_COMPACT);
   json_decref(m);
   s = mj ? parse_values(mj, source, vals, c, err) : lp_error_set(err, LP_ENOMEM, "out of memory");
   free(mj);

@@ -121,11 +121,12 @@ lp_status lp_draft_save(lp_trial *t, const char *patient, lp_record_kind kind, l
   json_decref(j);
   if (!obj) return lp_error_set(err, LP_EINVAL, "a draft is a JSON object of the form's values");
   if ((s = lp__user_check(t, user, 1u << LP_ROLE_INVESTIGATOR, site_id, "keep drafts of forms", err))) return s;
+  char now[40];
+  sqlite3_stmt *st;
+  int rc;
   if ((s = lp__begin(t, err))) return s;
   if ((s = lp__check_unlocked(t, err))) goto fail;
-  char now[40];
   lp__now(t, now, sizeof now);
-  sqlite3_stmt *st;
   if ((s = lp__prepare(t,
                        "INSERT INTO form_drafts(patient, form, day, saved_at, saved_by, data) VALUES(?,?,?,?,?,?)"
                        " ON CONFLICT(patient, form, day) DO UPDATE SET saved_at=excluded.saved_at,"
@@ -138,7 +139,7 @@ lp_status lp_draft_save(lp_trial *t, const char *patient, lp_record_kind kind, l
   sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 5, user, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 6, json, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
+  rc = sqlite3_step(st);
   lp__finalize(t, st);
   if (rc != SQLITE_DONE) {
     s = lp__db_fail(t, err, "saving a draft");

@@ -380,6 +380,7 @@ lp_status lp_query_answer(lp_trial *t, long id, const char *text, const char *va
   lp_query q;
   long site_id;
   char old_value[128] = "";
+  json_t *row = NULL;
   lp_status s = lp__begin(t, err);
   if (s) return s;
   if ((s = lp__check_unlocked(t, err)) || (s = query_read(t, id, &q, &site_id, err)) ||
@@ -391,7 +392,6 @@ lp_status lp_query_answer(lp_trial *t, long id, const char *text, const char *va
         q.state == LP_QUERY_ANSWERED ? " already: a monitor closes or re-opens it" : ": a monitor may re-open it");
     goto fail;
   }
-  json_t *row = NULL;
   if (value && (s = correction_row(t, &q, value, &row, old_value, sizeof old_value, err))) goto fail;
   if ((s = query_update_answer(t, &q, text, old_value, value, user, err))) {
     json_decref(row);
@@ -477,6 +477,7 @@ lp_status lp_form_verify(lp_trial *t, const char *patient, lp_record_kind form, 
   instance_words(name, day, record, where, sizeof where);
   lp__now(t, now, sizeof now);
   sqlite3_stmt *st;
+  long id = 0;
   lp_status s = lp__begin(t, err);
   if (s) return s;
   if ((s = lp__check_unlocked(t, err)) || (s = patient_site(t, patient, &site_id, site, err)) ||
@@ -514,7 +515,6 @@ lp_status lp_form_verify(lp_trial *t, const char *patient, lp_record_kind form, 
   sqlite3_bind_int64(st, 4, record);
   sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 6, user, -1, SQLITE_TRANSIENT);
-  long id = 0;
   if ((s = audited_write(t, "verifications", &id, st, patient, user, "source data verified", "recording a verification",
                          err)))
     goto fail;
