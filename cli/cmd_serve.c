@@ -19,6 +19,9 @@ static const cli_opt serve_opts[] = {
     {"workers", "N", "worker threads, each with its own trial handle (default 4)"},
     {"checkpoint-file", "FILE", "append an audit checkpoint here whenever new entries were written (each minute)"},
     {"checkpoint-every", "SECONDS", "how often to look for new entries (default 60)"},
+    {"no-group-commit", NULL,
+     "commit each write request on its own (default: the writes of requests made meanwhile share one durable "
+     "commit)"},
     {"demo", NULL, "create a fresh demo trial in progress in leopards-serve-demo/ and serve it"},
     {"dir", "DIR", "folder of the demo (default leopards-serve-demo)"},
     {0}};
@@ -34,6 +37,7 @@ static int run_serve(const cli_args *a) {
   if ((rc = cli_long(a, "checkpoint-every", 1, 86400, &every))) return rc;
   o.checkpoint_every_s = (unsigned)every;
   o.checkpoint_file = cli_str(a, "checkpoint-file");
+  o.no_group_commit = cli_has(a, "no-group-commit");
   if (cli_str(a, "listen")) o.listen = cli_str(a, "listen");
   o.key = cli_str(a, "key");
   o.audit_key = cli_str(a, "audit-key");
