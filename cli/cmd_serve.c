@@ -16,7 +16,7 @@ static const cli_opt serve_opts[] = {
     {"listen", "IP:PORT", "address to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
     {"tls-cert", "FILE", "TLS certificate (PEM); with --tls-key"},
     {"tls-key", "FILE", "TLS private key (PEM)"},
-    {"workers", "N", "worker threads, each with its own trial handle (default 4)"},
+    {"workers", "N", "trial handles: requests in the library at once (default 16; a thread serves each connection)"},
     {"checkpoint-file", "FILE", "append an audit checkpoint here whenever new entries were written (each minute)"},
     {"checkpoint-every", "SECONDS", "how often to look for new entries (default 60)"},
     {"no-group-commit", NULL,
@@ -28,8 +28,8 @@ static const cli_opt serve_opts[] = {
 
 static int run_serve(const cli_args *a) {
   srv_options o = {
-      .listen = "127.0.0.1:8080", .workers = 4, .max_body = 64 * 1024, .max_header = 16 * 1024, .timeout_s = 30};
-  long w = 4;
+      .listen = "127.0.0.1:8080", .workers = 16, .max_body = 64 * 1024, .max_header = 16 * 1024, .timeout_s = 30};
+  long w = 16;
   int rc;
   if ((rc = cli_long(a, "workers", 1, 64, &w))) return rc;
   o.workers = (int)w;

@@ -610,7 +610,7 @@ static int open_handles(srv *s) {
 }
 
 int srv_run(const srv_options *o) {
-  srv s = {.o = o, .nhandles = o->workers > 0 ? o->workers : 4};
+  srv s = {.o = o, .nhandles = o->workers > 0 ? o->workers : 16};
   lp_account_policy_default(&s.policy);
   if (sodium_init() < 0) {
     fprintf(stderr, "leopards serve: libsodium failed to start\n");
