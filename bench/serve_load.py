@@ -12,7 +12,8 @@ records the consent of all its patients (phase 1), and once all have, randomises
 whose screening and consent are set-up too); --interleaved does the three requests of
 one patient after the other, and then the rate is of patients.
 
-usage: bench/serve_load.py [--patients 5000] [--workers N] [--interleaved] [--dir DIR]
+usage: bench/serve_load.py [--patients 5000] [--workers N] [--interleaved] [--no-group-commit] [--extend-lists]
+      [--dir DIR]
 (build first: cmake --build build)"""
 import argparse
 import http.client
@@ -102,8 +103,8 @@ def load_client(port, jobs, *args):
     return json.loads(out)
 
 
-def start_server(db, key, workers, log, cp=None):
-    cmd = [LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:0"]
+def start_server(db, key, workers, log, cp=None, extra=()):
+    cmd = [LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:0", *extra]
     if workers:
         cmd += ["--workers", str(workers)]
     if cp:
@@ -131,14 +132,22 @@ def main():
     ap.add_argument("--interleaved", action="store_true",
                     help="each client screens, records consent and randomises one patient after the other "
                     "(default: all screenings and consents first, then the randomisations, timed on their own)")
+    ap.add_argument("--no-group-commit", action="store_true", help="the server commits each request on its own")
+    ap.add_argument("--extend-lists", action="store_true",
+                    help="lists short enough that the server extends every site's once during the randomisations")
     ap.add_argument("--dir", default=None)
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="leopards-serve-load-", dir=a.dir)
-    per_site = a.patients // a.clients + 20
+    # Lists long enough that the server never tops one up during the run (it extends a
+    # site's list, in the transaction of a randomisation, once less than a quarter of
+    # the list length is left): the randomisations are timed as bench_trial's, on
+    # lists made beforehand; --extend-lists gives the short lists that are topped up.
+    per_site = a.patients // a.clients + 20 if a.extend_lists else (a.patients // a.clients) * 3 // 2 + 40
     db, key, users = setup(d, a.clients, per_site)
     log = open(os.path.join(d, "serve.log"), "w+")
     cp = os.path.join(d, "checkpoints")
-    srv, port, workers = start_server(db, key, a.workers, log, cp)
+    srv, port, workers = start_server(db, key, a.workers, log, cp,
+                                      ["--no-group-commit"] if a.no_group_commit else [])
     toks = login_all(port, users)
     jobs = [(toks[i], s, ["L%05d" % k for k in range(i, a.patients, a.clients)])
             for i, (u, s, pw) in enumerate(users) if toks[i]]
@@ -162,8 +171,9 @@ def main():
     k = res["kinds"]
     rz = k.get("randomisation", {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")})
     errors = res["errors"] + len(users) - len(jobs)
-    print("leopards serve under load: %d clients (keep-alive, a client in C), %d workers, %d patients" %
-          (len(jobs), workers, a.patients))
+    print("leopards serve under load: %d clients (keep-alive, a client in C), %d workers, %s, %d patients" %
+          (len(jobs), workers, "each request committed on its own" if a.no_group_commit else "group commit",
+           a.patients))
     if a.interleaved:
         rate = rz["n"] / res["wall_s"]
         print("  each client screens, records the consent of and randomises one patient after the other: "
@@ -185,7 +195,11 @@ def main():
     print("  ratio HTTP/store %.2f (goal 0.8: %s); randomisation p99 %.1f ms (goal < 50 ms: %s)" %
           (rate / store_rate, "met" if rate >= 0.8 * store_rate else "NOT met", rz["p99_ms"],
            "met" if rz["p99_ms"] < 50 else "NOT met"))
-    print("  errors %d; SIGTERM to stopped %.2f s" % (errors, stop_s))
+    con = sqlite3.connect(db)
+    ext = con.execute("SELECT count(*) FROM audit WHERE tbl='slots'").fetchone()[0] - a.clients * per_site
+    con.close()
+    print("  slots added by the server's own list extensions during the run: %d; errors %d; SIGTERM to stopped %.2f s"
+          % (ext, errors, stop_s))
     print("  after: %d allocations, %d slots shared, %d sites with a skipped slot; audit verify with %d checkpoints "
           "taken while serving: %s" % (n, dup, gaps, ncp, "intact" if verify.returncode == 0 else "FAILED"))
     if res["first_error"]:
