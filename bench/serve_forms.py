@@ -7,7 +7,9 @@ The goal is p99 under 50 ms. The patients are screened and randomised 29 days in
 past (the server run under faketime for that part) so that every day 1-28 is over.
 Afterwards: one record per patient and day, and the trail verifies.
 
-usage: bench/serve_forms.py [--patients-per-site 2] [--days 28] [--workers 8] [--think-ms 0] [--dir DIR]
+The submissions come from bench_http (bench/bench_http.c, one thread per client).
+
+usage: bench/serve_forms.py [--patients-per-site 2] [--days 28] [--workers N] [--think-ms 0] [--dir DIR]
 (build first: cmake --build build; needs faketime)"""
 import argparse
 import http.client
@@ -19,7 +21,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,7 +28,8 @@ import serve_load as SL  # noqa: E402  (setup, ELIGIBLE, pct)
 
 
 def start(db, key, workers, log, past=False):
-    cmd = [SL.LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:0", "--workers", str(workers)]
+    cmd = [SL.LP, "serve", "--db", db, "--key", key, "--listen", "127.0.0.1:0"] + (
+        ["--workers", str(workers)] if workers else [])
     if past:
         cmd = ["faketime", "-f", "-29d"] + cmd
     # its own process group: faketime runs the server as its child, and both are stopped
@@ -79,6 +81,7 @@ def enrol(port, users, per_site):
         for k in range(per_site):
             p = "F%02d-%03d" % (i + 1, k)
             st, b = c.call("/api/v1/screenings", dict(SL.ELIGIBLE, site=s, patient=p), tok)
+            c.call("/api/v1/consents", dict(SL.CONSENT, patient=p), tok)
             st2, b2 = c.call("/api/v1/randomisations", {"site": s, "patient": p}, tok)
             if st2 not in (200, 201):
                 raise RuntimeError("randomising %s: %s %s" % (p, st, b2))
@@ -86,32 +89,11 @@ def enrol(port, users, per_site):
     return pats
 
 
-DAY = {"in_icu": 1, "pao2": 82, "fio2": 0.45, "resp_support": 1, "platelets": 140, "bilirubin": 1.1, "map": 68,
-       "norepinephrine": 0.12, "gcs": 14, "creatinine": 1.6, "urine_ml": 1400, "mech_vent": 1, "rrt": 0}
-
-
-def client(port, user, pw, patients, days, lat, errors, ready, go, think=0.0):
-    c = Conn(port)
-    tok = login(c, user, pw)
-    ready.wait()
-    go.wait()
-    for p in patients:
-        for d in range(1, days + 1):
-            rec = dict(DAY, map=60 + (d % 15))
-            t = time.perf_counter()
-            st, b = c.call("/api/v1/patients/%s/records/daily/%d" % (p, d), {"record": rec}, tok)
-            lat.append(time.perf_counter() - t)
-            if st != 201:
-                errors.append((p, d, st, b))
-            if think:
-                time.sleep(think)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--patients-per-site", type=int, default=2)
     ap.add_argument("--days", type=int, default=28)
-    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=0, help="the server's workers (0: its default)")
     ap.add_argument("--clients", type=int, default=34)
     ap.add_argument("--think-ms", type=float, default=0,
                     help="pause of each client between two submissions (0: back to back, the worst case)")
@@ -131,20 +113,11 @@ def main():
         time.sleep(0.1)
     log2 = open(os.path.join(d, "serve-now.log"), "w+")
     srv, port = start(db, key, a.workers, log2)
-    lat, errors, threads = [], [], []
-    ready = threading.Barrier(len(users) + 1)
-    go = threading.Barrier(len(users) + 1)
-    for u, s, pw in users:
-        threads.append(threading.Thread(target=client, args=(port, u, pw + "-own", pats[u], a.days, lat, errors,
-                                                             ready, go, a.think_ms / 1000)))
-    for t in threads:
-        t.start()
-    ready.wait()
-    t0 = time.perf_counter()
-    go.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    toks = {}
+    for u, s, pw in users:  # logins (argon2) are set-up, not timed
+        toks[u] = login(Conn(port), u, pw + "-own")
+    jobs = [(toks[u], s, pats[u]) for u, s, pw in users]
+    res = SL.load_client(port, jobs, "--mode", "forms", "--days", str(a.days), "--think-ms", str(a.think_ms))
     srv.send_signal(signal.SIGTERM)
     srv.wait(timeout=60)
     con = sqlite3.connect(db)
@@ -154,18 +127,20 @@ def main():
     audited = con.execute("SELECT count(*) FROM audit WHERE tbl='daily'").fetchone()[0]
     con.close()
     verify = subprocess.run([SL.LP, "audit", "verify", "--db", db], capture_output=True, text=True)
-    p50, p99 = 1000 * SL.pct(lat, 0.5), 1000 * SL.pct(lat, 0.99)
-    print("leopards serve, daily form submissions: %d clients (keep-alive), %d workers, %d patients x %d days, "
-          "%g ms between a client's submissions" % (a.clients, a.workers, a.clients * a.patients_per_site, a.days,
-                                                     a.think_ms))
+    f = res["kinds"].get("form", {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")})
+    p99 = f["p99_ms"]
+    print("leopards serve, daily form submissions: %d clients (keep-alive, a client in C), %s workers, %d patients x "
+          "%d days, %g ms between a client's submissions" % (len(jobs), a.workers or "default", a.clients *
+                                                             a.patients_per_site, a.days, a.think_ms))
     print("  %d submissions in %.1f s: %.0f/s; latency of a submission (checks, write, audit entry) p50 %.1f ms, "
           "p99 %.1f ms, max %.1f ms (goal: p99 < 50 ms: %s)" %
-          (len(lat), wall, len(lat) / wall, p50, p99, 1000 * max(lat), "met" if p99 < 50 else "NOT met"))
+          (f["n"], res["wall_s"], f["n"] / res["wall_s"], f["p50_ms"], p99, f["max_ms"],
+           "met" if p99 < 50 else "NOT met"))
     print("  after: %d daily records (%d duplicated), %d audit entries of them; errors %d; audit verify: %s" %
-          (n, dup, audited, len(errors), "ok" if verify.returncode == 0 else verify.stdout + verify.stderr))
-    for e in errors[:5]:
-        print("  error:", e)
-    sys.exit(0 if not errors and verify.returncode == 0 and p99 < 50 else 1)
+          (n, dup, audited, res["errors"], "ok" if verify.returncode == 0 else verify.stdout + verify.stderr))
+    if res["first_error"]:
+        print("  first error:", res["first_error"])
+    sys.exit(0 if not res["errors"] and verify.returncode == 0 and p99 < 50 else 1)
 
 
 if __name__ == "__main__":

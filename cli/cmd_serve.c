@@ -16,17 +16,20 @@ static const cli_opt serve_opts[] = {
     {"listen", "IP:PORT", "address to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
     {"tls-cert", "FILE", "TLS certificate (PEM); with --tls-key"},
     {"tls-key", "FILE", "TLS private key (PEM)"},
-    {"workers", "N", "worker threads, each with its own trial handle (default 4)"},
+    {"workers", "N", "trial handles: requests in the library at once (default 16; a thread serves each connection)"},
     {"checkpoint-file", "FILE", "append an audit checkpoint here whenever new entries were written (each minute)"},
     {"checkpoint-every", "SECONDS", "how often to look for new entries (default 60)"},
+    {"no-group-commit", NULL,
+     "commit each write request on its own (default: the writes of requests made meanwhile share one durable "
+     "commit)"},
     {"demo", NULL, "create a fresh demo trial in progress in leopards-serve-demo/ and serve it"},
     {"dir", "DIR", "folder of the demo (default leopards-serve-demo)"},
     {0}};
 
 static int run_serve(const cli_args *a) {
   srv_options o = {
-      .listen = "127.0.0.1:8080", .workers = 4, .max_body = 64 * 1024, .max_header = 16 * 1024, .timeout_s = 30};
-  long w = 4;
+      .listen = "127.0.0.1:8080", .workers = 16, .max_body = 64 * 1024, .max_header = 16 * 1024, .timeout_s = 30};
+  long w = 16;
   int rc;
   if ((rc = cli_long(a, "workers", 1, 64, &w))) return rc;
   o.workers = (int)w;
@@ -34,6 +37,7 @@ static int run_serve(const cli_args *a) {
   if ((rc = cli_long(a, "checkpoint-every", 1, 86400, &every))) return rc;
   o.checkpoint_every_s = (unsigned)every;
   o.checkpoint_file = cli_str(a, "checkpoint-file");
+  o.no_group_commit = cli_has(a, "no-group-commit");
   if (cli_str(a, "listen")) o.listen = cli_str(a, "listen");
   o.key = cli_str(a, "key");
   o.audit_key = cli_str(a, "audit-key");

@@ -95,6 +95,42 @@ static void login(req *q, resp *r) {
   srv_json(r, 200, o);
 }
 
+/* The library calls of the write requests, run by srv_write (group commit). */
+typedef struct {
+  const char *site, *patient, *js, *user;
+  lp_screen_result *res;
+} screen_call;
+
+static lp_status do_screen(lp_trial *t, void *arg, lp_error *err) {
+  screen_call *c = arg;
+  return lp_trial_screen(t, c->site, c->patient, c->js, c->user, c->res, err);
+}
+
+typedef struct {
+  const char *site, *patient, *user;
+  lp_allocation *a;
+} randomise_call;
+
+static lp_status do_randomise(lp_trial *t, void *arg, lp_error *err) {
+  randomise_call *c = arg;
+  return lp_trial_randomize(t, c->site, c->patient, c->user, c->a, err);
+}
+
+typedef struct {
+  const char *js, *user, *reason;
+  lp_consent_result *res;
+} consent_call;
+
+static lp_status do_consent(lp_trial *t, void *arg, lp_error *err) {
+  consent_call *c = arg;
+  return lp_consent_record(t, c->js, "body", c->user, c->res, err);
+}
+
+static lp_status do_consent_correct(lp_trial *t, void *arg, lp_error *err) {
+  consent_call *c = arg;
+  return lp_consent_correct(t, c->js, "body", c->user, c->reason, c->res, err);
+}
+
 static void screening(req *q, resp *r) {
   json_t *j = body_json(q, r);
   if (!j) return;
@@ -118,7 +154,8 @@ static void screening(req *q, resp *r) {
   json_decref(in);
   lp_screen_result res;
   lp_error e;
-  lp_status s = lp_trial_screen(q->t, site, patient, js, q->who.user, &res, &e);
+  screen_call sc = {site, patient, js, q->who.user, &res};
+  lp_status s = srv_write(q, do_screen, &sc, &e);
   free(js);
   if (s) {
     json_decref(j);
@@ -174,7 +211,8 @@ static void randomisation(req *q, resp *r) {
   }
   lp_allocation a;
   lp_error e;
-  lp_status s = lp_trial_randomize(q->t, site, patient, q->who.user, &a, &e);
+  randomise_call rc = {site, patient, q->who.user, &a};
+  lp_status s = srv_write(q, do_randomise, &rc, &e);
   json_decref(j);
   if (s) return fail_err(r, &e);
   srv_json(r, a.existing ? 200 : 201,
@@ -208,9 +246,9 @@ static void consent(req *q, resp *r) {
   json_decref(j);
   lp_consent_result c;
   lp_error e;
-  lp_status s = !js       ? lp_error_set(&e, LP_ENOMEM, "out of memory")
-                : correct ? lp_consent_correct(q->t, js, "body", q->who.user, reason, &c, &e)
-                          : lp_consent_record(q->t, js, "body", q->who.user, &c, &e);
+  consent_call cc = {js, q->who.user, reason, &c};
+  lp_status s = js ? srv_write(q, correct ? do_consent_correct : do_consent, &cc, &e)
+                   : lp_error_set(&e, LP_ENOMEM, "out of memory");
   free(js);
   if (s) return srv_json_fail(r, s == LP_EDATA ? 422 : srv_http_status(s), s, e.message, e.field);
   srv_json(r, correct ? 200 : 201,

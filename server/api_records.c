@@ -148,6 +148,21 @@ static json_t *record_in(resp *r, json_t *body, const target *t) {
   return rec;
 }
 
+/* A record and the removal of its draft, in one write of the group commit. */
+typedef struct {
+  const target *t;
+  const char *js, *user, *reason;
+  size_t *rows;
+  lp_findings *fs;
+} record_call;
+
+static lp_status do_record(lp_trial *tr, void *arg, lp_error *err) {
+  record_call *c = arg;
+  lp_status s = lp_record_json_checked(tr, c->t->kind, c->js, "--json-in", c->user, c->reason, c->rows, c->fs, err);
+  if (!s) lp_draft_discard(tr, c->t->patient, c->t->kind, c->t->key, NULL);
+  return s;
+}
+
 static void post_record(req *q, resp *r, const target *t) {
   json_error_t je;
   json_t *body = q->body ? json_loadb(q->body, q->nbody, JSON_REJECT_DUPLICATES, &je) : NULL;
@@ -167,7 +182,8 @@ static void post_record(req *q, resp *r, const target *t) {
   lp_record_get(q->t, t->kind, t->patient, t->key, &before, NULL);
   bool existed = before != NULL && (t->kind != LP_RECORD_INFUSION && (t->kind != LP_RECORD_AE || t->key));
   free(before);
-  lp_status s = lp_record_json_checked(q->t, t->kind, js, "--json-in", q->who.user, reason, &rows, &fs, &e);
+  record_call rc = {t, js, q->who.user, reason, &rows, &fs};
+  lp_status s = srv_write(q, do_record, &rc, &e);
   free(js);
   json_decref(body);
   if (s) {
@@ -177,7 +193,6 @@ static void post_record(req *q, resp *r, const target *t) {
     return srv_json(r, s == LP_EDATA ? 422 : srv_http_status(s), o);
   }
   srv_forms_soft_findings(q, &fs);
-  lp_draft_discard(q->t, t->patient, t->kind, t->key, NULL);
   json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o}", "patient", t->patient, "form", lp_record_kind_name(t->kind), "key",
                         (json_int_t)t->key, "rows", (json_int_t)rows, "findings", findings_json(&fs));
   lp_findings_clear(&fs);

@@ -38,7 +38,27 @@ struct srv {
   bool cp_running, stopping;
   lp_trial *cp_handle;
   long cp_last; /* the last entry checkpointed (or present at start) */
+  /* group commit: the writer thread, its handle and its queue (under wmu) */
+  pthread_t w_thread;
+  pthread_mutex_t wmu;
+  pthread_cond_t wcv, wdone;
+  bool w_running, w_stopping;
+  lp_trial *w_handle;
+  struct wjob *w_head, *w_tail;
 };
+
+/* One request's write waiting for the writer thread. */
+typedef struct wjob {
+  srv_write_fn fn;
+  void *arg;
+  lp_error *err;
+  lp_status status;
+  bool done;
+  struct wjob *next;
+} wjob;
+
+/* At most this many requests' writes in one commit (the rest wait for the next). */
+#define SRV_BATCH_MAX 64
 
 typedef struct conn_ctx {
   char *body;
@@ -190,6 +210,122 @@ static void release(srv *s, lp_trial *t) {
     if (s->handles[i] == t) s->busy[i] = false;
   pthread_cond_signal(&s->cv);
   pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- group commit ---- */
+
+static int srv_attach_audit_key(srv *s, lp_trial *t);
+
+/* Fail every job of [a, end) that had succeeded: their batch was not committed. */
+static void batch_lost(wjob *a, wjob *end, const lp_error *why) {
+  for (wjob *j = a; j != end; j = j->next)
+    if (j->status == LP_OK) {
+      *j->err = *why;
+      j->status = why->status ? why->status : LP_EDB;
+    }
+}
+
+/* Run the jobs from `a` (a list) in as few batches as it takes: a batch that an error
+ * undid as a whole is reported to its jobs, and the jobs after it get a new one. */
+static void run_batches(srv *s, wjob *a) {
+  lp_trial *t = s->w_handle;
+  while (a) {
+    lp_error be;
+    lp_error_clear(&be);
+    if (lp_trial_batch_begin(t, &be)) {
+      for (wjob *j = a; j; j = j->next) *j->err = be, j->status = be.status;
+      return;
+    }
+    wjob *j = a, *broken_at = NULL;
+    for (; j; j = j->next) {
+      lp_error_clear(j->err);
+      j->status = j->fn(t, j->arg, j->err);
+      if (!lp_trial_batch_intact(t)) {
+        broken_at = j;
+        break;
+      }
+    }
+    if (broken_at) {
+      lp_trial_batch_rollback(t);
+      lp_error_set(&be, LP_EDB, "%s: a write of the same commit failed and undid it (this one was not kept)", s->o->db);
+      batch_lost(a, broken_at->next, &be);
+      a = broken_at->next;
+      continue;
+    }
+    if (lp_trial_batch_commit(t, &be)) batch_lost(a, NULL, &be);
+    return;
+  }
+}
+
+static void *writer_loop(void *arg) {
+  srv *s = arg;
+  pthread_mutex_lock(&s->wmu);
+  for (;;) {
+    while (!s->w_head && !s->w_stopping) pthread_cond_wait(&s->wcv, &s->wmu);
+    if (!s->w_head) break;
+    wjob *a = s->w_head, *last = a;
+    for (int n = 1; n < SRV_BATCH_MAX && last->next; n++) last = last->next;
+    s->w_head = last->next;
+    if (!s->w_head) s->w_tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(&s->wmu);
+    run_batches(s, a);
+    pthread_mutex_lock(&s->wmu);
+    for (wjob *j = a; j;) {
+      wjob *next = j->next; /* j lives on its requester's stack: read next first */
+      j->done = true;
+      j = next;
+    }
+    pthread_cond_broadcast(&s->wdone);
+  }
+  pthread_mutex_unlock(&s->wmu);
+  return NULL;
+}
+
+lp_status srv_write(req *q, srv_write_fn fn, void *arg, lp_error *err) {
+  srv *s = q->s;
+  if (!s->w_running) return fn(q->t, arg, err);
+  wjob j = {.fn = fn, .arg = arg, .err = err};
+  pthread_mutex_lock(&s->wmu);
+  if (s->w_tail) s->w_tail->next = &j;
+  else
+    s->w_head = &j;
+  s->w_tail = &j;
+  pthread_cond_signal(&s->wcv);
+  while (!j.done) pthread_cond_wait(&s->wdone, &s->wmu);
+  pthread_mutex_unlock(&s->wmu);
+  return j.status;
+}
+
+static int start_writer(srv *s) {
+  lp_error err;
+  if (s->o->no_group_commit) return 0;
+  if (lp_trial_open(s->o->db, &s->w_handle, &err)) {
+    fprintf(stderr, "leopards serve: %s\n", err.message);
+    return 1;
+  }
+  if (srv_attach_audit_key(s, s->w_handle)) return 1;
+  if (s->key) lp_trial_use_key(s->w_handle, s->key);
+  if (pthread_create(&s->w_thread, NULL, writer_loop, s)) {
+    fprintf(stderr, "leopards serve: cannot start the writer thread\n");
+    return 1;
+  }
+  s->w_running = true;
+  return 0;
+}
+
+/* After the daemon has stopped (no request waits any more): the queue is empty. */
+static void stop_writer(srv *s) {
+  if (s->w_running) {
+    pthread_mutex_lock(&s->wmu);
+    s->w_stopping = true;
+    pthread_cond_broadcast(&s->wcv);
+    pthread_mutex_unlock(&s->wmu);
+    pthread_join(s->w_thread, NULL);
+    s->w_running = false;
+  }
+  lp_trial_close(s->w_handle);
+  s->w_handle = NULL;
 }
 
 /* ---- requests ---- */
@@ -438,6 +574,7 @@ static void stop_checkpoints(srv *s) {
 }
 
 static void teardown(srv *s) {
+  stop_writer(s);
   stop_checkpoints(s);
   for (int i = 0; i < s->nhandles; i++) lp_trial_close(s->handles[i]);
   free(s->handles);
@@ -447,6 +584,9 @@ static void teardown(srv *s) {
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
   pthread_cond_destroy(&s->cp_cv);
+  pthread_mutex_destroy(&s->wmu);
+  pthread_cond_destroy(&s->wcv);
+  pthread_cond_destroy(&s->wdone);
 }
 
 static int open_handles(srv *s) {
@@ -470,7 +610,7 @@ static int open_handles(srv *s) {
 }
 
 int srv_run(const srv_options *o) {
-  srv s = {.o = o, .nhandles = o->workers > 0 ? o->workers : 4};
+  srv s = {.o = o, .nhandles = o->workers > 0 ? o->workers : 16};
   lp_account_policy_default(&s.policy);
   if (sodium_init() < 0) {
     fprintf(stderr, "leopards serve: libsodium failed to start\n");
@@ -480,6 +620,9 @@ int srv_run(const srv_options *o) {
   pthread_mutex_init(&s.mu, NULL);
   pthread_cond_init(&s.cv, NULL);
   pthread_cond_init(&s.cp_cv, NULL);
+  pthread_mutex_init(&s.wmu, NULL);
+  pthread_cond_init(&s.wcv, NULL);
+  pthread_cond_init(&s.wdone, NULL);
   struct sockaddr_in sa;
   if (parse_listen(o->listen, &sa)) {
     fprintf(stderr, "leopards serve: cannot use the address '%s' (expected IPV4:PORT)\n", o->listen);
@@ -498,11 +641,15 @@ int srv_run(const srv_options *o) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   signal(SIGPIPE, SIG_IGN);
-  if (start_checkpoints(&s)) {
+  if (start_checkpoints(&s) || start_writer(&s)) {
     teardown(&s);
     return 1;
   }
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  /* A thread per connection: a request that takes long (a login's argon2 check, a
+   * write waiting for its commit) holds up its own connection only, not the others a
+   * pool thread would also serve. The trial handles (--workers) bound how many
+   * requests are in the library at once. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
   char *cert = NULL, *keypem = NULL;
   if (o->tls_cert) {
     cert = slurp(o->tls_cert);
@@ -517,11 +664,10 @@ int srv_run(const srv_options *o) {
     flags |= MHD_USE_TLS;
   }
   s.d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s.nhandles, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header, MHD_OPTION_CONNECTION_LIMIT, 512u,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u, MHD_OPTION_NOTIFY_COMPLETED, completed, &s,
-                         cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, keypem,
-                         MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header,
+                         MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, &s, cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+                         cert, MHD_OPTION_HTTPS_MEM_KEY, keypem, MHD_OPTION_END);
   if (!s.d) {
     fprintf(stderr, "leopards serve: cannot listen on %s: %s\n", o->listen, strerror(errno));
     free(cert);
@@ -532,8 +678,8 @@ int srv_run(const srv_options *o) {
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s.d, MHD_DAEMON_INFO_BIND_PORT);
   char host[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
-  printf("leopards serve: listening on %s://%s:%u/ with %d workers (%s)\n", cert ? "https" : "http", host,
-         di ? di->port : ntohs(sa.sin_port), s.nhandles, o->db);
+  printf("leopards serve: listening on %s://%s:%u/ with %d workers%s (%s)\n", cert ? "https" : "http", host,
+         di ? di->port : ntohs(sa.sin_port), s.nhandles, s.w_running ? " and group commit" : "", o->db);
   if (o->banner) fputs(o->banner, stdout);
   fflush(stdout);
   int sig = 0;

@@ -27,6 +27,7 @@ typedef struct srv_options {
   const char *banner;          /* printed once the server listens (the demo's instructions) */
   const char *checkpoint_file; /* audit checkpoints appended while serving (NULL: none) */
   unsigned checkpoint_every_s; /* how often to look for new entries (default 60 s) */
+  bool no_group_commit;        /* every write request commits on its own (for comparison) */
 } srv_options;
 
 /* Run until SIGTERM or SIGINT: in-flight requests finish, then the store closes.
@@ -62,6 +63,15 @@ typedef struct resp {
   char location[512]; /* redirect target, "" for none */
   bool cacheable;     /* the stylesheet; everything else is no-store */
 } resp;
+
+/* A write of the JSON API: fn(t, arg, err) runs on the server's writer handle in a
+ * group commit (lp_trial_batch_begin) with the writes of other requests made
+ * meanwhile, and srv_write returns once the commit is durable (or has failed: then
+ * nothing of it is kept and `err` says why). Without group commit it runs on the
+ * request's own handle. fn must only call the library on `t` (its savepoint is its
+ * transaction), not answer the client: the answer is written after srv_write. */
+typedef lp_status (*srv_write_fn)(lp_trial *t, void *arg, lp_error *err);
+lp_status srv_write(req *q, srv_write_fn fn, void *arg, lp_error *err);
 
 /* Pages (pages.c) and API (api.c): fill `r` for the request. */
 void srv_page(req *q, resp *r);

@@ -645,6 +645,25 @@ lp_status lp_trial_export_closed(lp_trial *t, const char *dir, const lp_trial_ke
 lp_status lp_trial_snapshot_begin(lp_trial *t, lp_error *err);
 void lp_trial_snapshot_end(lp_trial *t);
 
+/* ---- group commit ----
+ * Between lp_trial_batch_begin and lp_trial_batch_commit the handle holds one write
+ * transaction (and the writers' lock), and every write call made through it (a
+ * randomisation, a screening, a record...) runs in a savepoint of that transaction:
+ * a call that succeeds keeps its changes and their audit entries for the batch, a
+ * call that fails undoes its own alone. Nothing is durable, and nothing should be
+ * reported to anyone as done, before lp_trial_batch_commit returns LP_OK: one commit
+ * (one sync of the log) makes every kept call durable at once. After each call,
+ * lp_trial_batch_intact says whether the transaction is still whole; when an error
+ * made SQLite undo it (an I/O error, a full disk), the calls kept so far are lost and
+ * lp_trial_batch_commit reports it. A batch is for writes: a read snapshot
+ * (lp_trial_snapshot_begin) is refused inside it, and an export made in it would read
+ * the batch's uncommitted changes. */
+lp_status lp_trial_batch_begin(lp_trial *t, lp_error *err);
+bool lp_trial_batch_intact(lp_trial *t);
+lp_status lp_trial_batch_commit(lp_trial *t, lp_error *err);
+/* Give up the batch: nothing of it is kept. */
+void lp_trial_batch_rollback(lp_trial *t);
+
 /* CDISC ODM 1.3.2 in one new file at `path` (an existing file is refused; written to a
  * temporary file first and given its name only when complete): the metadata from the
  * field definitions (leopards/forms.h), AdminData (users without any credential, and

@@ -419,8 +419,36 @@ static void writer_unlock(lp_trial *t) {
   t->lock_held = false;
 }
 
+/* In a batch (group commit) a call's transaction is a savepoint of the batch's one
+ * transaction: its release keeps the call's changes for the batch's commit, its
+ * rollback undoes that call alone. */
+static lp_status savepoint_begin(lp_trial *t, lp_error *err) {
+  if (sqlite3_get_autocommit(t->db))
+    return lp_error_set(err, LP_EDB, "%s: the batch's transaction has ended (an earlier error undid it)", t->path);
+  lp_status s = step_once(t, "SAVEPOINT lp_call", err, "starting a write in the batch");
+  if (!s) t->batch_depth++;
+  return s;
+}
+
+static void savepoint_rollback(lp_trial *t) {
+  if (t->batch_depth <= 0) return; /* no call's savepoint open: the batch stays as it is */
+  t->batch_depth--;
+  if (sqlite3_get_autocommit(t->db)) return; /* SQLite ended the whole transaction itself */
+  sqlite3_exec(t->db, "ROLLBACK TO lp_call; RELEASE lp_call", NULL, NULL, NULL);
+}
+
+static lp_status savepoint_release(lp_trial *t, bool keep, lp_error *err) {
+  lp_status s = t->batch_depth > 0 ? step_once(t, "RELEASE lp_call", err, "ending a write in the batch")
+                                   : lp_error_set(err, LP_EDB, "%s: no write of the batch to end", t->path);
+  if (!s) t->batch_depth--;
+  else if (!keep)
+    savepoint_rollback(t);
+  return s;
+}
+
 lp_status lp__begin(lp_trial *t, lp_error *err) {
   if (t->readonly) return lp_error_set(err, LP_EDENIED, "%s was opened for reading only", t->path);
+  if (t->batch) return savepoint_begin(t, err);
   lp_status s = writer_lock(t, err);
   if (s) return s;
   s = step_once(t, "BEGIN IMMEDIATE", err, "starting a write transaction");
@@ -429,6 +457,7 @@ lp_status lp__begin(lp_trial *t, lp_error *err) {
 }
 
 lp_status lp__commit(lp_trial *t, lp_error *err) {
+  if (t->batch) return savepoint_release(t, false, err);
   lp_status s = step_once(t, "COMMIT", err, "committing");
   if (s) lp__rollback(t);
   writer_unlock(t);
@@ -436,14 +465,49 @@ lp_status lp__commit(lp_trial *t, lp_error *err) {
 }
 
 lp_status lp__commit_keep(lp_trial *t, lp_error *err) {
+  if (t->batch) return savepoint_release(t, true, err);
   lp_status s = step_once(t, "COMMIT", err, "committing");
   if (!s) writer_unlock(t);
   return s;
 }
 
 void lp__rollback(lp_trial *t) {
+  if (t->batch) return savepoint_rollback(t);
   if (!sqlite3_get_autocommit(t->db)) sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
   writer_unlock(t);
+}
+
+lp_status lp_trial_batch_begin(lp_trial *t, lp_error *err) {
+  if (t->batch) return lp_error_set(err, LP_ESTATE, "%s: a batch is already open on this handle", t->path);
+  if (!sqlite3_get_autocommit(t->db))
+    return lp_error_set(err, LP_ESTATE, "%s: a transaction is already open on this handle", t->path);
+  lp_status s = lp__begin(t, err);
+  if (s) return s;
+  t->batch = true;
+  t->batch_depth = 0;
+  return LP_OK;
+}
+
+bool lp_trial_batch_intact(lp_trial *t) { return t->batch && t->batch_depth == 0 && !sqlite3_get_autocommit(t->db); }
+
+lp_status lp_trial_batch_commit(lp_trial *t, lp_error *err) {
+  if (!t->batch) return lp_error_set(err, LP_ESTATE, "%s: no batch is open on this handle", t->path);
+  bool intact = lp_trial_batch_intact(t);
+  t->batch = false;
+  t->batch_depth = 0;
+  if (!intact) {
+    lp__rollback(t);
+    return lp_error_set(err, LP_EDB, "%s: the batch's transaction was undone by an error: nothing of it is kept",
+                        t->path);
+  }
+  return lp__commit(t, err);
+}
+
+void lp_trial_batch_rollback(lp_trial *t) {
+  if (!t->batch) return;
+  t->batch = false;
+  t->batch_depth = 0;
+  lp__rollback(t);
 }
 
 static void system_clock(void *ctx, char *buf, size_t n) {

@@ -51,6 +51,10 @@ struct lp_trial {
   lp_findings *findings; /* data entry in progress: where its findings go (NULL: nowhere) */
   bool check_only;       /* data entry in progress: check, write nothing */
   bool text_input;       /* data entry in progress: every value is text (a web form) */
+  /* group commit (lp_trial_batch_begin): one write transaction open across calls, each
+   * call's own transaction a savepoint inside it */
+  bool batch;
+  int batch_depth; /* savepoints open */
 };
 
 /* Held in libsodium's guarded, locked memory; wiped on free. */
