@@ -62,7 +62,7 @@ def set_up(leopards, d):
     run(leopards, "user", "add", "--db", db, "--name", "nurse-adams", "--role", "investigator", "--site", "S01",
         "--user", "mgr")
     run(leopards, "user", "add", "--db", db, "--name", "dr-baker", "--role", "investigator", "--site", "S01", "--pi",
-        "--user", "mgr")
+        "--full-name", "Dr Helen Baker", "--user", "mgr")
     run(leopards, "user", "add", "--db", db, "--name", "monitor-chen", "--role", "monitor", "--user", "mgr")
     run(leopards, "user", "add", "--db", db, "--name", "stat-dunn", "--role", "statistician", "--user", "mgr")
     for name, pw in ONE_TIME.items():
@@ -278,7 +278,7 @@ def step6_sign(pi):
     pi.fill("password", OWN["dr-baker"])
     pi.submit("/sign")
     sig = text_of(pi, "#signature")
-    check("signed by dr-baker" in sig and "principal investigator" in sig
+    check("signed by Dr Helen Baker (principal investigator" in sig and "no full name" not in sig
           and "I confirm these data are complete and accurate" in sig and re.search(r"\d\d:\d\d", sig) is not None,
           "6: the signature shows the printed name, the time and the meaning (%s)" % sig)
     check(not pi.d.find_elements(By.LINK_TEXT, "Sign the casebook"), "6: a valid signature is not offered again")
