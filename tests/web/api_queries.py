@@ -10,7 +10,6 @@ page (escaped), answering and closing on the query page (anti-forgery token requ
 the monitor's verify buttons, the PI's sign page, the lock page.
 
 usage: api_queries.py LEOPARDS"""
-import json
 import os
 import re
 import sqlite3
@@ -18,22 +17,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webutil  # noqa: E402
+from webutil import check, failures, js  # noqa: E402
 from webutil import request  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def js(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return {}
 
 
 def bearer(tok):

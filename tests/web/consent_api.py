@@ -9,7 +9,6 @@ retrospective consent recorded, some still owed).
 
 usage: consent_api.py LEOPARDS"""
 import datetime
-import json
 import os
 import re
 import sqlite3
@@ -18,30 +17,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webutil  # noqa: E402
+from webutil import check, failures, js, login  # noqa: E402
 from webutil import request  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def js(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return {}
-
-
-def login(srv, user, new):
-    code, _, body = request(srv.url + "/api/v1/login", "POST", {"user": user, "password": srv.passwords[user]})
-    tok = js(body).get("token", "")
-    request(srv.url + "/api/v1/password", "POST", {"current": srv.passwords[user], "new": new},
-            headers={"Authorization": "Bearer " + tok})
-    return tok
 
 
 def main():

@@ -17,15 +17,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webutil  # noqa: E402
+from webutil import check, failures  # noqa: E402
 from forms_browser import api_login, find_day  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def first_login(srv, user, new):

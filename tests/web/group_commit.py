@@ -7,7 +7,6 @@ themselves, every change has its audit entry, and the trail verifies. The banner
 that group commit is on, and off with --no-group-commit.
 
 usage: group_commit.py LEOPARDS"""
-import json
 import os
 import sqlite3
 import subprocess
@@ -16,35 +15,14 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webutil  # noqa: E402
+from webutil import check, failures, js, login  # noqa: E402
 from webutil import request  # noqa: E402
 
-failures = []
 ELIGIBLE = {"age": 61, "infection": 1, "temperature": 38.6, "heart_rate": 112, "resp_rate": 26, "paco2_kpa": 4.1,
             "ventilated": 1, "wbc": 15.2, "vasopressor_hours": 6, "hours_since_criteria": 10, "esrf_dialysis": 0,
             "torsades_history": 0, "child_pugh_c": 0, "ventricular_obstruction": 0, "treatment_limitation": 0,
             "weight": 82, "pregnant": 0, "levosimendan_30d": 0, "levosimendan_hypersensitivity": 0, "other_trial": 0}
 CONSENT = {"consent_by": "patient", "consented_at": "2020-01-01T00:00", "taken_by": "test", "form_version": "1"}
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def js(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return {}
-
-
-def login(srv, user, new):
-    code, _, body = request(srv.url + "/api/v1/login", "POST", {"user": user, "password": srv.passwords[user]})
-    tok = js(body).get("token", "")
-    request(srv.url + "/api/v1/password", "POST", {"current": srv.passwords[user], "new": new},
-            headers={"Authorization": "Bearer " + tok})
-    return tok
 
 
 def main():

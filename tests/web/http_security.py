@@ -8,7 +8,6 @@ the security headers; the size limit.
 
 usage: http_security.py LEOPARDS"""
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -16,15 +15,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webutil  # noqa: E402
+from webutil import check, failures  # noqa: E402
 from webutil import request  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 PAGES_GET = ["/home", "/status", "/screen", "/randomise?patient=P0001", "/consent?patient=P0001", "/patients/P0001",

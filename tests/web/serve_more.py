@@ -14,8 +14,6 @@ servers on 127.0.0.1:
   Secure, plain HTTP on that port gets no page.
 
 usage: serve_more.py LEOPARDS"""
-import http.cookies
-import json
 import os
 import re
 import sqlite3
@@ -27,22 +25,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import webutil  # noqa: E402
+from webutil import check, failures, js  # noqa: E402
 from webutil import request  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def js(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return {}
 
 
 def bearer(tok):

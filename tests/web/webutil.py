@@ -103,3 +103,31 @@ def gone(old):
         except Exception as e:  # selenium's StaleElementReferenceException or WebDriverException
             return type(e).__name__ in ("StaleElementReferenceException", "WebDriverException", "NoSuchElementException")
     return check
+
+
+# The checks of a test: each prints "ok" or "FAIL" and its words; the test exits
+# non-zero when `failures` is not empty at the end.
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def js(body):
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {}
+
+
+def login(srv, user, new):
+    """Log `user` in through the API with the one-time password the demo printed, set
+    their own password `new`, and return the bearer token."""
+    code, _, body = request(srv.url + "/api/v1/login", "POST", {"user": user, "password": srv.passwords[user]})
+    tok = js(body).get("token", "")
+    request(srv.url + "/api/v1/password", "POST", {"current": srv.passwords[user], "new": new},
+            headers={"Authorization": "Bearer " + tok})
+    return tok
