@@ -394,9 +394,10 @@ static lp_status write_admin(ctx *c, lp_error *err) {
   attr(x, "StudyOID", c->study);
   /* users of the trial (never a credential), then any other name the audit trail holds */
   if ((s = lp__prepare(c->t,
-                       "SELECT name, role, code, full_name FROM (SELECT u.id AS k, u.name, u.role, s.code, u.full_name"
-                       " FROM users u LEFT JOIN sites s ON s.id=u.site_id UNION ALL SELECT 1e18, a.user, NULL, NULL,"
-                       " NULL FROM audit a "
+                       "SELECT name, role, code, full_name, pi FROM (SELECT u.id AS k, u.name, u.role, s.code,"
+                       " u.full_name, EXISTS(SELECT 1 FROM site_pis p WHERE p.user_id=u.id AND p.site_id=u.site_id)"
+                       " AS pi FROM users u LEFT JOIN sites s ON s.id=u.site_id UNION ALL SELECT 1e18, a.user, NULL,"
+                       " NULL, NULL, 0 FROM audit a "
                        "WHERE a.user NOT IN (SELECT name FROM users) GROUP BY a.user) ORDER BY k, name",
                        &st, err)))
     return s;
@@ -405,6 +406,7 @@ static lp_status write_admin(ctx *c, lp_error *err) {
     const char *role = (const char *)sqlite3_column_text(st, 1);
     const char *site = (const char *)sqlite3_column_text(st, 2);
     const char *full = (const char *)sqlite3_column_text(st, 3);
+    bool pi = sqlite3_column_int(st, 4) != 0; /* the site's principal investigator */
     char oid[200], disp[200];
     snprintf(oid, sizeof oid, "USR.%s", name);
     snprintf(disp, sizeof disp, "%s (%s)", name, role ? role : "named in the audit trail only");
@@ -414,7 +416,7 @@ static lp_status write_admin(ctx *c, lp_error *err) {
     text_el(x, "LoginName", name);
     text_el(x, "DisplayName", disp);
     if (full && *full) text_el(x, "FullName", full);
-    if (role) text_el(x, "Organization", role);
+    if (role) text_el(x, "Organization", pi ? "principal investigator" : role);
     if (site) {
       snprintf(oid, sizeof oid, "LOC.%s", site);
       start(x, "LocationRef");

@@ -381,14 +381,16 @@ static lp_status create_trial(importer *im, const char *path, const char *protoc
     content(child(c, "FullName"), full, sizeof full);
     xmlNode *lr = child(c, "LocationRef");
     if (lr) prop(lr, "LocationOID", site, sizeof site);
-    if (!role[0]) continue; /* names of the audit trail only */
-    lp_role r = !strcmp(role, "investigator")   ? LP_ROLE_INVESTIGATOR
-                : !strcmp(role, "statistician") ? LP_ROLE_STATISTICIAN
-                : !strcmp(role, "monitor")      ? LP_ROLE_MONITOR
-                                                : LP_ROLE_MANAGER;
+    if (!role[0]) continue;                            /* names of the audit trail only */
+    bool pi = !strcmp(role, "principal investigator"); /* an investigator marked as the site's PI */
+    lp_role r = !strcmp(role, "investigator") || pi ? LP_ROLE_INVESTIGATOR
+                : !strcmp(role, "statistician")     ? LP_ROLE_STATISTICIAN
+                : !strcmp(role, "monitor")          ? LP_ROLE_MONITOR
+                                                    : LP_ROLE_MANAGER;
     if (strcmp(name, im->manager)) /* the creator is registered already */
       s = lp_user_add(im->t, im->manager, name, r, site[0] ? site + 4 : NULL, err);
     if (!s && full[0]) s = lp_user_set_full_name(im->t, im->manager, name, full, err);
+    if (!s && pi) s = lp_site_pi_set(im->t, im->manager, name, err);
   }
   return s;
 }

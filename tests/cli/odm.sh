@@ -297,6 +297,10 @@ rows() {
     SELECT name, role FROM users ORDER BY id"
 }
 diff <(rows q.db) <(rows qimp.db) >d.txt || fail "imported records differ: $(cat d.txt)"
+# the site's principal investigator comes back marked as such
+pis() { sqlite3 "$1" "SELECT s.code, u.name FROM site_pis p JOIN users u ON u.id=p.user_id JOIN sites s ON s.id=p.site_id"; }
+[ "$(pis qimp.db)" = "S01|pi1" ] || fail "the PI after the import: '$(pis qimp.db)' (source: '$(pis q.db)')"
+grep -q '<Organization>principal investigator</Organization>' qsnap.xml || fail "the PI is not marked in AdminData"
 # the imported trial works with them: P1's signature holds, P2 owes nothing more, P3's
 # refusal applied the rule, the open queries hold the lock, the monitor is a monitor
 expect 0 "$L" sdv --db qimp.db --patient P1
