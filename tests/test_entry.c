@@ -161,6 +161,32 @@ static void test_expedited(void **state) {
   free(list);
 }
 
+/* A patient who died: no daily form is listed for a day that began after the death
+ * (the record would be refused), the day of the death still is. */
+static void test_no_days_after_death(void **state) {
+  fixture *f = *state;
+  size_t rows;
+  lp_findings fs = {0};
+  TU_CHECK(lp_record_form_checked(f->t, LP_RECORD_OUTCOME,
+                                  "{\"patient\":\"P2\",\"died\":1,\"death_date\":\"2026-03-06T18:00\","
+                                  "\"icu_discharge\":\"2026-03-06T18:00\",\"hospital_discharge\":\"2026-03-06T18:00\","
+                                  "\"received_drug\":1}",
+                                  "form", "invS01", NULL, false, &rows, &fs, &e_));
+  lp_findings_clear(&fs);
+  lp_form_entry *fe;
+  size_t n;
+  TU_CHECK(lp_patient_forms(f->t, "P2", &fe, &n, &e_));
+  const lp_form_entry *d5 = entry(fe, n, LP_RECORD_DAILY, 5); /* 03-06 10:00 to 03-07 10:00: the death's day */
+  assert_non_null(d5);
+  assert_true(d5->due);
+  assert_null(entry(fe, n, LP_RECORD_DAILY, 6));
+  assert_null(entry(fe, n, LP_RECORD_DAILY, 18));
+  free(fe);
+  TU_CHECK(lp_patient_forms(f->t, "P1", &fe, &n, &e_)); /* alive: every day so far */
+  assert_non_null(entry(fe, n, LP_RECORD_DAILY, 18));
+  free(fe);
+}
+
 static void test_day_window(void **state) {
   (void)state;
   char b[24], e[24];
@@ -176,6 +202,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_drafts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expedited, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_days_after_death, setup, teardown),
       cmocka_unit_test(test_day_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -334,9 +334,20 @@ lp_status lp_patient_forms(lp_trial *t, const char *patient, lp_form_entry **out
   char now[40];
   lp__now(t, now, sizeof now);
   double elapsed = lp_parse_iso_days(now) - lp_parse_iso_days(rand_at);
+  /* no daily form for a day that began after the recorded death (lp_record refuses it) */
+  double lived = elapsed;
+  if ((s = lp__select_patient(t, "SELECT death_date FROM outcomes WHERE patient=? AND death_date IS NOT NULL", patient,
+                              &st, &row, "reading the outcome", err)))
+    return s;
+  if (row) {
+    const char *death = (const char *)sqlite3_column_text(st, 0);
+    double until = lp_parse_iso_days(death) + (strlen(death) > 10 ? 0 : 1) - lp_parse_iso_days(rand_at);
+    if (isfinite(until) && until < lived) lived = until;
+  }
+  lp__finalize(t, st);
   entries e = {0};
   bool ok = add(&e, LP_RECORD_BASELINE, 0, LP_FORM_STATE_EMPTY) && add(&e, LP_RECORD_INFUSION, 0, LP_FORM_STATE_EMPTY);
-  for (int d = 1; ok && d <= 28 && d - 1 < elapsed; d++) {
+  for (int d = 1; ok && d <= 28 && d - 1 < lived; d++) {
     lp_form_entry *x = add(&e, LP_RECORD_DAILY, d, LP_FORM_STATE_EMPTY);
     if (!(ok = x != NULL)) break;
     lp_icu_day_window(rand_at, d, x->start, x->end);
