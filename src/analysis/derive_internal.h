@@ -25,7 +25,7 @@ typedef struct {
   bool withdrawn, received;
   int not_received_reason; /* level of outcomes.not_received_reason (0-based), -1 when not recorded */
   bool open_label;         /* also received the active drug open-label */
-  bool retro_refused; /* the retrospective consent was refused (consents.csv) */
+  bool retro_refused;      /* the retrospective consent was refused (consents.csv) */
   double icu_end, hosp_end, death, weaned;
   bool died;
   int ndays;
