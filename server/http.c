@@ -115,28 +115,7 @@ bool srv_form(req *q, const char *name, char *buf, size_t n) {
 }
 
 void srv_html_escape(lp_strbuf *b, const char *s) {
-  if (!s) return;
-  for (; *s; s++) {
-    switch (*s) {
-      case '&':
-        lp_strbuf_puts(b, "&amp;");
-        break;
-      case '<':
-        lp_strbuf_puts(b, "&lt;");
-        break;
-      case '>':
-        lp_strbuf_puts(b, "&gt;");
-        break;
-      case '"':
-        lp_strbuf_puts(b, "&quot;");
-        break;
-      case '\'':
-        lp_strbuf_puts(b, "&#39;");
-        break;
-      default:
-        lp_strbuf_put(b, s, 1);
-    }
-  }
+  if (s) lp_strbuf_puts_markup(b, s);
 }
 
 bool srv_code_ok(const char *s) {

@@ -21,8 +21,8 @@ typedef struct lp_strbuf {
 void lp_strbuf_put(lp_strbuf *b, const char *s, size_t n);
 void lp_strbuf_puts(lp_strbuf *b, const char *s);
 void lp_strbuf_printf(lp_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append s as HTML or XML text, fit for an element or a quoted attribute: <, >, & and "
- * become entities. */
+/* Append s as HTML or XML text, fit for an element or an attribute in either quotes:
+ * <, >, &, " and ' become entities. */
 void lp_strbuf_puts_markup(lp_strbuf *b, const char *s);
 /* Free the text and reset to empty. */
 void lp_strbuf_clear(lp_strbuf *b);

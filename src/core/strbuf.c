@@ -33,11 +33,11 @@ void lp_strbuf_puts(lp_strbuf *b, const char *s) { lp_strbuf_put(b, s, strlen(s)
 
 void lp_strbuf_puts_markup(lp_strbuf *b, const char *s) {
   for (const char *p = s; *p;) {
-    size_t run = strcspn(p, "<>&\"");
+    size_t run = strcspn(p, "<>&\"'");
     lp_strbuf_put(b, p, run);
     p += run;
     if (!*p) break;
-    lp_strbuf_puts(b, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;" : "&quot;");
+    lp_strbuf_puts(b, *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;" : *p == '"' ? "&quot;" : "&#39;");
     p++;
   }
 }
